@@ -1,0 +1,1 @@
+// The BGP module; see its issue.

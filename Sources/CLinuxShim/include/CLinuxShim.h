@@ -1,0 +1,23 @@
+#ifndef SWIFTCNI_CLINUXSHIM_H
+#define SWIFTCNI_CLINUXSHIM_H
+// What Glibc hides from Swift (it needs _GNU_SOURCE): namespace syscalls and the thread id.
+// Each function returns what the syscall returns and leaves errno set on failure.
+#include <sys/types.h>
+
+/// setns(2) for a network namespace file descriptor (nstype CLONE_NEWNET).
+int cnishim_setns_net(int fd);
+/// unshare(2) of the network namespace only (CLONE_NEWNET).
+int cnishim_unshare_net(void);
+/// gettid(2): the kernel id of the calling thread.
+pid_t cnishim_gettid(void);
+/// mount(2) with MS_BIND of source onto target.
+int cnishim_bind_mount(const char *source, const char *target);
+/// mount(2) making target a shared mount point (MS_SHARED | MS_REC).
+int cnishim_make_shared(const char *target);
+/// umount2(2) with MNT_DETACH.
+int cnishim_umount_detach(const char *target);
+/// Sets the loopback device up in the calling thread's network namespace (SIOCSIFFLAGS).
+int cnishim_loopback_up(void);
+/// pipe2(2) with O_CLOEXEC: both ends close on exec, atomically.
+int cnishim_pipe_cloexec(int fds[2]);
+#endif

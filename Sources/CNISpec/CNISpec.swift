@@ -1,0 +1,1 @@
+// The CNISpec module; see its issue.

@@ -1,0 +1,15 @@
+#ifndef SWIFTCNI_CNFTNL_SHIM_H
+#define SWIFTCNI_CNFTNL_SHIM_H
+// libnftnl and libmnl: the headers the Netlink module's nftables part uses.
+#include <libmnl/libmnl.h>
+#include <libnftnl/common.h>
+#include <libnftnl/batch.h>
+#include <libnftnl/table.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/set.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/expr.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_tables.h>
+#endif
