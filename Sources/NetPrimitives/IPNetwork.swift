@@ -138,19 +138,19 @@ public struct IPNetwork: Hashable, Sendable {
         let network: IPNetwork
 
         public func makeIterator() -> Iterator {
-            Iterator(next: network.address.numericValue, last: network.lastAddress.numericValue, family: network.family)
+            Iterator(current: network.address.numericValue, last: network.lastAddress.numericValue, family: network.family)
         }
 
         public struct Iterator: IteratorProtocol, Sendable {
-            var next: UInt128
+            var current: UInt128
             let last: UInt128
             let family: IPAddress.Family
             var done = false
 
             public mutating func next() -> IPAddress? {
                 guard !done else { return nil }
-                let value = next
-                if value == last { done = true } else { next += 1 }
+                let value = current
+                if value == last { done = true } else { current += 1 }
                 return IPAddress(family: family, numericValue: value)
             }
         }
