@@ -89,7 +89,9 @@ public struct IPv6Address: Hashable, Comparable, Sendable {
         while index < text.count {
             // An IPv4 tail takes the last 32 bits.
             let rest = text[index...]
-            if rest.contains(UInt8(ascii: ".")) {
+            let segmentEnd = rest.firstIndex(of: UInt8(ascii: ":")) ?? text.count
+            if text[index..<segmentEnd].contains(UInt8(ascii: ".")) {
+                guard segmentEnd == text.count, head.count + tail.count <= 6 else { return nil }
                 guard let v4 = IPv4Address.parse(rest) else { return nil }
                 let groups = [UInt16(v4.value >> 16), UInt16(v4.value & 0xFFFF)]
                 if sawDoubleColon { tail += groups } else { head += groups }

@@ -46,11 +46,3 @@ extension InterfaceName: Codable {
         try container.encode(value)
     }
 }
-
-extension InterfaceName: ExpressibleByStringLiteral {
-    /// For literals in code and tests; traps on an invalid literal.
-    public init(stringLiteral value: String) {
-        guard let name = try? InterfaceName(value) else { preconditionFailure("invalid interface name literal \(value)") }
-        self = name
-    }
-}
