@@ -1,0 +1,35 @@
+# swift-cni: the two set-up commands of a fresh Debian 12 machine are `make demo` and `make test`.
+# Both install the Debian packages the project needs when they are missing (root, apt-get).
+
+SWIFT ?= swift
+PREFIX ?= /opt/cni
+DEBIAN_PACKAGES := libnl-3-dev libnl-route-3-dev libnftnl-dev libmnl-dev pkg-config \
+	containernetworking-plugins iproute2 nftables iptables iputils-ping iperf3 \
+	etcd-server etcd-client bird2 gobgpd podman crun busybox-static jq curl procps
+
+.PHONY: deps build release test demo clean
+
+deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q '^install ok installed$$' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; apt-get update -q && apt-get install -y -q $$missing; \
+	else echo "Debian packages: all present"; fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+test: deps
+	$(SWIFT) test
+
+demo: deps
+	$(SWIFT) build -c release --product swift-cni-demo
+	$$($(SWIFT) build -c release --show-bin-path)/swift-cni-demo
+
+clean:
+	rm -rf .build
