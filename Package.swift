@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "Datastore", targets: ["Datastore"]),
         .library(name: "IPAM", targets: ["IPAM"]),
         .library(name: "BGP", targets: ["BGP"]),
+        .library(name: "Policy", targets: ["Policy"]),
         .library(name: "TestSupport", targets: ["TestSupport"]),
     ],
     dependencies: [
@@ -28,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // MARK: C shims and system libraries
@@ -89,6 +91,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Network policy
+        .target(
+            name: "Policy",
+            dependencies: ["NetPrimitives", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Test support (a library for tests, shipped so users can test their plugins too)
         .target(
             name: "TestSupport",
@@ -129,5 +138,6 @@ let package = Package(
             dependencies: ["BGP", "TestSupport", "Namespaces", "ChildProcess"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "PolicyTests", dependencies: ["Policy"], swiftSettings: swiftSettings),
     ]
 )
