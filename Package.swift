@@ -72,6 +72,12 @@ let package = Package(
             dependencies: [.product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "datastore-tool",
+            dependencies: ["Datastore"],
+            path: "Examples/datastore-tool",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "IPAM",
             dependencies: ["NetPrimitives", "CNISpec", "Datastore"],

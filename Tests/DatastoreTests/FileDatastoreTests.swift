@@ -1,0 +1,124 @@
+import ChildProcess
+import Testing
+@testable import Datastore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite struct FileDatastoreTests {
+    @Test func fulfilsTheContract() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try StoreLocation.open("file:\(directory)/store")
+            let failures = try await exerciseContract(store, prefix: "/t/")
+            #expect(failures.isEmpty, "\(failures)")
+        }
+    }
+
+    @Test func leasesExpireAndWatchersSeeTheDelete() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try FileDatastore(directory: directory, pollIntervalMilliseconds: 20)
+            let lease = try await store.grantLease(ttlSeconds: 1)
+            try await store.put("/lease/a", value: [1], lease: lease.id)
+            let start = try await store.list(prefix: "").revision + 1
+            let watcher = Task { () -> WatchEvent? in
+                for try await event in store.watch(prefix: "/lease/", fromRevision: start) { return event }
+                return nil
+            }
+            #expect(try await store.get("/lease/a") != nil)
+            await sleepMilliseconds(1100)
+            #expect(try await store.get("/lease/a") == nil)
+            let event = try await withTimeout(seconds: 3) { try await watcher.value }
+            #expect(event?.kind == .delete && event?.keyValue.key == "/lease/a")
+            await #expect(throws: DatastoreError.self) { try await store.keepAlive(lease.id) }
+            await #expect(throws: DatastoreError.self) { try await store.put("/x", value: [], lease: lease.id) }
+        }
+    }
+
+    @Test func keepAliveExtendsALease() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try FileDatastore(directory: directory)
+            let lease = try await store.grantLease(ttlSeconds: 1)
+            try await store.put("/k", value: [1], lease: lease.id)
+            for _ in 0..<3 {
+                await sleepMilliseconds(400)
+                try await store.keepAlive(lease.id)
+            }
+            #expect(try await store.get("/k") != nil)
+        }
+    }
+
+    @Test func stateSurvivesStaleTemporaryFilesAndReportsCorruption() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try FileDatastore(directory: directory)
+            try await store.put("/a", string: "kept")
+            // A writer that died after writing half a temporary file: the state is untouched.
+            let stale = open(directory + "/state.json.tmp", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            _ = write(stale, "{\"revision\":9", 13)
+            close(stale)
+            #expect(try await store.get("/a")?.string == "kept")
+            try await store.put("/b", string: "new")
+            #expect(try await store.list(prefix: "/").items.count == 2)
+            // A damaged state file is reported, not silently reset.
+            let damaged = open(directory + "/state.json", O_WRONLY | O_TRUNC)
+            _ = write(damaged, "{\"rev", 5)
+            close(damaged)
+            do {
+                _ = try await store.get("/a")
+                Issue.record("corrupted state must throw")
+            } catch let error as DatastoreError {
+                #expect(error.code == .corrupted)
+            }
+        }
+    }
+
+    @Test func watchOfACompactedRevisionFails() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try FileDatastore(directory: directory, pollIntervalMilliseconds: 10)
+            var state = FileStoreState()
+            for index in 0..<(FileStoreState.eventLogLimit + 10) { try state.put("/k", [UInt8(index & 0xff)], lease: nil, now: 0) }
+            #expect(state.events.count == FileStoreState.eventLogLimit)
+            #expect(throws: DatastoreError.self) { try state.events(from: 5, prefix: "") }
+            try await store.put("/a", string: "1")
+            var iterator = store.watch(prefix: "", fromRevision: 1).makeAsyncIterator()
+            #expect(try await iterator.next()?.keyValue.key == "/a")
+        }
+    }
+
+    /// Threads of one process, each operation on its own file descriptor: the flock serializes them.
+    @Test func concurrentTasksNeverLoseAnIncrement() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try FileDatastore(directory: directory)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<8 {
+                    group.addTask { for _ in 0..<25 { try await increment(store, "/counter") } }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await store.get("/counter")?.string == "200")
+        }
+    }
+
+    /// Separate processes (datastore-tool) incrementing one counter with compare-and-swap.
+    @Test func concurrentProcessesNeverLoseAnIncrement() async throws {
+        let tool = builtProductsDirectory() + "/datastore-tool"
+        try #require(access(tool, X_OK) == 0, "build datastore-tool first (swift build)")
+        try await withTemporaryDirectory { directory in
+            let processes = try (0..<5).map { _ in
+                try ChildProcess.launch(tool, arguments: ["file:\(directory)", "increment", "/counter", "40"], standardError: .inherit)
+            }
+            for process in processes { #expect(try process.wait() == .exited(0)) }
+            let store = try FileDatastore(directory: directory)
+            #expect(try await store.get("/counter")?.string == "200")
+            #expect(try await store.get("/counter")?.version == 200)
+        }
+    }
+}
+
+func increment(_ store: any Datastore, _ key: String) async throws {
+    while true {
+        let current = try await store.get(key)
+        let next = (current.flatMap { Int($0.string) } ?? 0) + 1
+        let condition: Condition = current.map { .modRevision($0.modRevision) } ?? .absent
+        if try await store.compareAndSwap(key, expecting: condition, value: Array(String(next).utf8)).succeeded { return }
+    }
+}
