@@ -83,6 +83,14 @@ let package = Package(
             dependencies: ["NetPrimitives", "CNISpec", "Datastore"],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "swift-ipam",
+            dependencies: ["IPAM", "Datastore", "NetPrimitives"],
+            path: "Examples/swift-ipam",
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings,
+            linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]
+        ),
 
         // MARK: Routing protocols
         .target(

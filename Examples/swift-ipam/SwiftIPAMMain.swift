@@ -1,0 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct SwiftIPAMMain {
+    static func main() async {
+        exit(await LocalCNI.run())
+    }
+}
