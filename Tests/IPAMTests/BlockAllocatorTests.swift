@@ -26,11 +26,13 @@ import Testing
         #expect(last.freeOrdinal(pool: "10.244.0.0/24") == nil)
     }
 
-    @Test func rejectsBadPoolsAndNames() throws {
-        let store = try FileDatastore(directory: "/tmp/swcni-unused-\(UInt32.random(in: 0...UInt32.max))")
+    @Test func rejectsBadPoolsAndNames() async throws {
+        try await withTemporaryDirectory { directory in
+        let store = try FileDatastore(directory: directory)
         #expect(throws: IPAMError.self) { try BlockAllocator(store: store, node: "n", pools: [BlockPool(cidr: "10.0.0.0/24", blockSize: 20)]) }
         #expect(throws: IPAMError.self) { try BlockAllocator(store: store, node: "a/b", pools: [pool]) }
         #expect(throws: IPAMError.self) { try BlockAllocator.handle(network: "net", containerID: "../x") }
+        }
     }
 }
 

@@ -1,0 +1,109 @@
+import ChildProcess
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Datastore
+import NetPrimitives
+import Testing
+@testable import IPAM
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite(.serialized) struct SwiftIPAMPluginTests {
+    init() throws {
+        try #require(access(PluginHarness.swiftIPAM, X_OK) == 0, "build swift-ipam first (swift build)")
+    }
+
+    static func hostLocalConfiguration(_ directory: String, subnet: String = "10.30.0.0/24") -> String {
+        """
+        {"cniVersion":"1.0.0","name":"hl","ipam":{"type":"swift-ipam","ranges":[[{"subnet":"\(subnet)"}]],"dataDir":"\(directory)/data"}}
+        """
+    }
+
+    @Test func fiftyParallelAddsAreUniqueAndParallelDelsReturnEverything() async throws {
+        try await withTemporaryDirectory { directory in
+            let harness = try PluginHarness(directory: directory, configuration: Self.hostLocalConfiguration(directory))
+            let ids = (0..<50).map { "pod\($0)" }
+            let added = try harness.parallel("ADD", containerIDs: ids)
+            let addresses = ids.compactMap { ParsedResult.parse(added[$0]!.1)?.addresses.first }
+            #expect(added.values.allSatisfy { $0.0 == .exited(0) }, "\(added.values.filter { $0.0 != .exited(0) }.map(\.1))")
+            #expect(addresses.count == 50 && Set(addresses).count == 50)
+            let files = listDirectory("\(directory)/data/hl").filter { IPAddress($0) != nil }
+            #expect(Set(files) == Set(addresses))
+            let deleted = try harness.parallel("DEL", containerIDs: ids)
+            #expect(deleted.values.allSatisfy { $0.0 == .exited(0) })
+            #expect(listDirectory("\(directory)/data/hl") == ["last_reserved_ip.0", "lock"])
+        }
+    }
+
+    @Test func referenceHostLocalAndSwiftIPAMHonourEachOthersReservations() async throws {
+        try await withTemporaryDirectory { directory in
+            let configuration = Self.hostLocalConfiguration(directory, subnet: "10.31.0.0/29")  // .2-.6 usable
+            let swift = try PluginHarness(directory: directory, configuration: configuration)
+            var reference = swift
+            reference.plugin = PluginHarness.hostLocal
+            var owners: [String: String] = [:]
+            for index in 0..<5 {
+                let (status, output) = try (index % 2 == 0 ? reference : swift).run("ADD", "c\(index)")
+                #expect(status == .exited(0), "\(output)")
+                let address = try #require(ParsedResult.parse(output)?.addresses.first)
+                #expect(owners[address] == nil)
+                owners[address] = "c\(index)"
+            }
+            #expect(owners.count == 5)
+            // The range is full for both plugins.
+            #expect(try swift.run("ADD", "x").0 != .exited(0))
+            #expect(try reference.run("ADD", "y").0 != .exited(0))
+            // Each plugin releases what the other reserved.
+            #expect(try swift.run("DEL", "c0").0 == .exited(0))
+            #expect(try reference.run("DEL", "c1").0 == .exited(0))
+            #expect(!owners.filter { ["c0", "c1"].contains($0.value) }.keys.contains { listDirectory("\(directory)/data/hl").contains($0) })
+            let (_, again) = try reference.run("ADD", "c9")
+            #expect(ParsedResult.parse(again)?.addresses.first.map { owners[$0] == "c0" || owners[$0] == "c1" } == true)
+        }
+    }
+
+    @Test func aProcessKilledMidAddLeavesNothingThatSurvivesGC() async throws {
+        try await withTemporaryDirectory { directory in
+            for mode in ["host-local", "block"] {
+                let configuration = mode == "host-local"
+                    ? Self.hostLocalConfiguration(directory)
+                    : """
+                    {"cniVersion":"1.1.0","name":"kb","ipam":{"type":"swift-ipam","mode":"block","pools":[{"cidr":"10.40.0.0/24","blockSize":28}],"datastore":"file:\(directory)/store","nodeName":"n1"}}
+                    """
+                let harness = try PluginHarness(directory: directory, configuration: configuration)
+                let ids = (0..<20).map { "k\(mode.count)x\($0)" }
+                let processes = try ids.map { ($0, try harness.launch("ADD", $0)) }
+                // Kill them one by one, 1.5 ms apart: some before, some during, some after their ADD.
+                for (_, process) in processes {
+                    usleep(1_500)
+                    process.signal(SIGKILL)
+                }
+                var survivors: [String] = []
+                for (id, process) in processes where try process.wait() == .exited(0) { survivors.append(id) }
+                let valid = survivors.map { "{\"containerID\":\"\($0)\",\"ifname\":\"eth0\"}" }.joined(separator: ",")
+                let gcConfiguration = String(configuration.dropLast()) + ",\"cni.dev/valid-attachments\":[\(valid)]}"
+                let gc = try PluginHarness(directory: directory, configuration: gcConfiguration)
+                #expect(survivors.count < 20, "nothing was killed")
+                let (status, output) = try gc.run("GC", "")
+                #expect(status == .exited(0), "\(output)")
+                if mode == "host-local" {
+                    let store = try HostLocalDiskStore(network: "hl", dataDirectory: "\(directory)/data")
+                    let holders = Set(try store.reservations().map(\.containerID))
+                    #expect(holders == Set(survivors), "killed \(20 - survivors.count)")
+                    #expect(!listDirectory("\(directory)/data/hl").contains { $0.hasPrefix(".swiftcni-tmp") })
+                } else {
+                    let store = try FileDatastore(directory: "\(directory)/store")
+                    let handles = try await store.list(prefix: KeyLayout.blocks).items.flatMap { item in
+                        (try? JSONDecoder().decode(AllocationBlock.self, from: Data(item.value)))?.allocations.values.map { String($0) } ?? []
+                    }
+                    #expect(Set(handles) == Set(survivors.map { "kb.\($0)" }), "killed \(20 - survivors.count)")
+                    #expect(handles.count == survivors.count)
+                }
+            }
+        }
+    }
+}
