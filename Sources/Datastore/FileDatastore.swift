@@ -14,15 +14,19 @@ import Foundation
 /// - Leases expire by wall clock; every operation (and every watch poll) first deletes the keys
 ///   of expired leases.
 /// - Watches poll the state every `pollInterval` and replay the event log (the last 4,096
-///   changes are kept; older revisions throw `.compacted`).
+///   changes are kept; older revisions throw `.compacted`; superseded puts are not replayed).
+/// - `synchronousWrites: false` skips the fsyncs: writes stay atomic for readers and against
+///   a crashed process (rename), but the last writes may be lost on power failure.
 public final class FileDatastore: Datastore {
     public let directory: String
     public let pollIntervalMilliseconds: Int
+    public let synchronousWrites: Bool
     private let statePath: String
     private let lockPath: String
 
     /// Opens (creating when needed) the store in `directory`.
-    public init(directory: String, pollIntervalMilliseconds: Int = 100) throws {
+    public init(directory: String, pollIntervalMilliseconds: Int = 100, synchronousWrites: Bool = true) throws {
+        self.synchronousWrites = synchronousWrites
         guard !directory.isEmpty else { throw DatastoreError(.invalidStoreURL, "empty directory") }
         self.directory = directory
         self.pollIntervalMilliseconds = max(1, pollIntervalMilliseconds)
@@ -82,11 +86,12 @@ public final class FileDatastore: Datastore {
         do { data = try JSONEncoder().encode(state) } catch {
             throw DatastoreError(.ioFailed, "cannot encode state: \(error)", endpoint: directory)
         }
-        try FileSystem.writeAtomically(Array(data), to: statePath, directory: directory)
+        try FileSystem.writeAtomically(Array(data), to: statePath, directory: directory, synchronous: synchronousWrites)
     }
 
     private static func validate(_ key: String) throws {
         if key.isEmpty { throw DatastoreError(.invalidKey, "empty key") }
+        if key.contains(where: \.isNewline) { throw DatastoreError(.invalidKey, "key contains a line break") }
     }
 
     public func get(_ key: String) async throws -> KeyValue? {

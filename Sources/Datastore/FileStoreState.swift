@@ -33,22 +33,21 @@ struct FileStoreState: Codable, Sendable {
         var deadlineMilliseconds: Int64
     }
 
-    struct Event: Codable, Sendable {
-        var revision: Int64
-        var delete: Bool
-        var key: String
-        var entry: Entry?
-    }
-
     var revision: Int64 = 0
     /// Events with a revision at or below this were dropped from the log.
     var compactedRevision: Int64 = 0
     var nextLease: Int64 = 1
     var keys: [String: Entry] = [:]
     var leases: [String: LeaseEntry] = [:]
-    var events: [Event] = []
+    /// The change log, one line per change: `REVISION p KEY` or `REVISION d KEY`. One JSON
+    /// string rather than an array of objects: decoding it costs next to nothing, and only
+    /// watchers parse it. Values are not copied into the log; a put is replayed from the key's
+    /// current entry while that entry is still the one the put wrote.
+    var log: String = ""
+    var logLines: Int = 0
 
     static let eventLogLimit = 4096
+    static let eventLogTrim = 1024
 
     func keyValue(_ key: String) -> KeyValue? {
         keys[key].map { Self.keyValue(key, $0) }
@@ -74,23 +73,35 @@ struct FileStoreState: Codable, Sendable {
             entry.version = old.version + 1
         }
         keys[key] = entry
-        record(Event(revision: revision, delete: false, key: key, entry: entry))
+        record(revision: revision, delete: false, key: key)
     }
 
     @discardableResult
     mutating func delete(_ key: String) -> Bool {
         guard keys.removeValue(forKey: key) != nil else { return false }
         revision += 1
-        record(Event(revision: revision, delete: true, key: key, entry: nil))
+        record(revision: revision, delete: true, key: key)
         return true
     }
 
-    private mutating func record(_ event: Event) {
-        events.append(event)
-        if events.count > Self.eventLogLimit {
-            let dropped = events.count - Self.eventLogLimit
-            compactedRevision = events[dropped - 1].revision
-            events.removeFirst(dropped)
+    private mutating func record(revision: Int64, delete: Bool, key: String) {
+        log += "\(revision) \(delete ? "d" : "p") \(key)\n"
+        logLines += 1
+        if logLines > Self.eventLogLimit {
+            // Drop the oldest lines in one go (amortized), remembering the last dropped revision.
+            var dropped = 0
+            var index = log.startIndex
+            var lastDropped = compactedRevision
+            while dropped < Self.eventLogTrim, let newline = log[index...].firstIndex(of: "\n") {
+                if let space = log[index..<newline].firstIndex(of: " "), let value = Int64(log[index..<space]) {
+                    lastDropped = value
+                }
+                index = log.index(after: newline)
+                dropped += 1
+            }
+            log.removeSubrange(log.startIndex..<index)
+            logLines -= dropped
+            compactedRevision = lastDropped
         }
     }
 
@@ -131,19 +142,29 @@ struct FileStoreState: Codable, Sendable {
         for key in doomed { delete(key) }
     }
 
-    /// The events at or after `revision` for keys under `prefix`.
+    /// The events at or after `revision` for keys under `prefix`. A put that a later change
+    /// of the same key superseded is skipped (the later event follows), so a watcher sees
+    /// every key's changes in revision order and always ends at its current state, but not
+    /// every intermediate value (etcd would deliver those too).
     func events(from revision: Int64, prefix: String) throws -> [WatchEvent] {
         if revision <= compactedRevision {
             throw DatastoreError(
                 .compacted, "revision \(revision) is compacted (oldest kept: \(compactedRevision + 1))")
         }
-        return events.lazy.filter { $0.revision >= revision && $0.key.hasPrefix(prefix) }.map { event in
-            if event.delete {
-                return WatchEvent(
+        var result: [WatchEvent] = []
+        for line in log.split(separator: "\n") {
+            let fields = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
+            guard fields.count == 3, let eventRevision = Int64(fields[0]), eventRevision >= revision else { continue }
+            let key = String(fields[2])
+            guard key.hasPrefix(prefix) else { continue }
+            if fields[1] == "d" {
+                result.append(WatchEvent(
                     kind: .delete,
-                    keyValue: KeyValue(key: event.key, value: [], createRevision: 0, modRevision: event.revision, version: 0))
+                    keyValue: KeyValue(key: key, value: [], createRevision: 0, modRevision: eventRevision, version: 0)))
+            } else if let entry = keys[key], entry.modRevision == eventRevision {
+                result.append(WatchEvent(kind: .put, keyValue: Self.keyValue(key, entry)))
             }
-            return WatchEvent(kind: .put, keyValue: Self.keyValue(event.key, event.entry!))
         }
+        return result
     }
 }

@@ -45,13 +45,13 @@ enum FileSystem {
     /// Writes `bytes` to `path` so that readers see either the old or the new content, even
     /// after a crash: write a temporary file, fsync it, rename it over the target, fsync the
     /// directory.
-    static func writeAtomically(_ bytes: [UInt8], to path: String, directory: String) throws {
+    static func writeAtomically(_ bytes: [UInt8], to path: String, directory: String, synchronous: Bool = true) throws {
         let temporary = path + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw DatastoreError(.ioFailed, "create \(temporary) failed", errno: errno) }
         do {
             try writeAll(fd, bytes, path: temporary)
-            guard fsync(fd) == 0 else { throw DatastoreError(.ioFailed, "fsync \(temporary) failed", errno: errno) }
+            guard !synchronous || fsync(fd) == 0 else { throw DatastoreError(.ioFailed, "fsync \(temporary) failed", errno: errno) }
         } catch {
             close(fd)
             unlink(temporary)
@@ -63,7 +63,7 @@ enum FileSystem {
             unlink(temporary)
             throw DatastoreError(.ioFailed, "rename \(temporary) failed", errno: code)
         }
-        let directoryDescriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let directoryDescriptor = synchronous ? open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1
         if directoryDescriptor >= 0 {
             _ = fsync(directoryDescriptor)
             close(directoryDescriptor)
