@@ -17,7 +17,7 @@ import Glibc
     @Test func leasesExpireAndWatchersSeeTheDelete() async throws {
         try await withTemporaryDirectory { directory in
             let store = try FileDatastore(directory: directory, pollIntervalMilliseconds: 20)
-            let lease = try await store.grantLease(ttlSeconds: 1)
+            let lease = try await store.grantLease(ttlSeconds: 2)
             try await store.put("/lease/a", value: [1], lease: lease.id)
             let start = try await store.list(prefix: "").revision + 1
             let watcher = Task { () -> WatchEvent? in
@@ -25,7 +25,7 @@ import Glibc
                 return nil
             }
             #expect(try await store.get("/lease/a") != nil)
-            await sleepMilliseconds(1100)
+            await sleepMilliseconds(2100)
             #expect(try await store.get("/lease/a") == nil)
             let event = try await withTimeout(seconds: 10) { try await watcher.value }
             #expect(event?.kind == .delete && event?.keyValue.key == "/lease/a")
@@ -106,7 +106,7 @@ import Glibc
             let processes = try (0..<5).map { _ in
                 try ChildProcess.launch(tool, arguments: ["file:\(directory)", "increment", "/counter", "40"], standardError: .inherit)
             }
-            for process in processes { #expect(try process.wait() == .exited(0)) }
+            for process in processes { #expect(try await offPool { try process.wait() } == .exited(0)) }
             let store = try FileDatastore(directory: directory)
             #expect(try await store.get("/counter")?.string == "200")
             #expect(try await store.get("/counter")?.version == 200)

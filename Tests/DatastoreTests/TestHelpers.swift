@@ -1,5 +1,6 @@
 import ChildProcess
 import Datastore
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -119,5 +120,12 @@ func withTimeout<T: Sendable>(seconds: Int, _ body: @escaping @Sendable () async
         let result = try await group.next()!
         group.cancelAll()
         return result
+    }
+}
+
+/// Runs blocking work on its own thread, off the Swift concurrency pool the parallel tests share.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
     }
 }

@@ -36,7 +36,7 @@ import Glibc
         }
         var addresses: [String] = []
         for entry in processes {
-            let status = try entry.process.wait()
+            let status = try await waitOffPool(entry.process)
             let output = readText(nodes[entry.node].outputPath("ADD", entry.id)) ?? ""
             #expect(status == .exited(0), "\(entry.id): \(output)")
             if let address = ParsedResult.parse(output)?.addresses.first { addresses.append(address) }
@@ -56,7 +56,7 @@ import Glibc
         // Parallel DELs return every address and every block.
         var deletions: [RunningProcess] = []
         for entry in processes { deletions.append(try nodes[entry.node].launch("DEL", entry.id)) }
-        for process in deletions { #expect(try process.wait() == .exited(0)) }
+        for process in deletions { #expect(try await waitOffPool(process) == .exited(0)) }
         #expect(try await datastore.list(prefix: KeyLayout.root).items.isEmpty)
     }
 
@@ -82,7 +82,7 @@ import Glibc
                     {"cniVersion":"1.0.0","name":"flannel","ipam":{"type":"swift-ipam","mode":"subnet-lease","network":"10.244.0.0/16","subnetLen":24,"datastore":"file:\(directory)/store","nodeName":"node\(node)","dataDir":"\(directory)/node\(node)"}}
                     """
                 let harness = try PluginHarness(directory: directory, configuration: configuration)
-                let results = try harness.parallel("ADD", containerIDs: (0..<10).map { "n\(node)p\($0)" })
+                let results = try await harness.parallel("ADD", containerIDs: (0..<10).map { "n\(node)p\($0)" })
                 let addresses = results.values.compactMap { ParsedResult.parse($0.1)?.addresses.first }
                 #expect(addresses.count == 10 && Set(addresses).count == 10)
                 let networks = Set(addresses.compactMap { IPAddress($0) }.map { try! IPNetwork(address: $0, prefixLength: 24).network.description })

@@ -1,10 +1,6 @@
 import ChildProcess
 import Datastore
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
 import Foundation
-#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -41,19 +37,21 @@ struct PluginHarness {
     func outputPath(_ command: String, _ containerID: String) -> String { "\(directory)/\(containerID).\(command).out" }
 
     /// Runs once and returns (exit status, stdout).
-    func run(_ command: String, _ containerID: String, extra: [String: String] = [:]) throws -> (ExitStatus, String) {
-        let output = try ChildProcess.run(
-            plugin, environment: environment(command, containerID, extra: extra),
-            standardInput: Array((readText(configurationPath) ?? "").utf8), timeoutMilliseconds: 30000)
+    func run(_ command: String, _ containerID: String, extra: [String: String] = [:]) async throws -> (ExitStatus, String) {
+        let environment = environment(command, containerID, extra: extra)
+        let plugin = plugin
+        let input = Array((readText(configurationPath) ?? "").utf8)
+        let output = try await offPool { try ChildProcess.run(
+            plugin, environment: environment, standardInput: input, timeoutMilliseconds: 30000) }
         return (output.status, output.standardOutputText)
     }
 
     /// Runs `count` processes at once; returns each container's stdout (ADD results).
-    func parallel(_ command: String, containerIDs: [String], extra: [String: String] = [:]) throws -> [String: (ExitStatus, String)] {
+    func parallel(_ command: String, containerIDs: [String], extra: [String: String] = [:]) async throws -> [String: (ExitStatus, String)] {
         let processes = try containerIDs.map { ($0, try launch(command, $0, extra: extra)) }
         var results: [String: (ExitStatus, String)] = [:]
         for (id, process) in processes {
-            let status = try process.wait()
+            let status = try await waitOffPool(process)
             results[id] = (status, readText(outputPath(command, id)) ?? "")
         }
         return results
@@ -82,4 +80,17 @@ func writeText(_ path: String, _ text: String) throws {
 struct PluginHarnessError: Error, CustomStringConvertible {
     var message: String
     var description: String { message }
+}
+
+/// Runs blocking work on its own thread, so waiting for child processes never blocks the
+/// Swift concurrency pool that the other (parallel) tests need.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread { continuation.resume(with: Result { try body() }) }
+        thread.start()
+    }
+}
+
+func waitOffPool(_ process: RunningProcess) async throws -> ExitStatus {
+    try await offPool { try process.wait() }
 }

@@ -27,13 +27,13 @@ import Glibc
         try await withTemporaryDirectory { directory in
             let harness = try PluginHarness(directory: directory, configuration: Self.hostLocalConfiguration(directory))
             let ids = (0..<50).map { "pod\($0)" }
-            let added = try harness.parallel("ADD", containerIDs: ids)
+            let added = try await harness.parallel("ADD", containerIDs: ids)
             let addresses = ids.compactMap { ParsedResult.parse(added[$0]!.1)?.addresses.first }
             #expect(added.values.allSatisfy { $0.0 == .exited(0) }, "\(added.values.filter { $0.0 != .exited(0) }.map(\.1))")
             #expect(addresses.count == 50 && Set(addresses).count == 50)
             let files = listDirectory("\(directory)/data/hl").filter { IPAddress($0) != nil }
             #expect(Set(files) == Set(addresses))
-            let deleted = try harness.parallel("DEL", containerIDs: ids)
+            let deleted = try await harness.parallel("DEL", containerIDs: ids)
             #expect(deleted.values.allSatisfy { $0.0 == .exited(0) })
             #expect(listDirectory("\(directory)/data/hl") == ["last_reserved_ip.0", "lock"])
         }
@@ -47,7 +47,7 @@ import Glibc
             reference.plugin = PluginHarness.hostLocal
             var owners: [String: String] = [:]
             for index in 0..<5 {
-                let (status, output) = try (index % 2 == 0 ? reference : swift).run("ADD", "c\(index)")
+                let (status, output) = try await (index % 2 == 0 ? reference : swift).run("ADD", "c\(index)")
                 #expect(status == .exited(0), "\(output)")
                 let address = try #require(ParsedResult.parse(output)?.addresses.first)
                 #expect(owners[address] == nil)
@@ -55,13 +55,13 @@ import Glibc
             }
             #expect(owners.count == 5)
             // The range is full for both plugins.
-            #expect(try swift.run("ADD", "x").0 != .exited(0))
-            #expect(try reference.run("ADD", "y").0 != .exited(0))
+            #expect(try await swift.run("ADD", "x").0 != .exited(0))
+            #expect(try await reference.run("ADD", "y").0 != .exited(0))
             // Each plugin releases what the other reserved.
-            #expect(try swift.run("DEL", "c0").0 == .exited(0))
-            #expect(try reference.run("DEL", "c1").0 == .exited(0))
+            #expect(try await swift.run("DEL", "c0").0 == .exited(0))
+            #expect(try await reference.run("DEL", "c1").0 == .exited(0))
             #expect(!owners.filter { ["c0", "c1"].contains($0.value) }.keys.contains { listDirectory("\(directory)/data/hl").contains($0) })
-            let (_, again) = try reference.run("ADD", "c9")
+            let (_, again) = try await reference.run("ADD", "c9")
             #expect(ParsedResult.parse(again)?.addresses.first.map { owners[$0] == "c0" || owners[$0] == "c1" } == true)
         }
     }
@@ -83,12 +83,12 @@ import Glibc
                     process.signal(SIGKILL)
                 }
                 var survivors: [String] = []
-                for (id, process) in processes where try process.wait() == .exited(0) { survivors.append(id) }
+                for (id, process) in processes where try await waitOffPool(process) == .exited(0) { survivors.append(id) }
                 let valid = survivors.map { "{\"containerID\":\"\($0)\",\"ifname\":\"eth0\"}" }.joined(separator: ",")
                 let gcConfiguration = String(configuration.dropLast()) + ",\"cni.dev/valid-attachments\":[\(valid)]}"
                 let gc = try PluginHarness(directory: directory, configuration: gcConfiguration)
                 #expect(survivors.count < 20, "nothing was killed")
-                let (status, output) = try gc.run("GC", "")
+                let (status, output) = try await gc.run("GC", "")
                 #expect(status == .exited(0), "\(output)")
                 if mode == "host-local" {
                     let store = try HostLocalDiskStore(network: "hl", dataDirectory: "\(directory)/data")
