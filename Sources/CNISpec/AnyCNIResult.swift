@@ -123,5 +123,11 @@ public enum AnyCNIResult: Hashable, Sendable {
 }
 
 extension AnyCNIResult {
-    public init(_ result: CNIResult) { self = .current(result) }
+    /// Wraps a 1.x-layout result. A ``CNIResult`` whose `cniVersion` is older (a plugin set the
+    /// request's version on it) is taken as 1.1.0, so converting it yields the old layout.
+    public init(_ result: CNIResult) {
+        var result = result
+        if result.cniVersion.resultFamily != .current { result.cniVersion = .latest }
+        self = .current(result)
+    }
 }
