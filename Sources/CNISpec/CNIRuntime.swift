@@ -85,7 +85,7 @@ public struct CNIRuntime: Sendable {
     /// GC (1.1.0+): tells every plugin which attachments are still valid; continues past
     /// failures and reports them all. Also drops cached results of attachments not listed.
     /// Does nothing when the list sets `disableGC`.
-    public func garbageCollect(_ list: NetworkConfigurationList, validAttachments: [Attachment]) async throws(CNIError) {
+    public func garbageCollect(_ list: NetworkConfigurationList, validAttachments: [NetworkAttachment]) async throws(CNIError) {
         let version = try list.selectVersion(maximum: maximumVersion)
         guard version.supportsGarbageCollectionAndStatus else {
             throw CNIError(.incompatibleVersion, "configuration version \"\(version)\" does not support the GC command")
@@ -103,7 +103,7 @@ public struct CNIRuntime: Sendable {
         }
         let valid = Set(validAttachments)
         for entry in cache.entries(network: list.name) {
-            let attachment = Attachment(containerID: entry.containerID, interfaceName: entry.interfaceName)
+            let attachment = NetworkAttachment(containerID: entry.containerID, interfaceName: entry.interfaceName)
             if !valid.contains(attachment) { cache.remove(network: list.name, attachment: attachment) }
         }
         if !failures.isEmpty {

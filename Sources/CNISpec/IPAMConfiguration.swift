@@ -31,7 +31,7 @@ public struct IPAMConfiguration: Hashable, Sendable, Codable {
 
 /// An attachment that is still valid, as listed in a GC request's
 /// `cni.dev/valid-attachments`.
-public struct Attachment: Hashable, Sendable, Codable {
+public struct NetworkAttachment: Hashable, Sendable, Codable {
     /// CNI_CONTAINERID of the attachment's ADD.
     public var containerID: String
     /// CNI_IFNAME of the attachment's ADD (`ifname`).

@@ -32,7 +32,7 @@ public struct NetworkConfiguration<Options: Codable & Sendable>: Sendable {
     /// with ``previousResult()``.
     public var prevResult: JSONValue?
     /// `cni.dev/valid-attachments` of a GC request.
-    public var validAttachments: [Attachment]?
+    public var validAttachments: [NetworkAttachment]?
     /// The plugin's typed options.
     public var options: Options
     /// Every key that is not a protocol key (including the ones `Options` also reads).

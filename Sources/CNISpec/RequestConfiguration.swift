@@ -10,7 +10,7 @@ public enum RequestConfiguration {
     public static func derive(
         _ plugin: [String: JSONValue], list: NetworkConfigurationList, version: CNIVersion,
         attachment: RuntimeAttachment? = nil, previousResult: JSONValue? = nil,
-        validAttachments: [Attachment]? = nil
+        validAttachments: [NetworkAttachment]? = nil
     ) throws(CNIError) -> [UInt8] {
         var object = plugin
         object["cniVersion"] = .string(version.description)

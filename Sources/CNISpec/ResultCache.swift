@@ -26,11 +26,11 @@ public struct ResultCache: Sendable {
 
     private var resultsDirectory: String { directory + "/results" }
 
-    func path(network: String, attachment: Attachment) -> String {
+    func path(network: String, attachment: NetworkAttachment) -> String {
         "\(resultsDirectory)/\(network)-\(attachment.containerID)-\(attachment.interfaceName)"
     }
 
-    public func store(network: String, attachment: Attachment, result: JSONValue) throws(CNIError) {
+    public func store(network: String, attachment: NetworkAttachment, result: JSONValue) throws(CNIError) {
         let entry = Entry(
             containerID: attachment.containerID, interfaceName: attachment.interfaceName, networkName: network,
             result: result)
@@ -43,7 +43,7 @@ public struct ResultCache: Sendable {
         }
     }
 
-    public func load(network: String, attachment: Attachment) throws(CNIError) -> Entry? {
+    public func load(network: String, attachment: NetworkAttachment) throws(CNIError) -> Entry? {
         let file = path(network: network, attachment: attachment)
         guard FileManager.default.fileExists(atPath: file) else { return nil }
         let bytes: Data
@@ -55,7 +55,7 @@ public struct ResultCache: Sendable {
         return try CNIJSON.decode(Entry.self, from: bytes)
     }
 
-    public func remove(network: String, attachment: Attachment) {
+    public func remove(network: String, attachment: NetworkAttachment) {
         try? FileManager.default.removeItem(atPath: path(network: network, attachment: attachment))
     }
 

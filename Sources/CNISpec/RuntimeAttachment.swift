@@ -24,5 +24,5 @@ public struct RuntimeAttachment: Hashable, Sendable {
     }
 
     /// The `(containerID, ifname)` pair identifying the attachment.
-    public var attachment: Attachment { Attachment(containerID: containerID, interfaceName: interfaceName.value) }
+    public var attachment: NetworkAttachment { NetworkAttachment(containerID: containerID, interfaceName: interfaceName.value) }
 }

@@ -55,7 +55,7 @@ import Testing
         #expect(configuration.runtimeConfig?["portMappings"]?.arrayValue?.count == 1)
         #expect(configuration.args?["cni"]?["ips"] == ["10.1.0.9"])
         #expect(configuration.dns?.options == ["ndots:2"])
-        #expect(configuration.validAttachments == [Attachment(containerID: "c1", interfaceName: "eth0")])
+        #expect(configuration.validAttachments == [NetworkAttachment(containerID: "c1", interfaceName: "eth0")])
         #expect(try configuration.previousResult()?.current().ips.first?.address.description == "10.1.0.5/16")
         #expect(configuration.additionalFields.keys.sorted() == ["custom"])
         #expect(try sameJSON(configuration.encoded(), document))

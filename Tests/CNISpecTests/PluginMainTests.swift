@@ -65,7 +65,7 @@ import Testing
             let request = try #require(log.all.first)
             #expect(request.command.rawValue == command && request.containerID.isEmpty && request.interfaceName == nil)
             if command == "GC" {
-                #expect(try request.configuration().validAttachments == [Attachment(containerID: "c1", interfaceName: "eth0")])
+                #expect(try request.configuration().validAttachments == [NetworkAttachment(containerID: "c1", interfaceName: "eth0")])
             }
         } else {
             #expect(run.status == 1 && run.error?.code == .incompatibleVersion && log.all.isEmpty)

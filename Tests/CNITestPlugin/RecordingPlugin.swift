@@ -1,7 +1,7 @@
 // `cni-test-plugin`: the project's own test plugin for the CNISpec runtime tests. It supports
 // every version 0.1.0 … 1.1.0 (the reference plugins stop at 1.0.0, so GC and STATUS are
 // tested with it), records each call as one JSON line in the file named by the `logFile` key,
-// and behaves as its configuration says:
+// and behaves as its configuration says (or its `ipam` section, when it runs as IPAM):
 //   "address": "10.9.0.5/24"  ADD result address when there is no prevResult
 //   "statusCode": 50          STATUS fails with this code
 //   "failGC": true            GC fails with code 111 (after recording)
@@ -26,7 +26,7 @@ struct CallRecord: Codable, Sendable {
     var version: String
     var runtimeConfig: [String: JSONValue]?
     var prevResult: JSONValue?
-    var validAttachments: [Attachment]?
+    var validAttachments: [NetworkAttachment]?
 }
 
 struct RecordingPlugin: CNIPlugin {
@@ -57,7 +57,11 @@ struct RecordingPlugin: CNIPlugin {
     }
 
     private func record(_ request: PluginRequest) throws -> NetworkConfiguration<RecordingOptions> {
-        let configuration = try request.configuration(as: RecordingOptions.self)
+        var configuration = try request.configuration(as: RecordingOptions.self)
+        // Run as a delegated (IPAM) plugin, it reads its options from the `ipam` section.
+        if let ipam = configuration.ipam, ipam.type == "cni-test-plugin" {
+            configuration.options = try ipam.decode(as: RecordingOptions.self)
+        }
         guard let path = configuration.options.logFile else { return configuration }
         let entry = CallRecord(
             command: request.command.rawValue, containerID: request.containerID,
