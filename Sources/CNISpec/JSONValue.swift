@@ -1,9 +1,3 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-
 /// An untyped JSON value, for the parts of a configuration the SDK does not model
 /// (plugin-specific keys, `runtimeConfig`, `args`, a raw `prevResult`).
 ///

@@ -36,3 +36,20 @@ func productsDirectory() -> String {
     let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     return (executable as NSString).deletingLastPathComponent
 }
+
+import ChildProcess
+
+/// Runs a program to completion (for running the test plugin binaries by hand).
+enum ChildProcessRun {
+    struct Output {
+        var status: Int32
+        var stdout: [UInt8]
+        var stderr: String
+    }
+
+    static func run(_ executable: String, environment: [String: String], input: String) throws -> Output {
+        let output = PluginProcessOutput(
+            try ChildProcess.run(executable, environment: environment, standardInput: Array(input.utf8), timeoutMilliseconds: 10_000))
+        return Output(status: output.exitStatus, stdout: output.standardOutput, stderr: String(decoding: output.standardError, as: UTF8.self))
+    }
+}
