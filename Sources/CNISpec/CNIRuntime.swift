@@ -36,6 +36,7 @@ public struct CNIRuntime: Sendable {
     /// returns the last result.
     @discardableResult
     public func add(_ list: NetworkConfigurationList, _ attachment: RuntimeAttachment) async throws(CNIError) -> AnyCNIResult {
+        try validate(attachment)
         let version = try list.selectVersion(maximum: maximumVersion)
         var previous: JSONValue? = nil
         for plugin in list.plugins {
@@ -53,6 +54,7 @@ public struct CNIRuntime: Sendable {
     /// DEL: runs every plugin in reverse order with the cached ADD result as `prevResult`
     /// (0.4.0 and later), then forgets the cached result.
     public func delete(_ list: NetworkConfigurationList, _ attachment: RuntimeAttachment) async throws(CNIError) {
+        try validate(attachment)
         let version = try list.selectVersion(maximum: maximumVersion)
         let cached = try cache.load(network: list.name, attachment: attachment.attachment)?.result
         let previous = version >= .v0_4_0 ? cached : nil
@@ -67,6 +69,7 @@ public struct CNIRuntime: Sendable {
     /// CHECK (0.4.0+): runs every plugin in order with the cached ADD result; stops at the
     /// first error. Does nothing when the list sets `disableCheck`.
     public func check(_ list: NetworkConfigurationList, _ attachment: RuntimeAttachment) async throws(CNIError) {
+        try validate(attachment)
         let version = try list.selectVersion(maximum: maximumVersion)
         guard version.supportsCheck else {
             throw CNIError(.incompatibleVersion, "configuration version \"\(version)\" does not support the CHECK command")
@@ -138,6 +141,12 @@ public struct CNIRuntime: Sendable {
     public func cachedResult(_ list: NetworkConfigurationList, _ attachment: RuntimeAttachment) throws(CNIError) -> AnyCNIResult? {
         guard let entry = try cache.load(network: list.name, attachment: attachment.attachment) else { return nil }
         return try AnyCNIResult(entry.result, assumingVersion: list.selectVersion(maximum: maximumVersion))
+    }
+
+    private func validate(_ attachment: RuntimeAttachment) throws(CNIError) {
+        guard ContainerID.isValid(attachment.containerID) else {
+            throw CNIError(.invalidEnvironmentVariables, "invalid container ID \"\(attachment.containerID)\"")
+        }
     }
 
     private func execute(

@@ -37,10 +37,17 @@ public struct DelegatedPlugin: Sendable {
         return try AnyCNIResult(decoding: output, assumingVersion: version)
     }
 
-    /// ADD, then `body` with the result; if `body` throws, runs DEL on the delegated plugin
-    /// (ignoring its outcome) and rethrows, so an allocation does not leak.
+    /// ADD, then `body` with the result. If the delegated ADD fails, or `body` throws, runs DEL
+    /// on the delegated plugin (ignoring its outcome) and rethrows, so an allocation does not
+    /// leak (the specification's section 4).
     public func add<T>(_ body: (CNIResult) async throws -> T) async throws -> T {
-        let result = try await add().current()
+        let result: CNIResult
+        do {
+            result = try await add().current()
+        } catch {
+            try? await delete()
+            throw error
+        }
         do {
             return try await body(result)
         } catch {

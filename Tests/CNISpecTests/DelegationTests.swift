@@ -73,6 +73,16 @@ import Testing
         #expect(commands(log) == ["ADD", "DEL"])
     }
 
+    @Test func failedDelegatedAddIsFollowedByDelegatedDelete() async throws {
+        let directory = try temporaryDirectory()
+        defer { removeDirectory(directory) }
+        let log = directory + "/ipam.jsonl"
+        let failing = configuration(log: log, fail: false).replacingOccurrences(of: #""address""#, with: #""failAdd":true,"address""#)
+        let run = await runPlugin(DelegatingPlugin(), command: "ADD", configuration: failing, extra: ["CNI_PATH": productsDirectory()])
+        #expect(run.status == 1 && run.error?.code.rawValue == 112 && run.error?.message == "ADD failed on purpose")
+        #expect(commands(log) == ["ADD", "DEL"])
+    }
+
     @Test func delegatedErrorsComeBackWithTheirCode() async throws {
         let directory = try temporaryDirectory()
         defer { removeDirectory(directory) }

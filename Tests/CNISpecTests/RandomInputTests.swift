@@ -5,7 +5,12 @@ import Testing
 @Suite struct RandomInputTests {
     static func randomBytes(seed: UInt64, count: Int = 1 << 20) -> [UInt8] {
         var generator = SplitMix(state: seed)
-        return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(count)
+        while bytes.count < count {
+            withUnsafeBytes(of: generator.next()) { bytes += $0 }
+        }
+        return Array(bytes.prefix(count))
     }
 
     struct SplitMix: RandomNumberGenerator {
@@ -34,7 +39,7 @@ import Testing
     }
 
     @Test func deeplyNestedJSONIsAnError() throws {
-        let bytes = Array(String(repeating: "[", count: 100_000).utf8)
+        let bytes = Array(String(repeating: "[", count: 10_000).utf8)
         #expect(throws: CNIError.self) { try NetworkConfiguration<NoOptions>(decoding: bytes) }
         #expect(throws: CNIError.self) { try AnyCNIResult(decoding: bytes) }
     }

@@ -122,6 +122,10 @@ import Testing
         let runtime = CNIRuntime(pluginDirectories: [productsDirectory()], cacheDirectory: directory + "/cache")
         let info = try await runtime.version(ofPlugin: "cni-test-plugin")
         #expect(info.supportedVersions == CNIVersion.all.map(\.description))
+        var bad = pod
+        bad.containerID = "../etc"
+        let invalid = try await #require(throws: CNIError.self) { try await runtime.add(list(version: "1.0.0", log: directory + "/x"), bad) }
+        #expect(invalid.code == .invalidEnvironmentVariables)
         let missing = NetworkConfigurationList(cniVersion: "1.0.0", name: "n", plugins: [["type": "no-such-plugin"]])
         let error = try await #require(throws: CNIError.self) { try await runtime.add(missing, pod) }
         #expect(error.message.contains("failed to find plugin \"no-such-plugin\""))

@@ -5,6 +5,7 @@
 //   "address": "10.9.0.5/24"  ADD result address when there is no prevResult
 //   "statusCode": 50          STATUS fails with this code
 //   "failGC": true            GC fails with code 111 (after recording)
+//   "failAdd": true           ADD fails with code 112 (after recording)
 import CNISpec
 import NetPrimitives
 
@@ -17,6 +18,7 @@ struct RecordingOptions: Codable, Sendable {
     var address: String?
     var statusCode: UInt?
     var failGC: Bool?
+    var failAdd: Bool?
 }
 
 struct CallRecord: Codable, Sendable {
@@ -34,6 +36,7 @@ struct RecordingPlugin: CNIPlugin {
 
     func add(_ request: PluginRequest) async throws -> CNIResult {
         let configuration = try record(request)
+        if configuration.options.failAdd == true { throw CNIError(CNIError.Code(112), "ADD failed on purpose") }
         if let previous = try request.previousResult() { return previous }
         let address = try IPNetwork(parsing: configuration.options.address ?? "10.9.0.5/24")
         return CNIResult(
