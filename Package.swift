@@ -128,10 +128,18 @@ let package = Package(
         ),
         .testTarget(
             name: "CNISpecTests",
-            dependencies: ["CNISpec", "TestSupport", "Namespaces", "ChildProcess"],
+            dependencies: ["CNISpec", "TestSupport", "Namespaces", "ChildProcess", "cni-test-plugin", "cni-hello-plugin"],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
+        // CNISpec's test plugins (run as processes by CNISpecTests; the hello plugin is the
+        // landing-page snippet of the CNISpec documentation).
+        .executableTarget(
+            name: "cni-test-plugin", dependencies: ["CNISpec", "NetPrimitives"], path: "Tests/CNITestPlugin",
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "cni-hello-plugin", dependencies: ["CNISpec"], path: "Tests/CNIHelloPlugin",
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "NetlinkTests",
             dependencies: ["Netlink", "TestSupport", "Namespaces", "ChildProcess"],

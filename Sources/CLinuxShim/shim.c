@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <net/if.h>
 #include "CLinuxShim.h"
@@ -35,3 +36,4 @@ int cnishim_loopback_up(void) {
     return result;
 }
 int cnishim_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+int cnishim_set_thread_name(const char *name) { return prctl(PR_SET_NAME, name, 0, 0, 0); }

@@ -7,6 +7,10 @@ import CLinuxShim
 /// then lets the thread exit. The namespace change never outlives the closure, and never
 /// touches a thread of Swift's cooperative pool (ARCHITECTURE.md section 2).
 enum DedicatedThread {
+    /// The name every dedicated thread carries (`/proc/self/task/TID/comm`), so a check of the
+    /// process's threads can tell them from the cooperative pool's.
+    static let threadName = "swcni-netns"
+
     /// The work of one thread: enter the namespace, then call `body` with nil, or with the
     /// error when entering failed (the work is skipped then).
     final class Job: @unchecked Sendable {
@@ -23,6 +27,7 @@ enum DedicatedThread {
         }
 
         func run() {
+            _ = cnishim_set_thread_name(DedicatedThread.threadName)
             if namespaceFD >= 0 && cnishim_setns_net(namespaceFD) != 0 {
                 body(NamespaceError(.enterFailed, namespace: namespaceName, errno: errno))
             } else {

@@ -20,6 +20,9 @@ public final class NetworkNamespace: Sendable, CustomStringConvertible {
     /// Where named namespaces are mounted, as `ip netns` does.
     public static let namedDirectory = "/var/run/netns"
 
+    /// The name of the short-lived threads that enter namespaces (`/proc/self/task/TID/comm`).
+    public static let dedicatedThreadName = DedicatedThread.threadName
+
     /// The path the namespace was opened from.
     public let path: String
     /// The name under ``namedDirectory``, when opened or created by name.

@@ -46,3 +46,13 @@ extension InterfaceName: Codable {
         try container.encode(value)
     }
 }
+
+extension InterfaceName: ExpressibleByStringLiteral {
+    /// For literals in code and tests (`"eth0"`); traps on an invalid literal. Note that
+    /// `InterfaceName("x")` with a literal argument is this literal, not the throwing
+    /// initializer: validate runtime text with `try InterfaceName(text)` on a `String` value.
+    public init(stringLiteral value: String) {
+        guard let name = try? InterfaceName(value) else { preconditionFailure("invalid interface name literal \(value)") }
+        self = name
+    }
+}

@@ -5,7 +5,9 @@ import Testing
 import Namespaces
 import TestSupport
 
-/// The inode of every thread of this process's network namespace, read from /proc.
+/// The namespace inode of every thread of this process, read from /proc, except the
+/// short-lived dedicated threads that other tests running in parallel may have inside a
+/// namespace right now.
 private func threadNamespaceInodes() -> [Int32: UInt64] {
     var result: [Int32: UInt64] = [:]
     guard let directory = opendir("/proc/self/task") else { return result }
@@ -13,10 +15,23 @@ private func threadNamespaceInodes() -> [Int32: UInt64] {
     while let entry = readdir(directory) {
         let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
         guard let tid = Int32(name) else { continue }
+        if let comm = try? readFirstLine("/proc/self/task/\(tid)/comm"), comm == NetworkNamespace.dedicatedThreadName { continue }
         var info = stat()
         if stat("/proc/self/task/\(tid)/ns/net", &info) == 0 { result[tid] = UInt64(info.st_ino) }
     }
     return result
+}
+
+private func readFirstLine(_ path: String) throws -> String? {
+    guard let file = fopen(path, "r") else { return nil }
+    defer { fclose(file) }
+    var buffer = [CChar](repeating: 0, count: 64)
+    guard fgets(&buffer, 64, file) != nil else { return nil }
+    return String(cString: buffer).trimmingSuffix()
+}
+
+private extension String {
+    func trimmingSuffix() -> String { var text = self; while text.last == "\n" { text.removeLast() }; return text }
 }
 
 @Suite(.serialized) struct NetworkNamespaceTests {

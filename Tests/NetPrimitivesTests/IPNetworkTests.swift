@@ -85,16 +85,19 @@ import Foundation
 
 @Suite struct InterfaceNameTests {
     @Test func acceptsValidNames() throws {
-        for name in ["eth0", "cni0", "flannel.1", "cali1234567890a", "a"] {
+        let names: [String] = ["eth0", "cni0", "flannel.1", "cali1234567890a", "a"]
+        for name in names {
             #expect(try InterfaceName(name).value == name)
         }
     }
 
     @Test func rejectsInvalidNames() {
-        for name in ["", ".", "..", "a/b", "a:b", "a b", "a\tb", "caliabcdefghijkl", String(repeating: "x", count: 16)] {
+        let names: [String] = ["", ".", "..", "a/b", "a:b", "a b", "a\tb", "caliabcdefghijkl", String(repeating: "x", count: 16)]
+        for name in names {
             #expect(throws: NetPrimitivesError.self) { try InterfaceName(name) }
         }
         // 15 bytes is the limit, counted in bytes, not characters.
-        #expect(throws: NetPrimitivesError.self) { try InterfaceName("ééééééééé") }
+        let accented = String(repeating: "é", count: 8)  // 8 characters, 16 bytes
+        #expect(throws: NetPrimitivesError.self) { try InterfaceName(accented) }
     }
 }

@@ -20,4 +20,6 @@ int cnishim_umount_detach(const char *target);
 int cnishim_loopback_up(void);
 /// pipe2(2) with O_CLOEXEC: both ends close on exec, atomically.
 int cnishim_pipe_cloexec(int fds[2]);
+/// Names the calling thread (prctl PR_SET_NAME; at most 15 bytes are kept).
+int cnishim_set_thread_name(const char *name);
 #endif

@@ -1,1 +1,0 @@
-// The CNISpec module; see its issue.
