@@ -85,7 +85,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "swift-ipam",
-            dependencies: ["IPAM", "Datastore", "NetPrimitives"],
+            dependencies: ["IPAM", "Datastore", "NetPrimitives", "CNISpec"],
             path: "Examples/swift-ipam",
             exclude: ["README.md"],
             swiftSettings: swiftSettings,

@@ -1,3 +1,4 @@
+import CNISpec
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -5,6 +6,6 @@ import Glibc
 @main
 struct SwiftIPAMMain {
     static func main() async {
-        exit(await LocalCNI.run())
+        exit(await PluginMain(SwiftIPAMPlugin()).run())
     }
 }

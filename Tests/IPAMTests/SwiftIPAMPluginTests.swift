@@ -85,7 +85,9 @@ import Glibc
                 var survivors: [String] = []
                 for (id, process) in processes where try await waitOffPool(process) == .exited(0) { survivors.append(id) }
                 let valid = survivors.map { "{\"containerID\":\"\($0)\",\"ifname\":\"eth0\"}" }.joined(separator: ",")
-                let gcConfiguration = String(configuration.dropLast()) + ",\"cni.dev/valid-attachments\":[\(valid)]}"
+                // GC exists from CNI 1.1.0 on.
+                let gcConfiguration = String(configuration.dropLast()).replacingOccurrences(of: "\"1.0.0\"", with: "\"1.1.0\"")
+                    + ",\"cni.dev/valid-attachments\":[\(valid)]}"
                 let gc = try PluginHarness(directory: directory, configuration: gcConfiguration)
                 #expect(survivors.count < 20, "nothing was killed")
                 let (status, output) = try await gc.run("GC", "")
