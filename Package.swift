@@ -91,6 +91,12 @@ let package = Package(
             swiftSettings: swiftSettings,
             linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]
         ),
+        .executableTarget(
+            name: "ipam-bench",
+            dependencies: ["ChildProcess"],
+            path: "Examples/ipam-bench",
+            swiftSettings: swiftSettings
+        ),
 
         // MARK: Routing protocols
         .target(
