@@ -89,7 +89,12 @@ let package = Package(
             path: "Examples/swift-ipam",
             exclude: ["README.md"],
             swiftSettings: swiftSettings,
-            linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]
+            linkerSettings: [
+                .unsafeFlags(["-static-stdlib"], .when(configuration: .release)),
+                // FoundationEssentials.a needs these when the standard library is linked statically.
+                .linkedLibrary("_FoundationCollections", .when(configuration: .release)),
+                .linkedLibrary("_FoundationCShims", .when(configuration: .release)),
+            ]
         ),
         .executableTarget(
             name: "ipam-bench",

@@ -17,9 +17,9 @@ struct SwiftIPAM {
 
     var nodeName: String {
         if let name = options.nodeName, !name.isEmpty { return name }
-        var buffer = [CChar](repeating: 0, count: 256)
+        var buffer = [UInt8](repeating: 0, count: 256)
         gethostname(&buffer, buffer.count - 1)
-        return String(cString: buffer)
+        return String(decoding: buffer.prefix { $0 != 0 }, as: UTF8.self)
     }
 
     func openStore() throws -> any Datastore {
@@ -104,7 +104,7 @@ struct SwiftIPAM {
         case .hostLocal:
             try HostLocalAllocator(network: configuration.name, configuration: configuration.hostLocal).garbageCollect(validAttachments: valid)
         case .subnetLease:
-            try await leasedHostLocal().garbageCollect(validAttachments: valid)
+            try await leasedHostLocal().garbageCollect(validAttachments: valid, onlyConfiguredRanges: true)
         case .block:
             try await blockAllocator().garbageCollect(network: configuration.name, validContainerIDs: Set(valid.map(\.containerID)))
         }

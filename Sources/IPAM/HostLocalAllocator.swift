@@ -107,15 +107,20 @@ public struct HostLocalAllocator: Sendable {
 
     /// Frees every reservation whose attachment is not in `valid` (a GC call's
     /// `cni.dev/valid-attachments`), plus leftovers of processes killed mid-ADD.
+    /// With `onlyConfiguredRanges`, addresses outside this configuration's ranges are left
+    /// alone (several nodes sharing one dataDir, each with its own subnet).
     /// Returns the addresses freed.
     @discardableResult
-    public func garbageCollect(validAttachments valid: [Attachment]) throws -> [IPAddress] {
+    public func garbageCollect(validAttachments valid: [Attachment], onlyConfiguredRanges: Bool = false) throws -> [IPAddress] {
         let validSet = Set(valid)
         let validIDs = Set(valid.map(\.containerID))
         return try store.withLock {
             try store.removeLeftovers()
             var freed: [IPAddress] = []
             for reservation in try store.reservations() {
+                if onlyConfiguredRanges && !rangeSets.contains(where: { $0.contains { $0.contains(reservation.address) } }) {
+                    continue
+                }
                 let keep = if let name = reservation.interfaceName {
                     validSet.contains(Attachment(containerID: reservation.containerID, interfaceName: name))
                 } else {

@@ -28,6 +28,17 @@ import Glibc
         }
     }
 
+    @Test func failsOverFromADeadEndpoint() async throws {
+        try await EtcdCluster.with(members: 1) { cluster in
+            let dead = HTTPEndpoint(host: "127.0.0.1", port: freeLoopbackPort())
+            let store = EtcdDatastore(endpoints: [dead] + cluster.endpoints, requestTimeoutMilliseconds: 500)
+            try await store.put("/failover", string: "ok")
+            #expect(try await store.get("/failover")?.string == "ok")
+            var events = store.watch(prefix: "/failover", fromRevision: 1).makeAsyncIterator()
+            #expect(try await events.next()?.keyValue.string == "ok")
+        }
+    }
+
     @Test func noAnsweringEndpointGivesAClearError() async throws {
         let ports = [freeLoopbackPort(), freeLoopbackPort()]
         let store = EtcdDatastore(

@@ -125,6 +125,10 @@ import Testing
             let freed = try allocator.garbageCollect(validAttachments: [Attachment(containerID: "b", interfaceName: "eth0")])
             #expect(Set(freed.map(\.description)) == ["10.0.0.2", "10.0.0.4", "10.0.0.50"])
             #expect(listDirectory("\(directory)/n") == ["10.0.0.3", "last_reserved_ip.0", "lock"])
+            // Another node's subnet in a shared dataDir is not touched when GC is limited to the ranges.
+            try POSIX.writeFile("\(directory)/n/10.1.0.9", Array("other\r\neth0".utf8), exclusive: true)
+            #expect(try allocator.garbageCollect(validAttachments: [], onlyConfiguredRanges: true).map(\.description) == ["10.0.0.3"])
+            #expect(listDirectory("\(directory)/n").contains("10.1.0.9"))
         }
     }
 }
