@@ -112,6 +112,27 @@ import Glibc
             #expect(try await store.get("/counter")?.version == 200)
         }
     }
+
+    /// Writers killed with SIGKILL at arbitrary points never leave a state that fails to load,
+    /// and every increment that was committed is complete (value == version).
+    @Test func writersKilledMidWriteNeverCorruptTheState() async throws {
+        let tool = builtProductsDirectory() + "/datastore-tool"
+        try #require(access(tool, X_OK) == 0, "build datastore-tool first (swift build)")
+        try await withTemporaryDirectory { directory in
+            for round in 0..<5 {
+                let processes = try (0..<3).map { _ in
+                    try ChildProcess.launch(tool, arguments: ["file:\(directory)", "increment", "/counter", "100000"])
+                }
+                await sleepMilliseconds(60 + 40 * round)
+                for process in processes { process.signal(SIGKILL) }
+                for process in processes { _ = try await offPool { try process.wait() } }
+                let store = try FileDatastore(directory: directory)
+                let counter = try await store.get("/counter")
+                #expect(counter != nil)
+                #expect(counter.map { Int64($0.string) == $0.version } == true, "\(String(describing: counter))")
+            }
+        }
+    }
 }
 
 func increment(_ store: any Datastore, _ key: String) async throws {
