@@ -23,9 +23,18 @@ public final class FileDatastore: Datastore {
     public let synchronousWrites: Bool
     private let statePath: String
     private let lockPath: String
+    /// Wall-clock milliseconds; replaceable so tests can move time deterministically.
+    let clock: @Sendable () -> Int64
 
     /// Opens (creating when needed) the store in `directory`.
-    public init(directory: String, pollIntervalMilliseconds: Int = 100, synchronousWrites: Bool = true) throws {
+    public convenience init(directory: String, pollIntervalMilliseconds: Int = 100, synchronousWrites: Bool = true) throws {
+        try self.init(
+            directory: directory, pollIntervalMilliseconds: pollIntervalMilliseconds, synchronousWrites: synchronousWrites,
+            clock: FileSystem.nowMilliseconds)
+    }
+
+    init(directory: String, pollIntervalMilliseconds: Int, synchronousWrites: Bool, clock: @escaping @Sendable () -> Int64) throws {
+        self.clock = clock
         self.synchronousWrites = synchronousWrites
         guard !directory.isEmpty else { throw DatastoreError(.invalidStoreURL, "empty directory") }
         self.directory = directory
@@ -53,7 +62,7 @@ public final class FileDatastore: Datastore {
     private func locked<Result>(_ body: (inout FileStoreState, Int64) throws -> Result) throws -> Result {
         var state = try load()
         let before = (state.revision, state.nextLease, state.leases.mapValues(\.deadlineMilliseconds))
-        let now = FileSystem.nowMilliseconds()
+        let now = clock()
         _ = state.expireLeases(now: now)
         let result = try body(&state, now)
         if (state.revision, state.nextLease) != (before.0, before.1)

@@ -72,9 +72,9 @@ import Glibc
             var killed: Int?
             for index in 0..<200 {
                 if index == 60 {
-                    killed = try cluster.leaderIndex()
+                    killed = try await cluster.leaderIndex()
                     try #require(killed != nil, "no leader found")
-                    cluster.kill(member: killed!)
+                    await cluster.kill(member: killed!)
                 }
                 let key = "/ha/\(index)"
                 do {
@@ -88,7 +88,7 @@ import Glibc
             let stored = Set(try await store.list(prefix: "/ha/").items.map(\.key))
             let lost = acknowledged.filter { !stored.contains($0) }
             #expect(lost.isEmpty, "lost after leader \(killed ?? -1) was killed: \(lost)")
-            #expect(try cluster.leaderIndex() != killed)
+            #expect(try await cluster.leaderIndex() != killed)
             let watched = try await withTimeout(seconds: 10) { try await watch.value }
             #expect(watched == 200 || acknowledged.count < 200)
         }

@@ -32,10 +32,21 @@ struct EtcdCluster {
             var cluster = EtcdCluster(
                 members: (0..<count).map { Member(name: "m\($0)", clientPort: freeLoopbackPort(), peerPort: freeLoopbackPort()) },
                 directory: directory)
-            defer { for member in cluster.members { member.process?.terminate(graceMilliseconds: 2000) } }
-            try cluster.start()
-            try await cluster.waitHealthy()
-            return try await body(&cluster)
+            // Stopped off the concurrency pool: a 2 s grace period must not stall other tests.
+            func stop(_ cluster: EtcdCluster) async {
+                let processes = cluster.members.compactMap(\.process)
+                _ = try? await offPool { for process in processes { process.terminate(graceMilliseconds: 2000) } }
+            }
+            do {
+                try cluster.start()
+                try await cluster.waitHealthy()
+                let result = try await body(&cluster)
+                await stop(cluster)
+                return result
+            } catch {
+                await stop(cluster)
+                throw error
+            }
         }
     }
 
@@ -81,7 +92,12 @@ struct EtcdCluster {
     }
 
     /// The index of the current leader, asking each live member's `/v3/maintenance/status`.
-    func leaderIndex() throws -> Int? {
+    func leaderIndex() async throws -> Int? {
+        let members = members
+        return try await offPool { try Self.leaderIndex(members) }
+    }
+
+    private static func leaderIndex(_ members: [Member]) throws -> Int? {
         for (index, member) in members.enumerated() where member.process != nil {
             let store = EtcdDatastore(endpoints: [member.endpoint], requestTimeoutMilliseconds: 1000, operationTimeoutMilliseconds: 500)
             let status = try? store.exchange("/v3/maintenance/status", body: Array("{}".utf8), idempotent: true) {
@@ -92,9 +108,10 @@ struct EtcdCluster {
         return nil
     }
 
-    mutating func kill(member index: Int) {
-        members[index].process?.signal(SIGKILL)
-        _ = try? members[index].process?.wait()
+    mutating func kill(member index: Int) async {
+        guard let process = members[index].process else { return }
+        process.signal(SIGKILL)
+        _ = try? await offPool { try process.wait() }
         members[index].process = nil
     }
 }

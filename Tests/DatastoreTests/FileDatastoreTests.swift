@@ -1,4 +1,5 @@
 import ChildProcess
+import Synchronization
 import Testing
 @testable import Datastore
 #if canImport(Glibc)
@@ -14,18 +15,27 @@ import Glibc
         }
     }
 
+    /// A clock the test moves by hand, so lease tests do not depend on scheduling.
+    final class ManualClock: Sendable {
+        private let milliseconds = Mutex<Int64>(1_000_000)
+        func now() -> Int64 { milliseconds.withLock { $0 } }
+        func advance(by delta: Int64) { milliseconds.withLock { $0 += delta } }
+    }
+
     @Test func leasesExpireAndWatchersSeeTheDelete() async throws {
         try await withTemporaryDirectory { directory in
-            let store = try FileDatastore(directory: directory, pollIntervalMilliseconds: 20)
-            let lease = try await store.grantLease(ttlSeconds: 2)
+            let clock = ManualClock()
+            let store = try FileDatastore(directory: directory, pollIntervalMilliseconds: 20, synchronousWrites: true, clock: clock.now)
+            let lease = try await store.grantLease(ttlSeconds: 10)
             try await store.put("/lease/a", value: [1], lease: lease.id)
             let start = try await store.list(prefix: "").revision + 1
             let watcher = Task { () -> WatchEvent? in
                 for try await event in store.watch(prefix: "/lease/", fromRevision: start) { return event }
                 return nil
             }
+            clock.advance(by: 9_999)
             #expect(try await store.get("/lease/a") != nil)
-            await sleepMilliseconds(2100)
+            clock.advance(by: 1)
             #expect(try await store.get("/lease/a") == nil)
             let event = try await withTimeout(seconds: 10) { try await watcher.value }
             #expect(event?.kind == .delete && event?.keyValue.key == "/lease/a")
@@ -36,14 +46,29 @@ import Glibc
 
     @Test func keepAliveExtendsALease() async throws {
         try await withTemporaryDirectory { directory in
-            let store = try FileDatastore(directory: directory)
+            let clock = ManualClock()
+            let store = try FileDatastore(directory: directory, pollIntervalMilliseconds: 100, synchronousWrites: true, clock: clock.now)
             let lease = try await store.grantLease(ttlSeconds: 2)
             try await store.put("/k", value: [1], lease: lease.id)
-            for _ in 0..<5 {  // 2.5 s in all: longer than the TTL
-                await sleepMilliseconds(500)
-                try await store.keepAlive(lease.id)
+            for _ in 0..<5 {  // 7.5 s in all: far longer than the TTL
+                clock.advance(by: 1_500)
+                #expect(try await store.keepAlive(lease.id) == 2)
             }
             #expect(try await store.get("/k") != nil)
+            clock.advance(by: 2_000)
+            #expect(try await store.get("/k") == nil)
+        }
+    }
+
+    /// The real clock, once: a 1 s lease really expires.
+    @Test func leaseExpiresByTheWallClock() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try FileDatastore(directory: directory)
+            let lease = try await store.grantLease(ttlSeconds: 1)
+            _ = try? await store.put("/k", value: [1], lease: lease.id)
+            await sleepMilliseconds(1_100)
+            #expect(try await store.get("/k") == nil)
+            await #expect(throws: DatastoreError.self) { try await store.keepAlive(lease.id) }
         }
     }
 

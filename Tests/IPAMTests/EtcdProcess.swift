@@ -19,15 +19,22 @@ func withEtcd<T>(_ body: (String) async throws -> T) async throws -> T {
                 "--initial-cluster", "ipam-test=http://127.0.0.1:\(peer)",
             ],
             standardError: .file(directory + "/etcd.log"))
-        defer { process.terminate(graceMilliseconds: 2000) }
+        func stop() async { _ = try? await offPool { process.terminate(graceMilliseconds: 2000) } }
         let location = "etcd:http://127.0.0.1:\(client)"
         let probe = EtcdDatastore(endpoints: [HTTPEndpoint(host: "127.0.0.1", port: client)], requestTimeoutMilliseconds: 500, operationTimeoutMilliseconds: 300)
-        for attempt in 0... {
-            if (try? await probe.list(prefix: "/probe")) != nil { break }
-            if attempt > 200 { throw PluginHarnessError(message: "etcd did not start") }
-            try await Task.sleep(for: .milliseconds(50))
+        do {
+            for attempt in 0... {
+                if (try? await probe.list(prefix: "/probe")) != nil { break }
+                if attempt > 200 { throw PluginHarnessError(message: "etcd did not start") }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let result = try await body(location)
+            await stop()
+            return result
+        } catch {
+            await stop()
+            throw error
         }
-        return try await body(location)
     }
 }
 
