@@ -16,7 +16,8 @@ import Musl
 ///
 /// Failover: requests go to the endpoint that answered last; when it refuses, times out or
 /// reports no leader, the next endpoint is tried, round after round until
-/// `operationTimeoutMilliseconds` passes; then ``DatastoreError/Code/unavailable`` names every
+/// `operationTimeoutMilliseconds` passes (or, sooner, after three rounds in which every
+/// endpoint refused the connection); then ``DatastoreError/Code/unavailable`` names every
 /// endpoint and its last error. Reads, puts, deletes and lease keep-alives are retried on any
 /// endpoint; a compare-and-swap or lease grant whose request may have reached a server is not
 /// retried blindly (its outcome would be unknown) and fails with `.unavailable`.
@@ -53,7 +54,11 @@ public final class EtcdDatastore: Datastore {
         let deadline = FileSystem.nowMilliseconds() + Int64(operationTimeoutMilliseconds)
         var lastErrors: [String: String] = [:]
         var start = preferred.withLock { $0 }
+        // Rounds in which every endpoint refused the connection: nothing listens at all (as
+        // opposed to an election, where members answer with errors or slowly). Give up early.
+        var refusedRounds = 0
         while true {
+            var refused = 0
             for step in 0..<endpoints.count {
                 let index = (start + step) % endpoints.count
                 let endpoint = endpoints[index]
@@ -73,6 +78,7 @@ public final class EtcdDatastore: Datastore {
                     lastErrors[endpoint.description] = error.message
                 } catch let failure as HTTPConnection.Failure {
                     lastErrors[endpoint.description] = failure.error.message
+                    if failure.stage == .connecting && failure.error.errno == ECONNREFUSED { refused += 1 }
                     if failure.stage == .exchanging && !idempotent {
                         throw DatastoreError(
                             .unavailable, "\(path): \(failure.error.message); the outcome is unknown",
@@ -82,6 +88,8 @@ public final class EtcdDatastore: Datastore {
                 if FileSystem.nowMilliseconds() >= deadline { break }
             }
             if FileSystem.nowMilliseconds() >= deadline { break }
+            refusedRounds = refused == endpoints.count ? refusedRounds + 1 : 0
+            if refusedRounds >= 3 { break }
             start = 0
             usleep(200_000)
         }

@@ -39,6 +39,38 @@ import Glibc
         }
     }
 
+    @Test func requestedAddressesCheckStatusAndVersions() async throws {
+        try await withTemporaryDirectory { directory in
+            let base = Self.hostLocalConfiguration(directory, subnet: "10.32.0.0/24")
+            let harness = try PluginHarness(directory: directory, configuration: base)
+            let (status, output) = try await harness.run("ADD", "byargs", extra: ["CNI_ARGS": "IgnoreUnknown=1;IP=10.32.0.77"])
+            #expect(status == .exited(0) && ParsedResult.parse(output)?.addresses == ["10.32.0.77"], "\(output)")
+            let runtime = try PluginHarness(
+                directory: directory,
+                configuration: String(base.dropLast()) + ",\"runtimeConfig\":{\"ips\":[\"10.32.0.88/24\"]}}")
+            #expect(ParsedResult.parse(try await runtime.run("ADD", "byruntime").1)?.addresses == ["10.32.0.88"])
+            // The same address again is refused with a CNI error on stdout.
+            let (refused, error) = try await runtime.run("ADD", "other")
+            #expect(refused != .exited(0) && ParsedResult.parse(error)?.code != nil, "\(error)")
+            #expect(try await harness.run("CHECK", "byargs").0 == .exited(0))
+            #expect(try await harness.run("CHECK", "nobody").0 != .exited(0))
+            // An old result version: 0.2.0's ip4 shape.
+            let old = try PluginHarness(directory: directory, configuration: base.replacingOccurrences(of: "\"1.0.0\"", with: "\"0.2.0\""))
+            let (_, legacy) = try await old.run("ADD", "legacy")
+            #expect(legacy.contains("\"ip4\"") && legacy.contains("10.32.0."), "\(legacy)")
+            // Bad names never reach the file system.
+            let escaping = try PluginHarness(directory: directory, configuration: base.replacingOccurrences(of: "\"name\":\"hl\"", with: "\"name\":\"../../etc\""))
+            let (escaped, message) = try await escaping.run("ADD", "evil")
+            #expect(escaped != .exited(0) && ParsedResult.parse(message)?.code == 7, "\(message)")
+            // STATUS of a datastore mode whose store does not answer: code 50.
+            let unreachable = try PluginHarness(directory: directory, configuration: """
+                {"cniVersion":"1.1.0","name":"blk","ipam":{"type":"swift-ipam","mode":"block","pools":[{"cidr":"10.33.0.0/24"}],"datastore":"etcd:http://127.0.0.1:1"}}
+                """)
+            let (down, report) = try await unreachable.run("STATUS", "")
+            #expect(down != .exited(0) && ParsedResult.parse(report)?.code == 50, "\(report)")
+        }
+    }
+
     @Test func referenceHostLocalAndSwiftIPAMHonourEachOthersReservations() async throws {
         try await withTemporaryDirectory { directory in
             let configuration = Self.hostLocalConfiguration(directory, subnet: "10.31.0.0/29")  // .2-.6 usable
