@@ -71,6 +71,27 @@ import Glibc
         }
     }
 
+    /// Both plugins at once on one network: they share host-local's lock file, so 25 + 25
+    /// concurrent ADDs get 50 different addresses.
+    @Test func referenceHostLocalAndSwiftIPAMRunningConcurrentlyNeverCollide() async throws {
+        try await withTemporaryDirectory { directory in
+            let swift = try PluginHarness(directory: directory, configuration: Self.hostLocalConfiguration(directory))
+            var reference = swift
+            reference.plugin = PluginHarness.hostLocal
+            var processes: [(PluginHarness, String, RunningProcess)] = []
+            for index in 0..<25 {
+                processes.append((swift, "s\(index)", try swift.launch("ADD", "s\(index)")))
+                processes.append((reference, "r\(index)", try reference.launch("ADD", "r\(index)")))
+            }
+            var addresses: [String] = []
+            for (harness, id, process) in processes {
+                #expect(try await waitOffPool(process) == .exited(0))
+                if let address = ParsedResult.parse(readText(harness.outputPath("ADD", id)) ?? "")?.addresses.first { addresses.append(address) }
+            }
+            #expect(addresses.count == 50 && Set(addresses).count == 50)
+        }
+    }
+
     @Test func referenceHostLocalAndSwiftIPAMHonourEachOthersReservations() async throws {
         try await withTemporaryDirectory { directory in
             let configuration = Self.hostLocalConfiguration(directory, subnet: "10.31.0.0/29")  // .2-.6 usable
