@@ -105,6 +105,16 @@ func exerciseContract(_ store: any Datastore, prefix: String) async throws -> [S
     try await store.delete(prefix + "w/1")
     let seen = try await withTimeout(seconds: 5) { try await watcher.value }
     check(seen == ["put \(prefix)w/1", "put \(prefix)w/2", "del \(prefix)w/1"], "watch events: \(seen)")
+
+    // A watch without a start revision sees only what happens after it started.
+    let live = Task { () -> String? in
+        for try await event in store.watch(prefix: prefix + "live/", fromRevision: nil) { return event.keyValue.string }
+        return nil
+    }
+    await sleepMilliseconds(300)
+    try await store.put(prefix + "live/a", string: "after")
+    let liveValue = try await withTimeout(seconds: 5) { try await live.value }
+    check(liveValue == "after", "live watch: \(String(describing: liveValue))")
     return failures
 }
 

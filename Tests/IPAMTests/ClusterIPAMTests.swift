@@ -74,12 +74,24 @@ import Glibc
         }
     }
 
-    @Test func subnetLeaseModeGivesEachNodeItsOwnSubnet() async throws {
+    @Test func subnetLeaseModeGivesEachNodeItsOwnSubnetOnAFileStore() async throws {
         try await withTemporaryDirectory { directory in
+            try await subnetLeaseModeGivesEachNodeItsOwnSubnet(store: "file:\(directory)/store", directory: directory)
+        }
+    }
+
+    @Test func subnetLeaseModeGivesEachNodeItsOwnSubnetOnEtcd() async throws {
+        try await withTemporaryDirectory { directory in
+            try await withEtcd { store in try await subnetLeaseModeGivesEachNodeItsOwnSubnet(store: store, directory: directory) }
+        }
+    }
+
+    func subnetLeaseModeGivesEachNodeItsOwnSubnet(store location: String, directory: String) async throws {
+        do {
             var subnets: Set<String> = []
             for node in 1...3 {
                 let configuration = """
-                    {"cniVersion":"1.0.0","name":"flannel","ipam":{"type":"swift-ipam","mode":"subnet-lease","network":"10.244.0.0/16","subnetLen":24,"datastore":"file:\(directory)/store","nodeName":"node\(node)","dataDir":"\(directory)/node\(node)"}}
+                    {"cniVersion":"1.0.0","name":"flannel","ipam":{"type":"swift-ipam","mode":"subnet-lease","network":"10.244.0.0/16","subnetLen":24,"datastore":"\(location)","nodeName":"node\(node)","dataDir":"\(directory)/node\(node)"}}
                     """
                 let harness = try PluginHarness(directory: directory, configuration: configuration)
                 let results = try await harness.parallel("ADD", containerIDs: (0..<10).map { "n\(node)p\($0)" })
@@ -90,7 +102,7 @@ import Glibc
                 subnets.formUnion(networks)
             }
             #expect(subnets == ["10.244.1.0/24", "10.244.2.0/24", "10.244.3.0/24"])
-            let store = try FileDatastore(directory: "\(directory)/store")
+            let store = try StoreLocation.open(location)
             #expect(try await store.list(prefix: "/coreos.com/network/subnets/").items.map(\.key) == [
                 "/coreos.com/network/subnets/10.244.1.0-24", "/coreos.com/network/subnets/10.244.2.0-24",
                 "/coreos.com/network/subnets/10.244.3.0-24",
