@@ -37,7 +37,7 @@ enum RouteRequest {
         let onLink = hops.count == 1 && hops[0].hop.isOnLink ? UInt32(K.RTNH_F_ONLINK) : 0
         builder.appendHeader([
             AddressRequest.family(family), UInt8(route.destination.prefixLength), 0, 0,
-            UInt8(min(route.table.rawValue, 252)), route.protocolTag.rawValue, scope.rawValue, route.kind.rawValue,
+            UInt8(route.table.rawValue < 256 ? route.table.rawValue : 252), route.protocolTag.rawValue, scope.rawValue, route.kind.rawValue,
         ] + RouteNetlinkBytes.encode(onLink))
         builder.put(K.RTA_DST, address: route.destination.network.address)
         builder.put(K.RTA_TABLE, uint32: route.table.rawValue)
