@@ -89,3 +89,38 @@ struct CodingTests {
         #expect(throws: NetlinkError.self) { try NetlinkHandle.sysctlPath("net/../kernel/x") }
     }
 }
+
+@Suite("Dump collection")
+struct DumpCollectorTests {
+    static func message(type: Int, flags: Int, sequence: UInt32, payload: [UInt8] = [0, 0, 0, 0]) -> [UInt8] {
+        RouteNetlinkBytes.encode(UInt32(16 + payload.count)) + RouteNetlinkBytes.encode(UInt16(type))
+            + RouteNetlinkBytes.encode(UInt16(flags)) + RouteNetlinkBytes.encode(sequence) + RouteNetlinkBytes.encode(UInt32(0)) + payload
+    }
+
+    @Test("messages of other sequences are ignored; NLMSG_DONE ends the dump")
+    func collects() throws {
+        var collector = RouteNetlinkDumpCollector(sequence: 5)
+        let datagram = Self.message(type: 16, flags: 2, sequence: 4) + Self.message(type: 16, flags: 2, sequence: 5)
+            + Self.message(type: 16, flags: 2, sequence: 5)
+        try collector.consume(RouteNetlinkReply.split(datagram[...]), operation: { "dump" })
+        #expect(!collector.isFinished)
+        try collector.consume(RouteNetlinkReply.split(Self.message(type: 3, flags: 2, sequence: 5)[...]), operation: { "dump" })
+        #expect(collector.isFinished && !collector.wasInterrupted)
+        #expect(collector.replies.count == 2)
+    }
+
+    @Test("NLM_F_DUMP_INTR on any message marks the dump for a retry")
+    func interrupted() throws {
+        var collector = RouteNetlinkDumpCollector(sequence: 1)
+        let datagram = Self.message(type: 24, flags: 2 | 0x10, sequence: 1) + Self.message(type: 3, flags: 2, sequence: 1)
+        try collector.consume(RouteNetlinkReply.split(datagram[...]), operation: { "dump" })
+        #expect(collector.isFinished && collector.wasInterrupted)
+    }
+
+    @Test("an error in a dump is thrown")
+    func error() {
+        var collector = RouteNetlinkDumpCollector(sequence: 2)
+        let datagram = Self.message(type: 2, flags: 0, sequence: 2, payload: RouteNetlinkBytes.encode(Int32(-1)) + [UInt8](repeating: 0, count: 16))
+        #expect(throws: NetlinkError.self) { try collector.consume(RouteNetlinkReply.split(datagram[...]), operation: { "dump" }) }
+    }
+}

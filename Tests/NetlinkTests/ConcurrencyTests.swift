@@ -58,4 +58,34 @@ struct ConcurrencyTests {
         #expect(strays.isEmpty, "threads outside the original namespace: \(strays)")
         #expect(!Self.threadNamespaces().isEmpty)
     }
+
+    @Test("dumps taken while another task changes the table succeed and never go backwards", .privileged)
+    func dumpsDuringChanges() async throws {
+        try await NamespaceFixture.with(count: 1) { namespaces in
+            let writer = try NetlinkHandle(namespace: namespaces[0])
+            let reader = try NetlinkHandle(namespace: namespaces[0])
+            try writer.addLink(.veth("w0", peer: "w1"))
+            try writer.setLinkUp("w0")
+            let hosts = Array(try IPNetwork(parsing: "10.128.0.0/16").subnets(prefixLength: 32).prefix(4000))
+            let writing = Task { () throws -> Void in
+                for chunk in stride(from: 0, to: hosts.count, by: 200) {
+                    var batch = NetlinkRequestBatch()
+                    for host in hosts[chunk..<min(chunk + 200, hosts.count)] { batch.addRoute(Route(destination: host, device: "w0")) }
+                    let failures = try writer.apply(batch)
+                    #expect(failures.isEmpty)
+                    await Task.yield()
+                }
+            }
+            var last = 0
+            for _ in 0..<40 {
+                let count = try reader.routes().count
+                #expect(count >= last)
+                last = count
+            }
+            try await writing.value
+            #expect(try reader.routes().count == hosts.count)
+            let retries = try reader.withSocket { $0.interruptedDumps }
+            #expect(retries >= 0)
+        }
+    }
 }

@@ -134,31 +134,26 @@ final class RouteNetlinkSocket {
     }
 
     /// Runs a dump request (NLM_F_DUMP) and returns every message of it. A dump the kernel
-    /// marks interrupted (NLM_F_DUMP_INTR: the table changed meanwhile) is run again.
+    /// marks interrupted (NLM_F_DUMP_INTR: the table changed meanwhile) is run again, up to
+    /// ``dumpRetries`` times.
     func dump(_ request: RouteNetlinkRequest) throws -> [RouteNetlinkReply] {
         for _ in 0..<Self.dumpRetries {
             var bytes = request.bytes
             let sequence = nextSequence()
             stamp(&bytes, sequence: sequence, addFlags: RouteNetlinkConstant.NLM_F_DUMP)
             try bytes.withUnsafeBytes { try send($0, operation: request.operation()) }
-            var replies: [RouteNetlinkReply] = []
-            var interrupted = false
-            receiving: while true {
-                for reply in try receive(operation: request.operation()) where reply.sequence == sequence {
-                    if reply.flags & RouteNetlinkConstant.NLM_F_DUMP_INTR != 0 { interrupted = true }
-                    switch reply.type {
-                    case RouteNetlinkConstant.NLMSG_DONE: break receiving
-                    case RouteNetlinkConstant.NLMSG_ERROR:
-                        if let error = Self.error(in: reply, operation: request.operation) { throw error }
-                        break receiving
-                    default: replies.append(reply)
-                    }
-                }
+            var collector = RouteNetlinkDumpCollector(sequence: sequence)
+            while !collector.isFinished {
+                try collector.consume(try receive(operation: request.operation()), operation: request.operation)
             }
-            if !interrupted { return replies }
+            if !collector.wasInterrupted { return collector.replies }
+            interruptedDumps += 1
         }
         throw NetlinkError(.dumpInterrupted, operation: request.operation())
     }
+
+    /// How many dumps were re-run because the kernel marked them interrupted.
+    private(set) var interruptedDumps = 0
 
     /// Sends many requests with few system calls: requests are packed into datagrams of about
     /// ``batchChunkSize`` bytes; only the last request of each datagram asks for an ACK, so a
@@ -205,5 +200,29 @@ final class RouteNetlinkSocket {
             start = end
         }
         return failures
+    }
+}
+
+/// Collects the messages of one dump: those of its sequence number up to NLMSG_DONE, noting
+/// whether any carried NLM_F_DUMP_INTR. Pure, so the retry rule is unit-tested.
+struct RouteNetlinkDumpCollector {
+    let sequence: UInt32
+    private(set) var replies: [RouteNetlinkReply] = []
+    private(set) var wasInterrupted = false
+    private(set) var isFinished = false
+
+    init(sequence: UInt32) { self.sequence = sequence }
+
+    mutating func consume(_ batch: [RouteNetlinkReply], operation: () -> String) throws {
+        for reply in batch where reply.sequence == sequence && !isFinished {
+            if reply.flags & RouteNetlinkConstant.NLM_F_DUMP_INTR != 0 { wasInterrupted = true }
+            switch reply.type {
+            case RouteNetlinkConstant.NLMSG_DONE: isFinished = true
+            case RouteNetlinkConstant.NLMSG_ERROR:
+                if let error = RouteNetlinkSocket.error(in: reply, operation: operation) { throw error }
+                isFinished = true
+            default: replies.append(reply)
+            }
+        }
     }
 }
