@@ -140,3 +140,31 @@ struct LinkTests {
         #expect(try InterfaceName(String(sixteen.dropLast())).value.utf8.count == 15)
     }
 }
+
+@Suite("Idempotent deletes", .serialized)
+struct IfPresentTests {
+    @Test("deleting what is not there is tolerated by the *IfPresent variants", .privileged)
+    func ifPresent() async throws {
+        try await NamespaceFixture.with(count: 1) { namespaces in
+            let handle = try NetlinkHandle(namespace: namespaces[0])
+            try handle.addLink(.veth("i0", peer: "i1"))
+            try handle.setLinkUp("i0")
+            let address = Address(try IPNetwork(parsing: "10.1.0.1/24"))
+            try handle.addAddress(address, device: "i0")
+            let route = Route(destination: try IPNetwork(parsing: "10.9.0.0/24"), device: "i0")
+            try handle.addRoute(route)
+            let entry = Neighbor.permanent(try IPAddress(parsing: "10.1.0.5"), macAddress: try MACAddress(parsing: "02:00:00:00:00:05"))
+            try handle.addNeighbor(entry, device: "i0")
+            #expect(try handle.deleteNeighborIfPresent(entry, device: "i0"))
+            #expect(try !handle.deleteNeighborIfPresent(entry, device: "i0"))
+            #expect(try handle.deleteRouteIfPresent(route))
+            #expect(try !handle.deleteRouteIfPresent(route))
+            #expect(try handle.deleteAddressIfPresent(address, device: "i0"))
+            #expect(try !handle.deleteAddressIfPresent(address, device: "i0"))
+            #expect(try handle.link(named: "i0").interfaceName == "i0")
+            #expect(try handle.deleteLinkIfPresent(named: "i0"))
+            #expect(try !handle.deleteLinkIfPresent(named: "i0"))
+            #expect(try !handle.deleteAddressIfPresent(address, device: "i0"))
+        }
+    }
+}

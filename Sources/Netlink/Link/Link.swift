@@ -45,6 +45,9 @@ public struct Link: Hashable, Sendable, CustomStringConvertible {
     /// Hairpin mode of a bridge port (`bridge link` "hairpin"), nil when not a bridge port.
     public var isHairpin: Bool?
 
+    /// ``name`` as a validated interface name, to pass back to other operations.
+    public var interfaceName: InterfaceName? { try? InterfaceName(name) }
+
     public var description: String { "\(index): \(name)" + (kind.map { " (\($0))" } ?? "") }
 }
 
