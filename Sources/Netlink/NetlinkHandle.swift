@@ -11,7 +11,7 @@ import Synchronization
 /// ```
 ///
 /// The socket is opened on a dedicated thread that enters the namespace
-/// (``NetworkNamespace/runBlocking(_:)``) and leaves it again; a netlink socket stays bound to
+/// (`NetworkNamespace.runBlocking`) and leaves it again; a netlink socket stays bound to
 /// the namespace it was created in, so the handle then works from any thread or task without
 /// changing any thread's namespace.
 ///

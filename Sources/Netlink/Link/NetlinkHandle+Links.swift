@@ -20,7 +20,7 @@ extension NetlinkHandle {
         try fetchLink(LinkRequest.get(name: nil, index: index), what: "index \(index)")
     }
 
-    /// The device named `name`, or nil when there is none.
+    /// The device named `name`, or nil when there is none (`ip link show NAME` without the error).
     public func linkIfPresent(named name: InterfaceName) throws -> Link? {
         do { return try link(named: name) } catch let error as NetlinkError where error.code == .notFound { return nil }
     }
