@@ -66,6 +66,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .target(
+            name: "NetlinkBenchmark",
+            dependencies: ["Netlink", "Namespaces", "NetPrimitives", "ChildProcess"],
+            path: "Benchmarks/NetlinkBenchmark",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "netlink-bench",
+            dependencies: ["NetlinkBenchmark"],
+            path: "Benchmarks/netlink-bench",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Cluster state and addresses
         .target(
             name: "Datastore",
