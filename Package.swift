@@ -21,6 +21,9 @@ let package = Package(
         .library(name: "IPAM", targets: ["IPAM"]),
         .library(name: "BGP", targets: ["BGP"]),
         .library(name: "Policy", targets: ["Policy"]),
+        .library(name: "Routing", targets: ["Routing"]),
+        .library(name: "VXLAN", targets: ["VXLAN"]),
+        .library(name: "Lab", targets: ["Lab"]),
         .library(name: "TestSupport", targets: ["TestSupport"]),
     ],
     dependencies: [
@@ -104,6 +107,25 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Data path
+        .target(
+            name: "Routing",
+            dependencies: ["Netlink", "NetPrimitives", "Namespaces", "CNISpec"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "VXLAN",
+            dependencies: ["Routing", "Netlink", "NetPrimitives"],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: The multi-node lab (engine of cnilab and of the end-to-end tests)
+        .target(
+            name: "Lab",
+            dependencies: ["Netlink", "Namespaces", "CNISpec", "ChildProcess", "NetPrimitives", "Datastore"],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Network policy
         .target(
             name: "Policy",
@@ -157,6 +179,21 @@ let package = Package(
         .testTarget(
             name: "BGPTests",
             dependencies: ["BGP", "TestSupport", "Namespaces", "ChildProcess"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RoutingTests",
+            dependencies: ["Routing", "Netlink", "TestSupport", "Namespaces", "CNISpec"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "VXLANTests",
+            dependencies: ["VXLAN", "Routing", "Netlink", "TestSupport", "Namespaces"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LabTests",
+            dependencies: ["Lab", "TestSupport", "Namespaces", "CNISpec"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "PolicyTests", dependencies: ["Policy"], swiftSettings: swiftSettings),
