@@ -21,11 +21,16 @@ public struct PolicySet: Hashable, Sendable {
     /// document index and field.
     public init(parsing text: String) throws {
         self.init()
-        let roots: [Yams.Node]
+        var roots: [Yams.Node] = []
         do {
-            roots = Array(try Yams.compose_all(yaml: text))
+            // The sequence stops at the first bad document and keeps the error: check it, or a
+            // broken document would silently drop itself and everything after it.
+            var documents = try Yams.compose_all(yaml: text)
+            while let root = documents.next() { roots.append(root) }
+            if let error = documents.error { throw error }
         } catch {
-            throw PolicyError(.malformedDocument, "the text is neither valid YAML nor JSON", underlying: "\(error)")
+            throw PolicyError(.malformedDocument, "the text is neither valid YAML nor JSON", documentIndex: roots.count,
+                              underlying: "\(error)")
         }
         for (index, root) in roots.enumerated() {
             let field = DocumentField(node: root, documentIndex: index, path: "")
