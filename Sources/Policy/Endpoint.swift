@@ -32,13 +32,22 @@ public struct NamedPort: Hashable, Sendable {
 /// A pod as policy sees it: identity, addresses, host-side interface, labels, its namespace's
 /// labels, named ports and the node it runs on.
 public struct Endpoint: Hashable, Sendable {
-    public var id: EndpointID
+    public let id: EndpointID
     public var addresses: [IPAddress]
     /// The host side of the pod's interface (`cali…`, `veth…`), the key of the compiled dispatch.
     public var interfaceName: InterfaceName?
-    public var labels: [String: String]
-    public var namespaceLabels: [String: String]
+    public var labels: [String: String] { didSet { calicoLabels = Self.calicoLabels(labels, namespace: namespace) } }
+    public var namespaceLabels: [String: String] {
+        didSet { effectiveNamespaceLabels = Self.effectiveNamespaceLabels(namespaceLabels, namespace: namespace) }
+    }
     public var namedPorts: [NamedPort]
+    /// Namespace labels as the API server shows them: Kubernetes adds
+    /// `kubernetes.io/metadata.name`, Calico `projectcalico.org/name`. (Kept up to date with
+    /// ``namespaceLabels``; stored because every selector evaluation reads it.)
+    public private(set) var effectiveNamespaceLabels: [String: String]
+    /// Labels as Calico selectors see them: the pod's plus `projectcalico.org/namespace` and
+    /// `projectcalico.org/orchestrator`. (Kept up to date with ``labels``.)
+    public private(set) var calicoLabels: [String: String]
     public var node: String
 
     public init(
@@ -53,23 +62,21 @@ public struct Endpoint: Hashable, Sendable {
         self.namespaceLabels = namespaceLabels
         self.namedPorts = namedPorts
         self.node = node
+        effectiveNamespaceLabels = Self.effectiveNamespaceLabels(namespaceLabels, namespace: namespace)
+        calicoLabels = Self.calicoLabels(labels, namespace: namespace)
     }
 
     public var namespace: String { id.namespace }
     public var name: String { id.name }
 
-    /// Namespace labels as the API server shows them: Kubernetes adds
-    /// `kubernetes.io/metadata.name`, Calico `projectcalico.org/name`.
-    public var effectiveNamespaceLabels: [String: String] {
-        var result = namespaceLabels
+    static func effectiveNamespaceLabels(_ labels: [String: String], namespace: String) -> [String: String] {
+        var result = labels
         if result["kubernetes.io/metadata.name"] == nil { result["kubernetes.io/metadata.name"] = namespace }
         if result["projectcalico.org/name"] == nil { result["projectcalico.org/name"] = namespace }
         return result
     }
 
-    /// Labels as Calico selectors see them: the pod's plus `projectcalico.org/namespace` and
-    /// `projectcalico.org/orchestrator`.
-    public var calicoLabels: [String: String] {
+    static func calicoLabels(_ labels: [String: String], namespace: String) -> [String: String] {
         var result = labels
         if result["projectcalico.org/namespace"] == nil { result["projectcalico.org/namespace"] = namespace }
         if result["projectcalico.org/orchestrator"] == nil { result["projectcalico.org/orchestrator"] = "k8s" }

@@ -5,15 +5,15 @@ extension PolicyProgram {
     /// node's endpoints get endpoint programs (sets still cover the whole cluster).
     public init(compiling policies: PolicySet, cluster: ClusterState, node: String? = nil) {
         var compiler = PolicyCompiler(cluster: cluster)
-        let ordered = policies.orderedTiers
+        let index = PolicyIndex(policies)
         var compiledPolicies: [CompiledPolicy] = []
-        for tier in ordered {
+        for tier in index.tiers {
             for policy in tier.policies { compiledPolicies.append(compiler.compile(policy)) }
         }
         let chainNames = Dictionary(uniqueKeysWithValues: compiledPolicies.map { ($0.policy, $0.chainName) })
         let endpoints = cluster.endpoints.filter { node == nil || $0.node == node }.sorted { $0.id < $1.id }.map { endpoint in
             func tiers(_ direction: PolicyDirection) -> [CompiledTier] {
-                policies.appliedTiers(for: endpoint, direction: direction, ordered: ordered).map { tier in
+                index.appliedTiers(for: endpoint, direction: direction).map { tier in
                     CompiledTier(name: tier.name, policies: tier.policies.map { chainNames[$0.reference]! })
                 }
             }
@@ -99,7 +99,8 @@ struct PolicyCompiler {
                         let owners: (Endpoint, IPAddress) -> Bool = direction == .ingress
                             ? { endpoint, _ in endpoint.namespace == policy.namespace && policy.podSelector.matches(endpoint.labels) }
                             : peer.contains
-                        let ownerKey = direction == .ingress ? "selected by \(reference)" : peer.key
+                        // Ingress: the selected pods (keyed by selector, so policies selecting alike share the set).
+                        let ownerKey = direction == .ingress ? "pods \(policy.podSelector) in namespace \(policy.namespace)" : peer.key
                         rule.destinationNamedPorts = namedPortSet(
                             owners: owners, ownerKey: ownerKey, names: ports.names, protocol: transport, family: family)
                         compiled.append(rule)

@@ -12,12 +12,12 @@ import NetPrimitives
 public struct PolicyEvaluator: Sendable {
     public let policies: PolicySet
     public let cluster: ClusterState
-    private let tiers: [AppliedTier]
+    private let index: PolicyIndex
 
     public init(policies: PolicySet, cluster: ClusterState) {
         self.policies = policies
         self.cluster = cluster
-        tiers = policies.orderedTiers
+        index = PolicyIndex(policies)
     }
 
     /// Whether `packet` is allowed.
@@ -54,7 +54,7 @@ public struct PolicyEvaluator: Sendable {
         func decision(_ allowed: Bool, _ reason: DecisionReason) -> DirectionDecision {
             DirectionDecision(direction: direction, endpoint: endpoint.id, isAllowed: allowed, reason: reason, logged: logged)
         }
-        let applied = policies.appliedTiers(for: endpoint, direction: direction, ordered: tiers)
+        let applied = index.appliedTiers(for: endpoint, direction: direction)
         if applied.isEmpty { return decision(true, .notIsolated) }
         tierLoop: for tier in applied {
             for policy in tier.policies {

@@ -128,13 +128,60 @@ extension PolicySet {
             return AppliedTier(name: name, policies: sorted)
         }
     }
+}
+
+/// The ordered tiers with the policies of each tier indexed by namespace, so finding the
+/// policies that apply to an endpoint looks only at its namespace's policies and the global ones.
+struct PolicyIndex: Sendable {
+    let tiers: [AppliedTier]
+    private let namespaced: [[String: [Int]]]
+    private let global: [[Int]]
+
+    init(_ policies: PolicySet) {
+        tiers = policies.orderedTiers
+        var namespaced: [[String: [Int]]] = []
+        var global: [[Int]] = []
+        for tier in tiers {
+            var byNamespace: [String: [Int]] = [:]
+            var everywhere: [Int] = []
+            for (position, policy) in tier.policies.enumerated() {
+                if let namespace = policy.reference.namespace {
+                    byNamespace[namespace, default: []].append(position)
+                } else {
+                    everywhere.append(position)
+                }
+            }
+            namespaced.append(byNamespace)
+            global.append(everywhere)
+        }
+        self.namespaced = namespaced
+        self.global = global
+    }
 
     /// The tiers with at least one policy applying to `endpoint` in `direction`, each holding
-    /// only those policies. Empty: the endpoint is not isolated in that direction.
-    func appliedTiers(for endpoint: Endpoint, direction: PolicyDirection, ordered: [AppliedTier]) -> [AppliedTier] {
-        ordered.compactMap { tier in
-            let applying = tier.policies.filter { $0.applies(to: endpoint, direction: direction) }
-            return applying.isEmpty ? nil : AppliedTier(name: tier.name, policies: applying)
+    /// only those policies, in order. Empty: the endpoint is not isolated in that direction.
+    func appliedTiers(for endpoint: Endpoint, direction: PolicyDirection) -> [AppliedTier] {
+        var result: [AppliedTier] = []
+        for (tierIndex, tier) in tiers.enumerated() {
+            let local = namespaced[tierIndex][endpoint.namespace] ?? []
+            let everywhere = global[tierIndex]
+            var applying: [OrderedPolicy] = []
+            var (localPosition, globalPosition) = (0, 0)
+            while localPosition < local.count || globalPosition < everywhere.count {
+                let next: Int
+                if globalPosition == everywhere.count
+                    || (localPosition < local.count && local[localPosition] < everywhere[globalPosition]) {
+                    next = local[localPosition]
+                    localPosition += 1
+                } else {
+                    next = everywhere[globalPosition]
+                    globalPosition += 1
+                }
+                let policy = tier.policies[next]
+                if policy.applies(to: endpoint, direction: direction) { applying.append(policy) }
+            }
+            if !applying.isEmpty { result.append(AppliedTier(name: tier.name, policies: applying)) }
         }
+        return result
     }
 }
