@@ -162,9 +162,14 @@ struct PolicyCompiler {
     static func members(
         of cluster: ClusterState, family: IPAddress.Family, _ contains: (Endpoint, IPAddress) -> Bool
     ) -> [AddressRange] {
-        cluster.endpoints.flatMap { endpoint in
-            endpoint.addresses.filter { $0.family == family && contains(endpoint, $0) }.map(AddressRange.init(address:))
+        var result: [AddressRange] = []
+        let endpoints = cluster.endpoints
+        for position in endpoints.indices {
+            for address in endpoints[position].addresses where address.family == family && contains(endpoints[position], address) {
+                result.append(AddressRange(address: address))
+            }
         }
+        return result
     }
 
     mutating func namedPortSet(
@@ -174,15 +179,18 @@ struct PolicyCompiler {
         let key = "ports \(names.joined(separator: ","))/\(transport) of \(ownerKey)"
         let cluster = cluster
         return registry.namedPortSet(key: key, family: family, origin: key) {
-            cluster.endpoints.flatMap { endpoint in
-                endpoint.addresses.filter { $0.family == family && owners(endpoint, $0) }.flatMap { address in
-                    names.compactMap { name in
-                        endpoint.port(named: name, protocol: transport).map {
-                            NamedPortElement(address: address, protocol: transport, port: $0)
+            var result: [NamedPortElement] = []
+            let endpoints = cluster.endpoints
+            for position in endpoints.indices where !endpoints[position].namedPorts.isEmpty {
+                for address in endpoints[position].addresses where address.family == family && owners(endpoints[position], address) {
+                    for name in names {
+                        if let port = endpoints[position].port(named: name, protocol: transport) {
+                            result.append(NamedPortElement(address: address, protocol: transport, port: port))
                         }
                     }
                 }
             }
+            return result
         }
     }
 }

@@ -50,8 +50,9 @@ public struct RuleReference: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "\(policy) \(direction.rawValue.lowercased()) rule \(index)" }
 }
 
-/// One policy in evaluation order, Kubernetes or Calico.
-struct OrderedPolicy: Sendable {
+/// One policy in evaluation order, Kubernetes or Calico. A class: it is shared by every
+/// per-endpoint list and never copied (immutable, so `Sendable`).
+final class OrderedPolicy: Sendable {
     enum Body: Sendable {
         case kubernetes(NetworkPolicy)
         case calico(CalicoPolicy)
