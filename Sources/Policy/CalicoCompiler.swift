@@ -107,10 +107,13 @@ extension PolicyCompiler {
         let key = Self.entityKey(entity, scope: scope)
         if entity.selectsEndpoints {
             let cluster = cluster
-            let name = registry.addressSet(key: key, family: family, origin: key) {
-                Self.members(of: cluster, family: family) { endpoint, address in
-                    Self.admits(entity, scope: scope, endpoint) && Self.admits(entity, address: address)
-                }
+            let admits: @Sendable (Endpoint, IPAddress) -> Bool = { endpoint, address in
+                Self.admits(entity, scope: scope, endpoint) && Self.admits(entity, address: address)
+            }
+            let name = registry.addressSet(
+                key: key, family: family, origin: key, membership: SetMembership(family: family, admits: admits)
+            ) {
+                Self.members(of: cluster, family: family, admits)
             }
             return EntityCondition(possible: true, condition: .inSet(name))
         }
@@ -135,7 +138,7 @@ extension PolicyCompiler {
         _ entity: CalicoEntityRule, scope: CalicoPolicy.Scope, names: [String], protocol transport: TransportProtocol,
         family: IPAddress.Family
     ) -> String {
-        let owners: (Endpoint, IPAddress) -> Bool = { endpoint, address in
+        let owners: @Sendable (Endpoint, IPAddress) -> Bool = { endpoint, address in
             (!entity.selectsEndpoints || Self.admits(entity, scope: scope, endpoint)) && Self.admits(entity, address: address)
         }
         return namedPortSet(owners: owners, ownerKey: Self.entityKey(entity, scope: scope), names: names,

@@ -4,30 +4,16 @@ extension PolicyProgram {
     /// Compiles `policies` over `cluster` into the intermediate form. With `node`, only that
     /// node's endpoints get endpoint programs (sets still cover the whole cluster).
     public init(compiling policies: PolicySet, cluster: ClusterState, node: String? = nil) {
-        var compiler = PolicyCompiler(cluster: cluster)
-        let index = PolicyIndex(policies)
-        var compiledPolicies: [CompiledPolicy] = []
-        for tier in index.tiers {
-            for policy in tier.policies { compiledPolicies.append(compiler.compile(policy)) }
-        }
-        let chainNames = Dictionary(uniqueKeysWithValues: compiledPolicies.map { ($0.policy, $0.chainName) })
-        let endpoints = cluster.endpoints.filter { node == nil || $0.node == node }.sorted { $0.id < $1.id }.map { endpoint in
-            func tiers(_ direction: PolicyDirection) -> [CompiledTier] {
-                index.appliedTiers(for: endpoint, direction: direction).map { tier in
-                    CompiledTier(name: tier.name, policies: tier.policies.map { chainNames[$0.reference]! })
-                }
-            }
-            return CompiledEndpoint(
-                id: endpoint.id, interfaceName: endpoint.interfaceName, addresses: endpoint.addresses,
-                node: endpoint.node, nodeAddresses: cluster.node(named: endpoint.node)?.addresses ?? [],
-                ingress: tiers(.ingress), egress: tiers(.egress),
-                chainName: "e" + stableIdentifier("endpoint|\(endpoint.id)"))
-        }
-        self.init(
-            addressSets: compiler.registry.addressSets.values.sorted { $0.name < $1.name },
-            namedPortSets: compiler.registry.namedPortSets.values.sorted { $0.name < $1.name },
-            policies: compiledPolicies, endpoints: endpoints)
+        self = PolicyCompiler.compile(policies, cluster: cluster, node: node).program
     }
+}
+
+/// Everything a compilation produces, including what incremental updates need.
+struct CompilationResult: Sendable {
+    let program: PolicyProgram
+    let memberships: [String: SetMembership]
+    let index: PolicyIndex
+    let chainNames: [PolicyReference: String]
 }
 
 /// Lowers policies to ``CompiledRule``s, registering the sets they reference.
@@ -35,12 +21,45 @@ struct PolicyCompiler {
     let cluster: ClusterState
     var registry = SetRegistry()
 
+    static func compile(_ policies: PolicySet, cluster: ClusterState, node: String?) -> CompilationResult {
+        var compiler = PolicyCompiler(cluster: cluster)
+        let index = PolicyIndex(policies)
+        var compiledPolicies: [CompiledPolicy] = []
+        for tier in index.tiers {
+            for policy in tier.policies { compiledPolicies.append(compiler.compile(policy)) }
+        }
+        let chainNames = Dictionary(uniqueKeysWithValues: compiledPolicies.map { ($0.policy, $0.chainName) })
+        let endpoints = cluster.endpoints.filter { node == nil || $0.node == node }.sorted { $0.id < $1.id }.map {
+            compiledEndpoint($0, index: index, chainNames: chainNames, cluster: cluster)
+        }
+        let program = PolicyProgram(
+            addressSets: compiler.registry.addressSets.values.sorted { $0.name < $1.name },
+            namedPortSets: compiler.registry.namedPortSets.values.sorted { $0.name < $1.name },
+            policies: compiledPolicies, endpoints: endpoints)
+        return CompilationResult(program: program, memberships: compiler.registry.memberships, index: index, chainNames: chainNames)
+    }
+
+    static func compiledEndpoint(
+        _ endpoint: Endpoint, index: PolicyIndex, chainNames: [PolicyReference: String], cluster: ClusterState
+    ) -> CompiledEndpoint {
+        func tiers(_ direction: PolicyDirection) -> [CompiledTier] {
+            index.appliedTiers(for: endpoint, direction: direction).map { tier in
+                CompiledTier(name: tier.name, policies: tier.policies.map { chainNames[$0.reference]! })
+            }
+        }
+        return CompiledEndpoint(
+            id: endpoint.id, interfaceName: endpoint.interfaceName, addresses: endpoint.addresses,
+            node: endpoint.node, nodeAddresses: cluster.node(named: endpoint.node)?.addresses ?? [],
+            ingress: tiers(.ingress), egress: tiers(.egress),
+            chainName: "e" + stableIdentifier("endpoint|\(endpoint.id)"))
+    }
+
     /// One way a rule's peer can match: a family-specific set, or anything.
     struct PeerAlternative {
         var family: IPAddress.Family?
         var condition: AddressMatch?
         var key: String
-        var contains: (Endpoint, IPAddress) -> Bool
+        var contains: @Sendable (Endpoint, IPAddress) -> Bool
     }
 
     /// One way a rule's ports can match.
@@ -96,9 +115,11 @@ struct PolicyCompiler {
                     for family in peer.family.map({ [$0] }) ?? [.v4, .v6] {
                         var rule = base
                         rule.family = family
-                        let owners: (Endpoint, IPAddress) -> Bool = direction == .ingress
-                            ? { endpoint, _ in endpoint.namespace == policy.namespace && policy.podSelector.matches(endpoint.labels) }
-                            : peer.contains
+                        var owners = peer.contains
+                        if direction == .ingress {
+                            let (namespace, selector) = (policy.namespace, policy.podSelector)
+                            owners = { endpoint, _ in endpoint.namespace == namespace && selector.matches(endpoint.labels) }
+                        }
                         // Ingress: the selected pods (keyed by selector, so policies selecting alike share the set).
                         let ownerKey = direction == .ingress ? "pods \(policy.podSelector) in namespace \(policy.namespace)" : peer.key
                         rule.destinationNamedPorts = namedPortSet(
@@ -123,13 +144,15 @@ struct PolicyCompiler {
         case let .pods(podSelector, namespaceSelector):
             let scope = namespaceSelector.map { "namespaces \($0)" } ?? "namespace \(namespace)"
             let key = "pods \(podSelector?.description ?? "<all>") in \(scope)"
-            let contains: (Endpoint, IPAddress) -> Bool = { endpoint, _ in
+            let contains: @Sendable (Endpoint, IPAddress) -> Bool = { endpoint, _ in
                 let namespaceMatches = namespaceSelector?.matches(endpoint.effectiveNamespaceLabels) ?? (endpoint.namespace == namespace)
                 return namespaceMatches && (podSelector?.matches(endpoint.labels) ?? true)
             }
             return [IPAddress.Family.v4, .v6].map { family in
                 let cluster = cluster
-                let name = registry.addressSet(key: key, family: family, origin: key) {
+                let name = registry.addressSet(
+                    key: key, family: family, origin: key, membership: SetMembership(family: family, admits: contains)
+                ) {
                     Self.members(of: cluster, family: family, contains)
                 }
                 return PeerAlternative(family: family, condition: .inSet(name), key: key, contains: contains)
@@ -173,12 +196,13 @@ struct PolicyCompiler {
     }
 
     mutating func namedPortSet(
-        owners: (Endpoint, IPAddress) -> Bool, ownerKey: String, names: [String], protocol transport: TransportProtocol,
+        owners: @Sendable @escaping (Endpoint, IPAddress) -> Bool, ownerKey: String, names: [String], protocol transport: TransportProtocol,
         family: IPAddress.Family
     ) -> String {
         let key = "ports \(names.joined(separator: ","))/\(transport) of \(ownerKey)"
         let cluster = cluster
-        return registry.namedPortSet(key: key, family: family, origin: key) {
+        let membership = SetMembership(family: family, admits: owners, portNames: names, transport: transport)
+        return registry.namedPortSet(key: key, family: family, origin: key, membership: membership) {
             var result: [NamedPortElement] = []
             let endpoints = cluster.endpoints
             for position in endpoints.indices where !endpoints[position].namedPorts.isEmpty {

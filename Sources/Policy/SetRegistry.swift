@@ -5,24 +5,29 @@ import NetPrimitives
 struct SetRegistry {
     private(set) var addressSets: [String: AddressSet] = [:]
     private(set) var namedPortSets: [String: NamedPortSet] = [:]
+    /// How the members of each endpoint-derived set are found, by set name (for incremental updates).
+    private(set) var memberships: [String: SetMembership] = [:]
     private var keysByName: [String: String] = [:]
 
     mutating func addressSet(
-        key: String, family: IPAddress.Family, origin: String, elements: () -> [AddressRange]
+        key: String, family: IPAddress.Family, origin: String, membership: SetMembership? = nil,
+        elements: () -> [AddressRange]
     ) -> String {
         let fullKey = "address|\(family)|\(key)"
         if let existing = addressSets[fullKey] { return existing.name }
         let name = uniqueName(prefix: "a", key: fullKey, family: family)
+        memberships[name] = membership
         addressSets[fullKey] = AddressSet(name: name, family: family, elements: Array(Set(elements())).sorted(), origin: origin)
         return name
     }
 
     mutating func namedPortSet(
-        key: String, family: IPAddress.Family, origin: String, elements: () -> [NamedPortElement]
+        key: String, family: IPAddress.Family, origin: String, membership: SetMembership, elements: () -> [NamedPortElement]
     ) -> String {
         let fullKey = "named|\(family)|\(key)"
         if let existing = namedPortSets[fullKey] { return existing.name }
         let name = uniqueName(prefix: "n", key: fullKey, family: family)
+        memberships[name] = membership
         namedPortSets[fullKey] = NamedPortSet(name: name, family: family, elements: Array(Set(elements())).sorted(), origin: origin)
         return name
     }
@@ -36,6 +41,28 @@ struct SetRegistry {
                 return name
             }
             attempt += 1
+        }
+    }
+}
+
+/// Which addresses of an endpoint belong to an endpoint-derived set: for address sets the
+/// addresses `admits` accepts; for named-port sets those addresses with each port name resolved.
+struct SetMembership: Sendable {
+    let family: IPAddress.Family
+    let admits: @Sendable (Endpoint, IPAddress) -> Bool
+    var portNames: [String] = []
+    var transport: TransportProtocol?
+
+    func addressElements(of endpoint: Endpoint) -> [AddressRange] {
+        endpoint.addresses.filter { $0.family == family && admits(endpoint, $0) }.map(AddressRange.init(address:))
+    }
+
+    func namedPortElements(of endpoint: Endpoint) -> [NamedPortElement] {
+        guard let transport, !endpoint.namedPorts.isEmpty else { return [] }
+        return endpoint.addresses.filter { $0.family == family && admits(endpoint, $0) }.flatMap { address in
+            portNames.compactMap { name in
+                endpoint.port(named: name, protocol: transport).map { NamedPortElement(address: address, protocol: transport, port: $0) }
+            }
         }
     }
 }
