@@ -90,13 +90,31 @@ let compile = measure(3) { program = PolicyProgram(compiling: policies, cluster:
 let compileNode = measure(3) { _ = PolicyProgram(compiling: policies, cluster: cluster, node: "node0") }
 
 var changed = cluster
-var pod = changed.endpoints[7]
+var pod = changed[EndpointID(namespace: "ns7", name: "pod7")]!
 pod.labels["app"] = "app1"
 try changed.insert(pod)
 var changes = ProgramChanges()
 let relabel = measure(3) {
     let updated = PolicyProgram(compiling: policies, cluster: changed)
     changes = program.changes(to: updated)
+}
+
+// The incremental path: one label change on a compiler that stays alive, alternating so each
+// run really changes something. A peer-only change (set elements) and a selected pod change.
+var incremental = IncrementalCompiler(policies: policies, cluster: cluster)
+var flip = false
+var incrementalChanges = ProgramChanges()
+let relabelIncremental = try measure(21) {
+    var target = incremental.cluster[EndpointID(namespace: "ns7", name: "pod7")]!
+    target.labels["app"] = flip ? "app7" : "app1"
+    flip.toggle()
+    incrementalChanges = try incremental.upsert(target)
+}
+let peerIncremental = try measure(21) {
+    var target = incremental.cluster[EndpointID(namespace: "ns13", name: "pod13")]!
+    target.labels["tier"] = flip ? "front" : "back"
+    flip.toggle()
+    incrementalChanges = try incremental.upsert(target)
 }
 
 let evaluator = PolicyEvaluator(policies: policies, cluster: cluster)
@@ -126,5 +144,8 @@ print(String(format: "compile (cluster)     %9.2f ms", compile))
 print(String(format: "compile (one node)    %9.2f ms", compileNode))
 print(String(format: "label change: compile + diff %6.2f ms (%d element changes, element-only: %@)", relabel,
              changes.elementChangeCount, changes.isElementOnly ? "yes" : "no"))
+print(String(format: "label change: incremental %6.3f ms (selected pod: chains of 1 endpoint + elements)", relabelIncremental))
+print(String(format: "label change: incremental %6.3f ms (peer only: %d element changes, element-only: %@)", peerIncremental,
+             incrementalChanges.elementChangeCount, incrementalChanges.isElementOnly ? "yes" : "no"))
 print(String(format: "evaluator explain     %9.2f µs/packet", explain * 1000))
 print(String(format: "interpreter decide    %9.2f µs/packet", decide * 1000))

@@ -122,11 +122,18 @@ public struct ClusterState: Hashable, Sendable {
 
     /// Adds an endpoint, or replaces the one with the same identity.
     public mutating func insert(_ endpoint: Endpoint) throws {
-        if let existing = endpointIndex[endpoint.id] { remove(endpoints[existing].id) }
+        let existing = endpointIndex[endpoint.id]
         for address in endpoint.addresses {
-            if let owner = addressIndex[address] {
+            if let owner = addressIndex[address], owner != existing {
                 throw PolicyError(.duplicate, "address \(address) of \(endpoint.id) already belongs to \(endpoints[owner].id)")
             }
+        }
+        if let existing {
+            // Replace in place: positions of other endpoints stay valid.
+            for address in endpoints[existing].addresses { addressIndex[address] = nil }
+            endpoints[existing] = endpoint
+            for address in endpoint.addresses { addressIndex[address] = existing }
+            return
         }
         let position = endpoints.count
         endpoints.append(endpoint)
