@@ -105,6 +105,10 @@ struct SeededGenerator: RandomNumberGenerator {
                     rule.destination.ports = [[.range(PortRange(80, 81)!)], [.named("web")], [.range(PortRange(port: 81)), .named("web")]]
                         .randomElement(using: &random)!
                 }
+                if Int.random(in: 0..<4, using: &random) == 0 {
+                    rule.source.ports = [[.range(PortRange(39990, 40010)!)], [.range(PortRange(port: 1))], [.named("web")]]
+                        .randomElement(using: &random)!
+                }
             }
             if Int.random(in: 0..<5, using: &random) == 0 { rule.ipVersion = .v6 }
             return rule
