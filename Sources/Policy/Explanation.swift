@@ -27,7 +27,7 @@ public enum DecisionReason: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// The decision of one direction.
-public struct DirectionDecision: Hashable, Sendable, CustomStringConvertible {
+public struct DirectionDecision: Hashable, Sendable, Encodable, CustomStringConvertible {
     public var direction: PolicyDirection
     public var endpoint: EndpointID
     public var isAllowed: Bool
@@ -44,7 +44,7 @@ public struct DirectionDecision: Hashable, Sendable, CustomStringConvertible {
 
 /// The decision on a packet with its reasons: allowed when the source's egress (if the source
 /// is a known endpoint) and the destination's ingress (if the destination is one) both allow.
-public struct Explanation: Hashable, Sendable, CustomStringConvertible {
+public struct Explanation: Hashable, Sendable, Encodable, CustomStringConvertible {
     public var packet: Packet
     public var isAllowed: Bool
     /// The connection the decision is about: the packet itself, or for a reply the original

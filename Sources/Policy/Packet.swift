@@ -24,7 +24,7 @@ public enum PacketPeer: Hashable, Sendable, CustomStringConvertible {
 /// A packet with ``isReply`` belongs to the reply direction of a connection opened from
 /// ``destination`` to ``source`` (to its ``sourcePort``): it is allowed exactly when that
 /// connection is (policy is stateful).
-public struct Packet: Hashable, Sendable, CustomStringConvertible {
+public struct Packet: Hashable, Sendable, Encodable, CustomStringConvertible {
     public var source: PacketPeer
     public var destination: PacketPeer
     public var `protocol`: TransportProtocol

@@ -1,5 +1,5 @@
 /// Names a policy in explanations and in the compiled program.
-public struct PolicyReference: Hashable, Comparable, Sendable, CustomStringConvertible {
+public struct PolicyReference: Hashable, Comparable, Sendable, Encodable, CustomStringConvertible {
     public enum Kind: String, Hashable, Sendable, Comparable {
         /// `networking.k8s.io/v1` NetworkPolicy.
         case kubernetes
@@ -36,7 +36,7 @@ public struct PolicyReference: Hashable, Comparable, Sendable, CustomStringConve
 }
 
 /// Names one rule: policy, direction and 0-based index in that direction's rule list.
-public struct RuleReference: Hashable, Sendable, CustomStringConvertible {
+public struct RuleReference: Hashable, Sendable, Encodable, CustomStringConvertible {
     public var policy: PolicyReference
     public var direction: PolicyDirection
     public var index: Int

@@ -100,3 +100,26 @@ import Testing
         #expect(cluster.endpoint(owning: ClusterFixture.address("z", "c"))?.id == EndpointID(namespace: "z", name: "c"))
     }
 }
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+@Suite struct ExplanationEncodingTests {
+    @Test func encodesAsStableJSON() throws {
+        let evaluator = PolicyEvaluator(policies: ExplainTests.policies, cluster: ClusterFixture.cluster)
+        let explanation = try evaluator.explain(Packet(from: .pod("y", "b"), to: .pod("x", "a"), protocol: .sctp, port: 80))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = String(decoding: try encoder.encode(explanation), as: UTF8.self)
+        #expect(json.contains(#""isAllowed":false"#))
+        #expect(json.contains(#""packet":{"destination":"x\/a","destinationPort":80,"isReply":false,"protocol":"SCTP","source":"y\/b"}"#))
+        #expect(json.contains(#""source":{"address":"10.0.2.2","endpoint":"y\/b"}"#))
+        #expect(json.contains(#""reason":{"kind":"noRuleMatched","policies":[{"kind":"kubernetes","name":"web-from-y","namespace":"x"}]"#))
+        let allowed = try evaluator.explain(Packet(from: .pod("y", "b"), to: .pod("x", "a"), port: 80))
+        let allowedJSON = String(decoding: try encoder.encode(allowed), as: UTF8.self)
+        #expect(allowedJSON.contains(#""rule":{"direction":"Ingress","index":1,"policy":{"kind":"kubernetes","name":"web-from-y","namespace":"x"}}"#))
+    }
+}
