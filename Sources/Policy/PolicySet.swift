@@ -87,7 +87,9 @@ public struct PolicySet: Hashable, Sendable {
         case ("projectcalico.org/v3", "Tier"), ("crd.projectcalico.org/v1", "Tier"):
             let name = try field.required("metadata").required("name").string()
             let order = try field.child("spec")?.child("order")?.number()
-            tiers.removeAll { $0.name == name }
+            guard !tiers.contains(where: { $0.name == name }) else {
+                throw field.error(.duplicate, "Tier \(name) appears twice")
+            }
             tiers.append(CalicoTier(name: name, order: order))
         default:
             throw field.error(.unsupportedKind, "\(apiVersion) \(kind) is not a network policy this module understands")

@@ -158,7 +158,9 @@ import Testing
          .invalidValue, 0, "spec.namespaceSelector"),
         ("{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [{\"apiVersion\": \"networking.k8s.io/v1\", \"kind\": \"NetworkPolicy\", \"metadata\": {\"name\": \"a\"}, \"spec\": {\"podSelector\": 3}}]}",
          .invalidValue, 0, "items[0].spec.podSelector"),
-        (k8s("podSelector: {}") + "\n---\n" + k8s("podSelector: {}"), .duplicate, 3, ""),
+        (k8s("podSelector: {}") + "\n---\n" + k8s("podSelector: {}").replacingOccurrences(of: "name: first", with: "name: second"),
+         .duplicate, 3, ""),
+        (k8s("podSelector: {}") + "\n---\n" + k8s("podSelector: {}"), .duplicate, 2, ""),
         (k8s("").replacingOccurrences(of: "spec:", with: "status: {}"), .missingField, 1, "spec"),
     ]
 
