@@ -134,4 +134,39 @@ import Testing
             }
         }
     }
+
+    @Test func sctpAllowIsNotTreatedAsTCP() throws {
+        let set = try PolicySet(parsing: policy("deny-ingress", "  podSelector: {}") + "---\n" + policy("sctp-81", """
+              podSelector: {matchLabels: {pod: a}}
+              ingress: [{ports: [{port: 81, protocol: SCTP}]}]
+            """))
+        try expectReachability(set, port: 81, protocol: .tcp) { _, to in namespace(of: to) != "x" }
+        try expectReachability(set, port: 81, protocol: .sctp) { _, to in namespace(of: to) != "x" || to == "x/a" }
+    }
+
+    @Test func egressAllowedButIngressDeniedOnTheSamePod() throws {
+        let set = try PolicySet(parsing: policy("allow-egress", """
+              podSelector: {matchLabels: {pod: a}}
+              policyTypes: [Egress]
+              egress: [{}]
+            """) + "---\n" + policy("deny-ingress", """
+              podSelector: {matchLabels: {pod: a}}
+            """))
+        try expectReachability(set) { _, to in to != "x/a" }
+        // x/a may open connections; the replies come back although x/a's ingress denies everything.
+        let evaluator = PolicyEvaluator(policies: set, cluster: ClusterFixture.cluster)
+        let connection = Packet(from: .pod("x", "a"), to: .pod("x", "b"), port: 80, sourcePort: 40001)
+        #expect(try evaluator.isAllowed(connection) && evaluator.isAllowed(connection.reversed))
+        #expect(try !evaluator.isAllowed(Packet(from: .pod("x", "b"), to: .pod("x", "a"), port: 40001)))
+    }
+
+    @Test func egressNamespaceSelectorNotInOnDefaultNamespaceLabel() throws {
+        let set = try PolicySet(parsing: policy("not-y", """
+              podSelector: {matchLabels: {pod: a}}
+              egress:
+              - to: [{namespaceSelector: {matchExpressions: [{key: kubernetes.io/metadata.name, operator: NotIn, values: [y]}]}}]
+            """))
+        // Egress rules present and no policyTypes: Ingress is isolated too (no ingress rules).
+        try expectReachability(set) { from, to in (from != "x/a" || namespace(of: to) != "y") && to != "x/a" }
+    }
 }
