@@ -4,7 +4,9 @@
 /// (usually set elements only) to apply.
 ///
 /// The result is always equal to compiling the current policies and cluster from scratch;
-/// policy changes need a new compiler (compile, then ``PolicyProgram/changes(to:)``).
+/// policy changes need a new compiler (compile, then ``PolicyProgram/changes(to:)``), and so do
+/// changes of node addresses. A namespace label change is an upsert of each endpoint of the
+/// namespace (endpoints carry their namespace's labels).
 public struct IncrementalCompiler: Sendable {
     public let policies: PolicySet
     public let node: String?
