@@ -1,0 +1,285 @@
+import CNftnl
+
+/// Netlink header flags used for nftables requests.
+enum NetlinkFlags {
+    static let request: UInt16 = 0x1
+    static let acknowledge: UInt16 = 0x4
+    static let excl: UInt16 = 0x200
+    static let create: UInt16 = 0x400
+    static let append: UInt16 = 0x800
+    static let dump: UInt16 = 0x300
+}
+
+/// `enum nftnl_*_attr` values as libnftnl's `uint16_t` attribute numbers.
+@inline(__always) func attribute<A: RawRepresentable>(_ value: A) -> UInt16 where A.RawValue == UInt32 {
+    UInt16(value.rawValue)
+}
+
+/// Serialises operations into one NFNL batch (BATCH_BEGIN, messages, BATCH_END) through
+/// libnftnl's object builders, remembering which operation each sequence number belongs to.
+struct NftablesBatchEncoder: ~Copyable {
+    /// Elements per NEWSETELEM/DELSETELEM message, to keep messages well under a page set.
+    static let elementsPerMessage = 256
+    private static let scratchSize = 1 << 18
+
+    private(set) var bytes: [UInt8] = []
+    /// Sequence number -> index of the operation in the transaction.
+    private(set) var operationBySequence: [UInt32: Int] = [:]
+    private(set) var lastSequence: UInt32
+    private let scratch: UnsafeMutableRawPointer
+    private var nextSetIdentifier: UInt32 = 1
+
+    init(firstSequence: UInt32) {
+        lastSequence = firstSequence
+        scratch = UnsafeMutableRawPointer.allocate(byteCount: Self.scratchSize, alignment: 8)
+        scratch.initializeMemory(as: UInt8.self, repeating: 0, count: Self.scratchSize)
+        appendMessage { buffer, sequence in nftnl_batch_begin(buffer, sequence) }
+    }
+
+    deinit { scratch.deallocate() }
+
+    /// Adds BATCH_END; the bytes are then ready to send.
+    mutating func finish() {
+        appendMessage { buffer, sequence in nftnl_batch_end(buffer, sequence) }
+    }
+
+    private mutating func appendMessage(
+        operationIndex: Int? = nil, _ build: (UnsafeMutablePointer<CChar>, UInt32) -> UnsafeMutablePointer<nlmsghdr>?
+    ) {
+        lastSequence &+= 1
+        let buffer = scratch.assumingMemoryBound(to: CChar.self)
+        guard let header = build(buffer, lastSequence) else { return }
+        let length = Int(header.pointee.nlmsg_len)
+        bytes.append(contentsOf: UnsafeRawBufferPointer(start: scratch, count: length))
+        if let operationIndex { operationBySequence[lastSequence] = operationIndex }
+    }
+
+    /// Marks the last operation message for an ACK, so success is confirmed explicitly.
+    mutating func requestAcknowledgementOfLastOperation() {
+        guard let (sequence, _) = operationBySequence.max(by: { $0.key < $1.key }) else { return }
+        var offset = 0
+        while offset + 16 <= bytes.count {
+            let length = bytes.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) }
+            let messageSequence = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset + 8, as: UInt32.self) }
+            if messageSequence == sequence {
+                let flags = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset + 6, as: UInt16.self) }
+                withUnsafeBytes(of: flags | NetlinkFlags.acknowledge) { flagBytes in
+                    bytes[offset + 6] = flagBytes[0]
+                    bytes[offset + 7] = flagBytes[1]
+                }
+                return
+            }
+            offset += (max(length, 16) + 3) & ~3
+        }
+    }
+
+    private mutating func header(
+        _ type: nf_tables_msg_types, _ table: NftablesTable, flags: UInt16, index: Int,
+        payload: (UnsafeMutablePointer<nlmsghdr>) -> Void
+    ) {
+        appendMessage(operationIndex: index) { buffer, sequence in
+            let nlh = nftnl_nlmsg_build_hdr(
+                buffer, UInt16(type.rawValue), table.family.protocolFamily, flags, sequence)!
+            payload(nlh)
+            return nlh
+        }
+    }
+
+    mutating func encode(_ operation: NftablesOperation, index: Int) throws(NetlinkError) {
+        let name = operation.description
+        switch operation {
+        case .addTable(let table):
+            let object = NftablesObjects.table(table)
+            defer { nftnl_table_free(object) }
+            header(NFT_MSG_NEWTABLE, table, flags: NetlinkFlags.create, index: index) {
+                nftnl_table_nlmsg_build_payload($0, object)
+            }
+        case .deleteTable(let table):
+            let object = NftablesObjects.table(table)
+            defer { nftnl_table_free(object) }
+            header(NFT_MSG_DELTABLE, table, flags: 0, index: index) { nftnl_table_nlmsg_build_payload($0, object) }
+        case .addChain(let chain):
+            let object = NftablesObjects.chain(chain)
+            defer { nftnl_chain_free(object) }
+            header(NFT_MSG_NEWCHAIN, chain.table, flags: NetlinkFlags.create, index: index) {
+                nftnl_chain_nlmsg_build_payload($0, object)
+            }
+        case .deleteChain(let chain):
+            let object = NftablesObjects.chain(NftablesChain(table: chain.table, name: chain.name))
+            defer { nftnl_chain_free(object) }
+            header(NFT_MSG_DELCHAIN, chain.table, flags: 0, index: index) { nftnl_chain_nlmsg_build_payload($0, object) }
+        case .flushChain(let chain):
+            let object = NftablesObjects.rule(table: chain.table, chain: chain.name)
+            defer { nftnl_rule_free(object) }
+            header(NFT_MSG_DELRULE, chain.table, flags: 0, index: index) { nftnl_rule_nlmsg_build_payload($0, object) }
+        case .addSet(let set):
+            try NftablesObjects.validate(set, operation: name)
+            let object = NftablesObjects.set(set, identifier: nextSetIdentifier)
+            nextSetIdentifier += 1
+            defer { nftnl_set_free(object) }
+            header(NFT_MSG_NEWSET, set.table, flags: NetlinkFlags.create, index: index) {
+                nftnl_set_nlmsg_build_payload($0, object)
+            }
+        case .deleteSet(let set):
+            let object = NftablesObjects.setReference(set)
+            defer { nftnl_set_free(object) }
+            header(NFT_MSG_DELSET, set.table, flags: 0, index: index) { nftnl_set_nlmsg_build_payload($0, object) }
+        case .addElements(let set, let elements), .deleteElements(let set, let elements):
+            let isAdd = if case .addElements = operation { true } else { false }
+            let encoded = try NftablesElementCodec.encode(elements, in: set, operation: name)
+            var start = 0
+            while start < encoded.count {
+                let chunk = encoded[start..<min(start + Self.elementsPerMessage, encoded.count)]
+                start += Self.elementsPerMessage
+                let object = NftablesObjects.setReference(set)
+                defer { nftnl_set_free(object) }
+                for element in chunk { nftnl_set_elem_add(object, NftablesObjects.element(element)) }
+                header(
+                    isAdd ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM, set.table,
+                    flags: isAdd ? NetlinkFlags.create : 0, index: index
+                ) { nftnl_set_elems_nlmsg_build_payload($0, object) }
+            }
+        case .addRule(let rule):
+            let expressions = try NftablesRuleCompiler(family: rule.table.family, operation: name).compile(rule)
+            if let comment = rule.comment, comment.utf8.count > 127 {
+                throw NetlinkError(.invalidArgument, operation: name, kernelMessage: "comment is longer than 127 bytes")
+            }
+            let object = NftablesObjects.rule(table: rule.table, chain: rule.chain)
+            defer { nftnl_rule_free(object) }
+            for expression in expressions { nftnl_rule_add_expr(object, expression.makeExpression()) }
+            if let comment = rule.comment {
+                let userData = NftablesUserData.encode(comment: comment)
+                _ = userData.withUnsafeBytes {
+                    nftnl_rule_set_data(object, attribute(NFTNL_RULE_USERDATA), $0.baseAddress, UInt32($0.count))
+                }
+            }
+            header(NFT_MSG_NEWRULE, rule.table, flags: NetlinkFlags.create | NetlinkFlags.append, index: index) {
+                nftnl_rule_nlmsg_build_payload($0, object)
+            }
+        case .deleteRule(let table, let chain, let handle):
+            let object = NftablesObjects.rule(table: table, chain: chain)
+            defer { nftnl_rule_free(object) }
+            nftnl_rule_set_u64(object, attribute(NFTNL_RULE_HANDLE), handle)
+            header(NFT_MSG_DELRULE, table, flags: 0, index: index) { nftnl_rule_nlmsg_build_payload($0, object) }
+        }
+    }
+}
+
+/// Builders of libnftnl objects; each returned pointer is owned (and freed) by the caller,
+/// except elements, which `nftnl_set_elem_add` takes over.
+enum NftablesObjects {
+    static func table(_ table: NftablesTable) -> OpaquePointer {
+        let object = nftnl_table_alloc()!
+        nftnl_table_set_str(object, attribute(NFTNL_TABLE_NAME), table.name)
+        nftnl_table_set_u32(object, attribute(NFTNL_TABLE_FAMILY), UInt32(table.family.protocolFamily))
+        return object
+    }
+
+    static func chain(_ chain: NftablesChain) -> OpaquePointer {
+        let object = nftnl_chain_alloc()!
+        nftnl_chain_set_str(object, attribute(NFTNL_CHAIN_TABLE), chain.table.name)
+        nftnl_chain_set_str(object, attribute(NFTNL_CHAIN_NAME), chain.name)
+        nftnl_chain_set_u32(object, attribute(NFTNL_CHAIN_FAMILY), UInt32(chain.table.family.protocolFamily))
+        if let base = chain.base {
+            nftnl_chain_set_str(object, attribute(NFTNL_CHAIN_TYPE), base.type.rawValue)
+            nftnl_chain_set_u32(object, attribute(NFTNL_CHAIN_HOOKNUM), base.hook.number)
+            nftnl_chain_set_s32(object, attribute(NFTNL_CHAIN_PRIO), base.priority)
+            nftnl_chain_set_u32(object, attribute(NFTNL_CHAIN_POLICY), base.policy == .accept ? 1 : 0)
+        }
+        return object
+    }
+
+    static func rule(table: NftablesTable, chain: String) -> OpaquePointer {
+        let object = nftnl_rule_alloc()!
+        nftnl_rule_set_str(object, attribute(NFTNL_RULE_TABLE), table.name)
+        nftnl_rule_set_str(object, attribute(NFTNL_RULE_CHAIN), chain)
+        nftnl_rule_set_u32(object, attribute(NFTNL_RULE_FAMILY), UInt32(table.family.protocolFamily))
+        return object
+    }
+
+    /// A set named for element and delete messages.
+    static func setReference(_ set: NftablesSet) -> OpaquePointer {
+        let object = nftnl_set_alloc()!
+        nftnl_set_set_str(object, attribute(NFTNL_SET_TABLE), set.table.name)
+        nftnl_set_set_str(object, attribute(NFTNL_SET_NAME), set.name)
+        nftnl_set_set_u32(object, attribute(NFTNL_SET_FAMILY), UInt32(set.table.family.protocolFamily))
+        return object
+    }
+
+    static func set(_ set: NftablesSet, identifier: UInt32) -> OpaquePointer {
+        let object = setReference(set)
+        var flags: UInt32 = 0
+        if set.isInterval { flags |= UInt32(NFT_SET_INTERVAL.rawValue) }
+        if set.isMap { flags |= UInt32(NFT_SET_MAP.rawValue) }
+        nftnl_set_set_u32(object, attribute(NFTNL_SET_FLAGS), flags)
+        nftnl_set_set_u32(object, attribute(NFTNL_SET_KEY_TYPE), NftablesDataType.concatenatedNumber(set.keyType))
+        nftnl_set_set_u32(object, attribute(NFTNL_SET_KEY_LEN), UInt32(set.keyLength))
+        nftnl_set_set_u32(object, attribute(NFTNL_SET_ID), identifier)
+        switch set.mapData {
+        case nil: break
+        case .verdict:
+            nftnl_set_set_u32(object, attribute(NFTNL_SET_DATA_TYPE), UInt32(NFT_DATA_VERDICT.rawValue))
+        case .value(let type):
+            nftnl_set_set_u32(object, attribute(NFTNL_SET_DATA_TYPE), type.typeNumber)
+            nftnl_set_set_u32(object, attribute(NFTNL_SET_DATA_LEN), UInt32(type.length))
+        }
+        return object
+    }
+
+    static func validate(_ set: NftablesSet, operation: String) throws(NetlinkError) {
+        guard !set.keyType.isEmpty else {
+            throw NetlinkError(.invalidArgument, operation: operation, kernelMessage: "a set needs a key type")
+        }
+        if set.isInterval && set.keyType.count > 1 {
+            throw NetlinkError(
+                .invalidArgument, operation: operation,
+                kernelMessage: "interval sets of concatenations are not supported")
+        }
+        if set.isInterval && set.keyType.contains(where: { !$0.isNetworkOrder }) {
+            throw NetlinkError(.invalidArgument, operation: operation, kernelMessage: "interval sets of marks are not supported")
+        }
+    }
+
+    static func element(_ element: NftablesElementCodec.EncodedElement) -> OpaquePointer {
+        let object = nftnl_set_elem_alloc()!
+        _ = element.key.withUnsafeBytes {
+            nftnl_set_elem_set(object, UInt16(NFTNL_SET_ELEM_KEY), $0.baseAddress, UInt32($0.count))
+        }
+        if element.isIntervalEnd {
+            nftnl_set_elem_set_u32(object, UInt16(NFTNL_SET_ELEM_FLAGS), UInt32(NFT_SET_ELEM_INTERVAL_END.rawValue))
+        }
+        switch element.data {
+        case nil: break
+        case .verdict(let verdict):
+            nftnl_set_elem_set_u32(object, UInt16(NFTNL_SET_ELEM_VERDICT), UInt32(bitPattern: verdict.code))
+            if let chain = verdict.chain { nftnl_set_elem_set_str(object, UInt16(NFTNL_SET_ELEM_CHAIN), chain) }
+        case .bytes(let bytes):
+            _ = bytes.withUnsafeBytes {
+                nftnl_set_elem_set(object, UInt16(NFTNL_SET_ELEM_DATA), $0.baseAddress, UInt32($0.count))
+            }
+        }
+        return object
+    }
+}
+
+/// nftables user data (comments): type-length-value records, as `nft` stores them.
+enum NftablesUserData {
+    static func encode(comment: String) -> [UInt8] {
+        let value = Array(comment.utf8) + [0]
+        return [UInt8(NFTNL_UDATA_RULE_COMMENT.rawValue), UInt8(value.count)] + value
+    }
+
+    static func comment(in bytes: [UInt8]) -> String? {
+        var offset = 0
+        while offset + 2 <= bytes.count {
+            let type = bytes[offset]
+            let length = Int(bytes[offset + 1])
+            guard offset + 2 + length <= bytes.count else { return nil }
+            if type == UInt8(NFTNL_UDATA_RULE_COMMENT.rawValue) {
+                return String(decoding: bytes[(offset + 2)..<(offset + 2 + length)].prefix { $0 != 0 }, as: UTF8.self)
+            }
+            offset += 2 + length
+        }
+        return nil
+    }
+}
