@@ -2,12 +2,12 @@
 /// each interval as a start element and an end element (the first value past the interval,
 /// flagged INTERVAL_END), as `nft` stores them.
 enum NftablesElementCodec {
-    enum EncodedData: Hashable {
+    enum EncodedData: Hashable, Sendable {
         case verdict(NftablesVerdict)
         case bytes([UInt8])
     }
 
-    struct EncodedElement: Hashable {
+    struct EncodedElement: Hashable, Sendable {
         var key: [UInt8]
         var isIntervalEnd = false
         var data: EncodedData?

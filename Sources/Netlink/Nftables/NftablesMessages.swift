@@ -215,6 +215,12 @@ enum NftablesObjects {
         nftnl_set_set_u32(object, attribute(NFTNL_SET_KEY_TYPE), NftablesDataType.concatenatedNumber(set.keyType))
         nftnl_set_set_u32(object, attribute(NFTNL_SET_KEY_LEN), UInt32(set.keyLength))
         nftnl_set_set_u32(object, attribute(NFTNL_SET_ID), identifier)
+        let userData = NftablesUserData.encode(setKeyType: set.keyType, mapData: set.mapData)
+        if !userData.isEmpty {
+            _ = userData.withUnsafeBytes {
+                nftnl_set_set_data(object, attribute(NFTNL_SET_USERDATA), $0.baseAddress, UInt32($0.count))
+            }
+        }
         switch set.mapData {
         case nil: break
         case .verdict:
@@ -267,6 +273,17 @@ enum NftablesUserData {
     static func encode(comment: String) -> [UInt8] {
         let value = Array(comment.utf8) + [0]
         return [UInt8(NFTNL_UDATA_RULE_COMMENT.rawValue), UInt8(value.count)] + value
+    }
+
+    /// The byte-order hints `nft` stores with a set so `nft list` prints its elements (the
+    /// kernel ignores them): 1 host order (interface names, marks), 2 network order.
+    static func encode(setKeyType: [NftablesDataType], mapData: NftablesMapData?) -> [UInt8] {
+        func record(_ type: UInt32, _ value: UInt32) -> [UInt8] { [UInt8(type), 4] + value.hostBytes }
+        func order(_ type: NftablesDataType) -> UInt32 { type.isNetworkOrder && type != .interfaceName ? 2 : 1 }
+        var bytes: [UInt8] = []
+        if setKeyType.count == 1 { bytes += record(NFTNL_UDATA_SET_KEYBYTEORDER.rawValue, order(setKeyType[0])) }
+        if case .value(let type)? = mapData { bytes += record(NFTNL_UDATA_SET_DATABYTEORDER.rawValue, order(type)) }
+        return bytes
     }
 
     static func comment(in bytes: [UInt8]) -> String? {

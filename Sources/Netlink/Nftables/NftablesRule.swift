@@ -211,6 +211,9 @@ public struct NftablesRule: Hashable, Sendable, CustomStringConvertible {
     public var comment: String?
     /// The kernel's handle; set on rules read back (``NftablesHandle/rules(in:)``).
     public var handle: UInt64?
+    /// False for a rule read back with kernel expressions this library does not model (written
+    /// by another tool): its matches and statements are then incomplete.
+    public var isFullyDecoded = true
 
     public init(
         table: NftablesTable, chain: String, matches: [NftablesMatch] = [], statements: [NftablesStatement],

@@ -88,15 +88,16 @@ struct NftablesRuleCompiler {
         var expressions = try familyDependency(network.family)
         let prefix = network.prefixLength
         guard prefix > 0 else { return expressions }
+        // Byte-aligned prefixes load just their bytes; others load the whole address and mask
+        // it, which is how `nft` writes them (and what it reads back as a prefix).
         let bytes = network.network.address.bytes
-        let length = (prefix + 7) / 8
+        let length = prefix % 8 == 0 ? prefix / 8 : bytes.count
         expressions.append(
             PayloadExpression(
                 header: .network, offset: Self.addressOffset(network.family, isSource: isSource),
                 length: UInt32(length)))
         if prefix % 8 != 0 {
-            let mask = network.netmask.bytes.prefix(length)
-            expressions.append(BitwiseExpression(mask: Array(mask)))
+            expressions.append(BitwiseExpression(mask: network.netmask.bytes))
         }
         expressions.append(CompareExpression(negated ? .notEqual : .equal, Array(bytes.prefix(length))))
         return expressions
