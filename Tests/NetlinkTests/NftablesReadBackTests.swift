@@ -1,0 +1,145 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Namespaces
+import NetPrimitives
+import TestSupport
+import Testing
+
+@testable import Netlink
+
+/// Reading back what was installed, incremental set updates, deletes, and atomic failure.
+@Suite("Nftables read back and atomicity", .serialized)
+struct NftablesReadBackTests {
+    typealias Fixtures = NftablesFixtures
+    typealias Support = NftablesTestSupport
+
+    @Test("tables, chains, sets, elements and rules read back as they were added", .privileged)
+    func readsBackEverything() async throws {
+        try await NamespaceFixture.with(count: 1) { namespaces in
+            let handle = try await NftablesHandle.open(in: namespaces[0])
+            try handle.apply(Fixtures.everything)
+
+            #expect(Set(try handle.tables()) == [Fixtures.filter, Fixtures.ipv4Nat, Fixtures.ipv6Table])
+            #expect(
+                Set(try handle.chains(in: Fixtures.filter))
+                    == [Fixtures.input, Fixtures.forward, Fixtures.fromPods, Fixtures.fromHost])
+            #expect(Set(try handle.chains(in: Fixtures.ipv4Nat)) == [Fixtures.postrouting, Fixtures.prerouting])
+            #expect(Set(try handle.chains(in: Fixtures.ipv6Table)) == [Fixtures.ipv6Input, Fixtures.ipv6Route])
+            #expect(Set(try handle.sets(in: Fixtures.filter)) == Set(Fixtures.elements.map(\.0)))
+            for (set, elements) in Fixtures.elements {
+                #expect(Set(try handle.elements(of: set)) == Set(elements), "\(set)")
+            }
+            for (table, chain, expected) in [
+                (Fixtures.filter, "input", Fixtures.inputRules),
+                (Fixtures.ipv4Nat, nil, Fixtures.natRules),
+                (Fixtures.ipv6Table, nil, Fixtures.ipv6Rules),
+            ] {
+                let rules = try handle.rules(in: table, chain: chain)
+                #expect(rules.count == expected.count)
+                for (read, written) in zip(rules, expected) {
+                    #expect(read.isFullyDecoded)
+                    #expect(read.matches == written.matches)
+                    #expect(read.statements == written.statements)
+                    #expect(read.comment == written.comment)
+                    #expect(read.chain == written.chain)
+                    #expect(read.handle != nil)
+                }
+            }
+            // Handles are the kernel's: `nft -a` shows the same ones.
+            let annotated = try Support.nft(namespaces[0], ["-a", "list", "chain", "inet", "swcni_filter", "input"])
+            for rule in try handle.rules(in: Fixtures.filter, chain: "input") {
+                #expect(annotated.contains("# handle \(rule.handle!)\n"))
+            }
+        }
+    }
+
+    @Test("set elements change without touching rules; delete rule by handle; flush chain; delete table", .privileged)
+    func incrementalChanges() async throws {
+        try await NamespaceFixture.with(count: 1) { namespaces in
+            let namespace = namespaces[0]
+            let handle = try NftablesHandle(namespace: namespace)
+            try handle.apply(Fixtures.everything)
+            let before = try handle.rules(in: Fixtures.filter)
+
+            var update = NftablesTransaction()
+            update.add(
+                elements: [NftablesSetElement(.address(Fixtures.address("10.1.1.3")))], to: Fixtures.hosts)
+            update.delete(
+                elements: [NftablesSetElement(.address(Fixtures.address("10.1.1.1")))], from: Fixtures.hosts)
+            update.add(elements: [NftablesSetElement(.network(Fixtures.network("100.64.0.0/10")))], to: Fixtures.allowed)
+            update.delete(elements: [NftablesSetElement(.network(Fixtures.network("10.0.0.0/8")))], from: Fixtures.allowed)
+            update.add(
+                elements: [NftablesSetElement(.interfaceName("veth9"), verdict: .drop)], to: Fixtures.dispatch)
+            try handle.apply(update)
+            #expect(
+                Set(try handle.elements(of: Fixtures.hosts))
+                    == [NftablesSetElement(.address(Fixtures.address("10.1.1.2"))),
+                        NftablesSetElement(.address(Fixtures.address("10.1.1.3")))])
+            #expect(
+                Set(try handle.elements(of: Fixtures.allowed))
+                    == [NftablesSetElement(.network(Fixtures.network("100.64.0.0/10"))),
+                        NftablesSetElement(.address(Fixtures.address("192.168.1.1"))),
+                        NftablesSetElement(.addressRange(Fixtures.address("192.168.2.10"), Fixtures.address("192.168.2.20")))])
+            #expect(try handle.elements(of: Fixtures.dispatch).contains(NftablesSetElement(.interfaceName("veth9"), verdict: .drop)))
+            #expect(try handle.rules(in: Fixtures.filter).map(\.handle) == before.map(\.handle))
+            let listed = try Support.nft(namespace, ["list", "set", "inet", "swcni_filter", "hosts"])
+            #expect(listed.contains("elements = { 10.1.1.2, 10.1.1.3 }"))
+
+            // Delete one rule by its handle (nft delete rule ... handle N).
+            let victim = before[1]
+            var deletion = NftablesTransaction()
+            deletion.deleteRule(handle: victim.handle!, in: Fixtures.input)
+            try handle.apply(deletion)
+            let after = try handle.rules(in: Fixtures.filter, chain: "input")
+            #expect(after.map(\.handle) == before.filter { $0.chain == "input" && $0.handle != victim.handle }.map(\.handle))
+            #expect(!(try Support.nft(namespace, ["list", "ruleset"])).contains("ip saddr != 172.16.0.0/12 drop"))
+
+            // Flush a chain, then delete whole tables with everything in them.
+            var flush = NftablesTransaction()
+            flush.flush(Fixtures.input)
+            try handle.apply(flush)
+            #expect(try handle.rules(in: Fixtures.filter, chain: "input").isEmpty)
+            var teardown = NftablesTransaction()
+            teardown.delete(Fixtures.filter)
+            teardown.deleteIfPresent(Fixtures.ipv4Nat)
+            teardown.deleteIfPresent(NftablesTable(family: .inet, name: "never_created"))
+            try handle.apply(teardown)
+            #expect(try handle.tables() == [Fixtures.ipv6Table])
+            #expect(try Support.nft(namespace, ["list", "tables"]) == "table ip6 swcni_six\n")
+        }
+    }
+
+    @Test("a batch whose last rule is invalid changes nothing and names that rule", .privileged)
+    func failedBatchIsAtomic() async throws {
+        try await NamespaceFixture.with(count: 1) { namespaces in
+            let namespace = namespaces[0]
+            let handle = try NftablesHandle(namespace: namespace)
+            var transaction = Fixtures.everything
+            let invalid = NftablesRule(in: Fixtures.input, matches: [.destinationPort(.tcp, 9)], statements: [.jump("nonexistent")])
+            transaction.add(invalid)
+            let count = transaction.operations.count
+            let error = try #require(throws: NetlinkError.self) { try handle.apply(transaction) }
+            #expect(error.code == .batchFailed)
+            #expect(error.errno == ENOENT)
+            #expect(error.operation == "add rule inet swcni_filter input tcp dport 9 jump nonexistent (operation \(count) of \(count))")
+            #expect(try handle.tables().isEmpty)
+            #expect(try Support.nft(namespace, ["list", "ruleset"]).isEmpty)
+
+            // A failure in the middle is reported for that operation, with the kernel's text when sent.
+            var middle = NftablesTransaction()
+            middle.add(Fixtures.filter)
+            middle.add(NftablesChain.base(table: Fixtures.filter, name: "bad", type: .nat, hook: .forward))
+            middle.add(Fixtures.input)
+            let second = try #require(throws: NetlinkError.self) { try handle.apply(middle) }
+            #expect(second.operation.hasPrefix("add chain inet swcni_filter bad"))
+            #expect(second.operation.hasSuffix("(operation 2 of 3)"))
+            #expect(second.errno != nil)
+            #expect(try handle.tables().isEmpty)
+
+            // The handle still works after failures.
+            try handle.apply(Fixtures.everything)
+            #expect(try handle.tables().count == 3)
+        }
+    }
+}
