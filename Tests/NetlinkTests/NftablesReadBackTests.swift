@@ -28,7 +28,8 @@ struct NftablesReadBackTests {
             #expect(Set(try handle.chains(in: Fixtures.ipv6Table)) == [Fixtures.ipv6Input, Fixtures.ipv6Route])
             #expect(Set(try handle.sets(in: Fixtures.filter)) == Set(Fixtures.elements.map(\.0)))
             for (set, elements) in Fixtures.elements {
-                #expect(Set(try handle.elements(of: set)) == Set(elements), "\(set)")
+                let read = try handle.elements(of: set)
+                #expect(read.count == elements.count && Set(read) == Set(elements), "\(set)")
             }
             for (table, chain, expected) in [
                 (Fixtures.filter, "input", Fixtures.inputRules),
@@ -137,9 +138,48 @@ struct NftablesReadBackTests {
             #expect(second.errno != nil)
             #expect(try handle.tables().isEmpty)
 
+            // The kernel's extended-ACK text reaches the error.
+            var tooLong = NftablesTransaction()
+            tooLong.add(NftablesTable(name: String(repeating: "x", count: 300)))
+            let third = try #require(throws: NetlinkError.self) { try handle.apply(tooLong) }
+            #expect(third.kernelMessage == "Attribute failed policy validation")
+            #expect(third.errno == ERANGE)
+
             // The handle still works after failures.
             try handle.apply(Fixtures.everything)
             #expect(try handle.tables().count == 3)
         }
+    }
+
+    @Test("one handle used from 200 concurrent tasks; pool threads stay in their namespace", .privileged)
+    func concurrentUse() async throws {
+        let original = NetworkNamespace.currentInode()
+        try await NamespaceFixture.with(count: 2) { namespaces in
+            let handles = try namespaces.map { try NftablesHandle(namespace: $0) }
+            for handle in handles {
+                var setup = NftablesTransaction()
+                setup.add(Fixtures.filter)
+                setup.add(Fixtures.hosts)
+                try handle.apply(setup)
+            }
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                for index in 0..<200 {
+                    group.addTask {
+                        let before = NetworkNamespace.currentInode()
+                        let handle = handles[index % 2]
+                        var transaction = NftablesTransaction()
+                        let address = IPAddress.v4(IPv4Address(10, 2, UInt8(index / 256), UInt8(index % 256)))
+                        transaction.add(elements: [NftablesSetElement(.address(address))], to: Fixtures.hosts)
+                        try handle.apply(transaction)
+                        _ = try handle.tables()
+                        return before == NetworkNamespace.currentInode() && before == original
+                    }
+                }
+                for try await unchanged in group { #expect(unchanged) }
+            }
+            #expect(try handles[0].elements(of: Fixtures.hosts).count == 100)
+            #expect(try handles[1].elements(of: Fixtures.hosts).count == 100)
+        }
+        #expect(NetworkNamespace.currentInode() == original)
     }
 }

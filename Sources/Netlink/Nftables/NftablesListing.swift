@@ -93,10 +93,9 @@ extension NftablesHandle {
             else { return nil }
             defer { nftnl_set_elems_iter_destroy(iterator) }
             var elements: [NftablesElementCodec.EncodedElement] = []
-            var element = nftnl_set_elems_iter_cur(iterator)
-            while let current = element {
+            // iter_next returns the current element and then advances.
+            while let current = nftnl_set_elems_iter_next(iterator) {
                 elements.append(Self.decodeElement(current))
-                element = nftnl_set_elems_iter_next(iterator)
             }
             return elements
         }
