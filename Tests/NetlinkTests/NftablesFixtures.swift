@@ -26,6 +26,8 @@ enum NftablesFixtures {
     static let portRanges = NftablesSet(table: filter, name: "port_ranges", keyType: .port, isInterval: true)
     static let interfaces = NftablesSet(table: filter, name: "trusted_if", keyType: .interfaceName)
     static let pairs = NftablesSet(table: filter, name: "pairs", keyType: [.ipv4Address, .port])
+    static let interfaceAddresses = NftablesSet(
+        table: filter, name: "if_addr", keyType: [.interfaceName, .ipv4Address])
     static let dispatch = NftablesSet(table: filter, name: "dispatch", keyType: [.interfaceName], mapData: .verdict)
     static let translations = NftablesSet(
         table: filter, name: "translations", keyType: [.ipv4Address], mapData: .value(.ipv4Address))
@@ -64,6 +66,9 @@ enum NftablesFixtures {
         NftablesRule(
             in: input, matches: [.inSet([.sourceAddress(.v4), .destinationPort(.tcp)], set: "pairs")],
             statements: [.accept], comment: "concatenation"),
+        NftablesRule(
+            in: input, matches: [.inSet([.inputInterfaceName, .sourceAddress(.v4)], set: "if_addr", negated: true)],
+            statements: [.drop]),
     ]
 
     static let natRules: [NftablesRule] = [
@@ -92,6 +97,7 @@ enum NftablesFixtures {
         (portRanges, [NftablesSetElement(.portRange(1000...1999)), NftablesSetElement(.port(53))]),
         (interfaces, [NftablesSetElement(.interfaceName("eth0")), NftablesSetElement(.interfaceName("cni0"))]),
         (pairs, [NftablesSetElement(concatenation: [.address(address("10.0.0.5")), .port(80)])]),
+        (interfaceAddresses, [NftablesSetElement(concatenation: [.interfaceName("eth0"), .address(address("10.0.0.7"))])]),
         (dispatch, [NftablesSetElement(.interfaceName("veth1"), verdict: .jump("from_pods")),
                     NftablesSetElement(.interfaceName("eth0"), verdict: .goto("from_host")),
                     NftablesSetElement(.interfaceName("lo"), verdict: .accept)]),

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import Namespaces
 import NetPrimitives
 import TestSupport
@@ -47,6 +48,32 @@ struct NftablesReadBackTests {
                     #expect(read.handle != nil)
                 }
             }
+            // `nft -j list ruleset` reports the same objects and rule handles.
+            let json = try Support.nft(namespaces[0], ["-j", "list", "ruleset"])
+            let objects = try #require(
+                (try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["nftables"] as? [[String: Any]])
+            func keys(_ kind: String, _ fields: [String]) -> Set<String> {
+                Set(objects.compactMap { $0[kind] as? [String: Any] }.map { object in
+                    fields.map { "\(object[$0] ?? "-")" }.joined(separator: " ")
+                })
+            }
+            var libraryRules: Set<String> = []
+            var librarySets: Set<String> = []
+            var libraryChains: Set<String> = []
+            for table in try handle.tables() {
+                for rule in try handle.rules(in: table) {
+                    libraryRules.insert("\(table.family) \(table.name) \(rule.chain) \(rule.handle!)")
+                }
+                for set in try handle.sets(in: table) { librarySets.insert("\(table.family) \(table.name) \(set.name)") }
+                for chain in try handle.chains(in: table) {
+                    libraryChains.insert("\(table.family) \(table.name) \(chain.name)")
+                }
+            }
+            #expect(keys("rule", ["family", "table", "chain", "handle"]) == libraryRules)
+            #expect(keys("set", ["family", "table", "name"]).union(keys("map", ["family", "table", "name"])) == librarySets)
+            #expect(keys("chain", ["family", "table", "name"]) == libraryChains)
+            #expect(keys("table", ["family", "name"]) == Set(try handle.tables().map { "\($0.family) \($0.name)" }))
+
             // Handles are the kernel's: `nft -a` shows the same ones.
             let annotated = try Support.nft(namespaces[0], ["-a", "list", "chain", "inet", "swcni_filter", "input"])
             for rule in try handle.rules(in: Fixtures.filter, chain: "input") {
@@ -95,6 +122,16 @@ struct NftablesReadBackTests {
             let after = try handle.rules(in: Fixtures.filter, chain: "input")
             #expect(after.map(\.handle) == before.filter { $0.chain == "input" && $0.handle != victim.handle }.map(\.handle))
             #expect(!(try Support.nft(namespace, ["list", "ruleset"])).contains("ip saddr != 172.16.0.0/12 drop"))
+
+            // Replace a whole table atomically: delete and rebuild it in one batch.
+            var rebuild = NftablesTransaction()
+            rebuild.delete(Fixtures.ipv6Table)
+            rebuild.add(Fixtures.ipv6Table)
+            rebuild.add(Fixtures.ipv6Input)
+            rebuild.add(NftablesRule(in: Fixtures.ipv6Input, matches: [.destinationPort(.udp, 546)], statements: [.accept]))
+            try handle.apply(rebuild)
+            #expect(try handle.rules(in: Fixtures.ipv6Table).map(\.description) == ["udp dport 546 accept"])
+            #expect(try handle.chains(in: Fixtures.ipv6Table) == [Fixtures.ipv6Input])
 
             // Flush a chain, then delete whole tables with everything in them.
             var flush = NftablesTransaction()
