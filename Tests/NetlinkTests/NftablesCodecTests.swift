@@ -32,6 +32,16 @@ struct NftablesCodecTests {
             [NftablesSetElement(.network(Fixtures.network("10.0.0.0/8")))], in: Fixtures.allowed, operation: "test")
         #expect(encoded.map(\.key) == [[10, 0, 0, 0], [11, 0, 0, 0]])
         #expect(encoded.map(\.isIntervalEnd) == [false, true])
+        // Adjacent intervals share a key (end of one, start of the next) and still decode apart.
+        let adjacent = [
+            NftablesSetElement(.network(Fixtures.network("11.0.0.0/30"))),
+            NftablesSetElement(.network(Fixtures.network("11.0.0.4/30"))),
+            NftablesSetElement(.network(Fixtures.network("11.0.0.8/30"))),
+        ]
+        let adjacentEncoded = try NftablesElementCodec.encode(adjacent, in: Fixtures.allowed, operation: "test")
+        for order in [adjacentEncoded, adjacentEncoded.reversed(), adjacentEncoded.shuffled()] {
+            #expect(NftablesElementCodec.decode(order, in: Fixtures.allowed) == adjacent)
+        }
         // An interval running to the last value has no end element.
         let tail = try NftablesElementCodec.encode(
             [NftablesSetElement(.portRange(65000...65535))], in: Fixtures.portRanges, operation: "test")

@@ -19,7 +19,8 @@ struct NftablesTrafficTests {
             try Self.connect(client, server)
             let listener = try Self.listen(in: server, port: 8080)
             defer { close(listener) }
-            #expect(try Self.ping(from: client, "10.99.0.2"))
+            // The fresh link may need a moment (carrier, ARP) on a busy machine.
+            try #require(try Self.reachable(from: client, "10.99.0.2"))
             #expect(try Self.tcpConnects(from: client, to: "10.99.0.2", port: 8080))
 
             let table = NftablesTable(family: .inet, name: "swcni_traffic")
@@ -42,7 +43,7 @@ struct NftablesTrafficTests {
             removal.deleteRule(handle: try #require(rule.handle), in: input)
             try handle.apply(removal)
 
-            #expect(try Self.ping(from: client, "10.99.0.2"))
+            #expect(try Self.reachable(from: client, "10.99.0.2"))
             #expect(try Self.tcpConnects(from: client, to: "10.99.0.2", port: 8080))
         }
     }
@@ -61,6 +62,12 @@ struct NftablesTrafficTests {
             let output = try namespace.runProcess("/usr/sbin/ip", arguments: arguments, timeoutMilliseconds: 5000)
             try #require(output.status.isSuccess, "ip \(arguments): \(String(decoding: output.standardError, as: UTF8.self))")
         }
+    }
+
+    /// Ping succeeds within three attempts.
+    static func reachable(from namespace: NetworkNamespace, _ address: String) throws -> Bool {
+        for _ in 0..<3 where try ping(from: namespace, address) { return true }
+        return false
     }
 
     static func ping(from namespace: NetworkNamespace, _ address: String) throws -> Bool {

@@ -82,7 +82,11 @@ enum NftablesElementCodec {
                 return NftablesSetElement(concatenation: parts, data: data(element.data))
             }
         }
-        let sorted = elements.sorted { $0.key.lexicographicallyPrecedes($1.key) }
+        // Adjacent intervals share a key: the end of one and the start of the next. Ends sort
+        // first, so each start pairs with the end that follows it.
+        let sorted = elements.sorted {
+            $0.key != $1.key ? $0.key.lexicographicallyPrecedes($1.key) : $0.isIntervalEnd && !$1.isIntervalEnd
+        }
         var result: [NftablesSetElement] = []
         var index = 0
         while index < sorted.count {

@@ -146,7 +146,7 @@ public enum NftablesValue: Hashable, Sendable, CustomStringConvertible {
     static func interval(low: NftablesValue, high: NftablesValue) -> NftablesValue {
         switch (low, high) {
         case (.address(let first), .address(let last)):
-            if first == last { return .address(first) }
+            if first >= last || first.family != last.family { return .address(first) }
             let span = last.numericValue - first.numericValue
             if span < UInt128.max, (span + 1) & span == 0 {
                 let hostBits = (span + 1).trailingZeroBitCount
@@ -158,7 +158,7 @@ public enum NftablesValue: Hashable, Sendable, CustomStringConvertible {
             }
             return .addressRange(first, last)
         case (.port(let first), .port(let last)):
-            return first == last ? .port(first) : .portRange(first...last)
+            return first >= last ? .port(first) : .portRange(first...last)
         default:
             return low
         }
