@@ -96,6 +96,7 @@ struct NftablesCodecTests {
             NftablesRule(table: ipv4Table, chain: "c", statements: [.destinationNAT(Fixtures.address("fd00::1"))]),
             NftablesRule(table: ipv4Table, chain: "c", statements: [.jump("")]),
             NftablesRule(table: ipv4Table, chain: "c", matches: [.inSet([], set: "s")], statements: [.drop]),
+            NftablesRule(table: ipv4Table, chain: "c", statements: [.log(prefix: "say \"hi\"")]),
         ]
         for rule in cases {
             #expect(throws: NetlinkError.self, "\(rule)") { try compile(rule) }

@@ -123,6 +123,15 @@ struct NftablesReadBackTests {
             #expect(after.map(\.handle) == before.filter { $0.chain == "input" && $0.handle != victim.handle }.map(\.handle))
             #expect(!(try Support.nft(namespace, ["list", "ruleset"])).contains("ip saddr != 172.16.0.0/12 drop"))
 
+            // Insert places a rule first (nft insert rule).
+            var insertion = NftablesTransaction()
+            let first = NftablesRule(in: Fixtures.input, matches: [.inputInterface("lo")], statements: [.accept], comment: "first")
+            insertion.insert(first)
+            try handle.apply(insertion)
+            let inserted = try handle.rules(in: Fixtures.filter, chain: "input")
+            #expect(inserted.first?.comment == "first")
+            #expect(inserted.count == after.count + 1)
+
             // Replace a whole table atomically: delete and rebuild it in one batch.
             var rebuild = NftablesTransaction()
             rebuild.delete(Fixtures.ipv6Table)

@@ -139,10 +139,15 @@ struct NftablesBatchEncoder: ~Copyable {
                     flags: isAdd ? NetlinkFlags.create : 0, index: index
                 ) { nftnl_set_elems_nlmsg_build_payload($0, object) }
             }
-        case .addRule(let rule):
+        case .addRule(let rule), .insertRule(let rule):
+            let isAppend = if case .addRule = operation { true } else { false }
             let expressions = try NftablesRuleCompiler(family: rule.table.family, operation: name).compile(rule)
-            if let comment = rule.comment, comment.utf8.count > 127 {
-                throw NetlinkError(.invalidArgument, operation: name, kernelMessage: "comment is longer than 127 bytes")
+            if let comment = rule.comment {
+                guard comment.utf8.count <= 127, !comment.contains(where: { $0 == "\"" || $0.isNewline }) else {
+                    throw NetlinkError(
+                        .invalidArgument, operation: name,
+                        kernelMessage: "a comment has at most 127 bytes and no quotes or line breaks")
+                }
             }
             let object = NftablesObjects.rule(table: rule.table, chain: rule.chain)
             defer { nftnl_rule_free(object) }
@@ -153,7 +158,8 @@ struct NftablesBatchEncoder: ~Copyable {
                     nftnl_rule_set_data(object, attribute(NFTNL_RULE_USERDATA), $0.baseAddress, UInt32($0.count))
                 }
             }
-            header(NFT_MSG_NEWRULE, rule.table, flags: NetlinkFlags.create | NetlinkFlags.append, index: index) {
+            let flags = NetlinkFlags.create | (isAppend ? NetlinkFlags.append : 0)
+            header(NFT_MSG_NEWRULE, rule.table, flags: flags, index: index) {
                 nftnl_rule_nlmsg_build_payload($0, object)
             }
         case .deleteRule(let table, let chain, let handle):

@@ -170,7 +170,9 @@ struct NftablesRuleCompiler {
         case .counter:
             return [CounterExpression()]
         case .log(let prefix):
-            if let prefix, prefix.utf8.count > 127 { throw invalid("log prefix is longer than 127 bytes") }
+            if let prefix, prefix.utf8.count > 127 || prefix.contains(where: { $0 == "\"" || $0.isNewline }) {
+                throw invalid("a log prefix has at most 127 bytes and no quotes or line breaks")
+            }
             return [LogExpression(prefix: prefix)]
         case .reject:
             return [RejectExpression(family: family)]

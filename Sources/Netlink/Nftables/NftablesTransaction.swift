@@ -20,6 +20,8 @@ public enum NftablesOperation: Hashable, Sendable, CustomStringConvertible {
     case deleteElements(NftablesSet, [NftablesSetElement])
     /// `add rule inet t c MATCHES STATEMENTS` (appended at the end of the chain)
     case addRule(NftablesRule)
+    /// `insert rule inet t c MATCHES STATEMENTS` (placed first in the chain)
+    case insertRule(NftablesRule)
     /// `delete rule inet t c handle N`
     case deleteRule(NftablesTable, chain: String, handle: UInt64)
 
@@ -50,6 +52,7 @@ public enum NftablesOperation: Hashable, Sendable, CustomStringConvertible {
         case .deleteElements(let set, let elements):
             return "delete element \(set) { \(elements.map(\.description).joined(separator: ", ")) }"
         case .addRule(let rule): return "add rule \(rule.table) \(rule.chain) \(rule)"
+        case .insertRule(let rule): return "insert rule \(rule.table) \(rule.chain) \(rule)"
         case .deleteRule(let table, let chain, let handle): return "delete rule \(table) \(chain) handle \(handle)"
         }
     }
@@ -60,7 +63,7 @@ public enum NftablesOperation: Hashable, Sendable, CustomStringConvertible {
         case .addTable(let table), .deleteTable(let table), .deleteRule(let table, _, _): table
         case .addChain(let chain), .deleteChain(let chain), .flushChain(let chain): chain.table
         case .addSet(let set), .deleteSet(let set), .addElements(let set, _), .deleteElements(let set, _): set.table
-        case .addRule(let rule): rule.table
+        case .addRule(let rule), .insertRule(let rule): rule.table
         }
     }
 }
@@ -115,6 +118,8 @@ public struct NftablesTransaction: Hashable, Sendable, CustomStringConvertible {
     }
     /// `nft add rule` (appends)
     public mutating func add(_ rule: NftablesRule) { append(.addRule(rule)) }
+    /// `nft insert rule` (places the rule first in its chain)
+    public mutating func insert(_ rule: NftablesRule) { append(.insertRule(rule)) }
     /// `nft delete rule ... handle N`
     public mutating func deleteRule(handle: UInt64, in chain: NftablesChain) {
         append(.deleteRule(chain.table, chain: chain.name, handle: handle))
