@@ -77,6 +77,7 @@ enum NftablesFixtures {
             in: postrouting, matches: [.sourceAddress(network("10.0.0.0/8")), .l4Protocol(.tcp)],
             statements: [.sourceNAT(address("192.0.2.1"), port: 8080)]),
         NftablesRule(in: postrouting, matches: [.outputInterface("eth0")], statements: [.sourceNAT(address("192.0.2.2"))]),
+        NftablesRule(in: postrouting, matches: [.outputInterface("cni0", negated: true)], statements: [.counter, .masqueradeFullyRandom]),
         NftablesRule(in: prerouting, matches: [.destinationAddress(network("198.51.100.1/32"))], statements: [.destinationNAT(address("10.0.0.1"))]),
         NftablesRule(
             in: prerouting, matches: [.destinationPort(.tcp, 80)],

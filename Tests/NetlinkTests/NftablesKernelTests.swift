@@ -32,6 +32,7 @@ struct NftablesKernelTests {
                 "meta mark 0x00000010 drop", "fib daddr type local counter packets 0 bytes 0 accept",
                 "iifname vmap @dispatch", "ip saddr . tcp dport @pairs accept comment \"concatenation\"",
                 "snat to 192.0.2.1:8080", "dnat to 10.0.0.2:8080", "masquerade",
+                "oifname != \"cni0\" counter packets 0 bytes 0 masquerade fully-random",
                 "type filter hook input priority filter; policy drop;",
                 "type nat hook postrouting priority srcnat; policy accept;",
                 "type route hook output priority mangle; policy accept;",

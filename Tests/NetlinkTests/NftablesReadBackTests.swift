@@ -41,6 +41,7 @@ struct NftablesReadBackTests {
                 #expect(rules.count == expected.count)
                 for (read, written) in zip(rules, expected) {
                     #expect(read.isFullyDecoded)
+                    #expect(read.isEquivalent(to: written))
                     #expect(read.matches == written.matches)
                     #expect(read.statements == written.statements)
                     #expect(read.comment == written.comment)

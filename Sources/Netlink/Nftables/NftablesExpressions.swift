@@ -315,9 +315,17 @@ struct RejectExpression: KernelExpression, Hashable {
 /// `masq`
 struct MasqueradeExpression: KernelExpression, Hashable {
     static let kernelName = "masq"
-    init() {}
-    func configure(_ a: ExpressionAttributes) {}
-    init?(_ a: ExpressionAttributes) {}
+    /// NF_NAT_RANGE_PROTO_RANDOM_FULLY
+    static let fullyRandomFlag: UInt32 = 0x10
+    var isFullyRandom = false
+    init(isFullyRandom: Bool = false) { self.isFullyRandom = isFullyRandom }
+    func configure(_ a: ExpressionAttributes) {
+        if isFullyRandom { a.set(NFTNL_EXPR_MASQ_FLAGS, Self.fullyRandomFlag) }
+    }
+    init?(_ a: ExpressionAttributes) {
+        self.init(
+            isFullyRandom: a.has(NFTNL_EXPR_MASQ_FLAGS) && a.u32(NFTNL_EXPR_MASQ_FLAGS) & Self.fullyRandomFlag != 0)
+    }
 }
 
 /// `nat snat|dnat FAMILY addr_min reg [proto_min reg]`

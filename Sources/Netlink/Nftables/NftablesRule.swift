@@ -163,6 +163,8 @@ public enum NftablesStatement: Hashable, Sendable, CustomStringConvertible {
     case reject
     /// `masquerade` (nat chains, postrouting)
     case masquerade
+    /// `masquerade fully-random` (source ports chosen at random, as flannel's `--random-fully`)
+    case masqueradeFullyRandom
     /// `snat ip to 1.2.3.4` or `snat ip to 1.2.3.4:80` (a port needs an L4 protocol match)
     case sourceNAT(IPAddress, port: UInt16? = nil)
     /// `dnat ip to 10.0.0.1` or `dnat ip to 10.0.0.1:8080`
@@ -191,6 +193,7 @@ public enum NftablesStatement: Hashable, Sendable, CustomStringConvertible {
             return "log prefix \"\(prefix)\""
         case .reject: return "reject"
         case .masquerade: return "masquerade"
+        case .masqueradeFullyRandom: return "masquerade fully-random"
         case .sourceNAT(let address, let port): return "snat \(target(address, port))"
         case .destinationNAT(let address, let port): return "dnat \(target(address, port))"
         case .verdictMap(let selectors, let map):
@@ -233,6 +236,13 @@ public struct NftablesRule: Hashable, Sendable, CustomStringConvertible {
         comment: String? = nil
     ) {
         self.init(table: chain.table, chain: chain.name, matches: matches, statements: statements, comment: comment)
+    }
+
+    /// Whether `other` is the same rule apart from its kernel handle: same table, chain,
+    /// matches, statements and comment. Use it to compare desired rules with ``NftablesHandle/rules(in:chain:)``.
+    public func isEquivalent(to other: NftablesRule) -> Bool {
+        table == other.table && chain == other.chain && matches == other.matches && statements == other.statements
+            && comment == other.comment
     }
 
     /// The rule body as `nft` writes it (`ip saddr 10.0.0.0/8 counter accept comment "x"`).

@@ -178,6 +178,8 @@ struct NftablesRuleCompiler {
             return [RejectExpression(family: family)]
         case .masquerade:
             return [MasqueradeExpression()]
+        case .masqueradeFullyRandom:
+            return [MasqueradeExpression(isFullyRandom: true)]
         case .sourceNAT(let address, let port):
             return try nat(isSource: true, address, port)
         case .destinationNAT(let address, let port):

@@ -176,7 +176,8 @@ struct NftablesRuleDecoder {
             case is CounterExpression: statements.append(.counter)
             case let log as LogExpression: statements.append(.log(prefix: log.prefix))
             case is RejectExpression: statements.append(.reject)
-            case is MasqueradeExpression: statements.append(.masquerade)
+            case let masquerade as MasqueradeExpression:
+                statements.append(masquerade.isFullyRandom ? .masqueradeFullyRandom : .masquerade)
             default: complete = false
             }
         }
