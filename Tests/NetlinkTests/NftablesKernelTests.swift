@@ -47,3 +47,36 @@ struct NftablesKernelTests {
         }
     }
 }
+
+extension NftablesKernelTests {
+    /// The snippet at the top of Nftables.md, run as written (printing aside).
+    @Test("the documentation's overview snippet runs", .privileged)
+    func documentationSnippet() async throws {
+        try await NamespaceFixture.with(count: 1) { namespaces in
+            let nft = try NftablesHandle(namespace: namespaces[0])
+
+            let table = NftablesTable(family: .inet, name: "swiftcni_policy")
+            let input = NftablesChain.base(table: table, name: "input", hook: .input, priority: 0, policy: .drop)
+            let allowed = NftablesSet(table: table, name: "allowed", keyType: .ipv4Address, isInterval: true)
+
+            var transaction = NftablesTransaction()
+            transaction.add(table)
+            transaction.add(input)
+            transaction.add(allowed)
+            transaction.add(elements: [NftablesSetElement(.network(try IPNetwork(parsing: "10.244.0.0/16")))], to: allowed)
+            transaction.add(NftablesRule(in: input, matches: [.connectionState([.established, .related])], statements: [.accept]))
+            transaction.add(NftablesRule(
+                in: input,
+                matches: [.field(.sourceAddress(.v4), inSet: "allowed"), .destinationPort(.tcp, 8080)],
+                statements: [.counter, .accept], comment: "pods to web"))
+            try nft.apply(transaction)
+
+            let rules = try nft.rules(in: table)
+            #expect(rules.map(\.description) == [
+                "ct state established,related accept",
+                "ip saddr @allowed tcp dport 8080 counter accept comment \"pods to web\"",
+            ])
+            #expect(rules.allSatisfy { $0.handle != nil })
+        }
+    }
+}

@@ -212,7 +212,7 @@ public struct NftablesRule: Hashable, Sendable, CustomStringConvertible {
     public var statements: [NftablesStatement]
     /// Stored with the rule (`comment "..."`); a good key for reconciliation.
     public var comment: String?
-    /// The kernel's handle; set on rules read back (``NftablesHandle/rules(in:)``).
+    /// The kernel's handle; set on rules read back (``NftablesHandle/rules(in:chain:)``).
     public var handle: UInt64?
     /// False for a rule read back with kernel expressions this library does not model (written
     /// by another tool): its matches and statements are then incomplete.
