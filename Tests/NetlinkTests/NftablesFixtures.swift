@@ -28,6 +28,8 @@ enum NftablesFixtures {
     static let pairs = NftablesSet(table: filter, name: "pairs", keyType: [.ipv4Address, .port])
     static let interfaceAddresses = NftablesSet(
         table: filter, name: "if_addr", keyType: [.interfaceName, .ipv4Address])
+    static let rangePairs = NftablesSet(
+        table: filter, name: "range_pairs", keyType: [.ipv4Address, .port], isInterval: true)
     static let dispatch = NftablesSet(table: filter, name: "dispatch", keyType: [.interfaceName], mapData: .verdict)
     static let translations = NftablesSet(
         table: filter, name: "translations", keyType: [.ipv4Address], mapData: .value(.ipv4Address))
@@ -69,6 +71,9 @@ enum NftablesFixtures {
         NftablesRule(
             in: input, matches: [.inSet([.inputInterfaceName, .sourceAddress(.v4)], set: "if_addr", negated: true)],
             statements: [.drop]),
+        NftablesRule(
+            in: input, matches: [.inSet([.sourceAddress(.v4), .destinationPort(.tcp)], set: "range_pairs")],
+            statements: [.accept]),
     ]
 
     static let natRules: [NftablesRule] = [
@@ -99,6 +104,8 @@ enum NftablesFixtures {
         (interfaces, [NftablesSetElement(.interfaceName("eth0")), NftablesSetElement(.interfaceName("cni0"))]),
         (pairs, [NftablesSetElement(concatenation: [.address(address("10.0.0.5")), .port(80)])]),
         (interfaceAddresses, [NftablesSetElement(concatenation: [.interfaceName("eth0"), .address(address("10.0.0.7"))])]),
+        (rangePairs, [NftablesSetElement(concatenation: [.network(network("10.244.0.0/16")), .portRange(8000...8080)]),
+                      NftablesSetElement(concatenation: [.address(address("10.0.0.9")), .port(53)])]),
         (dispatch, [NftablesSetElement(.interfaceName("veth1"), verdict: .jump("from_pods")),
                     NftablesSetElement(.interfaceName("eth0"), verdict: .goto("from_host")),
                     NftablesSetElement(.interfaceName("lo"), verdict: .accept)]),

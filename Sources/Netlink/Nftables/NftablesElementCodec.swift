@@ -9,6 +9,8 @@ enum NftablesElementCodec {
 
     struct EncodedElement: Hashable, Sendable {
         var key: [UInt8]
+        /// The inclusive last key, for intervals of concatenations (one element per interval).
+        var keyEnd: [UInt8]?
         var isIntervalEnd = false
         var data: EncodedData?
     }
@@ -24,7 +26,17 @@ enum NftablesElementCodec {
                     kernelMessage: "element \(element) has \(element.key.count) key parts, the set \(set.keyType.count)")
             }
             let data = try encodeData(element.data, for: set, operation: operation)
-            if set.isInterval {
+            if set.isInterval && set.keyType.count > 1 {
+                var low: [UInt8] = []
+                var high: [UInt8] = []
+                for (value, type) in zip(element.key, set.keyType) {
+                    let bounds = try value.encodedBounds(as: type, operation: operation)
+                    let padding = [UInt8](repeating: 0, count: (4 - bounds.low.count % 4) % 4)
+                    low += bounds.low + padding
+                    high += bounds.high + padding
+                }
+                result.append(EncodedElement(key: low, keyEnd: high, data: data))
+            } else if set.isInterval {
                 let bounds = try element.key[0].encodedBounds(as: set.keyType[0], operation: operation)
                 result.append(EncodedElement(key: bounds.low, data: data))
                 if let end = NftablesBytes.successor(ofBigEndian: bounds.high) {
@@ -68,18 +80,27 @@ enum NftablesElementCodec {
             default: return nil
             }
         }
-        guard set.isInterval, let type = set.keyType.first else {
-            return elements.compactMap { element in
-                var offset = 0
-                var parts: [NftablesValue] = []
-                for type in set.keyType {
-                    guard offset < element.key.count,
-                        let value = NftablesValue.decode(Array(element.key[offset...]), as: type)
-                    else { return nil }
-                    parts.append(value)
-                    offset += set.keyType.count > 1 ? (type.length + 3) / 4 * 4 : type.length
+        func parts(_ key: [UInt8]) -> [NftablesValue]? {
+            var offset = 0
+            var parts: [NftablesValue] = []
+            for type in set.keyType {
+                guard offset < key.count, let value = NftablesValue.decode(Array(key[offset...]), as: type) else {
+                    return nil
                 }
-                return NftablesSetElement(concatenation: parts, data: data(element.data))
+                parts.append(value)
+                offset += set.keyType.count > 1 ? (type.length + 3) / 4 * 4 : type.length
+            }
+            return parts
+        }
+        guard set.isInterval, set.keyType.count == 1, let type = set.keyType.first else {
+            return elements.compactMap { element in
+                guard let low = parts(element.key) else { return nil }
+                guard let end = element.keyEnd else {
+                    return NftablesSetElement(concatenation: low, data: data(element.data))
+                }
+                guard let high = parts(end) else { return nil }
+                let key = zip(low, high).map { NftablesValue.interval(low: $0, high: $1) }
+                return NftablesSetElement(concatenation: key, data: data(element.data))
             }
         }
         // Adjacent intervals share a key: the end of one and the start of the next. Ends sort

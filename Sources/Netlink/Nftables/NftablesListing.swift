@@ -111,6 +111,7 @@ extension NftablesHandle {
             return Array(UnsafeRawBufferPointer(start: data, count: Int(length)))
         }
         var element = NftablesElementCodec.EncodedElement(key: bytes(NFTNL_SET_ELEM_KEY))
+        if nftnl_set_elem_is_set(object, UInt16(NFTNL_SET_ELEM_KEY_END)) { element.keyEnd = bytes(NFTNL_SET_ELEM_KEY_END) }
         if nftnl_set_elem_is_set(object, UInt16(NFTNL_SET_ELEM_FLAGS)) {
             element.isIntervalEnd =
                 nftnl_set_elem_get_u32(object, UInt16(NFTNL_SET_ELEM_FLAGS))

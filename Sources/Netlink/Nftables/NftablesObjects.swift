@@ -46,6 +46,14 @@ enum NftablesObjects {
         var flags: UInt32 = 0
         if set.isInterval { flags |= UInt32(NFT_SET_INTERVAL.rawValue) }
         if set.isMap { flags |= UInt32(NFT_SET_MAP.rawValue) }
+        if set.isInterval && set.keyType.count > 1 {
+            // Intervals of concatenations: the kernel needs each field's length.
+            flags |= UInt32(NFT_SET_CONCAT.rawValue)
+            let lengths = set.keyType.map { UInt8($0.length) }
+            _ = lengths.withUnsafeBytes {
+                nftnl_set_set_data(object, attribute(NFTNL_SET_DESC_CONCAT), $0.baseAddress, UInt32($0.count))
+            }
+        }
         nftnl_set_set_u32(object, attribute(NFTNL_SET_FLAGS), flags)
         nftnl_set_set_u32(object, attribute(NFTNL_SET_KEY_TYPE), NftablesDataType.concatenatedNumber(set.keyType))
         nftnl_set_set_u32(object, attribute(NFTNL_SET_KEY_LEN), UInt32(set.keyLength))
@@ -71,11 +79,6 @@ enum NftablesObjects {
         guard !set.keyType.isEmpty else {
             throw NetlinkError(.invalidArgument, operation: operation, kernelMessage: "a set needs a key type")
         }
-        if set.isInterval && set.keyType.count > 1 {
-            throw NetlinkError(
-                .invalidArgument, operation: operation,
-                kernelMessage: "interval sets of concatenations are not supported")
-        }
         if set.isInterval && set.keyType.contains(where: { !$0.isNetworkOrder }) {
             throw NetlinkError(.invalidArgument, operation: operation, kernelMessage: "interval sets of marks are not supported")
         }
@@ -85,6 +88,11 @@ enum NftablesObjects {
         let object = nftnl_set_elem_alloc()!
         _ = element.key.withUnsafeBytes {
             nftnl_set_elem_set(object, UInt16(NFTNL_SET_ELEM_KEY), $0.baseAddress, UInt32($0.count))
+        }
+        if let keyEnd = element.keyEnd {
+            _ = keyEnd.withUnsafeBytes {
+                nftnl_set_elem_set(object, UInt16(NFTNL_SET_ELEM_KEY_END), $0.baseAddress, UInt32($0.count))
+            }
         }
         if element.isIntervalEnd {
             nftnl_set_elem_set_u32(object, UInt16(NFTNL_SET_ELEM_FLAGS), UInt32(NFT_SET_ELEM_INTERVAL_END.rawValue))
