@@ -17,6 +17,8 @@ enum NftablesFixtures {
     static let prerouting = NftablesChain.base(
         table: ipv4Nat, name: "prerouting", type: .nat, hook: .prerouting, priority: -100)
     static let ipv6Input = NftablesChain.base(table: ipv6Table, name: "input", type: .filter, hook: .input)
+    static let ipv6Nat = NftablesChain.base(table: ipv6Table, name: "nat", type: .nat, hook: .postrouting, priority: 100)
+    static let ipv4Filter = NftablesChain.base(table: ipv4Nat, name: "filter", hook: .forward, policy: .drop)
     static let ipv6Route = NftablesChain.base(table: ipv6Table, name: "mangle", type: .route, hook: .output, priority: -150)
 
     static let allowed = NftablesSet(table: filter, name: "allowed", keyType: .ipv4Address, isInterval: true)
@@ -84,6 +86,8 @@ enum NftablesFixtures {
         NftablesRule(in: postrouting, matches: [.outputInterface("eth0")], statements: [.sourceNAT(address("192.0.2.2"))]),
         NftablesRule(in: postrouting, matches: [.outputInterface("cni0", negated: true)], statements: [.counter, .masqueradeFullyRandom]),
         NftablesRule(in: prerouting, matches: [.destinationAddress(network("198.51.100.1/32"))], statements: [.destinationNAT(address("10.0.0.1"))]),
+        NftablesRule(in: ipv4Filter, matches: [.sourceAddress(network("10.0.0.0/9")), .destinationPort(.udp, 53)], statements: [.reject]),
+        NftablesRule(in: ipv4Filter, matches: [.connectionState(.new), .l4Protocol(.icmp)], statements: [.log(prefix: "new icmp "), .accept]),
         NftablesRule(
             in: prerouting, matches: [.destinationPort(.tcp, 80)],
             statements: [.destinationNAT(address("10.0.0.2"), port: 8080)]),
@@ -92,6 +96,10 @@ enum NftablesFixtures {
     static let ipv6Rules: [NftablesRule] = [
         NftablesRule(in: ipv6Input, matches: [.sourceAddress(network("2001:db8::/32")), .destinationPort(.tcp, 443)], statements: [.counter, .reject]),
         NftablesRule(in: ipv6Route, matches: [.mark(7)], statements: [.accept]),
+        NftablesRule(
+            in: ipv6Nat, matches: [.sourceAddress(network("fd00::/64")), .l4Protocol(.udp)],
+            statements: [.sourceNAT(address("2001:db8::1"), port: 5353)]),
+        NftablesRule(in: ipv6Nat, matches: [.outputInterface("eth0")], statements: [.masquerade]),
     ]
 
     static let elements: [(NftablesSet, [NftablesSetElement])] = [
@@ -116,7 +124,7 @@ enum NftablesFixtures {
     static var everything: NftablesTransaction {
         var transaction = NftablesTransaction()
         for table in [filter, ipv4Nat, ipv6Table] { transaction.add(table) }
-        for chain in [input, forward, fromPods, fromHost, postrouting, prerouting, ipv6Input, ipv6Route] {
+        for chain in [input, forward, fromPods, fromHost, postrouting, prerouting, ipv4Filter, ipv6Input, ipv6Route, ipv6Nat] {
             transaction.add(chain)
         }
         for (set, elements) in elements {
