@@ -228,4 +228,36 @@ struct NftablesReadBackTests {
         }
         #expect(NetworkNamespace.currentInode() == original)
     }
+
+    @Test("a table's contents are replaced atomically and read back whole", .privileged)
+    func replacesTableContents() async throws {
+        try await NamespaceFixture.with(count: 2) { namespaces in
+            let handle = try NftablesHandle(namespace: namespaces[0])
+            let table = Fixtures.filter
+            var desired = NftablesTableContents(
+                table: table, chains: [Fixtures.input, Fixtures.fromPods, Fixtures.fromHost],
+                sets: [Fixtures.allowed, Fixtures.dispatch], rules: Fixtures.inputRules.filter {
+                    $0.matches.allSatisfy { match in
+                        if case .inSet(_, let set, _) = match { return set == "allowed" }
+                        return true
+                    }
+                } + [NftablesRule(in: Fixtures.fromPods, statements: [.accept])])
+            desired.elements = Dictionary(uniqueKeysWithValues: Fixtures.elements.filter { [Fixtures.allowed, Fixtures.dispatch].contains($0.0) }.map { ($0.0.name, $0.1) })
+
+            for round in 0..<2 {
+                var transaction = NftablesTransaction()
+                transaction.replace(with: desired)
+                try handle.apply(transaction)
+                let installed = try handle.contents(of: table)
+                #expect(installed.isEquivalent(to: desired), "round \(round)")
+                // The same replacement through nft -f gives the same ruleset.
+                try Support.nft(namespaces[1], ["-f", "-"], input: transaction.nftScript)
+                #expect(
+                    try Support.nft(namespaces[1], ["list", "ruleset"]) == Support.nft(namespaces[0], ["list", "ruleset"]))
+                desired.rules.removeLast(3)
+                desired.elements["allowed"]?.removeFirst()
+            }
+            #expect(!(try handle.contents(of: table)).isEquivalent(to: desired))
+        }
+    }
 }
