@@ -11,10 +11,12 @@ struct NftablesCodecTests {
     @Test("every fixture rule compiles to kernel expressions and decodes back to itself")
     func compileDecodeRoundTrip() throws {
         for rule in Fixtures.inputRules + Fixtures.natRules + Fixtures.ipv6Rules {
-            let compiler = NftablesRuleCompiler(family: rule.table.family, operation: "test")
+            var compiler = NftablesRuleCompiler(family: rule.table.family, operation: "test")
             let expressions: [(any KernelExpression)?] = try compiler.compile(rule)
-            let decoded = NftablesRuleDecoder(family: rule.table.family)
-                .decode(expressions, table: rule.table, chain: rule.chain)
+            let anonymous = compiler.anonymousSets
+            var decoder = NftablesRuleDecoder(family: rule.table.family)
+            decoder.anonymousElements = { lookup in anonymous.first { $0.identifier == lookup.setIdentifier }?.elements }
+            let decoded = decoder.decode(expressions, table: rule.table, chain: rule.chain)
             #expect(decoded.isFullyDecoded, "\(rule)")
             #expect(decoded.matches == rule.matches, "\(rule)")
             #expect(decoded.statements == rule.statements, "\(rule)")
@@ -87,7 +89,8 @@ struct NftablesCodecTests {
     func refusesBadInput() throws {
         let ipv4Table = Fixtures.ipv4Nat
         func compile(_ rule: NftablesRule) throws(NetlinkError) {
-            _ = try NftablesRuleCompiler(family: rule.table.family, operation: "add rule").compile(rule)
+            var compiler = NftablesRuleCompiler(family: rule.table.family, operation: "add rule")
+            _ = try compiler.compile(rule)
         }
         let cases: [NftablesRule] = [
             NftablesRule(table: ipv4Table, chain: "c", matches: [.sourceAddress(Fixtures.network("fd00::/8"))], statements: [.drop]),
@@ -97,6 +100,8 @@ struct NftablesCodecTests {
             NftablesRule(table: ipv4Table, chain: "c", statements: [.jump("")]),
             NftablesRule(table: ipv4Table, chain: "c", matches: [.inSet([], set: "s")], statements: [.drop]),
             NftablesRule(table: ipv4Table, chain: "c", statements: [.log(prefix: "say \"hi\"")]),
+            NftablesRule(table: ipv4Table, chain: "c", matches: [.field(.mark, in: [])], statements: [.drop]),
+            NftablesRule(table: ipv4Table, chain: "c", matches: [.field(.destinationPort(.tcp), in: [.mark(1)])], statements: [.drop]),
         ]
         for rule in cases {
             #expect(throws: NetlinkError.self, "\(rule)") { try compile(rule) }

@@ -76,6 +76,18 @@ enum NftablesFixtures {
         NftablesRule(
             in: input, matches: [.inSet([.sourceAddress(.v4), .destinationPort(.tcp)], set: "range_pairs")],
             statements: [.accept]),
+        NftablesRule(in: input, matches: [.field(.destinationPort(.tcp), in: [.port(22), .port(80)])], statements: [.accept]),
+        NftablesRule(
+            in: input,
+            matches: [.field(.sourceAddress(.v4), in: [.network(network("10.0.0.0/8")), .network(network("192.168.0.0/16"))], negated: true)],
+            statements: [.drop]),
+        NftablesRule(
+            in: input,
+            matches: [.inValues([.sourceAddress(.v4), .destinationPort(.tcp)], [NftablesSetElement(concatenation: [.address(address("10.0.0.1")), .port(80)])])],
+            statements: [.accept]),
+        NftablesRule(
+            in: input, matches: [.field(.inputInterfaceName, in: [.interfaceName("eth0"), .interfaceName("eth1")])],
+            statements: [.accept], comment: "inline interfaces"),
     ]
 
     static let natRules: [NftablesRule] = [

@@ -38,6 +38,8 @@ struct NftablesKernelTests {
                 "type route hook output priority mangle; policy accept;",
                 "elements = { 10.0.0.0/8, 192.168.1.1,", "type ifname : verdict",
                 "elements = { 10.0.0.5 . 80 }", "type ipv4_addr : ipv4_addr",
+                "tcp dport { 22, 80 } accept", "ip saddr != { 10.0.0.0/8, 192.168.0.0/16 } drop",
+                "ip saddr . tcp dport { 10.0.0.1 . 80 } accept",
             ] {
                 #expect(installed.contains(line), "missing: \(line)\n\(installed)")
             }

@@ -85,6 +85,31 @@ struct NftablesBatchEncoder: ~Copyable {
         }
     }
 
+    /// NEWSET (anonymous, constant) and its elements, both addressed by the batch-local ID.
+    private mutating func encodeAnonymousSet(
+        _ anonymous: NftablesRuleCompiler.AnonymousSet, index: Int, operation: String
+    ) throws(NetlinkError) {
+        let set = anonymous.set
+        let object = NftablesObjects.set(set, identifier: anonymous.identifier, anonymousSize: anonymous.elements.count)
+        defer { nftnl_set_free(object) }
+        header(NFT_MSG_NEWSET, set.table, flags: NetlinkFlags.create, index: index) {
+            nftnl_set_nlmsg_build_payload($0, object)
+        }
+        let encoded = try NftablesElementCodec.encode(anonymous.elements, in: set, operation: operation)
+        var start = 0
+        while start < encoded.count {
+            let chunk = encoded[start..<min(start + Self.elementsPerMessage, encoded.count)]
+            start += Self.elementsPerMessage
+            let reference = NftablesObjects.setReference(set)
+            defer { nftnl_set_free(reference) }
+            nftnl_set_set_u32(reference, attribute(NFTNL_SET_ID), anonymous.identifier)
+            for element in chunk { nftnl_set_elem_add(reference, NftablesObjects.element(element)) }
+            header(NFT_MSG_NEWSETELEM, set.table, flags: NetlinkFlags.create, index: index) {
+                nftnl_set_elems_nlmsg_build_payload($0, reference)
+            }
+        }
+    }
+
     mutating func encode(_ operation: NftablesOperation, index: Int) throws(NetlinkError) {
         let name = operation.description
         switch operation {
@@ -141,7 +166,13 @@ struct NftablesBatchEncoder: ~Copyable {
             }
         case .addRule(let rule), .insertRule(let rule):
             let isAppend = if case .addRule = operation { true } else { false }
-            let expressions = try NftablesRuleCompiler(family: rule.table.family, operation: name).compile(rule)
+            var compiler = NftablesRuleCompiler(
+                family: rule.table.family, operation: name, nextSetIdentifier: nextSetIdentifier)
+            let expressions = try compiler.compile(rule)
+            nextSetIdentifier = compiler.nextSetIdentifier
+            for anonymous in compiler.anonymousSets {
+                try encodeAnonymousSet(anonymous, index: index, operation: name)
+            }
             if let comment = rule.comment {
                 guard comment.utf8.count <= 127, !comment.contains(where: { $0 == "\"" || $0.isNewline }) else {
                     throw NetlinkError(

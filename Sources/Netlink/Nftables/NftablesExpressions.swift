@@ -203,8 +203,14 @@ struct LookupExpression: KernelExpression, Hashable {
     var isVerdictMap = false
     var isInverted = false
     var register: UInt32 = Register.first
+    /// The batch-local ID of a set created in the same batch (anonymous sets).
+    var setIdentifier: UInt32?
 
-    init(set: String, isVerdictMap: Bool = false, isInverted: Bool = false, register: UInt32 = Register.first) {
+    init(
+        set: String, isVerdictMap: Bool = false, isInverted: Bool = false, register: UInt32 = Register.first,
+        setIdentifier: UInt32? = nil
+    ) {
+        self.setIdentifier = setIdentifier
         self.set = set
         self.isVerdictMap = isVerdictMap
         self.isInverted = isInverted
@@ -214,6 +220,7 @@ struct LookupExpression: KernelExpression, Hashable {
     func configure(_ a: ExpressionAttributes) {
         a.set(NFTNL_EXPR_LOOKUP_SREG, register)
         a.set(NFTNL_EXPR_LOOKUP_SET, string: set)
+        if let setIdentifier { a.set(NFTNL_EXPR_LOOKUP_SET_ID, setIdentifier) }
         if isVerdictMap { a.set(NFTNL_EXPR_LOOKUP_DREG, Register.verdict) }
         if isInverted { a.set(NFTNL_EXPR_LOOKUP_FLAGS, UInt32(NFT_LOOKUP_F_INV.rawValue)) }
     }

@@ -47,6 +47,15 @@ extension NftablesHandle {
     /// The named sets and maps of `table` whose types this library models (`nft list sets`);
     /// anonymous sets (inline `{ ... }` in rules) are not listed.
     public func sets(in table: NftablesTable) throws(NetlinkError) -> [NftablesSet] {
+        try setDefinitions(in: table).filter { !$0.isAnonymous }.map(\.set)
+    }
+
+    struct SetDefinition: Sendable {
+        var set: NftablesSet
+        var isAnonymous: Bool
+    }
+
+    func setDefinitions(in table: NftablesTable) throws(NetlinkError) -> [SetDefinition] {
         try dump(NFT_MSG_GETSET, family: table.family.protocolFamily, operation: "list sets \(table)") { header in
             let object = nftnl_set_alloc()!
             defer { nftnl_set_free(object) }
@@ -56,8 +65,7 @@ extension NftablesHandle {
                 let name = nftnl_set_get_str(object, attribute(NFTNL_SET_NAME))
             else { return nil }
             let flags = nftnl_set_get_u32(object, attribute(NFTNL_SET_FLAGS))
-            guard flags & UInt32(NFT_SET_ANONYMOUS.rawValue) == 0,
-                let keyType = NftablesDataType.split(
+            guard let keyType = NftablesDataType.split(
                     concatenatedNumber: nftnl_set_get_u32(object, attribute(NFTNL_SET_KEY_TYPE)))
             else { return nil }
             var mapData: NftablesMapData?
@@ -71,9 +79,10 @@ extension NftablesHandle {
                     return nil
                 }
             }
-            return NftablesSet(
+            let set = NftablesSet(
                 table: table, name: String(cString: name), keyType: keyType, mapData: mapData,
                 isInterval: flags & UInt32(NFT_SET_INTERVAL.rawValue) != 0)
+            return SetDefinition(set: set, isAnonymous: flags & UInt32(NFT_SET_ANONYMOUS.rawValue) != 0)
         }
     }
 
@@ -129,9 +138,11 @@ extension NftablesHandle {
     }
 
     /// The rules of `table` (of one chain when `chain` is given) in chain order, each with its
-    /// handle, comment, and matches/statements decoded back (`nft -a list table`).
+    /// handle, comment, and matches/statements decoded back (`nft -a list table`). Inline
+    /// sets (`tcp dport { 22, 80 }`) come back with their values.
     public func rules(in table: NftablesTable, chain: String? = nil) throws(NetlinkError) -> [NftablesRule] {
-        try dump(NFT_MSG_GETRULE, family: table.family.protocolFamily, operation: "list table \(table)") { header in
+        let raw = try dump(NFT_MSG_GETRULE, family: table.family.protocolFamily, operation: "list table \(table)") {
+            header -> RawRule? in
             let object = nftnl_rule_alloc()!
             defer { nftnl_rule_free(object) }
             guard nftnl_rule_nlmsg_parse(header, object) >= 0,
@@ -140,15 +151,13 @@ extension NftablesHandle {
                 let chainName = nftnl_rule_get_str(object, attribute(NFTNL_RULE_CHAIN)).map({ String(cString: $0) }),
                 chain == nil || chain == chainName
             else { return nil }
-            var expressions: [(any KernelExpression)?] = []
+            var rule = RawRule(chain: chainName, handle: nftnl_rule_get_u64(object, attribute(NFTNL_RULE_HANDLE)))
             if let iterator = nftnl_expr_iter_create(object) {
                 defer { nftnl_expr_iter_destroy(iterator) }
                 while let expression = nftnl_expr_iter_next(iterator) {
-                    expressions.append(decodeKernelExpression(expression))
+                    rule.expressions.append(decodeKernelExpression(expression))
                 }
             }
-            var rule = NftablesRuleDecoder(family: table.family).decode(expressions, table: table, chain: chainName)
-            rule.handle = nftnl_rule_get_u64(object, attribute(NFTNL_RULE_HANDLE))
             var length: UInt32 = 0
             if nftnl_rule_is_set(object, attribute(NFTNL_RULE_USERDATA)),
                 let data = nftnl_rule_get_data(object, attribute(NFTNL_RULE_USERDATA), &length)
@@ -157,6 +166,36 @@ extension NftablesHandle {
             }
             return rule
         }
+        // Inline sets are anonymous sets of the table: read them once, only when used.
+        var anonymous: [String: [NftablesSetElement]] = [:]
+        let usesAnonymous = raw.contains { rule in
+            rule.expressions.contains { ($0 as? LookupExpression)?.set.hasPrefix("__") == true }
+        }
+        if usesAnonymous {
+            for definition in try setDefinitions(in: table) where definition.isAnonymous {
+                anonymous[definition.set.name] = try elements(of: definition.set)
+            }
+        }
+        var decoder = NftablesRuleDecoder(family: table.family)
+        decoder.anonymousElements = { anonymous[$0.set] }
+        return raw.map { raw in
+            var rule = decoder.decode(raw.expressions, table: table, chain: raw.chain)
+            rule.handle = raw.handle
+            rule.comment = raw.comment
+            return rule
+        }
     }
 }
 
+/// A rule as dumped, before decoding.
+struct RawRule: Sendable {
+    var chain: String
+    var handle: UInt64
+    var comment: String?
+    var expressions: [(any KernelExpression)?] = []
+
+    init(chain: String, handle: UInt64) {
+        self.chain = chain
+        self.handle = handle
+    }
+}

@@ -41,9 +41,14 @@ enum NftablesObjects {
         return object
     }
 
-    static func set(_ set: NftablesSet, identifier: UInt32) -> OpaquePointer {
+    /// A set definition; `anonymousSize` makes it an anonymous constant set of that many elements.
+    static func set(_ set: NftablesSet, identifier: UInt32, anonymousSize: Int? = nil) -> OpaquePointer {
         let object = setReference(set)
         var flags: UInt32 = 0
+        if let anonymousSize {
+            flags |= UInt32(NFT_SET_ANONYMOUS.rawValue) | UInt32(NFT_SET_CONSTANT.rawValue)
+            nftnl_set_set_u32(object, attribute(NFTNL_SET_DESC_SIZE), UInt32(anonymousSize))
+        }
         if set.isInterval { flags |= UInt32(NFT_SET_INTERVAL.rawValue) }
         if set.isMap { flags |= UInt32(NFT_SET_MAP.rawValue) }
         if set.isInterval && set.keyType.count > 1 {

@@ -102,6 +102,16 @@ public enum NftablesMatch: Hashable, Sendable, CustomStringConvertible {
     /// `ip saddr @allowed`, `ip saddr . tcp dport @pairs`, `iifname != @trusted`: the fields
     /// (concatenated when more than one) are looked up in a named set.
     case inSet([NftablesSelector], set: String, negated: Bool = false)
+    /// `tcp dport { 22, 80 }`, `ip saddr != { 10.0.0.0/8, 192.168.0.0/16 }`,
+    /// `ip saddr . tcp dport { 10.0.0.1 . 80 }`: the fields are looked up in an anonymous set
+    /// that lives and dies with the rule. Prefixes and ranges make it an interval set.
+    case inValues([NftablesSelector], [NftablesSetElement], negated: Bool = false)
+
+    /// The match with inline-set values in a canonical order.
+    var normalized: NftablesMatch {
+        guard case .inValues(let selectors, let elements, let negated) = self else { return self }
+        return .inValues(selectors, elements.sorted { $0.description < $1.description }, negated: negated)
+    }
 
     /// `tcp dport 80`
     public static func destinationPort(_ proto: NftablesTransportProtocol, _ port: UInt16) -> NftablesMatch {
@@ -111,6 +121,13 @@ public enum NftablesMatch: Hashable, Sendable, CustomStringConvertible {
     /// `tcp sport 80`
     public static func sourcePort(_ proto: NftablesTransportProtocol, _ port: UInt16) -> NftablesMatch {
         .sourcePort(proto, port...port)
+    }
+
+    /// `tcp dport { 22, 80 }` for one field.
+    public static func field(_ selector: NftablesSelector, in values: [NftablesValue], negated: Bool = false)
+        -> NftablesMatch
+    {
+        .inValues([selector], values.map { NftablesSetElement($0) }, negated: negated)
     }
 
     /// `ip saddr @name` for one field.
@@ -145,6 +162,9 @@ public enum NftablesMatch: Hashable, Sendable, CustomStringConvertible {
             return "meta mark \(NftablesValue.hex(mark))"
         case .destinationAddressType(let type):
             return "fib daddr type \(type.rawValue)"
+        case .inValues(let selectors, let elements, let negated):
+            let fields = selectors.map(\.description).joined(separator: " . ")
+            return "\(fields) \(not(negated)){ \(elements.map(\.description).joined(separator: ", ")) }"
         case .inSet(let selectors, let set, let negated):
             return "\(selectors.map(\.description).joined(separator: " . ")) \(not(negated))@\(set)"
         }
@@ -240,9 +260,11 @@ public struct NftablesRule: Hashable, Sendable, CustomStringConvertible {
 
     /// Whether `other` is the same rule apart from its kernel handle: same table, chain,
     /// matches, statements and comment. Use it to compare desired rules with ``NftablesHandle/rules(in:chain:)``.
+    /// Inline sets (``NftablesMatch/inValues(_:_:negated:)``) compare as sets: the kernel
+    /// does not keep their order.
     public func isEquivalent(to other: NftablesRule) -> Bool {
-        table == other.table && chain == other.chain && matches == other.matches && statements == other.statements
-            && comment == other.comment
+        table == other.table && chain == other.chain && statements == other.statements && comment == other.comment
+            && matches.map(\.normalized) == other.matches.map(\.normalized)
     }
 
     /// The rule body as `nft` writes it (`ip saddr 10.0.0.0/8 counter accept comment "x"`).

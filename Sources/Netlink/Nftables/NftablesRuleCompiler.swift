@@ -4,12 +4,30 @@ import NetPrimitives
 /// dependencies first (`meta nfproto`, `meta l4proto`), loads into registers, then compare,
 /// lookup or action. Registers never leave this type.
 struct NftablesRuleCompiler {
+    /// An anonymous set a rule needs, created in the same batch just before the rule.
+    struct AnonymousSet {
+        var set: NftablesSet
+        var elements: [NftablesSetElement]
+        var identifier: UInt32
+    }
+
+    static let anonymousSetName = "__set%d"
+
     let family: NftablesFamily
     let operation: String
+    /// Batch-local set IDs handed to anonymous sets.
+    var nextSetIdentifier: UInt32 = 1_000_000
+    private(set) var anonymousSets: [AnonymousSet] = []
 
-    func compile(_ rule: NftablesRule) throws(NetlinkError) -> [any KernelExpression] {
+    init(family: NftablesFamily, operation: String, nextSetIdentifier: UInt32 = 1_000_000) {
+        self.family = family
+        self.operation = operation
+        self.nextSetIdentifier = nextSetIdentifier
+    }
+
+    mutating func compile(_ rule: NftablesRule) throws(NetlinkError) -> [any KernelExpression] {
         var expressions: [any KernelExpression] = []
-        for match in rule.matches { expressions += try compile(match) }
+        for match in rule.matches { expressions += try compile(match, table: rule.table) }
         for statement in rule.statements { expressions += try compile(statement) }
         return expressions
     }
@@ -19,6 +37,21 @@ struct NftablesRuleCompiler {
     }
 
     // MARK: Matchers
+
+    mutating func compile(_ match: NftablesMatch, table: NftablesTable) throws(NetlinkError) -> [any KernelExpression] {
+        guard case .inValues(let selectors, let elements, let negated) = match else { return try compile(match) }
+        guard !elements.isEmpty else { throw invalid("an inline set needs at least one value") }
+        let set = NftablesSet(
+            table: table, name: Self.anonymousSetName, keyType: selectors.map(\.dataType),
+            isInterval: elements.contains { $0.key.contains(where: \.isInterval) })
+        try NftablesObjects.validate(set, operation: operation)
+        _ = try NftablesElementCodec.encode(elements, in: set, operation: operation)
+        let identifier = nextSetIdentifier
+        nextSetIdentifier += 1
+        anonymousSets.append(AnonymousSet(set: set, elements: elements, identifier: identifier))
+        return try lookup(selectors)
+            + [LookupExpression(set: Self.anonymousSetName, isInverted: negated, setIdentifier: identifier)]
+    }
 
     func compile(_ match: NftablesMatch) throws(NetlinkError) -> [any KernelExpression] {
         switch match {
@@ -57,6 +90,8 @@ struct NftablesRuleCompiler {
             return [FibExpression(), CompareExpression(.equal, type.number.hostBytes)]
         case .inSet(let selectors, let set, let negated):
             return try lookup(selectors) + [LookupExpression(set: set, isInverted: negated)]
+        case .inValues:
+            throw invalid("an inline set needs its table")
         }
     }
 

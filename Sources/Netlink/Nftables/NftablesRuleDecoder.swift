@@ -5,6 +5,8 @@ import NetPrimitives
 /// with expressions this library does not model comes back with `isFullyDecoded == false`.
 struct NftablesRuleDecoder {
     let family: NftablesFamily
+    /// The elements of an anonymous set a lookup refers to, when known.
+    var anonymousElements: (LookupExpression) -> [NftablesSetElement]? = { _ in nil }
 
     private enum Load {
         case address(IPAddress.Family, isSource: Bool, length: Int)
@@ -157,6 +159,8 @@ struct NftablesRuleDecoder {
                 let selectors = loads.compactMap(selector)
                 if lookup.isVerdictMap {
                     statements.append(.verdictMap(selectors, map: lookup.set))
+                } else if let elements = anonymousElements(lookup) {
+                    matches.append(.inValues(selectors, elements, negated: lookup.isInverted))
                 } else {
                     matches.append(.inSet(selectors, set: lookup.set, negated: lookup.isInverted))
                 }
