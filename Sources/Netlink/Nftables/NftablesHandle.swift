@@ -19,11 +19,10 @@ import Synchronization
 /// try nft.apply(transaction)             // nft -f <(transaction.nftScript)
 /// ```
 public final class NftablesHandle: @unchecked Sendable {
-    // @unchecked Sendable: `socket` is only used while `sequence`'s mutex is held (see
-    // `exchange`), and it is closed in deinit when no other reference exists.
+    // @unchecked Sendable: `socket` is only used while `sequence`'s mutex is held (in `apply`
+    // and `dump`), and it is closed in deinit when no other reference exists.
     public let namespace: NetworkNamespace
     private let socket: OpaquePointer
-    private let portID: UInt32
     private let sequence: Mutex<UInt32>
     private static let receiveBufferSize = 1 << 18
 
@@ -47,7 +46,6 @@ public final class NftablesHandle: @unchecked Sendable {
             throw NetlinkError(.socketFailed, operation: "nftables socket in \(namespace): \(error)")
         }
         socket = try opened.get()
-        portID = mnl_socket_get_portid(socket)
         var one: Int32 = 1
         _ = mnl_socket_setsockopt(socket, NETLINK_EXT_ACK, &one, socklen_t(MemoryLayout<Int32>.size))
         _ = mnl_socket_setsockopt(socket, NETLINK_CAP_ACK, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -82,7 +80,8 @@ public final class NftablesHandle: @unchecked Sendable {
     public func apply(_ transaction: NftablesTransaction) throws(NetlinkError) {
         guard !transaction.isEmpty else { return }
         try sequence.withLock { (sequenceNumber: inout UInt32) throws(NetlinkError) in
-            var encoder = NftablesBatchEncoder(firstSequence: sequenceNumber)
+            let firstSequence = sequenceNumber
+            var encoder = NftablesBatchEncoder(firstSequence: firstSequence)
             for (index, operation) in transaction.operations.enumerated() {
                 try encoder.encode(operation, index: index)
             }
@@ -90,8 +89,12 @@ public final class NftablesHandle: @unchecked Sendable {
             encoder.finish()
             sequenceNumber = encoder.lastSequence
             try send(encoder.bytes, operation: "nft -f (\(transaction.operations.count) operations)")
-            let replies = try collectBatchReplies(finalSequence: encoder.lastSequence - 1)
-            guard let failure = replies.min(by: { $0.sequence < $1.sequence }) else { return }
+            let replies = try collectBatchReplies(finalSequence: encoder.lastSequence &- 1)
+            // Only replies to this batch count (a late reply to an earlier request is ignored).
+            let failures = replies.filter { $0.sequence &- firstSequence <= encoder.lastSequence &- firstSequence }
+            guard let failure = failures.min(by: { $0.sequence &- firstSequence < $1.sequence &- firstSequence }) else {
+                return
+            }
             let index = encoder.operationBySequence[failure.sequence]
             let operation = index.map {
                 "\(transaction.operations[$0]) (operation \($0 + 1) of \(transaction.operations.count))"
