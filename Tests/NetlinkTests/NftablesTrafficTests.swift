@@ -39,6 +39,9 @@ struct NftablesTrafficTests {
             #expect(try !Self.tcpConnects(from: client, to: "10.99.0.2", port: 8080))
 
             let rule = try #require(try handle.rules(in: table, chain: "input").first { $0.comment == "block client" })
+            // The rule's counter saw the dropped packets (nft: counter packets N bytes M).
+            #expect((rule.counters?.packets ?? 0) >= 2)
+            #expect((rule.counters?.bytes ?? 0) > 0)
             var removal = NftablesTransaction()
             removal.deleteRule(handle: try #require(rule.handle), in: input)
             try handle.apply(removal)

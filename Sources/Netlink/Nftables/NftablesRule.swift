@@ -237,6 +237,18 @@ public struct NftablesRule: Hashable, Sendable, CustomStringConvertible {
     /// False for a rule read back with kernel expressions this library does not model (written
     /// by another tool): its matches and statements are then incomplete.
     public var isFullyDecoded = true
+    /// What the rule's first `counter` has counted, on rules read back.
+    public var counters: Counters?
+
+    /// Packets and bytes a `counter` statement has seen (`counter packets N bytes M`).
+    public struct Counters: Hashable, Sendable {
+        public var packets: UInt64
+        public var bytes: UInt64
+        public init(packets: UInt64, bytes: UInt64) {
+            self.packets = packets
+            self.bytes = bytes
+        }
+    }
 
     public init(
         table: NftablesTable, chain: String, matches: [NftablesMatch] = [], statements: [NftablesStatement],

@@ -20,6 +20,7 @@ struct NftablesRuleDecoder {
         var matches: [NftablesMatch] = []
         var statements: [NftablesStatement] = []
         var complete = true
+        var counters: NftablesRule.Counters?
         var loads: [Load] = []
         var mask: [UInt8]?
         var immediates: [UInt32: [UInt8]] = [:]
@@ -177,7 +178,9 @@ struct NftablesRuleDecoder {
                 }
                 let port = nat.portRegister.flatMap { immediates[$0] }.map { UInt16($0[0]) << 8 | UInt16($0[1]) }
                 statements.append(nat.isSource ? .sourceNAT(address, port: port) : .destinationNAT(address, port: port))
-            case is CounterExpression: statements.append(.counter)
+            case let counter as CounterExpression:
+                statements.append(.counter)
+                if counters == nil { counters = NftablesRule.Counters(packets: counter.packets, bytes: counter.bytes) }
             case let log as LogExpression: statements.append(.log(prefix: log.prefix))
             case is RejectExpression: statements.append(.reject)
             case let masquerade as MasqueradeExpression:
@@ -188,6 +191,7 @@ struct NftablesRuleDecoder {
         settleProtocol()
         var rule = NftablesRule(table: table, chain: chain, matches: matches, statements: statements)
         rule.isFullyDecoded = complete
+        rule.counters = counters
         return rule
     }
 

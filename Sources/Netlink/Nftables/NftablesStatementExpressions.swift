@@ -39,9 +39,15 @@ struct ImmediateExpression: KernelExpression, Hashable {
 /// `counter`
 struct CounterExpression: KernelExpression, Hashable {
     static let kernelName = "counter"
+    /// Packets and bytes counted so far (read back only).
+    var packets: UInt64 = 0
+    var bytes: UInt64 = 0
     init() {}
     func configure(_ a: ExpressionAttributes) {}
-    init?(_ a: ExpressionAttributes) {}
+    init?(_ a: ExpressionAttributes) {
+        packets = nftnl_expr_get_u64(a.pointer, UInt16(NFTNL_EXPR_CTR_PACKETS))
+        bytes = nftnl_expr_get_u64(a.pointer, UInt16(NFTNL_EXPR_CTR_BYTES))
+    }
 }
 
 /// `log [prefix TEXT]`
