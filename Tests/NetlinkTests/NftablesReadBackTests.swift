@@ -109,6 +109,18 @@ struct NftablesReadBackTests {
                     == [NftablesSetElement(.network(Fixtures.network("100.64.0.0/10"))),
                         NftablesSetElement(.address(Fixtures.address("192.168.1.1"))),
                         NftablesSetElement(.addressRange(Fixtures.address("192.168.2.10"), Fixtures.address("192.168.2.20")))])
+            // An interval adjacent to an existing one, in a later batch, stays a separate element.
+            var adjacent = NftablesTransaction()
+            adjacent.add(elements: [NftablesSetElement(.network(Fixtures.network("100.128.0.0/10")))], to: Fixtures.allowed)
+            try handle.apply(adjacent)
+            #expect(
+                Set(try handle.elements(of: Fixtures.allowed)).isSuperset(of: [
+                    NftablesSetElement(.network(Fixtures.network("100.64.0.0/10"))),
+                    NftablesSetElement(.network(Fixtures.network("100.128.0.0/10"))),
+                ]))
+            var removeAdjacent = NftablesTransaction()
+            removeAdjacent.delete(elements: [NftablesSetElement(.network(Fixtures.network("100.128.0.0/10")))], from: Fixtures.allowed)
+            try handle.apply(removeAdjacent)
             #expect(try handle.elements(of: Fixtures.dispatch).contains(NftablesSetElement(.interfaceName("veth9"), verdict: .drop)))
             #expect(try handle.rules(in: Fixtures.filter).map(\.handle) == before.map(\.handle))
             let listed = try Support.nft(namespace, ["list", "set", "inet", "swcni_filter", "hosts"])
