@@ -124,4 +124,24 @@ struct NftablesCodecTests {
         #expect(Fixtures.pairs.keyLength == 8)
         #expect(NftablesSet(table: Fixtures.filter, name: "x", keyType: [.interfaceName, .ipv6Address]).keyLength == 32)
     }
+
+    @Test("names nft cannot parse are refused before sending")
+    func refusesBadNames() {
+        let bad = NftablesTable(family: .inet, name: "1table")
+        let operations: [NftablesOperation] = [
+            .addTable(bad),
+            .addChain(NftablesChain(table: Fixtures.filter, name: "has space")),
+            .addSet(NftablesSet(table: Fixtures.filter, name: "quote\"", keyType: .port)),
+            .addRule(NftablesRule(in: Fixtures.input, statements: [.jump("")])),
+            .addRule(NftablesRule(in: Fixtures.input, matches: [.field(.mark, inSet: "a b")], statements: [.drop])),
+            .addElements(Fixtures.dispatch, [NftablesSetElement(.interfaceName("eth0"), verdict: .goto("x y"))]),
+        ]
+        for operation in operations {
+            var encoder = NftablesBatchEncoder(firstSequence: 1)
+            #expect(throws: NetlinkError.self, "\(operation)") { try encoder.encode(operation, index: 0) }
+        }
+        #expect(NftablesNames.isValid("swiftcni_policy"))
+        #expect(NftablesNames.isValid("from-pods.v4/x"))
+        #expect(!NftablesNames.isValid(""))
+    }
 }

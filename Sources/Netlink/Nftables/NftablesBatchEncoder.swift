@@ -112,6 +112,7 @@ struct NftablesBatchEncoder: ~Copyable {
 
     mutating func encode(_ operation: NftablesOperation, index: Int) throws(NetlinkError) {
         let name = operation.description
+        try NftablesNames.validate(operation, operation: name)
         switch operation {
         case .addTable(let table):
             let object = NftablesObjects.table(table)
