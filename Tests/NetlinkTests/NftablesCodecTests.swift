@@ -10,7 +10,11 @@ struct NftablesCodecTests {
 
     @Test("every fixture rule compiles to kernel expressions and decodes back to itself")
     func compileDecodeRoundTrip() throws {
-        for rule in Fixtures.inputRules + Fixtures.natRules + Fixtures.ipv6Rules {
+        let everywhere = [
+            NftablesRule(in: Fixtures.input, matches: [.sourceAddress(Fixtures.network("0.0.0.0/0"))], statements: [.accept]),
+            NftablesRule(in: Fixtures.input, matches: [.destinationAddress(Fixtures.network("::/0"), negated: true)], statements: [.drop]),
+        ]
+        for rule in Fixtures.inputRules + Fixtures.natRules + Fixtures.ipv6Rules + everywhere {
             var compiler = NftablesRuleCompiler(family: rule.table.family, operation: "test")
             let expressions: [(any KernelExpression)?] = try compiler.compile(rule)
             let anonymous = compiler.anonymousSets

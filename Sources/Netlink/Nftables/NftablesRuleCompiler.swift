@@ -122,16 +122,15 @@ struct NftablesRuleCompiler {
     {
         var expressions = try familyDependency(network.family)
         let prefix = network.prefixLength
-        guard prefix > 0 else { return expressions }
-        // Byte-aligned prefixes load just their bytes; others load the whole address and mask
-        // it, which is how `nft` writes them (and what it reads back as a prefix).
+        // Byte-aligned prefixes load just their bytes; others (and /0, kept so that it reads
+        // back as itself) load the whole address and mask it, which is how `nft` writes them.
         let bytes = network.network.address.bytes
-        let length = prefix % 8 == 0 ? prefix / 8 : bytes.count
+        let length = prefix % 8 == 0 && prefix > 0 ? prefix / 8 : bytes.count
         expressions.append(
             PayloadExpression(
                 header: .network, offset: Self.addressOffset(network.family, isSource: isSource),
                 length: UInt32(length)))
-        if prefix % 8 != 0 {
+        if prefix % 8 != 0 || prefix == 0 {
             expressions.append(BitwiseExpression(mask: network.netmask.bytes))
         }
         expressions.append(CompareExpression(negated ? .notEqual : .equal, Array(bytes.prefix(length))))
