@@ -14,8 +14,8 @@ struct NftablesKernelTests {
 
     @Test("every construct: library batch and nft -f of the rendered script give the same ruleset", .privileged)
     func everyConstructMatchesNft() async throws {
-        try await NamespaceFixture.with(count: 2) { namespaces in
-            let (library, reference) = (namespaces[0], namespaces[1])
+        try await NamespaceFixture.with(count: 3) { namespaces in
+            let (library, reference, rendered) = (namespaces[0], namespaces[1], namespaces[2])
             let transaction = NftablesFixtures.everything
             let handle = try NftablesHandle(namespace: library)
             try handle.apply(transaction)
@@ -43,6 +43,11 @@ struct NftablesKernelTests {
             ] {
                 #expect(installed.contains(line), "missing: \(line)\n\(installed)")
             }
+            // Read back and rendered as table blocks, nft -f builds the same ruleset again.
+            let blocks = try handle.tables().map { try handle.contents(of: $0).nftText }.joined()
+            try Support.nft(rendered, ["-f", "-"], input: blocks)
+            #expect(try Support.nft(rendered, ["list", "ruleset"]) == installed)
+
             // The JSON view agrees on what exists.
             let json = try Support.nft(library, ["-j", "list", "ruleset"])
             #expect(json.contains("\"name\": \"dispatch\"") || json.contains("\"name\":\"dispatch\""))

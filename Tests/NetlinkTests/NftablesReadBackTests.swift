@@ -272,6 +272,12 @@ struct NftablesReadBackTests {
                 desired.elements["allowed"]?.removeFirst()
             }
             #expect(!(try handle.contents(of: table)).isEquivalent(to: desired))
+
+            // The table-block rendering, fed to nft -f in a clean namespace, builds the same ruleset.
+            let installed = try handle.contents(of: table)
+            try Support.nft(namespaces[1], ["flush", "ruleset"])
+            try Support.nft(namespaces[1], ["-f", "-"], input: installed.nftText)
+            #expect(try Support.nft(namespaces[1], ["list", "ruleset"]) == Support.nft(namespaces[0], ["list", "ruleset"]))
         }
     }
 }

@@ -69,3 +69,56 @@ extension NftablesHandle {
         return NftablesTableContents(table: table, chains: chains, sets: sets, elements: elements, rules: rules)
     }
 }
+
+extension NftablesTableContents {
+    /// The table as one `nft -f` block, laid out like `nft list table` prints it:
+    ///
+    /// ```
+    /// table inet swiftcni_policy {
+    ///     set allowed {
+    ///         type ipv4_addr
+    ///         flags interval
+    ///         elements = { 10.244.0.0/16 }
+    ///     }
+    ///
+    ///     chain input {
+    ///         type filter hook input priority 0; policy drop;
+    ///         ip saddr @allowed tcp dport 8080 counter accept
+    ///     }
+    /// }
+    /// ```
+    ///
+    /// `nft -f` of this text creates what ``NftablesTransaction/add(_:)-(NftablesTableContents)``
+    /// creates (it adds to an existing table of that name rather than replacing it).
+    public var nftText: String {
+        var blocks: [String] = []
+        for set in sets {
+            var lines = ["\t\(set.isMap ? "map" : "set") \(set.name) {"]
+            var type = "\t\ttype \(set.keyType.map(\.rawValue).joined(separator: " . "))"
+            switch set.mapData {
+            case nil: break
+            case .verdict: type += " : verdict"
+            case .value(let data): type += " : \(data.rawValue)"
+            }
+            lines.append(type)
+            if set.isInterval { lines.append("\t\tflags interval") }
+            if let elements = self.elements[set.name], !elements.isEmpty {
+                lines.append("\t\telements = { \(elements.map(\.description).joined(separator: ", ")) }")
+            }
+            lines.append("\t}")
+            blocks.append(lines.joined(separator: "\n"))
+        }
+        for chain in chains {
+            var lines = ["\tchain \(chain.name) {"]
+            if let base = chain.base {
+                lines.append(
+                    "\t\ttype \(base.type.rawValue) hook \(base.hook.rawValue) priority \(base.priority); "
+                        + "policy \(base.policy.rawValue);")
+            }
+            for rule in rules where rule.chain == chain.name { lines.append("\t\t\(rule)") }
+            lines.append("\t}")
+            blocks.append(lines.joined(separator: "\n"))
+        }
+        return "table \(table) {\n" + blocks.joined(separator: "\n\n") + (blocks.isEmpty ? "" : "\n") + "}\n"
+    }
+}
