@@ -54,6 +54,7 @@ enum NftablesFixtures {
         NftablesRule(in: input, matches: [.l4Protocol(.udp)], statements: [.counter]),
         NftablesRule(in: input, matches: [.destinationPort(.tcp, 22)], statements: [.accept]),
         NftablesRule(in: input, matches: [.destinationPort(.tcp, 1000...2000)], statements: [.reject]),
+        NftablesRule(in: input, matches: [.destinationPort(.tcp, 25)], statements: [.rejectWithTCPReset]),
         NftablesRule(in: input, matches: [.sourcePort(.udp, 53)], statements: [.log(prefix: "dns "), .accept]),
         NftablesRule(in: input, matches: [.destinationPort(.udp, 5000...6000, negated: true)], statements: [.log(prefix: nil), .drop]),
         NftablesRule(in: input, matches: [.field(.destinationPort(.tcp), inSet: "ports")], statements: [.goto("from_pods")]),

@@ -27,7 +27,7 @@ struct NftablesKernelTests {
             for line in [
                 "ip saddr 10.0.0.0/8 ip daddr 10.1.2.3 counter packets 0 bytes 0 accept comment \"pods to node\"",
                 "ip saddr != 172.16.0.0/12 drop", "ip6 daddr fd00:1::/62 drop", "ip daddr != @hosts drop",
-                "tcp dport 1000-2000 reject", "udp dport != 5000-6000 log drop", "tcp dport @ports goto from_pods",
+                "tcp dport 1000-2000 reject", "tcp dport 25 reject with tcp reset", "udp dport != 5000-6000 log drop", "tcp dport @ports goto from_pods",
                 "iifname \"veth0\" oifname != \"eth1\" return", "ct state established,related accept",
                 "meta mark 0x00000010 drop", "fib daddr type local counter packets 0 bytes 0 accept",
                 "iifname vmap @dispatch", "ip saddr . tcp dport @pairs accept comment \"concatenation\"",

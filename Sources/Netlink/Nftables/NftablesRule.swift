@@ -181,6 +181,8 @@ public enum NftablesStatement: Hashable, Sendable, CustomStringConvertible {
     case log(prefix: String?)
     /// `reject` (ICMP port unreachable, per family)
     case reject
+    /// `reject with tcp reset` (needs a TCP match, e.g. `.l4Protocol(.tcp)` or a TCP port)
+    case rejectWithTCPReset
     /// `masquerade` (nat chains, postrouting)
     case masquerade
     /// `masquerade fully-random` (source ports chosen at random, as flannel's `--random-fully`)
@@ -212,6 +214,7 @@ public enum NftablesStatement: Hashable, Sendable, CustomStringConvertible {
             guard let prefix else { return "log" }
             return "log prefix \"\(prefix)\""
         case .reject: return "reject"
+        case .rejectWithTCPReset: return "reject with tcp reset"
         case .masquerade: return "masquerade"
         case .masqueradeFullyRandom: return "masquerade fully-random"
         case .sourceNAT(let address, let port): return "snat \(target(address, port))"

@@ -1,3 +1,4 @@
+import CNftnl
 import NetPrimitives
 
 /// Compiles typed matchers and statements into kernel expressions, as `nft` would: protocol
@@ -210,6 +211,8 @@ struct NftablesRuleCompiler {
             return [LogExpression(prefix: prefix)]
         case .reject:
             return [RejectExpression(family: family)]
+        case .rejectWithTCPReset:
+            return [RejectExpression(type: UInt32(NFT_REJECT_TCP_RST.rawValue), code: 0)]
         case .masquerade:
             return [MasqueradeExpression()]
         case .masqueradeFullyRandom:

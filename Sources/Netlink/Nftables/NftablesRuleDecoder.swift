@@ -1,3 +1,4 @@
+import CNftnl
 import NetPrimitives
 
 /// Turns the kernel expressions of a rule back into typed matchers and statements: the
@@ -182,7 +183,13 @@ struct NftablesRuleDecoder {
                 statements.append(.counter)
                 if counters == nil { counters = NftablesRule.Counters(packets: counter.packets, bytes: counter.bytes) }
             case let log as LogExpression: statements.append(.log(prefix: log.prefix))
-            case is RejectExpression: statements.append(.reject)
+            case let reject as RejectExpression:
+                if reject.type == UInt32(NFT_REJECT_TCP_RST.rawValue) {
+                    statements.append(.rejectWithTCPReset)
+                } else {
+                    statements.append(.reject)
+                    if reject != RejectExpression(family: family) { complete = false }
+                }
             case let masquerade as MasqueradeExpression:
                 statements.append(masquerade.isFullyRandom ? .masqueradeFullyRandom : .masquerade)
             default: complete = false
