@@ -148,6 +148,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Benchmarks (run by hand, never in the test suite)
+        .executableTarget(
+            name: "NftablesBenchmark",
+            dependencies: ["Netlink", "Namespaces", "NetPrimitives", "ChildProcess"],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Tests
         .testTarget(name: "NetPrimitivesTests", dependencies: ["NetPrimitives"], swiftSettings: swiftSettings),
         .testTarget(
