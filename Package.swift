@@ -21,6 +21,9 @@ let package = Package(
         .library(name: "IPAM", targets: ["IPAM"]),
         .library(name: "BGP", targets: ["BGP"]),
         .library(name: "Policy", targets: ["Policy"]),
+        .library(name: "Routing", targets: ["Routing"]),
+        .library(name: "VXLAN", targets: ["VXLAN"]),
+        .library(name: "Lab", targets: ["Lab"]),
         .library(name: "TestSupport", targets: ["TestSupport"]),
     ],
     dependencies: [
@@ -63,6 +66,19 @@ let package = Package(
         .target(
             name: "Netlink",
             dependencies: ["CNetlink", "CNftnl", "CLinuxShim", "Namespaces", "NetPrimitives"],
+            swiftSettings: swiftSettings
+        ),
+
+        .target(
+            name: "NetlinkBenchmark",
+            dependencies: ["Netlink", "Namespaces", "NetPrimitives", "ChildProcess"],
+            path: "Benchmarks/NetlinkBenchmark",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "netlink-bench",
+            dependencies: ["NetlinkBenchmark"],
+            path: "Benchmarks/netlink-bench",
             swiftSettings: swiftSettings
         ),
 
@@ -116,6 +132,25 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Data path
+        .target(
+            name: "Routing",
+            dependencies: ["Netlink", "NetPrimitives", "Namespaces", "CNISpec"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "VXLAN",
+            dependencies: ["Routing", "Netlink", "NetPrimitives"],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: The multi-node lab (engine of cnilab and of the end-to-end tests)
+        .target(
+            name: "Lab",
+            dependencies: ["Netlink", "Namespaces", "CNISpec", "ChildProcess", "NetPrimitives", "Datastore"],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Network policy
         .target(
             name: "Policy",
@@ -123,10 +158,25 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Benchmark of the pure policy layers, run by hand (see Documentation/Performance.md).
+        .executableTarget(
+            name: "policy-benchmark",
+            dependencies: ["Policy", "NetPrimitives"],
+            path: "Benchmarks/PolicyBenchmark",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Test support (a library for tests, shipped so users can test their plugins too)
         .target(
             name: "TestSupport",
             dependencies: ["Namespaces"],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Benchmarks (run by hand, never in the test suite)
+        .executableTarget(
+            name: "NftablesBenchmark",
+            dependencies: ["Netlink", "Namespaces", "NetPrimitives", "ChildProcess"],
             swiftSettings: swiftSettings
         ),
 
@@ -169,6 +219,21 @@ let package = Package(
         .testTarget(
             name: "BGPTests",
             dependencies: ["BGP", "TestSupport", "Namespaces", "ChildProcess"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RoutingTests",
+            dependencies: ["Routing", "Netlink", "TestSupport", "Namespaces", "CNISpec"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "VXLANTests",
+            dependencies: ["VXLAN", "Routing", "Netlink", "TestSupport", "Namespaces"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LabTests",
+            dependencies: ["Lab", "TestSupport", "Namespaces", "CNISpec"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "PolicyTests", dependencies: ["Policy"], swiftSettings: swiftSettings),

@@ -20,4 +20,5 @@
 #include <linux/rtnetlink.h>
 #include <linux/if_link.h>
 #include <linux/neighbour.h>
+#include <sys/eventfd.h>
 #endif

@@ -1,0 +1,1 @@
+// The VXLAN module; see its issue.
