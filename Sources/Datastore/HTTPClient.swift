@@ -38,31 +38,44 @@ struct HTTPConnection: ~Copyable {
                 .unavailable, "cannot resolve \(endpoint.host)", endpoint: endpoint.description))
         }
         defer { freeaddrinfo(list) }
-        let fd = socket(first.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else {
-            throw Failure(stage: .connecting, error: DatastoreError(.unavailable, "socket failed", errno: errno))
-        }
-        // Non-blocking connect bounded by the timeout, then blocking I/O with SO_RCVTIMEO/SNDTIMEO.
-        let flags = fcntl(fd, F_GETFL)
-        _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
-        var result = connect(fd, first.pointee.ai_addr, first.pointee.ai_addrlen)
-        if result != 0 && errno == EINPROGRESS {
-            var poller = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-            if poll(&poller, 1, Int32(timeoutMilliseconds)) == 1 {
-                var socketError: Int32 = 0
-                var length = socklen_t(MemoryLayout<Int32>.size)
-                getsockopt(fd, SOL_SOCKET, SO_ERROR, &socketError, &length)
-                result = socketError == 0 ? 0 : -1
-                errno = socketError
+        // Every resolved address in turn ("localhost" may give ::1 before 127.0.0.1).
+        var candidate: UnsafeMutablePointer<addrinfo>? = first
+        var lastError: Int32 = ECONNREFUSED
+        var connected: (fd: Int32, flags: Int32)?
+        while let info = candidate, connected == nil {
+            candidate = info.pointee.ai_next
+            let fd = socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            guard fd >= 0 else {
+                lastError = errno
+                continue
+            }
+            // Non-blocking connect bounded by the timeout, then blocking I/O with SO_RCVTIMEO/SNDTIMEO.
+            let flags = fcntl(fd, F_GETFL)
+            _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+            var result = connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen)
+            var code = result == 0 ? 0 : errno
+            if result != 0 && code == EINPROGRESS {
+                var poller = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                if poll(&poller, 1, Int32(timeoutMilliseconds)) == 1 {
+                    var socketError: Int32 = 0
+                    var length = socklen_t(MemoryLayout<Int32>.size)
+                    getsockopt(fd, SOL_SOCKET, SO_ERROR, &socketError, &length)
+                    result = socketError == 0 ? 0 : -1
+                    code = socketError
+                } else {
+                    code = ETIMEDOUT
+                }
+            }
+            if result == 0 {
+                connected = (fd, flags)
             } else {
-                errno = ETIMEDOUT
+                lastError = code
+                close(fd)
             }
         }
-        if result != 0 {
-            let code = errno
-            close(fd)
+        guard let (fd, flags) = connected else {
             throw Failure(stage: .connecting, error: DatastoreError(
-                .unavailable, "connect failed: \(String(cString: strerror(code)))", errno: code,
+                .unavailable, "connect failed: \(String(cString: strerror(lastError)))", errno: lastError,
                 endpoint: endpoint.description))
         }
         _ = fcntl(fd, F_SETFL, flags)

@@ -31,7 +31,9 @@ import Glibc
     @Test func failsOverFromADeadEndpoint() async throws {
         try await EtcdCluster.with(members: 1) { cluster in
             let dead = HTTPEndpoint(host: "127.0.0.1", port: freeLoopbackPort())
-            let store = EtcdDatastore(endpoints: [dead] + cluster.endpoints, requestTimeoutMilliseconds: 500)
+            // "localhost" may resolve to ::1 first while etcd listens on 127.0.0.1 only.
+            let byName = HTTPEndpoint(host: "localhost", port: cluster.members[0].clientPort)
+            let store = EtcdDatastore(endpoints: [dead, byName], requestTimeoutMilliseconds: 500)
             try await store.put("/failover", string: "ok")
             #expect(try await store.get("/failover")?.string == "ok")
             var events = store.watch(prefix: "/failover", fromRevision: 1).makeAsyncIterator()
