@@ -26,6 +26,12 @@ public struct HostLocalAllocator: Sendable {
     public func allocate(containerID: String, interfaceName: String, requested: [IPAddress] = []) throws -> IPAMAllocation {
         try Identifier.validateContainerID(containerID)
         try Identifier.validateInterfaceName(interfaceName)
+        // resolv.conf first: a failure must not leave a reservation behind.
+        var dns = DNSSettings()
+        if let path = configuration.resolvConf, !path.isEmpty {
+            let bytes = try POSIX.readFile(path)
+            dns = DNSSettings(resolvConf: String(decoding: bytes, as: UTF8.self))
+        }
         var requestedBySet: [Int: IPAddress] = [:]
         for address in requested {
             guard let index = rangeSets.firstIndex(where: { $0.contains { $0.contains(address) } }) else {
@@ -49,11 +55,6 @@ public struct HostLocalAllocator: Sendable {
                 for address in reserved { store.release(address) }
                 throw error
             }
-        }
-        var dns = DNSSettings()
-        if let path = configuration.resolvConf, !path.isEmpty {
-            let bytes = try POSIX.readFile(path)
-            dns = DNSSettings(resolvConf: String(decoding: bytes, as: UTF8.self))
         }
         return IPAMAllocation(addresses: addresses, routes: configuration.routes ?? [], dns: dns)
     }

@@ -101,6 +101,20 @@ import Testing
         }
     }
 
+    @Test func readsResolvConfIntoTheResult() async throws {
+        try await withTemporaryDirectory { directory in
+            try POSIX.writeFile("\(directory)/resolv.conf", Array("nameserver 10.96.0.10\nsearch default.svc cluster.local\noptions ndots:5\n".utf8), exclusive: true)
+            var configuration = configuration(directory, [[AddressRange(subnet: "10.0.0.0/24")]])
+            configuration.resolvConf = "\(directory)/resolv.conf"
+            let allocation = try HostLocalAllocator(network: "n", configuration: configuration).allocate(containerID: "a", interfaceName: "eth0")
+            #expect(allocation.dns.nameservers == ["10.96.0.10"] && allocation.dns.search == ["default.svc", "cluster.local"])
+            configuration.resolvConf = "\(directory)/missing"
+            #expect(throws: IPAMError.self) { try HostLocalAllocator(network: "n", configuration: configuration).allocate(containerID: "b", interfaceName: "eth0") }
+            // The failed ADD released its address.
+            #expect(try HostLocalDiskStore(network: "n", dataDirectory: directory).reservations().map(\.containerID) == ["a"])
+        }
+    }
+
     @Test func exhaustsCleanly() async throws {
         try await withTemporaryDirectory { directory in
             let allocator = try HostLocalAllocator(network: "n", configuration: configuration(directory, [[AddressRange(subnet: "10.0.0.0/30")]]))
