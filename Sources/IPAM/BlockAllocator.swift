@@ -60,9 +60,15 @@ public struct BlockAllocator: Sendable {
     public func allocate(handle: String) async throws -> [IPNetwork] {
         var result: [IPNetwork] = []
         let families = pools.map(\.cidr.family).reduce(into: [IPAddress.Family]()) { if !$0.contains($1) { $0.append($1) } }
-        for family in families {
-            let familyPools = pools.filter { $0.cidr.family == family }
-            result.append(try await allocate(handle: handle, pools: familyPools))
+        do {
+            for family in families {
+                let familyPools = pools.filter { $0.cidr.family == family }
+                result.append(try await allocate(handle: handle, pools: familyPools))
+            }
+        } catch {
+            // All or nothing: an IPv4 address must not stay behind when IPv6 failed.
+            _ = try? await release(handle: handle)
+            throw error
         }
         let record = HandleRecord(node: node, addresses: result.map(\.address))
         let bytes = try encode(record)

@@ -1,4 +1,9 @@
 import Datastore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import NetPrimitives
 import Testing
 @testable import IPAM
@@ -59,6 +64,18 @@ import Testing
             for handle in handles { #expect(try await allocator.release(handle: handle).count == 2) }
             #expect(try await allocator.release(handle: handles[0]).isEmpty)
             #expect(try await store.list(prefix: KeyLayout.root).items.isEmpty)
+        }
+    }
+
+    @Test func dualStackAllocationIsAllOrNothing() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try FileDatastore(directory: directory)
+            // The IPv6 pool has room for one address (a /127 block inside a /127 pool: ordinal 0 is the pool network).
+            let allocator = try BlockAllocator(store: store, node: "n1", pools: [BlockPool(cidr: "10.70.0.0/24"), BlockPool(cidr: "fd00:70::/127", blockSize: 127)])
+            #expect(try await allocator.allocate(handle: "net.a").count == 2)
+            await #expect(throws: IPAMError.self) { try await allocator.allocate(handle: "net.b") }
+            let blocks = try await store.list(prefix: KeyLayout.blocks).items.compactMap { try? JSONDecoder().decode(AllocationBlock.self, from: Data($0.value)) }
+            #expect(blocks.flatMap { $0.allocations.values } .sorted() == ["net.a", "net.a"])
         }
     }
 
