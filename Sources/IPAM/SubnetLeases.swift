@@ -163,6 +163,8 @@ public struct SubnetLeaseManager: Sendable {
                     try await store.compareAndSwap(key, expecting: .modRevision(existing.revision), value: value, lease: lease.id)
                 }
                 if swap.succeeded {
+                    // The key now hangs on the new lease; the old one (if still alive) holds nothing.
+                    if let old = existing.lease { try? await store.revokeLease(old) }
                     return SubnetLease(subnet: existing.subnet, attributes: attributes, lease: lease.id, revision: swap.revision)
                 }
                 try? await store.revokeLease(lease.id)
