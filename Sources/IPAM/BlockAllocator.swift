@@ -6,7 +6,7 @@ import Foundation
 import Datastore
 import NetPrimitives
 
-/// Block-affinity IPAM in Calico's model, on any ``Datastore``: pools are split into blocks
+/// Block-affinity IPAM in Calico's model, on any `Datastore`: pools are split into blocks
 /// (default /26); a node claims blocks (atomically, by creating the block key with
 /// compare-and-swap) and allocates from its own blocks first, borrows from other nodes' blocks
 /// unless `strictAffinity`, and records each allocation under a handle

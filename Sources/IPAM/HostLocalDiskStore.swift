@@ -16,7 +16,7 @@ import Musl
 ///
 /// A reservation appears atomically with its content (written to a temporary file, then
 /// `link`ed to the address name, which fails if taken), so a process killed mid-ADD leaves at
-/// most a `.swiftcni-tmp-PID-…` file, which ``garbageCollect`` removes.
+/// most a `.swiftcni-tmp-PID-…` file, which `HostLocalAllocator.garbageCollect(validAttachments:onlyConfiguredRanges:)` removes.
 public struct HostLocalDiskStore: Sendable {
     public let directory: String
     static let lastReservedPrefix = "last_reserved_ip."

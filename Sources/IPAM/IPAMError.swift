@@ -18,7 +18,7 @@ public struct IPAMError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let duplicateAllocation = Code("duplicate allocation")
         /// A file operation on dataDir failed.
         public static let ioFailed = Code("I/O failed")
-        /// The cluster datastore failed; `underlying` has the ``Datastore`` error.
+        /// The cluster datastore failed; `underlying` has the `DatastoreError`.
         public static let datastoreFailed = Code("datastore failed")
         /// Too many concurrent writers kept winning the compare-and-swap.
         public static let contention = Code("too much contention")
