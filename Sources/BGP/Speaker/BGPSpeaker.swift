@@ -13,7 +13,8 @@ import ServiceLifecycle
 public final class BGPSpeaker: Service, Sendable {
     public let configuration: Configuration
     let core: SpeakerCore
-    private let stopped: EventLoopPromise<Void>
+    private let stopSignal: AsyncStream<Void>
+    private let stopContinuation: AsyncStream<Void>.Continuation
 
     /// Creates a speaker. It uses one event loop of `eventLoopGroup` for everything.
     public init(
@@ -24,7 +25,7 @@ public final class BGPSpeaker: Service, Sendable {
         self.configuration = configuration
         let loop = eventLoopGroup.next()
         self.core = SpeakerCore(loop: loop, configuration: configuration, logger: logger)
-        self.stopped = loop.makePromise()
+        (self.stopSignal, self.stopContinuation) = AsyncStream<Void>.makeStream()
         let core = self.core
         try loop.submit { for peer in peers { try core.addPeer(peer) } }.wait()
     }
@@ -35,7 +36,7 @@ public final class BGPSpeaker: Service, Sendable {
         try await start()
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
-                try? await stopped.futureResult.get()
+                for await _ in stopSignal {}
             } onGracefulShutdown: {
                 Task { await self.stop() }
             }
@@ -53,7 +54,7 @@ public final class BGPSpeaker: Service, Sendable {
     public func stop() async {
         let core = self.core
         try? await core.loop.flatSubmit { core.stop() }.get()
-        stopped.succeed()
+        stopContinuation.finish()
     }
 
     // MARK: Peers
