@@ -89,6 +89,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .executableTarget(
+            name: "bgp-bench",
+            dependencies: ["BGP", "Namespaces", "ChildProcess", "NetPrimitives"],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Test support (a library for tests, shipped so users can test their plugins too)
         .target(
             name: "TestSupport",
