@@ -1,6 +1,10 @@
 // bgp-bench: how long a receiver needs to take 100,000 IPv4 prefixes from bird2.
 //
-// Usage (root): bgp-bench [--prefixes N] [--runs R] [--receiver swift|gobgp|both]
+// Usage (root): bgp-bench [--prefixes N] [--runs R] [--receiver swift|gobgp|both] [--bird-connects]
+//
+// By default bird is passive and the receiver opens the TCP connection; with --bird-connects
+// the receiver is passive and bird connects (bird then paces its sending differently: about
+// 3 s for 100k prefixes to any receiver here).
 //
 // Two fresh network namespaces joined by a veth pair: bird2 (AS 65001, 10.100.0.1) announces
 // N /24 blackhole routes from a static protocol; the receiver (AS 65002, 10.100.0.2) is either
@@ -47,6 +51,8 @@ struct Options: Sendable {
     var prefixes = 100_000
     var runs = 5
     var receivers = ["swift", "gobgp"]
+    /// Who opens the TCP connection: the receiver (bird passive) or bird (receiver passive).
+    var birdConnects = false
 
     static func parse() -> Options {
         var options = Options()
@@ -55,11 +61,12 @@ struct Options: Sendable {
             switch argument {
             case "--prefixes": options.prefixes = Int(arguments.next() ?? "") ?? options.prefixes
             case "--runs": options.runs = Int(arguments.next() ?? "") ?? options.runs
+            case "--bird-connects": options.birdConnects = true
             case "--receiver":
                 let value = arguments.next() ?? "both"
                 options.receivers = value == "both" ? ["swift", "gobgp"] : [value]
             default:
-                printError("usage: bgp-bench [--prefixes N] [--runs R] [--receiver swift|gobgp|both]")
+                printError("usage: bgp-bench [--prefixes N] [--runs R] [--receiver swift|gobgp|both] [--bird-connects]")
                 exit(2)
             }
         }
@@ -70,6 +77,7 @@ let options = Options.parse()
 let prefixes = options.prefixes
 let runs = options.runs
 let receivers = options.receivers
+let birdConnects = options.birdConnects
 guard geteuid() == 0 else {
     printError("bgp-bench needs root (network namespaces)")
     exit(1)
@@ -111,7 +119,7 @@ do {
         protocol bgp receiver {
           local 10.100.0.1 as 65001;
           neighbor 10.100.0.2 as 65002;
-          connect retry time 1; connect delay time 1;
+          connect retry time 1; connect delay time 1; \(birdConnects ? "" : "passive on;")
           ipv4 { import none; export where source = RTS_STATIC; next hop self; };
         }
 
@@ -137,7 +145,7 @@ func runSwift() async throws -> Double {
     let speaker = try BGPSpeaker(
         configuration: .init(localAS: 65002, routerID: IPv4Address(10, 100, 0, 2), listenAddress: .v4(.any),
                              gracefulRestartTime: 0, socketContext: SocketContext { work in try await namespace.run(work) }),
-        peers: [.init(address: "10.100.0.1", asNumber: 65001, holdTime: 90, connectRetryTime: 1, localAddress: "10.100.0.2")])
+        peers: [.init(address: "10.100.0.1", asNumber: 65001, passive: birdConnects, holdTime: 90, connectRetryTime: 1, localAddress: "10.100.0.2")])
     try await speaker.start()
     let bird = try startBird()
     defer {
@@ -145,13 +153,24 @@ func runSwift() async throws -> Double {
     }
     let deadline = now() + .seconds(120)
     var established: ContinuousClock.Instant?
+    var firstRoute: ContinuousClock.Instant?
+    var half: ContinuousClock.Instant?
     while now() < deadline {
         if established == nil, await speaker.peerStatus("10.100.0.1")?.state == .established { established = now() }
-        if established != nil, await speaker.routeCount() >= prefixes { break }
+        let count = await speaker.routeCount()
+        if firstRoute == nil, count > 0 { firstRoute = now() }
+        if half == nil, count >= prefixes / 2 { half = now() }
+        if established != nil, count >= prefixes { break }
         try await Task.sleep(for: .milliseconds(2))
+    }
+    if let established, let firstRoute, let half {
+        printError("  first route after \(Int(milliseconds(firstRoute - established))) ms, half after \(Int(milliseconds(half - established))) ms")
     }
     let done = now()
     let count = await speaker.routeCount()
+    if let status = await speaker.peerStatus("10.100.0.1"), status.establishedTransitions != 1 {
+        printError("note: session reached Established \(status.establishedTransitions) times; last down: \(status.lastDownReason.map { "\($0)" } ?? "-")")
+    }
     await speaker.stop()
     guard let established, count >= prefixes else { throw BenchError(description: "swift: only \(count) prefixes") }
     return milliseconds(done - established)
@@ -169,6 +188,8 @@ func runGoBGP() async throws -> Double {
           [neighbors.config]
             neighbor-address = "10.100.0.1"
             peer-as = 65001
+          [neighbors.transport.config]
+            passive-mode = \(birdConnects)
           [[neighbors.afi-safis]]
             [neighbors.afi-safis.config]
               afi-safi-name = "ipv4-unicast"

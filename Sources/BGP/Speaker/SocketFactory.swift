@@ -57,6 +57,13 @@ enum BGPSocket {
         }
     }
 
+    /// A large receive buffer: a full table arrives in a burst, and a small window makes the
+    /// sender wait for window updates.
+    static func enlargeReceiveBuffer(_ descriptor: Int32) {
+        var size: Int32 = 4 << 20
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+    }
+
     /// Sets (or with an empty password removes) the RFC 2385 key for `peer` on `descriptor`.
     static func setPassword(_ password: String, peer: IPAddress, on descriptor: Int32) throws {
         let key = Array(password.utf8)
@@ -83,6 +90,7 @@ enum BGPSocket {
         do {
             var one: Int32 = 1
             setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+            enlargeReceiveBuffer(descriptor)
             for (peer, password) in passwords { try setPassword(password, peer: peer, on: descriptor) }
             var (storage, length) = socketAddress(address, port: port)
             let bound = withUnsafePointer(to: &storage) { pointer in
@@ -105,6 +113,7 @@ enum BGPSocket {
         guard descriptor >= 0 else { throw BGPError(.socketFailed, "socket", errno: errno) }
         do {
             if let password, !password.isEmpty { try setPassword(password, peer: peer, on: descriptor) }
+            enlargeReceiveBuffer(descriptor)
             if let local {
                 var (storage, length) = socketAddress(local, port: 0)
                 let bound = withUnsafePointer(to: &storage) { pointer in
