@@ -12,6 +12,8 @@
 // receiver at a time. Measured: from the first poll that shows the session Established to the
 // first poll that shows all N prefixes (BGPSpeaker: Loc-RIB count, polled every 2 ms; gobgpd:
 // `gobgp -p PORT neighbor IP -j` received count, polled every 50 ms as the testbed did).
+// With --announce-after-established bird starts with its routes disabled and the clock starts
+// when they are enabled after Established (see Documentation/Performance-BGP.md for why).
 // Prints each run and the median. Namespaces and processes are removed afterwards.
 #if canImport(Glibc)
 import Glibc
@@ -53,6 +55,9 @@ struct Options: Sendable {
     var receivers = ["swift", "gobgp"]
     /// Who opens the TCP connection: the receiver (bird passive) or bird (receiver passive).
     var birdConnects = false
+    /// Start bird with its routes disabled and enable them once the session is Established;
+    /// measure from then (bird announces as it imports instead of feeding its whole table).
+    var announceAfterEstablished = false
 
     static func parse() -> Options {
         var options = Options()
@@ -62,11 +67,12 @@ struct Options: Sendable {
             case "--prefixes": options.prefixes = Int(arguments.next() ?? "") ?? options.prefixes
             case "--runs": options.runs = Int(arguments.next() ?? "") ?? options.runs
             case "--bird-connects": options.birdConnects = true
+            case "--announce-after-established": options.announceAfterEstablished = true
             case "--receiver":
                 let value = arguments.next() ?? "both"
                 options.receivers = value == "both" ? ["swift", "gobgp"] : [value]
             default:
-                printError("usage: bgp-bench [--prefixes N] [--runs R] [--receiver swift|gobgp|both] [--bird-connects]")
+                printError("usage: bgp-bench [--prefixes N] [--runs R] [--receiver swift|gobgp|both] [--bird-connects] [--announce-after-established]")
                 exit(2)
             }
         }
@@ -78,6 +84,7 @@ let prefixes = options.prefixes
 let runs = options.runs
 let receivers = options.receivers
 let birdConnects = options.birdConnects
+let announceLater = options.announceAfterEstablished
 guard geteuid() == 0 else {
     printError("bgp-bench needs root (network namespaces)")
     exit(1)
@@ -113,7 +120,7 @@ do {
         router id 10.100.0.1;
         protocol device { }
         protocol static generated {
-          ipv4;
+          ipv4;\(announceLater ? " disabled;" : "")
         include "\(directory)/routes.conf";
         }
         protocol bgp receiver {
@@ -132,6 +139,13 @@ do {
 }
 }
 let (birdNamespace, receiverNamespace) = setUp()
+
+/// Enables the generated routes (announce mode) and returns when birdc did.
+func enableRoutes() throws {
+    let output = try ChildProcess.run("/usr/sbin/birdc", arguments: ["-s", "\(directory)/bird.ctl", "enable", "generated"],
+                                      timeoutMilliseconds: 5000)
+    guard output.status.isSuccess else { throw BenchError(description: "birdc enable failed: \(output.standardOutputText)") }
+}
 
 func startBird() throws -> RunningProcess {
     try birdNamespace.launchProcess(
@@ -156,7 +170,10 @@ func runSwift() async throws -> Double {
     var firstRoute: ContinuousClock.Instant?
     var half: ContinuousClock.Instant?
     while now() < deadline {
-        if established == nil, await speaker.peerStatus("10.100.0.1")?.state == .established { established = now() }
+        if established == nil, await speaker.peerStatus("10.100.0.1")?.state == .established {
+            established = now()
+            if announceLater { try enableRoutes() }
+        }
         let count = await speaker.routeCount()
         if firstRoute == nil, count > 0 { firstRoute = now() }
         if half == nil, count >= prefixes / 2 { half = now() }
@@ -210,7 +227,13 @@ func runGoBGP() async throws -> Double {
             "/usr/bin/gobgp", arguments: ["-p", "50051", "neighbor", "10.100.0.1", "-j"], timeoutMilliseconds: 5000)
         let text = output.standardOutputText
         let stamp = now()
-        if established == nil, text.contains("\"session_state\":6") { established = stamp }
+        if established == nil, text.contains("\"session_state\":6") {
+            established = stamp
+            if announceLater {
+                established = now()
+                try enableRoutes()
+            }
+        }
         // `.afi_safis[0].state.received`: the only "received" key followed by a number.
         for part in text.split(separator: "\"received\":", omittingEmptySubsequences: false).dropFirst() {
             if let value = Int(part.prefix { $0.isNumber }) { received = max(received, value) }
