@@ -72,7 +72,7 @@ struct BirdInteropTests {
             defer { Task { await speaker.stop() } }
             try await speaker.advertise("10.201.0.0/24")
             #expect(await eventually(15) { await has(speaker, "10.200.1.0/24") })
-            #expect(await speaker.bestRoutes().first?.attributes.asPath == ASPath(sequence: [4_200_000_002]))
+            #expect(await speaker.bestRoutes().first { $0.prefix == prefix("10.200.1.0/24") }?.attributes.asPath == ASPath(sequence: [4_200_000_002]))
             #expect(await eventually { bird.learnedRoutes().contains("BGP.as_path: 4200000001") })
         }
     }
