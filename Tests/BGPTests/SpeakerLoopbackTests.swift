@@ -96,6 +96,27 @@ struct SpeakerLoopbackTests {
         #expect(await a.peerStatus("127.0.0.2")?.state == .idle)
     }
 
+    /// Both sides connect at once: the collision is resolved and one session stays up.
+    @Test func simultaneousConnectionsResolveToOneSession() async throws {
+        let port = Int.random(in: 20000..<40000)
+        let a = try BGPSpeaker(
+            configuration: .init(localAS: 65001, routerID: IPv4Address(1, 1, 1, 1), listenAddress: "127.0.0.1", listenPort: port),
+            peers: [.init(address: "127.0.0.2", asNumber: 65002, port: port, holdTime: 3, connectRetryTime: 1, localAddress: "127.0.0.1")])
+        let b = try BGPSpeaker(
+            configuration: .init(localAS: 65002, routerID: IPv4Address(2, 2, 2, 2), listenAddress: "127.0.0.2", listenPort: port),
+            peers: [.init(address: "127.0.0.1", asNumber: 65001, port: port, holdTime: 3, connectRetryTime: 1, localAddress: "127.0.0.2")])
+        async let startA: Void = a.start()
+        async let startB: Void = b.start()
+        _ = try await (startA, startB)
+        defer { Task { await a.stop(); await b.stop() } }
+        try await b.advertise("10.5.0.0/16")
+        #expect(await eventually { await a.routeCount() == 1 })
+        try await Task.sleep(for: .seconds(2))
+        #expect(await a.peerStatus("127.0.0.2")?.state == .established)
+        #expect(await b.peerStatus("127.0.0.1")?.state == .established)
+        #expect(await a.peerStatus("127.0.0.2")?.establishedTransitions == 1)
+    }
+
     @Test func invalidPeerConfigurationIsRefused() async throws {
         let speaker = try BGPSpeaker(configuration: .init(localAS: 1, routerID: IPv4Address(1, 1, 1, 1), listenAddress: nil))
         await #expect(throws: BGPError.self) { try await speaker.addPeer(.init(address: "127.0.0.9", asNumber: 2, holdTime: 2)) }

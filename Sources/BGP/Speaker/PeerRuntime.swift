@@ -11,6 +11,11 @@ final class PeerRuntime: @unchecked Sendable {
     var machine: SessionStateMachine
     let ribIndex: Int
     var channel: Channel?
+    /// Whether ``channel`` is a connection we opened (for collision resolution).
+    var channelIsOutbound = false
+    /// A second, inbound connection during OpenSent/OpenConfirm, kept until the collision is
+    /// resolved (RFC 4271 §6.8).
+    var pending: PendingConnection?
     var decoder: BGPMessageDecoder?
     var lastWrite: EventLoopFuture<Void>?
     var timers: [SessionTimer: Scheduled<Void>] = [:]
@@ -40,4 +45,11 @@ final class PeerRuntime: @unchecked Sendable {
         staleTimer?.cancel()
         staleTimer = nil
     }
+}
+
+/// The losing-or-winning candidate of a connection collision.
+struct PendingConnection {
+    var channel: Channel
+    var handler: PeerChannelHandler
+    var machine: SessionStateMachine
 }

@@ -17,9 +17,20 @@ extension SpeakerCore {
             logger.debug("session state", metadata: ["peer": "\(peer.configuration.address)", "from": "\(before)", "to": "\(peer.machine.state)"])
         }
         for action in actions { perform(action, for: peer) }
+        if peer.pending != nil, peer.machine.state == .openConfirm, let negotiated = peer.machine.negotiated {
+            resolveCollision(peer, remoteIdentifier: negotiated.peerIdentifier, pendingActions: [])
+        } else if let pending = peer.pending, peer.machine.state == .idle {
+            peer.pending = nil
+            if peer.machine.started {
+                // Our connection failed: the peer's connection carries on as the session.
+                promote(pending, for: peer, actions: [])
+            } else {
+                pending.channel.close(promise: nil)
+            }
+        }
     }
 
-    private func perform(_ action: SessionAction, for peer: PeerRuntime) {
+    func perform(_ action: SessionAction, for peer: PeerRuntime) {
         switch action {
         case .connect:
             connect(peer)
@@ -101,6 +112,7 @@ extension SpeakerCore {
                         return
                     }
                     peer.channel = channel
+                    peer.channelIsOutbound = true
                     peer.lastWrite = nil
                     self.handle(.connectionSucceeded, for: peer)
                 case .failure(let error):

@@ -166,20 +166,70 @@ final class SpeakerCore: @unchecked Sendable {
             peer.generation += 1
             if let old = peer.channel { old.close(promise: nil) }
             attach(channel, handler: handler, to: peer)
+            peer.channelIsOutbound = false
             handle(.connectionAccepted, for: peer)
-        case .openConfirm:
-            let winner = SessionStateMachine.resolveCollision(
-                localIdentifier: configuration.routerID, remoteIdentifier: peer.machine.negotiated!.peerIdentifier)
-            guard winner == .remotelyInitiated else { return reject(channel) }
-            // Our connection loses: close it with Cease/collision and run a fresh session on
-            // the new one.
-            handle(.stop(NotificationMessage(errorCode: 6, errorSubcode: NotificationMessage.CeaseSubcode.connectionCollisionResolution)), for: peer)
-            peer.machine = SessionStateMachine(configuration: peer.machine.configuration)
-            _ = peer.machine.handle(.start)
-            attach(channel, handler: handler, to: peer)
-            handle(.connectionAccepted, for: peer)
-        case .openSent, .established:
+        case .openSent, .openConfirm:
+            guard peer.pending == nil else { return reject(channel) }
+            // Run the new connection alongside until one side's BGP identifier is known.
+            var machine = SessionStateMachine(configuration: peer.machine.configuration)
+            _ = machine.handle(.start)
+            _ = machine.handle(.connectionAccepted)
+            handler.peer = peer
+            peer.pending = PendingConnection(channel: channel, handler: handler, machine: machine)
+            var buffer = channel.allocator.buffer(capacity: 64)
+            try? BGPMessage.open(machine.openMessage).write(to: &buffer)
+            channel.writeAndFlush(buffer, promise: nil)
+            if let identifier = peer.machine.negotiated?.peerIdentifier { resolveCollision(peer, remoteIdentifier: identifier, pendingActions: []) }
+        case .established:
             reject(channel)
+        }
+    }
+
+    /// RFC 4271 §6.8: keep the connection opened by the side with the higher BGP identifier.
+    func resolveCollision(_ peer: PeerRuntime, remoteIdentifier: IPv4Address, pendingActions: [SessionAction]) {
+        guard let pending = peer.pending else { return }
+        let winner = SessionStateMachine.resolveCollision(localIdentifier: configuration.routerID, remoteIdentifier: remoteIdentifier)
+        let pendingWins = (winner == .remotelyInitiated) == peer.channelIsOutbound
+        peer.pending = nil
+        guard pendingWins else { return reject(pending.channel) }
+        logger.debug("connection collision: keeping the peer's connection", metadata: ["peer": "\(peer.configuration.address)"])
+        // Close ours with Cease/collision, without reporting the session down (it never was up).
+        if let old = peer.channel {
+            peer.channel = nil
+            reject(old)
+        }
+        promote(pending, for: peer, actions: pendingActions)
+    }
+
+    /// Makes the collision candidate the peer's connection and carries out its actions.
+    func promote(_ pending: PendingConnection, for peer: PeerRuntime, actions: [SessionAction]) {
+        for timer in [SessionTimer.hold, .keepalive, .connectRetry] {
+            peer.timers[timer]?.cancel()
+            peer.timers[timer] = nil
+        }
+        peer.generation += 1
+        peer.machine = pending.machine
+        attach(pending.channel, handler: pending.handler, to: peer)
+        peer.channelIsOutbound = false
+        if let negotiated = peer.machine.negotiated { peer.decoder?.context = negotiated.messageContext }
+        let pendingActions = actions.isEmpty
+            ? [SessionAction.startTimer(.hold, seconds: peer.machine.configuration.openHoldTime)] : actions
+        for action in pendingActions { perform(action, for: peer) }
+    }
+
+    /// A message on the collision candidate connection.
+    func receivedOnPending(_ message: BGPMessage, peer: PeerRuntime) {
+        guard var pending = peer.pending else { return }
+        let actions = pending.machine.handle(.messageReceived(message))
+        peer.pending = pending
+        switch pending.machine.state {
+        case .openConfirm:
+            resolveCollision(peer, remoteIdentifier: pending.machine.negotiated!.peerIdentifier, pendingActions: actions)
+        case .openSent:
+            break
+        default:
+            peer.pending = nil
+            pending.channel.close(promise: nil)
         }
     }
 
@@ -198,6 +248,7 @@ final class SpeakerCore: @unchecked Sendable {
     }
 
     func received(_ message: BGPMessage, on channel: Channel, peer: PeerRuntime) {
+        if let pending = peer.pending, pending.channel === channel { return receivedOnPending(message, peer: peer) }
         guard peer.channel === channel else { return }
         peer.messagesReceived += 1
         if case .update = message { peer.updatesReceived += 1 }
@@ -212,6 +263,7 @@ final class SpeakerCore: @unchecked Sendable {
     }
 
     func closed(_ channel: Channel, peer: PeerRuntime) {
+        if let pending = peer.pending, pending.channel === channel { peer.pending = nil }
         guard peer.channel === channel else { return }
         peer.channel = nil
         handle(.connectionFailed, for: peer)
