@@ -72,6 +72,9 @@ struct RIBTests {
         _ = table.apply(Self.update(["10.1.0.0/16"], path: [65010, 65001], hop: 4), from: external)
         _ = table.apply(Self.update(["10.2.0.0/16"], path: [], hop: 2, originator: Self.routerID), from: internalPeer)
         _ = table.apply(Self.update(["10.3.0.0/16"], path: [], hop: 2, clusters: [Self.routerID]), from: internalPeer)
+        // An external peer's path must start with its own AS and may not be empty.
+        _ = table.apply(Self.update(["10.4.0.0/16"], path: [65099], hop: 4), from: external)
+        _ = table.apply(Self.update(["10.5.0.0/16"], path: [], hop: 4), from: external)
         #expect(table.prefixCount == 0)
     }
 

@@ -158,9 +158,15 @@ struct RoutingInformationBase {
         return finish(changed, source: 0)
     }
 
-    /// Whether a route is usable at all (loop detection, RFC 4271 §9.1.2 and RFC 4456 §8).
+    /// Whether a route is usable at all: loop detection (RFC 4271 §9.1.2, RFC 4456 §8), and an
+    /// external peer's path must start with its AS (RFC 4271 §6.3; RFC 7606 §7.2 treats a
+    /// violation as withdraw).
     func importAccepted(_ attributes: PathAttributes, from peer: RIBPeer) -> Bool {
-        if !peer.isInternal { return !attributes.asPath.contains(localAS) }
+        if !peer.isInternal {
+            guard let first = attributes.asPath.segments.first, !(first.kind == .sequence && first.asNumbers.first != peer.asNumber)
+            else { return false }
+            return !attributes.asPath.contains(localAS)
+        }
         if attributes.originatorID == routerID { return false }
         return !attributes.clusterList.contains(clusterID)
     }
