@@ -147,6 +147,15 @@ struct RIBTests {
         #expect(table.peerDown(peer, keepStale: false).changes == [.withdrawn(prefix("10.1.0.0/16"))])
     }
 
+    @Test func importFilterKeepsRoutesOut() {
+        var table = rib()
+        var filtered = Self.peer(4, as: 65010)
+        filtered.importFilter = { $0.prefix.length <= 24 }
+        let peer = table.addPeer(filtered)
+        _ = table.apply(Self.update(["10.1.0.0/16", "10.1.2.3/32"], path: [65010], hop: 4), from: peer)
+        #expect(table.bestRoutes().map(\.prefix) == [prefix("10.1.0.0/16")])
+    }
+
     @Test func maximumPrefixesIsReported() {
         var table = rib()
         let peer = table.addPeer(Self.peer(4, as: 65010, max: 2))

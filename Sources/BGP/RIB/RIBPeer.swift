@@ -15,6 +15,9 @@ struct RIBPeer {
     var fourOctetAS: Bool
     /// Whether routes may be exported to it (decides per route; true = export).
     var exportFilter: (@Sendable (Route) -> Bool)?
+    /// Import policy: false keeps a received route out of the Loc-RIB (it stays in Adj-RIB-In
+    /// bookkeeping as rejected, i.e. not stored).
+    var importFilter: (@Sendable (Route) -> Bool)? = nil
 }
 
 /// Per-peer tables: Adj-RIB-In, Adj-RIB-Out and graceful-restart state.

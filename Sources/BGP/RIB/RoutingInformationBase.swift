@@ -127,7 +127,12 @@ struct RoutingInformationBase {
             for (list, shared) in [(update.reachableRoutes, classic), (update.multiprotocolReach?.prefixes ?? [], multiprotocol ?? classic)] {
                 for prefix in list {
                     if removeStale { tables[index]!.stale.remove(prefix) }
-                    if accepted {
+                    var allowed = accepted
+                    if allowed, let filter = peer.importFilter {
+                        allowed = filter(Route(prefix: prefix, nextHop: shared.nextHop, attributes: shared.value,
+                                               peer: peer.address, isInternal: peer.isInternal))
+                    }
+                    if allowed {
                         tables[index]!.adjacencyIn[prefix] = shared
                         setPath(prefix, CandidatePath(peer: index, attributes: shared, stale: false), changed: &changed)
                     } else if tables[index]!.adjacencyIn.removeValue(forKey: prefix) != nil {

@@ -59,12 +59,15 @@ extension BGPSpeaker {
         public var nextHopIPv6: IPv6Address?
         /// Export policy: return false to keep a route from this peer.
         public var exportFilter: (@Sendable (Route) -> Bool)?
+        /// Import policy: return false to ignore a route received from this peer.
+        public var importFilter: (@Sendable (Route) -> Bool)?
 
         public init(
             address: IPAddress, asNumber: UInt32, port: Int = 179, passive: Bool = false, holdTime: Int = 90,
             connectRetryTime: Int = 30, password: String? = nil, families: [AddressFamily] = [.ipv4Unicast],
             routeReflectorClient: Bool = false, maximumPrefixes: Int? = nil, localAddress: IPAddress? = nil,
-            nextHopIPv6: IPv6Address? = nil, exportFilter: (@Sendable (Route) -> Bool)? = nil
+            nextHopIPv6: IPv6Address? = nil, exportFilter: (@Sendable (Route) -> Bool)? = nil,
+            importFilter: (@Sendable (Route) -> Bool)? = nil
         ) {
             self.address = address
             self.asNumber = asNumber
@@ -79,6 +82,7 @@ extension BGPSpeaker {
             self.localAddress = localAddress
             self.nextHopIPv6 = nextHopIPv6
             self.exportFilter = exportFilter
+            self.importFilter = importFilter
         }
     }
 

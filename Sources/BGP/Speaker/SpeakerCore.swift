@@ -112,7 +112,8 @@ final class SpeakerCore: @unchecked Sendable {
             isInternal: configuration.asNumber == self.configuration.localAS,
             isRouteReflectorClient: configuration.routeReflectorClient, localIPv4: configuration.localAddress?.ipv4,
             localIPv6: configuration.nextHopIPv6 ?? configuration.localAddress?.ipv6, families: Set(configuration.families),
-            maximumPrefixes: configuration.maximumPrefixes, fourOctetAS: true, exportFilter: configuration.exportFilter)
+            maximumPrefixes: configuration.maximumPrefixes, fourOctetAS: true, exportFilter: configuration.exportFilter,
+            importFilter: configuration.importFilter)
         let index = rib.addPeer(ribPeer)
         let peer = PeerRuntime(configuration: configuration, machine: machine, ribIndex: index)
         peers[configuration.address] = peer
