@@ -3,7 +3,7 @@ import NetPrimitives
 
 /// A route's destination: an IPv4 or IPv6 prefix with its host bits cleared.
 ///
-/// A compact value type (cheaper to hash than ``NetPrimitives/IPNetwork``), used for every
+/// A compact value type (cheaper to hash than `IPNetwork`), used for every
 /// NLRI the codec reads and every RIB key. Convert with ``init(_:)`` and ``network``.
 public struct BGPPrefix: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// The address family.
