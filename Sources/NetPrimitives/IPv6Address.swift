@@ -87,9 +87,9 @@ public struct IPv6Address: Hashable, Comparable, Sendable {
             return nil
         }
         while index < text.count {
-            // An IPv4 tail takes the last 32 bits.
+            // An IPv4 tail (the last group, no colon after it) takes the last 32 bits.
             let rest = text[index...]
-            if rest.contains(UInt8(ascii: ".")) {
+            if rest.contains(UInt8(ascii: ".")), !rest.contains(UInt8(ascii: ":")) {
                 guard let v4 = IPv4Address.parse(rest) else { return nil }
                 let groups = [UInt16(v4.value >> 16), UInt16(v4.value & 0xFFFF)]
                 if sawDoubleColon { tail += groups } else { head += groups }
