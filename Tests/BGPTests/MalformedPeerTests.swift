@@ -40,6 +40,34 @@ struct RawPeer {
 
 @Suite("Malformed peer", .serialized)
 struct MalformedPeerTests {
+    @Test func silentPeerHitsTheHoldTimer() async throws {
+        let port = Int.random(in: 20000..<40000)
+        let speaker = try BGPSpeaker(
+            configuration: .init(localAS: 65001, routerID: IPv4Address(1, 1, 1, 1), listenAddress: "::", listenPort: port),
+            peers: [.init(address: "127.0.0.5", asNumber: 65005, passive: true, holdTime: 3, connectRetryTime: 1)])
+        try await speaker.start()
+        defer { Task { await speaker.stop() } }
+        let started = ContinuousClock.now
+        let received = try await Task.detached { () throws -> [BGPMessage] in
+            var peer = try RawPeer(from: "127.0.0.5", to: "127.0.0.1", port: port)
+            defer { peer.close() }
+            peer.send(try BGPMessage.open(OpenMessage(asNumber: 65005, holdTime: 3, identifier: IPv4Address(5, 5, 5, 5), capabilities: [])).encoded())
+            peer.send(try BGPMessage.keepalive.encoded())
+            var messages: [BGPMessage] = []
+            while let message = try peer.receive() {
+                messages.append(message)
+                if case .notification = message { break }
+            }
+            return messages
+        }.value
+        let elapsed = ContinuousClock.now - started
+        // Keepalives every second (hold 3 / 3), then the hold timer fires after 3 s of silence.
+        #expect(received.filter { $0 == .keepalive }.count >= 2)
+        #expect(received.last == .notification(.holdTimerExpired))
+        #expect(elapsed >= .seconds(3) && elapsed < .seconds(6))
+        #expect(await speaker.peerStatus("127.0.0.5")?.lastDownReason == .notificationSent(.holdTimerExpired))
+    }
+
     @Test func malformedUpdateGetsItsNotificationAndOtherSessionsCarryOn() async throws {
         let port = Int.random(in: 20000..<40000)
         let speaker = try BGPSpeaker(

@@ -28,3 +28,12 @@ struct UpdatePackingTests {
         #expect(withdrawn == 3000)
     }
 }
+
+@Suite("Addresses")
+struct AddressTests {
+    @Test func ipv4MappedPeersAreMatchedAsIPv4() throws {
+        #expect(SpeakerCore.unmapped(try IPAddress(parsing: "::ffff:10.0.0.2")) == "10.0.0.2")
+        #expect(SpeakerCore.unmapped("fd00::2") == "fd00::2")
+        #expect(SpeakerCore.unmapped("10.0.0.2") == "10.0.0.2")
+    }
+}

@@ -7,7 +7,8 @@ extension BGPSpeaker {
         public var localAS: UInt32
         /// The BGP identifier.
         public var routerID: IPv4Address
-        /// Address to accept connections on; nil disables listening (all peers active).
+        /// Address to accept connections on; nil disables listening (all peers active). "::"
+        /// accepts IPv4 and IPv6 peers (IPv4-mapped addresses are matched to IPv4 peers).
         public var listenAddress: IPAddress?
         public var listenPort: Int
         /// RFC 4456 cluster ID when reflecting; defaults to the router ID.

@@ -144,7 +144,7 @@ extension SpeakerCore {
         peer.establishedTransitions += 1
         peer.lastNegotiated = negotiated
         logger.info("session established", metadata: ["peer": "\(peer.configuration.address)", "hold": "\(negotiated.holdTime)"])
-        let local = peer.channel?.localAddress?.ipAddress.flatMap { IPAddress($0) }
+        let local = peer.channel?.localAddress.flatMap(Self.address(of:)).map(Self.unmapped)
         let result = rib.peerEstablished(peer.ribIndex) { ribPeer in
             ribPeer.routerID = negotiated.peerIdentifier
             ribPeer.fourOctetAS = negotiated.fourOctetAS

@@ -157,7 +157,9 @@ final class SpeakerCore: @unchecked Sendable {
 
     /// An inbound connection: find its peer, resolve collisions (RFC 4271 §6.8).
     func accepted(_ channel: Channel, handler: PeerChannelHandler) {
-        guard let remote = channel.remoteAddress?.ipAddress.flatMap({ IPAddress($0) }), let peer = peers[remote] else {
+        guard let remote = channel.remoteAddress.flatMap(Self.address(of:)).map(Self.unmapped),
+            let peer = peers[remote]
+        else {
             logger.info("refusing connection from unknown peer", metadata: ["remote": "\(channel.remoteAddress.map { "\($0)" } ?? "?")"])
             channel.close(promise: nil)
             return
@@ -232,6 +234,26 @@ final class SpeakerCore: @unchecked Sendable {
             peer.pending = nil
             pending.channel.close(promise: nil)
         }
+    }
+
+    /// The IP address of a socket address, from its raw bytes.
+    static func address(of socketAddress: SocketAddress) -> IPAddress? {
+        switch socketAddress {
+        case .v4(let address):
+            return .v4(IPv4Address(UInt32(bigEndian: address.address.sin_addr.s_addr)))
+        case .v6(let address):
+            var raw = address.address.sin6_addr
+            let bytes = withUnsafeBytes(of: &raw) { Array($0) }
+            return IPv6Address(bytes: bytes).map { .v6($0) }
+        default:
+            return nil
+        }
+    }
+
+    /// An IPv4-mapped IPv6 address (a dual-stack listener on "::") as the IPv4 address.
+    static func unmapped(_ address: IPAddress) -> IPAddress {
+        guard case .v6(let v6) = address, v6.high == 0, v6.low >> 32 == 0xFFFF else { return address }
+        return .v4(IPv4Address(UInt32(truncatingIfNeeded: v6.low)))
     }
 
     private func reject(_ channel: Channel) {
