@@ -47,6 +47,38 @@ struct BirdInteropTests {
         }
     }
 
+    @Test(.privileged) func ipv6TransportSession() async throws {
+        try await InteropLab.with(peers: 1) { lab in
+            let bird = try BirdDaemon(
+                namespace: lab.peerNamespaces[0], directory: lab.directory, name: "bird6",
+                configuration: """
+                log "\(lab.directory)/bird6.log" all;
+                router id 10.100.0.2;
+                protocol device { }
+                protocol static s6 { ipv6; route fd00:200:6::/64 blackhole; }
+                protocol bgp speaker {
+                  local fd00:100::2 as 65002;
+                  neighbor fd00:100::1 as 65001;
+                  hold time 3; keepalive time 1; connect retry time 1; connect delay time 1; error wait time 1, 2;
+                  ipv6 { import all; export where source = RTS_STATIC; next hop self; };
+                }
+
+                """)
+            defer { bird.stop() }
+            let speaker = try BGPSpeaker(
+                configuration: .init(localAS: 65001, routerID: IPv4Address(10, 255, 0, 1), listenAddress: "::",
+                                     socketContext: lab.socketContext),
+                peers: [.init(address: .v6(lab.peerIPv6(0)), asNumber: 65002, holdTime: 3, connectRetryTime: 1,
+                              families: [.ipv6Unicast], localAddress: .v6(lab.speakerIPv6(0)))])
+            try await speaker.start()
+            defer { Task { await speaker.stop() } }
+            try await speaker.advertise("fd00:201::/64")
+            #expect(await eventually(15) { await has(speaker, "fd00:200:6::/64") })
+            #expect(await speaker.bestRoutes().first { $0.prefix == prefix("fd00:200:6::/64") }?.nextHop == .v6(lab.peerIPv6(0)))
+            #expect(await eventually { bird.learnedRoutes().contains("fd00:201::/64") })
+        }
+    }
+
     @Test(.privileged) func iBGPSessionExchangesRoutes() async throws {
         try await InteropLab.with(peers: 1) { lab in
             let bird = try bird(lab, localAS: 65001, speakerAS: 65001, routes4: ["10.200.1.0/24"])
