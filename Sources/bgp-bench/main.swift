@@ -58,6 +58,8 @@ struct Options: Sendable {
     /// Start bird with its routes disabled and enable them once the session is Established;
     /// measure from then (bird announces as it imports instead of feeding its whole table).
     var announceAfterEstablished = false
+    /// Pause between runs.
+    var pauseMilliseconds = 500
 
     static func parse() -> Options {
         var options = Options()
@@ -68,11 +70,12 @@ struct Options: Sendable {
             case "--runs": options.runs = Int(arguments.next() ?? "") ?? options.runs
             case "--bird-connects": options.birdConnects = true
             case "--announce-after-established": options.announceAfterEstablished = true
+            case "--pause-ms": options.pauseMilliseconds = Int(arguments.next() ?? "") ?? options.pauseMilliseconds
             case "--receiver":
                 let value = arguments.next() ?? "both"
                 options.receivers = value == "both" ? ["swift", "gobgp"] : [value]
             default:
-                printError("usage: bgp-bench [--prefixes N] [--runs R] [--receiver swift|gobgp|both] [--bird-connects] [--announce-after-established]")
+                printError("usage: bgp-bench [--prefixes N] [--runs R] [--receiver swift|gobgp|both] [--bird-connects] [--announce-after-established] [--pause-ms MS]")
                 exit(2)
             }
         }
@@ -96,49 +99,64 @@ var template = Array("/tmp/swcni-bgpbench-XXXXXX".utf8CString)
 let directory = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
 
 func cleanup() {
-    for name in names { try? NetworkNamespace.delete(name: name) }
+    cleanupNamespaces()
     _ = try? ChildProcess.run("/bin/rm", arguments: ["-rf", directory])
 }
 
-func setUp() -> (NetworkNamespace, NetworkNamespace) {
-do {
-    let birdNamespace = try NetworkNamespace.create(name: names[0])
-    let receiverNamespace = try NetworkNamespace.create(name: names[1])
-    try ip(birdNamespace, ["link", "add", "swbench0", "type", "veth", "peer", "name", "swbench1", "netns", names[1]])
-    try ip(birdNamespace, ["addr", "add", "10.100.0.1/24", "dev", "swbench0"])
-    try ip(birdNamespace, ["link", "set", "swbench0", "up"])
-    try ip(receiverNamespace, ["addr", "add", "10.100.0.2/24", "dev", "swbench1"])
-    try ip(receiverNamespace, ["link", "set", "swbench1", "up"])
-    var routes = ""
-    routes.reserveCapacity(prefixes * 40)
-    for index in 0..<prefixes {
-        routes += "  route \(20 + index / 65536).\(index / 256 % 256).\(index % 256).0/24 blackhole;\n"
-    }
-    try writeFile("\(directory)/routes.conf", routes)
-    try writeFile("\(directory)/bird.conf", """
-        log "\(directory)/bird.log" { warning, error, fatal };
-        router id 10.100.0.1;
-        protocol device { }
-        protocol static generated {
-          ipv4;\(announceLater ? " disabled;" : "")
-        include "\(directory)/routes.conf";
-        }
-        protocol bgp receiver {
-          local 10.100.0.1 as 65001;
-          neighbor 10.100.0.2 as 65002;
-          connect retry time 1; connect delay time 1; \(birdConnects ? "" : "passive on;")
-          ipv4 { import none; export where source = RTS_STATIC; next hop self; };
-        }
+/// The two namespaces of one run, joined by a veth pair. Every run gets fresh ones, so no
+/// kernel state (sockets in TIME_WAIT, caches) carries over from the previous run.
+struct Lab {
+    let bird: NetworkNamespace
+    let receiver: NetworkNamespace
 
-        """)
-    return (birdNamespace, receiverNamespace)
-} catch {
-    printError("setup failed: \(error)")
-    cleanup()
-    exit(1)
+    static func make() throws -> Lab {
+        cleanupNamespaces()
+        let bird = try NetworkNamespace.create(name: names[0])
+        let receiver = try NetworkNamespace.create(name: names[1])
+        try ip(bird, ["link", "add", "swbench0", "type", "veth", "peer", "name", "swbench1", "netns", names[1]])
+        try ip(bird, ["addr", "add", "10.100.0.1/24", "dev", "swbench0"])
+        try ip(bird, ["link", "set", "swbench0", "up"])
+        try ip(receiver, ["addr", "add", "10.100.0.2/24", "dev", "swbench1"])
+        try ip(receiver, ["link", "set", "swbench1", "up"])
+        return Lab(bird: bird, receiver: receiver)
+    }
 }
+
+func cleanupNamespaces() {
+    for name in names { try? NetworkNamespace.delete(name: name) }
 }
-let (birdNamespace, receiverNamespace) = setUp()
+
+func writeBirdConfiguration() {
+    do {
+        var routes = ""
+        routes.reserveCapacity(prefixes * 40)
+        for index in 0..<prefixes {
+            routes += "  route \(20 + index / 65536).\(index / 256 % 256).\(index % 256).0/24 blackhole;\n"
+        }
+        try writeFile("\(directory)/routes.conf", routes)
+        try writeFile("\(directory)/bird.conf", """
+            log "\(directory)/bird.log" { warning, error, fatal };
+            router id 10.100.0.1;
+            protocol device { }
+            protocol static generated {
+              ipv4;\(announceLater ? " disabled;" : "")
+            include "\(directory)/routes.conf";
+            }
+            protocol bgp receiver {
+              local 10.100.0.1 as 65001;
+              neighbor 10.100.0.2 as 65002;
+              connect retry time 1; connect delay time 1; \(birdConnects ? "" : "passive on;")
+              ipv4 { import none; export where source = RTS_STATIC; next hop self; };
+            }
+
+            """)
+    } catch {
+        printError("setup failed: \(error)")
+        cleanup()
+        exit(1)
+    }
+}
+writeBirdConfiguration()
 
 /// Enables the generated routes (announce mode) and returns when birdc did.
 func enableRoutes() throws {
@@ -147,21 +165,31 @@ func enableRoutes() throws {
     guard output.status.isSuccess else { throw BenchError(description: "birdc enable failed: \(output.standardOutputText)") }
 }
 
-func startBird() throws -> RunningProcess {
-    try birdNamespace.launchProcess(
+func startBird(_ lab: Lab) throws -> RunningProcess {
+    try lab.bird.launchProcess(
         "/usr/sbin/bird", arguments: ["-f", "-c", "\(directory)/bird.conf", "-s", "\(directory)/bird.ctl"],
         standardError: .file("\(directory)/bird.stderr"))
 }
 
+/// CPU time (user + system) of this process so far, in milliseconds.
+func processCPUMilliseconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000
+        + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1000
+}
+
 /// One run with the in-process BGPSpeaker as receiver.
-func runSwift() async throws -> Double {
-    let namespace = receiverNamespace
+func runSwift(_ lab: Lab) async throws -> Double {
+    let namespace = lab.receiver
     let speaker = try BGPSpeaker(
         configuration: .init(localAS: 65002, routerID: IPv4Address(10, 100, 0, 2), listenAddress: .v4(.any),
                              gracefulRestartTime: 0, socketContext: SocketContext { work in try await namespace.run(work) }),
         peers: [.init(address: "10.100.0.1", asNumber: 65001, passive: birdConnects, holdTime: 90, connectRetryTime: 1, localAddress: "10.100.0.2")])
     try await speaker.start()
-    let bird = try startBird()
+    let cpuBefore = processCPUMilliseconds()
+    let birdStarted = now()
+    let bird = try startBird(lab)
     defer {
         _ = bird.terminate(graceMilliseconds: 3000)
     }
@@ -181,7 +209,7 @@ func runSwift() async throws -> Double {
         try await Task.sleep(for: .milliseconds(2))
     }
     if let established, let firstRoute, let half {
-        printError("  first route after \(Int(milliseconds(firstRoute - established))) ms, half after \(Int(milliseconds(half - established))) ms")
+        printError("  established \(Int(milliseconds(established - birdStarted))) ms after bird start, bench process CPU \(Int(processCPUMilliseconds() - cpuBefore)) ms; first route after \(Int(milliseconds(firstRoute - established))) ms, half after \(Int(milliseconds(half - established))) ms")
     }
     let done = now()
     let count = await speaker.routeCount()
@@ -194,7 +222,7 @@ func runSwift() async throws -> Double {
 }
 
 /// One run with gobgpd as receiver.
-func runGoBGP() async throws -> Double {
+func runGoBGP(_ lab: Lab) async throws -> Double {
     let path = "\(directory)/gobgpd.toml"
     try writeFile(path, """
         [global.config]
@@ -212,18 +240,18 @@ func runGoBGP() async throws -> Double {
               afi-safi-name = "ipv4-unicast"
 
         """)
-    let gobgpd = try receiverNamespace.launchProcess(
+    let gobgpd = try lab.receiver.launchProcess(
         "/usr/bin/gobgpd", arguments: ["-f", path, "-t", "toml", "--api-hosts", "127.0.0.1:50051", "--log-level", "warn"],
         standardOutput: .file("\(directory)/gobgpd.log"), standardError: .file("\(directory)/gobgpd.log"))
     defer { _ = gobgpd.terminate(graceMilliseconds: 3000) }
     try await Task.sleep(for: .milliseconds(500))
-    let bird = try startBird()
+    let bird = try startBird(lab)
     defer { _ = bird.terminate(graceMilliseconds: 3000) }
     let deadline = now() + .seconds(120)
     var established: ContinuousClock.Instant?
     var received = 0
     while now() < deadline {
-        let output = try receiverNamespace.runProcess(
+        let output = try lab.receiver.runProcess(
             "/usr/bin/gobgp", arguments: ["-p", "50051", "neighbor", "10.100.0.1", "-j"], timeoutMilliseconds: 5000)
         let text = output.standardOutputText
         let stamp = now()
@@ -250,10 +278,11 @@ var results: [String: [Double]] = [:]
 do {
     for receiver in receivers {
         for run in 1...runs {
-            let value = receiver == "swift" ? try await runSwift() : try await runGoBGP()
+            let lab = try Lab.make()
+            let value = receiver == "swift" ? try await runSwift(lab) : try await runGoBGP(lab)
             print("\(receiver) run \(run): \(Int(value.rounded())) ms")
             results[receiver, default: []].append(value)
-            try await Task.sleep(for: .milliseconds(500))
+            try await Task.sleep(for: .milliseconds(options.pauseMilliseconds))
         }
     }
 } catch {
