@@ -3,10 +3,9 @@
 // Usage (root): bgp-bench [--prefixes N] [--runs R] [--receiver swift|gobgp|both] [--bird-connects]
 //
 // By default bird is passive and the receiver opens the TCP connection; with --bird-connects
-// the receiver is passive and bird connects (bird then paces its sending differently: about
-// 3 s for 100k prefixes to any receiver here).
+// the receiver is passive and bird connects.
 //
-// Two fresh network namespaces joined by a veth pair: bird2 (AS 65001, 10.100.0.1) announces
+// Per run, two fresh network namespaces joined by a veth pair: bird2 (AS 65001, 10.100.0.1) announces
 // N /24 blackhole routes from a static protocol; the receiver (AS 65002, 10.100.0.2) is either
 // this package's BGPSpeaker (in process, sockets created in the namespace) or gobgpd. One
 // receiver at a time. Measured: from the first poll that shows the session Established to the
