@@ -99,7 +99,7 @@ extension SpeakerCore {
             return
         }
         ClientBootstrap(group: loop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try self.installHandlers(on: channel, peer: peer) }
             }

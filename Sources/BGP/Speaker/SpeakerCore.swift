@@ -44,7 +44,7 @@ final class SpeakerCore: @unchecked Sendable {
             }
             let channel = try await ServerBootstrap(group: loop)
                 .serverChannelOption(.backlog, value: 64)
-                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture { try self.installHandlers(on: channel, peer: nil) }
                 }
