@@ -119,6 +119,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: swift-flannel, the CNI plugin (lean: no full Foundation, static stdlib in release)
+        .executableTarget(
+            name: "swift-flannel",
+            dependencies: ["CNISpec", "Routing", "Netlink", "Namespaces", "NetPrimitives"],
+            path: "Examples/swift-flannel",
+            exclude: ["README.md", "10-swift-flannel.conflist"],
+            swiftSettings: swiftSettings,
+            linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]
+        ),
+
         // MARK: The multi-node lab (engine of cnilab and of the end-to-end tests)
         .target(
             name: "Lab",
@@ -184,6 +194,11 @@ let package = Package(
         .testTarget(
             name: "RoutingTests",
             dependencies: ["Routing", "Netlink", "TestSupport", "Namespaces", "CNISpec"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SwiftFlannelTests",
+            dependencies: ["swift-flannel", "Routing", "Netlink", "TestSupport", "Namespaces", "CNISpec", "ChildProcess", "NetPrimitives"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

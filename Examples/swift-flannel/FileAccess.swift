@@ -1,0 +1,100 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The few file operations the plugin needs, on plain POSIX calls (no Foundation).
+enum FileAccess {
+    struct Failure: Error, CustomStringConvertible {
+        var operation: String
+        var path: String
+        var errorNumber: Int32
+        var description: String { "\(operation) \(path): \(String(cString: strerror(errorNumber)))" }
+    }
+
+    static func read(_ path: String) throws(Failure) -> [UInt8] {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw Failure(operation: "open", path: path, errorNumber: errno) }
+        defer { close(descriptor) }
+        var result: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = Glibc.read(descriptor, &buffer, buffer.count)
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw Failure(operation: "read", path: path, errorNumber: errno)
+            }
+            if count == 0 { return result }
+            result += buffer[0..<count]
+        }
+    }
+
+    /// Creates `path` exclusively with `contents`; false when it already exists.
+    static func createExclusively(_ path: String, contents: [UInt8]) throws(Failure) -> Bool {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        if descriptor < 0 {
+            if errno == EEXIST { return false }
+            throw Failure(operation: "create", path: path, errorNumber: errno)
+        }
+        defer { close(descriptor) }
+        guard write(descriptor, contents, contents.count) == contents.count else {
+            let saved = errno
+            unlink(path)
+            throw Failure(operation: "write", path: path, errorNumber: saved)
+        }
+        return true
+    }
+
+    /// Replaces `path` with `contents` (write to a temporary file, then rename).
+    static func replace(_ path: String, contents: [UInt8]) throws(Failure) {
+        let temporary = path + ".tmp-\(getpid())"
+        unlink(temporary)
+        guard try createExclusively(temporary, contents: contents) else {
+            throw Failure(operation: "create", path: temporary, errorNumber: EEXIST)
+        }
+        guard rename(temporary, path) == 0 else {
+            let saved = errno
+            unlink(temporary)
+            throw Failure(operation: "rename", path: path, errorNumber: saved)
+        }
+    }
+
+    static func remove(_ path: String) { unlink(path) }
+
+    /// Creates the directory and its parents.
+    static func makeDirectories(_ path: String) throws(Failure) {
+        var current = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            current += "/" + component
+            if mkdir(current, 0o755) != 0, errno != EEXIST {
+                throw Failure(operation: "mkdir", path: current, errorNumber: errno)
+            }
+        }
+    }
+
+    /// The names in a directory (without `.` and `..`).
+    static func entries(_ path: String) throws(Failure) -> [String] {
+        guard let directory = opendir(path) else { throw Failure(operation: "opendir", path: path, errorNumber: errno) }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != ".", name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Runs `body` holding an exclusive `flock` on `path` (created if needed).
+    static func withLock<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw Failure(operation: "open", path: path, errorNumber: errno) }
+        defer { close(descriptor) }
+        while flock(descriptor, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw Failure(operation: "flock", path: path, errorNumber: errno) }
+        }
+        return try body()
+    }
+}
