@@ -46,7 +46,7 @@ struct SubnetEnvironment: Hashable, Sendable {
 
     init(parsing text: String) throws(CNIError) {
         var values: [String: String] = [:]
-        for rawLine in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+        for rawLine in text.split(whereSeparator: \.isNewline) {
             let line = rawLine.drop { $0 == " " || $0 == "\t" }
             guard !line.isEmpty, line.first != "#", let equals = line.firstIndex(of: "=") else { continue }
             var value = String(line[line.index(after: equals)...])

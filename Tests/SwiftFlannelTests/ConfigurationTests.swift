@@ -78,7 +78,7 @@ import Testing
         #expect(settings.bridge.value == "br-pods")
         #expect(settings.isGateway && settings.isDefaultGateway && settings.hairpin)
         #expect(settings.mtu == 1400)
-        let environment = SubnetEnvironment(network: IPNetwork("10.244.0.0/16")!, subnet: IPNetwork("10.244.7.1/24")!, mtu: 1450)
+        let environment = SubnetEnvironment(network: IPNetwork("10.244.0.0/16"), subnet: IPNetwork("10.244.7.1/24"), mtu: 1450)
         let network = PodNetwork(environment, settings: settings)
         #expect(network.subnet == IPNetwork("10.244.7.0/24"))
         #expect(network.gateway == IPNetwork("10.244.7.1/24"))
