@@ -7,7 +7,7 @@ DEBIAN_PACKAGES := libnl-3-dev libnl-route-3-dev libnftnl-dev libmnl-dev pkg-con
 	containernetworking-plugins iproute2 nftables iptables iputils-ping iperf3 \
 	etcd-server etcd-client bird2 gobgpd podman crun busybox-static jq curl procps
 
-.PHONY: deps build release test demo clean
+.PHONY: deps build release test demo clean install-plugins
 
 deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
@@ -30,6 +30,22 @@ test: deps
 demo: deps
 	$(SWIFT) build -c release --product swift-cni-demo
 	$$($(SWIFT) build -c release --show-bin-path)/swift-cni-demo
+
+# The CNI plugin binaries, built release with a static Swift runtime, copied to $(PREFIX)/bin
+# (`make install-plugins PREFIX=/opt/cni`). PLUGIN_BIN_DIR=DIR installs binaries already built
+# there instead of building (the install test uses the test build's products).
+PLUGINS ?= swift-flannel
+SCRATCH_PATH ?= .build
+install-plugins:
+	@set -e; \
+	if [ -n "$(PLUGIN_BIN_DIR)" ]; then bin="$(PLUGIN_BIN_DIR)"; else \
+	  for p in $(PLUGINS); do \
+	    $(SWIFT) build -c release --static-swift-stdlib --scratch-path $(SCRATCH_PATH) --product $$p; \
+	  done; \
+	  bin=$$($(SWIFT) build -c release --static-swift-stdlib --scratch-path $(SCRATCH_PATH) --show-bin-path); \
+	fi; \
+	install -d "$(PREFIX)/bin"; \
+	for p in $(PLUGINS); do install -m 0755 "$$bin/$$p" "$(PREFIX)/bin/$$p"; echo "installed $(PREFIX)/bin/$$p"; done
 
 clean:
 	rm -rf .build

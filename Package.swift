@@ -119,14 +119,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // MARK: swift-flannel, the CNI plugin (lean: no full Foundation, static stdlib in release)
+        // MARK: swift-flannel, the CNI plugin (lean: no full Foundation). Release binaries are
+        // built with `swift build -c release --static-swift-stdlib` (`make install-plugins`):
+        // a `-static-stdlib` linker flag here leaves FoundationEssentials' own static
+        // dependencies unresolved, SwiftPM's option links them.
         .executableTarget(
             name: "swift-flannel",
             dependencies: ["CNISpec", "Routing", "Netlink", "Namespaces", "NetPrimitives"],
             path: "Examples/swift-flannel",
             exclude: ["README.md", "10-swift-flannel.conflist"],
-            swiftSettings: swiftSettings,
-            linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]
+            swiftSettings: swiftSettings
         ),
 
         // MARK: The multi-node lab (engine of cnilab and of the end-to-end tests)
