@@ -131,6 +131,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .target(
+            name: "CNIAddBenchmark",
+            dependencies: ["Namespaces", "ChildProcess"],
+            path: "Benchmarks/CNIAddBenchmark",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "cni-add-bench",
+            dependencies: ["CNIAddBenchmark"],
+            path: "Benchmarks/cni-add-bench",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: The multi-node lab (engine of cnilab and of the end-to-end tests)
         .target(
             name: "Lab",

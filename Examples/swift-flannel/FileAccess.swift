@@ -46,17 +46,14 @@ enum FileAccess {
         return true
     }
 
-    /// Replaces `path` with `contents` (write to a temporary file, then rename).
-    static func replace(_ path: String, contents: [UInt8]) throws(Failure) {
-        let temporary = path + ".tmp-\(getpid())"
-        unlink(temporary)
-        guard try createExclusively(temporary, contents: contents) else {
-            throw Failure(operation: "create", path: temporary, errorNumber: EEXIST)
-        }
-        guard rename(temporary, path) == 0 else {
-            let saved = errno
-            unlink(temporary)
-            throw Failure(operation: "rename", path: path, errorNumber: saved)
+    /// Writes `contents` over an existing or new file (`O_TRUNC`), as host-local writes its
+    /// `last_reserved_ip` files and as /proc/sys files are written.
+    static func overwrite(_ path: String, contents: [UInt8]) throws(Failure) {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw Failure(operation: "open", path: path, errorNumber: errno) }
+        defer { close(descriptor) }
+        guard write(descriptor, contents, contents.count) == contents.count else {
+            throw Failure(operation: "write", path: path, errorNumber: errno)
         }
     }
 

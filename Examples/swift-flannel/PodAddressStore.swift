@@ -58,7 +58,7 @@ struct PodAddressStore: Sendable {
                 if candidate != gateway,
                     try FileAccess.createExclusively(directory + "/\(candidate)", contents: Self.owner(containerID, interfaceName))
                 {
-                    try FileAccess.replace(directory + "/last_reserved_ip.0", contents: Array("\(candidate)".utf8))
+                    try FileAccess.overwrite(directory + "/last_reserved_ip.0", contents: Array("\(candidate)".utf8))
                     return candidate
                 }
                 candidate = candidate == last ? first : candidate.advanced(by: 1)!

@@ -23,8 +23,11 @@ struct SwiftFlannelPlugin: CNIPlugin {
         let bridge = try BridgeAttachment.ensure(
             BridgeConfiguration(
                 name: settings.bridge, mtu: network.mtu,
-                gatewayAddresses: settings.isGateway ? [network.gateway] : []),
+                gatewayAddresses: settings.isGateway ? [network.gateway] : [], enablesForwarding: false),
             host: host)
+        // A gateway forwards. The plugin runs in the node namespace, so its own /proc/sys is the
+        // node's: read and write it directly instead of through a namespace thread.
+        if settings.isGateway { try Self.enableForwarding() }
         let store = try PodAddressStore(
             dataDirectory: settings.dataDirectory, network: settings.networkName, subnet: network.subnet,
             gateway: network.gateway.address)
@@ -160,6 +163,14 @@ struct SwiftFlannelPlugin: CNIPlugin {
                     gateway: settings.isGateway ? gateway : nil, interface: 2)
             ],
             routes: routes)
+    }
+
+    static func enableForwarding() throws(CNIError) {
+        let path = "/proc/sys/net/ipv4/ip_forward"
+        if let current = try? FileAccess.read(path), current.first == UInt8(ascii: "1") { return }
+        do { try FileAccess.overwrite(path, contents: Array("1".utf8)) } catch {
+            throw CNIError(.internal, "failed to enable IPv4 forwarding: \(error)")
+        }
     }
 
     static func interfaceName(_ request: PluginRequest) throws(CNIError) -> InterfaceName {
