@@ -8,7 +8,7 @@ import Musl
 
 @main
 enum SwiftFlannelMain {
-    static func main() async {
-        exit(await PluginMain(SwiftFlannelPlugin()).run())
+    static func main() {
+        exit(InlineAsync.run { await PluginMain(SwiftFlannelPlugin()).run() })
     }
 }
