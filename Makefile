@@ -31,18 +31,19 @@ demo: deps
 	$(SWIFT) build -c release --product swift-cni-demo
 	$$($(SWIFT) build -c release --show-bin-path)/swift-cni-demo
 
-# The CNI plugin binaries, built release with a static Swift runtime, copied to $(PREFIX)/bin
-# (`make install-plugins PREFIX=/opt/cni`). PLUGIN_BIN_DIR=DIR installs binaries already built
-# there instead of building (the install test uses the test build's products).
+# The CNI plugin binaries, built release as fully static executables (static Swift runtime,
+# static glibc, libnl and libnftnl: no dynamic loader work at each start, which is a good part
+# of a plugin's ADD time), copied to $(PREFIX)/bin (`make install-plugins PREFIX=/opt/cni`).
+# They build in their own scratch directory, since the flags differ from a normal build.
+# PLUGIN_BIN_DIR=DIR installs binaries already built there instead (the install test uses it).
 PLUGINS ?= swift-flannel
-SCRATCH_PATH ?= .build
+PLUGIN_SCRATCH_PATH ?= .build-plugins
+PLUGIN_BUILD_FLAGS := -c release --static-swift-stdlib -Xswiftc -static-executable --scratch-path $(PLUGIN_SCRATCH_PATH)
 install-plugins:
 	@set -e; \
 	if [ -n "$(PLUGIN_BIN_DIR)" ]; then bin="$(PLUGIN_BIN_DIR)"; else \
-	  for p in $(PLUGINS); do \
-	    $(SWIFT) build -c release --static-swift-stdlib --scratch-path $(SCRATCH_PATH) --product $$p; \
-	  done; \
-	  bin=$$($(SWIFT) build -c release --static-swift-stdlib --scratch-path $(SCRATCH_PATH) --show-bin-path); \
+	  for p in $(PLUGINS); do $(SWIFT) build $(PLUGIN_BUILD_FLAGS) --product $$p; done; \
+	  bin=$$($(SWIFT) build $(PLUGIN_BUILD_FLAGS) --show-bin-path); \
 	fi; \
 	install -d "$(PREFIX)/bin"; \
 	for p in $(PLUGINS); do install -m 0755 "$$bin/$$p" "$(PREFIX)/bin/$$p"; echo "installed $(PREFIX)/bin/$$p"; done

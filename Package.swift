@@ -120,9 +120,9 @@ let package = Package(
         ),
 
         // MARK: swift-flannel, the CNI plugin (lean: no full Foundation). Release binaries are
-        // built with `swift build -c release --static-swift-stdlib` (`make install-plugins`):
-        // a `-static-stdlib` linker flag here leaves FoundationEssentials' own static
-        // dependencies unresolved, SwiftPM's option links them.
+        // fully static: `swift build -c release --static-swift-stdlib -Xswiftc -static-executable`
+        // (`make install-plugins`). A `-static-stdlib` linker flag here instead leaves
+        // FoundationEssentials' own static dependencies unresolved; SwiftPM's option links them.
         .executableTarget(
             name: "swift-flannel",
             dependencies: ["CNISpec", "Routing", "Netlink", "Namespaces", "NetPrimitives"],

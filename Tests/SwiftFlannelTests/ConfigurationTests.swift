@@ -85,6 +85,25 @@ import Testing
         #expect(network.mtu == 1400)
     }
 
+    /// kube-flannel's conflist with only `type` changed: the runtime injects name and version.
+    @Test func kubeFlannelConflistNeedsOnlyTheTypeChanged() throws {
+        let conflist = """
+            {"name":"cbr0","cniVersion":"0.3.1","plugins":[
+              {"type":"swift-flannel","delegate":{"hairpinMode":true,"isDefaultGateway":true}},
+              {"type":"portmap","capabilities":{"portMappings":true}}]}
+            """
+        let list = try NetworkConfigurationList(decoding: Array(conflist.utf8))
+        var plugin = try #require(list.plugins.first)
+        plugin["name"] = .string(list.name)
+        plugin["cniVersion"] = "0.3.1"
+        let configuration = try NetworkConfiguration<FlannelOptions>(decoding: try CNIJSON.encode(JSONValue.object(plugin)))
+        let settings = try FlannelSettings(configuration)
+        #expect(settings.subnetFile == "/run/flannel/subnet.env")
+        #expect(settings.dataDirectory == "/var/lib/cni/flannel")
+        #expect(settings.bridge.value == "cni0" && settings.isGateway && settings.isDefaultGateway && settings.hairpin)
+        #expect(settings.networkName == "cbr0")
+    }
+
     @Test func rejectsBadBridgeNameAndMTU() throws {
         for json in [
             #"{"name":"n","delegate":{"bridge":"a-very-long-bridge-name"}}"#,
