@@ -150,7 +150,7 @@ let package = Package(
         // FoundationEssentials' own static dependencies unresolved; SwiftPM's option links them.
         .executableTarget(
             name: "swift-flannel",
-            dependencies: ["CNISpec", "Routing", "Netlink", "Namespaces", "NetPrimitives"],
+            dependencies: ["CNISpec", "Routing", "Netlink", "Namespaces", "NetPrimitives", "IPAM"],
             path: "Examples/swift-flannel",
             exclude: ["README.md", "10-swift-flannel.conflist"],
             swiftSettings: swiftSettings

@@ -30,22 +30,6 @@ enum FileAccess {
         }
     }
 
-    /// Creates `path` exclusively with `contents`; false when it already exists.
-    static func createExclusively(_ path: String, contents: [UInt8]) throws(Failure) -> Bool {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        if descriptor < 0 {
-            if errno == EEXIST { return false }
-            throw Failure(operation: "create", path: path, errorNumber: errno)
-        }
-        defer { close(descriptor) }
-        guard write(descriptor, contents, contents.count) == contents.count else {
-            let saved = errno
-            unlink(path)
-            throw Failure(operation: "write", path: path, errorNumber: saved)
-        }
-        return true
-    }
-
     /// Writes `contents` over an existing or new file (`O_TRUNC`), as host-local writes its
     /// `last_reserved_ip` files and as /proc/sys files are written.
     static func overwrite(_ path: String, contents: [UInt8]) throws(Failure) {
@@ -54,19 +38,6 @@ enum FileAccess {
         defer { close(descriptor) }
         guard write(descriptor, contents, contents.count) == contents.count else {
             throw Failure(operation: "write", path: path, errorNumber: errno)
-        }
-    }
-
-    static func remove(_ path: String) { unlink(path) }
-
-    /// Creates the directory and its parents.
-    static func makeDirectories(_ path: String) throws(Failure) {
-        var current = path.hasPrefix("/") ? "" : "."
-        for component in path.split(separator: "/") {
-            current += "/" + component
-            if mkdir(current, 0o755) != 0, errno != EEXIST {
-                throw Failure(operation: "mkdir", path: current, errorNumber: errno)
-            }
         }
     }
 
@@ -82,16 +53,5 @@ enum FileAccess {
             if name != ".", name != ".." { names.append(name) }
         }
         return names
-    }
-
-    /// Runs `body` holding an exclusive `flock` on `path` (created if needed).
-    static func withLock<T>(_ path: String, _ body: () throws -> T) throws -> T {
-        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw Failure(operation: "open", path: path, errorNumber: errno) }
-        defer { close(descriptor) }
-        while flock(descriptor, LOCK_EX) != 0 {
-            guard errno == EINTR else { throw Failure(operation: "flock", path: path, errorNumber: errno) }
-        }
-        return try body()
     }
 }

@@ -1,132 +1,92 @@
 import CNISpec
+import IPAM
 import NetPrimitives
 
-/// Pod address reservations in the reference host-local plugin's on-disk format, so a node
-/// can move between the reference flannel+bridge+host-local chain and swift-flannel:
-/// `DATADIR/NETWORK/ADDRESS` holds `CONTAINERID\r\nIFNAME`, `last_reserved_ip.0` the last
-/// address handed out, and `lock` is flocked around every operation (host-local locks the same
-/// file). Addresses go round-robin from the one after the last reserved, skipping the gateway.
+/// Pod addresses through the IPAM library's host-local allocator, so reservations are in the
+/// reference host-local plugin's on-disk format (`DATADIR/NETWORK/ADDRESS` holding
+/// `CONTAINERID\r\nIFNAME`, `last_reserved_ip.0`, a flocked `lock`): a node can move between
+/// the reference flannel + bridge + host-local chain and swift-flannel in both directions.
 ///
-/// This is the plugin's own small allocator until the IPAM library (host-local allocator)
-/// is on main; then it becomes a thin wrapper over `HostLocalAllocator`.
+/// The range is the node subnet with the gateway (its first host) excluded, as the bridge
+/// plugin's host-local configuration has it.
 struct PodAddressStore: Sendable {
     let directory: String
-    let subnet: IPNetwork
-    let gateway: IPAddress
+    let network: String
+    let dataDirectory: String
 
-    init(dataDirectory: String, network: String, subnet: IPNetwork, gateway: IPAddress) throws(CNIError) {
-        directory = dataDirectory + "/" + network
-        self.subnet = subnet.network
-        self.gateway = gateway
-        do { try FileAccess.makeDirectories(directory) } catch {
-            throw CNIError(.ioFailure, "failed to create the address store: \(error)")
+    init(dataDirectory: String, network: String) {
+        self.dataDirectory = dataDirectory
+        self.network = network
+        self.directory = dataDirectory + "/" + network
+    }
+
+    /// Whether the store has ever been written (DEL and GC have nothing to do otherwise).
+    var exists: Bool { (try? FileAccess.entries(directory)) != nil }
+
+    private func allocator(subnet: IPNetwork, gateway: IPAddress) throws(CNIError) -> HostLocalAllocator {
+        let configuration = HostLocalConfiguration(
+            ranges: [[AddressRange(subnet: subnet.network, gateway: gateway)]], dataDir: dataDirectory)
+        return try Self.mapped { try HostLocalAllocator(network: network, configuration: configuration) }
+    }
+
+    private func store() throws(CNIError) -> HostLocalDiskStore {
+        try Self.mapped { try HostLocalDiskStore(network: network, dataDirectory: dataDirectory) }
+    }
+
+    /// Reserves the next free address of `subnet` for the attachment (host-local's
+    /// round-robin); the same attachment twice is an error.
+    func allocate(containerID: String, interfaceName: String, subnet: IPNetwork, gateway: IPAddress) throws(CNIError) -> IPAddress {
+        let allocator = try allocator(subnet: subnet, gateway: gateway)
+        let allocation = try Self.mapped { try allocator.allocate(containerID: containerID, interfaceName: interfaceName) }
+        guard let address = allocation.addresses.first?.address.address else {
+            throw CNIError(.internal, "the allocator returned no address")
         }
+        return address
     }
 
-    private func locked<T>(_ body: () throws -> T) throws(CNIError) -> T {
-        do {
-            return try FileAccess.withLock(directory + "/lock", body)
-        } catch let error as CNIError {
-            throw error
-        } catch {
-            throw CNIError(.ioFailure, "address store \(directory): \(error)")
-        }
+    /// Frees the attachment's addresses; nothing held is fine. Returns what was freed.
+    @discardableResult
+    func release(containerID: String, interfaceName: String) throws(CNIError) -> [IPAddress] {
+        let store = try store()
+        return try Self.mapped { try store.withLock { try store.release(containerID: containerID, interfaceName: interfaceName) } }
     }
 
-    private static func owner(_ containerID: String, _ interfaceName: String) -> [UInt8] {
-        Array("\(containerID)\r\n\(interfaceName)".utf8)
+    /// The attachment's addresses.
+    func addresses(containerID: String, interfaceName: String) throws(CNIError) -> [IPAddress] {
+        let store = try store()
+        return try Self.mapped { try store.withLock { try store.addresses(containerID: containerID, interfaceName: interfaceName) } }
     }
 
-    /// Reserves the next free address for the attachment; the same attachment twice is an error.
-    func allocate(containerID: String, interfaceName: String) throws(CNIError) -> IPAddress {
-        try locked {
-            if let held = try reservations().first(where: { $0.containerID == containerID && $0.interfaceName == interfaceName }) {
-                throw CNIError(.internal, "\(held.address) has been allocated to \(containerID), duplicate allocation is not allowed")
-            }
-            let first = subnet.address.advanced(by: 1)!
-            var last = subnet.lastAddress.advanced(by: -1)!  // IPv4: skip broadcast
-            if last < first { last = first }
-            let count = Int(last.numericValue - first.numericValue) + 1
-            var start = first
-            if let text = try? FileAccess.read(directory + "/last_reserved_ip.0"),
-                let previous = IPAddress(String(decoding: text, as: UTF8.self)), first <= previous, previous < last
-            {
-                start = previous.advanced(by: 1)!
-            }
-            var candidate = start
-            for _ in 0..<count {
-                if candidate != gateway,
-                    try FileAccess.createExclusively(directory + "/\(candidate)", contents: Self.owner(containerID, interfaceName))
-                {
-                    try FileAccess.overwrite(directory + "/last_reserved_ip.0", contents: Array("\(candidate)".utf8))
-                    return candidate
-                }
-                candidate = candidate == last ? first : candidate.advanced(by: 1)!
-            }
-            throw CNIError(.internal, "no IP addresses available in range set: \(first)-\(last)")
-        }
-    }
-
+    /// A freed reservation of ``garbageCollect(valid:)``.
     struct Reservation: Hashable {
         var address: IPAddress
         var containerID: String
         var interfaceName: String?
     }
 
-    /// Every reservation on disk (caller holds the lock).
-    private func reservations() throws -> [Reservation] {
-        try FileAccess.entries(directory).compactMap { name -> Reservation? in
-            guard let address = IPAddress(name), let bytes = try? FileAccess.read(directory + "/" + name) else { return nil }
-            let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\r\n", omittingEmptySubsequences: false)
-            let containerID = String(lines.first ?? "").trimmingWhitespace
-            let interfaceName = lines.count > 1 ? String(lines[1]).trimmingWhitespace : nil
-            return Reservation(address: address, containerID: containerID, interfaceName: interfaceName)
-        }
-    }
-
-    /// Frees the attachment's addresses; nothing held is fine. Returns what was freed.
-    @discardableResult
-    func release(containerID: String, interfaceName: String) throws(CNIError) -> [IPAddress] {
-        try locked {
-            try reservations().filter { $0.containerID == containerID && ($0.interfaceName ?? interfaceName) == interfaceName }
-                .map { reservation in
-                    FileAccess.remove(directory + "/\(reservation.address)")
-                    return reservation.address
-                }
-        }
-    }
-
-    /// The attachment's addresses.
-    func addresses(containerID: String, interfaceName: String) throws(CNIError) -> [IPAddress] {
-        try locked {
-            try reservations().filter { $0.containerID == containerID && ($0.interfaceName ?? interfaceName) == interfaceName }
-                .map(\.address)
-        }
-    }
-
-    /// Frees every reservation whose attachment is not in `valid`; returns the freed ones.
+    /// Frees every reservation whose attachment is not in `valid` (host-local's GC rules) and
+    /// returns them with their owners, so the caller can remove their devices too.
     func garbageCollect(valid: [NetworkAttachment]) throws(CNIError) -> [Reservation] {
-        let validSet = Set(valid.map { "\($0.containerID)\u{0}\($0.interfaceName)" })
-        let validIDs = Set(valid.map(\.containerID))
-        return try locked {
-            try reservations().filter { reservation in
-                let keep = if let name = reservation.interfaceName {
-                    validSet.contains("\(reservation.containerID)\u{0}\(name)")
-                } else {
-                    validIDs.contains(reservation.containerID)
-                }
-                if !keep { FileAccess.remove(directory + "/\(reservation.address)") }
-                return !keep
-            }
+        let store = try store()
+        // Any range will do for a GC: it only reads and frees reservations.
+        let allocator = try allocator(subnet: try! IPNetwork(parsing: "0.0.0.0/0"), gateway: try! IPAddress(parsing: "0.0.0.1"))
+        let owners = try Self.mapped { try store.withLock { try store.reservations() } }
+        let freed = Set(try Self.mapped {
+            try allocator.garbageCollect(validAttachments: valid.map { Attachment(containerID: $0.containerID, interfaceName: $0.interfaceName) })
+        })
+        return owners.filter { freed.contains($0.address) }.map {
+            Reservation(address: $0.address, containerID: $0.containerID, interfaceName: $0.interfaceName)
         }
     }
-}
 
-extension String {
-    fileprivate var trimmingWhitespace: String {
-        var text = Substring(self)
-        while let first = text.first, first.isWhitespace { text.removeFirst() }
-        while let last = text.last, last.isWhitespace { text.removeLast() }
-        return String(text)
+    /// Runs an IPAM call, turning its error into the CNI error a runtime shows.
+    private static func mapped<T>(_ body: () throws -> T) throws(CNIError) -> T {
+        do {
+            return try body()
+        } catch let error as IPAMError {
+            throw CNIError(error.code == .ioFailed ? .ioFailure : .internal, error.message, details: error.description)
+        } catch {
+            throw CNIError(.internal, "address store: \(error)")
+        }
     }
 }

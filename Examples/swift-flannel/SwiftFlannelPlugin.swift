@@ -28,10 +28,10 @@ struct SwiftFlannelPlugin: CNIPlugin {
         // A gateway forwards. The plugin runs in the node namespace, so its own /proc/sys is the
         // node's: read and write it directly instead of through a namespace thread.
         if settings.isGateway { try Self.enableForwarding() }
-        let store = try PodAddressStore(
-            dataDirectory: settings.dataDirectory, network: settings.networkName, subnet: network.subnet,
+        let store = PodAddressStore(dataDirectory: settings.dataDirectory, network: settings.networkName)
+        let address = try store.allocate(
+            containerID: request.containerID, interfaceName: interfaceName.value, subnet: network.subnet,
             gateway: network.gateway.address)
-        let address = try store.allocate(containerID: request.containerID, interfaceName: interfaceName.value)
         let attachment = PodAttachment(
             containerID: request.containerID, interfaceName: interfaceName, podNamespace: podNamespace,
             mtu: network.mtu, bridge: settings.bridge, hairpin: settings.hairpin)
@@ -76,12 +76,8 @@ struct SwiftFlannelPlugin: CNIPlugin {
         let hostInterface = PodInterfaceNaming.hostInterfaceName(
             containerID: request.containerID, interfaceName: interfaceName.value)
         try PodAttachment.remove(hostInterface: hostInterface, host: host)
-        let directory = settings.dataDirectory + "/" + settings.networkName
-        guard (try? FileAccess.entries(directory)) != nil else { return }
-        // The subnet is irrelevant for a release; any valid value will do.
-        let store = try PodAddressStore(
-            dataDirectory: settings.dataDirectory, network: settings.networkName,
-            subnet: IPNetwork.anyIPv4, gateway: IPNetwork.anyIPv4.address)
+        let store = PodAddressStore(dataDirectory: settings.dataDirectory, network: settings.networkName)
+        guard store.exists else { return }
         try store.release(containerID: request.containerID, interfaceName: interfaceName.value)
     }
 
@@ -101,9 +97,7 @@ struct SwiftFlannelPlugin: CNIPlugin {
             containerID: request.containerID, interfaceName: interfaceName.value)
         try CheckValidation.validateHost(hostInterface: hostInterface, bridge: settings.bridge, host: host)
         try CheckValidation.validatePod(previous, interface: interfaceName, pod: pod)
-        let store = try PodAddressStore(
-            dataDirectory: settings.dataDirectory, network: settings.networkName, subnet: network.subnet,
-            gateway: network.gateway.address)
+        let store = PodAddressStore(dataDirectory: settings.dataDirectory, network: settings.networkName)
         let held = Set(try store.addresses(containerID: request.containerID, interfaceName: interfaceName.value))
         for ip in PodAddressing.addresses(of: previous, interface: interfaceName)
         where network.subnet.contains(ip.address.address) && !held.contains(ip.address.address) {
@@ -114,11 +108,8 @@ struct SwiftFlannelPlugin: CNIPlugin {
     func garbageCollect(_ request: PluginRequest) async throws {
         let configuration = try request.configuration(as: FlannelOptions.self)
         let settings = try FlannelSettings(configuration)
-        let directory = settings.dataDirectory + "/" + settings.networkName
-        guard (try? FileAccess.entries(directory)) != nil else { return }
-        let store = try PodAddressStore(
-            dataDirectory: settings.dataDirectory, network: settings.networkName,
-            subnet: IPNetwork.anyIPv4, gateway: IPNetwork.anyIPv4.address)
+        let store = PodAddressStore(dataDirectory: settings.dataDirectory, network: settings.networkName)
+        guard store.exists else { return }
         let freed = try store.garbageCollect(valid: configuration.validAttachments ?? [])
         let host = try Self.handle(NetworkNamespace.current())
         for reservation in freed {
