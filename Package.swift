@@ -144,8 +144,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // MARK: swift-flannel, the CNI plugin (lean: no full Foundation). Release binaries are
-        // fully static: `swift build -c release --static-swift-stdlib -Xswiftc -static-executable`
+        // MARK: swift-flannel, the CNI plugin (lean: no full Foundation). Release binaries link
+        // the Swift runtime statically: `swift build -c release --static-swift-stdlib`
         // (`make install-plugins`). A `-static-stdlib` linker flag here instead leaves
         // FoundationEssentials' own static dependencies unresolved; SwiftPM's option links them.
         .executableTarget(
