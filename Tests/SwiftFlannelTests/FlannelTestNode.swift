@@ -89,10 +89,11 @@ func ip(_ namespace: NetworkNamespace, _ arguments: [String]) throws -> String {
     return String(decoding: output.standardOutput, as: UTF8.self)
 }
 
-/// One ping from inside `namespace`; true when answered within a second.
+/// One ping from inside `namespace`; true when answered within two seconds (a loaded CI
+/// machine can be slow to schedule the first ARP exchange).
 func ping(from namespace: NetworkNamespace, _ address: IPAddress) throws -> Bool {
     let output = try namespace.runProcess(
-        "/usr/bin/ping", arguments: ["-c", "1", "-W", "1", "\(address)"], timeoutMilliseconds: 5_000)
+        "/usr/bin/ping", arguments: ["-c", "1", "-W", "2", "\(address)"], timeoutMilliseconds: 10_000)
     return output.status == .exited(0)
 }
 
