@@ -79,6 +79,13 @@ import TestSupport
             let badVersion = try harness.runRaw(command: "ADD", stdin: String(decoding: try CNIJSON.encode(JSONValue.object(config)), as: UTF8.self), pod: pod)
             #expect(try CNIJSON.decode(CNIError.self, from: badVersion.standardOutput).code == .incompatibleVersion)
 
+            // CHECK needs 0.4.0 or later.
+            var oldConfig = harness.pluginConfiguration()
+            oldConfig["cniVersion"] = "0.3.1"
+            oldConfig["name"] = "cbr0"
+            let oldCheck = try harness.runRaw(command: "CHECK", stdin: String(decoding: try CNIJSON.encode(JSONValue.object(oldConfig)), as: UTF8.self), pod: pod)
+            #expect(try CNIJSON.decode(CNIError.self, from: oldCheck.standardOutput).code == .incompatibleVersion)
+
             // No subnet.env yet (flanneld not running): try again later, nothing created.
             let missing = await cniError { _ = try await harness.runtime.add(harness.conflist(), harness.attachment("p1", pod: pod)) }
             #expect(missing?.code == .tryAgainLater)

@@ -10,12 +10,12 @@ struct NodeLauncher: PluginLauncher {
     let namespace: NetworkNamespace
 
     func run(executable: String, environment: [String: String], standardInput: [UInt8]) async throws -> PluginProcessOutput {
-        let namespace = self.namespace
-        // Off the cooperative pool: the spawn blocks until the plugin exits.
-        return try await Task.detached {
-            PluginProcessOutput(
-                try namespace.runProcess(executable, environment: environment, standardInput: standardInput, timeoutMilliseconds: 30_000))
-        }.value
+        // A dedicated thread inside the node spawns the plugin and waits for it: no thread of
+        // the concurrency pool blocks, so parallel ADDs really run in parallel.
+        PluginProcessOutput(
+            try await namespace.run {
+                try ChildProcess.run(executable, environment: environment, standardInput: standardInput, timeoutMilliseconds: 30_000)
+            })
     }
 }
 
