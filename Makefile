@@ -36,7 +36,7 @@ demo: deps
 # $(PREFIX)/bin (`make install-plugins PREFIX=/opt/cni`). They build in their own scratch
 # directory, since the flags differ from a normal build. PLUGIN_BIN_DIR=DIR installs binaries
 # already built there instead (the install test uses it).
-PLUGINS ?= swift-flannel
+PLUGINS ?= swift-flannel swift-ipam
 PLUGIN_SCRATCH_PATH ?= .build-plugins
 PLUGIN_BUILD_FLAGS := -c release --static-swift-stdlib --scratch-path $(PLUGIN_SCRATCH_PATH)
 install-plugins:

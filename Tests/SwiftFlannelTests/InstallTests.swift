@@ -21,6 +21,7 @@ import Testing
         #expect(make.status == .exited(0), "\(make.standardErrorText)")
         let installed = prefix + "/bin/swift-flannel"
         #expect(FileManager.default.isExecutableFile(atPath: installed))
+        #expect(FileManager.default.isExecutableFile(atPath: prefix + "/bin/swift-ipam"))
         let version = try ChildProcess.run(
             installed, environment: ["CNI_COMMAND": "VERSION"], standardInput: Array(#"{"cniVersion":"1.0.0"}"#.utf8),
             timeoutMilliseconds: 10_000)
