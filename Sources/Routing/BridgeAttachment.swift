@@ -4,6 +4,7 @@ import NetPrimitives
 
 /// The node's pod bridge (`cni0`): what ``BridgeAttachment/ensure(_:host:)`` converges to.
 public struct BridgeConfiguration: Sendable, Hashable {
+    /// The bridge device (`cni0`).
     public var name: InterfaceName
     /// Set at creation (`ip link add NAME mtu M type bridge`); an existing bridge keeps its own.
     public var mtu: Int?
@@ -14,6 +15,7 @@ public struct BridgeConfiguration: Sendable, Hashable {
     /// needs (`sysctl -w net.ipv4.ip_forward=1`).
     public var enablesForwarding: Bool
 
+    /// A configuration; without gateway addresses the bridge is a plain switch.
     public init(name: InterfaceName, mtu: Int? = nil, gatewayAddresses: [IPNetwork] = [], enablesForwarding: Bool = true) {
         self.name = name
         self.mtu = mtu
@@ -27,7 +29,7 @@ public struct BridgeConfiguration: Sendable, Hashable {
 public enum BridgeAttachment {
     /// Makes sure the bridge exists, is up and has the gateway addresses:
     /// `ip link add NAME type bridge; ip link set NAME up; ip addr add GW/LEN dev NAME`.
-    /// Throws ``CNIError`` (999) when a device of that name exists but is not a bridge.
+    /// Throws `CNIError` (999) when a device of that name exists but is not a bridge.
     @discardableResult
     public static func ensure(_ configuration: BridgeConfiguration, host: NetlinkHandle) throws(CNIError) -> Link {
         let name = configuration.name

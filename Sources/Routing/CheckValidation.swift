@@ -2,7 +2,7 @@ import CNISpec
 import Netlink
 import NetPrimitives
 
-/// CHECK: compares a namespace with what a `prevResult` says. Each failure is a ``CNIError``
+/// CHECK: compares a namespace with what a `prevResult` says. Each failure is a `CNIError`
 /// (999) whose message names the object and the namespace, as a runtime shows it to a user.
 public enum CheckValidation {
     /// Validates the pod side: the sandbox interface named `interface` exists in the pod with

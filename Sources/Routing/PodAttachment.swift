@@ -15,11 +15,13 @@ import NetPrimitives
 /// // ip -n POD link set eth0 up
 /// ```
 public struct PodAttachment: Sendable {
+    /// The container the pair belongs to (`CNI_CONTAINERID`).
     public var containerID: String
     /// The name of the container end (`CNI_IFNAME`).
     public var containerInterface: InterfaceName
     /// The name of the host end.
     public var hostInterface: InterfaceName
+    /// The pod's network namespace, where the container end is created.
     public var podNamespace: NetworkNamespace
     /// MTU of both ends; nil keeps the kernel default (1500).
     public var mtu: Int?
@@ -28,6 +30,8 @@ public struct PodAttachment: Sendable {
     /// Lets traffic leave through the port it came from (`bridge link set dev veth… hairpin on`).
     public var hairpin: Bool
 
+    /// An attachment; `hostInterface` defaults to
+    /// ``PodInterfaceNaming/hostInterfaceName(containerID:interfaceName:prefix:)``.
     public init(
         containerID: String, interfaceName: InterfaceName, podNamespace: NetworkNamespace, mtu: Int? = nil,
         bridge: InterfaceName? = nil, hairpin: Bool = false, hostInterface: InterfaceName? = nil
@@ -44,7 +48,9 @@ public struct PodAttachment: Sendable {
 
     /// Both ends after creation.
     public struct Links: Sendable, Hashable {
+        /// The host end, as the node namespace shows it.
         public var host: Link
+        /// The container end, as the pod namespace shows it.
         public var container: Link
     }
 
@@ -54,7 +60,7 @@ public struct PodAttachment: Sendable {
     /// here is deleted again. `host` is a handle for the namespace that gets the host end;
     /// `pod` one for ``podNamespace``.
     ///
-    /// Throws ``CNIError`` (code 999) naming the step that failed; when the pod already has an
+    /// Throws `CNIError` (code 999) naming the step that failed; when the pod already has an
     /// interface named ``containerInterface``, the message says so.
     public func create(host: NetlinkHandle, pod: NetlinkHandle) throws(CNIError) -> Links {
         if (try? pod.linkIfPresent(named: containerInterface)) ?? nil != nil {

@@ -28,6 +28,7 @@ public struct PodRoutedAttachment: Sendable {
     /// The host end's MAC address (Calico uses ee:ee:ee:ee:ee:ee); nil keeps a random one.
     public var hostMACAddress: MACAddress?
 
+    /// A routed attachment over `veth` (whose bridge is cleared).
     public init(
         veth: PodAttachment, addresses: [IPNetwork], hostRouteProtocol: Netlink.Route.ProtocolTag,
         hostMACAddress: MACAddress? = nil
