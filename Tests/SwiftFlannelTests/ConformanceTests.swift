@@ -93,6 +93,9 @@ import TestSupport
             #expect(!(try ip(node, ["-o", "link", "show"]).contains("cni0")))
             #expect(!(try ip(pod, ["-o", "link", "show"]).contains("eth0")))
 
+            // DEL of an attachment that never existed, without subnet.env or address store: success.
+            try await harness.runtime.delete(harness.conflist(), harness.attachment("never", pod: pod))
+
             // A missing pod namespace: a clear error, the address is not kept.
             try "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\n".write(toFile: harness.subnetFile, atomically: true, encoding: .utf8)
             var config2 = harness.pluginConfiguration()
