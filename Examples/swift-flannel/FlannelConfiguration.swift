@@ -3,7 +3,13 @@ import NetPrimitives
 
 /// The keys of flannel's CNI configuration that swift-flannel reads (everything else passes
 /// through untouched): an existing flannel conflist works by changing `type` only.
-struct FlannelOptions: Codable, Sendable {
+///
+/// Decoded on its own rather than as CNISpec's `NetworkConfiguration<Options>`: the plugin
+/// needs a handful of keys, and skipping the generic container and the untyped tree of every
+/// other key saves type-metadata instantiation on each pod's ADD.
+struct FlannelOptions: Decodable, Sendable {
+    /// The network name (host-local's directory under `dataDir`).
+    var name: String?
     /// flanneld's subnet.env (default /run/flannel/subnet.env).
     var subnetFile: String?
     /// Where pod addresses are reserved, in host-local's on-disk format
@@ -11,13 +17,26 @@ struct FlannelOptions: Codable, Sendable {
     var dataDir: String?
     /// The bridge options flannel hands to the bridge plugin it delegates to.
     var delegate: DelegateOptions?
+    /// Present when chained after another plugin (and for CHECK); decoded only when present.
+    var prevResult: JSONValue?
+    /// GC's `cni.dev/valid-attachments`.
+    var validAttachments: [NetworkAttachment]?
+
+    enum CodingKeys: String, CodingKey {
+        case name, subnetFile, dataDir, delegate, prevResult, validAttachments = "cni.dev/valid-attachments"
+    }
 
     static let defaultSubnetFile = "/run/flannel/subnet.env"
     static let defaultDataDirectory = "/var/lib/cni/flannel"
+
+    /// Decodes a request's configuration; failures are code 6.
+    init(decoding bytes: some Collection<UInt8>) throws(CNIError) {
+        self = try CNIJSON.decode(Self.self, from: bytes)
+    }
 }
 
 /// The `delegate` object: the reference bridge plugin's options that matter here.
-struct DelegateOptions: Codable, Sendable {
+struct DelegateOptions: Decodable, Sendable {
     var bridge: String?
     var isGateway: Bool?
     var isDefaultGateway: Bool?
@@ -103,10 +122,9 @@ struct FlannelSettings: Sendable {
     var hairpin: Bool
     var mtu: Int?
 
-    init(_ configuration: NetworkConfiguration<FlannelOptions>) throws(CNIError) {
-        let options = configuration.options
+    init(_ options: FlannelOptions) throws(CNIError) {
         let delegate = options.delegate ?? DelegateOptions()
-        networkName = configuration.name ?? "cbr0"
+        networkName = options.name ?? "cbr0"
         guard !networkName.isEmpty, !networkName.contains("/"), networkName != ".", networkName != ".." else {
             throw CNIError(.invalidNetworkConfig, "invalid network name \"\(networkName)\"")
         }

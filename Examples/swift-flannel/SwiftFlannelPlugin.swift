@@ -11,7 +11,7 @@ struct SwiftFlannelPlugin: CNIPlugin {
     var about: String { "swift-flannel: flannel's bridge networking for pods, in one process (swift-cni)" }
 
     func add(_ request: PluginRequest) async throws -> CNIResult {
-        let configuration = try request.configuration(as: FlannelOptions.self)
+        let configuration = try FlannelOptions(decoding: request.configurationBytes)
         let settings = try FlannelSettings(configuration)
         let environment = try SubnetEnvironment.load(path: settings.subnetFile)
         let network = PodNetwork(environment, settings: settings)
@@ -52,7 +52,7 @@ struct SwiftFlannelPlugin: CNIPlugin {
             throw error
         }
         // Chained after another plugin: keep its result and add ours.
-        if var previous = try request.previousResult() {
+        if configuration.prevResult != nil, var previous = try request.previousResult() {
             let offset = previous.interfaces.count
             previous.interfaces += result.interfaces
             previous.ips += result.ips.map { ip in
@@ -67,7 +67,7 @@ struct SwiftFlannelPlugin: CNIPlugin {
     }
 
     func delete(_ request: PluginRequest) async throws {
-        let configuration = try request.configuration(as: FlannelOptions.self)
+        let configuration = try FlannelOptions(decoding: request.configurationBytes)
         let settings = try FlannelSettings(configuration)
         let interfaceName = try Self.interfaceName(request)
         // Only the host end is needed: deleting it removes the pod end, also when the pod's
@@ -82,7 +82,7 @@ struct SwiftFlannelPlugin: CNIPlugin {
     }
 
     func check(_ request: PluginRequest) async throws {
-        let configuration = try request.configuration(as: FlannelOptions.self)
+        let configuration = try FlannelOptions(decoding: request.configurationBytes)
         let settings = try FlannelSettings(configuration)
         let environment = try SubnetEnvironment.load(path: settings.subnetFile)
         let network = PodNetwork(environment, settings: settings)
@@ -106,7 +106,7 @@ struct SwiftFlannelPlugin: CNIPlugin {
     }
 
     func garbageCollect(_ request: PluginRequest) async throws {
-        let configuration = try request.configuration(as: FlannelOptions.self)
+        let configuration = try FlannelOptions(decoding: request.configurationBytes)
         let settings = try FlannelSettings(configuration)
         let store = PodAddressStore(dataDirectory: settings.dataDirectory, network: settings.networkName)
         guard store.exists else { return }
@@ -120,7 +120,7 @@ struct SwiftFlannelPlugin: CNIPlugin {
     }
 
     func status(_ request: PluginRequest) async throws {
-        let configuration = try request.configuration(as: FlannelOptions.self)
+        let configuration = try FlannelOptions(decoding: request.configurationBytes)
         let settings = try FlannelSettings(configuration)
         do {
             _ = try SubnetEnvironment.load(path: settings.subnetFile)

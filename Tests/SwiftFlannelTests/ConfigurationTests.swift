@@ -52,7 +52,7 @@ import Testing
 
 @Suite struct FlannelSettingsTests {
     @Test func defaultsAreFlannels() throws {
-        let configuration = try NetworkConfiguration<FlannelOptions>(
+        let configuration = try FlannelOptions(
             decoding: Array(#"{"cniVersion":"1.0.0","name":"cbr0","type":"swift-flannel"}"#.utf8))
         let settings = try FlannelSettings(configuration)
         #expect(settings.subnetFile == "/run/flannel/subnet.env")
@@ -71,7 +71,7 @@ import Testing
              "delegate":{"bridge":"br-pods","isDefaultGateway":true,"hairpinMode":true,"mtu":1400,"ipMasq":false},
              "somethingElse":42}
             """
-        let configuration = try NetworkConfiguration<FlannelOptions>(decoding: Array(json.utf8))
+        let configuration = try FlannelOptions(decoding: Array(json.utf8))
         let settings = try FlannelSettings(configuration)
         #expect(settings.subnetFile == "/x/subnet.env")
         #expect(settings.dataDirectory == "/x/data")
@@ -96,7 +96,7 @@ import Testing
         var plugin = try #require(list.plugins.first)
         plugin["name"] = .string(list.name)
         plugin["cniVersion"] = "0.3.1"
-        let configuration = try NetworkConfiguration<FlannelOptions>(decoding: try CNIJSON.encode(JSONValue.object(plugin)))
+        let configuration = try FlannelOptions(decoding: try CNIJSON.encode(JSONValue.object(plugin)))
         let settings = try FlannelSettings(configuration)
         #expect(settings.subnetFile == "/run/flannel/subnet.env")
         #expect(settings.dataDirectory == "/var/lib/cni/flannel")
@@ -110,7 +110,7 @@ import Testing
             #"{"name":"n","delegate":{"mtu":10}}"#,
             #"{"name":"../etc","delegate":{}}"#,
         ] {
-            let configuration = try NetworkConfiguration<FlannelOptions>(decoding: Array(json.utf8))
+            let configuration = try FlannelOptions(decoding: Array(json.utf8))
             #expect(throws: CNIError.self) { try FlannelSettings(configuration) }
         }
     }
