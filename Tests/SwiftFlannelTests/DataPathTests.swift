@@ -61,6 +61,22 @@ import TestSupport
         }
     }
 
+    @Test(.privileged) func defaultGatewayGivesThePodADefaultRoute() async throws {
+        let directory = try temporaryDirectory()
+        defer { removeDirectory(directory) }
+        try await NamespaceFixture.with(count: 2) { namespaces in
+            let (node, pod) = (namespaces[0], namespaces[1])
+            let harness = try FlannelTestNode(node: node, directory: directory)
+            let list = NetworkConfigurationList(
+                cniVersion: "1.0.0", name: "cbr0", plugins: [harness.pluginConfiguration(defaultGateway: true)])
+            let result = try await harness.runtime.add(list, harness.attachment("gw-1", pod: pod)).current()
+            #expect(result.routes.contains { $0.destination == IPNetwork("0.0.0.0/0") && $0.gateway == IPAddress("10.244.1.1") })
+            #expect(try ip(pod, ["route", "show"]).contains("default via 10.244.1.1 dev eth0"))
+            try await harness.runtime.check(list, harness.attachment("gw-1", pod: pod))
+            try await harness.runtime.delete(list, harness.attachment("gw-1", pod: pod))
+        }
+    }
+
     @Test(.privileged, arguments: [CNIVersion.v0_4_0, .v1_0_0])
     func chainedWithTheReferencePortmap(version: CNIVersion) async throws {
         let directory = try temporaryDirectory()
