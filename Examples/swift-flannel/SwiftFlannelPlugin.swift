@@ -16,6 +16,9 @@ struct SwiftFlannelPlugin: CNIPlugin {
         let environment = try SubnetEnvironment.load(path: settings.subnetFile)
         let network = PodNetwork(environment, settings: settings)
         let interfaceName = try Self.interfaceName(request)
+        // Chained after another plugin: its result is kept and ours added (decoded before
+        // anything is created, so a bad prevResult leaves nothing behind).
+        let previous = configuration.prevResult == nil ? nil : try request.previousResult()
         let podNamespace = try Self.openPodNamespace(request.networkNamespace)
         let host = try Self.handle(NetworkNamespace.current())
         let pod = try Self.handle(podNamespace)
@@ -51,8 +54,7 @@ struct SwiftFlannelPlugin: CNIPlugin {
             _ = try? store.release(containerID: request.containerID, interfaceName: interfaceName.value)
             throw error
         }
-        // Chained after another plugin: keep its result and add ours.
-        if configuration.prevResult != nil, var previous = try request.previousResult() {
+        if var previous {
             let offset = previous.interfaces.count
             previous.interfaces += result.interfaces
             previous.ips += result.ips.map { ip in
