@@ -2,8 +2,16 @@ import CNISpec
 import Foundation
 import Namespaces
 import NetPrimitives
+import Routing
 import Testing
 import TestSupport
+
+/// The host end's name of an attachment with interface eth0.
+enum PodInterfaceNamingName {
+    static func host(_ containerID: String) -> String {
+        PodInterfaceNaming.hostInterfaceName(containerID: containerID, interfaceName: "eth0").value
+    }
+}
 
 /// Pods networked by swift-flannel carry traffic; many ADDs at once; chaining with portmap.
 @Suite(.serialized) struct DataPathTests {
@@ -74,6 +82,25 @@ import TestSupport
             #expect(try ip(pod, ["route", "show"]).contains("default via 10.244.1.1 dev eth0"))
             try await harness.runtime.check(list, harness.attachment("gw-1", pod: pod))
             try await harness.runtime.delete(list, harness.attachment("gw-1", pod: pod))
+        }
+    }
+
+    @Test(.privileged) func chainedAfterAnotherPluginKeepsItsResult() async throws {
+        let directory = try temporaryDirectory()
+        defer { removeDirectory(directory) }
+        try await NamespaceFixture.with(count: 2) { namespaces in
+            let (node, pod) = (namespaces[0], namespaces[1])
+            let harness = try FlannelTestNode(node: node, directory: directory)
+            let list = NetworkConfigurationList(
+                cniVersion: "1.0.0", name: "cbr0", plugins: [["type": "loopback"], harness.pluginConfiguration()])
+            let attachment = harness.attachment("chain-1", pod: pod)
+            let result = try await harness.runtime.add(list, attachment).current()
+            #expect(result.interfaces.map(\.name) == ["lo", "cni0", PodInterfaceNamingName.host("chain-1"), "eth0"])
+            let ours = try #require(result.ips.first { $0.address.description == "10.244.1.2/24" })
+            #expect(ours.interface == 3)
+            try await harness.runtime.check(list, attachment)
+            try await harness.runtime.delete(list, attachment)
+            #expect(harness.reservedAddresses().isEmpty)
         }
     }
 
