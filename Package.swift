@@ -133,10 +133,25 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Benchmark of the pure policy layers, run by hand (see Documentation/Performance.md).
+        .executableTarget(
+            name: "policy-benchmark",
+            dependencies: ["Policy", "NetPrimitives"],
+            path: "Benchmarks/PolicyBenchmark",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Test support (a library for tests, shipped so users can test their plugins too)
         .target(
             name: "TestSupport",
             dependencies: ["Namespaces"],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Benchmarks (run by hand, never in the test suite)
+        .executableTarget(
+            name: "NftablesBenchmark",
+            dependencies: ["Netlink", "Namespaces", "NetPrimitives", "ChildProcess"],
             swiftSettings: swiftSettings
         ),
 
