@@ -1,0 +1,143 @@
+import Foundation
+import NetPrimitives
+import TestSupport
+import Testing
+
+@testable import swift_flanneld
+
+@Suite("swift-flanneld: configuration and files")
+struct FlannelAgentUnitTests {
+    @Test("subnet.env as flannel writes it: first host address of the subnet")
+    func subnetEnvironment() throws {
+        let environment = SubnetEnvironment(
+            network: try IPNetwork(parsing: "10.244.0.0/16"), subnet: try IPNetwork(parsing: "10.244.1.0/24"), mtu: 1450, ipMasquerade: true)
+        #expect(environment.text == "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n")
+        #expect(SubnetEnvironment.previousSubnet(in: environment.text) == (try IPNetwork(parsing: "10.244.1.0/24")))
+        #expect(SubnetEnvironment.previousSubnet(in: "garbage") == nil)
+    }
+
+    @Test("backend section: defaults, host-gw, DirectRouting, bad values")
+    func backend() throws {
+        let defaults = try FlannelBackend(nil)
+        #expect(defaults.kind == .vxlan && defaults.identifier == 1 && defaults.port == 8472 && !defaults.directRouting)
+        let custom = try FlannelBackend(["Type": "vxlan", "VNI": 4, "Port": 4789, "DirectRouting": true])
+        #expect(custom.identifier == 4 && custom.port == 4789 && custom.directRouting)
+        #expect(try FlannelBackend(["Type": "host-gw"]).kind == .hostGateway)
+        #expect(throws: AgentError.self) { try FlannelBackend(["Type": "udp"]) }
+        #expect(throws: AgentError.self) { try FlannelBackend(["VNI": 16_777_216]) }
+    }
+
+    @Test("masquerade table: pod to pod returns, leaving the network masquerades")
+    func masquerade() throws {
+        let contents = try Masquerade.contents(network: try IPNetwork(parsing: "10.244.0.0/16"))
+        #expect(contents.table.name == "swiftcni_nat")
+        #expect(contents.rules.count == 2)
+        #expect(contents.rules[0].description.contains("return"))
+        #expect(contents.rules[1].description.contains("masquerade"))
+    }
+
+    @Test("--listen parsing")
+    func listen() throws {
+        #expect(try SwiftFlanneld.split("127.0.0.1:9101") == ("127.0.0.1", 9101))
+        #expect(try SwiftFlanneld.split(":80") == ("0.0.0.0", 80))
+        #expect(throws: (any Error).self) { try SwiftFlanneld.split("nope") }
+    }
+}
+
+@Suite("swift-flanneld in node namespaces", .serialized)
+struct FlannelAgentClusterTests {
+    static let vxlan = #"{"Network":"10.244.0.0/16","SubnetLen":24,"Backend":{"Type":"vxlan","VNI":1,"Port":8472}}"#
+    static let hostGateway = #"{"Network":"10.244.0.0/16","SubnetLen":24,"Backend":{"Type":"host-gw"}}"#
+
+    @Test("vxlan: three agents lease distinct subnets, program the overlay, pods reach each other; a node leaves; a restart keeps traffic",
+          .privileged, .timeLimit(.minutes(1)))
+    func vxlan() async throws {
+        try await FlannelCluster.with(nodes: 3) { cluster in
+            try await cluster.writeConfiguration(Self.vxlan)
+            for index in 0..<3 { try cluster.start(index) }
+            for index in 0..<3 {
+                #expect(cluster.eventually { cluster.subnetEnvironment(index) != nil }, "node \(index + 1): \(cluster.log(index))")
+            }
+            let subnets = (0..<3).compactMap(cluster.subnet)
+            #expect(Set(subnets).count == 3, "\(subnets)")
+            let environment = try #require(cluster.subnetEnvironment(0))
+            #expect(environment["FLANNEL_NETWORK"] == "10.244.0.0/16")
+            #expect(environment["FLANNEL_MTU"] == "1450")
+            #expect(environment["FLANNEL_IPMASQ"] == "false")
+            #expect(environment["FLANNEL_SUBNET"]?.hasSuffix(".1/24") == true)
+
+            for index in 0..<3 {
+                let others = Set((0..<3).filter { $0 != index }.map { subnets[$0].description })
+                #expect(try cluster.eventually { try cluster.overlayRoutes(index) == others }, "node \(index + 1): \(cluster.log(index))")
+                #expect(try cluster.eventually { try cluster.permanentNeighbors(index) == 2 })
+                #expect(try cluster.forwardingEntries(index).count == 2)
+            }
+            let link = try cluster.json(0, ["-d", "link", "show", "flannel.1"]).first
+            #expect(link?["mtu"] as? Int == 1450)
+
+            let pods = try (0..<3).map { try cluster.addPodAddress($0) }
+            for (from, to) in [(0, 1), (0, 2), (1, 2), (2, 0)] {
+                #expect(try cluster.ping(from: from, source: pods[from], to: pods[to]), "pod \(from + 1) → pod \(to + 1)")
+            }
+            #expect(try cluster.eventually { try cluster.http(0, "/healthz").ok })
+            let metrics = try cluster.http(0, "/metrics")
+            #expect(metrics.body.contains("flannel_remote_nodes 2"), "\(metrics.body)")
+
+            // Node 3 leaves: agent stopped, lease deleted by an admin.
+            #expect(cluster.stop(2) == .exited(0), cluster.log(2))
+            let deleted = try await cluster.store.delete(
+                "\(FlannelCluster.prefix)/subnets/\(subnets[2].address)-\(subnets[2].prefixLength)")
+            #expect(deleted)
+            for index in 0..<2 {
+                #expect(try cluster.eventually { try cluster.overlayRoutes(index) == [subnets[1 - index].description] },
+                        "node \(index + 1): \(cluster.log(index))")
+                #expect(try cluster.permanentNeighbors(index) == 1)
+                #expect(try cluster.forwardingEntries(index).count == 1)
+            }
+
+            // Restart node 1's agent: the data path stays during the gap, the subnet comes back.
+            #expect(cluster.stop(0) == .exited(0), cluster.log(0))
+            #expect(try cluster.overlayRoutes(0) == [subnets[1].description])
+            #expect(try cluster.ping(from: 0, source: pods[0], to: pods[1]))
+            try cluster.start(0)
+            #expect(try cluster.eventually { try cluster.http(0, "/healthz").ok }, cluster.log(0))
+            #expect(cluster.subnet(0) == subnets[0])
+            #expect(try cluster.overlayRoutes(0) == [subnets[1].description])
+            #expect(try cluster.ping(from: 0, source: pods[0], to: pods[1]))
+            #expect(try cluster.ping(from: 1, source: pods[1], to: pods[0]))
+            #expect(!cluster.log(0).contains("converged"), "a restart must find nothing to change: \(cluster.log(0))")
+        }
+    }
+
+    @Test("host-gw: routes via the node IPs, pods reach each other, a node leaves", .privileged, .timeLimit(.minutes(1)))
+    func hostGateway() async throws {
+        try await FlannelCluster.with(nodes: 3) { cluster in
+            try await cluster.writeConfiguration(Self.hostGateway)
+            for index in 0..<3 { try cluster.start(index) }
+            for index in 0..<3 {
+                #expect(cluster.eventually { cluster.subnetEnvironment(index) != nil }, "node \(index + 1): \(cluster.log(index))")
+            }
+            let subnets = (0..<3).compactMap(cluster.subnet)
+            #expect(Set(subnets).count == 3)
+            #expect(cluster.subnetEnvironment(0)?["FLANNEL_MTU"] == "1500")
+            for index in 0..<3 {
+                let others = Set((0..<3).filter { $0 != index }.map { subnets[$0].description })
+                #expect(try cluster.eventually { try cluster.overlayRoutes(index) == others }, "node \(index + 1): \(cluster.log(index))")
+            }
+            let route = try cluster.json(0, ["route", "show", subnets[1].description]).first
+            #expect(route?["gateway"] as? String == "192.168.50.12")
+            #expect(route?["dev"] as? String == "eth0")
+            #expect(try cluster.json(0, ["link", "show", "flannel.1"]).isEmpty)
+
+            let pods = try (0..<3).map { try cluster.addPodAddress($0) }
+            for (from, to) in [(0, 1), (1, 2), (2, 0)] {
+                #expect(try cluster.ping(from: from, source: pods[from], to: pods[to]), "pod \(from + 1) → pod \(to + 1)")
+            }
+
+            #expect(cluster.stop(1) == .exited(0), cluster.log(1))
+            try await cluster.store.delete("\(FlannelCluster.prefix)/subnets/\(subnets[1].address)-\(subnets[1].prefixLength)")
+            #expect(try cluster.eventually { try cluster.overlayRoutes(0) == [subnets[2].description] }, cluster.log(0))
+            #expect(try cluster.eventually { try cluster.overlayRoutes(2) == [subnets[0].description] }, cluster.log(2))
+        }
+    }
+}
