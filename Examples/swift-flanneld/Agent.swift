@@ -60,7 +60,7 @@ struct Agent: Service {
             publicIP: underlayAddress.address.description, backendType: backend.kind.rawValue, backendData: backendData,
             nodeName: settings.node)
         let preferred = SubnetFile.read(settings.subnetFile).flatMap(SubnetEnvironment.previousSubnet(in:))
-        var lease = try await leases.acquire(
+        let lease = try await leases.acquire(
             node: settings.node, attributes: attributes, configuration: configuration, ttlSeconds: settings.leaseTTLSeconds,
             preferred: preferred)
         let subnet = lease.subnet.network
@@ -107,7 +107,8 @@ struct Agent: Service {
                     try await reconcile(leases, dataPath: dataPath, own: subnet)
                 }
             }
-            group.addTask {
+            group.addTask { [lease] in
+                var lease = lease
                 // Periodic resync (repairs manual changes, catches a broken watch) and lease renewal.
                 var sinceRenewal = 0
                 let renewEvery = max(1, Int(settings.leaseTTLSeconds / 3))
@@ -167,6 +168,7 @@ struct Agent: Service {
             reconcileErrors.increment()
             logger.error("reconcile failed", metadata: ["error": "\(error)"])
         }
-        duration.recordInterval(since: start)
+        let elapsed = (ContinuousClock.now - start).components
+        duration.recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
     }
 }

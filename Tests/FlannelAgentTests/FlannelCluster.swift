@@ -69,11 +69,12 @@ final class FlannelCluster: @unchecked Sendable {
             standardError: .file(logFile(index)))
     }
 
-    /// SIGTERM and wait; returns the exit status.
+    /// SIGTERM and wait; returns whether the agent exited with status 0.
     @discardableResult
-    func stop(_ index: Int) -> ExitStatus? {
+    func stop(_ index: Int) -> Bool {
         defer { agents[index] = nil }
-        return agents[index]?.terminate(graceMilliseconds: 5000)
+        guard let status = agents[index]?.terminate(graceMilliseconds: 5000) else { return false }
+        return status.isSuccess
     }
 
     /// Polls `condition` every 100 ms until it holds or `seconds` pass.
