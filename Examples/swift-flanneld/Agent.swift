@@ -4,6 +4,7 @@ import IPAM
 import Logging
 import Metrics
 import Namespaces
+import NIOConcurrencyHelpers
 import Netlink
 import NetPrimitives
 import ServiceLifecycle
@@ -89,46 +90,62 @@ struct Agent: Service {
             localSubnet: subnet)
         // Watch first, then converge, so no change between the two is missed.
         let events = leases.watch(fromRevision: nil)
-        try await reconcile(leases, dataPath: dataPath, own: subnet)
+        await reconcile(leases, dataPath: dataPath, own: subnet)
         status.update(ready: true, detail: "subnet \(subnet)")
 
+        let held = NIOLockedValueBox(lease)
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask {
-                for try await event in events.cancelOnGracefulShutdown() {
-                    if case .removed(let removed) = event, removed.network == subnet {
-                        logger.warning("own lease deleted from the store; leasing it again", metadata: ["subnet": "\(subnet)"])
-                        let again = try await leases.acquire(
-                            node: settings.node, attributes: attributes, configuration: configuration,
-                            ttlSeconds: settings.leaseTTLSeconds, preferred: subnet)
-                        guard again.subnet.network == subnet else {
-                            throw AgentError("lost subnet \(subnet) (the store now gives \(again.subnet)); restart the agent")
+                var stream = events
+                while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                    do {
+                        for try await event in stream.cancelOnGracefulShutdown() {
+                            if case .removed(let removed) = event, removed.network == subnet {
+                                logger.warning("own lease deleted from the store; leasing it again", metadata: ["subnet": "\(subnet)"])
+                                let again = try await leases.acquire(
+                                    node: settings.node, attributes: attributes, configuration: configuration,
+                                    ttlSeconds: settings.leaseTTLSeconds, preferred: subnet)
+                                guard again.subnet.network == subnet else {
+                                    throw AgentError("lost subnet \(subnet) (the store now gives \(again.subnet)); restart the agent")
+                                }
+                                held.withLockedValue { $0 = again }
+                            }
+                            await reconcile(leases, dataPath: dataPath, own: subnet)
                         }
+                        break
+                    } catch let error as AgentError {
+                        throw error
+                    } catch {
+                        // A broken watch (store restarted, history compacted): resync and watch again.
+                        logger.warning("watch failed; watching again", metadata: ["error": "\(error)"])
+                        try? await Task.sleep(for: .seconds(1))
+                        stream = leases.watch(fromRevision: nil)
+                        await reconcile(leases, dataPath: dataPath, own: subnet)
                     }
-                    try await reconcile(leases, dataPath: dataPath, own: subnet)
                 }
             }
-            group.addTask { [lease] in
-                var lease = lease
-                // Periodic resync (repairs manual changes, catches a broken watch) and lease renewal.
-                var sinceRenewal = 0
+            group.addTask {
+                // Periodic resync (repairs manual changes, catches missed events) and lease renewal.
+                var seconds = 0
                 let renewEvery = max(1, Int(settings.leaseTTLSeconds / 3))
                 while !Task.isCancelled && !Task.isShuttingDownGracefully {
                     try? await Task.sleep(for: .seconds(1))
-                    sinceRenewal += 1
-                    if sinceRenewal >= renewEvery {
-                        sinceRenewal = 0
+                    seconds += 1
+                    if seconds % renewEvery == 0 {
+                        let current = held.withLockedValue { $0 }
                         do {
-                            try await leases.renew(lease)
+                            try await leases.renew(current)
                             renewals.increment()
                         } catch {
                             logger.warning("lease renewal failed; leasing again", metadata: ["error": "\(error)"])
-                            lease = try await leases.acquire(
+                            let again = try await leases.acquire(
                                 node: settings.node, attributes: attributes, configuration: configuration,
                                 ttlSeconds: settings.leaseTTLSeconds, preferred: subnet)
+                            held.withLockedValue { $0 = again }
                         }
                     }
-                    if sinceRenewal % settings.resyncSeconds == 0 {
-                        try? await reconcile(leases, dataPath: dataPath, own: subnet)
+                    if seconds % settings.resyncSeconds == 0 {
+                        await reconcile(leases, dataPath: dataPath, own: subnet)
                     }
                 }
             }
@@ -151,7 +168,7 @@ struct Agent: Service {
     }
 
     /// Lists the leases and converges the data path towards the other nodes.
-    func reconcile(_ leases: SubnetLeaseManager, dataPath: DataPath, own subnet: IPNetwork) async throws {
+    func reconcile(_ leases: SubnetLeaseManager, dataPath: DataPath, own subnet: IPNetwork) async {
         let start = ContinuousClock.now
         reconciles.increment()
         do {

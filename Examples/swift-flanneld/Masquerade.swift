@@ -8,8 +8,8 @@ import NetPrimitives
 /// table inet swiftcni_nat {
 ///   chain postrouting {
 ///     type nat hook postrouting priority 100; policy accept;
-///     ip saddr 10.244.0.0/16 ip daddr 10.244.0.0/16 return
-///     ip saddr 10.244.0.0/16 ip daddr != 224.0.0.0/4 masquerade fully-random
+///     ip saddr 10.244.0.0/16 ip daddr 10.244.0.0/16 counter return
+///     ip saddr 10.244.0.0/16 ip daddr != 224.0.0.0/4 counter masquerade fully-random
 ///   }
 /// }
 /// ```
@@ -23,10 +23,10 @@ enum Masquerade {
         return NftablesTableContents(
             table: table, chains: [chain],
             rules: [
-                NftablesRule(in: chain, matches: [.sourceAddress(cluster), .destinationAddress(cluster)], statements: [.return],
+                NftablesRule(in: chain, matches: [.sourceAddress(cluster), .destinationAddress(cluster)], statements: [.counter, .return],
                              comment: "flannel: pod to pod"),
                 NftablesRule(in: chain, matches: [.sourceAddress(cluster), .destinationAddress(multicast, negated: true)],
-                             statements: [.masqueradeFullyRandom], comment: "flannel: leaving the cluster network"),
+                             statements: [.counter, .masqueradeFullyRandom], comment: "flannel: leaving the cluster network"),
             ])
     }
 

@@ -121,12 +121,14 @@ struct FlannelAgentClusterTests {
     func hostGateway() async throws {
         try await FlannelCluster.with(nodes: 3) { cluster in
             try await cluster.writeConfiguration(Self.hostGateway)
-            for index in 0..<3 { try cluster.start(index) }
+            for index in 0..<3 { try cluster.start(index, extra: index == 0 ? ["--ip-masq"] : []) }
             for index in 0..<3 {
                 #expect(cluster.eventually { cluster.subnetEnvironment(index) != nil }, "node \(index + 1): \(cluster.log(index))")
             }
             let subnets = (0..<3).compactMap(cluster.subnet)
             #expect(Set(subnets).count == 3)
+            #expect(cluster.subnetEnvironment(0)?["FLANNEL_IPMASQ"] == "true")
+            #expect(cluster.subnetEnvironment(1)?["FLANNEL_IPMASQ"] == "false")
             #expect(cluster.subnetEnvironment(0)?["FLANNEL_MTU"] == "1500")
             for index in 0..<3 {
                 let others = Set((0..<3).filter { $0 != index }.map { subnets[$0].description })
@@ -141,6 +143,12 @@ struct FlannelAgentClusterTests {
             for (from, to) in [(0, 1), (1, 2), (2, 0)] {
                 #expect(try cluster.ping(from: from, source: pods[from], to: pods[to]), "pod \(from + 1) → pod \(to + 1)")
             }
+
+            // --ip-masq on node 1: pod to pod is not masqueraded, pod to outside the network is.
+            #expect(try cluster.masqueradeCounters(0) == [1, 0])
+            #expect(try cluster.ping(from: 0, source: pods[0], to: "192.168.50.13"))
+            #expect(try cluster.masqueradeCounters(0) == [1, 1])
+            #expect(try cluster.masqueradeCounters(1).isEmpty, "no table without --ip-masq")
 
             #expect(cluster.stop(1), "\(cluster.log(1))")
             try await cluster.store.delete("\(FlannelCluster.prefix)/subnets/\(subnets[1].address)-\(subnets[1].prefixLength)")

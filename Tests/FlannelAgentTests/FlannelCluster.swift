@@ -140,6 +140,21 @@ final class FlannelCluster: @unchecked Sendable {
         ).status.isSuccess
     }
 
+    /// The packet counters of the rules of `inet swiftcni_nat` on node `index`, in rule order
+    /// (empty when the table does not exist).
+    func masqueradeCounters(_ index: Int) throws -> [Int] {
+        let output = try nodes[index].runProcess(
+            "/usr/sbin/nft", arguments: ["-j", "list", "table", "inet", "swiftcni_nat"], timeoutMilliseconds: 5000)
+        guard output.status.isSuccess,
+              let document = try JSONSerialization.jsonObject(with: Data(output.standardOutput)) as? [String: Any],
+              let items = document["nftables"] as? [[String: Any]]
+        else { return [] }
+        return items.compactMap { $0["rule"] as? [String: Any] }.map { rule in
+            let expressions = rule["expr"] as? [[String: Any]] ?? []
+            return expressions.compactMap { ($0["counter"] as? [String: Any])?["packets"] as? Int }.first ?? -1
+        }
+    }
+
     func http(_ index: Int, _ path: String) throws -> (ok: Bool, body: String) {
         let output = try nodes[index].runProcess(
             "/usr/bin/curl", arguments: ["-sf", "-m", "2", "http://127.0.0.1:9101" + path], timeoutMilliseconds: 5000)
