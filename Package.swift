@@ -89,9 +89,34 @@ let package = Package(
             dependencies: [.product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "datastore-tool",
+            dependencies: ["Datastore"],
+            path: "Examples/datastore-tool",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "IPAM",
             dependencies: ["NetPrimitives", "CNISpec", "Datastore"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "swift-ipam",
+            dependencies: ["IPAM", "Datastore", "NetPrimitives", "CNISpec"],
+            path: "Examples/swift-ipam",
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings,
+            linkerSettings: [
+                .unsafeFlags(["-static-stdlib"], .when(configuration: .release)),
+                // FoundationEssentials.a needs these when the standard library is linked statically.
+                .linkedLibrary("_FoundationCollections", .when(configuration: .release)),
+                .linkedLibrary("_FoundationCShims", .when(configuration: .release)),
+            ]
+        ),
+        .executableTarget(
+            name: "ipam-bench",
+            dependencies: ["ChildProcess"],
+            path: "Examples/ipam-bench",
             swiftSettings: swiftSettings
         ),
 
