@@ -85,9 +85,7 @@ struct FlannelAgentClusterTests {
 
             // Node 3 leaves: agent stopped, lease deleted by an admin.
             #expect(cluster.stop(2), "\(cluster.log(2))")
-            let deleted = try await cluster.store.delete(
-                "\(FlannelCluster.prefix)/subnets/\(subnets[2].address)-\(subnets[2].prefixLength)")
-            #expect(deleted)
+            #expect(try await cluster.deleteLease(subnets[2]))
             for index in 0..<2 {
                 #expect(try cluster.eventually { try cluster.overlayRoutes(index) == [subnets[1 - index].description] },
                         "node \(index + 1): \(cluster.log(index))")
@@ -151,9 +149,38 @@ struct FlannelAgentClusterTests {
             #expect(try cluster.masqueradeCounters(1).isEmpty, "no table without --ip-masq")
 
             #expect(cluster.stop(1), "\(cluster.log(1))")
-            try await cluster.store.delete("\(FlannelCluster.prefix)/subnets/\(subnets[1].address)-\(subnets[1].prefixLength)")
+            #expect(try await cluster.deleteLease(subnets[1]))
             #expect(try cluster.eventually { try cluster.overlayRoutes(0) == [subnets[2].description] }, "\(cluster.log(0))")
             #expect(try cluster.eventually { try cluster.overlayRoutes(2) == [subnets[0].description] }, "\(cluster.log(2))")
+        }
+    }
+
+    @Test("vxlan with a real etcd (in the fabric namespace): agents converge, pods reach each other, a node leaves",
+          .privileged, .timeLimit(.minutes(1)))
+    func vxlanWithEtcd() async throws {
+        try await FlannelCluster.with(nodes: 3, etcd: true) { cluster in
+            try await cluster.writeConfiguration(Self.vxlan)
+            for index in 0..<3 { try cluster.start(index) }
+            for index in 0..<3 {
+                #expect(cluster.eventually { cluster.subnetEnvironment(index) != nil }, "node \(index + 1): \(cluster.log(index))")
+            }
+            let subnets = (0..<3).compactMap(cluster.subnet)
+            try #require(Set(subnets).count == 3, "\(subnets)")
+            for index in 0..<3 {
+                let others = Set((0..<3).filter { $0 != index }.map { subnets[$0].description })
+                #expect(try cluster.eventually { try cluster.overlayRoutes(index) == others }, "node \(index + 1): \(cluster.log(index))")
+            }
+            let pods = try (0..<3).map { try cluster.addPodAddress($0) }
+            for (from, to) in [(0, 1), (1, 2), (2, 0)] {
+                #expect(try cluster.ping(from: from, source: pods[from], to: pods[to]), "pod \(from + 1) → pod \(to + 1)")
+            }
+            #expect(cluster.stop(2), "\(cluster.log(2))")
+            #expect(try await cluster.deleteLease(subnets[2]))
+            for index in 0..<2 {
+                #expect(try cluster.eventually { try cluster.overlayRoutes(index) == [subnets[1 - index].description] },
+                        "node \(index + 1): \(cluster.log(index))")
+                #expect(try cluster.eventually { try cluster.permanentNeighbors(index) == 1 && cluster.forwardingEntries(index).count == 1 })
+            }
         }
     }
 }

@@ -16,16 +16,23 @@ final class FlannelCluster: @unchecked Sendable {
     let nodes: [NetworkNamespace]
     let directory: String
     let store: any Datastore
+    /// The `--store` argument of the agents.
+    let storeLocation: String
+    /// With an etcd store: etcd runs inside the fabric namespace on 192.168.50.1 (the bridge),
+    /// reached by the agents over the underlay and by the test through `etcdctl` in the fabric.
+    var etcd: RunningProcess?
     var agents: [RunningProcess?]
+    static let etcdEndpoint = "http://192.168.50.1:2379"
 
     static let prefix = "/coreos.com/network"
 
-    init(_ namespaces: [NetworkNamespace]) throws {
+    init(_ namespaces: [NetworkNamespace], etcd useEtcd: Bool = false) throws {
         fabric = namespaces[0]
         nodes = Array(namespaces.dropFirst())
         directory = NSTemporaryDirectory() + "swcni-flanneld-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: directory + "/store", withIntermediateDirectories: true)
         store = try StoreLocation.open("file:" + directory + "/store")
+        storeLocation = useEtcd ? "etcd:" + Self.etcdEndpoint : "file:" + directory + "/store"
         agents = Array(repeating: nil, count: nodes.count)
         let bridge = try NetlinkHandle(namespace: fabric)
         try bridge.addLink(.bridge("br0"))
@@ -39,11 +46,31 @@ final class FlannelCluster: @unchecked Sendable {
             try handle.addAddress(Address(try IPNetwork(parsing: "192.168.50.1\(index + 1)/24")), device: "eth0")
             try handle.setLinkUp("eth0")
         }
+        if useEtcd {
+            try bridge.addAddress(Address(try IPNetwork(parsing: "192.168.50.1/24")), device: "br0")
+            etcd = try fabric.launchProcess(
+                "/usr/bin/etcd",
+                arguments: ["--name", "fabric", "--data-dir", directory + "/etcd",
+                            "--listen-client-urls", Self.etcdEndpoint, "--advertise-client-urls", Self.etcdEndpoint,
+                            "--listen-peer-urls", "http://127.0.0.1:2380", "--initial-advertise-peer-urls", "http://127.0.0.1:2380",
+                            "--initial-cluster", "fabric=http://127.0.0.1:2380"],
+                standardError: .file(directory + "/etcd.log"))
+            guard eventually(20, { (try? etcdctl(["get", "/probe"]))?.status.isSuccess == true }) else {
+                throw AgentTestError("etcd did not start: \((try? String(contentsOfFile: directory + "/etcd.log", encoding: .utf8)) ?? "")")
+            }
+        }
+    }
+
+    func etcdctl(_ arguments: [String]) throws -> ChildProcessOutput {
+        try fabric.runProcess(
+            "/usr/bin/etcdctl", arguments: ["--endpoints", Self.etcdEndpoint, "--command-timeout=2s"] + arguments,
+            environment: ["ETCDCTL_API": "3", "PATH": "/usr/bin:/bin"], timeoutMilliseconds: 5000)
     }
 
     /// Stops every agent still running and removes the temporary directory.
     func tearDown() {
         for agent in agents.compactMap({ $0 }) { agent.terminate(graceMilliseconds: 2000) }
+        etcd?.terminate(graceMilliseconds: 2000)
         try? FileManager.default.removeItem(atPath: directory)
     }
 
@@ -52,7 +79,23 @@ final class FlannelCluster: @unchecked Sendable {
     func log(_ index: Int) -> String { (try? String(contentsOfFile: logFile(index), encoding: .utf8)) ?? "" }
 
     func writeConfiguration(_ json: String) async throws {
-        try await store.put(KeyLayout.flannelConfig(prefix: Self.prefix), string: json)
+        let key = KeyLayout.flannelConfig(prefix: Self.prefix)
+        if etcd != nil {
+            let output = try etcdctl(["put", key, json])
+            guard output.status.isSuccess else { throw AgentTestError("etcdctl put: \(output.standardErrorText)") }
+        } else {
+            try await store.put(key, string: json)
+        }
+    }
+
+    /// Deletes a node's lease as an admin would (`etcdctl del`); returns whether it existed.
+    func deleteLease(_ subnet: IPNetwork) async throws -> Bool {
+        let key = KeyLayout.flannelSubnet(subnet.network.description, prefix: Self.prefix)
+        if etcd != nil {
+            let output = try etcdctl(["del", key])
+            return output.standardOutputText.trimmingCharacters(in: .whitespacesAndNewlines) == "1"
+        }
+        return try await store.delete(key)
     }
 
     static var binary: String {
@@ -63,7 +106,7 @@ final class FlannelCluster: @unchecked Sendable {
     func start(_ index: Int, extra: [String] = []) throws {
         agents[index] = try nodes[index].launchProcess(
             Self.binary,
-            arguments: ["--node", "node-\(index + 1)", "--iface", "eth0", "--store", "file:" + directory + "/store",
+            arguments: ["--node", "node-\(index + 1)", "--iface", "eth0", "--store", storeLocation,
                         "--subnet-file", subnetFile(index), "--listen", "127.0.0.1:9101", "--resync-interval", "2",
                         "--lease-ttl", "60"] + extra,
             standardError: .file(logFile(index)))
@@ -164,11 +207,18 @@ final class FlannelCluster: @unchecked Sendable {
 
 extension FlannelCluster {
     /// Creates the cluster, runs `body`, and always stops the agents and removes the files.
-    static func with(nodes count: Int, _ body: (FlannelCluster) async throws -> Void) async throws {
+    static func with(nodes count: Int, etcd: Bool = false, _ body: (FlannelCluster) async throws -> Void) async throws {
         try await NamespaceFixture.with(count: count + 1) { namespaces in
-            let cluster = try FlannelCluster(namespaces)
+            let cluster = try FlannelCluster(namespaces, etcd: etcd)
             defer { cluster.tearDown() }
             try await body(cluster)
         }
     }
+}
+
+typealias ChildProcessOutput = ChildProcess.Output
+
+struct AgentTestError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }
