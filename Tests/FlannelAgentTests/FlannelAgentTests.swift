@@ -183,4 +183,34 @@ struct FlannelAgentClusterTests {
             }
         }
     }
+
+    @Test("bad input: missing flags, a bad store URL, an unsupported backend and a missing interface exit non-zero with a clear message",
+          .privileged, .timeLimit(.minutes(1)))
+    func badInput() async throws {
+        try await FlannelCluster.with(nodes: 1) { cluster in
+            let node = cluster.nodes[0]
+            let usage = try node.runProcess(FlannelCluster.binary, arguments: ["--node", "n1"], timeoutMilliseconds: 5000)
+            #expect(!usage.status.isSuccess)
+            #expect(usage.standardErrorText.contains("--iface"), "\(usage.standardErrorText)")
+            let store = try node.runProcess(
+                FlannelCluster.binary, arguments: ["--node", "n1", "--iface", "eth0", "--store", "redis:x"], timeoutMilliseconds: 5000)
+            #expect(!store.status.isSuccess)
+            #expect(store.standardErrorText.contains("file:DIR or etcd:"), "\(store.standardErrorText)")
+
+            try await cluster.writeConfiguration(#"{"Network":"10.244.0.0/16","Backend":{"Type":"udp"}}"#)
+            let backend = try node.runProcess(
+                FlannelCluster.binary, arguments: ["--node", "n1", "--iface", "eth0", "--store", cluster.storeLocation,
+                                                   "--subnet-file", cluster.subnetFile(0)], timeoutMilliseconds: 10000)
+            #expect(!backend.status.isSuccess)
+            #expect(backend.standardErrorText.contains("unsupported backend type \"udp\""), "\(backend.standardErrorText)")
+
+            try await cluster.writeConfiguration(Self.vxlan)
+            let missing = try node.runProcess(
+                FlannelCluster.binary, arguments: ["--node", "n1", "--iface", "nosuch0", "--store", cluster.storeLocation,
+                                                   "--subnet-file", cluster.subnetFile(0)], timeoutMilliseconds: 10000)
+            #expect(!missing.status.isSuccess)
+            #expect(missing.standardErrorText.contains("nosuch0"), "\(missing.standardErrorText)")
+            #expect(cluster.subnetEnvironment(0) == nil)
+        }
+    }
 }
