@@ -165,6 +165,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .executableTarget(
+            name: "overlay-bench",
+            dependencies: ["VXLAN", "Routing", "Netlink", "Namespaces", "NetPrimitives"],
+            path: "Benchmarks/overlay-bench",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: The multi-node lab (engine of cnilab and of the end-to-end tests)
         .target(
             name: "Lab",
