@@ -18,7 +18,7 @@ public struct HostGatewayPeer: Hashable, Sendable, CustomStringConvertible {
 /// flannel's host-gw backend: one route per remote node subnet via that node's underlay
 /// address (`ip route replace 10.244.2.0/24 via 192.168.50.12 dev eth0 proto 91`). Every
 /// node must share one L2 underlay. Routes are owned through a ``RouteReconciler`` with the
-/// ``Netlink/Route/ProtocolTag/flannelOverlay`` tag, so a route of any other owner is left
+/// `Route.ProtocolTag.flannelOverlay` tag, so a route of any other owner is left
 /// alone.
 ///
 /// ```swift

@@ -3,7 +3,7 @@ import NetPrimitives
 import Routing
 
 /// The kernel state the overlay owns, as read from one node: routes tagged
-/// ``Netlink/Route/ProtocolTag/flannelOverlay`` and the neighbour and FDB entries of the VTEP.
+/// `Route.ProtocolTag.flannelOverlay` and the neighbour and FDB entries of the VTEP.
 public struct OverlayState: Hashable, Sendable {
     public var routes: [Route]
     /// `ip neigh show dev flannel.1`.

@@ -6,7 +6,7 @@ import Routing
 /// its VTEP MAC), one FDB entry (that MAC → its underlay address) and one onlink route (its
 /// subnet via its VTEP address on the VTEP), and removes them when the node leaves. With
 /// ``directRouting``, a peer on the same underlay subnet gets a plain route via its underlay
-/// address instead (no encapsulation). Routes carry ``Netlink/Route/ProtocolTag/flannelOverlay``;
+/// address instead (no encapsulation). Routes carry `Route.ProtocolTag.flannelOverlay`;
 /// routes of other owners are never touched.
 ///
 /// ```swift
