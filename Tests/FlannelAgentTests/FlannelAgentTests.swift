@@ -213,4 +213,28 @@ struct FlannelAgentClusterTests {
             #expect(cluster.subnetEnvironment(0) == nil)
         }
     }
+
+    @Test("the lease is renewed before its TTL, and leased again with the same subnet when an admin deletes it",
+          .privileged, .timeLimit(.minutes(1)))
+    func leaseRenewal() async throws {
+        try await FlannelCluster.with(nodes: 1) { cluster in
+            try await cluster.writeConfiguration(Self.vxlan)
+            try cluster.start(0, extra: ["--lease-ttl", "3"])
+            #expect(cluster.eventually { cluster.subnetEnvironment(0) != nil }, "\(cluster.log(0))")
+            let subnet = try #require(cluster.subnet(0))
+            let key = "\(FlannelCluster.prefix)/subnets/\(subnet.address)-\(subnet.prefixLength)"
+            try await Task.sleep(for: .seconds(5))
+            #expect(try await cluster.store.get(key) != nil, "the 3 s lease expired: \(cluster.log(0))")
+            #expect(try cluster.http(0, "/metrics").body.contains("flannel_lease_renewals_total"))
+
+            #expect(try await cluster.store.delete(key))
+            var back = false
+            for _ in 0..<50 where !back {
+                try await Task.sleep(for: .milliseconds(100))
+                back = try await cluster.store.get(key) != nil
+            }
+            #expect(back, "\(cluster.log(0))")
+            #expect(cluster.subnet(0) == subnet)
+        }
+    }
 }
