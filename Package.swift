@@ -193,6 +193,11 @@ let package = Package(
             path: "Benchmarks/PolicyBenchmark",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "bgp-bench",
+            dependencies: ["BGP", "Namespaces", "ChildProcess", "NetPrimitives"],
+            swiftSettings: swiftSettings
+        ),
 
         // MARK: Test support (a library for tests, shipped so users can test their plugins too)
         .target(
