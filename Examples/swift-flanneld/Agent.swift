@@ -88,8 +88,10 @@ struct Agent: Service {
         let dataPath = DataPath(
             backend: backend, handle: handle, underlayDevice: settings.underlayDevice, underlayNetwork: underlayAddress.network,
             localSubnet: subnet)
-        // Watch first, then converge, so no change between the two is missed.
-        let events = leases.watch(fromRevision: nil)
+        // Watch from the revision of a listing taken before the first convergence, so no
+        // change between the two is missed (a change seen twice only costs a no-op reconcile).
+        let revision = try await store.list(prefix: KeyLayout.flannelSubnets(prefix: settings.prefix)).revision
+        let events = leases.watch(fromRevision: revision + 1)
         await reconcile(leases, dataPath: dataPath, own: subnet)
         status.update(ready: true, detail: "subnet \(subnet)")
 
