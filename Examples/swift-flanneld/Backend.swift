@@ -1,4 +1,3 @@
-import Logging
 import Netlink
 import NetPrimitives
 import Routing
