@@ -149,8 +149,11 @@ extension PodNetwork {
                 }
                 sockets += zip(group, fds).map { ($0, $1) }
             }
+            // One deadline for all: probes run concurrently, a denied one costs the wait once.
+            let deadline = ContinuousClock.now + .milliseconds(attempt == 0 ? 300 : 100)
             for (probe, fd) in sockets {
-                if Sockets.succeeded(fd, probe.transport, timeoutMilliseconds: attempt == 0 ? 300 : 50) { succeeded.insert(probe) }
+                let remaining = max(0, (deadline - ContinuousClock.now).components.attoseconds / 1_000_000_000_000_000)
+                if Sockets.succeeded(fd, probe.transport, timeoutMilliseconds: Int32(remaining)) { succeeded.insert(probe) }
             }
             for (_, fd) in sockets { close(fd) }
             pending = pending.filter { !succeeded.contains($0) && expected($0) }
