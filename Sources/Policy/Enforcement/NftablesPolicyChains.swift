@@ -85,7 +85,10 @@ extension NftablesPolicyCompiler {
                         let node = endpoint.nodeAddresses.filter { $0.family == family }
                         guard !node.isEmpty else { continue }
                         contents.rules.append(NftablesRule(
-                            in: chain, matches: [.field(.sourceAddress(family), in: node.map { .address($0) })],
+                            in: chain,
+                            // One address is a plain comparison (what nft makes of a one-element set).
+                            matches: [node.count == 1 ? .sourceAddress(IPNetwork(host: node[0]))
+                                : .field(.sourceAddress(family), in: node.map { .address($0) })],
                             statements: [.accept], comment: "from own node"))
                     }
                 }

@@ -85,7 +85,7 @@ import Testing
         let gate = try #require(program.policies.first { $0.policy.name == "security.gate" })
         let web = try #require(program.policies.first { $0.policy.name == "web" })
         let ingress = Self.rules(contents, xa.chainName(.ingress))
-        #expect(ingress.first == "ip saddr { 192.168.0.1 } accept comment \"from own node\"")
+        #expect(ingress.first == "ip saddr 192.168.0.1 accept comment \"from own node\"")
         #expect(ingress.contains("jump \(gate.chainName(.ingress))"))
         // The gate's Pass conditions, after the jump, go to the next tier's chain.
         let pass = try #require(ingress.first { $0.contains("goto") })
