@@ -24,6 +24,8 @@ public final class PolicyEnforcer: Sendable {
         case unchanged
         /// Set elements only.
         case elements
+        /// The chains and dispatch entries of the changed endpoints (plus elements).
+        case endpoints
         /// The whole table replaced in one transaction.
         case replaced
     }
@@ -96,7 +98,7 @@ public final class PolicyEnforcer: Sendable {
         try state.withLock { state throws(PolicyError) -> Update in
             let next = IncrementalCompiler(policies: policies, cluster: state.compiler.cluster, node: state.compiler.node)
             let changes = state.compiler.program.changes(to: next.program)
-            let update = try apply(changes, program: next.program)
+            let update = try apply(changes, from: state.compiler.program, to: next.program)
             state.compiler = next
             return update
         }
@@ -111,7 +113,7 @@ public final class PolicyEnforcer: Sendable {
             do { changes = try compiler.upsert(endpoint) } catch let error as PolicyError { throw error } catch {
                 throw PolicyError(.invalidValue, "\(error)")
             }
-            let update = try apply(changes, program: compiler.program)
+            let update = try apply(changes, from: state.compiler.program, to: compiler.program)
             state.compiler = compiler
             return update
         }
@@ -123,7 +125,7 @@ public final class PolicyEnforcer: Sendable {
         try state.withLock { state throws(PolicyError) -> Update in
             var compiler = state.compiler
             let changes = compiler.remove(id)
-            let update = try apply(changes, program: compiler.program)
+            let update = try apply(changes, from: state.compiler.program, to: compiler.program)
             state.compiler = compiler
             return update
         }
@@ -145,13 +147,17 @@ public final class PolicyEnforcer: Sendable {
 
     // MARK: Applying
 
-    private func apply(_ changes: ProgramChanges, program: PolicyProgram) throws(PolicyError) -> Update {
+    private func apply(_ changes: ProgramChanges, from old: PolicyProgram, to program: PolicyProgram) throws(PolicyError) -> Update {
         if changes.isEmpty { return Update(kind: .unchanged, changes: changes, operationCount: 0) }
-        if changes.isElementOnly {
-            let transaction = try lowering.elementTransaction(for: changes, in: program)
+        let partial: (UpdateKind, NftablesTransaction)? = if changes.isElementOnly {
+            (.elements, try lowering.elementTransaction(for: changes, in: program))
+        } else {
+            try lowering.endpointTransaction(for: changes, from: old, to: program).map { (.endpoints, $0) }
+        }
+        if let (kind, transaction) = partial {
             do {
                 try apply(transaction)
-                return Update(kind: .elements, changes: changes, operationCount: transaction.operations.count)
+                return Update(kind: kind, changes: changes, operationCount: transaction.operations.count)
             } catch {
                 // The kernel refused the delta (the table was changed behind our back):
                 // fall through to a full replacement, still one transaction.

@@ -143,4 +143,36 @@ struct EnforcerTrafficTests {
             #expect("\(explanation)".contains("web"))
         }
     }
+
+    @Test("a selected pod's label change rewrites only its own chains, in one transaction", .privileged)
+    func selectedPodLabelChange() async throws {
+        try await Self.withNetwork { network, handle in
+            let policies = try PolicySet(parsing: Self.scenarios[1].1)
+            let enforcer = PolicyEnforcer(handle: handle, policies: policies, cluster: try Self.cluster(), node: "n1")
+            try enforcer.reconcile()
+            let fromClient = Probe(from: 1, to: 0, transport: .tcp, port: 80)
+            #expect(try network.run([fromClient]) { _ in true } == [fromClient])
+            let policyRulesBefore = try handle.contents(of: enforcer.lowering.table).rules.filter { $0.chain.hasPrefix("p") }
+            // x/a stops being "web": only deny-all selects it now.
+            var xa = network.endpoints[0]
+            xa.labels["app"] = "retired"
+            let update = try enforcer.upsert(xa)
+            #expect(update.kind == .endpoints)
+            #expect(update.operationCount < 20)
+            #expect(try network.run([fromClient]) { _ in false }.isEmpty)
+            let contents = try handle.contents(of: enforcer.lowering.table)
+            #expect(try enforcer.desiredContents().isEquivalent(to: contents))
+            // Policy chains kept their rules (same kernel handles).
+            #expect(contents.rules.filter { $0.chain.hasPrefix("p") }.map(\.handle) == policyRulesBefore.map(\.handle))
+            xa.labels["app"] = "web"
+            #expect(try enforcer.upsert(xa).kind == .endpoints)
+            #expect(try network.run([fromClient]) { _ in true } == [fromClient])
+            // A new pod gets its chains and map entries the same way; removing it takes them away.
+            let removal = try enforcer.remove(network.endpoints[2].id)
+            #expect(removal.kind == .elements || removal.kind == .endpoints)
+            #expect(try enforcer.desiredContents().isEquivalent(to: handle.contents(of: enforcer.lowering.table)))
+            #expect(try enforcer.upsert(network.endpoints[2]).kind != .replaced)
+            #expect(try enforcer.desiredContents().isEquivalent(to: handle.contents(of: enforcer.lowering.table)))
+        }
+    }
 }
