@@ -194,4 +194,29 @@ import Testing
         let program = PolicyProgram(addressSets: [], namedPortSets: [], policies: [policy], endpoints: [])
         #expect(throws: PolicyError.self) { try NftablesPolicyCompiler().contents(for: program) }
     }
+
+    @Test func selectedPodChangeRewritesOnlyItsChains() throws {
+        let policies = try PolicySet(parsing: Self.everything)
+        var compiler = IncrementalCompiler(policies: policies, cluster: ClusterFixture.cluster, node: "n1")
+        let old = compiler.program
+        var xa = try #require(ClusterFixture.cluster[EndpointID(namespace: "x", name: "a")])
+        xa.labels["pod"] = "z"
+        let changes = try compiler.upsert(xa)
+        #expect(!changes.isElementOnly && changes.changedEndpoints.count == 1)
+        let lowering = NftablesPolicyCompiler()
+        let transaction = try #require(try lowering.endpointTransaction(for: changes, from: old, to: compiler.program))
+        let script = transaction.nftScript
+        let chain = changes.changedEndpoints[0].chainName
+        #expect(script.contains("delete element inet swiftcni_policy ingress-interfaces { \"calixa\" : jump \(chain)-i }"))
+        #expect(script.contains("flush chain inet swiftcni_policy \(chain)-i"))
+        #expect(script.contains("add element inet swiftcni_policy ingress-interfaces { \"calixa\" : jump \(chain)-i }"))
+        // No policy chain is touched.
+        for policy in compiler.program.policies {
+            #expect(!script.contains("flush chain inet swiftcni_policy \(policy.chainName)"))
+            #expect(!script.contains("add rule inet swiftcni_policy \(policy.chainName)"))
+        }
+        // A policy change is not an endpoint change.
+        let other = PolicyProgram(compiling: PolicySet(), cluster: ClusterFixture.cluster, node: "n1")
+        #expect(try lowering.endpointTransaction(for: old.changes(to: other), from: old, to: other) == nil)
+    }
 }
