@@ -14,7 +14,7 @@ import Policy
 struct PolicyEnforcerBenchmark {
     var endpoints = 1000
     var policies = 500
-    var rounds = 3
+    var rounds = 5
     var labelChanges = 41
 
     struct Report: CustomStringConvertible {
@@ -44,6 +44,10 @@ struct PolicyEnforcerBenchmark {
                     + " + apply \(Self.format(libraryApply[round])) ms = \(Self.format(library)) ms; nft -f \(Self.format(nftApply[round])) ms;"
                     + " ratio (compile+apply)/nft \(Self.format(library / nftApply[round]))")
             }
+            let totals = libraryApply.indices.map { compileProgram[$0] + lowering[$0] + libraryApply[$0] }
+            let (total, nft, apply) = (Self.median(totals), Self.median(nftApply), Self.median(libraryApply))
+            lines.append("median: compile+lower+apply \(Self.format(total)) ms (apply alone \(Self.format(apply)) ms), nft -f \(Self.format(nft)) ms;"
+                + " ratio \(Self.format(total / nft)) (apply alone \(Self.format(apply / nft)))")
             let sortedPeer = peerLabelChange.sorted(), sortedSelected = selectedLabelChange.sorted()
             lines.append("label change of a peer pod (\(peerLabelChangeKind)): median \(Self.format(Self.median(sortedPeer))) ms,"
                 + " max \(Self.format(sortedPeer.last ?? 0)) ms over \(sortedPeer.count)")

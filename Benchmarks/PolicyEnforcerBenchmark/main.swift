@@ -1,6 +1,6 @@
 // Policy enforcer benchmark, run by hand as root (it creates and deletes its own namespace):
 //   swift build -c release --product policy-enforcer-bench
-//   .build/release/policy-enforcer-bench [endpoints=1000] [policies=500] [rounds=3]
+//   .build/release/policy-enforcer-bench [endpoints=1000] [policies=500] [rounds=5]
 // See Documentation/Performance-PolicyEnforcer.md.
 let numbers = CommandLine.arguments.dropFirst().compactMap { Int($0) }
 var benchmark = PolicyEnforcerBenchmark()
