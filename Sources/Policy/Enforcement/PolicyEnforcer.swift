@@ -91,12 +91,14 @@ public final class PolicyEnforcer: Sendable {
         }
     }
 
-    /// Enforces a new policy set: recompiles, and applies the difference (elements only when
-    /// possible, else a one-batch table replacement).
+    /// Enforces a new policy set (and, when given, a new cluster state, for example changed
+    /// node addresses): recompiles, and applies the difference in one transaction (elements
+    /// or endpoint chains when that is all that changed, else a one-batch table replacement).
     @discardableResult
-    public func update(policies: PolicySet) throws(PolicyError) -> Update {
+    public func update(policies: PolicySet, cluster: ClusterState? = nil) throws(PolicyError) -> Update {
         try state.withLock { state throws(PolicyError) -> Update in
-            let next = IncrementalCompiler(policies: policies, cluster: state.compiler.cluster, node: state.compiler.node)
+            let next = IncrementalCompiler(
+                policies: policies, cluster: cluster ?? state.compiler.cluster, node: state.compiler.node)
             let changes = state.compiler.program.changes(to: next.program)
             let update = try apply(changes, from: state.compiler.program, to: next.program)
             state.compiler = next
