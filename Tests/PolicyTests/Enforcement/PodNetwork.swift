@@ -141,7 +141,7 @@ extension PodNetwork {
     func run(_ probes: [Probe], expected: (Probe) -> Bool) throws -> Set<Probe> {
         var succeeded: Set<Probe> = []
         var pending = probes
-        for attempt in 0..<3 {
+        for attempt in 0..<5 {
             var sockets: [(Probe, Int32)] = []
             for (from, group) in Dictionary(grouping: pending, by: \.from) {
                 let fds = try namespace(forSource: from).runBlocking {
@@ -150,7 +150,7 @@ extension PodNetwork {
                 sockets += zip(group, fds).map { ($0, $1) }
             }
             // One deadline for all: probes run concurrently, a denied one costs the wait once.
-            let deadline = ContinuousClock.now + .milliseconds(attempt == 0 ? 300 : 100)
+            let deadline = ContinuousClock.now + .milliseconds(attempt == 0 ? 300 : 200)
             for (probe, fd) in sockets {
                 let remaining = max(0, (deadline - ContinuousClock.now).components.attoseconds / 1_000_000_000_000_000)
                 if Sockets.succeeded(fd, probe.transport, timeoutMilliseconds: Int32(remaining)) { succeeded.insert(probe) }
