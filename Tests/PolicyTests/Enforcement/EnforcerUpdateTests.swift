@@ -51,6 +51,9 @@ struct EnforcerUpdateTests {
         let rounds = Atomic<Int>(0)
         let brokenExchanges = Atomic<Int>(0)
         let deniedPassed = Atomic<Int>(0)
+        /// The update step in progress (for reports), and what the loop saw pass (transport * 1000 + step).
+        let step = Atomic<Int>(0)
+        let firstPass = Atomic<Int>(-1)
     }
 
     /// Runs in z/d's namespace until stopped: an echo on `connection` (x/b -> x/a, must never
@@ -70,6 +73,9 @@ struct EnforcerUpdateTests {
                         let fd = Sockets.start(transport, to: PodNetwork.address(0), port: 80)
                         if Sockets.succeeded(fd, transport, timeoutMilliseconds: 5) {
                             counters.deniedPassed.add(1, ordering: .sequentiallyConsistent)
+                            _ = counters.firstPass.compareExchange(
+                                expected: -1, desired: Int(transport.number) * 1000 + counters.step.load(ordering: .sequentiallyConsistent),
+                                ordering: .sequentiallyConsistent)
                         }
                         close(fd)
                     }
@@ -107,6 +113,7 @@ struct EnforcerUpdateTests {
             var kinds: [PolicyEnforcer.UpdateKind: Int] = [:]
             var yc = endpoints[2]
             for step in 1...100 {
+                counters.step.store(step, ordering: .sequentiallyConsistent)
                 kinds[try enforcer.update(policies: sets[step % sets.count]).kind, default: 0] += 1
                 if step % 5 == 0 {
                     // y/c leaves and rejoins team y: an element change under variant 1.
@@ -120,7 +127,8 @@ struct EnforcerUpdateTests {
             let rounds = counters.rounds.load(ordering: .sequentiallyConsistent)
             #expect(rounds >= 10, "the probe loop ran only \(rounds) rounds")
             #expect(counters.brokenExchanges.load(ordering: .sequentiallyConsistent) == 0)
-            #expect(counters.deniedPassed.load(ordering: .sequentiallyConsistent) == 0)
+            #expect(counters.deniedPassed.load(ordering: .sequentiallyConsistent) == 0,
+                    "first denied probe that passed: protocol*1000+step = \(counters.firstPass.load(ordering: .sequentiallyConsistent))")
             #expect(kinds[.replaced, default: 0] >= 100)
             #expect(kinds[.elements, default: 0] >= 1)
             #expect(Sockets.exchange(connection, "still there", timeoutMilliseconds: 1000))
@@ -169,7 +177,8 @@ struct EnforcerUpdateTests {
             try await loop.value
             #expect(counters.rounds.load(ordering: .sequentiallyConsistent) >= 5)
             #expect(counters.brokenExchanges.load(ordering: .sequentiallyConsistent) == 0)
-            #expect(counters.deniedPassed.load(ordering: .sequentiallyConsistent) == 0)
+            #expect(counters.deniedPassed.load(ordering: .sequentiallyConsistent) == 0,
+                    "first denied probe that passed: protocol*1000+step = \(counters.firstPass.load(ordering: .sequentiallyConsistent))")
         }
     }
 }

@@ -92,18 +92,26 @@ enum Sockets {
         return fd
     }
 
-    /// Whether the probe on `fd` succeeded: TCP connected, or a UDP echo came back.
+    /// Whether the probe on `fd` succeeded: TCP established (it has a peer), or a UDP echo came
+    /// back. Strict, so that a connect refused at once (a closed socket polls writable) or a
+    /// descriptor in a bad state never counts as a connection.
     static func succeeded(_ fd: Int32, _ transport: TransportProtocol, timeoutMilliseconds: Int32) -> Bool {
+        guard fd >= 0 else { return false }
         var descriptor = pollfd(fd: fd, events: Int16(transport == .tcp ? POLLOUT : POLLIN), revents: 0)
-        guard poll(&descriptor, 1, timeoutMilliseconds) == 1 else { return false }
+        guard poll(&descriptor, 1, timeoutMilliseconds) == 1,
+              descriptor.revents & Int16(POLLERR | POLLHUP | POLLNVAL) == 0 else { return false }
         if transport == .tcp {
             var error: Int32 = 0
             var length = socklen_t(MemoryLayout<Int32>.size)
-            getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
-            return error == 0
+            guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0, error == 0 else { return false }
+            var peer = sockaddr_in()
+            var peerLength = socklen_t(MemoryLayout<sockaddr_in>.size)
+            return withUnsafeMutablePointer(to: &peer) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &peerLength) }
+            } == 0
         }
         var buffer = [UInt8](repeating: 0, count: 16)
-        return recv(fd, &buffer, buffer.count, 0) == 4
+        return recv(fd, &buffer, buffer.count, 0) == 4 && buffer.prefix(4) == Array("ping".utf8)[...]
     }
 
     /// A connected blocking TCP socket created in `namespace`, or nil.
