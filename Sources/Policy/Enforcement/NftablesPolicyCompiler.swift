@@ -18,7 +18,7 @@ import Netlink
 ///   (ingress), then per tier `jump` each policy chain in order; after a policy that has Pass
 ///   rules, the same conditions `goto` the next tier's chain (`e…-i-1`, …) or `accept` after
 ///   the last tier; the end of a tier drops (default deny).
-/// - named sets for selector matches (`a…4`, `a…6`, `flags interval`) and named ports
+/// - named sets for selector matches (`a…4`, `a…6`; `flags interval` for ipBlock/nets sets) and named ports
 ///   (`n…4`: `ipv4_addr . inet_proto . inet_service`), so pod and label changes are element
 ///   updates.
 public struct NftablesPolicyCompiler: Sendable {
@@ -122,7 +122,11 @@ public struct NftablesPolicyCompiler: Sendable {
     // MARK: Sets
 
     func addressSet(_ set: AddressSet) -> NftablesSet {
-        NftablesSet(table: table, name: set.name, keyType: [set.family == .v4 ? .ipv4Address : .ipv6Address], isInterval: true)
+        // Selector sets hold single addresses: a hash set (cheaper, and its elements are live
+        // the moment a transaction commits). Network sets hold intervals.
+        NftablesSet(
+            table: table, name: set.name, keyType: [set.family == .v4 ? .ipv4Address : .ipv6Address],
+            isInterval: !set.holdsEndpointAddresses)
     }
 
     func namedPortSet(_ set: NamedPortSet) -> NftablesSet {

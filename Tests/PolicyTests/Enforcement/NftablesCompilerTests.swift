@@ -112,6 +112,9 @@ import Testing
         let network = try #require(program.addressSets.first { $0.origin.contains("203.0.113") })
         #expect(contents.elements[network.name]?.map(\.description) == ["203.0.113.0/25"])
         #expect(contents.sets.first { $0.name == network.name }?.isInterval == true)
+        // Selector sets are plain (hash) sets of addresses.
+        let selector = try #require(program.addressSets.first { $0.holdsEndpointAddresses })
+        #expect(contents.sets.first { $0.name == selector.name }?.isInterval == false)
     }
 
     @Test func kubernetesPortsSelectorsIpBlocksAndSCTP() throws {
