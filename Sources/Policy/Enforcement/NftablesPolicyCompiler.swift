@@ -126,7 +126,7 @@ public struct NftablesPolicyCompiler: Sendable {
         // the moment a transaction commits). Network sets hold intervals.
         NftablesSet(
             table: table, name: set.name, keyType: [set.family == .v4 ? .ipv4Address : .ipv6Address],
-            isInterval: !set.holdsEndpointAddresses)
+            isInterval: !set.holdsEndpointAddresses && set.elements.contains { $0.lowerBound != $0.upperBound })
     }
 
     func namedPortSet(_ set: NamedPortSet) -> NftablesSet {

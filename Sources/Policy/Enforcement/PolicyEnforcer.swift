@@ -26,6 +26,8 @@ public final class PolicyEnforcer: Sendable {
         case elements
         /// The chains and dispatch entries of the changed endpoints (plus elements).
         case endpoints
+        /// Changed chains rewritten and sets updated in place, in one transaction.
+        case rewritten
         /// The whole table replaced in one transaction.
         case replaced
     }
@@ -83,6 +85,13 @@ public final class PolicyEnforcer: Sendable {
                     try handle.contents(of: lowering.table)
                 }
                 if current.isEquivalent(to: desired) { return false }
+                // Repair in place when possible (unchanged sets keep serving lookups).
+                if let repair = lowering.transaction(from: current, to: desired) {
+                    do {
+                        try apply(repair)
+                        return true
+                    } catch {}
+                }
             }
             var transaction = NftablesTransaction()
             transaction.replace(with: desired)
@@ -164,6 +173,15 @@ public final class PolicyEnforcer: Sendable {
                 // The kernel refused the delta (the table was changed behind our back):
                 // fall through to a full replacement, still one transaction.
             }
+        }
+        // In place: only what changed, one batch. A full replacement if that is refused.
+        if let transaction = lowering.transaction(
+            from: try lowering.contents(for: old), to: try lowering.contents(for: program))
+        {
+            do {
+                try apply(transaction)
+                return Update(kind: .rewritten, changes: changes, operationCount: transaction.operations.count)
+            } catch {}
         }
         let transaction = try lowering.replacement(for: program)
         try apply(transaction)

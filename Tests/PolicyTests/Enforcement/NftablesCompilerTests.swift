@@ -222,4 +222,25 @@ import Testing
         let other = PolicyProgram(compiling: PolicySet(), cluster: ClusterFixture.cluster, node: "n1")
         #expect(try lowering.endpointTransaction(for: old.changes(to: other), from: old, to: other) == nil)
     }
+
+    @Test func policyChangeIsRewrittenInPlace() throws {
+        let lowering = NftablesPolicyCompiler()
+        let (old, before) = try Self.compiled()
+        let changed = Self.everything.replacingOccurrences(of: "{port: 80, protocol: TCP}", with: "{port: 8080, protocol: TCP}")
+        let (new, after) = try Self.compiled(changed)
+        let transaction = try #require(lowering.transaction(from: before, to: after))
+        let script = transaction.nftScript
+        let web = try #require(new.policies.first { $0.policy.name == "web" })
+        #expect(script.contains("flush chain inet swiftcni_policy \(web.chainName(.ingress))"))
+        #expect(script.contains("tcp dport 8080 accept"))
+        // The Calico policy, its sets and the base chains are not touched; no table deletion.
+        let gate = try #require(old.policies.first { $0.policy.name == "security.gate" })
+        #expect(!script.contains(gate.chainName))
+        #expect(!script.contains("delete table") && !script.contains("add set") && !script.contains("flush chain inet swiftcni_policy ingress\n"))
+        // Nothing to do between equal tables; a changed set definition needs a replacement.
+        #expect(lowering.transaction(from: after, to: after)?.isEmpty == true)
+        var redefined = after
+        redefined.sets[0].isInterval.toggle()
+        #expect(lowering.transaction(from: before, to: redefined) == nil)
+    }
 }
