@@ -27,6 +27,8 @@ struct PolicyEnforcerBenchmark {
         var peerLabelChangeKind = ""
         var selectedLabelChange: [Double] = []
         var selectedLabelChangeKind = ""
+        var policyChange: [Double] = []
+        var policyChangeKind = ""
 
         static func median(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.sorted()[values.count / 2] }
         static func format(_ value: Double) -> String {
@@ -53,6 +55,9 @@ struct PolicyEnforcerBenchmark {
                 + " max \(Self.format(sortedPeer.last ?? 0)) ms over \(sortedPeer.count)")
             lines.append("label change of a selected pod (\(selectedLabelChangeKind)): median \(Self.format(Self.median(sortedSelected))) ms,"
                 + " max \(Self.format(sortedSelected.last ?? 0)) ms over \(sortedSelected.count)")
+            let sortedPolicy = policyChange.sorted()
+            lines.append("one policy removed/added again (\(policyChangeKind)): median \(Self.format(Self.median(sortedPolicy))) ms,"
+                + " max \(Self.format(sortedPolicy.last ?? 0)) ms over \(sortedPolicy.count)")
             return lines.joined(separator: "\n")
         }
     }
@@ -135,6 +140,17 @@ struct PolicyEnforcerBenchmark {
                     report.selectedLabelChangeKind = kind
                 }
             }
+        }
+        // One policy change (removed, then back): recompiled and rewritten in place.
+        var fewer = synthetic.policies
+        fewer.networkPolicies.removeLast()
+        for change in 0..<10 {
+            var kind = ""
+            let time = try Self.milliseconds {
+                kind = try enforcer.update(policies: change % 2 == 0 ? fewer : synthetic.policies).kind.rawValue
+            }
+            report.policyChange.append(time)
+            report.policyChangeKind = kind
         }
         guard try enforcer.desiredContents().isEquivalent(to: handle.contents(of: compiler.table)) else {
             throw BenchmarkError(message: "the table differs from the program after the label changes")
