@@ -4,10 +4,11 @@ import Synchronization
 /// Keeps the kernel's table `inet swiftcni_policy` equal to the compiled policies of one node,
 /// in one network namespace.
 ///
-/// Every change is ONE atomic nftables transaction: set element updates when only elements
-/// change (a peer pod appears, goes or changes labels), otherwise the whole table replaced in
-/// one batch (`delete table` + rebuild, applied together), so packets always see the old rule
-/// set or the new one. Established connections are accepted by conntrack before any policy,
+/// Every change is ONE atomic nftables transaction, so packets always see the old rule set or
+/// the new one: set elements when only elements change (a peer pod appears, goes or changes
+/// labels); the pod's own chains and map entries when its policies change; changed chains and
+/// sets rewritten in place when policies change; the whole table replaced in one batch
+/// (`delete table` + rebuild) only as a fallback. Established connections are accepted by conntrack before any policy,
 /// so an update never breaks an allowed flow. Only its own table is ever read or written.
 ///
 /// ```swift
