@@ -9,7 +9,8 @@ import Testing
 
 /// One node namespace and pods as namespaces on it, joined Calico-style by routed veths:
 /// pod `eth0` 10.66.0.1N/32 with `default dev eth0`, node side `vpN` with proxy ARP and a /32
-/// route; the node owns 10.66.255.1 (on lo). Every pod serves TCP 80, 81 and UDP 80, 81 (echo).
+/// route; the node owns 10.66.255.1 (on lo). The node and every pod serve TCP 80, 81 and UDP 80, 81
+/// (echo).
 final class PodNetwork: Sendable {
     static let nodeAddress = "10.66.255.1"
     let node: NetworkNamespace
@@ -38,7 +39,7 @@ final class PodNetwork: Sendable {
             try Self.ip(pod, ["link", "set", "eth0", "up"])
             try Self.ip(pod, ["route", "add", "default", "dev", "eth0"])
         }
-        servers = try pods.map { try EchoServer(in: $0, ports: [80, 81]) }
+        servers = try ([node] + pods).map { try EchoServer(in: $0, ports: [80, 81]) }
     }
 
     func stop() { for server in servers { server.stop() } }
@@ -54,17 +55,20 @@ final class PodNetwork: Sendable {
         try #require(output.status.isSuccess, "sysctl \(key)")
     }
 
-    /// Which namespace index a peer address belongs to (-1: the node).
+    /// The namespace of a probe end (-1: the node).
     func namespace(forSource index: Int) -> NetworkNamespace { index < 0 ? node : pods[index] }
+
+    /// The address of a probe end (-1: the node).
+    static func target(_ index: Int) -> String { index < 0 ? nodeAddress : address(index) }
 }
 
-/// A probe: from a pod (or the node, index -1) to a pod, one protocol and port.
+/// A probe: from a pod (or the node, index -1) to a pod (or the node), one protocol and port.
 struct Probe: Hashable, CustomStringConvertible {
     var from: Int
     var to: Int
     var transport: TransportProtocol
     var port: UInt16
-    var description: String { "\(from < 0 ? "node" : "pod\(from)") -> pod\(to) \(transport)/\(port)" }
+    var description: String { "\(from < 0 ? "node" : "pod\(from)") -> \(to < 0 ? "node" : "pod\(to)") \(transport)/\(port)" }
 }
 
 enum Sockets {
@@ -153,7 +157,7 @@ extension PodNetwork {
             var sockets: [(Probe, Int32)] = []
             for (from, group) in Dictionary(grouping: pending, by: \.from) {
                 let fds = try namespace(forSource: from).runBlocking {
-                    group.map { Sockets.start($0.transport, to: Self.address($0.to), port: $0.port) }
+                    group.map { Sockets.start($0.transport, to: Self.target($0.to), port: $0.port) }
                 }
                 sockets += zip(group, fds).map { ($0, $1) }
             }
