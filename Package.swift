@@ -215,7 +215,7 @@ let package = Package(
         // MARK: Network policy
         .target(
             name: "Policy",
-            dependencies: ["NetPrimitives", .product(name: "Yams", package: "Yams")],
+            dependencies: ["NetPrimitives", "Netlink", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
 
@@ -229,6 +229,14 @@ let package = Package(
         .executableTarget(
             name: "bgp-bench",
             dependencies: ["BGP", "Namespaces", "ChildProcess", "NetPrimitives"],
+            swiftSettings: swiftSettings
+        ),
+
+        // Benchmark of the nftables policy enforcer, run by hand as root (Documentation/Performance-PolicyEnforcer.md).
+        .executableTarget(
+            name: "policy-enforcer-bench",
+            dependencies: ["Policy", "Netlink", "Namespaces", "NetPrimitives", "ChildProcess"],
+            path: "Benchmarks/PolicyEnforcerBenchmark",
             swiftSettings: swiftSettings
         ),
 
@@ -312,6 +320,8 @@ let package = Package(
             dependencies: ["Lab", "TestSupport", "Namespaces", "CNISpec"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "PolicyTests", dependencies: ["Policy"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PolicyTests", dependencies: ["Policy", "Netlink", "Namespaces", "NetPrimitives", "TestSupport", "ChildProcess"],
+            swiftSettings: swiftSettings),
     ]
 )
