@@ -215,7 +215,7 @@ let package = Package(
         // MARK: Network policy
         .target(
             name: "Policy",
-            dependencies: ["NetPrimitives", "Netlink", .product(name: "Yams", package: "Yams")],
+            dependencies: ["NetPrimitives", "Netlink", "Nftables", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
 
@@ -235,7 +235,7 @@ let package = Package(
         // Benchmark of the nftables policy enforcer, run by hand as root (Documentation/Performance-PolicyEnforcer.md).
         .executableTarget(
             name: "policy-enforcer-bench",
-            dependencies: ["Policy", "Netlink", "Namespaces", "NetPrimitives", "ChildProcess"],
+            dependencies: ["Policy", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "ChildProcess"],
             path: "Benchmarks/PolicyEnforcerBenchmark",
             swiftSettings: swiftSettings
         ),
@@ -321,7 +321,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "PolicyTests", dependencies: ["Policy", "Netlink", "Namespaces", "NetPrimitives", "TestSupport", "ChildProcess"],
+            name: "PolicyTests", dependencies: ["Policy", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "TestSupport", "ChildProcess"],
             swiftSettings: swiftSettings),
     ]
 )

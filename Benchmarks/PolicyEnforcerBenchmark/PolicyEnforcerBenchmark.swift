@@ -4,6 +4,7 @@ import Glibc
 import ChildProcess
 import Namespaces
 import Netlink
+import Nftables
 import NetPrimitives
 import Policy
 

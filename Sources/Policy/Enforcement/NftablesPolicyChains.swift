@@ -1,5 +1,6 @@
 import NetPrimitives
 import Netlink
+import Nftables
 
 extension NftablesPolicyCompiler {
     /// Base chains and their dispatch maps.

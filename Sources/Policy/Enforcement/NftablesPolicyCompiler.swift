@@ -1,5 +1,6 @@
 import NetPrimitives
 import Netlink
+import Nftables
 
 /// Lowers a ``PolicyProgram`` into the nftables rule set of table `inet swiftcni_policy`. Pure:
 /// it builds values and never talks to the kernel.

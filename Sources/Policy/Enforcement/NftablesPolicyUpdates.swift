@@ -1,5 +1,6 @@
 import NetPrimitives
 import Netlink
+import Nftables
 
 extension NftablesPolicyCompiler {
     /// The transaction for a change of endpoints only (pods added, removed, relabelled so that

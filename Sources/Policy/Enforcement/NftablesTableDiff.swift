@@ -1,4 +1,5 @@
 import Netlink
+import Nftables
 
 extension NftablesPolicyCompiler {
     /// One transaction that turns the table `current` into `desired` in place: new chains and

@@ -1,4 +1,5 @@
 import Netlink
+import Nftables
 import Synchronization
 
 /// Keeps the kernel's table `inet swiftcni_policy` equal to the compiled policies of one node,

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Namespaces
 import Netlink
+import Nftables
 import NetPrimitives
 import TestSupport
 import Testing

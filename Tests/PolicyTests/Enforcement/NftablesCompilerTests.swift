@@ -1,5 +1,6 @@
 import NetPrimitives
 import Netlink
+import Nftables
 import Testing
 @testable import Policy
 

@@ -1,5 +1,6 @@
 import Namespaces
 import Netlink
+import Nftables
 import NetPrimitives
 import TestSupport
 import Testing
