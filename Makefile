@@ -31,14 +31,14 @@ demo: deps
 	$(SWIFT) build -c release --product swift-cni-demo
 	$$($(SWIFT) build -c release --show-bin-path)/swift-cni-demo
 
-# The CNI plugin binaries, built release with the Swift runtime linked statically (the node
-# needs no Swift installation; libc, libnl and libnftnl/libmnl stay shared), copied to
+# The CNI plugin binaries, built release as fully static executables (the node needs no Swift
+# installation and no shared library; no dynamic loader at each pod's ADD), copied to
 # $(PREFIX)/bin (`make install-plugins PREFIX=/opt/cni`). They build in their own scratch
 # directory, since the flags differ from a normal build. PLUGIN_BIN_DIR=DIR installs binaries
 # already built there instead (the install test uses it).
 PLUGINS ?= swift-flannel swift-ipam
 PLUGIN_SCRATCH_PATH ?= .build-plugins
-PLUGIN_BUILD_FLAGS := -c release --static-swift-stdlib --scratch-path $(PLUGIN_SCRATCH_PATH)
+PLUGIN_BUILD_FLAGS := -c release --static-swift-stdlib -Xswiftc -static-executable --scratch-path $(PLUGIN_SCRATCH_PATH)
 install-plugins:
 	@set -e; \
 	if [ -n "$(PLUGIN_BIN_DIR)" ]; then bin="$(PLUGIN_BIN_DIR)"; else \
