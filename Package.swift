@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "VXLAN", targets: ["VXLAN"]),
         .library(name: "Lab", targets: ["Lab"]),
         .library(name: "TestSupport", targets: ["TestSupport"]),
+        .executable(name: "cnilab", targets: ["cnilab"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -126,6 +127,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The lab CLI (a thin shell over Lab) and the tiny server every lab pod runs.
+        .executableTarget(
+            name: "cnilab",
+            dependencies: [
+                "Lab", "NetlinkBenchmark",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "cnilab-pod-server", swiftSettings: swiftSettings),
+
         // MARK: Network policy
         .target(
             name: "Policy",
@@ -193,7 +205,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LabTests",
-            dependencies: ["Lab", "TestSupport", "Namespaces", "CNISpec"],
+            dependencies: ["Lab", "TestSupport", "Namespaces", "CNISpec", "ChildProcess", "cnilab", "cnilab-pod-server"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "PolicyTests", dependencies: ["Policy"], swiftSettings: swiftSettings),
