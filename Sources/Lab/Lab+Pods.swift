@@ -108,7 +108,10 @@ extension Lab {
         RuntimeAttachment(
             containerID: pod.containerID, networkNamespace: NetworkNamespace.namedDirectory + "/" + pod.networkNamespace,
             interfaceName: "eth0",
+            // IgnoreUnknown=1 first, as containerd and CRI-O send it: the reference plugins
+            // refuse keys they do not know otherwise.
             arguments: CNIArguments([
+                .init(key: "IgnoreUnknown", value: "1"),
                 .init(key: "K8S_POD_NAMESPACE", value: pod.namespace), .init(key: "K8S_POD_NAME", value: pod.name),
             ]))
     }

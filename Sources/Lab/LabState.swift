@@ -52,7 +52,7 @@ struct LabState: Codable, Sendable {
             let data = try encoder.encode(self)
             let temporary = path + ".tmp"
             try data.write(to: URL(fileURLWithPath: temporary))
-            _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: path), withItemAt: URL(fileURLWithPath: temporary))
+            guard rename(temporary, path) == 0 else { throw LabError(.state, "rename to \(path) failed (errno \(errno))") }
         } catch {
             throw LabError(.state, "cannot write \(path)", underlying: error)
         }
