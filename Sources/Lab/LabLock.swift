@@ -7,8 +7,10 @@ import Glibc
 final class LabLock: Sendable {
     private let descriptor: Int32
 
-    /// Waits up to `timeoutMilliseconds` for the lock.
-    init(path: String, timeoutMilliseconds: Int = 60_000) throws(LabError) {
+    /// Waits up to `timeoutMilliseconds` (default `$CNILAB_LOCK_TIMEOUT_MS`, else 60 s) for the lock.
+    init(path: String, timeoutMilliseconds: Int? = nil) throws(LabError) {
+        let timeoutMilliseconds =
+            timeoutMilliseconds ?? getenv("CNILAB_LOCK_TIMEOUT_MS").flatMap { Int(String(cString: $0)) } ?? 60_000
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw LabError(.state, "cannot open lock \(path) (errno \(errno))") }
         var waited = 0
