@@ -48,6 +48,7 @@ extension Lab {
             namespaceName: record.networkNamespace, log: stateDirectory + "/pods/\(podIndex).log")
         replacePod(record)
         try recordProcess(record.server!)
+        try await waitForPodServer(in: namespace, record: record.server!)
         return pods().first { $0.namespace == pod.namespace && $0.name == pod.name }!
     }
 
@@ -97,6 +98,22 @@ extension Lab {
     public func networkNamespace(of pod: PodReference) throws -> String { try podRecord(pod).networkNamespace }
 
     // MARK: - Helpers
+
+    /// Waits until the pod server answers on the pod's loopback (every port and protocol), so
+    /// a probe right after `addPod` finds it listening.
+    func waitForPodServer(in namespace: NetworkNamespace, record: ProcessRecord) async throws {
+        let targets = [80, 81].flatMap { port in
+            ProbeProtocol.allCases.map {
+                ProbeTarget(to: "self", address: IPv4Address(127, 0, 0, 1), port: UInt16(port), protocol: $0)
+            }
+        }
+        for _ in 0..<100 {
+            if try await namespace.run({ Prober.probe(targets, timeoutMilliseconds: 100) }).allSatisfy({ $0 }) { return }
+            guard ProcessSupervisor.isRunning(record) else { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw LabError(.process, "the pod server in \(record.namespace) does not answer; see \(record.log)")
+    }
 
     func runtime(on node: NetworkNamespace) -> CNIRuntime {
         CNIRuntime(
