@@ -49,6 +49,8 @@ extension Lab {
         replacePod(record)
         try recordProcess(record.server!)
         try await waitForPodServer(in: namespace, record: record.server!)
+        try await publish(record)
+        try await publishNamespaceLabels(pod.namespace)
         return pods().first { $0.namespace == pod.namespace && $0.name == pod.name }!
     }
 
@@ -69,25 +71,28 @@ extension Lab {
         state.pods.removeAll { $0.namespace == pod.namespace && $0.name == pod.name }
         state.namespaces.removeAll { $0 == record.networkNamespace }
         try save()
+        try await unpublish(record)
     }
 
     /// Adds or overwrites labels; a key ending in `-` (`app-`) removes that label.
-    public func labelPod(_ pod: PodReference, _ changes: [String]) throws -> [String: String] {
+    public func labelPod(_ pod: PodReference, _ changes: [String]) async throws -> [String: String] {
         var record = try podRecord(pod)
         record.labels = try Self.applyLabelChanges(changes, to: record.labels)
         replacePod(record)
         try save()
+        try await publish(record)
         return record.labels
     }
 
     /// Adds or overwrites a namespace's labels (`KEY-` removes one). A namespace exists on
     /// first use, labelled `kubernetes.io/metadata.name=NS`.
-    public func labelNamespace(_ namespace: String, _ changes: [String]) throws -> [String: String] {
+    public func labelNamespace(_ namespace: String, _ changes: [String]) async throws -> [String: String] {
         try LabNames.validateKubernetesName(namespace, what: "namespace")
         ensureNamespaceLabels(namespace)
         let labels = try Self.applyLabelChanges(changes, to: state.namespaceLabels[namespace] ?? [:])
         state.namespaceLabels[namespace] = labels
         try save()
+        try await publishNamespaceLabels(namespace)
         return labels
     }
 
