@@ -1,11 +1,12 @@
 import ArgumentParser
 import Foundation
+import Lab
 import NetlinkBenchmark
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks, run by hand. Available: netlink. Not yet: cni-add, ipam, datapath, bgp, policy.",
-        subcommands: [Netlink.self, NotYet.self])
+        subcommands: [Netlink.self, CNIAdd.self, IPAM.self, Datapath.self, BGP.self, Policy.self])
 
     struct Document: Encodable {
         struct Metric: Encodable {
@@ -33,12 +34,18 @@ struct Bench: AsyncParsableCommand {
                         scenario: "netlink",
                         metrics: measurements.map {
                             .init(
-                                name: $0.name.replacingOccurrences(of: " ", with: "_") + "_ms",
+                                name: metricName($0.name),
                                 ours: milliseconds($0.library), reference: milliseconds($0.ipBatch), speedup: $0.ratio)
                         }))
             } else {
                 for measurement in measurements { print(measurement) }
             }
+        }
+
+        /// `veth pairs created` → `veth_pairs_created_ms`, `/32 routes` → `32_routes_ms`.
+        func metricName(_ text: String) -> String {
+            let words = text.lowercased().split { !($0.isLetter || $0.isNumber) }
+            return words.joined(separator: "_") + "_ms"
         }
 
         func milliseconds(_ duration: Duration) -> Double {
@@ -47,11 +54,18 @@ struct Bench: AsyncParsableCommand {
         }
     }
 
-    struct NotYet: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "cni-add", abstract: "Not yet available (also ipam, datapath, bgp, policy).")
-        func run() async throws {
-            throw ValidationError("bench cni-add is not yet available; available: netlink")
-        }
+    struct CNIAdd: NotYetAvailable { static let configuration = CommandConfiguration(commandName: "cni-add", abstract: "Not yet available.") }
+    struct IPAM: NotYetAvailable { static let configuration = CommandConfiguration(commandName: "ipam", abstract: "Not yet available.") }
+    struct Datapath: NotYetAvailable { static let configuration = CommandConfiguration(commandName: "datapath", abstract: "Not yet available.") }
+    struct BGP: NotYetAvailable { static let configuration = CommandConfiguration(commandName: "bgp", abstract: "Not yet available.") }
+    struct Policy: NotYetAvailable { static let configuration = CommandConfiguration(commandName: "policy", abstract: "Not yet available.") }
+}
+
+/// A scenario named in the issue whose benchmark has not been written yet.
+protocol NotYetAvailable: AsyncParsableCommand {}
+
+extension NotYetAvailable {
+    func run() async throws {
+        throw LabError(.notAvailable, "bench \(Self.configuration.commandName ?? "") is not yet available; available: netlink")
     }
 }

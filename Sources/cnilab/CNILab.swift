@@ -74,7 +74,7 @@ struct Up: AsyncParsableCommand {
         case .reference:
             profile = .reference(agent: standInAgent ? AgentCommand(executable: "/usr/bin/sleep", arguments: ["infinity"]) : nil)
         case .calico, .canal:
-            throw ValidationError("--plugin \(plugin.rawValue) is not yet available (flannel is)")
+            throw LabError(.notAvailable, "--plugin \(plugin.rawValue) is not yet available (flannel is)")
         }
         Output.progress("creating lab '\(options.lab)' (\(profile), \(nodes) nodes, \(store.rawValue) store)…")
         let lab = try await Lab.up(

@@ -31,7 +31,8 @@ struct Demo: AsyncParsableCommand {
             try await lab.down()
             let connected = results.filter(\.connected).count
             let elapsed = ContinuousClock.now - started
-            print("summary: 3 nodes, 6 pods, \(connected)/\(results.count) connected, \(elapsed.components.seconds) s, lab removed")
+            let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+            print("summary: 3 nodes, 6 pods, \(connected)/\(results.count) connected in \(milliseconds) ms, lab removed")
             if connected != results.count { throw ExitCode(1) }
         } catch let exit as ExitCode {
             throw exit
