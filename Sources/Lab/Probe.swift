@@ -48,10 +48,15 @@ extension Lab {
     /// parallel: each source pod's sockets are opened on a dedicated thread inside its
     /// namespace and awaited together until the timeout.
     public func probe(_ options: ProbeOptions = ProbeOptions()) async throws -> [ProbeResult] {
+        try await Self.probe(pods(), options)
+    }
+
+    /// Probes between `pods` (a snapshot from ``pods()``) without touching the lab: usable
+    /// while another call holds the lab, e.g. a probe loop across an agent restart.
+    public static func probe(_ pods: [LabPod], _ options: ProbeOptions = ProbeOptions()) async throws -> [ProbeResult] {
         guard options.ports.allSatisfy({ (1...65535).contains($0) }), !options.ports.isEmpty, !options.protocols.isEmpty,
             (1...60_000).contains(options.timeoutMilliseconds)
         else { throw LabError(.invalidArgument, "probe needs ports 1–65535, a protocol and a timeout of 1–60000 ms") }
-        let pods = self.pods()
         var plans: [(source: LabPod, namespace: NetworkNamespace, targets: [ProbeTarget])] = []
         for source in pods {
             var targets: [ProbeTarget] = []
