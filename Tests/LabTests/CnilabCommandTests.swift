@@ -107,11 +107,19 @@ import TestSupport
         let calico = try run("up", "--plugin", "calico")
         #expect(!calico.succeeded && calico.errors.contains("not yet available"))
 
-        // A crash: agent 0 killed; down still removes every namespace, process and file.
+        // A crash: agent 0 killed and the state file lost; down still removes every namespace,
+        // process (found inside the lab's namespaces) and file.
         #expect(try run("agent", "kill", "0").succeeded)
+        let survivors = try #require(try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: directory + "/state.json"))) as? [String: Any])["processes"]
+            .flatMap { $0 as? [[String: Any]] }?.compactMap { $0["pid"] as? Int32 } ?? []
+        #expect(survivors.count >= 3)
+        try Data("{ truncated".utf8).write(to: URL(fileURLWithPath: directory + "/state.json"))
+        #expect(!(try run("status")).succeeded)
         let down = try run("down")
         #expect(down.succeeded, "\(down.errors)")
         #expect(LabTestSupport.namespaces(of: lab).isEmpty)
+        #expect(survivors.allSatisfy { !LabTestSupport.isAlive($0) })
         #expect(!FileManager.default.fileExists(atPath: directory))
         #expect(!(try run("status")).succeeded)
     }
