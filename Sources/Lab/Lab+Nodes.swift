@@ -35,7 +35,7 @@ extension Lab {
         guard index < LabAddressing.maximumNodes else { throw LabError(.invalidArgument, "too many nodes") }
         let namespaceName = LabNames.node(lab: name, index: index)
         let underlay = LabAddressing.underlayAddress(node: index)
-        var record = LabState.NodeRecord(
+        let record = LabState.NodeRecord(
             index: index, name: "node-\(index)", namespace: namespaceName, underlayAddress: underlay)
         state.nodes.append(record)
         try recordNamespace(namespaceName)
@@ -62,7 +62,6 @@ extension Lab {
         try writeNetworkConfiguration(node: index)
         if case .reference = state.plugin { try programReferenceRoutes() }
         try save()
-        record = state.nodes.first { $0.index == index }!
         return nodes().first { $0.index == index }!
     }
 

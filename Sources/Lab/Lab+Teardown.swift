@@ -30,9 +30,13 @@ extension Lab {
         let exists = FileManager.default.fileExists(atPath: directory)
         let lock = exists && !lockHeld ? try LabLock(path: directory + "/lock") : nil
         var stopped = 0
+        var processes = ProcessSupervisor.pidFiles(under: directory)
         if let state = try? LabState.load(from: directory + "/state.json") {
-            let processes = state.processes + state.nodes.compactMap(\.agent) + state.pods.compactMap(\.server)
-            for process in Set(processes) where ProcessSupervisor.stop(process, graceMilliseconds: 2_000) { stopped += 1 }
+            processes += state.processes + state.nodes.compactMap(\.agent) + state.pods.compactMap(\.server)
+        }
+        var seen = Set<Int32>()
+        for process in processes where seen.insert(process.pid).inserted {
+            if ProcessSupervisor.stop(process, graceMilliseconds: 2_000) { stopped += 1 }
         }
         let namespaces = NetworkNamespace.list().filter { LabNames.belongs($0, to: name) }
         // Pods first, then nodes, then the fabric.
@@ -66,6 +70,6 @@ extension Lab {
 
     /// Removes everything of this lab (used when `up` fails halfway).
     func removeEverything() throws {
-        try Self.down(name: name, stateDirectory: stateDirectory, lockHeld: true)
+        _ = try Self.down(name: name, stateDirectory: stateDirectory, lockHeld: true)
     }
 }

@@ -30,11 +30,52 @@ enum ProcessSupervisor {
             let process = try namespace.launchProcess(
                 executable, arguments: arguments, environment: environment,
                 standardOutput: .file(log), standardError: .file(log))
-            return ProcessRecord(
+            let record = ProcessRecord(
                 role: role, pid: process.pid, comm: commandName(of: executable), namespace: namespaceName, log: log)
+            writePidFile(record)
+            return record
+        } catch let error as LabError {
+            throw error
         } catch {
             throw LabError(.process, "cannot start \(role) \(executable) in \(namespaceName)", underlying: error)
         }
+    }
+
+    /// `<log without .log>.pid` holds `PID COMM`: a second record that survives a lost state file.
+    static func pidFilePath(log: String) -> String {
+        (log.hasSuffix(".log") ? String(log.dropLast(4)) : log) + ".pid"
+    }
+
+    static func writePidFile(_ record: ProcessRecord) {
+        let path = pidFilePath(log: record.log)
+        let text = Array("\(record.pid) \(record.comm)\n".utf8)
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return }
+        _ = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+    }
+
+    /// The records of every pid file under `directory` (recursively).
+    static func pidFiles(under directory: String) -> [ProcessRecord] {
+        guard let directoryHandle = opendir(directory) else { return [] }
+        defer { closedir(directoryHandle) }
+        var records: [ProcessRecord] = []
+        while let entry = readdir(directoryHandle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if name == "." || name == ".." { continue }
+            let path = directory + "/" + name
+            if entry.pointee.d_type == UInt8(DT_DIR) {
+                records += pidFiles(under: path)
+            } else if name.hasSuffix(".pid"), let text = read(path) {
+                let fields = text.trimmingSuffixNewline.split(separator: " ", maxSplits: 1)
+                if fields.count == 2, let pid = Int32(fields[0]) {
+                    records.append(ProcessRecord(role: "pid file", pid: pid, comm: String(fields[1]), namespace: "", log: path))
+                }
+            }
+        }
+        return records
     }
 
     /// Whether the process still runs (a zombie does not count; a child of ours is reaped).
