@@ -118,7 +118,7 @@ struct Status: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let status = await try options.open().status()
+        let status = try await options.open().status()
         if json {
             try Output.json(
                 Document(
