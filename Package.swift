@@ -89,9 +89,34 @@ let package = Package(
             dependencies: [.product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "datastore-tool",
+            dependencies: ["Datastore"],
+            path: "Examples/datastore-tool",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "IPAM",
             dependencies: ["NetPrimitives", "CNISpec", "Datastore"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "swift-ipam",
+            dependencies: ["IPAM", "Datastore", "NetPrimitives", "CNISpec"],
+            path: "Examples/swift-ipam",
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings,
+            linkerSettings: [
+                .unsafeFlags(["-static-stdlib"], .when(configuration: .release)),
+                // FoundationEssentials.a needs these when the standard library is linked statically.
+                .linkedLibrary("_FoundationCollections", .when(configuration: .release)),
+                .linkedLibrary("_FoundationCShims", .when(configuration: .release)),
+            ]
+        ),
+        .executableTarget(
+            name: "ipam-bench",
+            dependencies: ["ChildProcess"],
+            path: "Examples/ipam-bench",
             swiftSettings: swiftSettings
         ),
 
@@ -145,10 +170,25 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Benchmark of the pure policy layers, run by hand (see Documentation/Performance.md).
+        .executableTarget(
+            name: "policy-benchmark",
+            dependencies: ["Policy", "NetPrimitives"],
+            path: "Benchmarks/PolicyBenchmark",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Test support (a library for tests, shipped so users can test their plugins too)
         .target(
             name: "TestSupport",
             dependencies: ["Namespaces"],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Benchmarks (run by hand, never in the test suite)
+        .executableTarget(
+            name: "NftablesBenchmark",
+            dependencies: ["Netlink", "Namespaces", "NetPrimitives", "ChildProcess"],
             swiftSettings: swiftSettings
         ),
 

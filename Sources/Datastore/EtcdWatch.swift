@@ -1,0 +1,134 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Synchronization
+
+/// One etcd watch: a thread reads the gateway's chunked stream of `{"result":…}` objects and
+/// feeds an AsyncThrowingStream. When the connection drops it resumes on the next endpoint
+/// from the revision after the last event seen, so no change is skipped or repeated.
+struct EtcdWatch: Sendable {
+    let store: EtcdDatastore
+    let prefix: String
+    let fromRevision: Int64?
+
+    /// Shared between the reading thread and the stream's termination handler.
+    final class Control: Sendable {
+        private let state = Mutex<(descriptor: Int32?, cancelled: Bool)>((nil, false))
+
+        var isCancelled: Bool { state.withLock { $0.cancelled } }
+
+        func cancel() {
+            state.withLock { state in
+                state.cancelled = true
+                if let descriptor = state.descriptor { HTTPConnection.interrupt(descriptor: descriptor) }
+            }
+        }
+
+        /// Registers the socket being read; false when already cancelled.
+        func register(_ descriptor: Int32?) -> Bool {
+            state.withLock { state in
+                state.descriptor = descriptor
+                return !state.cancelled
+            }
+        }
+    }
+
+    func start() -> AsyncThrowingStream<WatchEvent, any Error> {
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: WatchEvent.self)
+        let control = Control()
+        continuation.onTermination = { _ in control.cancel() }
+        BlockingThread.detach { [self] in
+            do {
+                try run(control: control, continuation: continuation)
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        return stream
+    }
+
+    private func run(control: Control, continuation: AsyncThrowingStream<WatchEvent, any Error>.Continuation) throws {
+        var next = fromRevision
+        var failures = 0
+        var index = 0
+        var lastError = "no endpoint"
+        let endpoints = store.endpoints
+        guard !endpoints.isEmpty else { throw DatastoreError(.invalidStoreURL, "no etcd endpoints") }
+        while !control.isCancelled {
+            let endpoint = endpoints[index % endpoints.count]
+            index += 1
+            do {
+                let create = Etcd.WatchCreate(
+                    key: Etcd.base64(prefix.isEmpty ? "\0" : prefix),
+                    range_end: Etcd.base64(Etcd.rangeEnd(forPrefix: prefix)),
+                    start_revision: next.map(Etcd.Int64Value.init))
+                let body = Array(try JSONEncoder().encode(Etcd.WatchRequest(create_request: create)))
+                // The stream is idle between events: no receive timeout once connected.
+                var connection = try HTTPConnection(endpoint: endpoint, timeoutMilliseconds: store.requestTimeoutMilliseconds)
+                guard control.register(connection.socketDescriptor) else { return }
+                defer { _ = control.register(nil) }
+                try connection.sendPost(path: "/v3/watch", body: body)
+                connection.disableReceiveTimeout()
+                let head = try connection.readHead()
+                guard head.status == 200 else {
+                    let error = EtcdDatastore.serverError(status: head.status, body: try connection.readBody(head), endpoint: endpoint)
+                    if error.code != .unavailable { throw error }
+                    lastError = error.message
+                    continue
+                }
+                var remaining = head.contentLength
+                var splitter = JSONObjectSplitter()
+                while let piece = try connection.nextBodyPiece(head, remaining: &remaining) {
+                    for object in splitter.append(piece) {
+                        let envelope = try JSONDecoder().decode(Etcd.StreamEnvelope<Etcd.WatchResponse>.self, from: Data(object))
+                        if let error = envelope.error {
+                            throw DatastoreError(.serverError, error.text, endpoint: endpoint.description)
+                        }
+                        guard let result = envelope.result else { continue }
+                        failures = 0
+                        if let compacted = result.compact_revision?.value, compacted > 0 {
+                            throw DatastoreError(.compacted, "revision \(next ?? 0) compacted (oldest kept: \(compacted))")
+                        }
+                        if result.canceled == true {
+                            throw DatastoreError(.serverError, "watch cancelled: \(result.cancel_reason ?? "no reason")")
+                        }
+                        if result.created == true, next == nil, let revision = result.header?.revision?.value {
+                            next = revision + 1
+                        }
+                        for event in result.events ?? [] {
+                            guard let kv = event.kv else { continue }
+                            let keyValue = kv.keyValue
+                            continuation.yield(WatchEvent(kind: event.type == "DELETE" ? .delete : .put, keyValue: keyValue))
+                            next = keyValue.modRevision + 1
+                        }
+                    }
+                }
+                lastError = "stream ended"
+            } catch let failure as HTTPConnection.Failure {
+                lastError = failure.error.message
+            }
+            if control.isCancelled { return }
+            failures += 1
+            if failures > endpoints.count * 25 {
+                throw DatastoreError(.unavailable, "watch lost every etcd endpoint: \(lastError)")
+            }
+            usleep(200_000)
+        }
+    }
+}
+
+extension HTTPConnection {
+    /// Lets a receive wait forever (watch streams are idle between events).
+    func disableReceiveTimeout() {
+        var timeout = timeval(tv_sec: 0, tv_usec: 0)
+        setsockopt(socketDescriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+}

@@ -1,0 +1,263 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A minimal HTTP/1.1 client on POSIX sockets, enough for etcd's JSON gateway on loopback or a
+/// cluster network: POST with a body, `Connection: close`, responses with Content-Length,
+/// chunked encoding or read-to-end. It keeps plugin binaries free of an HTTP stack.
+///
+/// Blocking I/O with timeouts: callers run it on a thread they may block (see ``EtcdDatastore``).
+struct HTTPConnection: ~Copyable {
+    let endpoint: HTTPEndpoint
+    private let descriptor: Int32
+    private var buffer: [UInt8] = []
+    private var position = 0
+    private var finished = false
+
+    /// Whether the request could have reached the server (false: it certainly did not).
+    enum Stage { case connecting, exchanging }
+
+    struct Failure: Error {
+        var stage: Stage
+        var error: DatastoreError
+    }
+
+    init(endpoint: HTTPEndpoint, timeoutMilliseconds: Int) throws(Failure) {
+        self.endpoint = endpoint
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_family = AF_UNSPEC
+        var list: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(endpoint.host, String(endpoint.port), &hints, &list)
+        guard status == 0, let first = list else {
+            throw Failure(stage: .connecting, error: DatastoreError(
+                .unavailable, "cannot resolve \(endpoint.host)", endpoint: endpoint.description))
+        }
+        defer { freeaddrinfo(list) }
+        // Every resolved address in turn ("localhost" may give ::1 before 127.0.0.1).
+        var candidate: UnsafeMutablePointer<addrinfo>? = first
+        var lastError: Int32 = ECONNREFUSED
+        var connected: (fd: Int32, flags: Int32)?
+        while let info = candidate, connected == nil {
+            candidate = info.pointee.ai_next
+            let fd = socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            guard fd >= 0 else {
+                lastError = errno
+                continue
+            }
+            // Non-blocking connect bounded by the timeout, then blocking I/O with SO_RCVTIMEO/SNDTIMEO.
+            let flags = fcntl(fd, F_GETFL)
+            _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+            var result = connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen)
+            var code = result == 0 ? 0 : errno
+            if result != 0 && code == EINPROGRESS {
+                var poller = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                if poll(&poller, 1, Int32(timeoutMilliseconds)) == 1 {
+                    var socketError: Int32 = 0
+                    var length = socklen_t(MemoryLayout<Int32>.size)
+                    getsockopt(fd, SOL_SOCKET, SO_ERROR, &socketError, &length)
+                    result = socketError == 0 ? 0 : -1
+                    code = socketError
+                } else {
+                    code = ETIMEDOUT
+                }
+            }
+            if result == 0 {
+                connected = (fd, flags)
+            } else {
+                lastError = code
+                close(fd)
+            }
+        }
+        guard let (fd, flags) = connected else {
+            throw Failure(stage: .connecting, error: DatastoreError(
+                .unavailable, "connect failed: \(String(cString: strerror(lastError)))", errno: lastError,
+                endpoint: endpoint.description))
+        }
+        _ = fcntl(fd, F_SETFL, flags)
+        var timeout = timeval(tv_sec: timeoutMilliseconds / 1000, tv_usec: (timeoutMilliseconds % 1000) * 1000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        descriptor = fd
+    }
+
+    deinit { close(descriptor) }
+
+    /// Unblocks a reader on another thread (used to stop a watch).
+    static func interrupt(descriptor: Int32) { _ = shutdown(descriptor, Int32(SHUT_RDWR)) }
+    var socketDescriptor: Int32 { descriptor }
+
+    private func failure(_ message: String, code: Int32? = nil) -> Failure {
+        Failure(stage: .exchanging, error: DatastoreError(
+            code == EAGAIN || code == EWOULDBLOCK ? .timedOut : .unavailable, message, errno: code,
+            endpoint: endpoint.description))
+    }
+
+    /// Sends a POST with a JSON body.
+    func sendPost(path: String, body: [UInt8]) throws(Failure) {
+        var request = Array("POST \(path) HTTP/1.1\r\nHost: \(endpoint.host):\(endpoint.port)\r\n".utf8)
+        request += Array("Content-Type: application/json\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n".utf8)
+        request += body
+        var offset = 0
+        while offset < request.count {
+            let sent = request.withUnsafeBytes { send(descriptor, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+            if sent < 0 {
+                if errno == EINTR { continue }
+                throw failure("send failed: \(String(cString: strerror(errno)))", code: errno)
+            }
+            offset += sent
+        }
+    }
+
+    /// Reads more bytes into the buffer; false at end of stream.
+    private mutating func fill() throws(Failure) -> Bool {
+        if finished { return false }
+        if position > 0 && position == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            position = 0
+        }
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw failure("receive failed: \(String(cString: strerror(errno)))", code: errno)
+            }
+            if count == 0 { finished = true; return false }
+            buffer += chunk[0..<count]
+            return true
+        }
+    }
+
+    private mutating func readLine() throws(Failure) -> String {
+        while true {
+            if let newline = buffer[position...].firstIndex(of: UInt8(ascii: "\n")) {
+                var end = newline
+                if end > position && buffer[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+                let line = String(decoding: buffer[position..<end], as: UTF8.self)
+                position = newline + 1
+                return line
+            }
+            guard try fill() else { throw failure("connection closed in the middle of a response") }
+        }
+    }
+
+    private mutating func read(exactly count: Int) throws(Failure) -> [UInt8] {
+        while buffer.count - position < count {
+            guard try fill() else { throw failure("connection closed in the middle of a body") }
+        }
+        let bytes = Array(buffer[position..<position + count])
+        position += count
+        return bytes
+    }
+
+    /// The response head: status code and (lowercased) headers.
+    struct Head {
+        var status: Int
+        var headers: [String: String]
+        var isChunked: Bool { headers["transfer-encoding"]?.lowercased().contains("chunked") ?? false }
+        var contentLength: Int? { headers["content-length"].flatMap { Int($0) } }
+    }
+
+    mutating func readHead() throws(Failure) -> Head {
+        let statusLine = try readLine()
+        let parts = statusLine.split(separator: " ", maxSplits: 2)
+        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let status = Int(parts[1]) else {
+            throw Failure(stage: .exchanging, error: DatastoreError(
+                .protocolError, "bad status line \"\(statusLine)\"", endpoint: endpoint.description))
+        }
+        var headers: [String: String] = [:]
+        while true {
+            let line = try readLine()
+            if line.isEmpty { break }
+            if let colon = line.firstIndex(of: ":") {
+                headers[line[..<colon].lowercased()] = String(line[line.index(after: colon)...]).trimmingWhitespace()
+            }
+        }
+        return Head(status: status, headers: headers)
+    }
+
+    /// The next piece of the body: one chunk (chunked), or whatever arrived; nil at the end.
+    mutating func nextBodyPiece(_ head: Head, remaining: inout Int?) throws(Failure) -> [UInt8]? {
+        if head.isChunked {
+            let sizeLine = try readLine()
+            guard let size = Int(sizeLine.split(separator: ";").first ?? "", radix: 16) else {
+                throw Failure(stage: .exchanging, error: DatastoreError(
+                    .protocolError, "bad chunk size \"\(sizeLine)\"", endpoint: endpoint.description))
+            }
+            if size == 0 { return nil }
+            let bytes = try read(exactly: size)
+            _ = try readLine()
+            return bytes
+        }
+        if let left = remaining {
+            if left == 0 { return nil }
+            if position == buffer.count { guard try fill() else { throw failure("body truncated") } }
+            let take = min(left, buffer.count - position)
+            let bytes = Array(buffer[position..<position + take])
+            position += take
+            remaining = left - take
+            return bytes
+        }
+        if position == buffer.count { guard try fill() else { return nil } }
+        let bytes = Array(buffer[position...])
+        position = buffer.count
+        return bytes
+    }
+
+    /// Reads the whole body.
+    mutating func readBody(_ head: Head) throws(Failure) -> [UInt8] {
+        var remaining = head.contentLength
+        var body: [UInt8] = []
+        while let piece = try nextBodyPiece(head, remaining: &remaining) { body += piece }
+        return body
+    }
+}
+
+/// Splits a byte stream into top-level JSON objects (etcd's gateway streams one object per
+/// message, not necessarily aligned with chunks).
+struct JSONObjectSplitter {
+    private var pending: [UInt8] = []
+    private var depth = 0
+    private var inString = false
+    private var escaped = false
+    private var start: Int?
+    private var scanned = 0
+
+    mutating func append(_ bytes: [UInt8]) -> [[UInt8]] {
+        pending += bytes
+        var objects: [[UInt8]] = []
+        var index = scanned
+        while index < pending.count {
+            let byte = pending[index]
+            if inString {
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+            } else if byte == UInt8(ascii: "\"") {
+                inString = true
+            } else if byte == UInt8(ascii: "{") {
+                if depth == 0 { start = index }
+                depth += 1
+            } else if byte == UInt8(ascii: "}") && depth > 0 {
+                depth -= 1
+                if depth == 0, let begin = start {
+                    objects.append(Array(pending[begin...index]))
+                    start = nil
+                }
+            }
+            index += 1
+        }
+        if depth == 0 {
+            pending.removeAll(keepingCapacity: true)
+            scanned = 0
+        } else if let begin = start {
+            pending.removeFirst(begin)
+            start = 0
+            scanned = pending.count
+        }
+        return objects
+    }
+}

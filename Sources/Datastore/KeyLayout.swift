@@ -1,0 +1,53 @@
+/// The keys every swift-cni component reads and writes (documented, with their values, in
+/// `Documentation/Datastore.md`; keep them stable).
+///
+/// - flannel's lease keys, under its prefix (default `/coreos.com/network`):
+///   `<prefix>/config`, `<prefix>/subnets/10.244.1.0-24`;
+/// - the project's own keys under `/swiftcni/`: nodes, IPAM blocks, block affinities, IPAM
+///   handles, pods, labels, policies.
+public enum KeyLayout {
+    /// flannel's default key prefix.
+    public static let flannelDefaultPrefix = "/coreos.com/network"
+    /// The root of the project's own keys.
+    public static let root = "/swiftcni"
+
+    /// `<prefix>/config`: flannel's network configuration JSON.
+    public static func flannelConfig(prefix: String = flannelDefaultPrefix) -> String { prefix + "/config" }
+    /// `<prefix>/subnets/`: the directory of subnet leases.
+    public static func flannelSubnets(prefix: String = flannelDefaultPrefix) -> String { prefix + "/subnets/" }
+    /// `<prefix>/subnets/10.244.1.0-24` for the subnet `10.244.1.0/24`.
+    public static func flannelSubnet(_ cidr: String, prefix: String = flannelDefaultPrefix) -> String {
+        flannelSubnets(prefix: prefix) + cidrKey(cidr)
+    }
+
+    /// `/swiftcni/nodes/<node>`.
+    public static func node(_ name: String) -> String { nodes + name }
+    public static let nodes = root + "/nodes/"
+    /// `/swiftcni/ipam/blocks/<10.244.0.0-26>`.
+    public static func block(_ cidr: String) -> String { blocks + cidrKey(cidr) }
+    public static let blocks = root + "/ipam/blocks/"
+    /// `/swiftcni/ipam/affinities/<node>/<10.244.0.0-26>`.
+    public static func affinity(node: String, block cidr: String) -> String { affinities(node: node) + cidrKey(cidr) }
+    public static func affinities(node: String) -> String { root + "/ipam/affinities/\(node)/" }
+    /// `/swiftcni/ipam/handles/<network>.<containerID>`.
+    public static func handle(_ handle: String) -> String { handles + handle }
+    public static let handles = root + "/ipam/handles/"
+    /// `/swiftcni/pods/<namespace>/<name>`.
+    public static func pod(namespace: String, name: String) -> String { root + "/pods/\(namespace)/\(name)" }
+    /// `/swiftcni/labels/<kind>/<namespace>/<name>`.
+    public static func labels(kind: String, namespace: String, name: String) -> String { root + "/labels/\(kind)/\(namespace)/\(name)" }
+    /// `/swiftcni/policies/<namespace>/<name>`.
+    public static func policy(namespace: String, name: String) -> String { root + "/policies/\(namespace)/\(name)" }
+
+    /// A CIDR as one key component, flannel-style: `10.244.1.0/24` → `10.244.1.0-24`,
+    /// `fd00::/64` → `fd00::-64`.
+    public static func cidrKey(_ cidr: String) -> String {
+        String(cidr.map { $0 == "/" ? "-" : $0 })
+    }
+
+    /// The inverse of ``cidrKey(_:)``: the last `-` becomes `/`.
+    public static func cidr(fromKey component: String) -> String? {
+        guard let dash = component.lastIndex(of: "-") else { return nil }
+        return component[..<dash] + "/" + component[component.index(after: dash)...]
+    }
+}

@@ -1,0 +1,176 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Datastore
+import NetPrimitives
+
+/// Block-affinity IPAM in Calico's model, on any `Datastore`: pools are split into blocks
+/// (default /26); a node claims blocks (atomically, by creating the block key with
+/// compare-and-swap) and allocates from its own blocks first, borrows from other nodes' blocks
+/// unless `strictAffinity`, and records each allocation under a handle
+/// (`<network>.<containerID>`) so DEL releases exactly what ADD took. Blocks that become empty
+/// are released.
+///
+/// Keys: `/swiftcni/ipam/blocks/<cidr>`, `/swiftcni/ipam/affinities/<node>/<cidr>`,
+/// `/swiftcni/ipam/handles/<handle>` (see Documentation/Datastore.md).
+public struct BlockAllocator: Sendable {
+    public let store: any Datastore
+    public let node: String
+    public let pools: [BlockPool]
+    public let strictAffinity: Bool
+    public let releaseEmptyBlocks: Bool
+
+    /// The handle record at `/swiftcni/ipam/handles/<handle>`.
+    public struct HandleRecord: Hashable, Sendable, Codable {
+        public var node: String
+        public var addresses: [IPAddress]
+    }
+
+    public init(store: any Datastore, node: String, pools: [BlockPool], strictAffinity: Bool = false, releaseEmptyBlocks: Bool = true) throws {
+        guard !node.isEmpty, !node.contains("/") else { throw IPAMError(.invalidIdentifier, "invalid node name \"\(node)\"") }
+        guard !pools.isEmpty else { throw IPAMError(.invalidConfiguration, "no pools configured") }
+        for pool in pools { try pool.validate() }
+        self.store = store
+        self.node = node
+        self.pools = pools
+        self.strictAffinity = strictAffinity
+        self.releaseEmptyBlocks = releaseEmptyBlocks
+    }
+
+    /// `<network>.<containerID>`, both validated so the handle is one key component.
+    public static func handle(network: String, containerID: String) throws -> String {
+        try Identifier.validateNetworkName(network)
+        try Identifier.validateContainerID(containerID)
+        return "\(network).\(containerID)"
+    }
+
+    private func blocks() async throws -> [(block: AllocationBlock, revision: Int64)] {
+        let listing = try await withDatastore("list blocks") { try await store.list(prefix: KeyLayout.blocks) }
+        return listing.items.compactMap { item in
+            (try? JSONDecoder().decode(AllocationBlock.self, from: Data(item.value))).map { ($0, item.modRevision) }
+        }
+    }
+
+    private func encode<T: Encodable>(_ value: T) throws -> [UInt8] { Array(try JSONEncoder().encode(value)) }
+
+    /// Allocates one address per address family of the pools for `handle`. Idempotent: a
+    /// handle that already holds an address of a family keeps it.
+    public func allocate(handle: String) async throws -> [IPNetwork] {
+        var result: [IPNetwork] = []
+        let families = pools.map(\.cidr.family).reduce(into: [IPAddress.Family]()) { if !$0.contains($1) { $0.append($1) } }
+        do {
+            for family in families {
+                let familyPools = pools.filter { $0.cidr.family == family }
+                result.append(try await allocate(handle: handle, pools: familyPools))
+            }
+        } catch {
+            // All or nothing: an IPv4 address must not stay behind when IPv6 failed.
+            _ = try? await release(handle: handle)
+            throw error
+        }
+        let record = HandleRecord(node: node, addresses: result.map(\.address))
+        let bytes = try encode(record)
+        _ = try await withDatastore("write handle") { try await store.put(KeyLayout.handle(handle), value: bytes) }
+        return result
+    }
+
+    private func allocate(handle: String, pools: [BlockPool]) async throws -> IPNetwork {
+        for _ in 0..<100 {
+            let current = try await blocks().filter { entry in pools.contains { $0.cidr.contains(entry.block.cidr.network) } }
+            if let held = current.first(where: { !$0.block.ordinals(of: handle).isEmpty }) {
+                return try IPNetwork(address: held.block.address(ordinal: held.block.ordinals(of: handle)[0])!, prefixLength: held.block.cidr.prefixLength)
+            }
+            switch BlockPlan.make(node: node, pools: pools, blocks: current.map(\.block), strictAffinity: strictAffinity) {
+            case .exhausted:
+                throw IPAMError(.exhausted, "no free address in pools \(pools.map(\.cidr)) for \(node)")
+            case .allocate(let cidr, let ordinal, _):
+                let entry = current.first { $0.block.cidr == cidr }!
+                var block = entry.block
+                block.allocations[String(ordinal)] = handle
+                let bytes = try encode(block)
+                let swap = try await withDatastore("update block \(cidr)") {
+                    try await store.compareAndSwap(KeyLayout.block(cidr.description), expecting: .modRevision(entry.revision), value: bytes)
+                }
+                if swap.succeeded { return try IPNetwork(address: block.address(ordinal: ordinal)!, prefixLength: cidr.prefixLength) }
+            case .claim(let cidr, let ordinal):
+                let block = AllocationBlock(cidr: cidr, affinity: node, allocations: [String(ordinal): handle])
+                let bytes = try encode(block)
+                let swap = try await withDatastore("claim block \(cidr)") {
+                    try await store.compareAndSwap(KeyLayout.block(cidr.description), expecting: .absent, value: bytes)
+                }
+                if swap.succeeded {
+                    _ = try await withDatastore("write affinity") {
+                        try await store.put(KeyLayout.affinity(node: node, block: cidr.description), value: Array("{\"state\":\"confirmed\"}".utf8))
+                    }
+                    return try IPNetwork(address: block.address(ordinal: ordinal)!, prefixLength: cidr.prefixLength)
+                }
+            }
+        }
+        throw IPAMError(.contention, "could not allocate for \(handle) after 100 attempts")
+    }
+
+    /// Releases every address `handle` holds (in any block) and its handle record; a missing
+    /// handle is not an error. Returns the addresses freed.
+    @discardableResult
+    public func release(handle: String) async throws -> [IPAddress] {
+        try await release { $0 == handle }
+    }
+
+    /// Releases all allocations whose handle satisfies `isDoomed`.
+    private func release(where isDoomed: (String) -> Bool) async throws -> [IPAddress] {
+        var freed: [IPAddress] = []
+        var handles: Set<String> = []
+        for _ in 0..<100 {
+            var conflict = false
+            for entry in try await blocks() where entry.block.allocations.values.contains(where: isDoomed) {
+                var block = entry.block
+                let doomed = block.allocations.filter { isDoomed($0.value) }
+                for (ordinal, handle) in doomed {
+                    block.allocations.removeValue(forKey: ordinal)
+                    handles.insert(handle)
+                }
+                let key = KeyLayout.block(block.cidr.description)
+                let emptyAndReleasable = block.isEmpty && releaseEmptyBlocks
+                let bytes: [UInt8]? = emptyAndReleasable ? nil : try encode(block)
+                let swap = try await withDatastore("release from \(block.cidr)") {
+                    try await store.compareAndSwap(key, expecting: .modRevision(entry.revision), value: bytes)
+                }
+                guard swap.succeeded else { conflict = true; continue }
+                freed += doomed.keys.compactMap { Int($0) }.compactMap(block.address(ordinal:))
+                if emptyAndReleasable, let owner = block.affinity {
+                    _ = try await withDatastore("delete affinity") { try await store.delete(KeyLayout.affinity(node: owner, block: block.cidr.description)) }
+                }
+            }
+            if !conflict { break }
+        }
+        for handle in handles { _ = try await withDatastore("delete handle") { try await store.delete(KeyLayout.handle(handle)) } }
+        return freed
+    }
+
+    /// GC: frees the allocations of `network` made on this node whose container is not in
+    /// `validContainerIDs`. A handle whose record is missing (a process killed between the
+    /// block update and the handle write) counts as this node's when the block is affine to it.
+    @discardableResult
+    public func garbageCollect(network: String, validContainerIDs: Set<String>) async throws -> [IPAddress] {
+        let prefix = network + "."
+        let records = try await withDatastore("list handles") { try await store.list(prefix: KeyLayout.handles) }
+        var owners: [String: String] = [:]
+        for item in records.items {
+            if let record = try? JSONDecoder().decode(HandleRecord.self, from: Data(item.value)) {
+                owners[String(item.key.dropFirst(KeyLayout.handles.count))] = record.node
+            }
+        }
+        let current = try await blocks()
+        var doomed: Set<String> = []
+        for entry in current {
+            for handle in entry.block.allocations.values where handle.hasPrefix(prefix) {
+                let owner = owners[handle] ?? entry.block.affinity
+                if owner == node && !validContainerIDs.contains(String(handle.dropFirst(prefix.count))) { doomed.insert(handle) }
+            }
+        }
+        guard !doomed.isEmpty else { return [] }
+        return try await release { doomed.contains($0) }
+    }
+}

@@ -1,1 +1,0 @@
-// The IPAM module; see its issue.

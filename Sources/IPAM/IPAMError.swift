@@ -1,0 +1,59 @@
+/// The one error type of the IPAM module.
+public struct IPAMError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// What kind of failure. Extensible: new codes may be added.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        public let name: String
+        public init(_ name: String) { self.name = name }
+        public var description: String { name }
+
+        /// The IPAM configuration is invalid (bad range, gateway outside the subnet, …).
+        public static let invalidConfiguration = Code("invalid IPAM configuration")
+        /// A container ID, network name or interface name is not acceptable (could escape dataDir).
+        public static let invalidIdentifier = Code("invalid identifier")
+        /// No free address (or subnet, or block) is left.
+        public static let exhausted = Code("addresses exhausted")
+        /// A requested address is taken, outside every range, or the gateway.
+        public static let requestedAddressUnavailable = Code("requested address unavailable")
+        /// The container already holds an address in this range set (host-local refuses too).
+        public static let duplicateAllocation = Code("duplicate allocation")
+        /// A file operation on dataDir failed.
+        public static let ioFailed = Code("I/O failed")
+        /// The cluster datastore failed; `underlying` has the `DatastoreError`.
+        public static let datastoreFailed = Code("datastore failed")
+        /// Too many concurrent writers kept winning the compare-and-swap.
+        public static let contention = Code("too much contention")
+        /// CHECK found an allocation missing.
+        public static let notAllocated = Code("address not allocated")
+    }
+
+    public let code: Code
+    public let message: String
+    public let errno: Int32?
+    /// The description of the underlying error (for example a `DatastoreError`).
+    public let underlying: String?
+
+    public init(_ code: Code, _ message: String, errno: Int32? = nil, underlying: String? = nil) {
+        self.code = code
+        self.message = message
+        self.errno = errno
+        self.underlying = underlying
+    }
+
+    public var description: String {
+        var text = "\(code): \(message)"
+        if let underlying { text += ": \(underlying)" }
+        if let errno { text += " (errno \(errno))" }
+        return text
+    }
+}
+
+/// Wraps datastore failures into ``IPAMError``.
+func withDatastore<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as IPAMError {
+        throw error
+    } catch {
+        throw IPAMError(.datastoreFailed, what, underlying: "\(error)")
+    }
+}

@@ -1,1 +1,0 @@
-// The Policy module; see its issue.

@@ -1,0 +1,141 @@
+import ChildProcess
+import Datastore
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A fresh temporary directory, removed after `body`.
+func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
+    var template = Array("/tmp/swcni-ds-XXXXXX".utf8CString)
+    let path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+    defer { _ = try? ChildProcess.run("/bin/rm", arguments: ["-rf", path]) }
+    return try await body(path)
+}
+
+/// The directory holding the built products (the test bundle sits next to the executables).
+func builtProductsDirectory() -> String {
+    var buffer = [CChar](repeating: 0, count: 4096)
+    let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    let path = String(decoding: buffer[0..<max(0, count)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    return String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it back, close).
+func freeLoopbackPort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    _ = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+func sleepMilliseconds(_ milliseconds: Int) async {
+    try? await Task.sleep(for: .milliseconds(milliseconds))
+}
+
+/// The behaviour every backend must show; run against the file store and a real etcd.
+func exerciseContract(_ store: any Datastore, prefix: String) async throws -> [String] {
+    var failures: [String] = []
+    func check(_ condition: Bool, _ what: String) { if !condition { failures.append(what) } }
+
+    check(try await store.get(prefix + "missing") == nil, "missing key reads nil")
+    let first = try await store.put(prefix + "a", value: Array("1".utf8))
+    try await store.put(prefix + "b", string: "2")
+    try await store.put(prefix + "c/d", string: "3")
+    try await store.put(String(prefix.dropLast()) + "0outside", string: "x")
+    let a = try await store.get(prefix + "a")
+    check(a?.string == "1" && a?.modRevision == first && a?.version == 1, "put then get: \(String(describing: a))")
+    let listing = try await store.list(prefix: prefix)
+    check(listing.items.map(\.key) == [prefix + "a", prefix + "b", prefix + "c/d"], "list by prefix: \(listing.items.map(\.key))")
+    check(listing.revision >= first, "listing revision")
+
+    // Compare-and-swap: create-if-absent, then on the mod revision.
+    check(try await store.create(prefix + "new", value: Array("v1".utf8)), "create when absent")
+    let again = try await store.compareAndSwap(prefix + "new", expecting: .absent, value: Array("v2".utf8))
+    check(!again.succeeded && again.current?.string == "v1", "create when present fails and reports current")
+    let current = try await store.get(prefix + "new")!
+    let swapped = try await store.compareAndSwap(prefix + "new", expecting: .modRevision(current.modRevision), value: Array("v2".utf8))
+    check(swapped.succeeded, "swap on the right revision")
+    let stale = try await store.compareAndSwap(prefix + "new", expecting: .modRevision(current.modRevision), value: Array("v3".utf8))
+    check(!stale.succeeded && stale.current?.string == "v2", "swap on a stale revision fails")
+    let updated = try await store.get(prefix + "new")!
+    check(updated.version == 2 && updated.createRevision == current.createRevision, "version and create revision")
+    let removed = try await store.compareAndSwap(prefix + "new", expecting: .modRevision(updated.modRevision), value: nil)
+    check(removed.succeeded, "compare-and-delete")
+    check(try await store.get(prefix + "new") == nil, "deleted by CAS")
+    check(try await store.delete(prefix + "b"), "delete existing")
+    check(!(try await store.delete(prefix + "b")), "delete missing")
+
+    // Leases: keys vanish with a revoked lease; a lost lease is reported.
+    let lease = try await store.grantLease(ttlSeconds: 30)
+    try await store.put(prefix + "leased", value: Array("x".utf8), lease: lease.id)
+    check(try await store.get(prefix + "leased")?.lease == lease.id, "key carries its lease")
+    check(try await store.keepAlive(lease.id) > 0, "keep-alive")
+    try await store.revokeLease(lease.id)
+    check(try await store.get(prefix + "leased") == nil, "revoke deletes the lease's keys")
+    do {
+        try await store.keepAlive(lease.id)
+        failures.append("keep-alive of a revoked lease must fail")
+    } catch let error as DatastoreError {
+        check(error.code == .leaseNotFound, "revoked lease: \(error)")
+    }
+
+    // Watch from a past revision replays, then follows live changes.
+    let start = try await store.put(prefix + "w/1", value: Array("one".utf8))
+    let watcher = Task { () -> [String] in
+        var seen: [String] = []
+        for try await event in store.watch(prefix: prefix + "w/", fromRevision: start) {
+            seen.append("\(event.kind == .put ? "put" : "del") \(event.keyValue.key)")
+            if seen.count == 3 { break }
+        }
+        return seen
+    }
+    await sleepMilliseconds(150)
+    try await store.put(prefix + "w/2", string: "two")
+    try await store.delete(prefix + "w/1")
+    let seen = try await withTimeout(seconds: 5) { try await watcher.value }
+    check(seen == ["put \(prefix)w/1", "put \(prefix)w/2", "del \(prefix)w/1"], "watch events: \(seen)")
+
+    // A watch without a start revision sees only what happens after it started.
+    let live = Task { () -> String? in
+        for try await event in store.watch(prefix: prefix + "live/", fromRevision: nil) { return event.keyValue.string }
+        return nil
+    }
+    await sleepMilliseconds(300)
+    try await store.put(prefix + "live/a", string: "after")
+    let liveValue = try await withTimeout(seconds: 5) { try await live.value }
+    check(liveValue == "after", "live watch: \(String(describing: liveValue))")
+    return failures
+}
+
+struct TimeoutError: Error {}
+
+func withTimeout<T: Sendable>(seconds: Int, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: .seconds(seconds))
+            throw TimeoutError()
+        }
+        let result = try await group.next()!
+        group.cancelAll()
+        return result
+    }
+}
+
+/// Runs blocking work on its own thread, off the Swift concurrency pool the parallel tests share.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}
