@@ -245,7 +245,10 @@ let package = Package(
         ),
         .testTarget(
             name: "LabTests",
-            dependencies: ["Lab", "TestSupport", "Namespaces", "CNISpec", "ChildProcess", "cnilab", "cnilab-pod-server"],
+            dependencies: [
+                "Lab", "TestSupport", "Namespaces", "CNISpec", "ChildProcess", "Datastore", "Netlink", "NetPrimitives",
+                "cnilab", "cnilab-pod-server",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "PolicyTests", dependencies: ["Policy"], swiftSettings: swiftSettings),

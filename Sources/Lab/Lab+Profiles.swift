@@ -1,4 +1,5 @@
 import CNISpec
+import Datastore
 import Foundation
 import Namespaces
 import NetPrimitives
@@ -6,7 +7,7 @@ import NetPrimitives
 /// What each plugin profile means for the lab: agents, network configuration, store.
 extension Lab {
     /// flannel's key prefix in the store.
-    static let flannelPrefix = "/coreos.com/network"
+    static let flannelPrefix = KeyLayout.flannelDefaultPrefix
 
     /// The agent node `node` runs under the lab's profile, placeholders filled in.
     func agentCommand(node: LabState.NodeRecord) throws -> AgentCommand? {
@@ -71,7 +72,7 @@ extension Lab {
         let config = """
             {"Network":"\(LabAddressing.clusterNetwork)","SubnetLen":24,"Backend":{"Type":"\(backend.rawValue)","VNI":1}}
             """
-        try await storePut(Self.flannelPrefix + "/config", config)
+        try await storePut(KeyLayout.flannelConfig(prefix: Self.flannelPrefix), config)
     }
 
     /// Waits for a flannel agent's subnet.env and records the node's subnet from it.
@@ -98,6 +99,6 @@ extension Lab {
     /// The store side of a node leaving (flannel: its lease is deleted, as an admin would).
     func nodeLeft(_ node: LabState.NodeRecord) async throws {
         guard case .flannel = state.plugin, let subnet = node.subnet else { return }
-        try await storeDelete(Self.flannelPrefix + "/subnets/" + subnet.replacingOccurrences(of: "/", with: "-"))
+        try await storeDelete(KeyLayout.flannelSubnet(subnet, prefix: Self.flannelPrefix))
     }
 }

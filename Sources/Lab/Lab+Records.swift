@@ -1,13 +1,18 @@
+import Datastore
 import Foundation
 
 /// Pods and labels published to the lab's Datastore (the keys of Documentation/Datastore.md),
 /// where agents and the policy engine read them. `state.json` keeps a copy for listing.
 extension Lab {
     enum Keys {
-        static func pod(namespace: String, name: String) -> String { "/swiftcni/pods/\(namespace)/\(name)" }
-        static func podLabels(namespace: String, name: String) -> String { "/swiftcni/labels/pod/\(namespace)/\(name)" }
+        static func pod(namespace: String, name: String) -> String { KeyLayout.pod(namespace: namespace, name: name) }
+        static func podLabels(namespace: String, name: String) -> String {
+            KeyLayout.labels(kind: "pod", namespace: namespace, name: name)
+        }
         /// Namespaces are cluster-scoped: their "namespace" component is `_cluster`.
-        static func namespaceLabels(_ namespace: String) -> String { "/swiftcni/labels/namespace/_cluster/\(namespace)" }
+        static func namespaceLabels(_ namespace: String) -> String {
+            KeyLayout.labels(kind: "namespace", namespace: "_cluster", name: namespace)
+        }
     }
 
     struct PodDocument: Codable {
@@ -23,28 +28,18 @@ extension Lab {
         let document = PodDocument(
             namespace: pod.namespace, name: pod.name, node: (try? nodeRecord(pod.node).name) ?? "node-\(pod.node)",
             containerID: pod.containerID, addresses: pod.address.map { [$0] } ?? [], labels: pod.labels)
-        try await publishing {
-            try await storePut(Keys.pod(namespace: pod.namespace, name: pod.name), Self.json(document))
-            try await storePut(Keys.podLabels(namespace: pod.namespace, name: pod.name), Self.json(pod.labels))
-        }
+        try await storePut(Keys.pod(namespace: pod.namespace, name: pod.name), Self.json(document))
+        try await storePut(Keys.podLabels(namespace: pod.namespace, name: pod.name), Self.json(pod.labels))
     }
 
     func unpublish(_ pod: LabState.PodRecord) async throws {
-        try await publishing {
-            try await storeDelete(Keys.pod(namespace: pod.namespace, name: pod.name))
-            try await storeDelete(Keys.podLabels(namespace: pod.namespace, name: pod.name))
-        }
+        try await storeDelete(Keys.pod(namespace: pod.namespace, name: pod.name))
+        try await storeDelete(Keys.podLabels(namespace: pod.namespace, name: pod.name))
     }
 
     func publishNamespaceLabels(_ namespace: String) async throws {
         let labels = state.namespaceLabels[namespace] ?? [:]
-        try await publishing { try await storePut(Keys.namespaceLabels(namespace), Self.json(labels)) }
-    }
-
-    /// Publishing needs a store backend: until the Datastore library's file backend is
-    /// linked, a file-store lab keeps pods and labels in `state.json` only.
-    func publishing(_ body: () async throws -> Void) async throws {
-        do { try await body() } catch let error as LabError where error.code == .notAvailable {}
+        try await storePut(Keys.namespaceLabels(namespace), Self.json(labels))
     }
 
     static func json(_ value: some Encodable) throws -> String {

@@ -1,4 +1,5 @@
 import ChildProcess
+import Datastore
 import Foundation
 import Namespaces
 
@@ -61,13 +62,29 @@ extension Lab {
     }
 }
 
-/// The file store through the Datastore library.
+/// The file store through the Datastore library (one short-lived handle per change).
 enum FileStoreAccess {
     static func put(_ key: String, _ value: String, store: String) async throws {
-        throw LabError(.notAvailable, "the file store needs the Datastore library, not yet merged")
+        let datastore = try open(store)
+        do { try await datastore.put(key, string: value) } catch {
+            await datastore.close()
+            throw LabError(.state, "cannot write \(key) to \(store)", underlying: error)
+        }
+        await datastore.close()
     }
 
     static func delete(_ key: String, store: String) async throws {
-        throw LabError(.notAvailable, "the file store needs the Datastore library, not yet merged")
+        let datastore = try open(store)
+        do { try await datastore.delete(key) } catch {
+            await datastore.close()
+            throw LabError(.state, "cannot delete \(key) from \(store)", underlying: error)
+        }
+        await datastore.close()
+    }
+
+    static func open(_ store: String) throws -> any Datastore {
+        do { return try StoreLocation.open(store) } catch {
+            throw LabError(.state, "cannot open the store \(store)", underlying: error)
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Datastore
 import Foundation
 import Lab
 import Namespaces
@@ -41,10 +42,20 @@ import TestSupport
         #expect(try await lab.labelPod(try PodReference(parsing: "x/a"), ["tier=web", "pod-"]) == ["tier": "web"])
         #expect(try await lab.labelNamespace("x", ["team=blue"]) == ["kubernetes.io/metadata.name": "x", "team": "blue"])
 
+        // Pods and labels are in the lab's file store (Datastore key layout).
+        let store = try StoreLocation.open("file:" + directory + "/lab/store")
+        #expect(try await store.get("/swiftcni/labels/pod/x/a")?.string == #"{"tier":"web"}"#)
+        #expect(try await store.get("/swiftcni/labels/namespace/_cluster/x")?.string == #"{"kubernetes.io/metadata.name":"x","team":"blue"}"#)
+        #expect(try await store.get("/swiftcni/pods/x/d")?.string.contains(#""node":"node-1""#) == true)
+        await store.close()
+
         // Pod delete.
         try await lab.deletePod(try PodReference(parsing: "x/d"))
         #expect(await lab.pods().count == 3)
         #expect(!NetworkNamespace.exists(name: pods[3].networkNamespace))
+        let reopened = try StoreLocation.open("file:" + directory + "/lab/store")
+        #expect(try await reopened.get("/swiftcni/pods/x/d") == nil)
+        await reopened.close()
 
         // Agent lifecycle.
         try await lab.stopAgent(1)
