@@ -57,8 +57,13 @@ public actor Lab {
             executableDirectories: configuration.executableDirectories, lock: lock)
         do {
             try await lab.createFabric(store: configuration.store)
-            for index in 0..<configuration.nodeCount { _ = try await lab.addNode(index: index) }
+            configuration.progress?("fabric \(LabNames.fabric(lab: configuration.name)) ready (store \(storeURL))")
+            for index in 0..<configuration.nodeCount {
+                let node = try await lab.addNode(index: index)
+                configuration.progress?("node \(index) up: \(node.networkNamespace), subnet \(node.subnet ?? "-"), agent \(node.agent.rawValue)")
+            }
         } catch {
+            configuration.progress?("failed: \(error); removing the partial lab")
             try? await lab.removeEverything()
             throw error
         }

@@ -13,11 +13,15 @@ public struct LabConfiguration: Sendable {
     /// Where to find `cnilab-pod-server`, agents and the project's plugins (default
     /// ``defaultExecutableDirectories``).
     public var executableDirectories: [String]
+    /// Called with a line per long step (fabric, store, each node), for progress output.
+    public var progress: (@Sendable (String) -> Void)?
 
     public init(
         name: String = "default", stateDirectory: String? = nil, profile: PluginProfile = .reference(agent: nil),
-        nodeCount: Int = 2, store: LabStoreKind = .file, executableDirectories: [String]? = nil
+        nodeCount: Int = 2, store: LabStoreKind = .file, executableDirectories: [String]? = nil,
+        progress: (@Sendable (String) -> Void)? = nil
     ) {
+        self.progress = progress
         self.name = name
         self.stateDirectory = stateDirectory ?? Self.defaultStateDirectory(lab: name)
         self.profile = profile

@@ -78,7 +78,8 @@ struct Up: AsyncParsableCommand {
         }
         Output.progress("creating lab '\(options.lab)' (\(profile), \(nodes) nodes, \(store.rawValue) store)…")
         let lab = try await Lab.up(
-            LabConfiguration(name: options.lab, stateDirectory: options.directory, profile: profile, nodeCount: nodes, store: store))
+            LabConfiguration(name: options.lab, stateDirectory: options.directory, profile: profile, nodeCount: nodes, store: store,
+                progress: { Output.progress("  " + $0) }))
         for node in await lab.nodes() {
             print("node \(node.index) \(node.name) \(node.underlayAddress) subnet \(node.subnet ?? "-") agent \(node.agent.rawValue)")
         }

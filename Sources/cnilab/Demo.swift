@@ -14,7 +14,8 @@ struct Demo: AsyncParsableCommand {
         let profile: PluginProfile = reference ? .reference(agent: nil) : .flannel(backend: backend)
         Output.progress("[1/4] creating lab '\(options.lab)': 3 nodes, \(profile)…")
         let lab = try await Lab.up(
-            LabConfiguration(name: options.lab, stateDirectory: options.directory, profile: profile, nodeCount: 3))
+            LabConfiguration(name: options.lab, stateDirectory: options.directory, profile: profile, nodeCount: 3,
+                progress: { Output.progress("  " + $0) }))
         do {
             for node in await lab.nodes() {
                 print("node \(node.index) \(node.name) underlay \(node.underlayAddress) subnet \(node.subnet ?? "-")")
