@@ -7,7 +7,7 @@ DEBIAN_PACKAGES := libnl-3-dev libnl-route-3-dev libnftnl-dev libmnl-dev pkg-con
 	containernetworking-plugins iproute2 nftables iptables iputils-ping iperf3 \
 	etcd-server etcd-client bird2 gobgpd podman crun busybox-static jq curl procps
 
-.PHONY: deps build release test demo clean
+.PHONY: deps build release test demo clean install-plugins
 
 deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
@@ -30,6 +30,23 @@ test: deps
 demo: deps
 	$(SWIFT) build -c release --product swift-cni-demo
 	$$($(SWIFT) build -c release --show-bin-path)/swift-cni-demo
+
+# The CNI plugin binaries, built release with the Swift runtime linked statically (the node
+# needs no Swift installation; libc, libnl and libnftnl/libmnl stay shared), copied to
+# $(PREFIX)/bin (`make install-plugins PREFIX=/opt/cni`). They build in their own scratch
+# directory, since the flags differ from a normal build. PLUGIN_BIN_DIR=DIR installs binaries
+# already built there instead (the install test uses it).
+PLUGINS ?= swift-flannel swift-ipam
+PLUGIN_SCRATCH_PATH ?= .build-plugins
+PLUGIN_BUILD_FLAGS := -c release --static-swift-stdlib --scratch-path $(PLUGIN_SCRATCH_PATH)
+install-plugins:
+	@set -e; \
+	if [ -n "$(PLUGIN_BIN_DIR)" ]; then bin="$(PLUGIN_BIN_DIR)"; else \
+	  for p in $(PLUGINS); do $(SWIFT) build $(PLUGIN_BUILD_FLAGS) --product $$p; done; \
+	  bin=$$($(SWIFT) build $(PLUGIN_BUILD_FLAGS) --show-bin-path); \
+	fi; \
+	install -d "$(PREFIX)/bin"; \
+	for p in $(PLUGINS); do install -m 0755 "$$bin/$$p" "$(PREFIX)/bin/$$p"; echo "installed $(PREFIX)/bin/$$p"; done
 
 clean:
 	rm -rf .build

@@ -145,6 +145,31 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: swift-flannel, the CNI plugin (lean: no full Foundation). Release binaries link
+        // the Swift runtime statically: `swift build -c release --static-swift-stdlib`
+        // (`make install-plugins`). A `-static-stdlib` linker flag here instead leaves
+        // FoundationEssentials' own static dependencies unresolved; SwiftPM's option links them.
+        .executableTarget(
+            name: "swift-flannel",
+            dependencies: ["CNISpec", "Routing", "Netlink", "Namespaces", "NetPrimitives", "IPAM"],
+            path: "Examples/swift-flannel",
+            exclude: ["README.md", "10-swift-flannel.conflist"],
+            swiftSettings: swiftSettings
+        ),
+
+        .target(
+            name: "CNIAddBenchmark",
+            dependencies: ["Namespaces", "ChildProcess"],
+            path: "Benchmarks/CNIAddBenchmark",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "cni-add-bench",
+            dependencies: ["CNIAddBenchmark"],
+            path: "Benchmarks/cni-add-bench",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: The multi-node lab (engine of cnilab and of the end-to-end tests)
         .target(
             name: "Lab",
@@ -175,6 +200,11 @@ let package = Package(
             name: "policy-benchmark",
             dependencies: ["Policy", "NetPrimitives"],
             path: "Benchmarks/PolicyBenchmark",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "bgp-bench",
+            dependencies: ["BGP", "Namespaces", "ChildProcess", "NetPrimitives"],
             swiftSettings: swiftSettings
         ),
 
@@ -236,6 +266,11 @@ let package = Package(
         .testTarget(
             name: "RoutingTests",
             dependencies: ["Routing", "Netlink", "TestSupport", "Namespaces", "CNISpec"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SwiftFlannelTests",
+            dependencies: ["swift-flannel", "Routing", "Netlink", "TestSupport", "Namespaces", "CNISpec", "ChildProcess", "NetPrimitives"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,14 @@
+import CNISpec
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+@main
+enum SwiftFlannelMain {
+    static func main() {
+        exit(InlineAsync.run { await PluginMain(SwiftFlannelPlugin()).run() })
+    }
+}

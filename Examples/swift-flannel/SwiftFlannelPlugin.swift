@@ -1,0 +1,192 @@
+import CNISpec
+import Namespaces
+import Netlink
+import NetPrimitives
+import Routing
+
+/// swift-flannel: flannel's CNI plugin and the bridge + host-local plugins it delegates to, in
+/// one process. Pods join the node bridge (`cni0`) through a veth pair and get an address from
+/// the node subnet that flanneld wrote to subnet.env.
+struct SwiftFlannelPlugin: CNIPlugin {
+    var about: String { "swift-flannel: flannel's bridge networking for pods, in one process (swift-cni)" }
+
+    func add(_ request: PluginRequest) async throws -> CNIResult {
+        let configuration = try FlannelOptions(decoding: request.configurationBytes)
+        let settings = try FlannelSettings(configuration)
+        let environment = try SubnetEnvironment.load(path: settings.subnetFile)
+        let network = PodNetwork(environment, settings: settings)
+        let interfaceName = try Self.interfaceName(request)
+        // Chained after another plugin: its result is kept and ours added (decoded before
+        // anything is created, so a bad prevResult leaves nothing behind).
+        let previous = configuration.prevResult == nil ? nil : try request.previousResult()
+        let podNamespace = try Self.openPodNamespace(request.networkNamespace)
+        let host = try Self.handle(NetworkNamespace.current())
+        let pod = try Self.handle(podNamespace)
+
+        let bridge = try BridgeAttachment.ensure(
+            BridgeConfiguration(
+                name: settings.bridge, mtu: network.mtu,
+                gatewayAddresses: settings.isGateway ? [network.gateway] : [], enablesForwarding: false),
+            host: host)
+        // A gateway forwards. The plugin runs in the node namespace, so its own /proc/sys is the
+        // node's: read and write it directly instead of through a namespace thread.
+        if settings.isGateway { try Self.enableForwarding() }
+        let store = PodAddressStore(dataDirectory: settings.dataDirectory, network: settings.networkName)
+        let address = try store.allocate(
+            containerID: request.containerID, interfaceName: interfaceName.value, subnet: network.subnet,
+            gateway: network.gateway.address)
+        let attachment = PodAttachment(
+            containerID: request.containerID, interfaceName: interfaceName, podNamespace: podNamespace,
+            mtu: network.mtu, bridge: settings.bridge, hairpin: settings.hairpin)
+        let links: PodAttachment.Links
+        do {
+            links = try attachment.create(host: host, pod: pod)
+        } catch {
+            _ = try? store.release(containerID: request.containerID, interfaceName: interfaceName.value)
+            throw error
+        }
+        let result = Self.result(
+            request: request, settings: settings, network: network, address: address, bridge: bridge, links: links)
+        do {
+            try PodAddressing.apply(result, interface: interfaceName, pod: pod)
+        } catch {
+            _ = try? attachment.remove(host: host)
+            _ = try? store.release(containerID: request.containerID, interfaceName: interfaceName.value)
+            throw error
+        }
+        if var previous {
+            let offset = previous.interfaces.count
+            previous.interfaces += result.interfaces
+            previous.ips += result.ips.map { ip in
+                var ip = ip
+                ip.interface = ip.interface.map { $0 + offset }
+                return ip
+            }
+            previous.routes += result.routes
+            return previous
+        }
+        return result
+    }
+
+    func delete(_ request: PluginRequest) async throws {
+        let configuration = try FlannelOptions(decoding: request.configurationBytes)
+        let settings = try FlannelSettings(configuration)
+        let interfaceName = try Self.interfaceName(request)
+        // Only the host end is needed: deleting it removes the pod end, also when the pod's
+        // namespace is already gone.
+        let host = try Self.handle(NetworkNamespace.current())
+        let hostInterface = PodInterfaceNaming.hostInterfaceName(
+            containerID: request.containerID, interfaceName: interfaceName.value)
+        try PodAttachment.remove(hostInterface: hostInterface, host: host)
+        let store = PodAddressStore(dataDirectory: settings.dataDirectory, network: settings.networkName)
+        guard store.exists else { return }
+        try store.release(containerID: request.containerID, interfaceName: interfaceName.value)
+    }
+
+    func check(_ request: PluginRequest) async throws {
+        let configuration = try FlannelOptions(decoding: request.configurationBytes)
+        let settings = try FlannelSettings(configuration)
+        let environment = try SubnetEnvironment.load(path: settings.subnetFile)
+        let network = PodNetwork(environment, settings: settings)
+        guard let previous = try request.previousResult() else {
+            throw CNIError(.invalidNetworkConfig, "CHECK needs a prevResult")
+        }
+        let interfaceName = try Self.interfaceName(request)
+        let podNamespace = try Self.openPodNamespace(request.networkNamespace)
+        let host = try Self.handle(NetworkNamespace.current())
+        let pod = try Self.handle(podNamespace)
+        let hostInterface = PodInterfaceNaming.hostInterfaceName(
+            containerID: request.containerID, interfaceName: interfaceName.value)
+        try CheckValidation.validateHost(hostInterface: hostInterface, bridge: settings.bridge, host: host)
+        try CheckValidation.validatePod(previous, interface: interfaceName, pod: pod)
+        let store = PodAddressStore(dataDirectory: settings.dataDirectory, network: settings.networkName)
+        let held = Set(try store.addresses(containerID: request.containerID, interfaceName: interfaceName.value))
+        for ip in PodAddressing.addresses(of: previous, interface: interfaceName)
+        where network.subnet.contains(ip.address.address) && !held.contains(ip.address.address) {
+            throw CNIError(.internal, "\(ip.address.address) is not reserved for \(request.containerID)/\(interfaceName)")
+        }
+    }
+
+    func garbageCollect(_ request: PluginRequest) async throws {
+        let configuration = try FlannelOptions(decoding: request.configurationBytes)
+        let settings = try FlannelSettings(configuration)
+        let store = PodAddressStore(dataDirectory: settings.dataDirectory, network: settings.networkName)
+        guard store.exists else { return }
+        let freed = try store.garbageCollect(valid: configuration.validAttachments ?? [])
+        let host = try Self.handle(NetworkNamespace.current())
+        for reservation in freed {
+            let hostInterface = PodInterfaceNaming.hostInterfaceName(
+                containerID: reservation.containerID, interfaceName: reservation.interfaceName ?? "eth0")
+            _ = try? PodAttachment.remove(hostInterface: hostInterface, host: host)
+        }
+    }
+
+    func status(_ request: PluginRequest) async throws {
+        let configuration = try FlannelOptions(decoding: request.configurationBytes)
+        let settings = try FlannelSettings(configuration)
+        do {
+            _ = try SubnetEnvironment.load(path: settings.subnetFile)
+        } catch {
+            throw CNIError(.pluginNotAvailable, error.message, details: error.details)
+        }
+    }
+
+    // MARK: Helpers
+
+    static func result(
+        request: PluginRequest, settings: FlannelSettings, network: PodNetwork, address: IPAddress, bridge: Link,
+        links: PodAttachment.Links
+    ) -> CNIResult {
+        let gateway = network.gateway.address
+        var routes = [CNISpec.Route(destination: network.clusterNetwork, gateway: gateway)]
+        if settings.isDefaultGateway {
+            routes.append(CNISpec.Route(destination: IPNetwork.anyIPv4, gateway: gateway))
+        }
+        return CNIResult(
+            cniVersion: request.version,
+            interfaces: [
+                CNIResult.Interface(name: bridge.name, mac: bridge.macAddress),
+                CNIResult.Interface(name: links.host.name, mac: links.host.macAddress),
+                CNIResult.Interface(
+                    name: links.container.name, mac: links.container.macAddress, sandbox: request.networkNamespace),
+            ],
+            ips: [
+                CNIResult.IPConfiguration(
+                    address: try! IPNetwork(address: address, prefixLength: network.subnet.prefixLength),
+                    gateway: settings.isGateway ? gateway : nil, interface: 2)
+            ],
+            routes: routes)
+    }
+
+    static func enableForwarding() throws(CNIError) {
+        let path = "/proc/sys/net/ipv4/ip_forward"
+        if let current = try? FileAccess.read(path), current.first == UInt8(ascii: "1") { return }
+        do { try FileAccess.overwrite(path, contents: Array("1".utf8)) } catch {
+            throw CNIError(.internal, "failed to enable IPv4 forwarding: \(error)")
+        }
+    }
+
+    static func interfaceName(_ request: PluginRequest) throws(CNIError) -> InterfaceName {
+        guard let name = request.interfaceName else {
+            throw CNIError(.invalidEnvironmentVariables, "CNI_IFNAME is required")
+        }
+        return name
+    }
+
+    static func openPodNamespace(_ path: String) throws(CNIError) -> NetworkNamespace {
+        do { return try NetworkNamespace.open(path: path) } catch {
+            throw CNIError(.internal, "failed to open netns \"\(path)\": \(error)")
+        }
+    }
+
+    static func handle(_ namespace: @autoclosure () throws -> NetworkNamespace) throws(CNIError) -> NetlinkHandle {
+        do { return try NetlinkHandle(namespace: try namespace()) } catch {
+            throw CNIError(.internal, "failed to open a netlink socket", details: "\(error)")
+        }
+    }
+}
+
+extension IPNetwork {
+    /// `0.0.0.0/0`.
+    static let anyIPv4 = try! IPNetwork(parsing: "0.0.0.0/0")
+}

@@ -1,1 +1,0 @@
-// The BGP module; see its issue.

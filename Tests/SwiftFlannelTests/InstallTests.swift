@@ -1,0 +1,33 @@
+import CNISpec
+import ChildProcess
+import Foundation
+import Testing
+
+/// `make install-plugins PREFIX=DIR` puts a working plugin binary into DIR/bin.
+@Suite struct InstallTests {
+    /// The repository root (this file is Tests/SwiftFlannelTests/InstallTests.swift).
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
+    @Test func installsIntoAPrefixAndTheInstalledBinaryAnswersVersion() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/make"), "make is not installed")
+        let prefix = try temporaryDirectory()
+        defer { removeDirectory(prefix) }
+        // PLUGIN_BIN_DIR: install this test build's binary rather than building release here.
+        let make = try ChildProcess.run(
+            "/usr/bin/make",
+            arguments: ["-s", "-C", Self.repository, "install-plugins", "PREFIX=\(prefix)", "PLUGIN_BIN_DIR=\(productsDirectory())"],
+            environment: ["PATH": "/usr/bin:/bin"], timeoutMilliseconds: 60_000)
+        #expect(make.status == .exited(0), "\(make.standardErrorText)")
+        let installed = prefix + "/bin/swift-flannel"
+        #expect(FileManager.default.isExecutableFile(atPath: installed))
+        #expect(FileManager.default.isExecutableFile(atPath: prefix + "/bin/swift-ipam"))
+        let version = try ChildProcess.run(
+            installed, environment: ["CNI_COMMAND": "VERSION"], standardInput: Array(#"{"cniVersion":"1.0.0"}"#.utf8),
+            timeoutMilliseconds: 10_000)
+        #expect(version.status == .exited(0))
+        let info = try CNIJSON.decode(VersionInfo.self, from: version.standardOutput)
+        #expect(info.supportedVersions == CNIVersion.all.map(\.description))
+        #expect(info.cniVersion == "1.0.0")
+    }
+}
