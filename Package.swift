@@ -181,7 +181,7 @@ let package = Package(
         .executableTarget(
             name: "cnilab",
             dependencies: [
-                "Lab", "NetlinkBenchmark",
+                "Lab", "NetlinkBenchmark", "CNIAddBenchmark",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -282,7 +282,7 @@ let package = Package(
             name: "LabTests",
             dependencies: [
                 "Lab", "TestSupport", "Namespaces", "CNISpec", "ChildProcess", "Datastore", "Netlink", "NetPrimitives",
-                "cnilab", "cnilab-pod-server",
+                "cnilab", "cnilab-pod-server", "swift-flannel",
             ],
             swiftSettings: swiftSettings
         ),

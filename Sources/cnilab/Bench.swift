@@ -5,7 +5,7 @@ import NetlinkBenchmark
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmarks, run by hand. Available: netlink. Not yet: cni-add, ipam, datapath, bgp, policy.",
+        abstract: "Benchmarks, run by hand. Available: netlink, cni-add. Not yet: ipam, datapath, bgp, policy.",
         subcommands: [Netlink.self, CNIAdd.self, IPAM.self, Datapath.self, BGP.self, Policy.self])
 
     struct Document: Encodable {
@@ -54,7 +54,6 @@ struct Bench: AsyncParsableCommand {
         }
     }
 
-    struct CNIAdd: NotYetAvailable { static let configuration = CommandConfiguration(commandName: "cni-add", abstract: "Not yet available.") }
     struct IPAM: NotYetAvailable { static let configuration = CommandConfiguration(commandName: "ipam", abstract: "Not yet available.") }
     struct Datapath: NotYetAvailable { static let configuration = CommandConfiguration(commandName: "datapath", abstract: "Not yet available.") }
     struct BGP: NotYetAvailable { static let configuration = CommandConfiguration(commandName: "bgp", abstract: "Not yet available.") }
@@ -66,6 +65,6 @@ protocol NotYetAvailable: AsyncParsableCommand {}
 
 extension NotYetAvailable {
     func run() async throws {
-        throw LabError(.notAvailable, "bench \(Self.configuration.commandName ?? "") is not yet available; available: netlink")
+        throw LabError(.notAvailable, "bench \(Self.configuration.commandName ?? "") is not yet available; available: netlink, cni-add")
     }
 }
