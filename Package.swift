@@ -34,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
     ],
     targets: [
         // MARK: C shims and system libraries
@@ -170,6 +171,33 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The flannel agent (Examples/swift-flanneld): not on the pod ADD path, so it may use NIO.
+        .executableTarget(
+            name: "swift-flanneld",
+            dependencies: [
+                "Routing", "VXLAN", "Netlink", "Namespaces", "NetPrimitives", "CNISpec", "Datastore", "IPAM",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Examples/swift-flanneld",
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
+
+        .executableTarget(
+            name: "overlay-bench",
+            dependencies: ["VXLAN", "Routing", "Netlink", "Namespaces", "NetPrimitives"],
+            path: "Benchmarks/overlay-bench",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: The multi-node lab (engine of cnilab and of the end-to-end tests)
         .target(
             name: "Lab",
@@ -276,6 +304,11 @@ let package = Package(
         .testTarget(
             name: "VXLANTests",
             dependencies: ["VXLAN", "Routing", "Netlink", "TestSupport", "Namespaces"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FlannelAgentTests",
+            dependencies: ["swift-flanneld", "Datastore", "Netlink", "TestSupport", "Namespaces", "NetPrimitives", "ChildProcess"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,89 @@
+import ArgumentParser
+import Logging
+import Metrics
+import NetPrimitives
+import ServiceLifecycle
+
+@main
+struct SwiftFlanneld: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "swift-flanneld",
+        abstract: "The swift-cni flannel agent: leases the node's subnet and programs the vxlan or host-gw data path.",
+        discussion: """
+            Reads flannel's network configuration from <prefix>/config in the store, leases a subnet \
+            under <prefix>/subnets/, writes subnet.env for the swift-flannel CNI plugin and keeps the \
+            routes (proto 91), neighbour and FDB entries towards every other node converged. \
+            SIGTERM stops it and leaves the data path in place.
+            """)
+
+    @Option(help: "This node's name (the lease is found again by it after a restart).")
+    var node: String
+
+    @Option(help: "The underlay interface; its first IPv4 address is the node's public IP.")
+    var iface: String
+
+    @Option(help: "The store: file:DIR or etcd:URL[,URL...].")
+    var store: String
+
+    @Option(help: "Where to write subnet.env.")
+    var subnetFile = "/run/flannel/subnet.env"
+
+    @Option(help: "The key prefix of flannel's keys.")
+    var etcdPrefix = "/coreos.com/network"
+
+    @Flag(help: "Masquerade traffic leaving the cluster network (nftables table inet swiftcni_nat).")
+    var ipMasq = false
+
+    @Option(help: "Serve /healthz and /metrics on ADDR:PORT.")
+    var listen: String?
+
+    @Option(help: .hidden)
+    var leaseTtl: Int64 = 24 * 3600
+
+    @Option(help: .hidden)
+    var resyncInterval = 30
+
+    func validate() throws {
+        guard !node.isEmpty, !node.contains("/") else { throw ValidationError("--node must be a non-empty name without '/'") }
+        guard (try? InterfaceName(iface)) != nil else { throw ValidationError("--iface \(iface) is not a valid interface name") }
+        guard store.hasPrefix("file:") || store.hasPrefix("etcd:") else {
+            throw ValidationError("--store must be file:DIR or etcd:URL[,URL...]")
+        }
+        if let listen { _ = try Self.split(listen) }
+        guard leaseTtl >= 3 else { throw ValidationError("--lease-ttl must be at least 3 seconds") }
+        guard resyncInterval >= 1 else { throw ValidationError("--resync-interval must be at least 1 second") }
+    }
+
+    static func split(_ listen: String) throws -> (host: String, port: Int) {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
+            throw ValidationError("--listen must be ADDR:PORT")
+        }
+        var host = String(listen[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host.isEmpty ? "0.0.0.0" : host, port)
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        let metrics = PrometheusMetrics()
+        MetricsSystem.bootstrap(metrics)
+        var logger = Logger(label: "swift-flanneld")
+        logger[metadataKey: "node"] = "\(node)"
+        let status = AgentStatus()
+        let agent = Agent(
+            settings: Agent.Settings(
+                node: node, underlayDevice: try InterfaceName(iface), store: store, prefix: etcdPrefix, subnetFile: subnetFile,
+                ipMasquerade: ipMasq, leaseTTLSeconds: leaseTtl, resyncSeconds: resyncInterval),
+            status: status, logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: agent, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
+        ]
+        if let listen {
+            let (host, port) = try Self.split(listen)
+            services.append(.init(service: HTTPServer(host: host, port: port, status: status, metrics: metrics, logger: logger)))
+        }
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}

@@ -1,0 +1,120 @@
+import Netlink
+import NetPrimitives
+
+/// The VXLAN tunnel endpoint of a node, as flannel's vxlan backend makes it: `flannel.<VNI>`,
+/// VNI 1, UDP port 8472, no learning (the overlay reconciler programs every peer), MTU = the
+/// underlay's MTU − 50, the address = the node subnet's network address /32, and a MAC that
+/// survives restarts.
+///
+/// ```swift
+/// let vtep = try VTEPDevice(nodeName: "node-1", subnet: "10.244.1.0/24", underlayDevice: "eth0",
+///                           underlayAddress: "192.168.50.11", underlayMTU: 1500)
+/// let state = try vtep.ensure(handle: handle)   // flannel.1, 1450, 10.244.1.0/32
+/// ```
+public struct VTEPDevice: Hashable, Sendable {
+    /// VXLAN encapsulation overhead on IPv4 (outer IP 20 + UDP 8 + VXLAN 8 + Ethernet 14).
+    public static let encapsulationOverhead = 50
+
+    public var identifier: UInt32
+    public var port: UInt16
+    public var nodeName: String
+    public var subnet: IPNetwork
+    public var underlayDevice: InterfaceName
+    public var underlayAddress: IPAddress
+    public var underlayMTU: Int
+
+    public init(
+        identifier: UInt32 = 1, port: UInt16 = 8472, nodeName: String, subnet: IPNetwork,
+        underlayDevice: InterfaceName, underlayAddress: IPAddress, underlayMTU: Int
+    ) throws(VXLANError) {
+        guard identifier < 1 << 24 else { throw VXLANError(.invalidConfiguration, "VNI \(identifier) is not below 2^24") }
+        guard port != 0 else { throw VXLANError(.invalidConfiguration, "UDP port 0") }
+        guard underlayMTU - Self.encapsulationOverhead >= 68 else {
+            throw VXLANError(.invalidConfiguration, "underlay MTU \(underlayMTU) leaves no room for VXLAN")
+        }
+        guard subnet.family == .v4, underlayAddress.family == .v4 else {
+            throw VXLANError(.invalidConfiguration, "the flannel VTEP is IPv4 (subnet \(subnet), underlay \(underlayAddress))")
+        }
+        self.identifier = identifier
+        self.port = port
+        self.nodeName = nodeName
+        self.subnet = subnet
+        self.underlayDevice = underlayDevice
+        self.underlayAddress = underlayAddress
+        self.underlayMTU = underlayMTU
+    }
+
+    /// `flannel.<VNI>`.
+    public var name: InterfaceName { try! InterfaceName("flannel.\(identifier)") }
+    /// The underlay MTU minus the encapsulation.
+    public var mtu: Int { underlayMTU - Self.encapsulationOverhead }
+    /// The VTEP address: the subnet's network address (`10.244.1.0`).
+    public var address: IPAddress { subnet.network.address }
+    /// The MAC a new device gets: derived from node name and VNI, so it is stable.
+    public var derivedMACAddress: MACAddress { MACAddress.derived(from: Array("\(nodeName)/vxlan/\(identifier)".utf8)) }
+
+    /// What the device must be created with.
+    public var specification: LinkSpecification {
+        let options = VXLANOptions(identifier: identifier, localAddress: underlayAddress, underlayDevice: underlayDevice,
+                                   port: port, learning: false)
+        var specification = LinkSpecification.vxlan(name, options: options, mtu: mtu)
+        specification.macAddress = derivedMACAddress
+        return specification
+    }
+
+    /// The device as it is after ``ensure(handle:)``.
+    public struct State: Hashable, Sendable {
+        public var name: InterfaceName
+        public var macAddress: MACAddress
+        public var mtu: Int
+        public var address: IPAddress
+        /// Whether the device had to be created (or recreated).
+        public var created: Bool
+    }
+
+    /// Makes the device exist as specified, adopting an existing one (and its MAC) when its
+    /// VNI, port, local address and underlay match; otherwise it is recreated with the MAC it
+    /// had. Sets MTU, the /32 address (removing other IPv4 addresses, e.g. of an older
+    /// lease) and brings it up. Idempotent: a second call changes nothing.
+    /// (`ip link add flannel.1 type vxlan id 1 local IP dev eth0 dstport 8472 nolearning`,
+    /// `ip addr replace 10.244.1.0/32 dev flannel.1`, `ip link set flannel.1 up`)
+    public func ensure(handle: NetlinkHandle) throws(VXLANError) -> State {
+        do {
+            var created = false
+            var mac = derivedMACAddress
+            if let link = try handle.linkIfPresent(named: name) {
+                if let existing = link.macAddress { mac = existing }
+                if !matches(link) {
+                    try handle.deleteLink(named: name)
+                    var specification = self.specification
+                    specification.macAddress = mac
+                    try handle.addLink(specification)
+                    created = true
+                } else if link.mtu != mtu {
+                    try handle.setMTU(mtu, of: name)
+                }
+            } else {
+                try handle.addLink(specification)
+                created = true
+            }
+            let wanted = IPNetwork(host: address)
+            for existing in try handle.addresses(family: .v4, device: name) where existing.network != wanted {
+                try handle.deleteAddressIfPresent(existing, device: name)
+            }
+            try handle.replaceAddress(Address(wanted), device: name)
+            try handle.setLinkUp(name)
+            return State(name: name, macAddress: mac, mtu: mtu, address: address, created: created)
+        } catch let error as NetlinkError {
+            throw VXLANError(.kernelRefused, "ensuring \(name)", underlying: error)
+        } catch {
+            throw VXLANError(.kernelRefused, "ensuring \(name): \(error)")
+        }
+    }
+
+    /// Whether an existing link can be adopted as is (MTU aside, which is set in place).
+    func matches(_ link: Link) -> Bool {
+        guard link.kind == .vxlan, let options = link.vxlan else { return false }
+        return options.identifier == identifier && (options.port ?? 8472) == port
+            && options.localAddress == underlayAddress && !options.learning
+    }
+}

@@ -1,1 +1,0 @@
-// The VXLAN module; see its issue.
