@@ -315,7 +315,7 @@ let package = Package(
             name: "LabTests",
             dependencies: [
                 "Lab", "TestSupport", "Namespaces", "CNISpec", "ChildProcess", "Datastore", "Netlink", "NetPrimitives",
-                "cnilab", "cnilab-pod-server", "swift-flannel",
+                "cnilab", "cnilab-pod-server", "swift-flannel", "swift-flanneld",
             ],
             swiftSettings: swiftSettings
         ),

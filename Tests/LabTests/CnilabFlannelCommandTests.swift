@@ -19,7 +19,7 @@ import TestSupport
         (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
     }
 
-    @Test(.privileged, .enabled(if: FlannelLab.binariesAvailable)) func etcdHostGatewayThroughTheCommandLine() throws {
+    @Test(.privileged) func etcdHostGatewayThroughTheCommandLine() throws {
         let root = try LabTestSupport.temporaryDirectory()
         let lab = LabTestSupport.uniqueLabName()
         let directory = root + "/lab"
@@ -49,7 +49,7 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: directory))
     }
 
-    @Test(.privileged, .enabled(if: FlannelLab.binariesAvailable)) func demoUnderTwoMinutes() throws {
+    @Test(.privileged) func demoUnderTwoMinutes() throws {
         let root = try LabTestSupport.temporaryDirectory()
         let lab = LabTestSupport.uniqueLabName()
         defer {

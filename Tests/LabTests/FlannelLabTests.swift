@@ -1,4 +1,3 @@
-import ChildProcess
 import Foundation
 import Synchronization
 import Lab
@@ -11,14 +10,6 @@ import TestSupport
 /// The issue-5 end-to-end bar with swift-flanneld and swift-flannel: 3 node namespaces on a
 /// shared underlay bridge, pods added through the CNI runtime inside the node namespaces.
 enum FlannelLab {
-    /// TEMPORARY until the flannel branches land on main and LabTests depends on their
-    /// products: the tests run when swift-flanneld and swift-flannel are found (next to the
-    /// test bundle or in CNILAB_BIN_DIR).
-    static var binariesAvailable: Bool {
-        let directories = LabConfiguration.defaultExecutableDirectories
-        return ["swift-flanneld", "swift-flannel"].allSatisfy { ChildProcess.find($0, in: directories) != nil }
-    }
-
     static func up(_ name: String, _ directory: String, backend: FlannelBackend, store: LabStoreKind = .file) async throws -> Lab {
         try await Lab.up(
             LabConfiguration(name: name, stateDirectory: directory, profile: .flannel(backend: backend), nodeCount: 3, store: store))
@@ -101,7 +92,7 @@ final class Flag: Sendable {
 }
 
 @Suite(.serialized) struct FlannelVXLANLabTests {
-    @Test(.privileged, .enabled(if: FlannelLab.binariesAvailable)) func vxlanFileStore() async throws {
+    @Test(.privileged) func vxlanFileStore() async throws {
         let root = try LabTestSupport.temporaryDirectory()
         let name = LabTestSupport.uniqueLabName()
         defer {
@@ -131,7 +122,7 @@ final class Flag: Sendable {
 }
 
 @Suite(.serialized) struct FlannelHostGatewayLabTests {
-    @Test(.privileged, .enabled(if: FlannelLab.binariesAvailable)) func hostGatewayFileStore() async throws {
+    @Test(.privileged) func hostGatewayFileStore() async throws {
         let root = try LabTestSupport.temporaryDirectory()
         let name = LabTestSupport.uniqueLabName()
         defer {
@@ -152,7 +143,7 @@ final class Flag: Sendable {
 }
 
 @Suite(.serialized) struct FlannelEtcdLabTests {
-    @Test(.privileged, .enabled(if: FlannelLab.binariesAvailable)) func vxlanEtcdStore() async throws {
+    @Test(.privileged) func vxlanEtcdStore() async throws {
         let root = try LabTestSupport.temporaryDirectory()
         let name = LabTestSupport.uniqueLabName()
         defer {
