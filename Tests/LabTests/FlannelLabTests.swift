@@ -69,7 +69,8 @@ enum FlannelLab {
             var failures: [ProbeResult] = []
             var rounds = 0
             while !stop.isSet {
-                let results = try await Lab.probe(pods, ProbeOptions(ports: [80], timeoutMilliseconds: 300))
+                // 500 ms: a dropped TCP SYN is only resent after 1 s, so any loss still shows.
+                let results = try await Lab.probe(pods, ProbeOptions(ports: [80], timeoutMilliseconds: 500))
                 failures += results.filter { !$0.connected }
                 rounds += 1
             }
