@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "Namespaces", targets: ["Namespaces"]),
         .library(name: "CNISpec", targets: ["CNISpec"]),
         .library(name: "Netlink", targets: ["Netlink"]),
+        .library(name: "Nftables", targets: ["Nftables"]),
         .library(name: "Datastore", targets: ["Datastore"]),
         .library(name: "IPAM", targets: ["IPAM"]),
         .library(name: "BGP", targets: ["BGP"]),
@@ -67,7 +68,14 @@ let package = Package(
         // MARK: Kernel core
         .target(
             name: "Netlink",
-            dependencies: ["CNetlink", "CNftnl", "CLinuxShim", "Namespaces", "NetPrimitives"],
+            dependencies: ["CNetlink", "CLinuxShim", "Namespaces", "NetPrimitives"],
+            swiftSettings: swiftSettings
+        ),
+        // nftables on libnftnl/libmnl, apart from Netlink so that plugins, which need no
+        // nftables, link neither library and can be fully static.
+        .target(
+            name: "Nftables",
+            dependencies: ["CNftnl", "Netlink", "Namespaces", "NetPrimitives"],
             swiftSettings: swiftSettings
         ),
 
@@ -175,7 +183,7 @@ let package = Package(
         .executableTarget(
             name: "swift-flanneld",
             dependencies: [
-                "Routing", "VXLAN", "Netlink", "Namespaces", "NetPrimitives", "CNISpec", "Datastore", "IPAM",
+                "Routing", "VXLAN", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "CNISpec", "Datastore", "IPAM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -246,7 +254,7 @@ let package = Package(
         // MARK: Benchmarks (run by hand, never in the test suite)
         .executableTarget(
             name: "NftablesBenchmark",
-            dependencies: ["Netlink", "Namespaces", "NetPrimitives", "ChildProcess"],
+            dependencies: ["Netlink", "Nftables", "Namespaces", "NetPrimitives", "ChildProcess"],
             swiftSettings: swiftSettings
         ),
 
@@ -273,7 +281,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "NetlinkTests",
-            dependencies: ["Netlink", "TestSupport", "Namespaces", "ChildProcess"],
+            dependencies: ["Netlink", "Nftables", "TestSupport", "Namespaces", "ChildProcess"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -308,7 +316,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FlannelAgentTests",
-            dependencies: ["swift-flanneld", "Datastore", "Netlink", "TestSupport", "Namespaces", "NetPrimitives", "ChildProcess"],
+            dependencies: ["swift-flanneld", "Datastore", "Netlink", "Nftables", "TestSupport", "Namespaces", "NetPrimitives", "ChildProcess"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

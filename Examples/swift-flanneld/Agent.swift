@@ -6,6 +6,7 @@ import Metrics
 import Namespaces
 import NIOConcurrencyHelpers
 import Netlink
+import Nftables
 import NetPrimitives
 import ServiceLifecycle
 import VXLAN

@@ -1,4 +1,5 @@
 import Netlink
+import Nftables
 import NetPrimitives
 
 /// `--ip-masq`: traffic from the cluster network to anywhere outside it is masqueraded; pod to

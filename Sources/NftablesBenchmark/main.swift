@@ -5,6 +5,7 @@ import ChildProcess
 import Namespaces
 import NetPrimitives
 import Netlink
+import Nftables
 
 #if canImport(Glibc)
 import Glibc

@@ -2,6 +2,7 @@ import NetPrimitives
 import Testing
 
 @testable import Netlink
+@testable import Nftables
 
 /// Pure tests of the nftables codec: no kernel, no root.
 @Suite("Nftables codec")

@@ -1,6 +1,7 @@
 import NetPrimitives
 
 @testable import Netlink
+@testable import Nftables
 
 /// A rule set that uses every construct the library offers, in all three families.
 enum NftablesFixtures {

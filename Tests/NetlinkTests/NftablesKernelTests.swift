@@ -5,6 +5,7 @@ import TestSupport
 import Testing
 
 @testable import Netlink
+@testable import Nftables
 
 /// Installs rule sets through the library and compares them with what `nft` itself installs
 /// from the rendered `nft -f` text, both inside fresh test namespaces.

@@ -8,6 +8,7 @@ import TestSupport
 import Testing
 
 @testable import Netlink
+@testable import Nftables
 
 /// Reading back what was installed, incremental set updates, deletes, and atomic failure.
 @Suite("Nftables read back and atomicity", .serialized)

@@ -4,6 +4,7 @@ import NetPrimitives
 import Testing
 
 @testable import Netlink
+@testable import Nftables
 
 /// Helpers shared by the nftables tests: run `nft` inside a test namespace.
 enum NftablesTestSupport {

@@ -7,6 +7,7 @@ import TestSupport
 import Testing
 
 @testable import Netlink
+@testable import Nftables
 
 /// Real packets between two test namespaces joined by a veth pair: a drop rule installed
 /// through the library blocks ping and TCP connect, and deleting it restores both.

@@ -1,3 +1,4 @@
+import Netlink
 import CNftnl
 
 /// Netlink header flags used for nftables requests.

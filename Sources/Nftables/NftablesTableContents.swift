@@ -1,3 +1,5 @@
+import Netlink
+
 /// Everything in one table: chains, sets with their elements, and rules. The unit an owner
 /// (the policy enforcer, an agent's NAT) declares, installs atomically and reads back.
 public struct NftablesTableContents: Hashable, Sendable {

@@ -1,3 +1,4 @@
+import Netlink
 import CNftnl
 
 // Kernel expressions that act on packets (immediate, counter, log, reject, masq, nat).

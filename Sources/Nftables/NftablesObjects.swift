@@ -1,3 +1,4 @@
+import Netlink
 import CNftnl
 
 /// Builders of libnftnl objects; each returned pointer is owned (and freed) by the caller,

@@ -1,3 +1,4 @@
+import Netlink
 import NetPrimitives
 
 /// The address family of an nftables table: `inet` (IPv4 and IPv6), `ip` or `ip6`.

@@ -1,3 +1,5 @@
+import Netlink
+
 /// Names of tables, chains and sets: what `nft` can parse, so every transaction also renders
 /// to a valid `nft -f` script (the kernel alone would take any string). The length limit (255
 /// bytes) is left to the kernel, which says so in its extended ACK.

@@ -1,3 +1,4 @@
+import Netlink
 import NetPrimitives
 
 /// An L4 protocol as `meta l4proto` and the port matchers see it.

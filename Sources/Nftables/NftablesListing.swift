@@ -1,3 +1,4 @@
+import Netlink
 import CNftnl
 
 /// Reading back what is installed, for reconciliation.

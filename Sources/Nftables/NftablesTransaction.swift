@@ -1,3 +1,5 @@
+import Netlink
+
 /// One change in an ``NftablesTransaction``. Its description is the equivalent `nft` command.
 public enum NftablesOperation: Hashable, Sendable, CustomStringConvertible {
     /// `add table inet t` (no error when it exists)

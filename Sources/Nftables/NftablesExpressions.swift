@@ -1,3 +1,4 @@
+import Netlink
 import CNftnl
 
 // One Swift type per kernel expression. Each writes itself into a libnftnl expression and can

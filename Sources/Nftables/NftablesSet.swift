@@ -1,3 +1,4 @@
+import Netlink
 import NetPrimitives
 
 /// The type of one key (or map value) component of a named set or map, named like `nft` does.

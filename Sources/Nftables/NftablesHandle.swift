@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import Netlink
 import Glibc
 #endif
 import CNftnl

@@ -1,3 +1,4 @@
+import Netlink
 import NetPrimitives
 
 /// A packet field a set lookup, concatenation or verdict map reads.

@@ -1,3 +1,5 @@
+import Netlink
+
 /// Encodes typed set elements into kernel keys and decodes them back. Interval sets hold
 /// each interval as a start element and an end element (the first value past the interval,
 /// flagged INTERVAL_END), as `nft` stores them.
