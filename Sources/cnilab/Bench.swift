@@ -1,11 +1,12 @@
 import ArgumentParser
+import ChildProcess
 import Foundation
 import Lab
 import NetlinkBenchmark
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmarks, run by hand. Available: netlink, cni-add. Not yet: ipam, datapath, bgp, policy.",
+        abstract: "Benchmarks, run by hand. Available: netlink, cni-add; ipam, bgp and policy run their own executables. Not yet: datapath.",
         subcommands: [Netlink.self, CNIAdd.self, IPAM.self, Datapath.self, BGP.self, Policy.self])
 
     struct Document: Encodable {
@@ -54,10 +55,27 @@ struct Bench: AsyncParsableCommand {
         }
     }
 
-    struct IPAM: NotYetAvailable { static let configuration = CommandConfiguration(commandName: "ipam", abstract: "Not yet available.") }
-    struct Datapath: NotYetAvailable { static let configuration = CommandConfiguration(commandName: "datapath", abstract: "Not yet available.") }
-    struct BGP: NotYetAvailable { static let configuration = CommandConfiguration(commandName: "bgp", abstract: "Not yet available.") }
-    struct Policy: NotYetAvailable { static let configuration = CommandConfiguration(commandName: "policy", abstract: "Not yet available.") }
+    struct IPAM: ForwardedBenchmark {
+        static let configuration = CommandConfiguration(
+            commandName: "ipam", abstract: "Runs ipam-bench (built next to cnilab) with the arguments given; no --json yet.")
+        static let executable = "ipam-bench"
+        @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
+    }
+    struct BGP: ForwardedBenchmark {
+        static let configuration = CommandConfiguration(
+            commandName: "bgp", abstract: "Runs bgp-bench (built next to cnilab) with the arguments given; no --json yet.")
+        static let executable = "bgp-bench"
+        @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
+    }
+    struct Policy: ForwardedBenchmark {
+        static let configuration = CommandConfiguration(
+            commandName: "policy", abstract: "Runs policy-benchmark (built next to cnilab) with the arguments given; no --json yet.")
+        static let executable = "policy-benchmark"
+        @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
+    }
+    struct Datapath: NotYetAvailable {
+        static let configuration = CommandConfiguration(commandName: "datapath", abstract: "Not yet available.")
+    }
 }
 
 /// A scenario named in the issue whose benchmark has not been written yet.
@@ -65,6 +83,29 @@ protocol NotYetAvailable: AsyncParsableCommand {}
 
 extension NotYetAvailable {
     func run() async throws {
-        throw LabError(.notAvailable, "bench \(Self.configuration.commandName ?? "") is not yet available; available: netlink, cni-add")
+        throw LabError(.notAvailable, "bench \(Self.configuration.commandName ?? "") is not yet available; available: netlink, cni-add, ipam, bgp, policy")
+    }
+}
+
+/// A scenario whose benchmark is its own executable of the package: cnilab runs it (found
+/// next to cnilab or in CNILAB_BIN_DIR) with the arguments given and passes its output on.
+protocol ForwardedBenchmark: AsyncParsableCommand {
+    static var executable: String { get }
+    var arguments: [String] { get }
+}
+
+extension ForwardedBenchmark {
+    func run() async throws {
+        if arguments.contains("--json") {
+            throw LabError(.notAvailable, "bench \(Self.configuration.commandName ?? "") has no --json yet")
+        }
+        guard let path = ChildProcess.find(Self.executable, in: LabConfiguration.defaultExecutableDirectories) else {
+            throw LabError(
+                .missingExecutable, "\(Self.executable) not found next to cnilab; build it: swift build --product \(Self.executable)")
+        }
+        let process = try ChildProcess.launch(path, arguments: arguments, standardOutput: .inherit, standardError: .inherit)
+        let status = try process.wait()
+        guard case .exited(let code) = status else { throw ExitCode(128) }
+        if code != 0 { throw ExitCode(code) }
     }
 }
