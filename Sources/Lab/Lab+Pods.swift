@@ -34,23 +34,30 @@ extension Lab {
             containerID: "\(pod.namespace)-\(pod.name)-\(random)", labels: labels)
         state.pods.append(record)
         try recordNamespace(record.networkNamespace)
-        let namespace = try Self.createNamespace(record.networkNamespace)
-        let nodeNamespace = try Self.openNamespace(node.namespace)
         do {
-            let result = try await runtime(on: nodeNamespace).add(try networkConfiguration(node: index), attachment(record))
-            record.address = try result.current().ips.first { $0.address.address.family == .v4 }?.address.address.description
+            let namespace = try Self.createNamespace(record.networkNamespace)
+            let nodeNamespace = try Self.openNamespace(node.namespace)
+            do {
+                let result = try await runtime(on: nodeNamespace).add(try networkConfiguration(node: index), attachment(record))
+                record.address = try result.current().ips.first { $0.address.address.family == .v4 }?.address.address.description
+            } catch {
+                throw LabError(.plugin, "ADD of pod \(pod) on node \(index) failed", underlying: error)
+            }
+            try Self.makeDirectory(stateDirectory + "/pods")
+            record.server = try ProcessSupervisor.launch(
+                role: "pod-server", executable: server, arguments: [], in: namespace,
+                namespaceName: record.networkNamespace, log: stateDirectory + "/pods/\(podIndex).log")
+            replacePod(record)
+            try recordProcess(record.server!)
+            try await waitForPodServer(in: namespace, record: record.server!)
+            try await publish(record)
+            try await publishNamespaceLabels(pod.namespace)
         } catch {
-            throw LabError(.plugin, "ADD of pod \(pod) on node \(index) failed; `cnilab down` cleans up", underlying: error)
+            // Roll back: the plugin's DEL (the ADD may have half-happened), the server, the
+            // namespace and the record, so the same pod can be added again.
+            await rollBack(record)
+            throw error
         }
-        try Self.makeDirectory(stateDirectory + "/pods")
-        record.server = try ProcessSupervisor.launch(
-            role: "pod-server", executable: server, arguments: [], in: namespace,
-            namespaceName: record.networkNamespace, log: stateDirectory + "/pods/\(podIndex).log")
-        replacePod(record)
-        try recordProcess(record.server!)
-        try await waitForPodServer(in: namespace, record: record.server!)
-        try await publish(record)
-        try await publishNamespaceLabels(pod.namespace)
         return pods().first { $0.namespace == pod.namespace && $0.name == pod.name }!
     }
 
@@ -103,6 +110,21 @@ extension Lab {
     public func networkNamespace(of pod: PodReference) throws -> String { try podRecord(pod).networkNamespace }
 
     // MARK: - Helpers
+
+    func rollBack(_ record: LabState.PodRecord) async {
+        if let server = record.server { ProcessSupervisor.stop(server, graceMilliseconds: 1_000) }
+        forgetProcess(record.server)
+        if let nodeNamespace = try? NetworkNamespace.open(name: (try? nodeRecord(record.node).namespace) ?? ""),
+            let configuration = try? networkConfiguration(node: record.node)
+        {
+            try? await runtime(on: nodeNamespace).delete(configuration, attachment(record))
+        }
+        if let namespace = try? NetworkNamespace.open(name: record.networkNamespace) { ProcessSupervisor.killAll(in: namespace) }
+        try? NetworkNamespace.delete(name: record.networkNamespace)
+        state.pods.removeAll { $0.namespace == record.namespace && $0.name == record.name }
+        state.namespaces.removeAll { $0 == record.networkNamespace }
+        try? save()
+    }
 
     /// Waits until the pod server answers on the pod's loopback (every port and protocol), so
     /// a probe right after `addPod` finds it listening.

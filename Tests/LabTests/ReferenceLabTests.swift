@@ -57,6 +57,19 @@ import TestSupport
         #expect(try await reopened.get("/swiftcni/pods/x/d") == nil)
         await reopened.close()
 
+        // A failed ADD rolls back: host-local cannot create its directory (a file is in the way).
+        let blocker = directory + "/lab/nodes/1/ipam/cnilab"
+        try FileManager.default.moveItem(atPath: blocker, toPath: blocker + ".saved")
+        FileManager.default.createFile(atPath: blocker, contents: Data())
+        let namespacesBefore = LabTestSupport.namespaces(of: labName)
+        await #expect(throws: LabError.self) { try await lab.addPod(try PodReference(parsing: "x/e"), node: 1) }
+        #expect(await lab.pods().count == 3)
+        #expect(LabTestSupport.namespaces(of: labName) == namespacesBefore)
+        try FileManager.default.removeItem(atPath: blocker)
+        try FileManager.default.moveItem(atPath: blocker + ".saved", toPath: blocker)
+        #expect(try await lab.addPod(try PodReference(parsing: "x/e"), node: 1).address != nil)
+        try await lab.deletePod(try PodReference(parsing: "x/e"))
+
         // Agent lifecycle.
         try await lab.stopAgent(1)
         #expect(await lab.nodes()[1].agent == .stopped)
