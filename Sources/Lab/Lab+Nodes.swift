@@ -39,29 +39,35 @@ extension Lab {
             index: index, name: "node-\(index)", namespace: namespaceName, underlayAddress: underlay)
         state.nodes.append(record)
         try recordNamespace(namespaceName)
-        let node = try Self.createNamespace(namespaceName)
-        let fabric = try Self.openNamespace(LabNames.fabric(lab: name))
-        try Self.kernel("attaching \(namespaceName) to the fabric") {
-            let fabricLinks = try NetlinkHandle(namespace: fabric)
-            let port = try InterfaceName("n\(index)")
-            try fabricLinks.addLink(.veth(port, peer: "eth0", peerNamespace: node, mtu: LabAddressing.underlayMTU))
-            try fabricLinks.setMaster("br0", of: port)
-            try fabricLinks.setLinkUp(port)
-            let links = try NetlinkHandle(namespace: node)
-            try links.addAddress(
-                Address(try IPNetwork(parsing: "\(underlay)/\(LabAddressing.underlayPrefixLength)")), device: "eth0")
-            try links.setLinkUp("eth0")
-            try links.setIPForwarding(true)
+        do {
+            let node = try Self.createNamespace(namespaceName)
+            let fabric = try Self.openNamespace(LabNames.fabric(lab: name))
+            try Self.kernel("attaching \(namespaceName) to the fabric") {
+                let fabricLinks = try NetlinkHandle(namespace: fabric)
+                let port = try InterfaceName("n\(index)")
+                try fabricLinks.addLink(.veth(port, peer: "eth0", peerNamespace: node, mtu: LabAddressing.underlayMTU))
+                try fabricLinks.setMaster("br0", of: port)
+                try fabricLinks.setLinkUp(port)
+                let links = try NetlinkHandle(namespace: node)
+                try links.addAddress(
+                    Address(try IPNetwork(parsing: "\(underlay)/\(LabAddressing.underlayPrefixLength)")), device: "eth0")
+                try links.setLinkUp("eth0")
+                try links.setIPForwarding(true)
+            }
+            try Self.makeDirectory(nodeDirectory(index))
+            try writeNetworkConfiguration(node: index)
+            if case .reference = state.plugin { setSubnet(LabAddressing.referenceSubnet(node: index), node: index) }
+            try save()
+            try await startAgent(index)
+            if case .flannel = state.plugin { try await waitForFlannelSubnet(node: index) }
+            try writeNetworkConfiguration(node: index)
+            if case .reference = state.plugin { try programReferenceRoutes() }
+            try save()
+        } catch {
+            // Roll back (agent, lease, namespace, record), so `node add` can be tried again.
+            try? await removeNode(index)
+            throw error
         }
-        try Self.makeDirectory(nodeDirectory(index))
-        try writeNetworkConfiguration(node: index)
-        if case .reference = state.plugin { setSubnet(LabAddressing.referenceSubnet(node: index), node: index) }
-        try save()
-        try await startAgent(index)
-        if case .flannel = state.plugin { try await waitForFlannelSubnet(node: index) }
-        try writeNetworkConfiguration(node: index)
-        if case .reference = state.plugin { try programReferenceRoutes() }
-        try save()
         return nodes().first { $0.index == index }!
     }
 
