@@ -6,7 +6,7 @@ import NetlinkBenchmark
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmarks, run by hand. Available: netlink, cni-add; ipam, bgp and policy run their own executables. Not yet: datapath.",
+        abstract: "Benchmarks, run by hand. Available: netlink, cni-add, datapath; ipam, bgp and policy run their own executables.",
         subcommands: [Netlink.self, CNIAdd.self, IPAM.self, Datapath.self, BGP.self, Policy.self])
 
     struct Document: Encodable {
@@ -72,18 +72,6 @@ struct Bench: AsyncParsableCommand {
             commandName: "policy", abstract: "Runs policy-benchmark (built next to cnilab) with the arguments given; no --json yet.")
         static let executable = "policy-benchmark"
         @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
-    }
-    struct Datapath: NotYetAvailable {
-        static let configuration = CommandConfiguration(commandName: "datapath", abstract: "Not yet available.")
-    }
-}
-
-/// A scenario named in the issue whose benchmark has not been written yet.
-protocol NotYetAvailable: AsyncParsableCommand {}
-
-extension NotYetAvailable {
-    func run() async throws {
-        throw LabError(.notAvailable, "bench \(Self.configuration.commandName ?? "") is not yet available; available: netlink, cni-add, ipam, bgp, policy")
     }
 }
 
