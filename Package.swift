@@ -227,7 +227,7 @@ let package = Package(
         // MARK: Network policy
         .target(
             name: "Policy",
-            dependencies: ["NetPrimitives", .product(name: "Yams", package: "Yams")],
+            dependencies: ["NetPrimitives", "Netlink", "Nftables", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
 
@@ -241,6 +241,14 @@ let package = Package(
         .executableTarget(
             name: "bgp-bench",
             dependencies: ["BGP", "Namespaces", "ChildProcess", "NetPrimitives"],
+            swiftSettings: swiftSettings
+        ),
+
+        // Benchmark of the nftables policy enforcer, run by hand as root (Documentation/Performance-PolicyEnforcer.md).
+        .executableTarget(
+            name: "policy-enforcer-bench",
+            dependencies: ["Policy", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "ChildProcess"],
+            path: "Benchmarks/PolicyEnforcerBenchmark",
             swiftSettings: swiftSettings
         ),
 
@@ -327,6 +335,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "PolicyTests", dependencies: ["Policy"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PolicyTests", dependencies: ["Policy", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "TestSupport", "ChildProcess"],
+            swiftSettings: swiftSettings),
     ]
 )

@@ -25,6 +25,8 @@ public struct PolicyError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let unknownEndpoint = Code("unknown endpoint")
         /// Two endpoints or objects share an identity or an address.
         public static let duplicate = Code("duplicate")
+        /// The kernel refused or failed an nftables request of the enforcer.
+        public static let kernelRefused = Code("kernel refused")
     }
 
     public let code: Code

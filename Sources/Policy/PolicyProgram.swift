@@ -42,6 +42,9 @@ public struct AddressSet: Hashable, Sendable {
     public var elements: [AddressRange]
     /// What the set stands for, for comments and humans.
     public var origin: String
+    /// True for a selector set (its members are endpoint addresses, one each, changing with
+    /// pods and labels); false for a network set (ipBlock, nets), which holds intervals.
+    public var holdsEndpointAddresses = false
 
     public func contains(_ address: IPAddress) -> Bool { elements.contains { $0.contains(address) } }
 }

@@ -17,7 +17,9 @@ struct SetRegistry {
         if let existing = addressSets[fullKey] { return existing.name }
         let name = uniqueName(prefix: "a", key: fullKey, family: family)
         memberships[name] = membership
-        addressSets[fullKey] = AddressSet(name: name, family: family, elements: Array(Set(elements())).sorted(), origin: origin)
+        addressSets[fullKey] = AddressSet(
+            name: name, family: family, elements: Array(Set(elements())).sorted(), origin: origin,
+            holdsEndpointAddresses: membership != nil)
         return name
     }
 
