@@ -27,9 +27,12 @@ release: deps
 test: deps
 	$(SWIFT) test
 
+# cnilab demo: 3 node namespaces with swift-flanneld, 2 pods per node (swift-flannel), a probe, down.
 demo: deps
-	$(SWIFT) build -c release --product swift-cni-demo
-	$$($(SWIFT) build -c release --show-bin-path)/swift-cni-demo
+	for product in cnilab cnilab-pod-server swift-flanneld swift-flannel; do \
+	  $(SWIFT) build -c release --product $$product || exit 1; \
+	done
+	$$($(SWIFT) build -c release --show-bin-path)/cnilab demo
 
 # The CNI plugin binaries, built release as fully static executables (the node needs no Swift
 # installation and no shared library; no dynamic loader at each pod's ADD), copied to

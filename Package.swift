@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "VXLAN", targets: ["VXLAN"]),
         .library(name: "Lab", targets: ["Lab"]),
         .library(name: "TestSupport", targets: ["TestSupport"]),
+        .executable(name: "cnilab", targets: ["cnilab"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -212,6 +213,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The lab CLI (a thin shell over Lab) and the tiny server every lab pod runs.
+        .executableTarget(
+            name: "cnilab",
+            dependencies: [
+                "Lab", "NetlinkBenchmark", "CNIAddBenchmark",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "cnilab-pod-server", swiftSettings: swiftSettings),
+
         // MARK: Network policy
         .target(
             name: "Policy",
@@ -317,7 +329,10 @@ let package = Package(
         ),
         .testTarget(
             name: "LabTests",
-            dependencies: ["Lab", "TestSupport", "Namespaces", "CNISpec"],
+            dependencies: [
+                "Lab", "TestSupport", "Namespaces", "CNISpec", "ChildProcess", "Datastore", "Netlink", "NetPrimitives",
+                "cnilab", "cnilab-pod-server", "swift-flannel", "swift-flanneld",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,104 @@
+import CNISpec
+import Datastore
+import Foundation
+import Namespaces
+import NetPrimitives
+
+/// What each plugin profile means for the lab: agents, network configuration, store.
+extension Lab {
+    /// flannel's key prefix in the store.
+    static let flannelPrefix = KeyLayout.flannelDefaultPrefix
+
+    /// The agent node `node` runs under the lab's profile, placeholders filled in.
+    func agentCommand(node: LabState.NodeRecord) throws -> AgentCommand? {
+        let directory = nodeDirectory(node.index)
+        switch state.plugin {
+        case .reference(let agent):
+            guard let agent else { return nil }
+            let arguments = agent.arguments.map {
+                $0.replacingOccurrences(of: "{node}", with: node.name)
+                    .replacingOccurrences(of: "{index}", with: String(node.index))
+                    .replacingOccurrences(of: "{state}", with: directory)
+                    .replacingOccurrences(of: "{store}", with: state.store)
+            }
+            return AgentCommand(executable: agent.executable, arguments: arguments)
+        case .flannel:
+            return AgentCommand(
+                executable: "swift-flanneld",
+                arguments: [
+                    "--node", node.name, "--iface", "eth0", "--store", state.store,
+                    "--subnet-file", directory + "/subnet.env",
+                ])
+        }
+    }
+
+    /// The conflist the runtime runs for pods on node I (also kept in `<node>/network.conflist`).
+    func networkConfiguration(node index: Int) throws -> NetworkConfigurationList {
+        let directory = nodeDirectory(index)
+        switch state.plugin {
+        case .reference:
+            let subnet = try nodeRecord(index).subnet ?? LabAddressing.referenceSubnet(node: index)
+            return NetworkConfigurationList(cniVersion: "1.0.0", name: "cnilab", plugins: [
+                [
+                    "type": "bridge", "bridge": "cni0", "isGateway": true, "ipMasq": false, "hairpinMode": true,
+                    "ipam": [
+                        "type": "host-local", "subnet": .string(subnet), "dataDir": .string(directory + "/ipam"),
+                        "routes": [["dst": .string(LabAddressing.clusterNetwork)]],
+                    ],
+                ]
+            ])
+        case .flannel:
+            return NetworkConfigurationList(cniVersion: "1.0.0", name: "cbr0", plugins: [
+                [
+                    "type": "swift-flannel", "subnetFile": .string(directory + "/subnet.env"),
+                    "dataDir": .string(directory + "/flannel"),
+                    "delegate": ["hairpinMode": true, "isDefaultGateway": true],
+                ]
+            ])
+        }
+    }
+
+    func writeNetworkConfiguration(node index: Int) throws {
+        let bytes = try networkConfiguration(node: index).encoded()
+        try Self.writeText(String(decoding: bytes, as: UTF8.self), to: nodeDirectory(index) + "/network.conflist")
+    }
+
+    /// Where the runtime finds the profile's plugins.
+    var pluginDirectories: [String] { executableDirectories + ["/usr/lib/cni", "/opt/cni/bin"] }
+
+    /// Before the first node: flannel's network configuration goes into the store.
+    func prepareProfile() async throws {
+        guard case .flannel(let backend) = state.plugin else { return }
+        let config = """
+            {"Network":"\(LabAddressing.clusterNetwork)","SubnetLen":24,"Backend":{"Type":"\(backend.rawValue)","VNI":1}}
+            """
+        try await storePut(KeyLayout.flannelConfig(prefix: Self.flannelPrefix), config)
+    }
+
+    /// Waits for a flannel agent's subnet.env and records the node's subnet from it.
+    func waitForFlannelSubnet(node index: Int, timeoutMilliseconds: Int = 20_000) async throws {
+        let path = nodeDirectory(index) + "/subnet.env"
+        var waited = 0
+        while waited < timeoutMilliseconds {
+            if let text = try? String(contentsOfFile: path, encoding: .utf8),
+                let line = text.split(separator: "\n").first(where: { $0.hasPrefix("FLANNEL_SUBNET=") }),
+                let network = try? IPNetwork(parsing: line.dropFirst("FLANNEL_SUBNET=".count))
+            {
+                setSubnet(network.network.description, node: index)
+                return
+            }
+            if let agent = try nodeRecord(index).agent, !ProcessSupervisor.isRunning(agent) {
+                throw LabError(.process, "the agent of node \(index) exited; see \(agentLogPath(index))")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+            waited += 50
+        }
+        throw LabError(.timedOut, "node \(index)'s agent wrote no \(path) in \(timeoutMilliseconds) ms; see \(agentLogPath(index))")
+    }
+
+    /// The store side of a node leaving (flannel: its lease is deleted, as an admin would).
+    func nodeLeft(_ node: LabState.NodeRecord) async throws {
+        guard case .flannel = state.plugin, let subnet = node.subnet else { return }
+        try await storeDelete(KeyLayout.flannelSubnet(subnet, prefix: Self.flannelPrefix))
+    }
+}

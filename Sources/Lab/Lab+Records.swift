@@ -1,0 +1,50 @@
+import Datastore
+import Foundation
+
+/// Pods and labels published to the lab's Datastore (the keys of Documentation/Datastore.md),
+/// where agents and the policy engine read them. `state.json` keeps a copy for listing.
+extension Lab {
+    enum Keys {
+        static func pod(namespace: String, name: String) -> String { KeyLayout.pod(namespace: namespace, name: name) }
+        static func podLabels(namespace: String, name: String) -> String {
+            KeyLayout.labels(kind: "pod", namespace: namespace, name: name)
+        }
+        /// Namespaces are cluster-scoped: their "namespace" component is `_cluster`.
+        static func namespaceLabels(_ namespace: String) -> String {
+            KeyLayout.labels(kind: "namespace", namespace: "_cluster", name: namespace)
+        }
+    }
+
+    struct PodDocument: Codable {
+        var namespace: String
+        var name: String
+        var node: String
+        var containerID: String
+        var addresses: [String]
+        var labels: [String: String]
+    }
+
+    func publish(_ pod: LabState.PodRecord) async throws {
+        let document = PodDocument(
+            namespace: pod.namespace, name: pod.name, node: (try? nodeRecord(pod.node).name) ?? "node-\(pod.node)",
+            containerID: pod.containerID, addresses: pod.address.map { [$0] } ?? [], labels: pod.labels)
+        try await storePut(Keys.pod(namespace: pod.namespace, name: pod.name), Self.json(document))
+        try await storePut(Keys.podLabels(namespace: pod.namespace, name: pod.name), Self.json(pod.labels))
+    }
+
+    func unpublish(_ pod: LabState.PodRecord) async throws {
+        try await storeDelete(Keys.pod(namespace: pod.namespace, name: pod.name))
+        try await storeDelete(Keys.podLabels(namespace: pod.namespace, name: pod.name))
+    }
+
+    func publishNamespaceLabels(_ namespace: String) async throws {
+        let labels = state.namespaceLabels[namespace] ?? [:]
+        try await storePut(Keys.namespaceLabels(namespace), Self.json(labels))
+    }
+
+    static func json(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}

@@ -1,0 +1,90 @@
+import ChildProcess
+import Datastore
+import Foundation
+import Namespaces
+
+/// The lab's cluster store: the embedded file store in the state directory, or a real etcd
+/// inside the fabric namespace (reached by the agents over the underlay, and by the lab through
+/// `etcdctl` run inside the fabric namespace: the lab's own process is not on the underlay).
+extension Lab {
+    func startEtcd(in fabric: NetworkNamespace) async throws {
+        let directory = stateDirectory + "/etcd"
+        try Self.makeDirectory(directory)
+        let executable = try findExecutable("/usr/bin/etcd")
+        let record = try ProcessSupervisor.launch(
+            role: "etcd", executable: executable,
+            arguments: [
+                "--name", "cnilab-\(name)", "--data-dir", directory + "/data",
+                "--listen-client-urls", LabAddressing.etcdClientURL, "--advertise-client-urls", LabAddressing.etcdClientURL,
+                "--listen-peer-urls", "http://127.0.0.1:2380", "--initial-advertise-peer-urls", "http://127.0.0.1:2380",
+                "--initial-cluster", "cnilab-\(name)=http://127.0.0.1:2380",
+            ],
+            in: fabric, namespaceName: LabNames.fabric(lab: name), log: directory + "/etcd.log")
+        try recordProcess(record)
+        for _ in 0..<100 {
+            if let output = try? etcdctl(["endpoint", "health"]), output.status.isSuccess { return }
+            guard ProcessSupervisor.isRunning(record) else { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw LabError(.process, "etcd did not become healthy; see \(directory)/etcd.log")
+    }
+
+    func etcdctl(_ arguments: [String], input: String = "") throws -> ChildProcess.Output {
+        let fabric = try Self.openNamespace(LabNames.fabric(lab: name))
+        return try fabric.runProcess(
+            "/usr/bin/etcdctl", arguments: ["--endpoints", LabAddressing.etcdClientURL, "--dial-timeout", "2s"] + arguments,
+            environment: ["ETCDCTL_API": "3", "PATH": "/usr/bin:/bin"], standardInput: Array(input.utf8),
+            timeoutMilliseconds: 10_000)
+    }
+
+    var usesEtcd: Bool { state.store.hasPrefix("etcd:") }
+
+    func storePut(_ key: String, _ value: String) async throws {
+        if usesEtcd {
+            let output = try etcdctl(["put", key, value])
+            guard output.status.isSuccess else {
+                throw LabError(.state, "etcdctl put \(key) failed: \(output.standardErrorText)")
+            }
+        } else {
+            try await FileStoreAccess.put(key, value, store: state.store)
+        }
+    }
+
+    func storeDelete(_ key: String) async throws {
+        if usesEtcd {
+            let output = try etcdctl(["del", key])
+            guard output.status.isSuccess else {
+                throw LabError(.state, "etcdctl del \(key) failed: \(output.standardErrorText)")
+            }
+        } else {
+            try await FileStoreAccess.delete(key, store: state.store)
+        }
+    }
+}
+
+/// The file store through the Datastore library (one short-lived handle per change).
+enum FileStoreAccess {
+    static func put(_ key: String, _ value: String, store: String) async throws {
+        let datastore = try open(store)
+        do { try await datastore.put(key, string: value) } catch {
+            await datastore.close()
+            throw LabError(.state, "cannot write \(key) to \(store)", underlying: error)
+        }
+        await datastore.close()
+    }
+
+    static func delete(_ key: String, store: String) async throws {
+        let datastore = try open(store)
+        do { try await datastore.delete(key) } catch {
+            await datastore.close()
+            throw LabError(.state, "cannot delete \(key) from \(store)", underlying: error)
+        }
+        await datastore.close()
+    }
+
+    static func open(_ store: String) throws -> any Datastore {
+        do { return try StoreLocation.open(store) } catch {
+            throw LabError(.state, "cannot open the store \(store)", underlying: error)
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import ChildProcess
+import Foundation
+
+/// How to create a lab with ``Lab/up(_:)``.
+public struct LabConfiguration: Sendable {
+    /// The lab's name (lowercase letters and digits): namespaces are named `cnilab-<name>-…`.
+    public var name: String
+    /// Where the lab's state lives (default ``defaultStateDirectory(lab:)``).
+    public var stateDirectory: String
+    public var profile: PluginProfile
+    public var nodeCount: Int
+    public var store: LabStoreKind
+    /// Where to find `cnilab-pod-server`, agents and the project's plugins (default
+    /// ``defaultExecutableDirectories``).
+    public var executableDirectories: [String]
+    /// Called with a line per long step (fabric, store, each node), for progress output.
+    public var progress: (@Sendable (String) -> Void)?
+
+    public init(
+        name: String = "default", stateDirectory: String? = nil, profile: PluginProfile = .reference(agent: nil),
+        nodeCount: Int = 2, store: LabStoreKind = .file, executableDirectories: [String]? = nil,
+        progress: (@Sendable (String) -> Void)? = nil
+    ) {
+        self.progress = progress
+        self.name = name
+        self.stateDirectory = stateDirectory ?? Self.defaultStateDirectory(lab: name)
+        self.profile = profile
+        self.nodeCount = nodeCount
+        self.store = store
+        self.executableDirectories = executableDirectories ?? Self.defaultExecutableDirectories
+    }
+
+    /// `$CNILAB_STATE_DIR/<lab>` when that variable is set, else `/run/cnilab/<lab>`.
+    public static func defaultStateDirectory(lab: String) -> String {
+        let root = ProcessInfo.processInfo.environment["CNILAB_STATE_DIR"] ?? "/run/cnilab"
+        return root + "/" + lab
+    }
+
+    /// `$CNILAB_BIN_DIR` (colon-separated) when set, then the directory of the running
+    /// executable (where `swift build` puts every product of the package).
+    public static var defaultExecutableDirectories: [String] {
+        var directories: [String] = []
+        if let configured = ProcessInfo.processInfo.environment["CNILAB_BIN_DIR"] {
+            directories += configured.split(separator: ":").map(String.init)
+        }
+        if let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            directories.append((executable as NSString).deletingLastPathComponent)
+        }
+        return directories
+    }
+}
+
+/// Underlay and pod addressing of a lab (inside the lab's own namespaces only).
+enum LabAddressing {
+    static let underlayPrefixLength = 24
+    static let fabricAddress = "192.168.77.1"
+    static func underlayAddress(node index: Int) -> String { "192.168.77.\(10 + index)" }
+    static let maximumNodes = 200
+    static let underlayMTU = 1500
+    /// The reference profile's subnet of node I.
+    static func referenceSubnet(node index: Int) -> String { "10.244.\(index + 1).0/24" }
+    static let clusterNetwork = "10.244.0.0/16"
+    static let etcdClientURL = "http://192.168.77.1:2379"
+}

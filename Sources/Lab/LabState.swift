@@ -1,0 +1,60 @@
+import Foundation
+
+/// What a lab's state directory records (`state.json`): enough to use, inspect and tear down
+/// the lab from another process, written before each creation so a crash leaves a trail.
+struct LabState: Codable, Sendable {
+    var lab: String
+    var plugin: PluginProfile
+    var store: String
+    var nodes: [NodeRecord] = []
+    var pods: [PodRecord] = []
+    var nextPodIndex = 0
+    /// Every namespace the lab created or was about to create.
+    var namespaces: [String] = []
+    /// Every long-running process the lab started (etcd, agents, pod servers).
+    var processes: [ProcessRecord] = []
+    /// Namespace labels (`kubernetes.io/metadata.name` is set on first use).
+    var namespaceLabels: [String: [String: String]] = [:]
+
+    struct NodeRecord: Codable, Sendable {
+        var index: Int
+        var name: String
+        var namespace: String
+        var underlayAddress: String
+        var subnet: String?
+        var agent: ProcessRecord?
+    }
+
+    struct PodRecord: Codable, Sendable {
+        var namespace: String
+        var name: String
+        var node: Int
+        var networkNamespace: String
+        var containerID: String
+        var address: String?
+        var labels: [String: String]
+        var server: ProcessRecord?
+    }
+
+    static func load(from path: String) throws(LabError) -> LabState {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw LabError(.notFound, "no lab state at \(path)")
+        }
+        do { return try JSONDecoder().decode(LabState.self, from: data) } catch {
+            throw LabError(.state, "cannot read \(path); `cnilab down` still removes the lab", underlying: error)
+        }
+    }
+
+    func save(to path: String) throws(LabError) {
+        do {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let data = try encoder.encode(self)
+            let temporary = path + ".tmp"
+            try data.write(to: URL(fileURLWithPath: temporary))
+            guard rename(temporary, path) == 0 else { throw LabError(.state, "rename to \(path) failed (errno \(errno))") }
+        } catch {
+            throw LabError(.state, "cannot write \(path)", underlying: error)
+        }
+    }
+}

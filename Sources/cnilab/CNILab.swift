@@ -1,0 +1,149 @@
+import ArgumentParser
+import Foundation
+import Lab
+
+/// `cnilab`: a multi-node CNI lab on one machine, a thin shell over the Lab library.
+@main
+struct CNILab: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cnilab",
+        abstract: "A multi-node CNI lab of network namespaces on this machine.",
+        discussion: """
+            A lab is a fabric namespace with a bridge as the underlay, N node namespaces attached to it, \
+            pods as namespaces on nodes and each node's agent running inside its node namespace. Nothing is \
+            configured in the machine's own namespace. State lives in /run/cnilab/<lab> \
+            (CNILAB_STATE_DIR or --state-dir to change); binaries are found next to cnilab (CNILAB_BIN_DIR).
+            """,
+        subcommands: [
+            Up.self, NodeCommand.self, AgentCommandGroup.self, PodCommand.self, NamespaceCommand.self, Exec.self,
+            Probe.self, Status.self, Logs.self, Bench.self, Down.self, Demo.self,
+        ])
+}
+
+/// `--lab NAME` and `--state-dir DIR`, on every command.
+struct LabOptions: ParsableArguments {
+    @Option(name: .long, help: "The lab's name (lowercase letters and digits).")
+    var lab = "default"
+
+    @Option(name: .customLong("state-dir"), help: "The lab's state directory (default: $CNILAB_STATE_DIR/<lab> or /run/cnilab/<lab>).")
+    var stateDirectory: String?
+
+    var directory: String { stateDirectory ?? LabConfiguration.defaultStateDirectory(lab: lab) }
+
+    func open() throws -> Lab { try Lab.open(name: lab, stateDirectory: directory) }
+}
+
+/// Writes JSON documents with stable key order.
+enum Output {
+    static func json(_ value: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+
+    static func error(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
+    /// Progress lines go to stderr so stdout stays machine-readable.
+    static func progress(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+}
+
+struct Up: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create a lab: fabric, nodes, agents.")
+
+    enum Plugin: String, ExpressibleByArgument, CaseIterable {
+        case flannel, calico, canal
+        /// The reference bridge + host-local plugins with static routes (for testing the lab).
+        case reference
+    }
+
+    @OptionGroup var options: LabOptions
+    @Option(help: "flannel, calico or canal (reference: the reference plugins, for testing).") var plugin = Plugin.flannel
+    @Option(help: "The number of nodes (numbered 0..N-1).") var nodes = 2
+    @Option(help: "file (embedded, default) or etcd (a real etcd inside the fabric namespace).") var store = LabStoreKind.file
+    @Option(help: "flannel's backend: vxlan or host-gw.") var backend = FlannelBackend.vxlan
+    @Flag(help: .hidden) var standInAgent = false
+
+    func run() async throws {
+        let profile: PluginProfile
+        switch plugin {
+        case .flannel: profile = .flannel(backend: backend)
+        case .reference:
+            profile = .reference(agent: standInAgent ? AgentCommand(executable: "/usr/bin/sleep", arguments: ["infinity"]) : nil)
+        case .calico, .canal:
+            throw LabError(.notAvailable, "--plugin \(plugin.rawValue) is not yet available (flannel is)")
+        }
+        Output.progress("creating lab '\(options.lab)' (\(profile), \(nodes) nodes, \(store.rawValue) store)…")
+        let lab = try await Lab.up(
+            LabConfiguration(name: options.lab, stateDirectory: options.directory, profile: profile, nodeCount: nodes, store: store,
+                progress: { Output.progress("  " + $0) }))
+        for node in await lab.nodes() {
+            print("node \(node.index) \(node.name) \(node.underlayAddress) subnet \(node.subnet ?? "-") agent \(node.agent.rawValue)")
+        }
+    }
+}
+
+extension LabStoreKind: ExpressibleByArgument {}
+extension FlannelBackend: ExpressibleByArgument {}
+
+struct Down: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Remove every namespace, process and file of the lab.")
+    @OptionGroup var options: LabOptions
+
+    func run() async throws {
+        let report = try Lab.down(name: options.lab, stateDirectory: options.directory)
+        print("lab '\(options.lab)' removed: \(report.deletedNamespaces.count) namespaces, \(report.stoppedProcesses) processes")
+    }
+}
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the lab's nodes, agents and pod count.")
+    @OptionGroup var options: LabOptions
+    @Flag var json = false
+
+    struct Document: Encodable {
+        struct Node: Encodable {
+            var index: Int
+            var name: String
+            var agent: String
+            var subnet: String?
+        }
+        var lab: String
+        var plugin: String
+        var store: String
+        var nodes: [Node]
+        var pods: Int
+    }
+
+    func run() async throws {
+        let status = try await options.open().status()
+        if json {
+            try Output.json(
+                Document(
+                    lab: status.lab, plugin: status.plugin, store: status.store,
+                    nodes: status.nodes.map { .init(index: $0.index, name: $0.name, agent: $0.agent.rawValue, subnet: $0.subnet) },
+                    pods: status.pods))
+        } else {
+            print("lab \(status.lab): plugin \(status.plugin), store \(status.store), \(status.pods) pods")
+            for node in status.nodes {
+                print("  node \(node.index) \(node.name) \(node.underlayAddress) subnet \(node.subnet ?? "-") agent \(node.agent.rawValue)")
+            }
+        }
+    }
+}
+
+struct Logs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the agent log of node I.")
+    @OptionGroup var options: LabOptions
+    @Argument var index: Int
+
+    func run() async throws {
+        let lab = try options.open()
+        _ = try await lab.nodes().first { $0.index == index } ?? { throw LabError(.notFound, "no node \(index)") }()
+        let path = lab.agentLogPath(index)
+        if let data = FileManager.default.contents(atPath: path) { FileHandle.standardOutput.write(data) }
+    }
+}

@@ -1,0 +1,64 @@
+import ArgumentParser
+import Lab
+
+struct NodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "node", abstract: "Nodes join and leave.", subcommands: [Add.self, Remove.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A new node joins (the next index).")
+        @OptionGroup var options: LabOptions
+
+        func run() async throws {
+            let node = try await options.open().addNode()
+            print("node \(node.index) \(node.name) \(node.underlayAddress) subnet \(node.subnet ?? "-") agent \(node.agent.rawValue)")
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Node I leaves: agent stopped, its lease deleted from the store, its pods and namespace removed.")
+        @OptionGroup var options: LabOptions
+        @Argument var index: Int
+
+        func run() async throws {
+            try await options.open().removeNode(index)
+            print("node \(index) removed")
+        }
+    }
+}
+
+struct AgentCommandGroup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent", abstract: "Stop, start or kill one node's agent.", subcommands: [Stop.self, Start.self, Kill.self])
+
+    struct Stop: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Graceful stop (SIGTERM, SIGKILL after 5 s).")
+        @OptionGroup var options: LabOptions
+        @Argument var index: Int
+        func run() async throws {
+            try await options.open().stopAgent(index)
+            print("agent \(index) stopped")
+        }
+    }
+
+    struct Start: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Start node I's agent.")
+        @OptionGroup var options: LabOptions
+        @Argument var index: Int
+        func run() async throws {
+            try await options.open().startAgent(index)
+            print("agent \(index) started")
+        }
+    }
+
+    struct Kill: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "SIGKILL node I's agent, as a crash would.")
+        @OptionGroup var options: LabOptions
+        @Argument var index: Int
+        func run() async throws {
+            try await options.open().killAgent(index)
+            print("agent \(index) killed")
+        }
+    }
+}
