@@ -112,6 +112,33 @@ let package = Package(
                 .linkedLibrary("_FoundationCShims", .when(configuration: .release)),
             ]
         ),
+        // MARK: swift-calico: the CNI plugin (routed veth per pod, block IPAM) and its agent.
+        .executableTarget(
+            name: "swift-calico",
+            dependencies: ["CNISpec", "Netlink", "Namespaces", "NetPrimitives", "IPAM", "Datastore"],
+            path: "Examples/swift-calico",
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings,
+            linkerSettings: [
+                .unsafeFlags(["-static-stdlib"], .when(configuration: .release)),
+                .linkedLibrary("_FoundationCollections", .when(configuration: .release)),
+                .linkedLibrary("_FoundationCShims", .when(configuration: .release)),
+            ]
+        ),
+        .executableTarget(
+            name: "swift-calico-node",
+            dependencies: [
+                "BGP", "Netlink", "Namespaces", "NetPrimitives", "IPAM", "Datastore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Examples/swift-calico-node",
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "ipam-bench",
             dependencies: ["ChildProcess"],
@@ -239,6 +266,14 @@ let package = Package(
         .testTarget(
             name: "LabTests",
             dependencies: ["Lab", "TestSupport", "Namespaces", "CNISpec"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SwiftCalicoTests",
+            dependencies: [
+                "swift-calico", "swift-calico-node", "CNISpec", "Netlink", "TestSupport", "Namespaces", "ChildProcess",
+                "NetPrimitives", "Datastore",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "PolicyTests", dependencies: ["Policy"], swiftSettings: swiftSettings),
