@@ -271,7 +271,7 @@ let package = Package(
         .testTarget(
             name: "SwiftCalicoTests",
             dependencies: [
-                "swift-calico", "swift-calico-node", "CNISpec", "Netlink", "TestSupport", "Namespaces", "ChildProcess",
+                "swift-calico", "swift-calico-node", "swift-ipam", "CNISpec", "Netlink", "TestSupport", "Namespaces", "ChildProcess",
                 "NetPrimitives", "Datastore",
             ],
             swiftSettings: swiftSettings

@@ -25,7 +25,9 @@ enum PodAddressing {
             let store = try StoreLocation.open(datastore)
             let allocator = try BlockAllocator(
                 store: store, node: node, pools: options.pools, strictAffinity: options.strictAffinity ?? false)
-            let handle = try BlockAllocator.handle(network: configuration.name ?? "", containerID: request.containerID)
+            // GC and STATUS carry no container ID; they need no handle.
+            let handle = request.containerID.isEmpty
+                ? "" : try BlockAllocator.handle(network: configuration.name ?? "", containerID: request.containerID)
             self = .blocks(allocator, handle: handle)
         } catch {
             throw Self.mapped(error)

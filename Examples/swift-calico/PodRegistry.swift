@@ -58,4 +58,18 @@ struct PodRegistry: Sendable {
             throw CNIError(.tryAgainLater, "failed to delete the pod record \(Self.key(identity))", details: "\(error)")
         }
     }
+
+    /// GC: deletes the records of `node`'s pods whose container is not in `validContainerIDs`.
+    func garbageCollect(node: String, validContainerIDs: Set<String>) async throws(CNIError) {
+        do {
+            for item in try await store.list(prefix: KeyLayout.root + "/pods/").items {
+                guard let record = try? JSONDecoder().decode(PodRecord.self, from: Data(item.value)),
+                    record.node == node, !validContainerIDs.contains(record.containerID)
+                else { continue }
+                _ = try await store.delete(item.key)
+            }
+        } catch {
+            throw CNIError(.tryAgainLater, "failed to collect stale pod records", details: "\(error)")
+        }
+    }
 }

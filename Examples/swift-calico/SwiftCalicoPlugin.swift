@@ -103,6 +103,9 @@ struct SwiftCalicoPlugin: CNIPlugin {
         let context = try context(request, needsInterface: false)
         let valid = Set((context.configuration.validAttachments ?? []).map(\.containerID))
         try await context.addressing.garbageCollect(network: context.configuration.name ?? "", validContainerIDs: valid)
+        if let registry = try PodRegistry(configuration: context.configuration), let node = context.configuration.options.nodeName {
+            try await registry.garbageCollect(node: node, validContainerIDs: valid)
+        }
     }
 
     func status(_ request: PluginRequest) async throws {

@@ -25,7 +25,7 @@ struct CalicoTestNode {
     }
 
     /// swift-calico with host-local (delegated) or the block-affinity IPAM (in process).
-    func pluginConfiguration(blocks: Bool = false) -> [String: JSONValue] {
+    func pluginConfiguration(blocks: Bool = false, ipamType: String = "host-local") -> [String: JSONValue] {
         if blocks {
             return [
                 "type": "swift-calico", "datastore": .string("file:" + storeDirectory), "nodeName": .string(nodeName),
@@ -34,12 +34,13 @@ struct CalicoTestNode {
         }
         return [
             "type": "swift-calico",
-            "ipam": ["type": "host-local", "subnet": "10.65.0.0/24", "dataDir": .string(dataDirectory)],
+            "ipam": ["type": .string(ipamType), "subnet": "10.65.0.0/24", "dataDir": .string(dataDirectory)],
         ]
     }
 
-    func conflist(version: CNIVersion = .v1_0_0, blocks: Bool = false) -> NetworkConfigurationList {
-        NetworkConfigurationList(cniVersion: version.description, name: "k8s-pod-network", plugins: [pluginConfiguration(blocks: blocks)])
+    func conflist(version: CNIVersion = .v1_0_0, blocks: Bool = false, ipamType: String = "host-local") -> NetworkConfigurationList {
+        NetworkConfigurationList(
+            cniVersion: version.description, name: "k8s-pod-network", plugins: [pluginConfiguration(blocks: blocks, ipamType: ipamType)])
     }
 
     func attachment(_ id: String, pod: NetworkNamespace) -> RuntimeAttachment {

@@ -1,4 +1,5 @@
 import CNISpec
+import Datastore
 import Foundation
 import Namespaces
 import NetPrimitives
@@ -15,7 +16,8 @@ import TestSupport
         try await NamespaceFixture.with(count: 2) { namespaces in
             let (node, pod) = (namespaces[0], namespaces[1])
             let harness = CalicoTestNode(node: node, directory: directory)
-            let list = harness.conflist(version: version)
+            // The reference host-local stops at 1.0.0; swift-ipam (host-local mode) speaks 1.1.0.
+            let list = harness.conflist(version: version, ipamType: version > .v1_0_0 ? "swift-ipam" : "host-local")
             let attachment = harness.attachment("pod-\(version)", pod: pod)
             let host = calicoHostInterface(containerID: attachment.containerID)
 
@@ -36,7 +38,8 @@ import TestSupport
             #expect(try node.runProcess("/usr/sbin/sysctl", arguments: ["-n", "net.ipv4.conf.\(host).proxy_arp"]).standardOutput == Array("1\n".utf8))
             #expect(try node.runProcess("/usr/sbin/sysctl", arguments: ["-n", "net.ipv4.ip_forward"]).standardOutput == Array("1\n".utf8))
             #expect(!(try ip(node, ["-d", "link", "show"]).contains("bridge")))
-            // Node to pod and back over the routed veth.
+            // Node to pod and back over the routed veth (the node needs an address to answer from).
+            try ip(node, ["addr", "add", "192.168.0.1/32", "dev", "lo"])
             #expect(try ping(from: node, "10.65.0.2"))
             #expect(harness.reservedAddresses() == ["10.65.0.2"])
 
@@ -99,7 +102,7 @@ import TestSupport
             #expect(harness.reservedAddresses().isEmpty)
 
             // The interface name already taken in the pod: rolled back, address released.
-            try ip(pod, ["link", "add", "eth0", "type", "dummy"])
+            try ip(pod, ["link", "add", "eth0", "type", "veth", "peer", "name", "other0"])
             let clash = await cniError { _ = try await harness.runtime.add(harness.conflist(), harness.attachment("p2", pod: pod)) }
             #expect(clash?.message.contains("already exists") == true)
             #expect(harness.reservedAddresses().isEmpty)
@@ -152,16 +155,19 @@ import TestSupport
             let first = try await harness.runtime.add(list, harness.attachment("keep", pod: kept)).current()
             #expect(first.ips.first?.address.description == "10.244.0.0/32" || first.ips.first?.address.description == "10.244.0.1/32")
             _ = try await harness.runtime.add(list, harness.attachment("stale", pod: stale))
-            let store = try String(contentsOfFile: harness.storeDirectory + "/state.json", encoding: .utf8)
-            #expect(store.contains("/swiftcni/pods/_/keep") && store.contains("/swiftcni/pods/_/stale"))
-            #expect(store.contains("/swiftcni/ipam/blocks/10.244.0.0-26"))
+            let store = try StoreLocation.open("file:" + harness.storeDirectory)
+            #expect(try await store.get(KeyLayout.pod(namespace: "_", name: "keep")) != nil)
+            #expect(try await store.get(KeyLayout.pod(namespace: "_", name: "stale")) != nil)
+            let block = try #require(try await store.get(KeyLayout.block("10.244.0.0/26")))
+            #expect(block.string.contains("k8s-pod-network.stale"))
             try await harness.runtime.garbageCollect(list, validAttachments: [NetworkAttachment(containerID: "keep", interfaceName: "eth0")])
-            let after = try String(contentsOfFile: harness.storeDirectory + "/state.json", encoding: .utf8)
-            #expect(after.contains("k8s-pod-network.keep") && !after.contains("k8s-pod-network.stale"))
+            let after = try #require(try await store.get(KeyLayout.block("10.244.0.0/26")))
+            #expect(after.string.contains("k8s-pod-network.keep") && !after.string.contains("k8s-pod-network.stale"))
+            #expect(try await store.get(KeyLayout.pod(namespace: "_", name: "stale")) == nil)
             try await harness.runtime.delete(list, harness.attachment("keep", pod: kept))
             try await harness.runtime.delete(list, harness.attachment("stale", pod: stale))
-            let end = try String(contentsOfFile: harness.storeDirectory + "/state.json", encoding: .utf8)
-            #expect(!end.contains("/swiftcni/pods/_/keep"))
+            #expect(try await store.get(KeyLayout.pod(namespace: "_", name: "keep")) == nil)
+            #expect(try await store.get(KeyLayout.block("10.244.0.0/26")) == nil)
         }
     }
 
