@@ -139,6 +139,19 @@ let package = Package(
             exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
+        // swift-calico benchmarks, run by hand (Documentation/Performance-Calico.md).
+        .executableTarget(
+            name: "calico-cni-bench",
+            dependencies: ["Namespaces", "ChildProcess"],
+            path: "Benchmarks/calico-cni-bench",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "calico-bgp-bench",
+            dependencies: ["Namespaces", "ChildProcess", "Netlink", "NetPrimitives"],
+            path: "Benchmarks/calico-bgp-bench",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "ipam-bench",
             dependencies: ["ChildProcess"],
