@@ -49,7 +49,10 @@ try """
     log "\(directory)/bird.log" { warning, error, fatal };
     router id 10.100.0.1;
     protocol device { }
-    protocol static generated { ipv4; include "\(directory)/routes.conf"; }
+    protocol static generated {
+      ipv4;
+    include "\(directory)/routes.conf";
+    }
     protocol bgp agent {
       local 10.100.0.1 as 65001; neighbor 10.100.0.2 as 64512; passive on;
       ipv4 { import none; export where source = RTS_STATIC; next hop self; };
@@ -88,7 +91,12 @@ try """
         standardError: .file(directory + "/agent-\(run).log")))
     var established: ContinuousClock.Instant?
     while established == nil {
-        guard ContinuousClock.now - start < .seconds(60) else { throw BenchError(description: "no Established within 60 s") }
+        guard ContinuousClock.now - start < .seconds(30) else {
+            let log = (try? String(contentsOfFile: directory + "/agent-\(run).log", encoding: .utf8)) ?? ""
+            let birdLog = ((try? String(contentsOfFile: directory + "/bird.log", encoding: .utf8)) ?? "")
+                + ((try? String(contentsOfFile: directory + "/bird.stderr", encoding: .utf8)) ?? "")
+            throw BenchError(description: "no Established within 30 s\nagent:\n\(log.suffix(3000))\nbird:\n\(birdLog.suffix(2000))")
+        }
         let output = try node.runProcess("/usr/bin/curl", arguments: ["-s", "http://127.0.0.1:9099/status"], timeoutMilliseconds: 5_000)
         if String(decoding: output.standardOutput, as: UTF8.self).contains("\"Established\"") { established = .now } else {
             Thread.sleep(forTimeInterval: 0.01)
