@@ -20,6 +20,7 @@ final class RouteInstaller: Sendable {
     /// Installed prefixes and their next hop (read by the status and metrics endpoints).
     private let installed = Mutex<[IPNetwork: IPAddress]>([:])
     private let failures = Mutex<Int>(0)
+    private let pending = Mutex<[BestPathChange]>([])
 
     init(speaker: BGPSpeaker, netlink: NetlinkHandle, logger: Logger, leftoverSweepDelay: Duration) {
         self.speaker = speaker
@@ -46,8 +47,24 @@ final class RouteInstaller: Sendable {
             }
         }
         defer { sweeper.cancel() }
-        for await changes in speaker.bestPathChanges() {
-            apply(changes)
+        // Changes are queued as they arrive and applied in as few batches as possible: while one
+        // batch is in the kernel, the next UPDATEs accumulate.
+        let (wakeups, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let speaker = self.speaker
+        let collector = Task {
+            for await changes in speaker.bestPathChanges() {
+                self.pending.withLock { $0.append(contentsOf: changes) }
+                wake.yield()
+            }
+            wake.finish()
+        }
+        defer { collector.cancel() }
+        for await _ in wakeups {
+            let changes = pending.withLock { pending in
+                defer { pending.removeAll(keepingCapacity: true) }
+                return pending
+            }
+            if !changes.isEmpty { apply(changes) }
         }
     }
 
@@ -78,7 +95,9 @@ final class RouteInstaller: Sendable {
         }
         guard !batch.isEmpty else { return }
         do {
+            let start = ContinuousClock.now
             let failed = try netlink.apply(batch)
+            logger.debug("applied \(batch.count) route requests (\(changes.count) changes) in \(ContinuousClock.now - start)")
             if !failed.isEmpty {
                 failures.withLock { $0 += failed.count }
                 logger.warning("\(failed.count) of \(batch.count) route requests failed, first: \(failed[0])")
