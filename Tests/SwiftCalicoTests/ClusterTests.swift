@@ -47,6 +47,11 @@ import TestSupport
                 timeoutMilliseconds: 5_000)
             let statusText = String(decoding: status.standardOutput, as: UTF8.self)
             #expect(statusText.components(separatedBy: "\"Established\"").count == 3, "\(statusText)")
+            let table = try cluster.nodes[1].runProcess(
+                productsDirectory() + "/swift-calico-node", arguments: ["status", "--state-dir", directory + "/state-2"],
+                timeoutMilliseconds: 5_000)
+            let tableText = String(decoding: table.standardOutput, as: UTF8.self)
+            #expect(tableText.contains("node-to-node mesh") && tableText.contains(blocks[1]), "\(tableText)")
             let metrics = try cluster.nodes[0].runProcess(
                 "/usr/bin/curl", arguments: ["-s", "http://127.0.0.1:9099/metrics"], timeoutMilliseconds: 5_000)
             #expect(String(decoding: metrics.standardOutput, as: UTF8.self).contains("swiftcni_calico_bgp_sessions{state=\"Established\"} 2"))
@@ -67,6 +72,14 @@ import TestSupport
                 #expect(try ping(from: pods[0], addresses[1]))
             }
             #expect(try await eventually(within: 5) { try cluster.bgpRoutes(1).count == 2 })
+
+            // Releasing node 1's only block (its last pod deleted) withdraws it and its blackhole.
+            let harness = cluster.harnesses[0]
+            try await harness.runtime.delete(harness.conflist(blocks: true), harness.attachment("pod-1", pod: pods[0]))
+            #expect(try await eventually(within: 3) {
+                try cluster.bgpRoutes(1)[blocks[0]] == nil && cluster.bgpRoutes(2)[blocks[0]] == nil
+            })
+            #expect(try ip(cluster.nodes[0], ["route", "show", "proto", "93"]).isEmpty)
 
             // Graceful stop (Cease): node 3's block disappears from the others at once.
             cluster.stopAgent(2, signal: SIGTERM)
