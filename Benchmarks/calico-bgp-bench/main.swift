@@ -94,7 +94,7 @@ try """
     processes.append(try node.launchProcess(
         agentPath,
         arguments: ["--node", "bench", "--config", directory + "/calico.json", "--store", "file:\(directory)/store-\(run)",
-                    "--address", "10.100.0.2", "--listen", "127.0.0.1:9099", "--state-dir", directory + "/state-\(run)"] + (verbose ? ["--log-level", "debug"] : []),
+                    "--address", "10.100.0.2", "--listen", "127.0.0.1:9099", "--state-dir", directory + "/state-\(run)"] + (verbose ? ["--log-level", "trace"] : []),
         standardError: .file(directory + "/agent-\(run).log")))
     var established: ContinuousClock.Instant?
     while established == nil {

@@ -70,9 +70,9 @@ extension CalicoNodeCommand {
             let server = StatusServer(
                 listen: listenAddress, socketPath: state.socketPath,
                 responder: { path in
+                    if path == "/healthz" { return .init(status: "200 OK", contentType: "text/plain", body: "ok\n") }
                     let report = await StatusReport.collect(agent: agent, speaker: speaker, installer: installer)
                     switch path {
-                    case "/healthz": return .init(status: "200 OK", contentType: "text/plain", body: "ok\n")
                     case "/metrics": return .init(status: "200 OK", contentType: "text/plain; version=0.0.4", body: report.metrics)
                     case "/status":
                         let data = (try? JSONEncoder().encode(report)) ?? Data()

@@ -53,6 +53,7 @@ final class RouteInstaller: Sendable {
         let speaker = self.speaker
         let collector = Task {
             for await changes in speaker.bestPathChanges() {
+                if changes.count < 1000 { self.logger.trace("best-path changes: \(changes.count)") }
                 self.pending.withLock { $0.append(contentsOf: changes) }
                 wake.yield()
             }
