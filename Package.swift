@@ -122,6 +122,46 @@ let package = Package(
                 .linkedLibrary("_FoundationCShims", .when(configuration: .release)),
             ]
         ),
+        // MARK: swift-calico: the CNI plugin (routed veth per pod, block IPAM) and its agent.
+        .executableTarget(
+            name: "swift-calico",
+            dependencies: ["CNISpec", "Netlink", "Namespaces", "NetPrimitives", "IPAM", "Datastore"],
+            path: "Examples/swift-calico",
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings,
+            linkerSettings: [
+                .unsafeFlags(["-static-stdlib"], .when(configuration: .release)),
+                .linkedLibrary("_FoundationCollections", .when(configuration: .release)),
+                .linkedLibrary("_FoundationCShims", .when(configuration: .release)),
+            ]
+        ),
+        .executableTarget(
+            name: "swift-calico-node",
+            dependencies: [
+                "BGP", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "IPAM", "Datastore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Examples/swift-calico-node",
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
+        // swift-calico benchmarks, run by hand (Documentation/Performance-Calico.md).
+        .executableTarget(
+            name: "calico-cni-bench",
+            dependencies: ["Namespaces", "ChildProcess"],
+            path: "Benchmarks/calico-cni-bench",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "calico-bgp-bench",
+            dependencies: ["Namespaces", "ChildProcess", "Netlink", "NetPrimitives"],
+            path: "Benchmarks/calico-bgp-bench",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "ipam-bench",
             dependencies: ["ChildProcess"],
@@ -338,5 +378,13 @@ let package = Package(
         .testTarget(
             name: "PolicyTests", dependencies: ["Policy", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "TestSupport", "ChildProcess"],
             swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SwiftCalicoTests",
+            dependencies: [
+                "swift-calico", "swift-calico-node", "swift-ipam", "CNISpec", "Netlink", "Nftables", "TestSupport", "Namespaces", "ChildProcess",
+                "NetPrimitives", "Datastore",
+            ],
+            swiftSettings: swiftSettings
+        ),
     ]
 )

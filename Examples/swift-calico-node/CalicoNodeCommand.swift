@@ -1,0 +1,124 @@
+import ArgumentParser
+import BGP
+import Datastore
+import Foundation
+import Logging
+import Namespaces
+import Netlink
+import NetPrimitives
+import ServiceLifecycle
+
+@main
+struct CalicoNodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "swift-calico-node",
+        abstract: "Calico-style node agent: BGP full mesh, block advertisement, route installation.",
+        subcommands: [Run.self, Status.self], defaultSubcommand: Run.self)
+}
+
+/// Options shared by both subcommands.
+struct StateDirectoryOption: ParsableArguments {
+    @Option(help: "Directory of the agent's status socket (one per node when several share a machine).")
+    var stateDir = "/var/run/swiftcni/calico-node"
+
+    var socketPath: String { stateDir + "/status.sock" }
+}
+
+extension CalicoNodeCommand {
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "run", abstract: "Run the agent (the default).")
+
+        @Option(help: "This node's name (its key under /swiftcni/nodes/).") var node: String
+        @Option(help: "The JSON configuration file (Calico's field names).") var config: String
+        @Option(help: "The datastore: file:DIR or etcd:URL[,URL…].") var store: String
+        @Option(help: "ADDR:PORT to serve /healthz and /metrics on.") var listen: String?
+        @Option(help: "The node's IPv4 address (default: the first global IPv4 address).") var address: String?
+        @Option(help: "Resync interval in milliseconds.") var resyncIntervalMs = 1000
+        @Option(help: "Log level (trace, debug, info, notice, warning, error).") var logLevel = "info"
+        @OptionGroup var state: StateDirectoryOption
+
+        func run() async throws {
+            var logger = Logger(label: "swift-calico-node")
+            logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+            let configuration = try NodeConfiguration.load(path: config)
+            let namespace = try NetworkNamespace.current()
+            let netlink = try NetlinkHandle(namespace: namespace)
+            let nodeAddress = try address.map { text in
+                guard let parsed = IPv4Address(text) else { throw ValidationError("invalid --address \(text)") }
+                return parsed
+            } ?? Self.detectAddress(netlink)
+            let routerID = try configuration.bgp.routerID.map { text in
+                guard let parsed = IPv4Address(text) else { throw ValidationError("invalid bgp.routerID \(text)") }
+                return parsed
+            } ?? nodeAddress
+            let listenAddress = try listen.map(Self.parseListen)
+            let store = try StoreLocation.open(self.store)
+            try netlink.setIPForwarding(true)
+
+            let speaker = try BGPSpeaker(
+                configuration: .init(
+                    localAS: configuration.bgp.asNumber, routerID: routerID, listenAddress: .v4(.any),
+                    listenPort: configuration.listenPort, gracefulRestartTime: UInt16(clamping: configuration.gracefulRestartTime)),
+                logger: logger)
+            let installer = RouteInstaller(
+                speaker: speaker, netlink: netlink, logger: logger,
+                leftoverSweepDelay: .seconds(configuration.gracefulRestartTime))
+            let agent = NodeAgent(
+                node: node, address: nodeAddress, configuration: configuration, store: store, speaker: speaker,
+                netlink: netlink, installer: installer, logger: logger, resyncInterval: .milliseconds(resyncIntervalMs))
+            for peer in await agent.globalPeers { try await speaker.addPeer(peer) }
+            let server = StatusServer(
+                listen: listenAddress, socketPath: state.socketPath,
+                responder: { path in
+                    if path == "/healthz" { return .init(status: "200 OK", contentType: "text/plain", body: "ok\n") }
+                    let report = await StatusReport.collect(agent: agent, speaker: speaker, installer: installer)
+                    switch path {
+                    case "/metrics": return .init(status: "200 OK", contentType: "text/plain; version=0.0.4", body: report.metrics)
+                    case "/status":
+                        let data = (try? JSONEncoder().encode(report)) ?? Data()
+                        return .init(status: "200 OK", contentType: "application/json", body: String(decoding: data, as: UTF8.self))
+                    default: return .init(status: "404 Not Found", contentType: "text/plain", body: "not found\n")
+                    }
+                }, logger: logger)
+            let group = ServiceGroup(
+                configuration: .init(
+                    services: [.init(service: speaker), .init(service: agent), .init(service: server)],
+                    gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
+        }
+
+        static func parseListen(_ text: String) throws -> (host: String, port: Int) {
+            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]) else {
+                throw ValidationError("--listen wants ADDR:PORT, got \(text)")
+            }
+            return (String(text[..<colon]), port)
+        }
+
+        /// The first IPv4 address of global scope that is not loopback.
+        static func detectAddress(_ netlink: NetlinkHandle) throws -> IPv4Address {
+            for address in try netlink.addresses(family: .v4) {
+                if case .v4(let v4) = address.network.address, address.scope == .universe, !"\(v4)".hasPrefix("127.") {
+                    return v4
+                }
+            }
+            throw ValidationError("no IPv4 address found: pass --address")
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the BGP peers of a running agent.")
+
+        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var state: StateDirectoryOption
+
+        func run() async throws {
+            let body = try StatusClient.get("/status", socketPath: state.socketPath)
+            if json {
+                print(body)
+            } else {
+                let report = try JSONDecoder().decode(StatusReport.self, from: Data(body.utf8))
+                print(report.table, terminator: "")
+            }
+        }
+    }
+}

@@ -1,0 +1,171 @@
+import BGP
+import Datastore
+import Foundation
+import IPAM
+import Logging
+import Netlink
+import NetPrimitives
+import ServiceLifecycle
+
+/// The node agent: registers the node, keeps one BGP session per other registered node (full
+/// mesh; the higher address is passive) and per global peer, advertises the node's affine
+/// IPAM blocks with a blackhole route each (`proto 93`), and hands learned routes to the
+/// ``RouteInstaller``. State changes come from a watch of `/swiftcni/` plus a periodic resync.
+actor NodeAgent: Service {
+    static let blackholeProtocol = Netlink.Route.ProtocolTag(93)
+
+    let node: String
+    let address: IPv4Address
+    let configuration: NodeConfiguration
+    let store: any Datastore
+    let speaker: BGPSpeaker
+    let netlink: NetlinkHandle
+    let installer: RouteInstaller
+    let logger: Logger
+    let resyncInterval: Duration
+
+    private(set) var meshPeers: [IPAddress: String] = [:]
+    private(set) var advertisedBlocks: Set<IPNetwork> = []
+
+    init(
+        node: String, address: IPv4Address, configuration: NodeConfiguration, store: any Datastore, speaker: BGPSpeaker,
+        netlink: NetlinkHandle, installer: RouteInstaller, logger: Logger, resyncInterval: Duration
+    ) {
+        self.node = node
+        self.address = address
+        self.configuration = configuration
+        self.store = store
+        self.speaker = speaker
+        self.netlink = netlink
+        self.installer = installer
+        self.logger = logger
+        self.resyncInterval = resyncInterval
+    }
+
+    var globalPeers: [BGPSpeaker.PeerConfiguration] {
+        (configuration.peers ?? []).compactMap { peer in
+            guard let address = IPAddress(peer.peerIP) else { return nil }
+            return BGPSpeaker.PeerConfiguration(
+                address: address, asNumber: peer.asNumber, port: peer.port ?? 179, holdTime: configuration.holdTime,
+                connectRetryTime: configuration.connectRetryTime, password: peer.password)
+        }
+    }
+
+    func run() async throws {
+        try await register()
+        if let rules = OutgoingNAT(pools: configuration.ipPools ?? []) {
+            try await rules.apply(in: netlink.namespace)
+        }
+        try await cancelWhenGracefulShutdown {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await self.installer.run() }
+                group.addTask { try await self.reconcileLoop() }
+                try await group.next()
+                group.cancelAll()
+            }
+        }
+    }
+
+    /// `/swiftcni/nodes/<node>`: the node's address and AS.
+    func register() async throws {
+        let record = NodeRecord(
+            name: node, addresses: ["\(address)"], podCIDRs: nil, asNumber: configuration.bgp.asNumber,
+            bgpPort: configuration.listenPort)
+        _ = try await store.put(KeyLayout.node(node), value: Array(try JSONEncoder().encode(record)))
+        logger.info("registered node \(node) at \(address) AS \(configuration.bgp.asNumber)")
+    }
+
+    /// Reconciles at once, then on every change under `/swiftcni/` and every resync interval.
+    func reconcileLoop() async throws {
+        let (wakeups, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let store = self.store
+        let interval = resyncInterval
+        let logger = self.logger
+        let watcher = Task {
+            while !Task.isCancelled {
+                do {
+                    for try await _ in store.watch(prefix: KeyLayout.root + "/", fromRevision: nil) { wake.yield() }
+                } catch {
+                    logger.debug("watch ended: \(error)")
+                }
+                try? await Task.sleep(for: interval)
+            }
+        }
+        let ticker = Task {
+            while !Task.isCancelled {
+                wake.yield()
+                try? await Task.sleep(for: interval)
+            }
+        }
+        defer {
+            watcher.cancel()
+            ticker.cancel()
+        }
+        for await _ in wakeups {
+            try Task.checkCancellation()
+            do { try await reconcile() } catch { logger.warning("reconcile failed: \(error)") }
+        }
+    }
+
+    func reconcile() async throws {
+        if try await store.get(KeyLayout.node(node)) == nil { try await register() }
+        if configuration.meshEnabled { try await reconcilePeers() }
+        try await reconcileBlocks()
+    }
+
+    /// Full mesh: one peer per other registered node; the side with the higher address waits.
+    func reconcilePeers() async throws {
+        var desired: [IPAddress: (name: String, record: NodeRecord)] = [:]
+        for item in try await store.list(prefix: KeyLayout.nodes).items {
+            guard let record = try? JSONDecoder().decode(NodeRecord.self, from: Data(item.value)), record.name != node,
+                let text = record.addresses.first, let peer = IPAddress(text), peer != .v4(address)
+            else { continue }
+            desired[peer] = (record.name, record)
+        }
+        for (peer, name) in meshPeers where desired[peer] == nil {
+            logger.info("node \(name) (\(peer)) left: removing the peer")
+            try? await speaker.removePeer(peer)
+            meshPeers[peer] = nil
+        }
+        for (peer, entry) in desired where meshPeers[peer] == nil {
+            let passive = peer < .v4(address)
+            logger.info("node \(entry.name) (\(peer)) joined: peering\(passive ? " (passive)" : "")")
+            try await speaker.addPeer(
+                BGPSpeaker.PeerConfiguration(
+                    address: peer, asNumber: entry.record.asNumber ?? configuration.bgp.asNumber,
+                    port: entry.record.bgpPort ?? configuration.listenPort, passive: passive,
+                    holdTime: configuration.holdTime, connectRetryTime: configuration.connectRetryTime,
+                    localAddress: .v4(address)))
+            meshPeers[peer] = entry.name
+        }
+    }
+
+    /// Advertises the blocks affine to this node, each with a blackhole route so traffic to an
+    /// unallocated address of a local block is dropped here; withdraws released blocks.
+    func reconcileBlocks() async throws {
+        var mine: Set<IPNetwork> = []
+        for item in try await store.list(prefix: KeyLayout.blocks).items {
+            guard let block = try? JSONDecoder().decode(AllocationBlock.self, from: Data(item.value)),
+                block.affinity == node
+            else { continue }
+            mine.insert(block.cidr.network)
+        }
+        for block in mine.subtracting(advertisedBlocks).sorted(by: { $0.address < $1.address }) {
+            try netlink.replaceRoute(Netlink.Route(destination: block, kind: .blackhole, protocolTag: Self.blackholeProtocol))
+            try await speaker.advertise(block)
+            advertisedBlocks.insert(block)
+            logger.info("advertising block \(block)")
+        }
+        for block in advertisedBlocks.subtracting(mine) {
+            try await speaker.withdraw(block)
+            _ = try? netlink.deleteRouteIfPresent(
+                Netlink.Route(destination: block, kind: .blackhole, protocolTag: Self.blackholeProtocol))
+            advertisedBlocks.remove(block)
+            logger.info("withdrew released block \(block)")
+        }
+    }
+
+    func snapshot() -> (meshPeers: [IPAddress: String], blocks: [IPNetwork]) {
+        (meshPeers, advertisedBlocks.sorted { $0.address < $1.address })
+    }
+}

@@ -1,0 +1,99 @@
+import BGP
+import Foundation
+import NetPrimitives
+
+/// What `swift-calico-node status` prints: each peer's state and its received / accepted
+/// (installed) / advertised prefix counts, the node's blocks and installed routes.
+struct StatusReport: Codable, Sendable {
+    struct Peer: Codable, Sendable {
+        var address: String
+        var asNumber: UInt32
+        /// `node-mesh` (with the node's name) or `global`.
+        var type: String
+        var node: String?
+        var state: String
+        var received: Int
+        var accepted: Int
+        var advertised: Int
+        var stale: Int
+    }
+
+    var node: String
+    var address: String
+    var asNumber: UInt32
+    var peers: [Peer]
+    var blocks: [String]
+    var installedRoutes: Int
+    var failedRouteRequests: Int
+
+    static func collect(agent: NodeAgent, speaker: BGPSpeaker, installer: RouteInstaller) async -> StatusReport {
+        let snapshot = await agent.snapshot()
+        let installed = installer.installedRoutes
+        let best = await speaker.bestRoutes()
+        var accepted: [IPAddress: Int] = [:]
+        for route in best {
+            if let peer = route.peer, installed[route.prefix.network] != nil { accepted[peer, default: 0] += 1 }
+        }
+        let peers = await speaker.peerStatuses().map { status in
+            Peer(
+                address: "\(status.address)", asNumber: status.asNumber,
+                type: snapshot.meshPeers[status.address] != nil ? "node-mesh" : "global",
+                node: snapshot.meshPeers[status.address], state: status.state.rawValue, received: status.prefixesReceived,
+                accepted: accepted[status.address] ?? 0, advertised: status.prefixesAdvertised, stale: status.stalePrefixes)
+        }
+        return StatusReport(
+            node: agent.node, address: "\(agent.address)", asNumber: agent.configuration.bgp.asNumber, peers: peers,
+            blocks: snapshot.blocks.map(\.description), installedRoutes: installed.count,
+            failedRouteRequests: installer.failedRequests)
+    }
+
+    /// Calico's `calicoctl node status` layout.
+    var table: String {
+        var lines = ["Calico process is running (swift-calico-node \(node), \(address), AS \(asNumber))", "", "IPv4 BGP status"]
+        let header = ["PEER ADDRESS", "PEER TYPE", "STATE", "RECEIVED", "ACCEPTED", "ADVERTISED"]
+        let rows = peers.map {
+            [$0.address, $0.type == "node-mesh" ? "node-to-node mesh" : "global", $0.state, "\($0.received)", "\($0.accepted)", "\($0.advertised)"]
+        }
+        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+        func line(_ cells: [String]) -> String {
+            "| " + cells.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: " | ") + " |"
+        }
+        let rule = "+" + widths.map { String(repeating: "-", count: $0 + 2) }.joined(separator: "+") + "+"
+        lines += [rule, line(header), rule] + rows.map(line) + [rule, ""]
+        lines.append("Blocks: \(blocks.joined(separator: ", "))")
+        lines.append("Installed routes (proto bgp): \(installedRoutes)")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Prometheus text exposition.
+    var metrics: String {
+        var text = """
+            # HELP swiftcni_calico_bgp_sessions BGP sessions by state.
+            # TYPE swiftcni_calico_bgp_sessions gauge
+
+            """
+        let states = ["Idle", "Connect", "Active", "OpenSent", "OpenConfirm", "Established"]
+        for state in states {
+            text += "swiftcni_calico_bgp_sessions{state=\"\(state)\"} \(peers.filter { $0.state == state }.count)\n"
+        }
+        text += "# HELP swiftcni_calico_bgp_prefixes Prefixes per peer.\n# TYPE swiftcni_calico_bgp_prefixes gauge\n"
+        for peer in peers {
+            for (kind, value) in [("received", peer.received), ("accepted", peer.accepted), ("advertised", peer.advertised), ("stale", peer.stale)] {
+                text += "swiftcni_calico_bgp_prefixes{peer=\"\(peer.address)\",kind=\"\(kind)\"} \(value)\n"
+            }
+        }
+        text += """
+            # HELP swiftcni_calico_blocks IPAM blocks affine to this node and advertised.
+            # TYPE swiftcni_calico_blocks gauge
+            swiftcni_calico_blocks \(blocks.count)
+            # HELP swiftcni_calico_installed_routes Kernel routes proto bgp installed by the agent.
+            # TYPE swiftcni_calico_installed_routes gauge
+            swiftcni_calico_installed_routes \(installedRoutes)
+            # HELP swiftcni_calico_route_request_failures_total Route requests the kernel refused.
+            # TYPE swiftcni_calico_route_request_failures_total counter
+            swiftcni_calico_route_request_failures_total \(failedRouteRequests)
+
+            """
+        return text
+    }
+}

@@ -1,0 +1,73 @@
+import CNISpec
+import IPAM
+import NetPrimitives
+
+/// swift-calico's own keys at the top level of its network configuration:
+///
+/// ```json
+/// {"cniVersion":"1.0.0","name":"k8s-pod-network","type":"swift-calico",
+///  "datastore":"file:/var/lib/swiftcni/store","nodeName":"node-1","mtu":1500,
+///  "ipam":{"type":"calico-ipam","pools":[{"cidr":"10.244.0.0/16","blockSize":26}]}}
+/// ```
+///
+/// `ipam.type` `calico-ipam` allocates in process from the block-affinity IPAM (Calico's
+/// model: blocks affine to `nodeName` in `datastore`); any other type (host-local, swift-ipam)
+/// is run as a delegated IPAM plugin found on CNI_PATH.
+struct CalicoOptions: Codable, Sendable, Equatable {
+    /// `file:DIR` or `etcd:URL[,URL…]`: where blocks and pod records live.
+    var datastore: String?
+    /// The node this plugin runs on (the agent's `--node`).
+    var nodeName: String?
+    /// MTU of both veth ends (default: the kernel's, 1500).
+    var mtu: Int?
+
+    static let inProcessIPAMType = "calico-ipam"
+}
+
+/// The `ipam` section when `type` is `calico-ipam`.
+struct BlockIPAMOptions: Decodable {
+    var pools: [BlockPool]
+    var strictAffinity: Bool?
+}
+
+typealias CalicoNetworkConfiguration = NetworkConfiguration<CalicoOptions>
+
+/// Who a pod is: Kubernetes' namespace/name when the runtime passes them in CNI_ARGS
+/// (`K8S_POD_NAMESPACE`, `K8S_POD_NAME`), otherwise the container ID and interface.
+struct PodIdentity: Sendable, Equatable {
+    var namespace: String?
+    var name: String?
+    var containerID: String
+    var interfaceName: String
+
+    init(request: PluginRequest) {
+        namespace = request.arguments["K8S_POD_NAMESPACE"].flatMap { $0.isEmpty ? nil : $0 }
+        name = request.arguments["K8S_POD_NAME"].flatMap { $0.isEmpty ? nil : $0 }
+        containerID = request.containerID
+        interfaceName = request.interfaceName?.value ?? ""
+    }
+
+    /// The text hashed into the host interface name.
+    var hashedText: String {
+        if let namespace, let name { return namespace + "." + name + (interfaceName == "eth0" ? "" : "." + interfaceName) }
+        return containerID + "." + interfaceName
+    }
+
+    /// The pod record's key components (`/swiftcni/pods/<namespace>/<name>`): without
+    /// Kubernetes arguments the namespace is `_` and the name the container ID.
+    var recordNamespace: String { namespace ?? "_" }
+    var recordName: String { name ?? containerID }
+
+    /// `cali` and 11 hex digits of a 64-bit FNV-1a hash of ``hashedText``: 15 bytes, the
+    /// kernel's limit, stable across ADD, CHECK and DEL.
+    var hostInterfaceName: InterfaceName {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in hashedText.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01b3
+        }
+        let hex = String(hash, radix: 16)
+        let padded = String(repeating: "0", count: max(0, 16 - hex.count)) + hex
+        return try! InterfaceName("cali" + padded.prefix(11))
+    }
+}

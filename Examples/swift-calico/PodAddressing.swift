@@ -1,0 +1,104 @@
+import CNISpec
+import Datastore
+import IPAM
+import NetPrimitives
+
+/// Where a pod's addresses come from: the block-affinity IPAM in process (`calico-ipam`) or a
+/// delegated IPAM plugin (host-local, swift-ipam, …) run from CNI_PATH.
+enum PodAddressing {
+    case blocks(BlockAllocator, handle: String)
+    case delegated(DelegatedPlugin)
+
+    init(configuration: CalicoNetworkConfiguration, request: PluginRequest) throws(CNIError) {
+        guard let ipam = configuration.ipam else {
+            throw CNIError(.invalidNetworkConfig, "swift-calico needs an \"ipam\" section")
+        }
+        guard ipam.type == CalicoOptions.inProcessIPAMType else {
+            self = .delegated(DelegatedPlugin(type: ipam.type, request: request))
+            return
+        }
+        let options: BlockIPAMOptions = try ipam.decode()
+        guard let datastore = configuration.options.datastore, let node = configuration.options.nodeName, !node.isEmpty else {
+            throw CNIError(.invalidNetworkConfig, "ipam type \(CalicoOptions.inProcessIPAMType) needs \"datastore\" and \"nodeName\"")
+        }
+        do {
+            let store = try StoreLocation.open(datastore)
+            let allocator = try BlockAllocator(
+                store: store, node: node, pools: options.pools, strictAffinity: options.strictAffinity ?? false)
+            // GC and STATUS carry no container ID; they need no handle.
+            let handle = request.containerID.isEmpty
+                ? "" : try BlockAllocator.handle(network: configuration.name ?? "", containerID: request.containerID)
+            self = .blocks(allocator, handle: handle)
+        } catch {
+            throw Self.mapped(error)
+        }
+    }
+
+    /// Allocates the pod's addresses (as host networks /32, /128, or what the delegate gave).
+    func allocate() async throws(CNIError) -> CNIResult {
+        switch self {
+        case .delegated(let plugin):
+            return try await plugin.add().current()
+        case .blocks(let allocator, let handle):
+            do {
+                let addresses = try await allocator.allocate(handle: handle)
+                return CNIResult(ips: addresses.map { CNIResult.IPConfiguration(address: IPNetwork(host: $0.address)) })
+            } catch {
+                throw Self.mapped(error)
+            }
+        }
+    }
+
+    func release() async throws(CNIError) {
+        switch self {
+        case .delegated(let plugin): try await plugin.delete()
+        case .blocks(let allocator, let handle):
+            do { _ = try await allocator.release(handle: handle) } catch { throw Self.mapped(error) }
+        }
+    }
+
+    func check() async throws(CNIError) {
+        switch self {
+        case .delegated(let plugin): try await plugin.check()
+        case .blocks(let allocator, let handle):
+            let record: KeyValue?
+            do { record = try await allocator.store.get(KeyLayout.handle(handle)) } catch { throw Self.mapped(error) }
+            guard record != nil else { throw CNIError(.internal, "IPAM handle \(handle) does not exist") }
+        }
+    }
+
+    func garbageCollect(network: String, validContainerIDs: Set<String>) async throws(CNIError) {
+        switch self {
+        case .delegated(let plugin): try await plugin.garbageCollect()
+        case .blocks(let allocator, _):
+            do { _ = try await allocator.garbageCollect(network: network, validContainerIDs: validContainerIDs) } catch {
+                throw Self.mapped(error)
+            }
+        }
+    }
+
+    func status() async throws(CNIError) {
+        switch self {
+        case .delegated(let plugin): try await plugin.status()
+        case .blocks(let allocator, _):
+            do { _ = try await allocator.store.get(KeyLayout.root + "/status-probe") } catch {
+                throw CNIError(.pluginNotAvailable, "the datastore does not answer", details: "\(error)")
+            }
+        }
+    }
+
+    static func mapped(_ error: any Error) -> CNIError {
+        if let error = error as? CNIError { return error }
+        if let error = error as? IPAMError {
+            let code: CNIError.Code = switch error.code {
+            case .invalidConfiguration, .invalidIdentifier: .invalidNetworkConfig
+            case .contention, .datastoreFailed: .tryAgainLater
+            case .ioFailed: .ioFailure
+            default: .internal
+            }
+            return CNIError(code, error.message, details: error.underlying)
+        }
+        if error is DatastoreError { return CNIError(.tryAgainLater, "the datastore failed", details: "\(error)") }
+        return CNIError(.internal, "\(error)")
+    }
+}

@@ -1,0 +1,115 @@
+import CNISpec
+import Namespaces
+import Netlink
+import NetPrimitives
+
+/// swift-calico as a ``CNIPlugin``: Calico's routed data path (``RoutedVeth``), addresses from
+/// the block-affinity IPAM or a delegated IPAM plugin (``PodAddressing``), and the pod record
+/// for the agent (``PodRegistry``).
+struct SwiftCalicoPlugin: CNIPlugin {
+    var about: String { "swift-calico: routed veth per pod (no bridge, no tunnel), block-affinity IPAM" }
+
+    struct Context {
+        var configuration: CalicoNetworkConfiguration
+        var identity: PodIdentity
+        var addressing: PodAddressing
+        var veth: RoutedVeth
+        var node: NetlinkHandle
+    }
+
+    func context(_ request: PluginRequest, needsInterface: Bool = true) throws(CNIError) -> Context {
+        let configuration = try request.configuration(as: CalicoOptions.self)
+        let identity = PodIdentity(request: request)
+        let interface = request.interfaceName ?? "eth0"
+        if needsInterface, request.interfaceName == nil { throw CNIError(.invalidEnvironmentVariables, "CNI_IFNAME is required") }
+        let node: NetlinkHandle
+        do { node = try NetlinkHandle(namespace: try NetworkNamespace.current()) } catch {
+            throw CNIError(.internal, "failed to open netlink in the node's namespace", details: "\(error)")
+        }
+        return Context(
+            configuration: configuration, identity: identity,
+            addressing: try PodAddressing(configuration: configuration, request: request),
+            veth: RoutedVeth(hostInterface: identity.hostInterfaceName, podInterface: interface, mtu: configuration.options.mtu),
+            node: node)
+    }
+
+    func podHandle(_ request: PluginRequest) throws(CNIError) -> NetlinkHandle {
+        guard !request.networkNamespace.isEmpty else { throw CNIError(.invalidEnvironmentVariables, "CNI_NETNS is required") }
+        do {
+            return try NetlinkHandle(namespace: try NetworkNamespace.open(path: request.networkNamespace))
+        } catch {
+            throw CNIError(.internal, "failed to open netns \(request.networkNamespace)", details: "\(error)")
+        }
+    }
+
+    func add(_ request: PluginRequest) async throws -> CNIResult {
+        let context = try context(request)
+        let pod = try podHandle(request)
+        let registry = try PodRegistry(configuration: context.configuration)
+        let allocation = try await context.addressing.allocate()
+        do {
+            let addresses = allocation.ips.map(\.address)
+            guard !addresses.isEmpty else { throw CNIError(.internal, "the IPAM returned no address") }
+            let links = try context.veth.create(addresses: addresses, node: context.node, pod: pod)
+            if let registry {
+                let record = PodRecord(
+                    namespace: context.identity.recordNamespace, name: context.identity.recordName,
+                    containerID: request.containerID, interface: context.veth.podInterface.value,
+                    node: context.configuration.options.nodeName ?? "",
+                    addresses: addresses.map { "\($0.address)" }, hostInterface: context.veth.hostInterface.value, labels: [:])
+                do { try await registry.register(record, identity: context.identity) } catch {
+                    try? context.veth.remove(node: context.node)
+                    throw error
+                }
+            }
+            return CNIResult(
+                cniVersion: request.version,
+                interfaces: [
+                    CNIResult.Interface(name: links.host.name, mac: links.host.macAddress),
+                    CNIResult.Interface(name: links.pod.name, mac: links.pod.macAddress, sandbox: request.networkNamespace),
+                ],
+                ips: addresses.map { CNIResult.IPConfiguration(address: IPNetwork(host: $0.address), interface: 1) },
+                routes: addresses.contains { $0.family == .v4 }
+                    ? [CNISpec.Route(destination: try IPNetwork(parsing: "0.0.0.0/0"), gateway: RoutedVeth.gateway)] : [],
+                dns: allocation.dns)
+        } catch {
+            try? await context.addressing.release()
+            throw error
+        }
+    }
+
+    /// DEL: tolerant of everything already gone (the pod namespace too: the host end is found
+    /// by name in the node's namespace).
+    func delete(_ request: PluginRequest) async throws {
+        let context = try context(request)
+        do { try context.veth.remove(node: context.node) } catch {
+            throw CNIError(.internal, "failed to delete \(context.veth.hostInterface)", details: "\(error)")
+        }
+        try await context.addressing.release()
+        if let registry = try PodRegistry(configuration: context.configuration) {
+            try await registry.unregister(identity: context.identity)
+        }
+    }
+
+    func check(_ request: PluginRequest) async throws {
+        let context = try context(request)
+        guard let previous = try request.previousResult() else { throw CNIError(.invalidNetworkConfig, "CHECK needs prevResult") }
+        let pod = try podHandle(request)
+        try context.veth.validate(addresses: previous.ips.map(\.address), node: context.node, pod: pod)
+        try await context.addressing.check()
+    }
+
+    func garbageCollect(_ request: PluginRequest) async throws {
+        let context = try context(request, needsInterface: false)
+        let valid = Set((context.configuration.validAttachments ?? []).map(\.containerID))
+        try await context.addressing.garbageCollect(network: context.configuration.name ?? "", validContainerIDs: valid)
+        if let registry = try PodRegistry(configuration: context.configuration), let node = context.configuration.options.nodeName {
+            try await registry.garbageCollect(node: node, validContainerIDs: valid)
+        }
+    }
+
+    func status(_ request: PluginRequest) async throws {
+        let context = try context(request, needsInterface: false)
+        try await context.addressing.status()
+    }
+}

@@ -1,0 +1,67 @@
+import CNISpec
+import ChildProcess
+import Foundation
+import Namespaces
+import NetPrimitives
+
+/// One node namespace running swift-calico through the CNISpec runtime, with host-local's
+/// data directory, the result cache and (for block IPAM) the file datastore in a directory.
+struct CalicoTestNode {
+    let node: NetworkNamespace
+    let directory: String
+    let nodeName: String
+    let runtime: CNIRuntime
+
+    var dataDirectory: String { directory + "/host-local" }
+    var storeDirectory: String { directory + "/store" }
+
+    init(node: NetworkNamespace, directory: String, nodeName: String = "node-1") {
+        self.node = node
+        self.directory = directory
+        self.nodeName = nodeName
+        runtime = CNIRuntime(
+            pluginDirectories: [productsDirectory(), "/usr/lib/cni"], cacheDirectory: directory + "/cache-\(nodeName)",
+            launcher: NodeLauncher(namespace: node))
+    }
+
+    /// swift-calico with host-local (delegated) or the block-affinity IPAM (in process).
+    func pluginConfiguration(blocks: Bool = false, ipamType: String = "host-local") -> [String: JSONValue] {
+        if blocks {
+            return [
+                "type": "swift-calico", "datastore": .string("file:" + storeDirectory), "nodeName": .string(nodeName),
+                "ipam": ["type": "calico-ipam", "pools": [["cidr": "10.244.0.0/16", "blockSize": 26]]],
+            ]
+        }
+        return [
+            "type": "swift-calico",
+            "ipam": ["type": .string(ipamType), "subnet": "10.65.0.0/24", "dataDir": .string(dataDirectory)],
+        ]
+    }
+
+    func conflist(version: CNIVersion = .v1_0_0, blocks: Bool = false, ipamType: String = "host-local") -> NetworkConfigurationList {
+        NetworkConfigurationList(
+            cniVersion: version.description, name: "k8s-pod-network", plugins: [pluginConfiguration(blocks: blocks, ipamType: ipamType)])
+    }
+
+    func attachment(_ id: String, pod: NetworkNamespace) -> RuntimeAttachment {
+        RuntimeAttachment(containerID: id, networkNamespace: pod.path, interfaceName: "eth0")
+    }
+
+    /// Addresses reserved by host-local (one file per address).
+    func reservedAddresses() -> [String] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: dataDirectory + "/k8s-pod-network")) ?? []
+        return entries.filter { IPAddress($0) != nil }.sorted()
+    }
+
+    /// Runs the plugin binary by hand in the node (raw protocol), for malformed requests.
+    func runRaw(command: String, stdin: String, pod: NetworkNamespace?, containerID: String = "raw-1") throws -> ChildProcess.Output {
+        let environment = [
+            "CNI_COMMAND": command, "CNI_CONTAINERID": containerID, "CNI_IFNAME": "eth0",
+            "CNI_PATH": productsDirectory() + ":/usr/lib/cni",
+            "CNI_NETNS": pod?.path ?? "/var/run/netns/swcni-missing", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+        ]
+        return try node.runProcess(
+            productsDirectory() + "/swift-calico", environment: environment, standardInput: Array(stdin.utf8),
+            timeoutMilliseconds: 30_000)
+    }
+}

@@ -1,0 +1,206 @@
+import CNISpec
+import Datastore
+import Foundation
+import Namespaces
+import NetPrimitives
+import Testing
+import TestSupport
+
+/// The CNI conformance battery for swift-calico: the plugin runs inside a node namespace
+/// through the CNISpec runtime, pods are namespaces, host-local is the delegated IPAM.
+@Suite(.serialized) struct ConformanceTests {
+    @Test(.privileged, arguments: CNIVersion.all)
+    func addCheckDeleteTwice(version: CNIVersion) async throws {
+        let directory = try temporaryDirectory()
+        defer { removeDirectory(directory) }
+        try await NamespaceFixture.with(count: 2) { namespaces in
+            let (node, pod) = (namespaces[0], namespaces[1])
+            let harness = CalicoTestNode(node: node, directory: directory)
+            // The reference host-local stops at 1.0.0; swift-ipam (host-local mode) speaks 1.1.0.
+            let list = harness.conflist(version: version, ipamType: version > .v1_0_0 ? "swift-ipam" : "host-local")
+            let attachment = harness.attachment("pod-\(version)", pod: pod)
+            let host = calicoHostInterface(containerID: attachment.containerID)
+
+            let result = try await harness.runtime.add(list, attachment)
+            #expect(result.version == version)
+            let current = try result.current()
+            #expect(current.ips.first?.address.description == "10.65.0.2/32")
+            if version >= .v0_3_0 {
+                #expect(current.interfaces.contains { $0.name == host && $0.mac?.description == "ee:ee:ee:ee:ee:ee" })
+                #expect(current.interfaces.contains { $0.name == "eth0" && $0.sandbox == pod.path })
+            }
+            #expect(try ip(pod, ["-o", "-4", "addr", "show", "eth0"]).contains("10.65.0.2/32"))
+            let podRoutes = try ip(pod, ["route", "show"])
+            #expect(podRoutes.contains("default via 169.254.1.1 dev eth0"))
+            #expect(podRoutes.contains("169.254.1.1 dev eth0 scope link"))
+            #expect(try ip(node, ["route", "show", "proto", "92"]).contains("10.65.0.2 dev \(host) scope link"))
+            #expect(try ip(node, ["-o", "link", "show", host]).contains("ee:ee:ee:ee:ee:ee"))
+            #expect(try node.runProcess("/usr/sbin/sysctl", arguments: ["-n", "net.ipv4.conf.\(host).proxy_arp"]).standardOutput == Array("1\n".utf8))
+            #expect(try node.runProcess("/usr/sbin/sysctl", arguments: ["-n", "net.ipv4.ip_forward"]).standardOutput == Array("1\n".utf8))
+            #expect(!(try ip(node, ["-d", "link", "show"]).contains("bridge")))
+            // Node to pod and back over the routed veth (the node needs an address to answer from).
+            try ip(node, ["addr", "add", "192.168.0.1/32", "dev", "lo"])
+            #expect(try ping(from: node, "10.65.0.2"))
+            #expect(harness.reservedAddresses() == ["10.65.0.2"])
+
+            if version.supportsCheck { try await harness.runtime.check(list, attachment) }
+            try await harness.runtime.delete(list, attachment)
+            #expect(!(try ip(node, ["-o", "link", "show"]).contains(host)))
+            #expect(!(try ip(pod, ["-o", "link", "show"]).contains("eth0")))
+            #expect(try ip(node, ["route", "show", "proto", "92"]).isEmpty)
+            #expect(harness.reservedAddresses().isEmpty)
+            try await harness.runtime.delete(list, attachment)
+        }
+    }
+
+    @Test(.privileged) func versionAnswersEverySpecVersion() async throws {
+        let directory = try temporaryDirectory()
+        defer { removeDirectory(directory) }
+        try await NamespaceFixture.with(count: 1) { namespaces in
+            let harness = CalicoTestNode(node: namespaces[0], directory: directory)
+            let info = try await harness.runtime.version(ofPlugin: "swift-calico")
+            #expect(info.supportedVersions == CNIVersion.all.map(\.description))
+        }
+    }
+
+    @Test(.privileged) func badInputGetsClearErrors() async throws {
+        let directory = try temporaryDirectory()
+        defer { removeDirectory(directory) }
+        try await NamespaceFixture.with(count: 2) { namespaces in
+            let (node, pod) = (namespaces[0], namespaces[1])
+            let harness = CalicoTestNode(node: node, directory: directory)
+
+            let garbage = try harness.runRaw(command: "ADD", stdin: "{not json", pod: pod)
+            #expect(garbage.status == .exited(1))
+            #expect(try CNIJSON.decode(CNIError.self, from: garbage.standardOutput).code == .decodingFailure)
+
+            var config = harness.pluginConfiguration()
+            config["name"] = "k8s-pod-network"
+            config["cniVersion"] = "9.9.9"
+            let badVersion = try harness.runRaw(command: "ADD", stdin: String(decoding: try CNIJSON.encode(JSONValue.object(config)), as: UTF8.self), pod: pod)
+            #expect(try CNIJSON.decode(CNIError.self, from: badVersion.standardOutput).code == .incompatibleVersion)
+
+            var noIPAM = harness.pluginConfiguration()
+            noIPAM["name"] = "k8s-pod-network"
+            noIPAM["cniVersion"] = "1.0.0"
+            noIPAM["ipam"] = nil
+            let missingIPAM = try harness.runRaw(command: "ADD", stdin: String(decoding: try CNIJSON.encode(JSONValue.object(noIPAM)), as: UTF8.self), pod: pod)
+            #expect(try CNIJSON.decode(CNIError.self, from: missingIPAM.standardOutput).code == .invalidNetworkConfig)
+
+            var blocksWithoutStore = harness.pluginConfiguration(blocks: true)
+            blocksWithoutStore["name"] = "k8s-pod-network"
+            blocksWithoutStore["cniVersion"] = "1.0.0"
+            blocksWithoutStore["datastore"] = nil
+            let noStore = try harness.runRaw(command: "ADD", stdin: String(decoding: try CNIJSON.encode(JSONValue.object(blocksWithoutStore)), as: UTF8.self), pod: pod)
+            #expect(try CNIJSON.decode(CNIError.self, from: noStore.standardOutput).message.contains("datastore"))
+
+            // A missing pod namespace: a clear error, no address kept.
+            config["cniVersion"] = "1.0.0"
+            let noNamespace = try harness.runRaw(command: "ADD", stdin: String(decoding: try CNIJSON.encode(JSONValue.object(config)), as: UTF8.self), pod: nil)
+            #expect(noNamespace.status == .exited(1))
+            #expect(try CNIJSON.decode(CNIError.self, from: noNamespace.standardOutput).message.contains("netns"))
+            #expect(harness.reservedAddresses().isEmpty)
+
+            // The interface name already taken in the pod: rolled back, address released.
+            try ip(pod, ["link", "add", "eth0", "type", "veth", "peer", "name", "other0"])
+            let clash = await cniError { _ = try await harness.runtime.add(harness.conflist(), harness.attachment("p2", pod: pod)) }
+            #expect(clash?.message.contains("already exists") == true)
+            #expect(harness.reservedAddresses().isEmpty)
+            #expect(!(try ip(node, ["-o", "link", "show"]).contains("cali")))
+        }
+    }
+
+    @Test(.privileged) func deleteAfterThePodNamespaceIsGone() async throws {
+        let directory = try temporaryDirectory()
+        defer { removeDirectory(directory) }
+        try await NamespaceFixture.with(count: 2) { namespaces in
+            let (node, pod) = (namespaces[0], namespaces[1])
+            let harness = CalicoTestNode(node: node, directory: directory)
+            let list = harness.conflist()
+            let attachment = harness.attachment("gone-1", pod: pod)
+            _ = try await harness.runtime.add(list, attachment)
+            try NetworkNamespace.delete(name: try #require(pod.name))
+            try await harness.runtime.delete(list, attachment)
+            try await harness.runtime.delete(list, attachment)
+            #expect(harness.reservedAddresses().isEmpty)
+            #expect(!(try ip(node, ["-o", "link", "show"]).contains("cali")))
+        }
+    }
+
+    @Test(.privileged) func checkDetectsARemovedAddress() async throws {
+        let directory = try temporaryDirectory()
+        defer { removeDirectory(directory) }
+        try await NamespaceFixture.with(count: 2) { namespaces in
+            let (node, pod) = (namespaces[0], namespaces[1])
+            let harness = CalicoTestNode(node: node, directory: directory)
+            let list = harness.conflist()
+            let attachment = harness.attachment("check-1", pod: pod)
+            _ = try await harness.runtime.add(list, attachment)
+            try await harness.runtime.check(list, attachment)
+            try ip(pod, ["addr", "del", "10.65.0.2/32", "dev", "eth0"])
+            let error = await cniError { try await harness.runtime.check(list, attachment) }
+            #expect(error?.message.contains("address 10.65.0.2/32 not found on eth0") == true)
+            try await harness.runtime.delete(list, attachment)
+        }
+    }
+
+    @Test(.privileged) func blockIPAMStatusAndGarbageCollection() async throws {
+        let directory = try temporaryDirectory()
+        defer { removeDirectory(directory) }
+        try await NamespaceFixture.with(count: 3) { namespaces in
+            let (node, kept, stale) = (namespaces[0], namespaces[1], namespaces[2])
+            let harness = CalicoTestNode(node: node, directory: directory)
+            let list = harness.conflist(version: .v1_1_0, blocks: true)
+            try await harness.runtime.status(list)
+            let first = try await harness.runtime.add(list, harness.attachment("keep", pod: kept)).current()
+            #expect(first.ips.first?.address.description == "10.244.0.0/32" || first.ips.first?.address.description == "10.244.0.1/32")
+            _ = try await harness.runtime.add(list, harness.attachment("stale", pod: stale))
+            let store = try StoreLocation.open("file:" + harness.storeDirectory)
+            #expect(try await store.get(KeyLayout.pod(namespace: "_", name: "keep")) != nil)
+            #expect(try await store.get(KeyLayout.pod(namespace: "_", name: "stale")) != nil)
+            let block = try #require(try await store.get(KeyLayout.block("10.244.0.0/26")))
+            #expect(block.string.contains("k8s-pod-network.stale"))
+            try await harness.runtime.garbageCollect(list, validAttachments: [NetworkAttachment(containerID: "keep", interfaceName: "eth0")])
+            let after = try #require(try await store.get(KeyLayout.block("10.244.0.0/26")))
+            #expect(after.string.contains("k8s-pod-network.keep") && !after.string.contains("k8s-pod-network.stale"))
+            #expect(try await store.get(KeyLayout.pod(namespace: "_", name: "stale")) == nil)
+            try await harness.runtime.delete(list, harness.attachment("keep", pod: kept))
+            try await harness.runtime.delete(list, harness.attachment("stale", pod: stale))
+            #expect(try await store.get(KeyLayout.pod(namespace: "_", name: "keep")) == nil)
+            #expect(try await store.get(KeyLayout.block("10.244.0.0/26")) == nil)
+        }
+    }
+
+    @Test(.privileged) func twentyParallelAdds() async throws {
+        let directory = try temporaryDirectory()
+        defer { removeDirectory(directory) }
+        try await NamespaceFixture.with(count: 21) { namespaces in
+            let node = namespaces[0]
+            let harness = CalicoTestNode(node: node, directory: directory)
+            let list = harness.conflist()
+            let pods = Array(namespaces.dropFirst())
+            let addresses = try await withThrowingTaskGroup(of: String.self) { group in
+                for (index, pod) in pods.enumerated() {
+                    group.addTask {
+                        let result = try await harness.runtime.add(list, harness.attachment("par-\(index)", pod: pod)).current()
+                        return result.ips.first?.address.description ?? ""
+                    }
+                }
+                return try await group.reduce(into: [String]()) { $0.append($1) }
+            }
+            #expect(Set(addresses).count == 20)
+            #expect(try ip(node, ["route", "show", "proto", "92"]).split(separator: "\n").count == 20)
+            for address in addresses.prefix(2) {
+                #expect(try ping(from: pods[0], address.replacingOccurrences(of: "/32", with: "")))
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (index, pod) in pods.enumerated() {
+                    group.addTask { try await harness.runtime.delete(list, harness.attachment("par-\(index)", pod: pod)) }
+                }
+                try await group.waitForAll()
+            }
+            #expect(harness.reservedAddresses().isEmpty)
+            #expect(try ip(node, ["route", "show", "proto", "92"]).isEmpty)
+        }
+    }
+}
