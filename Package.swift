@@ -371,7 +371,7 @@ let package = Package(
             name: "LabTests",
             dependencies: [
                 "Lab", "TestSupport", "Namespaces", "CNISpec", "ChildProcess", "Datastore", "Netlink", "NetPrimitives",
-                "cnilab", "cnilab-pod-server", "swift-flannel", "swift-flanneld",
+                "cnilab", "cnilab-pod-server", "swift-flannel", "swift-flanneld", "swift-calico", "swift-calico-node",
             ],
             swiftSettings: swiftSettings
         ),
