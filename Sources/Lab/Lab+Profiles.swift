@@ -71,7 +71,7 @@ extension Lab {
                     "type": "swift-calico", "datastore": .string(state.store), "nodeName": .string(node.name),
                     "ipam": [
                         "type": "calico-ipam",
-                        "pools": [["cidr": .string(LabAddressing.clusterNetwork), "blockSize": .integer(LabAddressing.calicoBlockSize)]],
+                        "pools": [["cidr": .string(LabAddressing.clusterNetwork), "blockSize": .integer(Int64(LabAddressing.calicoBlockSize))]],
                     ],
                 ]
             ])

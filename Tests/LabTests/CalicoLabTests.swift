@@ -144,7 +144,8 @@ struct CalicoLabTestError: Error, CustomStringConvertible {
         let convergence = try await CalicoLab.waitUntil(timeoutMilliseconds: 15_000) {
             try await CalicoLab.converged(lab, observers: [0, 1, 2])
         }
-        #expect(convergence != nil, "BGP routes: \(try nodes.map { try CalicoLab.bgpRoutes(in: $0.networkNamespace) })")
+        let learned = try nodes.map { try CalicoLab.bgpRoutes(in: $0.networkNamespace) }
+        #expect(convergence != nil, "BGP routes: \(learned)")
         for node in nodes {
             #expect(try CalicoLab.tunnels(in: node.networkNamespace).isEmpty)
             #expect(try CalicoLab.otherPodNetworkRoutes(in: node.networkNamespace).isEmpty)
@@ -152,7 +153,7 @@ struct CalicoLabTestError: Error, CustomStringConvertible {
         }
         let matrix = try await lab.probe(ProbeOptions(timeoutMilliseconds: 500))
         #expect(matrix.count == 6 * 5 * 4)
-        #expect(matrix.allSatisfy(\.connected), "not connected: \(matrix.filter { !$0.connected })")
+        #expect(matrix.allSatisfy { $0.connected }, "not connected: \(matrix.filter { !$0.connected })")
 
         // agent stop 2: Cease, node 2's block is withdrawn from nodes 0 and 1 at once (well
         // before the 3 s hold time would notice).
