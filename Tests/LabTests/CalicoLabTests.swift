@@ -104,6 +104,18 @@ struct CalicoLabTestError: Error, CustomStringConvertible {
         #expect(CalicoSettings.fast.holdTime == 3 && CalicoSettings.fast.gracefulRestartTime == 5)
     }
 
+    /// Timers BGP cannot use are refused before anything is created.
+    @Test func invalidTimersAreRefused() async throws {
+        let directory = NSTemporaryDirectory() + "cnilab-calico-invalid-\(UUID().uuidString.prefix(8))"
+        for settings in [CalicoSettings(holdTime: 1), CalicoSettings(gracefulRestartTime: 0), CalicoSettings(gracefulRestartTime: 5_000)] {
+            let error = await #expect(throws: LabError.self) {
+                _ = try await Lab.up(LabConfiguration(name: "calicoinvalid", stateDirectory: directory, profile: .calico(settings)))
+            }
+            #expect(error?.code == .invalidArgument)
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory))
+    }
+
     /// One 3-node lab through the Lab API: BGP-only routes and full connectivity, then agent
     /// stop (withdrawn at once), kill (stale for the graceful-restart time, then swept), and
     /// kill + start within that time under a probe loop (no loss); then the CLI on the same lab.
