@@ -118,7 +118,8 @@ struct CalicoLabTestError: Error, CustomStringConvertible {
 
     /// One 3-node lab through the Lab API: BGP-only routes and full connectivity, then agent
     /// stop (withdrawn at once), kill (stale for the graceful-restart time, then swept), and
-    /// kill + start within that time under a probe loop (no loss); then the CLI on the same lab.
+    /// kill + start within that time under a probe loop (no loss), node remove; then the CLI on
+    /// the same lab.
     @Test(.privileged) func threeNodeLabOverBGP() async throws {
         let root = try LabTestSupport.temporaryDirectory()
         let name = LabTestSupport.uniqueLabName()
@@ -218,6 +219,16 @@ struct CalicoLabTestError: Error, CustomStringConvertible {
         #expect(rounds >= 3)
         #expect(failures.isEmpty, "lost across kill + start: \(failures)")
         #expect(try await CalicoLab.converged(lab, observers: [0, 1, 2]))
+
+        // node remove 2: its agent stops (Cease) and its node record goes; the others drop
+        // its block and keep talking to each other.
+        try await lab.removeNode(2)
+        let removal = try await CalicoLab.waitUntil(timeoutMilliseconds: 5_000) {
+            try await !CalicoLab.anyRoute(lab, observers: [0, 1], to: blocksOfTwo)
+        }
+        #expect(removal != nil && removal! < .milliseconds(1_500), "dropped after \(String(describing: removal))")
+        let remaining = try await lab.probe(ProbeOptions(ports: [80], timeoutMilliseconds: 500))
+        #expect(remaining.count == 4 * 3 * 2 && remaining.allSatisfy { $0.connected }, "\(remaining.filter { !$0.connected })")
     }
 
     /// The CLI on the lab the API left: status shows calico nodes with their blocks; agent
@@ -233,7 +244,7 @@ struct CalicoLabTestError: Error, CustomStringConvertible {
         let document = try #require(try JSONSerialization.jsonObject(with: Data(status.standardOutput)) as? [String: Any])
         #expect(document["plugin"] as? String == "calico")
         let nodes = try #require(document["nodes"] as? [[String: Any]])
-        #expect(nodes.count == 3 && nodes.allSatisfy { ($0["subnet"] as? String)?.hasSuffix("/26") == true }, "\(nodes)")
+        #expect(nodes.count == 2 && nodes.allSatisfy { ($0["subnet"] as? String)?.hasSuffix("/26") == true }, "\(nodes)")
         #expect(nodes.allSatisfy { $0["agent"] as? String == "running" })
 
         #expect(try cnilab("agent", "stop", "1").status.isSuccess)
