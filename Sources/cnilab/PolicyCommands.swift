@@ -71,6 +71,16 @@ struct PolicyCommand: AsyncParsableCommand {
                 var namespace: String?
                 var name: String
                 var key: String
+
+                /// `namespace` is `null` for global policies (always present: one shape).
+                func encode(to encoder: any Encoder) throws {
+                    var container = encoder.container(keyedBy: CodingKeys.self)
+                    try container.encode(kind, forKey: .kind)
+                    try container.encode(namespace, forKey: .namespace)
+                    try container.encode(name, forKey: .name)
+                    try container.encode(key, forKey: .key)
+                }
+                enum CodingKeys: String, CodingKey { case kind, namespace, name, key }
             }
             var policies: [Entry]
         }
