@@ -148,11 +148,11 @@ public struct LabPolicy: Codable, Hashable, Sendable {
         }
         if let sequence = node.sequence { return try sequence.map { try foundationValue($0) } }
         guard let scalar = node.scalar else { throw LabError(.invalidArgument, "unsupported YAML node \(node)") }
-        switch node.tag.name {
-        case .null: return NSNull()
-        case .bool: return node.bool ?? scalar.string
-        case .int: return node.int ?? scalar.string
-        case .float:
+        switch node.tag.rawValue {
+        case Tag.Name.null.rawValue: return NSNull()
+        case Tag.Name.bool.rawValue: return node.bool ?? scalar.string
+        case Tag.Name.int.rawValue: return node.int ?? scalar.string
+        case Tag.Name.float.rawValue:
             guard let value = node.float, value.isFinite else { return scalar.string }
             return value
         default: return scalar.string
