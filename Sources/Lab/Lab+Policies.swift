@@ -17,9 +17,13 @@ extension Lab {
         return documents
     }
 
-    /// The stored policies, sorted by key.
+    /// The stored policies, sorted by key. (Values under the prefix that hold no single
+    /// policy, such as a Tier another tool stored, are not listed; ``policySet()`` reads them.)
     public func policies() async throws -> [LabPolicy] {
-        try await storeList(prefix: LabPolicy.keyPrefix).map { key, value in try LabPolicy.policy(from: value, key: key) }
+        try await storeList(prefix: LabPolicy.keyPrefix).compactMap { key, value in
+            if let set = try? PolicySet(parsing: value), set.networkPolicies.count + set.calicoPolicies.count != 1 { return nil }
+            return try LabPolicy.policy(from: value, key: key)
+        }
     }
 
     /// Deletes the namespaced policies `namespace/name` (Kubernetes and Calico ones of that
@@ -43,12 +47,12 @@ extension Lab {
         return policy
     }
 
-    /// The stored policies as the Policy library's set.
+    /// Every value under the policy prefix as the Policy library's set (as the agents read it).
     public func policySet() async throws -> PolicySet {
         var set = PolicySet()
-        for policy in try await policies() {
-            do { set.merge(try PolicySet(parsing: policy.document)) } catch {
-                throw LabError(.state, "stored policy \(policy.key) is not valid", underlying: error)
+        for (key, value) in try await storeList(prefix: LabPolicy.keyPrefix) {
+            do { set.merge(try PolicySet(parsing: value)) } catch {
+                throw LabError(.state, "stored policy \(key) is not valid", underlying: error)
             }
         }
         return set

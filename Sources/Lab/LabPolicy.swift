@@ -79,7 +79,7 @@ public struct LabPolicy: Codable, Hashable, Sendable {
         return result
     }
 
-    /// The stored policy of ONE JSON policy document (as read back from the store).
+    /// The stored policy of ONE JSON policy document (as read back from the store, at `key`).
     public static func policy(from document: String, key expectedKey: String? = nil) throws(LabError) -> LabPolicy {
         let set: PolicySet
         do { set = try PolicySet(parsing: document) } catch {
@@ -106,10 +106,11 @@ public struct LabPolicy: Codable, Hashable, Sendable {
         } else {
             throw LabError(.invalidArgument, "a stored policy value holds exactly one policy document \(expectedKey ?? "")")
         }
-        if let expectedKey, expectedKey != policy.key {
-            throw LabError(.state, "the policy stored at \(expectedKey) is \(policy.kind.rawValue) \(policy.qualifiedName) (key \(policy.key))")
-        }
-        return policy
+        // A value found under another key (written by another tool with another layout below
+        // the prefix) is listed, and deleted, under the key it was found at.
+        var found = policy
+        if let expectedKey { found.key = expectedKey }
+        return found
     }
 
     /// Flattens JSON arrays and `…List` documents with `items`, as `PolicySet(parsing:)` does.

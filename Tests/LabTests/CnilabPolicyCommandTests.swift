@@ -126,6 +126,17 @@ import TestSupport
         #expect(!(try run("policy", "delete", "--global", "nope")).succeeded)
         #expect(!(try run("policy", "delete", "x/a", "--global", "g")).succeeded)
         #expect(try listed() == ["CalicoNetworkPolicy y y-only", "NetworkPolicy x blue-udp"])
+        // Values another tool stored with another layout below the prefix (a GlobalNetworkPolicy
+        // and a Tier) are read too: listed, explained and deleted under their own keys.
+        let other = try StoreLocation.open("file:" + directory + "/store")
+        try await other.put("/swiftcni/policies/calico-global/_cluster/deny-db", string: #"{"apiVersion":"projectcalico.org/v3","kind":"GlobalNetworkPolicy","metadata":{"name":"deny-db"},"spec":{"selector":"app == 'db'","tier":"platform","ingress":[{"action":"Deny"}]}}"#)
+        try await other.put("/swiftcni/policies/tiers/_cluster/platform", string: #"{"apiVersion":"projectcalico.org/v3","kind":"Tier","metadata":{"name":"platform"},"spec":{"order":50}}"#)
+        await other.close()
+        #expect(try listed() == ["GlobalNetworkPolicy - deny-db", "CalicoNetworkPolicy y y-only", "NetworkPolicy x blue-udp"])
+        let tiered = try run("policy", "explain", "y/c", "x/b", "80/udp")
+        #expect(tiered.output.contains("DENIED") && tiered.output.contains("GlobalNetworkPolicy deny-db ingress rule 0"), "\(tiered.output)\(tiered.errors)")
+        #expect(try run("policy", "delete", "--global", "deny-db").succeeded)
+        #expect(try run("policy", "explain", "y/c", "x/b", "80/udp").output.contains("ALLOWED"))
         #expect(!(try run("policy", "explain", "x/a", "x/zz", "80/tcp")).succeeded)
         #expect(!(try run("policy", "explain", "x/a", "x/b", "80/icmp")).succeeded)
     }
