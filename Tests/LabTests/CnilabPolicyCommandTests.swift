@@ -108,8 +108,11 @@ import TestSupport
         #expect(try listed().count == 4)
         #expect(try run("policy", "explain", "x/a", "x/b", "80/tcp").output.contains("ALLOWED"))
 
-        // Re-applying x/allow-web replaces it.
-        #expect(try run("policy", "apply", try write(Self.replacement, "replace.json")).succeeded)
+        // Re-applying x/allow-web replaces it (here from standard input).
+        let stdin = try ChildProcess.run(
+            executable, arguments: ["policy", "apply", "-", "--lab", lab, "--state-dir", directory],
+            environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"], standardInput: Array(Self.replacement.utf8), timeoutMilliseconds: 60_000)
+        #expect(stdin.status.isSuccess && stdin.standardOutputText == "NetworkPolicy x/allow-web applied\n", "\(stdin.standardErrorText)")
         #expect(try listed().count == 4)
         #expect(try run("policy", "explain", "x/a", "x/b", "80/tcp").output.contains("DENIED"))
         let replaced = Self.policies.replacingOccurrences(
