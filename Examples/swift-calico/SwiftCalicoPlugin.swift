@@ -102,7 +102,8 @@ struct SwiftCalicoPlugin: CNIPlugin {
     func garbageCollect(_ request: PluginRequest) async throws {
         let context = try context(request, needsInterface: false)
         let valid = Set((context.configuration.validAttachments ?? []).map(\.containerID))
-        try await context.addressing.garbageCollect(network: context.configuration.name ?? "", validContainerIDs: valid)
+        try await context.addressing.garbageCollect(
+            network: context.configuration.name ?? "", validAttachments: context.configuration.validAttachments ?? [])
         if let registry = try PodRegistry(configuration: context.configuration), let node = context.configuration.options.nodeName {
             try await registry.garbageCollect(node: node, validContainerIDs: valid)
         }
