@@ -22,7 +22,7 @@ struct HostLocalAddressing: Sendable {
     /// Whether the request can be served in process (nothing asks for addresses through the
     /// runtime configuration or `args`).
     static func servesInProcess(_ configuration: CalicoNetworkConfiguration) -> Bool {
-        configuration.runtimeConfig?["ips"] == nil && configuration.args == nil
+        configuration.runtimeConfig?.ips == nil && configuration.args == nil
     }
 
     init(configuration: CalicoNetworkConfiguration, ipam: IPAMConfiguration, request: PluginRequest) throws(CNIError) {

@@ -18,7 +18,7 @@ struct SwiftCalicoPlugin: CNIPlugin {
     }
 
     func context(_ request: PluginRequest, needsInterface: Bool = true) throws(CNIError) -> Context {
-        let configuration = try request.configuration(as: CalicoOptions.self)
+        let configuration = try CalicoNetworkConfiguration(decoding: request.configurationBytes)
         let identity = PodIdentity(request: request)
         let interface = request.interfaceName ?? "eth0"
         if needsInterface, request.interfaceName == nil { throw CNIError(.invalidEnvironmentVariables, "CNI_IFNAME is required") }
