@@ -59,6 +59,9 @@ struct Options: Sendable {
     var announceAfterEstablished = false
     /// Pause between runs.
     var pauseMilliseconds = 500
+    /// Swift receiver: count the prefixes from `bestPathChanges()` instead of polling the
+    /// Loc-RIB (what an agent that installs routes sees; no polling wakes the event loop).
+    var stream = false
 
     static func parse() -> Options {
         var options = Options()
@@ -68,13 +71,14 @@ struct Options: Sendable {
             case "--prefixes": options.prefixes = Int(arguments.next() ?? "") ?? options.prefixes
             case "--runs": options.runs = Int(arguments.next() ?? "") ?? options.runs
             case "--bird-connects": options.birdConnects = true
+            case "--stream": options.stream = true
             case "--announce-after-established": options.announceAfterEstablished = true
             case "--pause-ms": options.pauseMilliseconds = Int(arguments.next() ?? "") ?? options.pauseMilliseconds
             case "--receiver":
                 let value = arguments.next() ?? "both"
                 options.receivers = value == "both" ? ["swift", "gobgp"] : [value]
             default:
-                printError("usage: bgp-bench [--prefixes N] [--runs R] [--receiver swift|gobgp|both] [--bird-connects] [--announce-after-established] [--pause-ms MS]")
+                printError("usage: bgp-bench [--prefixes N] [--runs R] [--receiver swift|gobgp|both] [--bird-connects] [--announce-after-established] [--pause-ms MS] [--stream]")
                 exit(2)
             }
         }
@@ -186,6 +190,7 @@ func runSwift(_ lab: Lab) async throws -> Double {
                              gracefulRestartTime: 0, socketContext: SocketContext { work in try await namespace.run(work) }),
         peers: [.init(address: "10.100.0.1", asNumber: 65001, passive: birdConnects, holdTime: 90, connectRetryTime: 1, localAddress: "10.100.0.2")])
     try await speaker.start()
+    if options.stream { return try await measureStream(speaker, lab) }
     let cpuBefore = processCPUMilliseconds()
     let birdStarted = now()
     let bird = try startBird(lab)
@@ -218,6 +223,53 @@ func runSwift(_ lab: Lab) async throws -> Double {
     await speaker.stop()
     guard let established, count >= prefixes else { throw BenchError(description: "swift: only \(count) prefixes") }
     return milliseconds(done - established)
+}
+
+/// One run measured on the best-path stream: the session state is polled until Established,
+/// then nothing touches the speaker; the clock stops when the stream delivered all prefixes.
+func measureStream(_ speaker: BGPSpeaker, _ lab: Lab) async throws -> Double {
+    let changes = speaker.bestPathChanges()
+    let (arrivals, arrival) = AsyncStream<(count: Int, batch: Int, at: ContinuousClock.Instant)>.makeStream()
+    let collector = Task {
+        var count = 0
+        for await batch in changes {
+            for change in batch { if case .updated = change { count += 1 } }
+            arrival.yield((count, batch.count, ContinuousClock.now))
+            if count >= prefixes { break }
+        }
+        arrival.finish()
+    }
+    defer { collector.cancel() }
+    let watchdog = Task {
+        try? await Task.sleep(for: .seconds(30))
+        arrival.finish()
+    }
+    defer { watchdog.cancel() }
+    let bird = try startBird(lab)
+    defer { _ = bird.terminate(graceMilliseconds: 3000) }
+    let deadline = now() + .seconds(60)
+    var established: ContinuousClock.Instant?
+    while now() < deadline, established == nil {
+        if await speaker.peerStatus("10.100.0.1")?.state == .established { established = now() } else {
+            try await Task.sleep(for: .milliseconds(2))
+        }
+    }
+    guard let established else { throw BenchError(description: "swift: no Established") }
+    if announceLater { try enableRoutes() }
+    var last: (count: Int, batch: Int, at: ContinuousClock.Instant)?
+    var previous: ContinuousClock.Instant?
+    var gaps: [String] = []
+    for await item in arrivals {
+        if let previous, item.at - previous > .milliseconds(200) {
+            gaps.append("\(Int(milliseconds(item.at - previous))) ms gap before a batch of \(item.batch)")
+        }
+        previous = item.at
+        last = item
+    }
+    await speaker.stop()
+    guard let last, last.count >= prefixes else { throw BenchError(description: "swift: stream delivered \(last?.count ?? 0) prefixes") }
+    if !gaps.isEmpty { printError("  stream: " + gaps.joined(separator: "; ")) }
+    return milliseconds(last.at - established)
 }
 
 /// One run with gobgpd as receiver.
