@@ -86,10 +86,13 @@ struct UpdateBurstNudgeLoopbackTests {
             // The speaker's OPEN-time KEEPALIVE was just sent: keep the RFC 4271 spacing out of the way.
             try await Task.sleep(for: .milliseconds(1100))
             let attributes = PathAttributes(origin: .igp, asPath: ASPath(sequence: [65006]), nextHop: IPv4Address(127, 0, 0, 6))
+            // One write, so the speaker sees one burst however the machine schedules this task.
+            var bytes: [UInt8] = []
             for index in 0..<burst {
                 let update = UpdateMessage(attributes: attributes, reachableRoutes: [prefix("10.6.\(index).0/24")])
-                peer.send(try BGPMessage.update(update).encoded())
+                bytes += try BGPMessage.update(update).encoded()
             }
+            peer.send(bytes)
             let sent = ContinuousClock.now
             var keepalives = 0
             var afterBurst = Duration.zero
