@@ -257,7 +257,7 @@ let package = Package(
         .executableTarget(
             name: "cnilab",
             dependencies: [
-                "Lab", "NetlinkBenchmark", "CNIAddBenchmark",
+                "Lab", "NetlinkBenchmark", "CNIAddBenchmark", "PolicyEnforcerBenchmark",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -285,10 +285,16 @@ let package = Package(
         ),
 
         // Benchmark of the nftables policy enforcer, run by hand as root (Documentation/Performance-PolicyEnforcer.md).
-        .executableTarget(
-            name: "policy-enforcer-bench",
+        .target(
+            name: "PolicyEnforcerBenchmark",
             dependencies: ["Policy", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "ChildProcess"],
             path: "Benchmarks/PolicyEnforcerBenchmark",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "policy-enforcer-bench",
+            dependencies: ["PolicyEnforcerBenchmark"],
+            path: "Benchmarks/policy-enforcer-bench",
             swiftSettings: swiftSettings
         ),
 

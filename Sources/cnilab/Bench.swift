@@ -6,7 +6,7 @@ import NetlinkBenchmark
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmarks, run by hand. Available: netlink, cni-add, datapath; ipam, bgp and policy run their own executables.",
+        abstract: "Benchmarks, run by hand. In process: netlink, cni-add, datapath, policy; ipam and bgp run their own executables.",
         subcommands: [Netlink.self, CNIAdd.self, IPAM.self, Datapath.self, BGP.self, Policy.self])
 
     struct Document: Encodable {
@@ -65,12 +65,6 @@ struct Bench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "bgp", abstract: "Runs bgp-bench (built next to cnilab) with the arguments given; no --json yet.")
         static let executable = "bgp-bench"
-        @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
-    }
-    struct Policy: ForwardedBenchmark {
-        static let configuration = CommandConfiguration(
-            commandName: "policy", abstract: "Runs policy-benchmark (built next to cnilab) with the arguments given; no --json yet.")
-        static let executable = "policy-benchmark"
         @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
     }
 }
