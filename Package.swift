@@ -257,7 +257,7 @@ let package = Package(
         .executableTarget(
             name: "cnilab",
             dependencies: [
-                "Lab", "NetlinkBenchmark", "CNIAddBenchmark", "PolicyEnforcerBenchmark",
+                "Lab", "NetlinkBenchmark", "CNIAddBenchmark", "PolicyEnforcerBenchmark", "BGPBenchmark",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -278,9 +278,15 @@ let package = Package(
             path: "Benchmarks/PolicyBenchmark",
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "BGPBenchmark",
+            dependencies: ["BGP", "Namespaces", "ChildProcess", "NetPrimitives"],
+            path: "Benchmarks/BGPBenchmark",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "bgp-bench",
-            dependencies: ["BGP", "Namespaces", "ChildProcess", "NetPrimitives"],
+            dependencies: ["BGPBenchmark"],
             swiftSettings: swiftSettings
         ),
 

@@ -6,7 +6,7 @@ import NetlinkBenchmark
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmarks, run by hand. In process: netlink, cni-add, datapath, policy; ipam and bgp run their own executables.",
+        abstract: "Benchmarks, run by hand. In process: netlink, cni-add, datapath, policy, bgp; ipam runs its own executable.",
         subcommands: [Netlink.self, CNIAdd.self, IPAM.self, Datapath.self, BGP.self, Policy.self])
 
     struct Document: Encodable {
@@ -59,12 +59,6 @@ struct Bench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "ipam", abstract: "Runs ipam-bench (built next to cnilab) with the arguments given; no --json yet.")
         static let executable = "ipam-bench"
-        @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
-    }
-    struct BGP: ForwardedBenchmark {
-        static let configuration = CommandConfiguration(
-            commandName: "bgp", abstract: "Runs bgp-bench (built next to cnilab) with the arguments given; no --json yet.")
-        static let executable = "bgp-bench"
         @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
     }
 }
