@@ -162,9 +162,15 @@ let package = Package(
             path: "Benchmarks/calico-bgp-bench",
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "IPAMBenchmark",
+            dependencies: ["ChildProcess"],
+            path: "Benchmarks/IPAMBenchmark",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "ipam-bench",
-            dependencies: ["ChildProcess"],
+            dependencies: ["IPAMBenchmark"],
             path: "Examples/ipam-bench",
             swiftSettings: swiftSettings
         ),
@@ -257,7 +263,7 @@ let package = Package(
         .executableTarget(
             name: "cnilab",
             dependencies: [
-                "Lab", "NetlinkBenchmark", "CNIAddBenchmark", "PolicyEnforcerBenchmark", "BGPBenchmark",
+                "Lab", "NetlinkBenchmark", "CNIAddBenchmark", "PolicyEnforcerBenchmark", "BGPBenchmark", "IPAMBenchmark",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
