@@ -292,6 +292,11 @@ final class SpeakerCore: @unchecked Sendable {
             break
         case .send:
             send([.keepalive], to: peer)
+            // Like any KEEPALIVE sent, it restarts the periodic one (RFC 4271 §8.2.2), which
+            // keeps the two at least a keepalive interval apart.
+            if let interval = peer.machine.negotiated?.keepaliveInterval, interval > 0 {
+                perform(.startTimer(.keepalive, seconds: interval), for: peer)
+            }
         case .wait(let deadline):
             peer.nudgeTimer = loop.scheduleTask(deadline: deadline) { [weak peer] in
                 guard let peer, self.peers[peer.configuration.address] === peer else { return }
