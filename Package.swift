@@ -162,9 +162,15 @@ let package = Package(
             path: "Benchmarks/calico-bgp-bench",
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "IPAMBenchmark",
+            dependencies: ["ChildProcess"],
+            path: "Benchmarks/IPAMBenchmark",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "ipam-bench",
-            dependencies: ["ChildProcess"],
+            dependencies: ["IPAMBenchmark"],
             path: "Examples/ipam-bench",
             swiftSettings: swiftSettings
         ),
@@ -260,7 +266,7 @@ let package = Package(
         .executableTarget(
             name: "cnilab",
             dependencies: [
-                "Lab", "NetlinkBenchmark", "CNIAddBenchmark", "Policy",
+                "Lab", "NetlinkBenchmark", "CNIAddBenchmark", "Policy", "PolicyEnforcerBenchmark", "BGPBenchmark", "IPAMBenchmark",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -281,17 +287,29 @@ let package = Package(
             path: "Benchmarks/PolicyBenchmark",
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "BGPBenchmark",
+            dependencies: ["BGP", "Namespaces", "ChildProcess", "NetPrimitives"],
+            path: "Benchmarks/BGPBenchmark",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "bgp-bench",
-            dependencies: ["BGP", "Namespaces", "ChildProcess", "NetPrimitives"],
+            dependencies: ["BGPBenchmark"],
             swiftSettings: swiftSettings
         ),
 
         // Benchmark of the nftables policy enforcer, run by hand as root (Documentation/Performance-PolicyEnforcer.md).
-        .executableTarget(
-            name: "policy-enforcer-bench",
+        .target(
+            name: "PolicyEnforcerBenchmark",
             dependencies: ["Policy", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "ChildProcess"],
             path: "Benchmarks/PolicyEnforcerBenchmark",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "policy-enforcer-bench",
+            dependencies: ["PolicyEnforcerBenchmark"],
+            path: "Benchmarks/policy-enforcer-bench",
             swiftSettings: swiftSettings
         ),
 

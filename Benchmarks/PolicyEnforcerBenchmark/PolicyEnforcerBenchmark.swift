@@ -12,33 +12,36 @@ import Policy
 /// namespace, the time to compile and apply the full rule set for a synthetic cluster, compared
 /// in the same run with `nft -f` loading the same rules as text, and the time of one pod label
 /// change through the incremental path.
-struct PolicyEnforcerBenchmark {
-    var endpoints = 1000
-    var policies = 500
-    var rounds = 5
-    var labelChanges = 41
+public struct PolicyEnforcerBenchmark: Sendable {
+    public var endpoints = 1000
+    public var policies = 500
+    public var rounds = 5
+    public var labelChanges = 41
 
-    struct Report: CustomStringConvertible {
-        var endpoints = 0, policies = 0, chains = 0, rules = 0, sets = 0, elements = 0, textBytes = 0
-        var compileProgram: [Double] = []
-        var lowering: [Double] = []
-        var libraryApply: [Double] = []
-        var nftApply: [Double] = []
-        var peerLabelChange: [Double] = []
-        var peerLabelChangeKind = ""
-        var selectedLabelChange: [Double] = []
-        var selectedLabelChangeKind = ""
-        var policyChange: [Double] = []
-        var policyChangeKind = ""
+    public init() {}
 
-        static func median(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.sorted()[values.count / 2] }
+    /// Times in milliseconds, one value per round or change.
+    public struct Report: CustomStringConvertible, Sendable {
+        public var endpoints = 0, policies = 0, chains = 0, rules = 0, sets = 0, elements = 0, textBytes = 0
+        public var compileProgram: [Double] = []
+        public var lowering: [Double] = []
+        public var libraryApply: [Double] = []
+        public var nftApply: [Double] = []
+        public var peerLabelChange: [Double] = []
+        public var peerLabelChangeKind = ""
+        public var selectedLabelChange: [Double] = []
+        public var selectedLabelChangeKind = ""
+        public var policyChange: [Double] = []
+        public var policyChangeKind = ""
+
+        public static func median(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.sorted()[values.count / 2] }
         static func format(_ value: Double) -> String {
             let hundredths = Int((value * 100).rounded())
             let fraction = hundredths % 100
             return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
         }
 
-        var description: String {
+        public var description: String {
             var lines = ["endpoints \(endpoints), policies \(policies): \(chains) chains, \(rules) rules, \(sets) sets/maps, "
                 + "\(elements) elements, nft text \(textBytes) bytes"]
             for round in libraryApply.indices {
@@ -71,7 +74,7 @@ struct PolicyEnforcerBenchmark {
     }
 
     /// Runs everything inside a namespace it creates and deletes.
-    func run() async throws -> Report {
+    public func run() async throws -> Report {
         let synthetic = try SyntheticCluster(endpoints: endpoints, policies: policies)
         let name = "swcni-bench-penf-\(getpid())"
         let namespace = try NetworkNamespace.create(name: name)

@@ -17,280 +17,47 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import BGP
-import ChildProcess
-import Namespaces
-import NetPrimitives
-
-struct BenchError: Error, CustomStringConvertible {
-    var description: String
-}
-
-func now() -> ContinuousClock.Instant { ContinuousClock.now }
-
-func milliseconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
-}
-
-func writeFile(_ path: String, _ text: String) throws {
-    guard let file = fopen(path, "w") else { throw BenchError(description: "cannot write \(path)") }
-    fputs(text, file)
-    fclose(file)
-}
-
-func ip(_ namespace: NetworkNamespace, _ arguments: [String]) throws {
-    let output = try namespace.runProcess("/usr/sbin/ip", arguments: arguments, timeoutMilliseconds: 5000)
-    guard output.status.isSuccess else { throw BenchError(description: "ip \(arguments): \(output.standardErrorText)") }
-}
+import BGPBenchmark
 
 func printError(_ text: String) {
     let bytes = Array((text + "\n").utf8)
     _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
 }
 
-struct Options: Sendable {
-    var prefixes = 100_000
-    var runs = 5
-    var receivers = ["swift", "gobgp"]
-    /// Who opens the TCP connection: the receiver (bird passive) or bird (receiver passive).
-    var birdConnects = false
-    /// Start bird with its routes disabled and enable them once the session is Established;
-    /// measure from then (bird announces as it imports instead of feeding its whole table).
-    var announceAfterEstablished = false
-    /// Pause between runs.
-    var pauseMilliseconds = 500
-
-    static func parse() -> Options {
-        var options = Options()
+extension BGPBenchmark.Options {
+    static func parse() -> BGPBenchmark.Options {
+        var options = BGPBenchmark.Options()
         var arguments = CommandLine.arguments.dropFirst().makeIterator()
         while let argument = arguments.next() {
             switch argument {
             case "--prefixes": options.prefixes = Int(arguments.next() ?? "") ?? options.prefixes
             case "--runs": options.runs = Int(arguments.next() ?? "") ?? options.runs
             case "--bird-connects": options.birdConnects = true
+            case "--stream": options.stream = true
             case "--announce-after-established": options.announceAfterEstablished = true
             case "--pause-ms": options.pauseMilliseconds = Int(arguments.next() ?? "") ?? options.pauseMilliseconds
             case "--receiver":
                 let value = arguments.next() ?? "both"
                 options.receivers = value == "both" ? ["swift", "gobgp"] : [value]
             default:
-                printError("usage: bgp-bench [--prefixes N] [--runs R] [--receiver swift|gobgp|both] [--bird-connects] [--announce-after-established] [--pause-ms MS]")
+                printError("usage: bgp-bench [--prefixes N] [--runs R] [--receiver swift|gobgp|both] [--bird-connects] [--announce-after-established] [--pause-ms MS] [--stream]")
                 exit(2)
             }
         }
         return options
     }
 }
-let options = Options.parse()
-let prefixes = options.prefixes
-let runs = options.runs
-let receivers = options.receivers
-let birdConnects = options.birdConnects
-let announceLater = options.announceAfterEstablished
-guard geteuid() == 0 else {
-    printError("bgp-bench needs root (network namespaces)")
-    exit(1)
-}
 
-let tag = "swcni-bgpbench-\(getpid())"
-let names = ["\(tag)-bird", "\(tag)-recv"]
-var template = Array("/tmp/swcni-bgpbench-XXXXXX".utf8CString)
-let directory = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
-
-func cleanup() {
-    cleanupNamespaces()
-    _ = try? ChildProcess.run("/bin/rm", arguments: ["-rf", directory])
-}
-
-/// The two namespaces of one run, joined by a veth pair. Every run gets fresh ones, so no
-/// kernel state (sockets in TIME_WAIT, caches) carries over from the previous run.
-struct Lab {
-    let bird: NetworkNamespace
-    let receiver: NetworkNamespace
-
-    static func make() throws -> Lab {
-        cleanupNamespaces()
-        let bird = try NetworkNamespace.create(name: names[0])
-        let receiver = try NetworkNamespace.create(name: names[1])
-        try ip(bird, ["link", "add", "swbench0", "type", "veth", "peer", "name", "swbench1", "netns", names[1]])
-        try ip(bird, ["addr", "add", "10.100.0.1/24", "dev", "swbench0"])
-        try ip(bird, ["link", "set", "swbench0", "up"])
-        try ip(receiver, ["addr", "add", "10.100.0.2/24", "dev", "swbench1"])
-        try ip(receiver, ["link", "set", "swbench1", "up"])
-        return Lab(bird: bird, receiver: receiver)
-    }
-}
-
-func cleanupNamespaces() {
-    for name in names { try? NetworkNamespace.delete(name: name) }
-}
-
-func writeBirdConfiguration() {
-    do {
-        var routes = ""
-        routes.reserveCapacity(prefixes * 40)
-        for index in 0..<prefixes {
-            routes += "  route \(20 + index / 65536).\(index / 256 % 256).\(index % 256).0/24 blackhole;\n"
-        }
-        try writeFile("\(directory)/routes.conf", routes)
-        try writeFile("\(directory)/bird.conf", """
-            log "\(directory)/bird.log" { warning, error, fatal };
-            router id 10.100.0.1;
-            protocol device { }
-            protocol static generated {
-              ipv4;\(announceLater ? " disabled;" : "")
-            include "\(directory)/routes.conf";
-            }
-            protocol bgp receiver {
-              local 10.100.0.1 as 65001;
-              neighbor 10.100.0.2 as 65002;
-              connect retry time 1; connect delay time 1; \(birdConnects ? "" : "passive on;")
-              ipv4 { import none; export where source = RTS_STATIC; next hop self; };
-            }
-
-            """)
-    } catch {
-        printError("setup failed: \(error)")
-        cleanup()
-        exit(1)
-    }
-}
-writeBirdConfiguration()
-
-/// Enables the generated routes (announce mode) and returns when birdc did.
-func enableRoutes() throws {
-    let output = try ChildProcess.run("/usr/sbin/birdc", arguments: ["-s", "\(directory)/bird.ctl", "enable", "generated"],
-                                      timeoutMilliseconds: 5000)
-    guard output.status.isSuccess else { throw BenchError(description: "birdc enable failed: \(output.standardOutputText)") }
-}
-
-func startBird(_ lab: Lab) throws -> RunningProcess {
-    try lab.bird.launchProcess(
-        "/usr/sbin/bird", arguments: ["-f", "-c", "\(directory)/bird.conf", "-s", "\(directory)/bird.ctl"],
-        standardError: .file("\(directory)/bird.stderr"))
-}
-
-/// CPU time (user + system) of this process so far, in milliseconds.
-func processCPUMilliseconds() -> Double {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000
-        + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1000
-}
-
-/// One run with the in-process BGPSpeaker as receiver.
-func runSwift(_ lab: Lab) async throws -> Double {
-    let namespace = lab.receiver
-    let speaker = try BGPSpeaker(
-        configuration: .init(localAS: 65002, routerID: IPv4Address(10, 100, 0, 2), listenAddress: .v4(.any),
-                             gracefulRestartTime: 0, socketContext: SocketContext { work in try await namespace.run(work) }),
-        peers: [.init(address: "10.100.0.1", asNumber: 65001, passive: birdConnects, holdTime: 90, connectRetryTime: 1, localAddress: "10.100.0.2")])
-    try await speaker.start()
-    let cpuBefore = processCPUMilliseconds()
-    let birdStarted = now()
-    let bird = try startBird(lab)
-    defer {
-        _ = bird.terminate(graceMilliseconds: 3000)
-    }
-    let deadline = now() + .seconds(120)
-    var established: ContinuousClock.Instant?
-    var firstRoute: ContinuousClock.Instant?
-    var half: ContinuousClock.Instant?
-    while now() < deadline {
-        if established == nil, await speaker.peerStatus("10.100.0.1")?.state == .established {
-            established = now()
-            if announceLater { try enableRoutes() }
-        }
-        let count = await speaker.routeCount()
-        if firstRoute == nil, count > 0 { firstRoute = now() }
-        if half == nil, count >= prefixes / 2 { half = now() }
-        if established != nil, count >= prefixes { break }
-        try await Task.sleep(for: .milliseconds(2))
-    }
-    if let established, let firstRoute, let half {
-        printError("  established \(Int(milliseconds(established - birdStarted))) ms after bird start, bench process CPU \(Int(processCPUMilliseconds() - cpuBefore)) ms; first route after \(Int(milliseconds(firstRoute - established))) ms, half after \(Int(milliseconds(half - established))) ms")
-    }
-    let done = now()
-    let count = await speaker.routeCount()
-    if let status = await speaker.peerStatus("10.100.0.1"), status.establishedTransitions != 1 {
-        printError("note: session reached Established \(status.establishedTransitions) times; last down: \(status.lastDownReason.map { "\($0)" } ?? "-")")
-    }
-    await speaker.stop()
-    guard let established, count >= prefixes else { throw BenchError(description: "swift: only \(count) prefixes") }
-    return milliseconds(done - established)
-}
-
-/// One run with gobgpd as receiver.
-func runGoBGP(_ lab: Lab) async throws -> Double {
-    let path = "\(directory)/gobgpd.toml"
-    try writeFile(path, """
-        [global.config]
-          as = 65002
-          router-id = "10.100.0.2"
-          port = 179
-        [[neighbors]]
-          [neighbors.config]
-            neighbor-address = "10.100.0.1"
-            peer-as = 65001
-          [neighbors.transport.config]
-            passive-mode = \(birdConnects)
-          [[neighbors.afi-safis]]
-            [neighbors.afi-safis.config]
-              afi-safi-name = "ipv4-unicast"
-
-        """)
-    let gobgpd = try lab.receiver.launchProcess(
-        "/usr/bin/gobgpd", arguments: ["-f", path, "-t", "toml", "--api-hosts", "127.0.0.1:50051", "--log-level", "warn"],
-        standardOutput: .file("\(directory)/gobgpd.log"), standardError: .file("\(directory)/gobgpd.log"))
-    defer { _ = gobgpd.terminate(graceMilliseconds: 3000) }
-    try await Task.sleep(for: .milliseconds(500))
-    let bird = try startBird(lab)
-    defer { _ = bird.terminate(graceMilliseconds: 3000) }
-    let deadline = now() + .seconds(120)
-    var established: ContinuousClock.Instant?
-    var received = 0
-    while now() < deadline {
-        let output = try lab.receiver.runProcess(
-            "/usr/bin/gobgp", arguments: ["-p", "50051", "neighbor", "10.100.0.1", "-j"], timeoutMilliseconds: 5000)
-        let text = output.standardOutputText
-        let stamp = now()
-        if established == nil, text.contains("\"session_state\":6") {
-            established = stamp
-            if announceLater {
-                established = now()
-                try enableRoutes()
-            }
-        }
-        // `.afi_safis[0].state.received`: the only "received" key followed by a number.
-        for part in text.split(separator: "\"received\":", omittingEmptySubsequences: false).dropFirst() {
-            if let value = Int(part.prefix { $0.isNumber }) { received = max(received, value) }
-        }
-        if established != nil, received >= prefixes {
-            return milliseconds(stamp - established!)
-        }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    throw BenchError(description: "gobgpd: only \(received) prefixes")
-}
-
-var results: [String: [Double]] = [:]
+let options = BGPBenchmark.Options.parse()
 do {
-    for receiver in receivers {
-        for run in 1...runs {
-            let lab = try Lab.make()
-            let value = receiver == "swift" ? try await runSwift(lab) : try await runGoBGP(lab)
-            print("\(receiver) run \(run): \(Int(value.rounded())) ms")
-            results[receiver, default: []].append(value)
-            try await Task.sleep(for: .milliseconds(options.pauseMilliseconds))
-        }
+    let report = try await BGPBenchmark.run(options) { line in
+        if line.hasPrefix("swift run") || line.hasPrefix("gobgp run") { print(line) } else { printError(line) }
+    }
+    for (receiver, values) in report.runs.sorted(by: { $0.key > $1.key }) {
+        let sorted = values.sorted()
+        print("RESULT \(receiver): median \(Int(sorted[sorted.count / 2].rounded())) ms over \(values.count) runs, \(report.prefixes) prefixes (\(sorted.map { Int($0.rounded()) }))")
     }
 } catch {
     printError("benchmark failed: \(error)")
-    cleanup()
     exit(1)
-}
-cleanup()
-for (receiver, values) in results.sorted(by: { $0.key > $1.key }) {
-    let sorted = values.sorted()
-    print("RESULT \(receiver): median \(Int(sorted[sorted.count / 2].rounded())) ms over \(values.count) runs, \(prefixes) prefixes (\(sorted.map { Int($0.rounded()) }))")
 }

@@ -1,12 +1,11 @@
 import ArgumentParser
-import ChildProcess
 import Foundation
 import Lab
 import NetlinkBenchmark
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmarks, run by hand. Available: netlink, cni-add, datapath; ipam, bgp and policy run their own executables.",
+        abstract: "Benchmarks, run by hand. netlink, cni-add, datapath, ipam, bgp, policy.",
         subcommands: [Netlink.self, CNIAdd.self, IPAM.self, Datapath.self, BGP.self, Policy.self])
 
     struct Document: Encodable {
@@ -55,45 +54,4 @@ struct Bench: AsyncParsableCommand {
         }
     }
 
-    struct IPAM: ForwardedBenchmark {
-        static let configuration = CommandConfiguration(
-            commandName: "ipam", abstract: "Runs ipam-bench (built next to cnilab) with the arguments given; no --json yet.")
-        static let executable = "ipam-bench"
-        @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
-    }
-    struct BGP: ForwardedBenchmark {
-        static let configuration = CommandConfiguration(
-            commandName: "bgp", abstract: "Runs bgp-bench (built next to cnilab) with the arguments given; no --json yet.")
-        static let executable = "bgp-bench"
-        @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
-    }
-    struct Policy: ForwardedBenchmark {
-        static let configuration = CommandConfiguration(
-            commandName: "policy", abstract: "Runs policy-benchmark (built next to cnilab) with the arguments given; no --json yet.")
-        static let executable = "policy-benchmark"
-        @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
-    }
-}
-
-/// A scenario whose benchmark is its own executable of the package: cnilab runs it (found
-/// next to cnilab or in CNILAB_BIN_DIR) with the arguments given and passes its output on.
-protocol ForwardedBenchmark: AsyncParsableCommand {
-    static var executable: String { get }
-    var arguments: [String] { get }
-}
-
-extension ForwardedBenchmark {
-    func run() async throws {
-        if arguments.contains("--json") {
-            throw LabError(.notAvailable, "bench \(Self.configuration.commandName ?? "") has no --json yet")
-        }
-        guard let path = ChildProcess.find(Self.executable, in: LabConfiguration.defaultExecutableDirectories) else {
-            throw LabError(
-                .missingExecutable, "\(Self.executable) not found next to cnilab; build it: swift build --product \(Self.executable)")
-        }
-        let process = try ChildProcess.launch(path, arguments: arguments, standardOutput: .inherit, standardError: .inherit)
-        let status = try process.wait()
-        guard case .exited(let code) = status else { throw ExitCode(128) }
-        if code != 0 { throw ExitCode(code) }
-    }
 }

@@ -21,6 +21,9 @@ final class PeerRuntime: @unchecked Sendable {
     var timers: [SessionTimer: Scheduled<Void>] = [:]
     /// Sweeps the stale routes of a restarting peer (RFC 4724 restart / stale-path time).
     var staleTimer: Scheduled<Void>?
+    /// The extra KEEPALIVE after a burst of UPDATEs (``UpdateBurstNudge``) and its timer.
+    var nudge = UpdateBurstNudge()
+    var nudgeTimer: Scheduled<Void>?
     /// Bumped on every connect or disconnect, so late connect results are dropped.
     var generation = 0
     var messagesReceived = 0
@@ -44,6 +47,13 @@ final class PeerRuntime: @unchecked Sendable {
         timers = [:]
         staleTimer?.cancel()
         staleTimer = nil
+        cancelNudge()
+    }
+
+    func cancelNudge() {
+        nudgeTimer?.cancel()
+        nudgeTimer = nil
+        nudge.reset()
     }
 }
 

@@ -131,6 +131,7 @@ extension SpeakerCore {
         for message in messages {
             do {
                 try message.write(to: &buffer, context: context)
+                if case .keepalive = message { peer.nudge.keepaliveSent(at: .now()) }
                 peer.messagesSent += 1
                 if case .update = message { peer.updatesSent += 1 }
             } catch {
@@ -162,6 +163,7 @@ extension SpeakerCore {
 
     private func down(_ peer: PeerRuntime, _ reason: SessionDownReason) {
         peer.lastDownReason = reason
+        peer.cancelNudge()
         logger.info("session down", metadata: ["peer": "\(peer.configuration.address)", "reason": "\(reason)"])
         let helper = reason == .connectionLost && configuration.gracefulRestartTime > 0
         if helper, let restart = peer.lastNegotiated?.peerGracefulRestart {

@@ -276,6 +276,33 @@ final class SpeakerCore: @unchecked Sendable {
         peer.messagesReceived += 1
         if case .update = message { peer.updatesReceived += 1 }
         handle(.messageReceived(message), for: peer)
+        if case .update = message, peer.machine.state == .established, peer.machine.negotiated?.holdTime ?? 0 > 0 {
+            peer.nudge.updateReceived(at: .now())
+            if peer.nudgeTimer == nil { nudgeIfDue(peer) }
+        }
+    }
+
+    /// Sends the KEEPALIVE that ends a peer's burst of UPDATEs once it is due (see
+    /// ``UpdateBurstNudge``), or schedules the next check.
+    func nudgeIfDue(_ peer: PeerRuntime) {
+        peer.nudgeTimer = nil
+        guard peer.machine.state == .established, peer.channel != nil else { return peer.cancelNudge() }
+        switch peer.nudge.decision(at: .now()) {
+        case .idle:
+            break
+        case .send:
+            send([.keepalive], to: peer)
+            // Like any KEEPALIVE sent, it restarts the periodic one (RFC 4271 §8.2.2), which
+            // keeps the two at least a keepalive interval apart.
+            if let interval = peer.machine.negotiated?.keepaliveInterval, interval > 0 {
+                perform(.startTimer(.keepalive, seconds: interval), for: peer)
+            }
+        case .wait(let deadline):
+            peer.nudgeTimer = loop.scheduleTask(deadline: deadline) { [weak peer] in
+                guard let peer, self.peers[peer.configuration.address] === peer else { return }
+                self.nudgeIfDue(peer)
+            }
+        }
     }
 
     func decodingFailed(_ error: BGPError, on channel: Channel, peer: PeerRuntime) {

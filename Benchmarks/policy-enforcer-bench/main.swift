@@ -2,6 +2,8 @@
 //   swift build -c release --product policy-enforcer-bench
 //   .build/release/policy-enforcer-bench [endpoints=1000] [policies=500] [rounds=5]
 // See Documentation/Performance-PolicyEnforcer.md.
+import PolicyEnforcerBenchmark
+
 let numbers = CommandLine.arguments.dropFirst().compactMap { Int($0) }
 var benchmark = PolicyEnforcerBenchmark()
 if numbers.count > 0 { benchmark.endpoints = numbers[0] }
