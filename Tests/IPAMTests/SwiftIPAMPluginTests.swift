@@ -130,9 +130,10 @@ import Glibc
                 let harness = try PluginHarness(directory: directory, configuration: configuration)
                 let ids = (0..<20).map { "k\(mode.count)x\($0)" }
                 let processes = try ids.map { ($0, try harness.launch("ADD", $0)) }
-                // Kill them one by one, 1.5 ms apart: some before, some during, some after their ADD.
+                // Kill them one by one, 0.3 ms apart: some before, some during, some after their
+                // ADD (a whole ADD takes a few milliseconds, process start included).
                 for (_, process) in processes {
-                    usleep(1_500)
+                    usleep(300)
                     process.signal(SIGKILL)
                 }
                 var survivors: [String] = []
