@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "IPAM", targets: ["IPAM"]),
         .library(name: "BGP", targets: ["BGP"]),
         .library(name: "Policy", targets: ["Policy"]),
+        .library(name: "PolicyAgent", targets: ["PolicyAgent"]),
         .library(name: "Routing", targets: ["Routing"]),
         .library(name: "VXLAN", targets: ["VXLAN"]),
         .library(name: "Lab", targets: ["Lab"]),
@@ -271,6 +272,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Policy enforcement from the Datastore for one node's pods (swift-calico-node, swift-canald).
+        .target(
+            name: "PolicyAgent",
+            dependencies: [
+                "Policy", "Nftables", "Netlink", "Datastore", "NetPrimitives", "Namespaces",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Benchmark of the pure policy layers, run by hand (see Documentation/Performance.md).
         .executableTarget(
             name: "policy-benchmark",
@@ -378,6 +388,11 @@ let package = Package(
         .testTarget(
             name: "PolicyTests", dependencies: ["Policy", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "TestSupport", "ChildProcess"],
             swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PolicyAgentTests",
+            dependencies: ["PolicyAgent", "Policy", "Datastore", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "TestSupport", "ChildProcess"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SwiftCalicoTests",
             dependencies: [
