@@ -139,7 +139,7 @@ let package = Package(
         .executableTarget(
             name: "swift-calico-node",
             dependencies: [
-                "BGP", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "IPAM", "Datastore",
+                "BGP", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "IPAM", "Datastore", "PolicyAgent",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
