@@ -247,6 +247,28 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: swift-canal: Calico's routed veth per pod over flannel's VXLAN subnet, and its agent
+        // (swift-flanneld supervised as a child + the PolicyAgent).
+        .executableTarget(
+            name: "swift-canal",
+            dependencies: ["CNISpec", "Routing", "Netlink", "Namespaces", "NetPrimitives", "IPAM", "Datastore"],
+            path: "Examples/swift-canal",
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "swift-canald",
+            dependencies: [
+                "PolicyAgent", "Netlink", "Namespaces", "NetPrimitives", "Datastore", "ChildProcess",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Examples/swift-canald",
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: The multi-node lab (engine of cnilab and of the end-to-end tests)
         .target(
             name: "Lab",
@@ -391,6 +413,14 @@ let package = Package(
         .testTarget(
             name: "PolicyAgentTests",
             dependencies: ["PolicyAgent", "Policy", "Datastore", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "TestSupport", "ChildProcess"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SwiftCanalTests",
+            dependencies: [
+                "swift-canal", "swift-canald", "swift-flanneld", "PolicyAgent", "CNISpec", "Datastore", "Netlink", "TestSupport",
+                "Namespaces", "NetPrimitives", "ChildProcess",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
