@@ -95,7 +95,11 @@ struct SwiftCanalPlugin: CNIPlugin {
 
     /// `cali` + a hash of the container ID and interface: stable across ADD, CHECK and DEL.
     static func hostInterface(_ request: PluginRequest, _ interface: InterfaceName) -> InterfaceName {
-        PodInterfaceNaming.hostInterfaceName(containerID: request.containerID, interfaceName: interface.value, prefix: "cali")
+        hostInterfaceName(containerID: request.containerID, interface: interface.value)
+    }
+
+    static func hostInterfaceName(containerID: String, interface: String) -> InterfaceName {
+        PodInterfaceNaming.hostInterfaceName(containerID: containerID, interfaceName: interface, prefix: "cali")
     }
 
     static func loadSubnet(_ path: String) throws(CNIError) -> NodeSubnet {
