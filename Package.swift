@@ -303,6 +303,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // How fast the PolicyAgent applies store changes, run by hand as root (Documentation/Performance-PolicyAgent.md).
+        .executableTarget(
+            name: "policy-agent-bench",
+            dependencies: ["PolicyAgent", "Datastore", "Namespaces"],
+            path: "Benchmarks/policy-agent-bench",
+            swiftSettings: swiftSettings
+        ),
         // Benchmark of the pure policy layers, run by hand (see Documentation/Performance.md).
         .executableTarget(
             name: "policy-benchmark",
