@@ -45,9 +45,13 @@ public struct PolicySnapshot: Hashable, Sendable {
 
     /// The raw values by key, under the prefixes of ``PolicyStoreKeys``.
     public private(set) var values: [String: [UInt8]] = [:]
+    // Decoded once per write (an event then costs one decode, not one per stored key).
+    private var policyDocuments: [String: Result<PolicySet, PolicyAgentError>] = [:]
+    private var records: [String: Result<PodRecord, PolicyAgentError>] = [:]
+    private var labelMaps: [String: [String: String]] = [:]
 
     public init(_ items: [KeyValue] = []) {
-        for item in items where PolicyStoreKeys.isRelevant(item.key) { values[item.key] = item.value }
+        for item in items where PolicyStoreKeys.isRelevant(item.key) { store(item.key, item.value) }
     }
 
     /// Applies a watch event; returns whether it concerned the snapshot.
@@ -56,10 +60,34 @@ public struct PolicySnapshot: Hashable, Sendable {
         let key = event.keyValue.key
         guard PolicyStoreKeys.isRelevant(key) else { return false }
         switch event.kind {
-        case .put: values[key] = event.keyValue.value
-        case .delete: values[key] = nil
+        case .put: store(key, event.keyValue.value)
+        case .delete: store(key, nil)
         }
         return true
+    }
+
+    private mutating func store(_ key: String, _ value: [UInt8]?) {
+        values[key] = value
+        policyDocuments[key] = nil
+        records[key] = nil
+        labelMaps[key] = nil
+        guard let value else { return }
+        if key.hasPrefix(PolicyStoreKeys.policies) {
+            do {
+                policyDocuments[key] = .success(try PolicySet(parsing: String(decoding: value, as: UTF8.self)))
+            } catch {
+                policyDocuments[key] = .failure(
+                    PolicyAgentError(.malformedRecord, "policy document skipped", key: key, underlying: "\(error)"))
+            }
+        } else if key.hasPrefix(PolicyStoreKeys.pods) {
+            do {
+                records[key] = .success(try JSONDecoder().decode(PodRecord.self, from: Data(value)))
+            } catch {
+                records[key] = .failure(PolicyAgentError(.malformedRecord, "pod record skipped", key: key, underlying: "\(error)"))
+            }
+        } else if key.hasPrefix(PolicyStoreKeys.podLabels) || key.hasPrefix(PolicyStoreKeys.namespaceLabels) {
+            labelMaps[key] = try? JSONDecoder().decode([String: String].self, from: Data(value))
+        }
     }
 
     private func items(under prefix: String) -> [(key: String, value: [UInt8])] {
@@ -71,35 +99,30 @@ public struct PolicySnapshot: Hashable, Sendable {
     public func policies() -> (policies: PolicySet, errors: [PolicyAgentError]) {
         var set = PolicySet()
         var errors: [PolicyAgentError] = []
-        for (key, value) in items(under: PolicyStoreKeys.policies) {
-            do {
-                set.merge(try PolicySet(parsing: String(decoding: value, as: UTF8.self)))
-            } catch {
-                errors.append(PolicyAgentError(.malformedRecord, "policy document skipped", key: key, underlying: "\(error)"))
+        for key in policyDocuments.keys.sorted() {
+            switch policyDocuments[key]! {
+            case .success(let document): set.merge(document)
+            case .failure(let error): errors.append(error)
             }
         }
         return (set, errors)
     }
 
-    /// The pod records, by `namespace/name`; malformed ones are reported in `errors`.
+    /// The pod records, in key order; malformed ones are reported in `errors`.
     public func podRecords() -> (records: [PodRecord], errors: [PolicyAgentError]) {
-        var records: [PodRecord] = []
+        var result: [PodRecord] = []
         var errors: [PolicyAgentError] = []
-        for (key, value) in items(under: PolicyStoreKeys.pods) {
-            do {
-                records.append(try JSONDecoder().decode(PodRecord.self, from: Data(value)))
-            } catch {
-                errors.append(PolicyAgentError(.malformedRecord, "pod record skipped", key: key, underlying: "\(error)"))
+        for key in records.keys.sorted() {
+            switch records[key]! {
+            case .success(let record): result.append(record)
+            case .failure(let error): errors.append(error)
             }
         }
-        return (records, errors)
+        return (result, errors)
     }
 
     /// A label map stored at `key` (nil when absent or not a JSON object of strings).
-    func labels(at key: String) -> [String: String]? {
-        guard let value = values[key] else { return nil }
-        return try? JSONDecoder().decode([String: String].self, from: Data(value))
-    }
+    func labels(at key: String) -> [String: String]? { labelMaps[key] }
 
     /// The endpoint of one pod record: labels from `/swiftcni/labels/pod/…` (else the record's),
     /// namespace labels from `/swiftcni/labels/namespace/_cluster/…`, the host interface from

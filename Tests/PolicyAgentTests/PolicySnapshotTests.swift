@@ -34,7 +34,7 @@ struct PolicySnapshotTests {
         let snapshot = PolicySnapshot(Self.items())
         #expect(snapshot.values["/swiftcni/ipam/blocks/10.1.0.0-26"] == nil)
         let (cluster, errors) = snapshot.cluster(node: "n1") { record in
-            record.name == "b" ? try? InterfaceName("calib") : nil
+            record.name == "b" ? InterfaceName("calib") : nil
         }
         #expect(errors.isEmpty)
         let a = try #require(cluster[EndpointID(namespace: "x", name: "a")])
