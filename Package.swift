@@ -272,7 +272,10 @@ let package = Package(
         // MARK: The multi-node lab (engine of cnilab and of the end-to-end tests)
         .target(
             name: "Lab",
-            dependencies: ["Netlink", "Namespaces", "CNISpec", "ChildProcess", "NetPrimitives", "Datastore"],
+            dependencies: [
+                "Netlink", "Namespaces", "CNISpec", "ChildProcess", "NetPrimitives", "Datastore", "Policy",
+                .product(name: "Yams", package: "Yams"),
+            ],
             swiftSettings: swiftSettings
         ),
 
@@ -280,7 +283,7 @@ let package = Package(
         .executableTarget(
             name: "cnilab",
             dependencies: [
-                "Lab", "NetlinkBenchmark", "CNIAddBenchmark",
+                "Lab", "NetlinkBenchmark", "CNIAddBenchmark", "Policy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -409,8 +412,8 @@ let package = Package(
         .testTarget(
             name: "LabTests",
             dependencies: [
-                "Lab", "TestSupport", "Namespaces", "CNISpec", "ChildProcess", "Datastore", "Netlink", "NetPrimitives",
-                "cnilab", "cnilab-pod-server", "swift-flannel", "swift-flanneld",
+                "Lab", "TestSupport", "Namespaces", "CNISpec", "ChildProcess", "Datastore", "Netlink", "NetPrimitives", "Policy",
+                "cnilab", "cnilab-pod-server", "swift-flannel", "swift-flanneld", "swift-calico", "swift-calico-node",
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,80 +1,110 @@
 // calico-cni-bench: CNI ADD/DEL time of swift-calico against the reference ptp + host-local.
 //
-// Usage (root): calico-cni-bench [--pods N] [--plugin-dir DIR]
+// Usage (root): calico-cni-bench [--pods N] [--plugin PATH] [--plugin-dir DIR] [--reference-dir DIR]
 //
-// One fresh node namespace and N pod namespaces; for each configuration, N sequential ADDs
-// (one pod each) then N DELs, each plugin run inside the node namespace. The time measured is
-// the plugin process only (spawn to exit, delegated IPAM included). Configurations:
-//   swift-calico + host-local (delegated), swift-calico + calico-ipam (in process, file store),
-//   ptp + host-local (reference plugins in /usr/lib/cni).
-// Build swift-calico in release first: swift build -c release --product swift-calico.
+// Per configuration one fresh node namespace and N pod namespaces, plus one warm-up pod (not
+// counted). ADDs (one pod each) alternate between the configurations, the first one rotating,
+// then the DELs likewise, so load changes during a run hit every configuration alike. The time
+// measured is the plugin process only (spawn to exit, from a thread already inside the node
+// namespace; a delegated IPAM exec is included). Configurations:
+//   swift-calico + host-local (ipam type host-local: served in process, same files),
+//   swift-calico + calico-ipam (in process, file store),
+//   ptp + host-local (the reference plugins, /usr/lib/cni).
+// Build swift-calico fully static first, as plugins are installed (Makefile install-plugins):
+//   swift build -c release --static-swift-stdlib -Xswiftc -static-executable --product swift-calico
+//   swift build -c release --product calico-cni-bench
+//   calico-cni-bench --pods 50 --plugin <static swift-calico>
+// --plugin defaults to swift-calico next to this executable; --plugin-dir (default: the
+// plugin's directory) goes first on CNI_PATH.
+#if canImport(Glibc)
+import Glibc
+#endif
 import ChildProcess
-import Foundation
 import Namespaces
 
 struct BenchError: Error, CustomStringConvertible { var description: String }
 
+func printError(_ text: String) {
+    let bytes = Array(text.utf8)
+    _ = write(2, bytes, bytes.count)
+}
+
+func directoryOf(_ path: String) -> String { String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)]) }
+
+func ownDirectory() -> String {
+    var buffer = [CChar](repeating: 0, count: 4096)
+    let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    guard count > 0 else { return "." }
+    return directoryOf(String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self))
+}
+
 var pods = 50
-var pluginDirectory = (CommandLine.arguments[0] as NSString).deletingLastPathComponent
+var plugin = ownDirectory() + "/swift-calico"
+var pluginDirectory: String?
+var referenceDirectory = "/usr/lib/cni"
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
-    case "--pods": pods = Int(arguments.popFirst() ?? "") ?? pods
-    case "--plugin-dir": pluginDirectory = arguments.popFirst() ?? pluginDirectory
+    case "--pods": pods = arguments.popFirst().flatMap { Int($0) } ?? pods
+    case "--plugin": plugin = arguments.popFirst() ?? plugin
+    case "--plugin-dir": pluginDirectory = arguments.popFirst()
+    case "--reference-dir": referenceDirectory = arguments.popFirst() ?? referenceDirectory
     default:
-        FileHandle.standardError.write(Data("usage: calico-cni-bench [--pods N] [--plugin-dir DIR]\n".utf8))
+        printError("usage: calico-cni-bench [--pods N] [--plugin PATH] [--plugin-dir DIR] [--reference-dir DIR]\n")
         exit(2)
     }
 }
+let searchPath = (pluginDirectory ?? directoryOf(plugin)) + ":" + referenceDirectory
 
-let tag = "swcni-bench-calico-\(getpid())"
-let directory = NSTemporaryDirectory() + tag
-try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-let node = try NetworkNamespace.create(name: tag + "-node")
-var podNamespaces: [NetworkNamespace] = []
-@MainActor func cleanup() {
-    for index in 0..<pods { try? NetworkNamespace.delete(name: "\(tag)-p\(index)") }
-    try? NetworkNamespace.delete(name: tag + "-node")
-    try? FileManager.default.removeItem(atPath: directory)
+let tag = "swcni-bc\(getpid())"
+let directory = "/tmp/" + tag
+guard mkdir(directory, 0o700) == 0 else {
+    printError("calico-cni-bench: cannot create \(directory)\n")
+    exit(1)
 }
-do {
-    for index in 0..<pods { podNamespaces.append(try NetworkNamespace.create(name: "\(tag)-p\(index)")) }
-} catch {
-    cleanup()
-    throw error
+var created: [String] = []
+@MainActor func namespace(_ suffix: String) throws -> NetworkNamespace {
+    let name = tag + "-" + suffix
+    let namespace = try NetworkNamespace.create(name: name)
+    created.append(name)
+    return namespace
+}
+@MainActor func cleanup() {
+    for name in created { try? NetworkNamespace.delete(name: name) }
+    _ = try? ChildProcess.run("/bin/rm", arguments: ["-rf", directory])
 }
 
 struct Configuration {
     var label: String
-    var type: String
+    var executable: String
     var json: String
+    var node: NetworkNamespace
+    var pods: [NetworkNamespace] = []
+    var adds: [Double] = []
+    var deletes: [Double] = []
 }
 
-let configurations = [
-    Configuration(
-        label: "swift-calico + host-local", type: "swift-calico",
-        json: #"{"cniVersion":"1.0.0","name":"bench-a","type":"swift-calico","ipam":{"type":"host-local","subnet":"10.65.0.0/24","dataDir":"\#(directory)/hl-a"}}"#),
-    Configuration(
-        label: "swift-calico + calico-ipam (file store)", type: "swift-calico",
-        json: #"{"cniVersion":"1.0.0","name":"bench-b","type":"swift-calico","datastore":"file:\#(directory)/store","nodeName":"node-1","ipam":{"type":"calico-ipam","pools":[{"cidr":"10.244.0.0/16","blockSize":26}]}}"#),
-    Configuration(
-        label: "reference ptp + host-local", type: "ptp",
-        json: #"{"cniVersion":"1.0.0","name":"bench-c","type":"ptp","ipMasq":false,"ipam":{"type":"host-local","subnet":"10.66.0.0/24","dataDir":"\#(directory)/hl-c"}}"#),
-]
-
-@MainActor func run(_ configuration: Configuration, command: String, pod index: Int) throws -> Double {
-    let executable = configuration.type == "ptp" ? "/usr/lib/cni/ptp" : pluginDirectory + "/" + configuration.type
+/// One plugin call inside the configuration's node namespace; its wall time in ms.
+@MainActor func invoke(_ configuration: Configuration, command: String, containerID: String, pod: NetworkNamespace) throws -> Double {
     let environment = [
-        "CNI_COMMAND": command, "CNI_CONTAINERID": "bench-\(index)", "CNI_NETNS": podNamespaces[index].path,
-        "CNI_IFNAME": "eth0", "CNI_PATH": pluginDirectory + ":/usr/lib/cni", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+        "CNI_COMMAND": command, "CNI_CONTAINERID": containerID, "CNI_NETNS": pod.path,
+        "CNI_IFNAME": "eth0", "CNI_PATH": searchPath, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
     ]
-    let start = ContinuousClock.now
-    let output = try node.runProcess(executable, environment: environment, standardInput: Array(configuration.json.utf8), timeoutMilliseconds: 30_000)
-    let elapsed = ContinuousClock.now - start
-    guard output.status == .exited(0) else {
-        throw BenchError(description: "\(configuration.label) \(command) #\(index) failed: \(String(decoding: output.standardOutput, as: UTF8.self))")
+    let (output, milliseconds) = try configuration.node.runBlocking { () throws -> (ChildProcess.Output, Double) in
+        var start = timespec()
+        var end = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &start)
+        let output = try ChildProcess.run(
+            configuration.executable, environment: environment, standardInput: Array(configuration.json.utf8),
+            timeoutMilliseconds: 30_000)
+        clock_gettime(CLOCK_MONOTONIC, &end)
+        return (output, Double(end.tv_sec - start.tv_sec) * 1000 + Double(end.tv_nsec - start.tv_nsec) / 1_000_000)
     }
-    return Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+    guard output.status == .exited(0) else {
+        throw BenchError(description: "\(configuration.label) \(command) \(containerID) failed: "
+            + String(decoding: output.standardOutput + output.standardError, as: UTF8.self))
+    }
+    return milliseconds
 }
 
 func percentile(_ values: [Double], _ fraction: Double) -> Double {
@@ -82,19 +112,70 @@ func percentile(_ values: [Double], _ fraction: Double) -> Double {
     return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * fraction).rounded()))]
 }
 
-print("| Configuration | ADD median (ms) | ADD p95 (ms) | DEL median (ms) | DEL p95 (ms) |")
-print("|---|---|---|---|---|")
+func format(_ value: Double) -> String {
+    let tenths = Int((value * 10).rounded())
+    return "\(tenths / 10).\(tenths % 10)"
+}
+
+func format2(_ value: Double) -> String {
+    let hundredths = Int((value * 100).rounded())
+    return "\(hundredths / 100)." + (hundredths % 100 < 10 ? "0" : "") + "\(hundredths % 100)"
+}
+
 do {
+    var configurations = [
+        Configuration(
+            label: "swift-calico + host-local", executable: plugin,
+            json: #"{"cniVersion":"1.0.0","name":"bench-a","type":"swift-calico","ipam":{"type":"host-local","subnet":"10.65.0.0/24","dataDir":"\#(directory)/hl-a"}}"#,
+            node: try namespace("a")),
+        Configuration(
+            label: "swift-calico + calico-ipam (file store)", executable: plugin,
+            json: #"{"cniVersion":"1.0.0","name":"bench-b","type":"swift-calico","datastore":"file:\#(directory)/store","nodeName":"node-1","ipam":{"type":"calico-ipam","pools":[{"cidr":"10.244.0.0/16","blockSize":26}]}}"#,
+            node: try namespace("b")),
+        Configuration(
+            label: "reference ptp + host-local", executable: referenceDirectory + "/ptp",
+            json: #"{"cniVersion":"1.0.0","name":"bench-c","type":"ptp","ipMasq":false,"ipam":{"type":"host-local","subnet":"10.66.0.0/24","dataDir":"\#(directory)/hl-c"}}"#,
+            node: try namespace("c")),
+    ]
+    for which in configurations.indices {
+        for index in 0..<pods { configurations[which].pods.append(try namespace("\(which)p\(index)")) }
+        // Warm-up (pages the binaries in, creates the stores), not counted.
+        let warm = try namespace("\(which)w")
+        _ = try invoke(configurations[which], command: "ADD", containerID: "warm", pod: warm)
+        _ = try invoke(configurations[which], command: "DEL", containerID: "warm", pod: warm)
+    }
+    let count = configurations.count
+    for index in 0..<pods {
+        for step in 0..<count {
+            let which = (index + step) % count
+            configurations[which].adds.append(
+                try invoke(configurations[which], command: "ADD", containerID: "bench-\(index)", pod: configurations[which].pods[index]))
+        }
+    }
+    for index in 0..<pods {
+        for step in 0..<count {
+            let which = (index + step) % count
+            configurations[which].deletes.append(
+                try invoke(configurations[which], command: "DEL", containerID: "bench-\(index)", pod: configurations[which].pods[index]))
+        }
+    }
+    print("pods per configuration: \(pods); plugin: \(plugin)")
+    print("| Configuration | ADD median (ms) | ADD p95 (ms) | DEL median (ms) | DEL p95 (ms) |")
+    print("|---|---|---|---|---|")
     for configuration in configurations {
-        var adds: [Double] = []
-        var deletes: [Double] = []
-        for index in 0..<pods { adds.append(try run(configuration, command: "ADD", pod: index)) }
-        for index in 0..<pods { deletes.append(try run(configuration, command: "DEL", pod: index)) }
-        let figures = [percentile(adds, 0.5), percentile(adds, 0.95), percentile(deletes, 0.5), percentile(deletes, 0.95)]
-        print("| \(configuration.label) | " + figures.map { String(format: "%.1f", $0) }.joined(separator: " | ") + " |")
+        let figures = [
+            percentile(configuration.adds, 0.5), percentile(configuration.adds, 0.95),
+            percentile(configuration.deletes, 0.5), percentile(configuration.deletes, 0.95),
+        ]
+        print("| \(configuration.label) | " + figures.map(format).joined(separator: " | ") + " |")
+    }
+    let reference = percentile(configurations[2].adds, 0.5)
+    for configuration in configurations.prefix(2) {
+        print("\(configuration.label): ADD median / reference ADD median = "
+            + format2(percentile(configuration.adds, 0.5) / reference) + " (target <= 0.5)")
     }
 } catch {
-    FileHandle.standardError.write(Data("\(error)\n".utf8))
+    printError("calico-cni-bench: \(error)\n")
     cleanup()
     exit(1)
 }

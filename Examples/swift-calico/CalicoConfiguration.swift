@@ -30,7 +30,45 @@ struct BlockIPAMOptions: Decodable {
     var strictAffinity: Bool?
 }
 
-typealias CalicoNetworkConfiguration = NetworkConfiguration<CalicoOptions>
+/// The keys of the network configuration swift-calico reads, decoded on their own rather than
+/// as CNISpec's generic `NetworkConfiguration<CalicoOptions>` (as swift-flannel's
+/// `FlannelOptions`): the generic container and the untyped tree of every other key cost a
+/// quarter of an ADD's user-space CPU in type-metadata instantiation (`perf record`).
+/// Unknown keys are ignored.
+struct CalicoNetworkConfiguration: Decodable, Sendable {
+    var name: String?
+    var ipam: IPAMConfiguration?
+    /// swift-calico's own top-level keys.
+    var options: CalicoOptions
+    /// Only whether addresses are requested through it matters (host-local in process or not).
+    var runtimeConfig: RuntimeConfiguration?
+    var args: JSONValue?
+    /// GC's `cni.dev/valid-attachments`.
+    var validAttachments: [NetworkAttachment]?
+
+    struct RuntimeConfiguration: Decodable, Sendable {
+        var ips: JSONValue?
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, ipam, runtimeConfig, args, validAttachments = "cni.dev/valid-attachments"
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decodeIfPresent(String.self, forKey: .name)
+        ipam = try container.decodeIfPresent(IPAMConfiguration.self, forKey: .ipam)
+        runtimeConfig = try container.decodeIfPresent(RuntimeConfiguration.self, forKey: .runtimeConfig)
+        args = try container.decodeIfPresent(JSONValue.self, forKey: .args)
+        validAttachments = try container.decodeIfPresent([NetworkAttachment].self, forKey: .validAttachments)
+        options = try CalicoOptions(from: decoder)
+    }
+
+    /// Decodes a request's configuration; failures are code 6 (decoding failure).
+    init(decoding bytes: some Collection<UInt8>) throws(CNIError) {
+        self = try CNIJSON.decode(Self.self, from: bytes)
+    }
+}
 
 /// Who a pod is: Kubernetes' namespace/name when the runtime passes them in CNI_ARGS
 /// (`K8S_POD_NAMESPACE`, `K8S_POD_NAME`), otherwise the container ID and interface.

@@ -3,15 +3,21 @@ import Datastore
 import IPAM
 import NetPrimitives
 
-/// Where a pod's addresses come from: the block-affinity IPAM in process (`calico-ipam`) or a
-/// delegated IPAM plugin (host-local, swift-ipam, …) run from CNI_PATH.
+/// Where a pod's addresses come from: the block-affinity IPAM in process (`calico-ipam`),
+/// host-local in process (``HostLocalAddressing``: same keys, same files), or a delegated IPAM
+/// plugin (swift-ipam, …) run from CNI_PATH.
 enum PodAddressing {
     case blocks(BlockAllocator, handle: String)
+    case hostLocal(HostLocalAddressing)
     case delegated(DelegatedPlugin)
 
     init(configuration: CalicoNetworkConfiguration, request: PluginRequest) throws(CNIError) {
         guard let ipam = configuration.ipam else {
             throw CNIError(.invalidNetworkConfig, "swift-calico needs an \"ipam\" section")
+        }
+        if ipam.type == HostLocalAddressing.type, HostLocalAddressing.servesInProcess(configuration) {
+            self = .hostLocal(try HostLocalAddressing(configuration: configuration, ipam: ipam, request: request))
+            return
         }
         guard ipam.type == CalicoOptions.inProcessIPAMType else {
             self = .delegated(DelegatedPlugin(type: ipam.type, request: request))
@@ -39,6 +45,8 @@ enum PodAddressing {
         switch self {
         case .delegated(let plugin):
             return try await plugin.add().current()
+        case .hostLocal(let hostLocal):
+            return try hostLocal.allocate()
         case .blocks(let allocator, let handle):
             do {
                 let addresses = try await allocator.allocate(handle: handle)
@@ -52,6 +60,7 @@ enum PodAddressing {
     func release() async throws(CNIError) {
         switch self {
         case .delegated(let plugin): try await plugin.delete()
+        case .hostLocal(let hostLocal): try hostLocal.release()
         case .blocks(let allocator, let handle):
             do { _ = try await allocator.release(handle: handle) } catch { throw Self.mapped(error) }
         }
@@ -60,6 +69,7 @@ enum PodAddressing {
     func check() async throws(CNIError) {
         switch self {
         case .delegated(let plugin): try await plugin.check()
+        case .hostLocal(let hostLocal): try hostLocal.check()
         case .blocks(let allocator, let handle):
             let record: KeyValue?
             do { record = try await allocator.store.get(KeyLayout.handle(handle)) } catch { throw Self.mapped(error) }
@@ -67,9 +77,11 @@ enum PodAddressing {
         }
     }
 
-    func garbageCollect(network: String, validContainerIDs: Set<String>) async throws(CNIError) {
+    func garbageCollect(network: String, validAttachments: [NetworkAttachment]) async throws(CNIError) {
+        let validContainerIDs = Set(validAttachments.map(\.containerID))
         switch self {
         case .delegated(let plugin): try await plugin.garbageCollect()
+        case .hostLocal(let hostLocal): try hostLocal.garbageCollect(validAttachments: validAttachments)
         case .blocks(let allocator, _):
             do { _ = try await allocator.garbageCollect(network: network, validContainerIDs: validContainerIDs) } catch {
                 throw Self.mapped(error)
@@ -80,6 +92,8 @@ enum PodAddressing {
     func status() async throws(CNIError) {
         switch self {
         case .delegated(let plugin): try await plugin.status()
+        // The allocator opened (and if needed created) its data directory: it can allocate.
+        case .hostLocal: break
         case .blocks(let allocator, _):
             do { _ = try await allocator.store.get(KeyLayout.root + "/status-probe") } catch {
                 throw CNIError(.pluginNotAvailable, "the datastore does not answer", details: "\(error)")

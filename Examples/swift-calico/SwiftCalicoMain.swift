@@ -1,11 +1,15 @@
 import CNISpec
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
 #endif
 
 @main
-struct SwiftCalicoMain {
-    static func main() async {
-        exit(await PluginMain(SwiftCalicoPlugin()).run())
+enum SwiftCalicoMain {
+    /// The request runs on the main thread (``InlineAsync``): with host-local in process the ADD
+    /// path never suspends, so the concurrency pool is never started.
+    static func main() {
+        exit(InlineAsync.run { await PluginMain(SwiftCalicoPlugin()).run() })
     }
 }

@@ -18,7 +18,7 @@ struct SwiftCalicoPlugin: CNIPlugin {
     }
 
     func context(_ request: PluginRequest, needsInterface: Bool = true) throws(CNIError) -> Context {
-        let configuration = try request.configuration(as: CalicoOptions.self)
+        let configuration = try CalicoNetworkConfiguration(decoding: request.configurationBytes)
         let identity = PodIdentity(request: request)
         let interface = request.interfaceName ?? "eth0"
         if needsInterface, request.interfaceName == nil { throw CNIError(.invalidEnvironmentVariables, "CNI_IFNAME is required") }
@@ -102,7 +102,8 @@ struct SwiftCalicoPlugin: CNIPlugin {
     func garbageCollect(_ request: PluginRequest) async throws {
         let context = try context(request, needsInterface: false)
         let valid = Set((context.configuration.validAttachments ?? []).map(\.containerID))
-        try await context.addressing.garbageCollect(network: context.configuration.name ?? "", validContainerIDs: valid)
+        try await context.addressing.garbageCollect(
+            network: context.configuration.name ?? "", validAttachments: context.configuration.validAttachments ?? [])
         if let registry = try PodRegistry(configuration: context.configuration), let node = context.configuration.options.nodeName {
             try await registry.garbageCollect(node: node, validContainerIDs: valid)
         }

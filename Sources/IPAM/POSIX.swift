@@ -33,8 +33,14 @@ enum POSIX {
         }
     }
 
+    /// Writes `bytes` to `path`: a new file when `exclusive` (fails if it exists), else the
+    /// file is created or overwritten in place and then cut to the new length. Not truncating
+    /// first keeps the file's block: on a file system mounted with `discard`, O_TRUNC frees it
+    /// and the kernel issues a synchronous discard to the disk on every call (milliseconds
+    /// under I/O load). Crash behaviour is the reference host-local's (`os.WriteFile`, O_TRUNC
+    /// then write): neither is atomic, callers hold the store's lock.
     static func writeFile(_ path: String, _ bytes: [UInt8], exclusive: Bool) throws {
-        let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL : O_TRUNC)
+        let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL : 0)
         let fd = open(path, flags, 0o644)
         guard fd >= 0 else { throw IPAMError(.ioFailed, "create \(path)", errno: errno) }
         defer { close(fd) }
@@ -46,6 +52,9 @@ enum POSIX {
                 throw IPAMError(.ioFailed, "write \(path)", errno: errno)
             }
             offset += written
+        }
+        if !exclusive, ftruncate(fd, off_t(bytes.count)) != 0 {
+            throw IPAMError(.ioFailed, "truncate \(path)", errno: errno)
         }
     }
 

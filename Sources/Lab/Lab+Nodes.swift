@@ -12,9 +12,11 @@ extension Lab {
         state.nodes.map { node in
             let agent: AgentState =
                 if let record = node.agent { ProcessSupervisor.isRunning(record) ? .running : .stopped } else { .none }
+            // calico: the node's affine blocks as its agent announces them (they change with pods).
+            let subnet = if case .calico = state.plugin { Self.calicoSubnet(inNamespace: node.namespace) } else { node.subnet }
             return LabNode(
                 index: node.index, name: node.name, networkNamespace: node.namespace,
-                underlayAddress: node.underlayAddress, subnet: node.subnet, agent: agent)
+                underlayAddress: node.underlayAddress, subnet: subnet, agent: agent)
         }
     }
 
@@ -60,6 +62,7 @@ extension Lab {
             try save()
             try await startAgent(index)
             if case .flannel = state.plugin { try await waitForFlannelSubnet(node: index) }
+            if case .calico = state.plugin { try await waitForCalicoAgent(node: index) }
             try writeNetworkConfiguration(node: index)
             if case .reference = state.plugin { try programReferenceRoutes() }
             try save()
@@ -104,13 +107,15 @@ extension Lab {
         try recordProcess(record)
     }
 
-    /// Stops node I's agent gracefully (SIGTERM, SIGKILL after the grace period).
+    /// Stops node I's agent gracefully (SIGTERM, SIGKILL after the grace period). A calico
+    /// agent sends a NOTIFICATION Cease to every peer, which withdraw its blocks at once.
     public func stopAgent(_ index: Int, graceMilliseconds: Int = 5_000) throws {
         let node = try nodeRecord(index)
         if let agent = node.agent { ProcessSupervisor.stop(agent, graceMilliseconds: graceMilliseconds) }
     }
 
-    /// Kills node I's agent with SIGKILL, as a crash would.
+    /// Kills node I's agent with SIGKILL, as a crash would. A calico agent's peers keep its
+    /// routes (stale) for the graceful-restart time, then sweep them unless it came back.
     public func killAgent(_ index: Int) throws {
         let node = try nodeRecord(index)
         if let agent = node.agent { ProcessSupervisor.stop(agent, signal: SIGKILL) }

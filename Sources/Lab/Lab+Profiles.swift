@@ -29,6 +29,15 @@ extension Lab {
                     "--node", node.name, "--iface", "eth0", "--store", state.store,
                     "--subnet-file", directory + "/subnet.env",
                 ])
+        case .calico(let settings):
+            return AgentCommand(
+                executable: "swift-calico-node",
+                arguments: [
+                    "--node", node.name, "--config", calicoConfigurationPath, "--store", state.store,
+                    "--address", node.underlayAddress, "--listen", LabAddressing.calicoAgentListen,
+                    "--state-dir", directory + "/calico-node",
+                    "--resync-interval-ms", String(settings.resyncIntervalMilliseconds),
+                ])
         }
     }
 
@@ -55,6 +64,17 @@ extension Lab {
                     "delegate": ["hairpinMode": true, "isDefaultGateway": true],
                 ]
             ])
+        case .calico:
+            let node = try nodeRecord(index)
+            return NetworkConfigurationList(cniVersion: "1.0.0", name: "k8s-pod-network", plugins: [
+                [
+                    "type": "swift-calico", "datastore": .string(state.store), "nodeName": .string(node.name),
+                    "ipam": [
+                        "type": "calico-ipam",
+                        "pools": [["cidr": .string(LabAddressing.clusterNetwork), "blockSize": .integer(Int64(LabAddressing.calicoBlockSize))]],
+                    ],
+                ]
+            ])
         }
     }
 
@@ -66,8 +86,13 @@ extension Lab {
     /// Where the runtime finds the profile's plugins.
     var pluginDirectories: [String] { executableDirectories + ["/usr/lib/cni", "/opt/cni/bin"] }
 
-    /// Before the first node: flannel's network configuration goes into the store.
+    /// Before the first node: flannel's network configuration goes into the store; calico's
+    /// agent configuration file is written.
     func prepareProfile() async throws {
+        if case .calico(let settings) = state.plugin {
+            try Self.writeText(Self.calicoConfiguration(settings), to: calicoConfigurationPath)
+            return
+        }
         guard case .flannel(let backend) = state.plugin else { return }
         let config = """
             {"Network":"\(LabAddressing.clusterNetwork)","SubnetLen":24,"Backend":{"Type":"\(backend.rawValue)","VNI":1}}
@@ -96,9 +121,17 @@ extension Lab {
         throw LabError(.timedOut, "node \(index)'s agent wrote no \(path) in \(timeoutMilliseconds) ms; see \(agentLogPath(index))")
     }
 
-    /// The store side of a node leaving (flannel: its lease is deleted, as an admin would).
+    /// The store side of a node leaving, as an admin would: flannel's lease is deleted;
+    /// calico's node record, so the other agents drop their session to it.
     func nodeLeft(_ node: LabState.NodeRecord) async throws {
-        guard case .flannel = state.plugin, let subnet = node.subnet else { return }
-        try await storeDelete(KeyLayout.flannelSubnet(subnet, prefix: Self.flannelPrefix))
+        switch state.plugin {
+        case .flannel:
+            guard let subnet = node.subnet else { return }
+            try await storeDelete(KeyLayout.flannelSubnet(subnet, prefix: Self.flannelPrefix))
+        case .calico:
+            try await storeDelete(KeyLayout.node(node.name))
+        case .reference:
+            return
+        }
     }
 }

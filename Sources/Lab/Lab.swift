@@ -38,6 +38,7 @@ public actor Lab {
         guard (1...LabAddressing.maximumNodes).contains(configuration.nodeCount) else {
             throw LabError(.invalidArgument, "a lab has 1–\(LabAddressing.maximumNodes) nodes, not \(configuration.nodeCount)")
         }
+        if case .calico(let settings) = configuration.profile { try settings.validate() }
         let directory = configuration.stateDirectory
         try makeDirectory(directory)
         let lock = try LabLock(path: directory + "/lock")

@@ -11,7 +11,8 @@ import Synchronization
 /// ```
 ///
 /// The socket is opened on a dedicated thread that enters the namespace
-/// (`NetworkNamespace.runBlocking`) and leaves it again; a netlink socket stays bound to
+/// (`NetworkNamespace.runBlocking`) and leaves it again (or directly on the calling thread
+/// when that thread is already in the namespace); a netlink socket stays bound to
 /// the namespace it was created in, so the handle then works from any thread or task without
 /// changing any thread's namespace.
 ///
@@ -33,7 +34,9 @@ public final class NetlinkHandle: @unchecked Sendable {
     public init(namespace: NetworkNamespace) throws {
         self.namespace = namespace
         do {
-            socket = try namespace.runBlocking { try RouteNetlinkSocket() }
+            // Already in that namespace (a plugin's own node namespace): no thread is needed.
+            socket = try namespace.isCallingThreadNamespace
+                ? RouteNetlinkSocket() : namespace.runBlocking { try RouteNetlinkSocket() }
         } catch let error as NetlinkError {
             throw error
         } catch {
@@ -54,4 +57,10 @@ public final class NetlinkHandle: @unchecked Sendable {
     func dump(_ request: RouteNetlinkRequest) throws -> [RouteNetlinkReply] {
         try withSocket { try $0.dump(request) }
     }
+}
+
+extension NetworkNamespace {
+    /// Whether the calling thread is in this namespace (same inode), so work meant for the
+    /// namespace can run here without a dedicated thread.
+    var isCallingThreadNamespace: Bool { NetworkNamespace.currentInode() == inode }
 }

@@ -4,8 +4,7 @@ import Datastore
 ///
 /// - `/swiftcni/policies/k8s/<namespace>/<name>`: a Kubernetes NetworkPolicy (JSON or YAML);
 /// - `/swiftcni/policies/calico/<namespace>/<name>`: a Calico NetworkPolicy;
-/// - `/swiftcni/policies/calico-global/_cluster/<name>`: a Calico GlobalNetworkPolicy;
-/// - `/swiftcni/policies/tiers/_cluster/<name>`: a Calico Tier.
+/// - `/swiftcni/policies/calico/global/<name>`: a Calico GlobalNetworkPolicy.
 ///
 /// Every value under `/swiftcni/policies/` is parsed as one or more policy documents, so the
 /// layout below the prefix only has to keep identities apart.
@@ -20,10 +19,8 @@ public enum PolicyStoreKeys {
     public static func kubernetesPolicy(namespace: String, name: String) -> String { policies + "k8s/\(namespace)/\(name)" }
     /// `/swiftcni/policies/calico/<namespace>/<name>`.
     public static func calicoPolicy(namespace: String, name: String) -> String { policies + "calico/\(namespace)/\(name)" }
-    /// `/swiftcni/policies/calico-global/_cluster/<name>`.
-    public static func globalPolicy(name: String) -> String { policies + "calico-global/_cluster/\(name)" }
-    /// `/swiftcni/policies/tiers/_cluster/<name>`.
-    public static func tier(name: String) -> String { policies + "tiers/_cluster/\(name)" }
+    /// `/swiftcni/policies/calico/global/<name>`.
+    public static func globalPolicy(name: String) -> String { policies + "calico/global/\(name)" }
     /// `/swiftcni/labels/pod/<namespace>/<name>`.
     public static func podLabels(namespace: String, name: String) -> String { podLabels + "\(namespace)/\(name)" }
     /// `/swiftcni/labels/namespace/_cluster/<namespace>`.

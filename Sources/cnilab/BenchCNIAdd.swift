@@ -1,22 +1,45 @@
 import ArgumentParser
 import CNIAddBenchmark
 import ChildProcess
+import Foundation
 import Lab
 
 extension Bench {
     struct CNIAdd: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "cni-add",
-            abstract: "Pod ADD and DEL latency (median, p95; plugin process time only): swift-flannel against bridge+host-local.")
+            abstract: "Pod ADD and DEL latency (median, p95; plugin process time only) against the reference plugins.",
+            discussion: """
+                flannel: swift-flannel against bridge + host-local (in process). calico: swift-calico against \
+                ptp + host-local (runs calico-cni-bench, built next to cnilab). Plugins are installed as fully \
+                static executables (make install-plugins); pass those with --plugin-dir DIR (e.g. the \
+                release directory of the plugins' scratch path, or /opt/cni/bin) or --plugin-binary PATH. \
+                The binary used is printed, with whether it is static.
+                """)
         @Option var pods = 50
-        @Option(help: "flannel (calico and canal: not yet available).") var plugin = "flannel"
-        @Option(name: .customLong("swift-flannel"), help: "The swift-flannel binary (default: next to cnilab).") var swiftFlannel: String?
+        @Option(help: "flannel or calico (canal: not yet available).") var plugin = "flannel"
+        @Option(name: .customLong("plugin-dir"), help: "Where to look for the plugin binary first (static builds).")
+        var pluginDirectory: String?
+        @Option(name: [.customLong("plugin-binary"), .customLong("swift-flannel")], help: "The plugin binary itself.")
+        var pluginBinary: String?
         @Flag var json = false
 
         func run() async throws {
-            guard plugin == "flannel" else { throw LabError(.notAvailable, "bench cni-add --plugin \(plugin) is not yet available (flannel is)") }
-            guard let binary = swiftFlannel ?? ChildProcess.find("swift-flannel", in: LabConfiguration.defaultExecutableDirectories) else {
-                throw LabError(.missingExecutable, "swift-flannel not found next to cnilab; build it or pass --swift-flannel PATH")
+            let name: String
+            switch plugin {
+            case "flannel": name = "swift-flannel"
+            case "calico": name = "swift-calico"
+            default: throw LabError(.notAvailable, "bench cni-add --plugin \(plugin) is not yet available (flannel and calico are)")
+            }
+            let directories = (pluginDirectory.map { [$0] } ?? []) + LabConfiguration.defaultExecutableDirectories
+            guard let binary = pluginBinary ?? ChildProcess.find(name, in: directories) else {
+                throw LabError(.missingExecutable, "\(name) not found in \(directories.joined(separator: ":")); build it or pass --plugin-dir DIR")
+            }
+            let linkage = Self.isStaticExecutable(binary) ? "static" : "dynamically linked: build it static for figures comparable to an install"
+            FileHandle.standardError.write(Data("plugin: \(binary) (\(linkage))\n".utf8))
+            if plugin == "calico" {
+                try runCalico(binary: binary)
+                return
             }
             let report = try CNIAddBenchmark.run(CNIAddBenchmark.Options(pods: pods, swiftFlannel: binary))
             if json {
@@ -35,6 +58,37 @@ extension Bench {
             } else {
                 print(report)
             }
+        }
+
+        /// calico-cni-bench (its own executable, next to cnilab) with this plugin binary.
+        func runCalico(binary: String) throws {
+            guard !json else { throw LabError(.notAvailable, "bench cni-add --plugin calico has no --json yet") }
+            guard let bench = ChildProcess.find("calico-cni-bench", in: LabConfiguration.defaultExecutableDirectories) else {
+                throw LabError(.missingExecutable, "calico-cni-bench not found next to cnilab; build it: swift build --product calico-cni-bench")
+            }
+            let process = try ChildProcess.launch(
+                bench, arguments: ["--pods", String(pods), "--plugin", binary], standardOutput: .inherit, standardError: .inherit)
+            guard case .exited(let code) = try process.wait() else { throw ExitCode(128) }
+            if code != 0 { throw ExitCode(code) }
+        }
+
+        /// Whether `path` is an ELF executable without a program interpreter (PT_INTERP).
+        static func isStaticExecutable(_ path: String) -> Bool {
+            guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+            defer { try? handle.close() }
+            guard let header = try? handle.read(upToCount: 4096), header.count >= 64 else { return false }
+            let bytes = [UInt8](header)
+            guard bytes[0] == 0x7f, bytes[1] == 0x45, bytes[2] == 0x4c, bytes[3] == 0x46, bytes[4] == 2 else { return false }
+            func integer(_ offset: Int, _ size: Int) -> Int {
+                (0..<size).reduce(0) { $0 | Int(bytes[offset + $1]) << (8 * $1) }
+            }
+            let (table, entrySize, count) = (integer(0x20, 8), integer(0x36, 2), integer(0x38, 2))
+            for index in 0..<count {
+                let offset = table + index * entrySize
+                guard offset + 4 <= bytes.count else { return false }
+                if integer(offset, 4) == 3 { return false }  // PT_INTERP
+            }
+            return true
         }
     }
 }

@@ -16,7 +16,7 @@ struct CNILab: AsyncParsableCommand {
             """,
         subcommands: [
             Up.self, NodeCommand.self, AgentCommandGroup.self, PodCommand.self, NamespaceCommand.self, Exec.self,
-            Probe.self, Status.self, Logs.self, Bench.self, Down.self, Demo.self,
+            Probe.self, Status.self, Logs.self, Bench.self, Down.self, Demo.self, PolicyCommand.self,
         ])
 }
 
@@ -65,6 +65,8 @@ struct Up: AsyncParsableCommand {
     @Option(help: "The number of nodes (numbered 0..N-1).") var nodes = 2
     @Option(help: "file (embedded, default) or etcd (a real etcd inside the fabric namespace).") var store = LabStoreKind.file
     @Option(help: "flannel's backend: vxlan or host-gw.") var backend = FlannelBackend.vxlan
+    @Option(help: "calico: the BGP hold time in seconds (default 9).") var holdTime: Int?
+    @Option(help: "calico: seconds the peers keep a killed agent's routes (default 30).") var gracefulRestartTime: Int?
     @Flag(help: .hidden) var standInAgent = false
 
     func run() async throws {
@@ -73,8 +75,14 @@ struct Up: AsyncParsableCommand {
         case .flannel: profile = .flannel(backend: backend)
         case .reference:
             profile = .reference(agent: standInAgent ? AgentCommand(executable: "/usr/bin/sleep", arguments: ["infinity"]) : nil)
-        case .calico, .canal:
-            throw LabError(.notAvailable, "--plugin \(plugin.rawValue) is not yet available (flannel is)")
+        case .calico:
+            profile = .calico(
+                CalicoSettings(
+                    holdTime: holdTime ?? CalicoSettings.standard.holdTime,
+                    connectRetryTime: CalicoSettings.standard.connectRetryTime,
+                    gracefulRestartTime: gracefulRestartTime ?? CalicoSettings.standard.gracefulRestartTime))
+        case .canal:
+            throw LabError(.notAvailable, "--plugin \(plugin.rawValue) is not yet available (flannel and calico are)")
         }
         Output.progress("creating lab '\(options.lab)' (\(profile), \(nodes) nodes, \(store.rawValue) store)…")
         let lab = try await Lab.up(

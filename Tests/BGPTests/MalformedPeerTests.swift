@@ -64,7 +64,9 @@ struct MalformedPeerTests {
         // Keepalives every second (hold 3 / 3), then the hold timer fires after 3 s of silence.
         #expect(received.filter { $0 == .keepalive }.count >= 2)
         #expect(received.last == .notification(.holdTimerExpired))
-        #expect(elapsed >= .seconds(3) && elapsed < .seconds(6))
+        // At least the hold time; the upper bound only proves the timer fires at all (a loaded
+        // CI machine can delay the wake-up by seconds).
+        #expect(elapsed >= .seconds(3) && elapsed < .seconds(30))
         #expect(await speaker.peerStatus("127.0.0.5")?.lastDownReason == .notificationSent(.holdTimerExpired))
     }
 

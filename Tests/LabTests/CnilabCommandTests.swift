@@ -104,8 +104,8 @@ import TestSupport
             _ = held
         }
 
-        let calico = try run("up", "--plugin", "calico")
-        #expect(!calico.succeeded && calico.errors.contains("not yet available"))
+        let canal = try run("up", "--plugin", "canal")
+        #expect(!canal.succeeded && canal.errors.contains("not yet available"))
 
         // A crash: agent 0 killed and the state file lost; down still removes every namespace,
         // process (found inside the lab's namespaces) and file.

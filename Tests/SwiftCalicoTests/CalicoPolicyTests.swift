@@ -6,7 +6,7 @@ import TestSupport
 
 /// swift-calico-node enforces the store's policies for its node's pods (PolicyAgent): two
 /// nodes, web on node-1, client and other on node-2; a Calico GlobalNetworkPolicy written to
-/// `/swiftcni/policies/calico-global/_cluster/web` denies other, and relabelling other allows it.
+/// `/swiftcni/policies/calico/global/web` denies other, and relabelling other allows it.
 @Suite(.serialized) struct CalicoPolicyTests {
     static let policy = """
         apiVersion: projectcalico.org/v3
@@ -41,7 +41,7 @@ import TestSupport
             #expect(try await eventually(within: 10) { try ping(from: client, webAddress) }, "client -> web without policy")
             #expect(try await eventually(within: 5) { try ping(from: other, webAddress) }, "other -> web without policy")
 
-            try await store.put("/swiftcni/policies/calico-global/_cluster/web", string: Self.policy)
+            try await store.put("/swiftcni/policies/calico/global/web", string: Self.policy)
             #expect(try await eventually(within: 8) { try !ping(from: other, webAddress) }, "policy: other -> web denied")
             #expect(try await eventually(within: 5) { try ping(from: client, webAddress) }, "policy: client -> web allowed")
 

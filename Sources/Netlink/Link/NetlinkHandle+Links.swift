@@ -37,8 +37,12 @@ extension NetlinkHandle {
         }
     }
 
-    /// The interface index of `name` in this handle's namespace.
-    func index(of name: InterfaceName) throws -> Int { try link(named: name).index }
+    /// The interface index of `name` in this handle's namespace (an ioctl on the socket; the
+    /// link request only when that fails, for its error).
+    func index(of name: InterfaceName) throws -> Int {
+        if let index = try withSocket({ $0.interfaceIndex(of: name.value) }) { return index }
+        return try link(named: name).index
+    }
 
     /// Creates a device, exclusively: an existing device of the same name is an error
     /// (EEXIST), never modified (`ip link add NAME type veth|bridge|vxlan|macvlan ...`).

@@ -11,7 +11,7 @@ extension NetlinkHandle {
     /// (`net/ipv4/conf/eth0.100/rp_filter`, for device names containing dots). Only `net.*`
     /// keys are accepted: they are the per-namespace ones. The file is opened by a dedicated
     /// thread that entered the namespace, because /proc/sys/net shows the namespace of the
-    /// thread that opens it; the caller's thread is never the one that reads.
+    /// thread that opens it; the caller's thread reads only when it is in that namespace.
     public func sysctl(_ key: String) throws -> String {
         let path = try Self.sysctlPath(key)
         return try inNamespace(operation: "sysctl \(key)") { () throws(NetlinkError) -> String in
@@ -65,6 +65,9 @@ extension NetlinkHandle {
 
     private func inNamespace<T>(operation: String, _ body: () throws(NetlinkError) -> T) throws -> T {
         do {
+            // /proc/sys/net shows the namespace of the thread that opens it: the calling
+            // thread will do when it is in this handle's namespace already.
+            if namespace.isCallingThreadNamespace { return try body() }
             return try namespace.runBlocking { try body() }
         } catch let error as NetlinkError {
             throw error
