@@ -24,6 +24,15 @@ struct CanalClusterTests {
         #expect(reached, what)
     }
 
+    /// The child processes of `pid` (every thread's `children` list).
+    static func children(of pid: Int32) -> [Int32] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return tasks.flatMap { task in
+            ((try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8)) ?? "")
+                .split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
+    }
+
     @Test(.privileged) func crossNodeTrafficAndPolicy() async throws {
         try await NamespaceFixture.with(count: 6) { namespaces in
             let cluster = try await CanalCluster(fabric: namespaces[0], nodes: Array(namespaces[1...2]))
@@ -61,6 +70,16 @@ struct CanalClusterTests {
             try await cluster.deletePod(otherPod, node: 1, namespace: "y", name: "other")
             #expect(try await cluster.store.get(KeyLayout.pod(namespace: "y", name: "other")) == nil)
             for index in 0..<2 { #expect(cluster.agents[index]?.poll() == nil, "swift-canald \(index + 1) died: \(cluster.log(index))") }
+
+            // SIGTERM stops swift-canald cleanly and its swift-flanneld child with it.
+            let agent = try #require(cluster.agents[0])
+            let children = Self.children(of: agent.pid)
+            #expect(children.count == 1, "swift-flanneld children: \(children)")
+            cluster.agents[0] = nil
+            #expect(agent.terminate(graceMilliseconds: 8000)?.isSuccess == true, "\(cluster.log(0))")
+            let gone = await cluster.eventually(5) { children.allSatisfy { !FileManager.default.fileExists(atPath: "/proc/\($0)") } }
+            #expect(gone, "swift-flanneld outlived swift-canald")
+            #expect(try CanalCluster.pings(clientPod, web), "the data path stays after the agents stop")
         }
     }
 }
