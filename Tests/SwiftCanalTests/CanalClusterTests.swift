@@ -61,6 +61,7 @@ struct CanalClusterTests {
             try await cluster.store.put(PolicyStoreKeys.kubernetesPolicy(namespace: "x", name: "web"), string: Self.webPolicy)
             try await Self.expectPing(cluster, otherPod, web, false, "policy: other -> web denied")
             try await Self.expectPing(cluster, clientPod, web, true, "policy: client -> web allowed")
+            try await Self.expectPing(cluster, cluster.nodes[0], web, true, "policy: node-1 still reaches its own pod")
 
             // Relabel other as a client: allowed.
             try await cluster.store.put(PolicyStoreKeys.podLabels(namespace: "y", name: "other"), string: #"{"app":"client"}"#)
