@@ -36,8 +36,14 @@ public enum KeyLayout {
     public static func pod(namespace: String, name: String) -> String { root + "/pods/\(namespace)/\(name)" }
     /// `/swiftcni/labels/<kind>/<namespace>/<name>`.
     public static func labels(kind: String, namespace: String, name: String) -> String { root + "/labels/\(kind)/\(namespace)/\(name)" }
-    /// `/swiftcni/policies/<namespace>/<name>`.
-    public static func policy(namespace: String, name: String) -> String { root + "/policies/\(namespace)/\(name)" }
+    /// Every policy key starts with `/swiftcni/policies/`; each holds the JSON of one document.
+    public static let policies = root + "/policies/"
+    /// `/swiftcni/policies/k8s/<namespace>/<name>`: a Kubernetes NetworkPolicy.
+    public static func kubernetesPolicy(namespace: String, name: String) -> String { policies + "k8s/\(namespace)/\(name)" }
+    /// `/swiftcni/policies/calico/<namespace>/<name>`: a namespaced Calico NetworkPolicy.
+    public static func calicoPolicy(namespace: String, name: String) -> String { policies + "calico/\(namespace)/\(name)" }
+    /// `/swiftcni/policies/calico/global/<name>`: a Calico GlobalNetworkPolicy.
+    public static func calicoGlobalPolicy(name: String) -> String { policies + "calico/global/\(name)" }
 
     /// A CIDR as one key component, flannel-style: `10.244.1.0/24` → `10.244.1.0-24`,
     /// `fd00::/64` → `fd00::-64`.

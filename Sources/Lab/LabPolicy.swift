@@ -32,14 +32,14 @@ public struct LabPolicy: Codable, Hashable, Sendable {
     public var qualifiedName: String { namespace.map { "\($0)/\(name)" } ?? name }
 
     /// Every policy key starts with this.
-    public static let keyPrefix = KeyLayout.root + "/policies/"
+    public static let keyPrefix = KeyLayout.policies
 
     /// The key of a Kubernetes NetworkPolicy.
-    public static func kubernetesKey(namespace: String, name: String) -> String { keyPrefix + "k8s/\(namespace)/\(name)" }
+    public static func kubernetesKey(namespace: String, name: String) -> String { KeyLayout.kubernetesPolicy(namespace: namespace, name: name) }
     /// The key of a namespaced Calico NetworkPolicy.
-    public static func calicoKey(namespace: String, name: String) -> String { keyPrefix + "calico/\(namespace)/\(name)" }
+    public static func calicoKey(namespace: String, name: String) -> String { KeyLayout.calicoPolicy(namespace: namespace, name: name) }
     /// The key of a Calico GlobalNetworkPolicy.
-    public static func globalKey(name: String) -> String { keyPrefix + "calico/global/\(name)" }
+    public static func globalKey(name: String) -> String { KeyLayout.calicoGlobalPolicy(name: name) }
 
     /// Splits YAML or JSON text (several documents, `---` separated YAML, a JSON array, or a
     /// `List` with `items`) into one stored policy per document. The whole text is checked with
