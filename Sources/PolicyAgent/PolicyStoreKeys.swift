@@ -1,6 +1,7 @@
 import Datastore
 
-/// The Datastore keys the policy agent reads (Documentation/Datastore.md, "Policy keys").
+/// The Datastore keys the policy agent reads (Documentation/Datastore.md; the policy keys are
+/// `KeyLayout`'s).
 ///
 /// - `/swiftcni/policies/k8s/<namespace>/<name>`: a Kubernetes NetworkPolicy (JSON or YAML);
 /// - `/swiftcni/policies/calico/<namespace>/<name>`: a Calico NetworkPolicy;
@@ -9,18 +10,22 @@ import Datastore
 /// Every value under `/swiftcni/policies/` is parsed as one or more policy documents, so the
 /// layout below the prefix only has to keep identities apart.
 public enum PolicyStoreKeys {
-    public static let policies = KeyLayout.root + "/policies/"
+    public static let policies = KeyLayout.policies
     public static let pods = KeyLayout.root + "/pods/"
     public static let podLabels = KeyLayout.root + "/labels/pod/"
     public static let namespaceLabels = KeyLayout.root + "/labels/namespace/_cluster/"
     public static let nodes = KeyLayout.nodes
 
     /// `/swiftcni/policies/k8s/<namespace>/<name>`.
-    public static func kubernetesPolicy(namespace: String, name: String) -> String { policies + "k8s/\(namespace)/\(name)" }
+    public static func kubernetesPolicy(namespace: String, name: String) -> String {
+        KeyLayout.kubernetesPolicy(namespace: namespace, name: name)
+    }
     /// `/swiftcni/policies/calico/<namespace>/<name>`.
-    public static func calicoPolicy(namespace: String, name: String) -> String { policies + "calico/\(namespace)/\(name)" }
+    public static func calicoPolicy(namespace: String, name: String) -> String {
+        KeyLayout.calicoPolicy(namespace: namespace, name: name)
+    }
     /// `/swiftcni/policies/calico/global/<name>`.
-    public static func globalPolicy(name: String) -> String { policies + "calico/global/\(name)" }
+    public static func globalPolicy(name: String) -> String { KeyLayout.calicoGlobalPolicy(name: name) }
     /// `/swiftcni/labels/pod/<namespace>/<name>`.
     public static func podLabels(namespace: String, name: String) -> String { podLabels + "\(namespace)/\(name)" }
     /// `/swiftcni/labels/namespace/_cluster/<namespace>`.
