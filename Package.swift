@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "IPAM", targets: ["IPAM"]),
         .library(name: "BGP", targets: ["BGP"]),
         .library(name: "Policy", targets: ["Policy"]),
+        .library(name: "PolicyAgent", targets: ["PolicyAgent"]),
         .library(name: "Routing", targets: ["Routing"]),
         .library(name: "VXLAN", targets: ["VXLAN"]),
         .library(name: "Lab", targets: ["Lab"]),
@@ -138,7 +139,7 @@ let package = Package(
         .executableTarget(
             name: "swift-calico-node",
             dependencies: [
-                "BGP", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "IPAM", "Datastore",
+                "BGP", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "IPAM", "Datastore", "PolicyAgent",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -252,6 +253,28 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: swift-canal: Calico's routed veth per pod over flannel's VXLAN subnet, and its agent
+        // (swift-flanneld supervised as a child + the PolicyAgent).
+        .executableTarget(
+            name: "swift-canal",
+            dependencies: ["CNISpec", "Routing", "Netlink", "Namespaces", "NetPrimitives", "IPAM", "Datastore"],
+            path: "Examples/swift-canal",
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "swift-canald",
+            dependencies: [
+                "PolicyAgent", "Netlink", "Namespaces", "NetPrimitives", "Datastore", "ChildProcess",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Examples/swift-canald",
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: The multi-node lab (engine of cnilab and of the end-to-end tests)
         .target(
             name: "Lab",
@@ -280,6 +303,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Policy enforcement from the Datastore for one node's pods (swift-calico-node, swift-canald).
+        .target(
+            name: "PolicyAgent",
+            dependencies: [
+                "Policy", "Nftables", "Netlink", "Datastore", "NetPrimitives", "Namespaces",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // How fast the PolicyAgent applies store changes, run by hand as root (Documentation/Performance-PolicyAgent.md).
+        .executableTarget(
+            name: "policy-agent-bench",
+            dependencies: ["PolicyAgent", "Datastore", "Namespaces"],
+            path: "Benchmarks/policy-agent-bench",
+            swiftSettings: swiftSettings
+        ),
         // Benchmark of the pure policy layers, run by hand (see Documentation/Performance.md).
         .executableTarget(
             name: "policy-benchmark",
@@ -399,6 +438,19 @@ let package = Package(
         .testTarget(
             name: "PolicyTests", dependencies: ["Policy", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "TestSupport", "ChildProcess"],
             swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PolicyAgentTests",
+            dependencies: ["PolicyAgent", "Policy", "Datastore", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "TestSupport", "ChildProcess"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SwiftCanalTests",
+            dependencies: [
+                "swift-canal", "swift-canald", "swift-flanneld", "PolicyAgent", "CNISpec", "Datastore", "Netlink", "TestSupport",
+                "Namespaces", "NetPrimitives", "ChildProcess",
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SwiftCalicoTests",
             dependencies: [

@@ -6,6 +6,7 @@ import Logging
 import Namespaces
 import Netlink
 import NetPrimitives
+import PolicyAgent
 import ServiceLifecycle
 
 @main
@@ -82,7 +83,12 @@ extension CalicoNodeCommand {
                 }, logger: logger)
             let group = ServiceGroup(
                 configuration: .init(
-                    services: [.init(service: speaker), .init(service: agent), .init(service: server)],
+                    services: [
+                        .init(service: speaker), .init(service: agent), .init(service: server),
+                        .init(service: PolicyEnforcementService(agent: PolicyAgent(
+                            store: store, node: node, namespace: netlink.namespace, localAddresses: [.v4(nodeAddress)],
+                            logger: logger))),
+                    ],
                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
         }

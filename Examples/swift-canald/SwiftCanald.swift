@@ -1,0 +1,111 @@
+import ArgumentParser
+import Datastore
+import Foundation
+import Logging
+import Namespaces
+import Netlink
+import NetPrimitives
+import PolicyAgent
+import ServiceLifecycle
+
+/// swift-canald: what Canal runs on every node. flannel's VXLAN overlay between nodes is
+/// swift-flanneld itself, started and supervised as a child process (its lease, subnet.env,
+/// routes, neighbours and FDB: nothing is re-implemented here); the network policy of this
+/// node's pods is the PolicyAgent, in process.
+@main
+struct SwiftCanald: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "swift-canald",
+        abstract: "The swift-cni Canal agent: flannel's VXLAN overlay (swift-flanneld) plus network policy for this node's pods.",
+        discussion: """
+            Starts swift-flanneld (found next to this executable, or --flanneld) for the overlay and \
+            subnet.env, enables IPv4 forwarding, and enforces the policies, pods and labels of the store \
+            (/swiftcni/policies/, /swiftcni/pods/, /swiftcni/labels/) for the pods of --node in nftables \
+            table inet swiftcni_policy. SIGTERM stops both and leaves the data path in place.
+            """)
+
+    @Option(help: "This node's name (flannel's lease and the pod records' node).")
+    var node: String
+
+    @Option(help: "The store: file:DIR or etcd:URL[,URL...].")
+    var store: String
+
+    @Option(help: "The underlay interface (default: the interface of the first global IPv4 address).")
+    var iface: String?
+
+    @Option(help: "Where swift-flanneld writes subnet.env (read by the swift-canal plugin).")
+    var subnetFile = "/run/flannel/subnet.env"
+
+    @Option(help: "The key prefix of flannel's keys.")
+    var etcdPrefix = "/coreos.com/network"
+
+    @Flag(help: "Masquerade traffic leaving the cluster network (swift-flanneld --ip-masq).")
+    var ipMasq = false
+
+    @Option(help: "The swift-flanneld executable.")
+    var flanneld: String?
+
+    @Option(help: "Seconds between full policy resyncs (and swift-flanneld's resync interval).")
+    var resyncInterval = 30
+
+    func validate() throws {
+        guard !node.isEmpty, !node.contains("/") else { throw ValidationError("--node must be a non-empty name without '/'") }
+        guard store.hasPrefix("file:") || store.hasPrefix("etcd:") else {
+            throw ValidationError("--store must be file:DIR or etcd:URL[,URL...]")
+        }
+        if let iface, (try? InterfaceName(iface)) == nil { throw ValidationError("--iface \(iface) is not a valid interface name") }
+        guard resyncInterval >= 1 else { throw ValidationError("--resync-interval must be at least 1 second") }
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        var logger = Logger(label: "swift-canald")
+        logger[metadataKey: "node"] = "\(node)"
+        let namespace = try NetworkNamespace.current()
+        let netlink = try NetlinkHandle(namespace: namespace)
+        let underlay = try iface.map { try InterfaceName($0) } ?? Self.detectUnderlay(netlink)
+        let nodeAddresses = try netlink.addresses(family: .v4, device: underlay).map(\.network.address)
+        try netlink.setIPForwarding(true)
+        let executable = flanneld ?? Self.siblingExecutable("swift-flanneld")
+        let overlay = FlannelProcess(
+            executable: executable,
+            arguments: ["--node", node, "--iface", underlay.value, "--store", store, "--subnet-file", subnetFile,
+                        "--etcd-prefix", etcdPrefix, "--resync-interval", "\(resyncInterval)"] + (ipMasq ? ["--ip-masq"] : []),
+            logger: logger)
+        let agent = PolicyAgent(
+            store: try StoreLocation.open(store), node: node, namespace: namespace, localAddresses: nodeAddresses,
+            resyncInterval: .seconds(resyncInterval), logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: overlay, successTerminationBehavior: .gracefullyShutdownGroup,
+                          failureTerminationBehavior: .gracefullyShutdownGroup),
+                    .init(service: PolicyService(agent: agent)),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    /// The interface holding the first global-scope IPv4 address that is not loopback.
+    static func detectUnderlay(_ netlink: NetlinkHandle) throws -> InterfaceName {
+        let links = try netlink.links()
+        for address in try netlink.addresses(family: .v4) where address.scope == .universe {
+            if let link = links.first(where: { $0.index == address.linkIndex }), link.name != "lo", let name = link.interfaceName { return name }
+        }
+        throw ValidationError("no interface with a global IPv4 address: pass --iface")
+    }
+
+    static func siblingExecutable(_ name: String) -> String {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return (executable as NSString).deletingLastPathComponent + "/" + name
+    }
+}
+
+/// The policy agent as a service: runs until the group shuts down.
+struct PolicyService: Service {
+    let agent: PolicyAgent
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown { await agent.run() }
+    }
+}
