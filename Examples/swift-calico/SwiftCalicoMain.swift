@@ -7,9 +7,9 @@ import Musl
 
 @main
 enum SwiftCalicoMain {
-    /// The request runs on the main thread (``InlineAsync``): with host-local in process the ADD
+    /// The request runs on the main thread (`PluginMain.runOnCallingThread()`): with host-local in process the ADD
     /// path never suspends, so the concurrency pool is never started.
     static func main() {
-        exit(InlineAsync.run { await PluginMain(SwiftCalicoPlugin()).run() })
+        exit(PluginMain(SwiftCalicoPlugin()).runOnCallingThread())
     }
 }

@@ -9,6 +9,6 @@ import Musl
 @main
 enum SwiftFlannelMain {
     static func main() {
-        exit(InlineAsync.run { await PluginMain(SwiftFlannelPlugin()).run() })
+        exit(PluginMain(SwiftFlannelPlugin()).runOnCallingThread())
     }
 }
