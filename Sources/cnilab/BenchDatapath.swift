@@ -6,14 +6,15 @@ import Namespaces
 
 extension Bench {
     /// Cross-node pod-to-pod TCP throughput (iperf3) and round-trip time (ping) on a flannel
-    /// lab, against the same measurement on a reference lab: the kernel bridge and static
-    /// routes set up by the lab itself (same fabric, MTU 1500, no agent). For host-gw that is
-    /// the same topology; for vxlan the baseline has no encapsulation, so the ratio is the
-    /// overlay's cost.
+    /// lab, against the same measurement on a hand-built kernel baseline of the same topology:
+    /// a reference lab (kernel bridge, reference plugins, same fabric, no agent) whose nodes
+    /// are joined by static routes for host-gw, and for vxlan by a VXLAN overlay set up by hand
+    /// with iproute2 (`ip link add … type vxlan`, permanent neighbour, FDB entry, onlink route)
+    /// with the pods at the overlay's MTU (underlay − 50), as flannel sets them.
     struct Datapath: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "datapath",
-            abstract: "Cross-node pod-to-pod TCP throughput and RTT: flannel against the kernel baseline (reference lab).")
+            abstract: "Cross-node pod-to-pod TCP throughput and RTT: flannel against a hand-built kernel baseline of the same topology and MTU.")
         @OptionGroup var options: LabOptions
         @Option var backend = FlannelBackend.vxlan
         @Option(help: "iperf3 seconds per run.") var seconds = 3
@@ -26,7 +27,7 @@ extension Bench {
 
         func run() async throws {
             let ours = try await measure(profile: .flannel(backend: backend), suffix: "dpo")
-            let reference = try await measure(profile: .reference(agent: nil), suffix: "dpr")
+            let reference = try await measure(profile: .reference(agent: nil), suffix: "dpr", handBuiltOverlay: backend == .vxlan)
             let metrics: [Document.Metric] = [
                 .init(
                     name: "tcp_throughput_gbps", ours: ours.throughputGbps, reference: reference.throughputGbps,
@@ -38,14 +39,15 @@ extension Bench {
             if json {
                 try Output.json(Document(scenario: "datapath", metrics: metrics))
             } else {
-                print("datapath (flannel \(backend.rawValue) vs kernel bridge + static routes, \(seconds) s iperf3, 20 pings)")
+                let baseline = backend == .vxlan ? "hand-built kernel VXLAN, MTU 1450" : "kernel bridge + static routes"
+                print("datapath (flannel \(backend.rawValue) vs \(baseline), \(seconds) s iperf3, 20 pings)")
                 for metric in metrics {
                     print("  \(metric.name): ours \(String(format: "%.3f", metric.ours)), reference \(String(format: "%.3f", metric.reference)), speedup \(String(format: "%.2f", metric.speedup))")
                 }
             }
         }
 
-        func measure(profile: PluginProfile, suffix: String) async throws -> Figures {
+        func measure(profile: PluginProfile, suffix: String, handBuiltOverlay: Bool = false) async throws -> Figures {
             let name = options.lab + suffix
             let directory = LabConfiguration.defaultStateDirectory(lab: name)
             Output.progress("[\(profile)] creating lab '\(name)'…")
@@ -54,6 +56,10 @@ extension Bench {
                 let client = try await lab.addPod(try PodReference(parsing: "bench/client"), node: 0)
                 let server = try await lab.addPod(try PodReference(parsing: "bench/server"), node: 1)
                 guard let address = server.address else { throw LabError(.plugin, "the server pod has no address") }
+                if handBuiltOverlay {
+                    Output.progress("[\(profile)] replacing the static routes with a hand-built VXLAN overlay…")
+                    try await HandBuiltVXLAN.build(nodes: await lab.nodes(), pods: [client.networkNamespace, server.networkNamespace])
+                }
                 let serverNamespace = try NetworkNamespace.open(name: server.networkNamespace)
                 let clientNamespace = try NetworkNamespace.open(name: client.networkNamespace)
                 let iperfServer = try serverNamespace.launchProcess("/usr/bin/iperf3", arguments: ["-s", "-1", "-p", "5201"])
@@ -78,5 +84,57 @@ extension Bench {
                 throw error
             }
         }
+    }
+}
+
+/// The vxlan baseline of `cnilab bench datapath`: the reference lab's nodes joined by a VXLAN
+/// overlay built by hand with iproute2, exactly the kernel objects flannel programs (VNI 1 on
+/// port 8472 is flannel's; this uses VNI 42 on 4789 so nothing is mistaken for it).
+enum HandBuiltVXLAN {
+    static let device = "vxbase0"
+    static let overlayMTU = 1450
+
+    static func build(nodes: [LabNode], pods: [String]) async throws {
+        struct Node { var namespace: NetworkNamespace; var underlay: String; var subnet: String; var vtep: String }
+        var built: [Node] = []
+        for node in nodes {
+            guard let subnet = node.subnet else { throw LabError(.plugin, "node \(node.index) has no subnet") }
+            let namespace = try NetworkNamespace.open(name: node.networkNamespace)
+            let underlay = String(node.underlayAddress.split(separator: "/").first ?? "")
+            let vtep = String(subnet.split(separator: "/").first ?? "")  // the subnet's network address, as flannel
+            try ip(namespace, "link", "add", device, "type", "vxlan", "id", "42", "local", underlay, "dev", "eth0", "dstport", "4789", "nolearning")
+            try ip(namespace, "link", "set", device, "mtu", String(overlayMTU), "up")
+            try ip(namespace, "addr", "add", vtep + "/32", "dev", device)
+            built.append(Node(namespace: namespace, underlay: underlay, subnet: subnet, vtep: vtep))
+        }
+        var macs: [String] = []
+        for node in built {
+            let output = try ip(node.namespace, "-j", "link", "show", device)
+            let links = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]]
+            guard let mac = links?.first?["address"] as? String else { throw LabError(.process, "no MAC on \(device)") }
+            macs.append(mac)
+        }
+        for (index, node) in built.enumerated() {
+            for (other, remote) in built.enumerated() where other != index {
+                _ = try? ip(node.namespace, "route", "del", remote.subnet)  // the reference lab's static route
+                try ip(node.namespace, "neigh", "replace", remote.vtep, "lladdr", macs[other], "dev", device, "nud", "permanent")
+                try ip(node.namespace, "route", "replace", remote.subnet, "via", remote.vtep, "dev", device, "onlink")
+                let fdb = try node.namespace.runProcess(
+                    "/usr/sbin/bridge", arguments: ["fdb", "append", macs[other], "dev", device, "dst", remote.underlay, "self", "permanent"])
+                guard fdb.status.isSuccess else { throw LabError(.process, "bridge fdb append: \(fdb.standardErrorText)") }
+            }
+        }
+        for pod in pods {
+            try ip(try NetworkNamespace.open(name: pod), "link", "set", "eth0", "mtu", String(overlayMTU))
+        }
+    }
+
+    @discardableResult
+    static func ip(_ namespace: NetworkNamespace, _ arguments: String...) throws -> String {
+        let output = try namespace.runProcess("/usr/sbin/ip", arguments: arguments)
+        guard output.status.isSuccess else {
+            throw LabError(.process, "ip \(arguments.joined(separator: " ")): \(output.standardErrorText)")
+        }
+        return output.standardOutputText
     }
 }
