@@ -191,11 +191,12 @@ final class HeldConnection: Sendable {
             return fd
         }
         defer { Glibc.close(listener) }
-        var destination = in_addr()
-        guard inet_pton(AF_INET, address, &destination) == 1 else { throw CalicoLabTestError("bad address \(address)") }
+        var parsed = in_addr()
+        guard inet_pton(AF_INET, address, &parsed) == 1 else { throw CalicoLabTestError("bad address \(address)") }
+        let destination = parsed.s_addr
         let connected = try await client.run { () throws -> Int32 in
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var target = sockaddr_in(port: port, address: destination.s_addr)
+            var target = sockaddr_in(port: port, address: destination)
             var limit = timeval(tv_sec: 3, tv_usec: 0)  // bounds connect too
             setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
             guard withUnsafePointer(to: &target, { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
