@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ChildProcess
 import Foundation
 import Lab
 import Namespaces
@@ -113,6 +114,11 @@ import TestSupport
         defer { connection.close() }
         #expect(connection.exchange(round: 0))
 
+        // The two spellings are different rules: the server node's policy table changes.
+        let serverNode = try #require(await lab.nodes().first { $0.index == serverPod.node })
+        let before = try policyTable(in: serverNode.networkNamespace)
+        var tableChanged = false
+
         var exchanges = 1
         var failedExchanges: [Int] = []
         var wrongProbes: [String] = []
@@ -126,10 +132,20 @@ import TestSupport
             }
             if !connection.exchange(round: 1_000 + update) { failedExchanges.append(1_000 + update) }
             exchanges += 1
+            if !tableChanged, update % 2 == 1 { tableChanged = try policyTable(in: serverNode.networkNamespace) != before }
         }
+        #expect(tableChanged, "no update changed the server node's nftables policy table")
         #expect(failedExchanges.isEmpty, "the held connection failed at \(failedExchanges) of \(exchanges) exchanges")
         #expect(wrongProbes.isEmpty, "\(wrongProbes.prefix(20))")
         #expect(try await lab.policies().count == 2)
+    }
+
+    /// `nft list table inet swiftcni_policy` inside a node (rule handles and counters dropped).
+    static func policyTable(in namespace: String) throws -> String {
+        let output = try NetworkNamespace.open(name: namespace).runProcess(
+            "/usr/sbin/nft", arguments: ["list", "table", "inet", "swiftcni_policy"], timeoutMilliseconds: 5_000)
+        guard output.status.isSuccess else { throw CalicoLabTestError(output.standardErrorText) }
+        return output.standardOutputText.replacing(/counter packets \d+ bytes \d+/, with: "counter")
     }
 
     static func key(_ from: String, _ to: String, _ transport: ProbeProtocol) -> String { "\(from)>\(to)/\(transport.rawValue)" }
