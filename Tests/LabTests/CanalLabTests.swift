@@ -44,6 +44,13 @@ import TestSupport
             """
     }
 
+    /// The profile's name, and it survives the state file (JSON round trip).
+    @Test func canalProfile() throws {
+        #expect(PluginProfile.canal.name == "canal")
+        let decoded = try JSONDecoder().decode(PluginProfile.self, from: try JSONEncoder().encode(PluginProfile.canal))
+        #expect(decoded == .canal)
+    }
+
     @Test(.privileged) func threeNodeCanalLabWithPolicy() async throws {
         let root = try LabTestSupport.temporaryDirectory()
         let name = LabTestSupport.uniqueLabName()
