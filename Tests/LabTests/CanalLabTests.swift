@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ChildProcess
+import Datastore
 import Foundation
 import Lab
 import Namespaces
@@ -103,6 +104,13 @@ import TestSupport
         try await Self.expectProbes(lab, match: expected)
 
         try await Self.policyUpdatesUnderLoad(lab, expected: expected)
+
+        // A node that leaves gives its flannel lease back (deleted from the store).
+        let store = try StoreLocation.open(await lab.status().store)
+        let lease = KeyLayout.flannelSubnet(try #require(nodes.first { $0.index == 2 }?.subnet))
+        #expect(try await store.get(lease) != nil)
+        try await lab.removeNode(2)
+        #expect(try await store.get(lease) == nil)
         try await lab.down()
         #expect(LabTestSupport.namespaces(of: name).isEmpty)
     }
