@@ -431,7 +431,7 @@ let package = Package(
             name: "LabTests",
             dependencies: [
                 "Lab", "TestSupport", "Namespaces", "CNISpec", "ChildProcess", "Datastore", "Netlink", "NetPrimitives", "Policy",
-                "cnilab", "cnilab-pod-server", "swift-flannel", "swift-flanneld", "swift-calico", "swift-calico-node",
+                "cnilab", "cnilab-pod-server", "swift-flannel", "swift-flanneld", "swift-calico", "swift-calico-node", "swift-canal", "swift-canald",
             ],
             swiftSettings: swiftSettings
         ),

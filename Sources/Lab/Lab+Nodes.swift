@@ -61,8 +61,11 @@ extension Lab {
             if case .reference = state.plugin { setSubnet(LabAddressing.referenceSubnet(node: index), node: index) }
             try save()
             try await startAgent(index)
-            if case .flannel = state.plugin { try await waitForFlannelSubnet(node: index) }
-            if case .calico = state.plugin { try await waitForCalicoAgent(node: index) }
+            switch state.plugin {
+            case .flannel, .canal: try await waitForFlannelSubnet(node: index)
+            case .calico: try await waitForCalicoAgent(node: index)
+            case .reference: break
+            }
             try writeNetworkConfiguration(node: index)
             if case .reference = state.plugin { try programReferenceRoutes() }
             try save()

@@ -38,6 +38,13 @@ extension Lab {
                     "--state-dir", directory + "/calico-node",
                     "--resync-interval-ms", String(settings.resyncIntervalMilliseconds),
                 ])
+        case .canal:
+            return AgentCommand(
+                executable: "swift-canald",
+                arguments: [
+                    "--node", node.name, "--store", state.store, "--iface", "eth0",
+                    "--subnet-file", directory + "/subnet.env", "--resync-interval", String(LabAddressing.canalResyncSeconds),
+                ])
         }
     }
 
@@ -75,6 +82,15 @@ extension Lab {
                     ],
                 ]
             ])
+        case .canal:
+            let node = try nodeRecord(index)
+            return NetworkConfigurationList(cniVersion: "1.0.0", name: "canal", plugins: [
+                [
+                    "type": "swift-canal", "subnetFile": .string(directory + "/subnet.env"),
+                    "dataDir": .string(directory + "/canal"), "datastore": .string(state.store),
+                    "nodeName": .string(node.name),
+                ]
+            ])
         }
     }
 
@@ -86,14 +102,20 @@ extension Lab {
     /// Where the runtime finds the profile's plugins.
     var pluginDirectories: [String] { executableDirectories + ["/usr/lib/cni", "/opt/cni/bin"] }
 
-    /// Before the first node: flannel's network configuration goes into the store; calico's
+    /// Before the first node: flannel's network configuration goes into the store (flannel,
+    /// canal: always VXLAN); calico's
     /// agent configuration file is written.
     func prepareProfile() async throws {
         if case .calico(let settings) = state.plugin {
             try Self.writeText(Self.calicoConfiguration(settings), to: calicoConfigurationPath)
             return
         }
-        guard case .flannel(let backend) = state.plugin else { return }
+        let backend: FlannelBackend
+        switch state.plugin {
+        case .flannel(let chosen): backend = chosen
+        case .canal: backend = .vxlan
+        case .reference, .calico: return
+        }
         let config = """
             {"Network":"\(LabAddressing.clusterNetwork)","SubnetLen":24,"Backend":{"Type":"\(backend.rawValue)","VNI":1}}
             """
@@ -121,11 +143,11 @@ extension Lab {
         throw LabError(.timedOut, "node \(index)'s agent wrote no \(path) in \(timeoutMilliseconds) ms; see \(agentLogPath(index))")
     }
 
-    /// The store side of a node leaving, as an admin would: flannel's lease is deleted;
+    /// The store side of a node leaving, as an admin would: flannel's (and canal's) lease is deleted;
     /// calico's node record, so the other agents drop their session to it.
     func nodeLeft(_ node: LabState.NodeRecord) async throws {
         switch state.plugin {
-        case .flannel:
+        case .flannel, .canal:
             guard let subnet = node.subnet else { return }
             try await storeDelete(KeyLayout.flannelSubnet(subnet, prefix: Self.flannelPrefix))
         case .calico:
@@ -134,4 +156,10 @@ extension Lab {
             return
         }
     }
+}
+
+extension LabAddressing {
+    /// How often each canal node's agent re-reads the store in full (seconds; its watch
+    /// follows changes in between).
+    static let canalResyncSeconds = 2
 }

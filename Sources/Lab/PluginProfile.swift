@@ -15,13 +15,18 @@ public enum PluginProfile: Codable, Hashable, Sendable, CustomStringConvertible 
     /// block-affinity IPAM (`calico-ipam`, pool 10.244.0.0/16, /26 blocks) on the lab's store.
     /// Pod routes are learned over BGP only: no tunnel device.
     case calico(CalicoSettings)
+    /// `swift-canald` on every node (it runs `swift-flanneld` for the VXLAN overlay and
+    /// enforces the store's network policies for its node's pods) and the `swift-canal`
+    /// plugin: a Calico-style routed veth per pod, addressed from the node's flannel subnet.
+    case canal
 
-    /// `reference`, `flannel` or `calico`.
+    /// `reference`, `flannel`, `calico` or `canal`.
     public var name: String {
         switch self {
         case .reference: "reference"
         case .flannel: "flannel"
         case .calico: "calico"
+        case .canal: "canal"
         }
     }
 
@@ -31,6 +36,7 @@ public enum PluginProfile: Codable, Hashable, Sendable, CustomStringConvertible 
         case .flannel(let backend): "flannel (\(backend.rawValue))"
         case .calico(let settings):
             "calico (hold \(settings.holdTime) s, graceful restart \(settings.gracefulRestartTime) s)"
+        case .canal: "canal (flannel vxlan + policy)"
         }
     }
 }

@@ -81,8 +81,7 @@ struct Up: AsyncParsableCommand {
                     holdTime: holdTime ?? CalicoSettings.standard.holdTime,
                     connectRetryTime: CalicoSettings.standard.connectRetryTime,
                     gracefulRestartTime: gracefulRestartTime ?? CalicoSettings.standard.gracefulRestartTime))
-        case .canal:
-            throw LabError(.notAvailable, "--plugin \(plugin.rawValue) is not yet available (flannel and calico are)")
+        case .canal: profile = .canal
         }
         Output.progress("creating lab '\(options.lab)' (\(profile), \(nodes) nodes, \(store.rawValue) store)…")
         let lab = try await Lab.up(
