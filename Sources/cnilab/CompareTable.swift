@@ -21,7 +21,11 @@ struct ComparisonTable {
 
         var text: String {
             switch self {
-            case .number(let value): value >= 100 ? String(format: "%.0f", value) : String(format: "%.2f", value)
+            case .number(let value):
+                if value == value.rounded() || value >= 100 { String(format: "%.0f", value) }
+                else if value >= 10 { String(format: "%.1f", value) }
+                else if value >= 1 { String(format: "%.2f", value) }
+                else { String(format: "%.3f", value) }
             case .flag(let value): value ? "yes" : "no"
             case .missing: "failed"
             }
