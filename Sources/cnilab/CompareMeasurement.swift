@@ -45,6 +45,9 @@ struct ComparisonMeasurement {
         do {
             Output.progress("[\(profile.name)] pod ADD/DEL ×\(settings.pods)…")
             let pods = try await podLatency(lab, into: &result)
+            // The datapath is measured in steady state: every pod reaches every other first
+            // (calico learns a new pod's route over BGP a moment after the ADD).
+            await attempt("routes to the pods") { _ = try await waitForFullMatrix(lab, since: .now) }
             await attempt("datapath") { try await datapath(client: pods.0, server: pods.1, into: &result) }
             await attempt("mtu") { try await mtu(lab, pod: pods.0, into: &result) }
             await attempt("agent memory") { result.agentMemoryMebibytes = try await agentMemory(lab) }
@@ -90,9 +93,16 @@ struct ComparisonMeasurement {
         let iperfServer = try serverNamespace.launchProcess("/usr/bin/iperf3", arguments: ["-s", "-1", "-p", "5201"])
         defer { iperfServer.terminate(graceMilliseconds: 1_000) }
         try await Task.sleep(for: .milliseconds(300))
-        let iperf = try clientNamespace.runProcess(
+        var iperf = try clientNamespace.runProcess(
             "/usr/bin/iperf3", arguments: ["-c", address, "-p", "5201", "-t", String(settings.iperfSeconds), "-J"],
             timeoutMilliseconds: (settings.iperfSeconds + 20) * 1000)
+        if !iperf.status.isSuccess {
+            // The server may not have been listening yet on a loaded machine: one more try.
+            try await Task.sleep(for: .milliseconds(500))
+            iperf = try clientNamespace.runProcess(
+                "/usr/bin/iperf3", arguments: ["-c", address, "-p", "5201", "-t", String(settings.iperfSeconds), "-J"],
+                timeoutMilliseconds: (settings.iperfSeconds + 20) * 1000)
+        }
         let report = try? JSONSerialization.jsonObject(with: Data(iperf.standardOutput)) as? [String: Any]
         let received = ((report?["end"] as? [String: Any])?["sum_received"] as? [String: Any])?["bits_per_second"] as? Double
         guard let received else { throw LabError(.process, "iperf3 gave no result: \(iperf.standardErrorText)") }

@@ -30,6 +30,11 @@ extension ComparisonMeasurement {
         let start = ContinuousClock.now
         let node = try await lab.addNode()
         try await lab.addPod(try PodReference(parsing: "\(Self.podNamespace)/joined"), node: node.index)
+        return try await waitForFullMatrix(lab, since: start)
+    }
+
+    /// Probes (TCP port 80) until every pod reaches every other; returns the seconds since `start`.
+    func waitForFullMatrix(_ lab: Lab, since start: ContinuousClock.Instant) async throws -> Double {
         let options = ProbeOptions(ports: [80], protocols: [.tcp], timeoutMilliseconds: 300)
         let deadline = start + .milliseconds(settings.convergenceTimeoutMilliseconds)
         while ContinuousClock.now < deadline {
@@ -37,7 +42,7 @@ extension ComparisonMeasurement {
             if !results.isEmpty, results.allSatisfy(\.connected) { return (ContinuousClock.now - start).seconds }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw LabError(.timedOut, "the probe matrix was not full \(settings.convergenceTimeoutMilliseconds) ms after the node joined")
+        throw LabError(.timedOut, "the probe matrix was not full within \(settings.convergenceTimeoutMilliseconds) ms")
     }
 
     /// Applies a deny-all ingress NetworkPolicy to the pods' namespace through the lab's policy

@@ -33,6 +33,7 @@ import TestSupport
             values[name] = try #require(row["values"] as? [String: Any])
         }
         func number(_ row: String, _ plugin: String) -> Double? { values[row]?[plugin] as? Double }
+        #expect((document["errors"] as? [String: Any])?.isEmpty == true, "\(document["errors"] ?? "no errors key")")
         for plugin in ["flannel", "calico"] {
             let add = number("pod_add_median_ms", plugin) ?? -1
             let delete = number("pod_del_median_ms", plugin) ?? -1
