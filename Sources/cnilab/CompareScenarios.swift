@@ -1,0 +1,78 @@
+import Foundation
+import Lab
+
+/// The measurements of `compare` that watch the cluster's control plane: agent memory,
+/// convergence after a node joins, and NetworkPolicy enforcement.
+extension ComparisonMeasurement {
+    /// The mean resident set size (VmRSS of /proc/PID/status) of the nodes' agents, in MiB.
+    /// The agent's pid is in its pid file next to its log (`agent.pid`: `PID COMM`).
+    func agentMemory(_ lab: Lab) async throws -> Double {
+        var sizes: [Double] = []
+        for node in await lab.nodes() {
+            let log = lab.agentLogPath(node.index)
+            let pidFile = (log.hasSuffix(".log") ? String(log.dropLast(4)) : log) + ".pid"
+            guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+                let pid = text.split(separator: " ").first.flatMap({ Int32($0) }),
+                let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+                let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+                let kibibytes = line.split(separator: " ").dropFirst().first.flatMap({ Double($0) })
+            else { throw LabError(.notFound, "no running agent on node \(node.index)") }
+            sizes.append(kibibytes / 1024)
+        }
+        guard !sizes.isEmpty else { throw LabError(.notFound, "no agents") }
+        return sizes.reduce(0, +) / Double(sizes.count)
+    }
+
+    /// Seconds from `node add` until a pod on the new node reaches, and is reached from, every
+    /// other pod (TCP port 80, the whole matrix connected).
+    func convergence(_ lab: Lab) async throws -> Double {
+        Output.progress("[\(profile.name)] node join: node add + 1 pod until the probe matrix is full…")
+        let start = ContinuousClock.now
+        let node = try await lab.addNode()
+        try await lab.addPod(try PodReference(parsing: "\(Self.podNamespace)/joined"), node: node.index)
+        return try await waitForFullMatrix(lab, since: start)
+    }
+
+    /// Probes (TCP port 80) until every pod reaches every other; returns the seconds since `start`.
+    func waitForFullMatrix(_ lab: Lab, since start: ContinuousClock.Instant) async throws -> Double {
+        let options = ProbeOptions(ports: [80], protocols: [.tcp], timeoutMilliseconds: 300)
+        let deadline = start + .milliseconds(settings.convergenceTimeoutMilliseconds)
+        while ContinuousClock.now < deadline {
+            let results = try await lab.probe(options)
+            if !results.isEmpty, results.allSatisfy(\.connected) { return (ContinuousClock.now - start).seconds }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw LabError(.timedOut, "the probe matrix was not full within \(settings.convergenceTimeoutMilliseconds) ms")
+    }
+
+    /// Applies a deny-all ingress NetworkPolicy to the pods' namespace through the lab's policy
+    /// API and probes: enforced when no TCP probe between the pods connects any more (before:
+    /// they all did) within `policyTimeoutMilliseconds`.
+    func policy(_ lab: Lab, into result: inout ComparisonResult) async throws {
+        Output.progress("[\(profile.name)] NetworkPolicy: deny-all ingress, probing…")
+        let options = ProbeOptions(ports: [80], protocols: [.tcp], timeoutMilliseconds: 300)
+        let before = try await lab.probe(options)
+        guard !before.isEmpty, before.allSatisfy(\.connected) else {
+            throw LabError(.plugin, "pods do not all reach each other before the policy is applied")
+        }
+        try await lab.applyPolicies(
+            """
+            apiVersion: networking.k8s.io/v1
+            kind: NetworkPolicy
+            metadata: {name: compare-deny-all, namespace: \(Self.podNamespace)}
+            spec: {podSelector: {}, policyTypes: [Ingress]}
+            """)
+        let start = ContinuousClock.now
+        let deadline = start + .milliseconds(settings.policyTimeoutMilliseconds)
+        while ContinuousClock.now < deadline {
+            let results = try await lab.probe(options)
+            if results.allSatisfy({ !$0.connected }) {
+                result.enforcesPolicy = true
+                result.policyEnforcementSeconds = (ContinuousClock.now - start).seconds
+                return
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        result.enforcesPolicy = false
+    }
+}

@@ -1,0 +1,58 @@
+import ChildProcess
+import Foundation
+import Lab
+import Testing
+import TestSupport
+
+/// `cnilab compare --quick --json --plugins flannel,calico` as a subprocess: the document's
+/// shape, sane values, the policy verdicts (flannel alone does not enforce, calico does) and
+/// nothing left behind.
+@Suite(.serialized) struct CnilabCompareTests {
+    let executable = LabTestSupport.productsDirectory + "/cnilab"
+
+    @Test(.privileged) func quickCompareOfFlannelAndCalico() throws {
+        let root = try LabTestSupport.temporaryDirectory()
+        let lab = LabTestSupport.uniqueLabName()
+        let directory = root + "/lab"
+        defer {
+            for index in 0..<2 { _ = try? Lab.down(name: lab + "cmp\(index)", stateDirectory: directory + "-cmp\(index)") }
+            try? FileManager.default.removeItem(atPath: root)
+        }
+        let output = try ChildProcess.run(
+            executable,
+            arguments: ["compare", "--quick", "--json", "--plugins", "flannel,calico", "--lab", lab, "--state-dir", directory],
+            timeoutMilliseconds: 150_000)
+        #expect(output.status.isSuccess, "\(output.standardErrorText)")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(output.standardOutputText.utf8)) as? [String: Any])
+        #expect(document["plugins"] as? [String] == ["flannel", "calico"])
+        let rows = try #require(document["rows"] as? [[String: Any]])
+        var values: [String: [String: Any]] = [:]
+        for row in rows {
+            let name = try #require(row["name"] as? String)
+            #expect(row["label"] is String && row["unit"] is String)
+            values[name] = try #require(row["values"] as? [String: Any])
+        }
+        func number(_ row: String, _ plugin: String) -> Double? { values[row]?[plugin] as? Double }
+        #expect((document["errors"] as? [String: Any])?.isEmpty == true, "\(document["errors"] ?? "no errors key")")
+        for plugin in ["flannel", "calico"] {
+            let add = number("pod_add_median_ms", plugin) ?? -1
+            let delete = number("pod_del_median_ms", plugin) ?? -1
+            #expect(add > 0 && add < 10_000 && delete > 0 && delete < 10_000, "\(plugin): ADD \(add) DEL \(delete)")
+            let throughput = number("tcp_throughput_gbps", plugin) ?? -1
+            #expect(throughput > 0.01 && throughput < 1_000, "\(plugin): \(throughput) Gbit/s")
+            let roundTrip = number("rtt_ms", plugin) ?? -1
+            #expect(roundTrip > 0 && roundTrip < 100, "\(plugin): RTT \(roundTrip) ms")
+            let convergence = number("node_join_convergence_s", plugin) ?? -1
+            #expect(convergence > 0 && convergence < 30, "\(plugin): converged in \(convergence) s")
+            #expect(number("underlay_mtu", plugin) == 1500)
+            let memory = number("agent_rss_mib", plugin) ?? -1
+            #expect(memory > 1 && memory < 1_000, "\(plugin): agent RSS \(memory) MiB")
+        }
+        // VXLAN costs 50 bytes of MTU; calico's routed veths carry no tunnel.
+        #expect(number("encapsulation_overhead_bytes", "flannel") == 50)
+        #expect(number("encapsulation_overhead_bytes", "calico") == 0)
+        #expect(values["network_policy_enforced"]?["flannel"] as? Bool == false)
+        #expect(values["network_policy_enforced"]?["calico"] as? Bool == true)
+        #expect(LabTestSupport.namespaces(of: lab + "cmp0").isEmpty && LabTestSupport.namespaces(of: lab + "cmp1").isEmpty)
+    }
+}
