@@ -322,7 +322,7 @@ let package = Package(
         // Benchmark of the pure policy layers, run by hand (see Documentation/Performance.md).
         .executableTarget(
             name: "policy-benchmark",
-            dependencies: ["Policy", "NetPrimitives"],
+            dependencies: ["Policy", "NetPrimitives", "PolicyEnforcerBenchmark"],
             path: "Benchmarks/PolicyBenchmark",
             swiftSettings: swiftSettings
         ),

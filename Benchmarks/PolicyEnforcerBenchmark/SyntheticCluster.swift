@@ -4,12 +4,16 @@ import Policy
 /// A synthetic cluster and policy set of a given size (pods as data only; no namespaces):
 /// 20 namespaces, 50 apps, three tiers, named ports; four Kubernetes policies for each Calico
 /// global policy (with Deny, Pass, nets and port ranges).
-struct SyntheticCluster {
-    var cluster: ClusterState
-    var policies: PolicySet
-    var yamlBytes: Int
+public struct SyntheticCluster {
+    public var cluster: ClusterState
+    public var policies: PolicySet
+    public var endpoints: [Endpoint]
+    /// The policies as the YAML text they were parsed from.
+    public var yamlText: String
+    public var yamlBytes: Int { yamlText.utf8.count }
 
-    init(endpoints endpointCount: Int, policies policyCount: Int) throws {
+    /// Endpoints are spread over `nodes` nodes (`node0`…, 192.168.0.1…).
+    public init(endpoints endpointCount: Int, policies policyCount: Int, nodes nodeCount: Int = 1) throws {
         let namespaces = 20, apps = 50
         var endpoints: [Endpoint] = []
         for index in 0..<endpointCount {
@@ -19,9 +23,12 @@ struct SyntheticCluster {
                 interfaceName: try InterfaceName("cali\(index)"),
                 labels: ["app": "app\(index % apps)", "tier": ["front", "back", "db"][index % 3]],
                 namespaceLabels: ["team": "team\(index % namespaces % 4)"],
-                namedPorts: [NamedPort(name: "http", port: UInt16(8000 + index % 3))], node: "node0"))
+                namedPorts: [NamedPort(name: "http", port: UInt16(8000 + index % 3))], node: "node\(index % nodeCount)"))
         }
-        cluster = try ClusterState(endpoints: endpoints, nodes: [ClusterNode(name: "node0", addresses: ["192.168.0.1"])])
+        self.endpoints = endpoints
+        cluster = try ClusterState(endpoints: endpoints, nodes: (0..<nodeCount).map {
+            ClusterNode(name: "node\($0)", addresses: [.v4(IPv4Address(192, 168, 0, UInt8($0 + 1)))])
+        })
         var documents: [String] = []
         for index in 0..<policyCount {
             if index % 5 == 4 {
@@ -58,8 +65,7 @@ struct SyntheticCluster {
                     """)
             }
         }
-        let text = documents.joined(separator: "\n---\n")
-        yamlBytes = text.utf8.count
-        policies = try PolicySet(parsing: text)
+        yamlText = documents.joined(separator: "\n---\n")
+        policies = try PolicySet(parsing: yamlText)
     }
 }
