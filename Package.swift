@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "Routing", targets: ["Routing"]),
         .library(name: "VXLAN", targets: ["VXLAN"]),
         .library(name: "Lab", targets: ["Lab"]),
+        .library(name: "NetpolConformance", targets: ["NetpolConformance"]),
         .library(name: "TestSupport", targets: ["TestSupport"]),
         .executable(name: "cnilab", targets: ["cnilab"]),
     ],
@@ -285,11 +286,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Upstream's NetworkPolicy e2e cases as truth tables, and their runner on a live lab.
+        .target(name: "NetpolConformance", dependencies: ["Lab", "Policy", "NetPrimitives"], swiftSettings: swiftSettings),
+
         // The lab CLI (a thin shell over Lab) and the tiny server every lab pod runs.
         .executableTarget(
             name: "cnilab",
             dependencies: [
-                "Lab", "NetlinkBenchmark", "CNIAddBenchmark", "Policy", "PolicyEnforcerBenchmark", "BGPBenchmark", "IPAMBenchmark",
+                "Lab", "NetpolConformance", "NetlinkBenchmark", "CNIAddBenchmark", "Policy", "PolicyEnforcerBenchmark", "BGPBenchmark", "IPAMBenchmark",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -430,11 +434,13 @@ let package = Package(
         .testTarget(
             name: "LabTests",
             dependencies: [
-                "Lab", "TestSupport", "Namespaces", "CNISpec", "ChildProcess", "Datastore", "Netlink", "NetPrimitives", "Policy",
-                "cnilab", "cnilab-pod-server", "swift-flannel", "swift-flanneld", "swift-calico", "swift-calico-node", "swift-canal", "swift-canald",
+                "Lab", "NetpolConformance", "TestSupport", "Namespaces", "CNISpec", "ChildProcess", "Datastore", "Netlink", "NetPrimitives",
+                "Policy", "cnilab", "cnilab-pod-server", "swift-flannel", "swift-flanneld", "swift-calico", "swift-calico-node", "swift-canal", "swift-canald",
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "NetpolConformanceTests", dependencies: ["NetpolConformance", "Policy", "NetPrimitives"], swiftSettings: swiftSettings),
         .testTarget(
             name: "PolicyTests", dependencies: ["Policy", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "TestSupport", "ChildProcess"],
             swiftSettings: swiftSettings),
