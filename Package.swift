@@ -280,7 +280,7 @@ let package = Package(
         .target(
             name: "Lab",
             dependencies: [
-                "Netlink", "Namespaces", "CNISpec", "ChildProcess", "NetPrimitives", "Datastore", "Policy",
+                "Netlink", "Namespaces", "CNISpec", "ChildProcess", "NetPrimitives", "Datastore", "Policy", "PolicyAgent",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings

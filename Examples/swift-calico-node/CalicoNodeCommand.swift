@@ -36,6 +36,8 @@ extension CalicoNodeCommand {
         @Option(help: "The node's IPv4 address (default: the first global IPv4 address).") var address: String?
         @Option(help: "Resync interval in milliseconds.") var resyncIntervalMs = 1000
         @Option(help: "Log level (trace, debug, info, notice, warning, error).") var logLevel = "info"
+        @Option(help: "File to keep the store revision this node's policy enforces in (JSON, rewritten after every change).")
+        var policyStatusFile: String?
         @OptionGroup var state: StateDirectoryOption
 
         func run() async throws {
@@ -87,7 +89,7 @@ extension CalicoNodeCommand {
                         .init(service: speaker), .init(service: agent), .init(service: server),
                         .init(service: PolicyEnforcementService(agent: PolicyAgent(
                             store: store, node: node, namespace: netlink.namespace, localAddresses: [.v4(nodeAddress)],
-                            logger: logger))),
+                            logger: logger, statusHandler: PolicyAgentStatus.fileWriter(policyStatusFile)))),
                     ],
                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()

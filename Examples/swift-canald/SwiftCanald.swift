@@ -42,6 +42,9 @@ struct SwiftCanald: AsyncParsableCommand {
     @Flag(help: "Masquerade traffic leaving the cluster network (swift-flanneld --ip-masq).")
     var ipMasq = false
 
+    @Option(help: "File to keep the store revision this node enforces in (JSON, rewritten after every change).")
+    var policyStatusFile: String?
+
     @Option(help: "The swift-flanneld executable.")
     var flanneld: String?
 
@@ -74,7 +77,8 @@ struct SwiftCanald: AsyncParsableCommand {
             logger: logger)
         let agent = PolicyAgent(
             store: try StoreLocation.open(store), node: node, namespace: namespace, localAddresses: nodeAddresses,
-            resyncInterval: .seconds(resyncInterval), logger: logger)
+            resyncInterval: .seconds(resyncInterval), logger: logger,
+            statusHandler: PolicyAgentStatus.fileWriter(policyStatusFile))
         let group = ServiceGroup(
             configuration: .init(
                 services: [

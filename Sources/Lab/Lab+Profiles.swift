@@ -37,6 +37,7 @@ extension Lab {
                     "--address", node.underlayAddress, "--listen", LabAddressing.calicoAgentListen,
                     "--state-dir", directory + "/calico-node",
                     "--resync-interval-ms", String(settings.resyncIntervalMilliseconds),
+                    "--policy-status-file", policyStatusPath(node: node.index),
                 ])
         case .canal:
             return AgentCommand(
@@ -44,6 +45,7 @@ extension Lab {
                 arguments: [
                     "--node", node.name, "--store", state.store, "--iface", "eth0",
                     "--subnet-file", directory + "/subnet.env", "--resync-interval", String(LabAddressing.canalResyncSeconds),
+                    "--policy-status-file", policyStatusPath(node: node.index),
                 ])
         }
     }

@@ -29,15 +29,23 @@ public actor PolicyAgent {
     private var netlink: NetlinkHandle?
     /// How many times the enforcer's program changed (reconciles plus non-empty updates).
     public private(set) var appliedUpdates = 0
+    /// The store revision the kernel reflects: every change up to it is enforced (the last
+    /// listing's revision, then each handled watch event's).
+    public private(set) var appliedRevision: Int64 = 0
+    private let statusHandler: (@Sendable (PolicyAgentStatus) -> Void)?
 
     /// - Parameters:
     ///   - node: the node whose pods are enforced (the pod records' `node`).
     ///   - namespace: the node's network namespace (where the pods' host interfaces are).
     ///   - localAddresses: this node's addresses (traffic from them to its pods is allowed).
+    ///   - statusHandler: called after every change of ``appliedRevision`` (e.g.
+    ///     ``PolicyAgentStatus/write(toFile:)``, so a tool can wait until a change is enforced).
     public init(
         store: any Datastore, node: String, namespace: NetworkNamespace, localAddresses: [IPAddress] = [],
-        resyncInterval: Duration = .seconds(30), logger: Logger = Logger(label: "swiftcni.policy-agent")
+        resyncInterval: Duration = .seconds(30), logger: Logger = Logger(label: "swiftcni.policy-agent"),
+        statusHandler: (@Sendable (PolicyAgentStatus) -> Void)? = nil
     ) {
+        self.statusHandler = statusHandler
         self.store = store
         self.node = node
         self.namespace = namespace
@@ -90,6 +98,7 @@ public actor PolicyAgent {
             "revision": "\(listing.revision)", "policies": "\(policies.networkPolicies.count + policies.calicoPolicies.count)",
             "endpoints": "\(cluster.endpoints.count)",
         ])
+        publish(revision: listing.revision)
         return listing.revision
     }
 
@@ -100,7 +109,10 @@ public actor PolicyAgent {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await Task.sleep(until: deadline) }
             group.addTask { [self] in
-                for try await event in events { try await self.handle(event) }
+                for try await event in events {
+                    try await self.handle(event)
+                    await self.publish(revision: event.revision)
+                }
                 throw PolicyAgentError(.datastore, "the watch ended")
             }
             // Either the resync timer fired (start over) or the watch failed (rethrown).
@@ -135,6 +147,12 @@ public actor PolicyAgent {
         } catch {
             throw PolicyAgentError(.enforcement, "applying \(event.keyValue.key) failed", underlying: "\(error)")
         }
+    }
+
+    private func publish(revision: Int64) {
+        guard revision > appliedRevision else { return }
+        appliedRevision = revision
+        statusHandler?(PolicyAgentStatus(node: node, revision: revision, appliedUpdates: appliedUpdates))
     }
 
     /// The policies and cluster the store describes now (malformed records logged and skipped).

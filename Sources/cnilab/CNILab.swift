@@ -16,7 +16,7 @@ struct CNILab: AsyncParsableCommand {
             """,
         subcommands: [
             Up.self, NodeCommand.self, AgentCommandGroup.self, PodCommand.self, NamespaceCommand.self, Exec.self,
-            Probe.self, Status.self, Logs.self, Bench.self, Down.self, Demo.self, PolicyCommand.self, Compare.self,
+            Probe.self, Status.self, Logs.self, Bench.self, Down.self, Demo.self, PolicyCommand.self, Compare.self, Netpol.self,
         ])
 }
 

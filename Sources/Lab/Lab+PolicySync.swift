@@ -1,0 +1,64 @@
+import Datastore
+import Foundation
+import PolicyAgent
+
+/// Knowing when a policy change is enforced: the agents of the calico and canal profiles
+/// keep the store revision their nftables table reflects in `<state>/nodes/I/policy-status.json`
+/// (``PolicyAgent/PolicyAgentStatus``); the lab writes a marker key and waits until every
+/// running agent has reached the marker's revision.
+extension Lab {
+    /// The key the lab writes to take a revision every earlier change is ordered before.
+    static let policySyncMarkerKey = KeyLayout.root + "/sync/cnilab"
+
+    nonisolated func policyStatusPath(node index: Int) -> String { nodeDirectory(index) + "/policy-status.json" }
+
+    /// Whether the lab's profile enforces network policy (calico and canal).
+    public var enforcesPolicy: Bool {
+        switch state.plugin {
+        case .calico, .canal: true
+        case .reference, .flannel: false
+        }
+    }
+
+    /// Waits until every running agent enforces every store change made before the call
+    /// (policies, pods, labels); returns how long that took. Throws `notAvailable` for a
+    /// profile without policy agents and `timedOut`, naming the nodes behind, after `timeout`.
+    @discardableResult
+    public func waitForPolicyEnforcement(timeout: Duration = .seconds(10)) async throws -> Duration {
+        guard enforcesPolicy else { throw LabError(.notAvailable, "the \(state.plugin.name) profile enforces no network policy") }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let target = try await storePutReturningRevision(Self.policySyncMarkerKey, "\(Date().timeIntervalSince1970)")
+        let running = nodes().filter { $0.agent == .running }.map(\.index)
+        while true {
+            let behind = running.filter { (PolicyAgentStatus.read(fromFile: policyStatusPath(node: $0))?.revision ?? 0) < target }
+            if behind.isEmpty { return clock.now - start }
+            if clock.now - start > timeout {
+                throw LabError(
+                    .timedOut, "the policy agents of node(s) \(behind.map(String.init).joined(separator: ", ")) did not reach store revision \(target) within \(timeout)")
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    /// Writes `key` and returns the store revision of the write.
+    func storePutReturningRevision(_ key: String, _ value: String) async throws -> Int64 {
+        if usesEtcd {
+            let output = try etcdctl(["put", key, value, "-w", "json"])
+            let object = try? JSONSerialization.jsonObject(with: Data(output.standardOutput)) as? [String: Any]
+            guard output.status.isSuccess, let header = object?["header"] as? [String: Any],
+                let revision = (header["revision"] as? NSNumber)?.int64Value
+            else { throw LabError(.state, "etcdctl put \(key) failed: \(output.standardErrorText)") }
+            return revision
+        }
+        let datastore = try FileStoreAccess.open(state.store)
+        do {
+            let revision = try await datastore.put(key, value: Array(value.utf8))
+            await datastore.close()
+            return revision
+        } catch {
+            await datastore.close()
+            throw LabError(.state, "cannot write \(key) to \(state.store)", underlying: error)
+        }
+    }
+}

@@ -1,0 +1,195 @@
+import Foundation
+import Lab
+
+/// Runs ``NetpolCase``s against a live lab whose profile enforces policy (calico, canal): sets
+/// up ``NetpolModel``'s namespaces and pods, then for each case applies its steps through the
+/// lab's policy and label API (as `cnilab policy apply` and `cnilab label` do), waits until
+/// every node's agent enforces them (``Lab/Lab/waitForPolicyEnforcement(timeout:)``), probes
+/// every ordered pair of distinct pods and compares with the truth table; afterwards it
+/// deletes the case's policies and restores the labels.
+///
+/// A flow the table denies that connects fails the step at once. A flow the table allows
+/// that did not connect is probed once more (a lost UDP datagram is not a policy verdict) and
+/// fails the step only if it fails again.
+public struct NetpolRunner: Sendable {
+    public let lab: Lab
+    public var options: NetpolRunOptions
+
+    public init(lab: Lab, options: NetpolRunOptions = NetpolRunOptions()) {
+        self.lab = lab
+        self.options = options
+    }
+
+    /// Adds the model's pods (pod `a` on node 0, `b` on node 1, `c` on node 2, wrapping around
+    /// when the lab has fewer nodes) and labels them and their namespaces.
+    public func prepare() async throws {
+        let nodes = await lab.nodes().map(\.index).sorted()
+        guard !nodes.isEmpty else { throw LabError(.invalidArgument, "the lab has no node") }
+        for namespace in NetpolModel.namespaces {
+            _ = try await lab.labelNamespace(namespace, NetpolModel.labels(ofNamespace: namespace).map { "\($0)=\($1)" })
+        }
+        let existing = Set(await lab.pods().map(\.qualifiedName))
+        for pod in NetpolModel.pods where !existing.contains(pod.description) {
+            let index = NetpolModel.podNames.firstIndex(of: pod.name) ?? 0
+            _ = try await lab.addPod(
+                try PodReference(parsing: pod.description), node: nodes[index % nodes.count], labels: NetpolModel.labels(of: pod))
+        }
+    }
+
+    /// Runs `cases` one after the other; `progress` hears each result as it is known.
+    public func run(_ cases: [NetpolCase], progress: (@Sendable (NetpolCaseResult) -> Void)? = nil) async throws -> NetpolReport {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var results: [NetpolCaseResult] = []
+        for netpolCase in cases {
+            let result = await run(netpolCase)
+            progress?(result)
+            results.append(result)
+        }
+        return NetpolReport(plugin: await lab.status().plugin, cases: results, seconds: (clock.now - start).seconds)
+    }
+
+    /// Runs one case and restores the initial state, whatever happened.
+    public func run(_ netpolCase: NetpolCase) async -> NetpolCaseResult {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var result = NetpolCaseResult(id: netpolCase.id, upstreamTitle: netpolCase.upstreamTitle)
+        do {
+            for (index, step) in netpolCase.steps.enumerated() {
+                if let outcome = try await perform(step, index: index) {
+                    result.probes.append(outcome)
+                    if !outcome.mismatches.isEmpty && options.stopAtFirstMismatch { break }
+                }
+            }
+        } catch {
+            result.error = "\(error)"
+        }
+        do { try await restore() } catch {
+            result.error = (result.error.map { $0 + "; " } ?? "") + "restoring the initial state failed: \(error)"
+        }
+        result.seconds = (clock.now - start).seconds
+        return result
+    }
+
+    private func perform(_ step: NetpolStep, index: Int) async throws -> NetpolProbeOutcome? {
+        switch step {
+        case .apply(let text):
+            try await lab.applyPolicies(text(try await environment()))
+        case .delete(let namespace, let name):
+            try await lab.deletePolicy(namespace: namespace, name: name)
+        case .labelPod(let pod, let changes):
+            _ = try await lab.labelPod(try PodReference(parsing: pod.description), Self.labelChanges(changes))
+        case .labelNamespace(let namespace, let changes):
+            _ = try await lab.labelNamespace(namespace, Self.labelChanges(changes))
+        case .probe(let port, let protocols, let reachability):
+            return try await probe(step: index, port: port, protocols: protocols, expected: reachability)
+        }
+        return nil
+    }
+
+    private func probe(step: Int, port: Int, protocols: [NetpolProtocol], expected: Reachability) async throws -> NetpolProbeOutcome {
+        let waited = try await lab.waitForPolicyEnforcement(timeout: options.enforcementTimeout)
+        let pods = await lab.pods().filter { pod in NetpolModel.pods.contains { $0.description == pod.qualifiedName } }
+        var outcome = NetpolProbeOutcome(step: step, port: port, protocols: protocols, enforcementSeconds: waited.seconds)
+        for transport in protocols {
+            let probeOptions = ProbeOptions(
+                ports: [port], protocols: [transport == .tcp ? .tcp : .udp], timeoutMilliseconds: options.probeTimeoutMilliseconds)
+            var observed = Self.table(try await Lab.probe(pods, probeOptions))
+            var wrong = expected.differences(from: observed)
+            outcome.probed += NetpolModel.pods.count * (NetpolModel.pods.count - 1)
+            if wrong.contains(where: \.expected) {
+                // Allowed flows that did not connect get one more chance; denied flows that
+                // connected are failures already.
+                outcome.retried += wrong.filter(\.expected).count
+                let again = Self.table(try await Lab.probe(pods, probeOptions))
+                for pair in wrong where pair.expected && again[pair.from, pair.to] { observed.expect(from: pair.from, to: pair.to, true) }
+                wrong = expected.differences(from: observed)
+            }
+            outcome.mismatches += wrong.map {
+                NetpolMismatch(from: $0.from.description, to: $0.to.description, protocol: transport, expected: $0.expected)
+            }
+            if !wrong.isEmpty {
+                outcome.tables.append(NetpolTables(protocol: transport, expected: expected.rendered, observed: observed.rendered))
+            }
+        }
+        return outcome
+    }
+
+    /// Deletes every policy, gives every pod and namespace its initial labels back, and waits
+    /// until that is enforced.
+    private func restore() async throws {
+        for policy in try await lab.policies() {
+            if policy.kind == .calicoGlobal {
+                try await lab.deleteGlobalPolicy(name: policy.name)
+            } else if let namespace = policy.namespace {
+                _ = try? await lab.deletePolicy(namespace: namespace, name: policy.name)
+            }
+        }
+        for pod in await lab.pods() {
+            guard let model = NetpolModel.pods.first(where: { $0.description == pod.qualifiedName }) else { continue }
+            let changes = Self.resetChanges(current: pod.labels, initial: NetpolModel.labels(of: model))
+            if !changes.isEmpty { _ = try await lab.labelPod(try PodReference(parsing: pod.qualifiedName), changes) }
+        }
+        let namespaceLabels = await lab.namespaceLabels()
+        for namespace in NetpolModel.namespaces {
+            var initial = NetpolModel.labels(ofNamespace: namespace)
+            initial["kubernetes.io/metadata.name"] = namespace
+            let changes = Self.resetChanges(current: namespaceLabels[namespace] ?? [:], initial: initial)
+            if !changes.isEmpty { _ = try await lab.labelNamespace(namespace, changes) }
+        }
+        try await lab.waitForPolicyEnforcement(timeout: options.enforcementTimeout)
+    }
+
+    private func environment() async throws -> NetpolEnvironment {
+        var addresses: [NetpolPod: String] = [:]
+        for pod in await lab.pods() {
+            if let model = NetpolModel.pods.first(where: { $0.description == pod.qualifiedName }), let address = pod.address {
+                addresses[model] = address
+            }
+        }
+        return NetpolEnvironment(addresses: addresses)
+    }
+
+    static func table(_ results: [ProbeResult]) -> Reachability {
+        var table = Reachability(allConnected: false)
+        for result in results where result.connected {
+            guard let from = NetpolModel.pods.first(where: { $0.description == result.from }),
+                let to = NetpolModel.pods.first(where: { $0.description == result.to })
+            else { continue }
+            table.expect(from: from, to: to, true)
+        }
+        return table
+    }
+
+    /// `kubectl label` changes: `key=value`, or `key-` for a `nil` value.
+    static func labelChanges(_ changes: [String: String?]) -> [String] {
+        changes.sorted { $0.key < $1.key }.map { key, value in value.map { "\(key)=\($0)" } ?? "\(key)-" }
+    }
+
+    static func resetChanges(current: [String: String], initial: [String: String]) -> [String] {
+        var changes: [String: String?] = [:]
+        for key in current.keys where initial[key] == nil { changes[key] = .some(nil) }
+        for (key, value) in initial where current[key] != value { changes[key] = value }
+        return labelChanges(changes)
+    }
+}
+
+/// How the runner probes and waits.
+public struct NetpolRunOptions: Sendable {
+    /// How long a probe waits for a TCP connection or a UDP echo.
+    public var probeTimeoutMilliseconds: Int
+    /// How long to wait for the agents to enforce a change before a probe.
+    public var enforcementTimeout: Duration
+    /// Skip a case's remaining steps after a mismatching probe.
+    public var stopAtFirstMismatch: Bool
+
+    public init(probeTimeoutMilliseconds: Int = 400, enforcementTimeout: Duration = .seconds(15), stopAtFirstMismatch: Bool = false) {
+        self.probeTimeoutMilliseconds = probeTimeoutMilliseconds
+        self.enforcementTimeout = enforcementTimeout
+        self.stopAtFirstMismatch = stopAtFirstMismatch
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import Lab
+import NetpolConformance
+
+/// `cnilab netpol`: upstream Kubernetes' NetworkPolicy e2e cases as truth tables, run against
+/// a fresh lab of each policy-enforcing plugin.
+struct Netpol: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run upstream Kubernetes' NetworkPolicy e2e cases against a live lab (calico, canal).",
+        discussion: """
+            For each plugin: a new 3-node lab (file store unless --store etcd) with namespaces x, y, z and pods \
+            a, b, c in each (pod a on node 0, b on node 1, c on node 2), every pod serving TCP and UDP on 80 and \
+            81. Each case of test/e2e/network/netpol (re-expressed, see `--list`) applies its policies and label \
+            changes through the lab, waits until every node's agent enforces them, probes all 72 ordered pod \
+            pairs per protocol and compares with the case's truth table; then the initial state is restored. \
+            The lab is removed at the end (--keep leaves it). Exit status 1 when a case fails.
+            """)
+
+    enum Plugin: String, ExpressibleByArgument, CaseIterable { case calico, canal }
+
+    @OptionGroup var options: LabOptions
+    @Option(help: "Comma-separated plugins: calico, canal (default: both).") var plugins = "calico,canal"
+    @Option(name: .customLong("case"), help: "Run only the cases with this id (repeatable; see --list).") var caseIDs: [String] = []
+    @Flag(help: "Run only the representative subset CI runs.") var representative = false
+    @Flag(help: "List the cases (and the upstream cases left out) and exit.") var list = false
+    @Option(help: "file or etcd.") var store = LabStoreKind.file
+    @Option(help: "Probe timeout in milliseconds.") var probeTimeout = 400
+    @Flag(help: "Keep the lab(s) afterwards.") var keep = false
+    @Flag var json = false
+
+    func run() async throws {
+        if list { return printList() }
+        let cases = try selectedCases()
+        let profiles = try plugins.split(separator: ",").map { name -> (String, PluginProfile) in
+            switch Plugin(rawValue: name.trimmingCharacters(in: .whitespaces)) {
+            case .calico: ("calico", .calico(.standard))
+            case .canal: ("canal", .canal)
+            case nil: throw LabError(.invalidArgument, "netpol: unknown plugin '\(name)' (calico, canal)")
+            }
+        }
+        var reports: [NetpolReport] = []
+        for (index, (plugin, profile)) in profiles.enumerated() {
+            let name = options.lab == "default" ? "netpol\(index)" : options.lab + "np\(index)"
+            let directory = options.stateDirectory.map { $0 + "-np\(index)" } ?? LabConfiguration.defaultStateDirectory(lab: name)
+            Output.progress("[\(plugin)] creating lab '\(name)': 3 nodes, \(store.rawValue) store…")
+            let lab = try await Lab.up(LabConfiguration(name: name, stateDirectory: directory, profile: profile, nodeCount: 3, store: store))
+            do {
+                let runner = NetpolRunner(lab: lab, options: NetpolRunOptions(probeTimeoutMilliseconds: probeTimeout))
+                try await runner.prepare()
+                Output.progress("[\(plugin)] running \(cases.count) case(s)…")
+                let report = try await runner.run(cases) { result in
+                    Output.progress("[\(plugin)] \(result.passed ? "PASS" : "FAIL") \(result.id) (\(String(format: "%.2f", result.seconds)) s)")
+                }
+                reports.append(report)
+                if !keep { try await lab.down() }
+            } catch {
+                if !keep { _ = try? await lab.down() }
+                throw error
+            }
+        }
+        if json {
+            try Output.json(reports)
+        } else {
+            print(reports.map(\.text).joined(separator: "\n\n"))
+        }
+        if reports.contains(where: { $0.failed > 0 }) { throw ExitCode(1) }
+    }
+
+    func selectedCases() throws -> [NetpolCase] {
+        var cases = representative ? NetpolCatalogue.representative : NetpolCatalogue.cases
+        if !caseIDs.isEmpty {
+            let known = Set(NetpolCatalogue.cases.map(\.id))
+            if let unknown = caseIDs.first(where: { !known.contains($0) }) {
+                throw LabError(.invalidArgument, "netpol: no case '\(unknown)' (see cnilab netpol --list)")
+            }
+            cases = cases.filter { caseIDs.contains($0.id) }
+        }
+        guard !cases.isEmpty else { throw LabError(.invalidArgument, "netpol: no case selected") }
+        return cases
+    }
+
+    func printList() {
+        for netpolCase in NetpolCatalogue.cases {
+            print("\(netpolCase.isRepresentative ? "*" : " ") \(netpolCase.id)\t\(netpolCase.upstreamTitle)")
+        }
+        print("(* = in CI's representative subset; \(NetpolCatalogue.cases.count) cases)")
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import Lab
+import NetpolConformance
+import Testing
+import TestSupport
+
+/// Upstream's NetworkPolicy e2e cases (``NetpolCatalogue``) on a live 3-node lab, one lab per
+/// plugin: the representative subset in every run, every case when `SWIFTCNI_NETPOL_FULL=1`
+/// (the long suite, run by hand: `SWIFTCNI_NETPOL_FULL=1 swift test --filter Netpol`, or
+/// `cnilab netpol`). Each suite also shows the runner fails on a wrong truth table.
+@Suite(.serialized) struct NetpolCanalLabTests {
+    @Test(.privileged) func upstreamCasesOnCanal() async throws {
+        try await NetpolLabRun.run(profile: .canal)
+    }
+}
+
+@Suite(.serialized) struct NetpolCalicoLabTests {
+    @Test(.privileged) func upstreamCasesOnCalico() async throws {
+        try await NetpolLabRun.run(profile: .calico(.standard))
+    }
+}
+
+enum NetpolLabRun {
+    static var runsFullSuite: Bool { ProcessInfo.processInfo.environment["SWIFTCNI_NETPOL_FULL"] == "1" }
+
+    static let denyIngressToX = """
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata: {name: deny-ingress, namespace: x}
+        spec:
+          podSelector: {}
+          policyTypes: [Ingress]
+        """
+
+    static func run(profile: PluginProfile) async throws {
+        let root = try LabTestSupport.temporaryDirectory()
+        let name = LabTestSupport.uniqueLabName()
+        let directory = root + "/lab"
+        defer {
+            _ = try? Lab.down(name: name, stateDirectory: directory)
+            try? FileManager.default.removeItem(atPath: root)
+        }
+        let lab = try await Lab.up(LabConfiguration(name: name, stateDirectory: directory, profile: profile, nodeCount: 3))
+        let runner = NetpolRunner(lab: lab)
+        try await runner.prepare()
+        #expect(await lab.pods().count == 9)
+
+        // The runner can fail: a table that ignores a deny-ingress policy, and one that expects
+        // isolation where there is no policy, are both reported pair by pair.
+        var wrongOpen = Reachability(allConnected: true)
+        let ignoringPolicy = await runner.run(
+            NetpolCase(id: "wrong-open", upstreamTitle: "(self test)", steps: [.apply(denyIngressToX), .probe(wrongOpen)]))
+        #expect(!ignoringPolicy.passed)
+        let blockedIntoX = Set(ignoringPolicy.probes.flatMap(\.mismatches).map { "\($0.from)>\($0.to)" })
+        var expectedBlocked: Set<String> = []
+        for from in NetpolModel.pods {
+            for to in NetpolModel.pods where to.namespace == "x" && to != from { expectedBlocked.insert("\(from)>\(to)") }
+        }
+        #expect(blockedIntoX == expectedBlocked, "\(ignoringPolicy.probes.flatMap(\.mismatches))")
+        #expect(ignoringPolicy.probes.flatMap(\.mismatches).allSatisfy(\.expected))
+        wrongOpen.expectAllIngress(NetpolPod("y", "a"), false)
+        let isolatingNothing = await runner.run(NetpolCase(id: "wrong-closed", upstreamTitle: "(self test)", steps: [.probe(wrongOpen, protocols: [.udp])]))
+        #expect(isolatingNothing.probes.flatMap(\.mismatches).count == 8)
+        #expect(isolatingNothing.probes.flatMap(\.mismatches).allSatisfy { !$0.expected && $0.to == "y/a" && $0.protocol == .udp })
+        #expect(try await lab.policies().isEmpty, "the runner restores the initial state")
+
+        let cases = runsFullSuite ? NetpolCatalogue.cases : NetpolCatalogue.representative
+        #expect(!cases.isEmpty)
+        let report = try await runner.run(cases)
+        #expect(report.failed == 0, "\(report.text)")
+        print(report.text)
+        try await lab.down()
+        #expect(LabTestSupport.namespaces(of: name).isEmpty)
+    }
+}
