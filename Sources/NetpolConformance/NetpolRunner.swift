@@ -34,6 +34,27 @@ public struct NetpolRunner: Sendable {
             _ = try await lab.addPod(
                 try PodReference(parsing: pod.description), node: nodes[index % nodes.count], labels: NetpolModel.labels(of: pod))
         }
+        try await waitForFullConnectivity()
+    }
+
+    /// Before any policy: every pair connects on every port and protocol (routes between nodes
+    /// can lag the pods, e.g. calico's BGP announcing a new block). Throws `timedOut` naming
+    /// the pairs that never connected.
+    func waitForFullConnectivity() async throws {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let pods = await lab.pods().filter { pod in NetpolModel.pods.contains { $0.description == pod.qualifiedName } }
+        var unreachable: [ProbeResult] = []
+        repeat {
+            let results = try await Lab.probe(
+                pods, ProbeOptions(ports: NetpolModel.ports, timeoutMilliseconds: options.probeTimeoutMilliseconds))
+            unreachable = results.filter { !$0.connected }
+            if unreachable.isEmpty { return }
+            try await Task.sleep(for: .milliseconds(200))
+        } while clock.now - start < options.readinessTimeout
+        throw LabError(
+            .timedOut, "before any policy, \(unreachable.count) probes never connected, e.g. "
+                + unreachable.prefix(5).map { "\($0.from)→\($0.to) \($0.port)/\($0.protocol.rawValue)" }.joined(separator: ", "))
     }
 
     /// Runs `cases` one after the other; `progress` hears each result as it is known.
@@ -182,8 +203,14 @@ public struct NetpolRunOptions: Sendable {
     public var enforcementTimeout: Duration
     /// Skip a case's remaining steps after a mismatching probe.
     public var stopAtFirstMismatch: Bool
+    /// How long ``NetpolRunner/prepare()`` waits for every pair to connect.
+    public var readinessTimeout: Duration
 
-    public init(probeTimeoutMilliseconds: Int = 400, enforcementTimeout: Duration = .seconds(15), stopAtFirstMismatch: Bool = false) {
+    public init(
+        probeTimeoutMilliseconds: Int = 400, enforcementTimeout: Duration = .seconds(15), stopAtFirstMismatch: Bool = false,
+        readinessTimeout: Duration = .seconds(60)
+    ) {
+        self.readinessTimeout = readinessTimeout
         self.probeTimeoutMilliseconds = probeTimeoutMilliseconds
         self.enforcementTimeout = enforcementTimeout
         self.stopAtFirstMismatch = stopAtFirstMismatch

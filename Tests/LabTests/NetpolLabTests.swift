@@ -57,7 +57,7 @@ enum NetpolLabRun {
             for to in NetpolModel.pods where to.namespace == "x" && to != from { expectedBlocked.insert("\(from)>\(to)") }
         }
         #expect(blockedIntoX == expectedBlocked, "\(ignoringPolicy.probes.flatMap(\.mismatches))")
-        #expect(ignoringPolicy.probes.flatMap(\.mismatches).allSatisfy(\.expected))
+        #expect(ignoringPolicy.probes.flatMap(\.mismatches).allSatisfy { $0.expected })
         wrongOpen.expectAllIngress(NetpolPod("y", "a"), false)
         let isolatingNothing = await runner.run(NetpolCase(id: "wrong-closed", upstreamTitle: "(self test)", steps: [.probe(wrongOpen, protocols: [.udp])]))
         #expect(isolatingNothing.probes.flatMap(\.mismatches).count == 8)
