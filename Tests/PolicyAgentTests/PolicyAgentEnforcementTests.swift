@@ -4,8 +4,15 @@ import Namespaces
 import NetPrimitives
 import Policy
 import PolicyAgent
+import Synchronization
 import TestSupport
 import Testing
+
+/// The statuses an agent published, newest last.
+final class StatusLog: Sendable {
+    let statuses = Mutex<[PolicyAgentStatus]>([])
+    var latestRevision: Int64 { statuses.withLock { $0.last?.revision ?? 0 } }
+}
 
 /// The agent in real namespaces: one node namespace, three pods on routed veths, policies and
 /// labels written to a file store; pings must follow the stored policies and label changes.
@@ -83,8 +90,10 @@ struct PolicyAgentEnforcementTests {
             try await Self.put(store, PolicyStoreKeys.podLabels(namespace: "y", name: "c"), #"{"app":"other"}"#)
             try await Self.put(store, PolicyStoreKeys.namespaceLabels("y"), #"{"kubernetes.io/metadata.name":"y"}"#)
 
+            let log = StatusLog()
             let agent = PolicyAgent(
-                store: store, node: "n1", namespace: node, localAddresses: [try IPAddress(parsing: "10.77.255.1")])
+                store: store, node: "n1", namespace: node, localAddresses: [try IPAddress(parsing: "10.77.255.1")],
+                statusHandler: { status in log.statuses.withLock { $0.append(status) } })
             let task = Task { await agent.run() }
             defer { task.cancel() }
             let a = Self.address(0)
@@ -92,8 +101,13 @@ struct PolicyAgentEnforcementTests {
             try await Self.expectPing(pods[1], a, true, "no policy: b -> a")
             try await Self.expectPing(pods[2], a, true, "no policy: c -> a")
 
-            try await Self.put(store, PolicyStoreKeys.kubernetesPolicy(namespace: "x", name: "web"), Self.webPolicy)
-            try await Self.expectPing(pods[2], a, false, "web policy: c (other) -> a denied")
+            // Once the published revision reaches the write's, the policy is enforced: one ping, no retry.
+            let written = try await store.put(PolicyStoreKeys.kubernetesPolicy(namespace: "x", name: "web"), value: Array(Self.webPolicy.utf8))
+            let deadline = ContinuousClock.now + .seconds(6)
+            while log.latestRevision < written && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(log.latestRevision >= written)
+            #expect(try !Self.pings(pods[2], a), "enforced as soon as the status says so: c (other) -> a denied")
+            #expect(log.statuses.withLock { $0.allSatisfy { $0.node == "n1" } && $0.map(\.revision) == $0.map(\.revision).sorted() })
             try await Self.expectPing(pods[1], a, true, "web policy: b (client) -> a allowed")
             try await Self.expectPing(node, a, true, "the node may always reach its pods")
 
