@@ -63,10 +63,10 @@ struct CatalogueShapeTests {
 
     @Test func theRepresentativeSubsetCoversTheThemes() {
         let ids = Set(NetpolCatalogue.representative.map(\.id))
-        #expect((10...16).contains(ids.count))
+        #expect((10...14).contains(ids.count))
         for id in [
-            "default-deny-ingress", "deny-egress-namespace", "pod-selector-within-namespace", "namespace-selector",
-            "pod-or-namespace-selector", "pod-and-namespace-selector", "named-port-ingress", "ports", "endport-ranges",
+            "default-deny-ingress", "deny-egress-namespace", "namespace-selector",
+            "pod-or-namespace-selector", "pod-and-namespace-selector", "named-port-ingress", "endport-ranges",
             "egress-to-cidr-except", "update-policy", "delete-policy", "relabel-pod-into-selector",
             "relabel-namespace-into-selector", "ingress-any-port-on-protocol",
         ] {

@@ -8,7 +8,7 @@ extension NetpolCatalogue {
     static var portCases: [NetpolCase] {
         [
             NetpolCase(
-                id: "ports", upstreamTitle: "should enforce policy based on Ports", isRepresentative: true,
+                id: "ports", upstreamTitle: "should enforce policy based on Ports",
                 steps: [
                     .apply(allowNamespaceYOnTCP(name: "allow-client-a-via-ns-selector", port: "81")),
                     .probe(.onlyNamespaceYReachesXA, port: 81, protocols: [.tcp]),

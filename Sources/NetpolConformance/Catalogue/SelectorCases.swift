@@ -8,7 +8,6 @@ extension NetpolCatalogue {
             NetpolCase(
                 id: "pod-selector-within-namespace",
                 upstreamTitle: "should enforce policy to allow traffic from pods within server namespace based on PodSelector",
-                isRepresentative: true,
                 steps: [
                     .apply(NetpolYAML.policy("x", "x-a-allows-x-b", spec: """
                         podSelector:
