@@ -5,11 +5,15 @@ import Policy
 /// A case's steps replayed on the Policy library's pure model: the nine pods of
 /// ``NetpolModel`` as a `ClusterState` (synthetic addresses spread over three nodes, as the
 /// lab places them; pod and namespace labels; the pod server's named ports) and a
-/// `PolicySet`. Each probe step is decided by `PolicyEvaluator` for every pair and protocol
-/// and compared with the case's truth table.
+/// `PolicySet`. Each probe step is decided for every pair and protocol by `PolicyEvaluator` and
+/// by the programs the enforcers run (`PolicyProgram` compiled per node, run by
+/// `ProgramInterpreter`: the source node's program decides egress, the destination node's
+/// ingress), and both are compared with the case's truth table.
 struct CatalogueReplay {
     /// One pair where the evaluator and the truth table disagree.
     struct Disagreement: CustomStringConvertible {
+        /// `evaluator` or `node programs`.
+        var decider: String
         var step: Int
         var port: Int
         var transport: NetpolProtocol
@@ -20,7 +24,7 @@ struct CatalogueReplay {
 
         var description: String {
             "step \(step): \(from) -> \(to) \(transport)/\(port): table says \(expected ? "connected" : "blocked"), "
-                + "evaluator says otherwise\n\(explanation)"
+                + "\(decider) says otherwise\n\(explanation)"
         }
     }
 
@@ -100,19 +104,41 @@ struct CatalogueReplay {
     }
 
     func probe(port: Int, protocols: [NetpolProtocol], _ reachability: Reachability, index: Int) throws -> [Disagreement] {
-        let evaluator = PolicyEvaluator(policies: policies, cluster: try cluster())
+        let cluster = try cluster()
+        let evaluator = PolicyEvaluator(policies: policies, cluster: cluster)
+        let programs = Dictionary(uniqueKeysWithValues: Set(NetpolModel.pods.map(Self.node(of:))).map { node in
+            (node, ProgramInterpreter(program: PolicyProgram(compiling: policies, cluster: cluster, node: node)))
+        })
         var disagreements: [Disagreement] = []
         for transport in protocols {
+            let protocolNumber: TransportProtocol = transport == .tcp ? .tcp : .udp
             for from in NetpolModel.pods {
                 for to in NetpolModel.pods where to != from {
+                    let expected = reachability[from, to]
                     let packet = Packet(
-                        from: .pod(from.namespace, from.name), to: .pod(to.namespace, to.name),
-                        protocol: transport == .tcp ? .tcp : .udp, port: UInt16(port))
+                        from: .pod(from.namespace, from.name), to: .pod(to.namespace, to.name), protocol: protocolNumber,
+                        port: UInt16(port))
                     let explanation = try evaluator.explain(packet)
-                    if explanation.isAllowed != reachability[from, to] {
+                    if explanation.isAllowed != expected {
                         disagreements.append(Disagreement(
-                            step: index, port: port, transport: transport, from: from, to: to, expected: reachability[from, to],
-                            explanation: explanation.description))
+                            decider: "evaluator", step: index, port: port, transport: transport, from: from, to: to,
+                            expected: expected, explanation: explanation.description))
+                    }
+                    let source = IPAddress(Self.environment.address(of: from))!
+                    let destination = IPAddress(Self.environment.address(of: to))!
+                    func decide(on node: String) -> ProgramDecision {
+                        programs[node]!.decide(
+                            source: source, destination: destination, protocol: protocolNumber, sourcePort: 40000,
+                            destinationPort: UInt16(port))
+                    }
+                    let egress = decide(on: Self.node(of: from)).egress
+                    let ingress = decide(on: Self.node(of: to)).ingress
+                    let allowed = (egress?.isAllowed ?? true) && (ingress?.isAllowed ?? true)
+                    if allowed != expected {
+                        disagreements.append(Disagreement(
+                            decider: "node programs", step: index, port: port, transport: transport, from: from, to: to,
+                            expected: expected,
+                            explanation: "egress \(egress.map(\.description) ?? "none"), ingress \(ingress.map(\.description) ?? "none")"))
                     }
                 }
             }

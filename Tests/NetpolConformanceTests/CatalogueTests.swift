@@ -76,8 +76,8 @@ struct CatalogueShapeTests {
     }
 }
 
-/// Every case replayed on the Policy library's pure model: the evaluator must agree with every
-/// truth table, pair by pair, on every probed port and protocol.
+/// Every case replayed on the Policy library's pure model: the evaluator and the compiled node
+/// programs must agree with every truth table, pair by pair, on every probed port and protocol.
 struct CatalogueReplayTests {
     @Test(arguments: NetpolCatalogue.all.map(\.id))
     func evaluatorAgreesWithTheTruthTables(id: String) throws {
@@ -100,9 +100,29 @@ struct CatalogueReplayTests {
                 .probe(Reachability(allConnected: true), port: 80, protocols: [.tcp, .udp]),
             ])
         let disagreements = try CatalogueReplay.replay(wrong)
-        // 8 sources into each of x's 3 pods, over 2 protocols.
-        #expect(disagreements.count == 48)
+        // 8 sources into each of x's 3 pods, over 2 protocols, by the evaluator and by the programs.
+        #expect(disagreements.count == 96)
+        #expect(Set(disagreements.map(\.decider)) == ["evaluator", "node programs"])
         #expect(disagreements.allSatisfy { $0.to.namespace == "x" && $0.expected })
+    }
+
+    /// The same for egress: a default deny of x's egress expected to change nothing.
+    @Test func aWrongEgressTableIsReported() throws {
+        let wrong = NetpolCase(
+            id: "wrong", upstreamTitle: "a deny-all egress policy expected to change nothing",
+            steps: [
+                .apply("""
+                    apiVersion: networking.k8s.io/v1
+                    kind: NetworkPolicy
+                    metadata: {name: deny, namespace: x}
+                    spec: {podSelector: {}, policyTypes: [Egress]}
+                    """),
+                .probe(Reachability(allConnected: true), port: 81, protocols: [.udp]),
+            ])
+        let disagreements = try CatalogueReplay.replay(wrong)
+        #expect(disagreements.filter { $0.decider == "evaluator" }.count == 24)
+        #expect(disagreements.filter { $0.decider == "node programs" }.count == 24)
+        #expect(disagreements.allSatisfy { $0.from.namespace == "x" && $0.transport == .udp && $0.port == 81 })
     }
 
     @Test func deletingAnUnknownPolicyIsAMistake() {
