@@ -3,6 +3,7 @@ import ChildProcess
 import Foundation
 import Namespaces
 import NetPrimitives
+import TestSupport
 
 /// One node namespace running swift-calico through the CNISpec runtime, with host-local's
 /// data directory, the result cache and (for block IPAM) the file datastore in a directory.
@@ -20,8 +21,8 @@ struct CalicoTestNode {
         self.directory = directory
         self.nodeName = nodeName
         runtime = CNIRuntime(
-            pluginDirectories: [productsDirectory(), "/usr/lib/cni"], cacheDirectory: directory + "/cache-\(nodeName)",
-            launcher: NodeLauncher(namespace: node))
+            pluginDirectories: [TestDirectories.products, "/usr/lib/cni"], cacheDirectory: directory + "/cache-\(nodeName)",
+            launcher: NamespacedPluginLauncher(namespace: node))
     }
 
     /// swift-calico with host-local (delegated) or the block-affinity IPAM (in process).
@@ -57,11 +58,11 @@ struct CalicoTestNode {
     func runRaw(command: String, stdin: String, pod: NetworkNamespace?, containerID: String = "raw-1") throws -> ChildProcess.Output {
         let environment = [
             "CNI_COMMAND": command, "CNI_CONTAINERID": containerID, "CNI_IFNAME": "eth0",
-            "CNI_PATH": productsDirectory() + ":/usr/lib/cni",
+            "CNI_PATH": TestDirectories.products + ":/usr/lib/cni",
             "CNI_NETNS": pod?.path ?? "/var/run/netns/swcni-missing", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
         ]
         return try node.runProcess(
-            productsDirectory() + "/swift-calico", environment: environment, standardInput: Array(stdin.utf8),
+            TestDirectories.products + "/swift-calico", environment: environment, standardInput: Array(stdin.utf8),
             timeoutMilliseconds: 30_000)
     }
 }

@@ -30,7 +30,7 @@ struct CanalSupervisionTests {
                 cluster.tearDown()
             }
             try cluster.start(0)
-            let leased = await cluster.eventually(15) { FileManager.default.fileExists(atPath: cluster.subnetFile(0)) }
+            let leased = await eventually(within: 15) { FileManager.default.fileExists(atPath: cluster.subnetFile(0)) }
             try #require(leased, "subnet.env not written: \(cluster.log(0))")
             let agent = try #require(cluster.agents[0])
             let children = CanalClusterTests.children(of: agent.pid)
@@ -42,7 +42,7 @@ struct CanalSupervisionTests {
             cluster.agents[0] = nil
             #expect(agent.signal(SIGKILL))
             #expect(try agent.wait() == .signaled(SIGKILL))
-            let gone = await cluster.eventually(2) { !Self.isAlive(flanneld) }
+            let gone = await eventually(within: 2) { !Self.isAlive(flanneld) }
             #expect(gone, "swift-flanneld \(flanneld) outlived the SIGKILLed swift-canald by 2 s: \(cluster.log(0))")
         }
     }
@@ -59,7 +59,7 @@ struct CanalSupervisionTests {
                             "--subnet-file", cluster.subnetFile(0), "--parent-pid", String(getpid() + 1_000_000)],
                 standardError: .file(cluster.logFile(0)))
             cluster.agents[0] = flanneld
-            let stopped = await cluster.eventually(2) { flanneld.poll() != nil }
+            let stopped = await eventually(within: 2) { flanneld.poll() != nil }
             if stopped { cluster.agents[0] = nil }
             #expect(stopped, "swift-flanneld kept running under the wrong parent: \(cluster.log(0))")
             #expect(cluster.log(0).contains("is gone"), "\(cluster.log(0))")
