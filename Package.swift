@@ -359,7 +359,7 @@ let package = Package(
         // MARK: Test support (a library for tests, shipped so users can test their plugins too)
         .target(
             name: "TestSupport",
-            dependencies: ["Namespaces", "CNISpec", "ChildProcess"],
+            dependencies: ["Namespaces", "CNISpec", "ChildProcess", "NetPrimitives"],
             swiftSettings: swiftSettings
         ),
 

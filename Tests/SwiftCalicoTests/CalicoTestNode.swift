@@ -50,19 +50,13 @@ struct CalicoTestNode {
 
     /// Addresses reserved by host-local (one file per address).
     func reservedAddresses() -> [String] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: dataDirectory + "/k8s-pod-network")) ?? []
-        return entries.filter { IPAddress($0) != nil }.sorted()
+        HostLocalFiles.reservedAddresses(dataDirectory: dataDirectory, network: "k8s-pod-network")
     }
 
     /// Runs the plugin binary by hand in the node (raw protocol), for malformed requests.
     func runRaw(command: String, stdin: String, pod: NetworkNamespace?, containerID: String = "raw-1") throws -> ChildProcess.Output {
-        let environment = [
-            "CNI_COMMAND": command, "CNI_CONTAINERID": containerID, "CNI_IFNAME": "eth0",
-            "CNI_PATH": TestDirectories.products + ":/usr/lib/cni",
-            "CNI_NETNS": pod?.path ?? "/var/run/netns/swcni-missing", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-        ]
-        return try node.runProcess(
-            TestDirectories.products + "/swift-calico", environment: environment, standardInput: Array(stdin.utf8),
-            timeoutMilliseconds: 30_000)
+        try node.runPluginRaw(
+            TestDirectories.products + "/swift-calico", command: command, configuration: stdin, podNamespace: pod,
+            containerID: containerID, pluginPath: [TestDirectories.products, "/usr/lib/cni"])
     }
 }

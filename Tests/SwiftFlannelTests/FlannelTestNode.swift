@@ -53,19 +53,13 @@ struct FlannelTestNode {
 
     /// Addresses reserved on disk (host-local format: one file per address).
     func reservedAddresses() -> [String] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: dataDirectory + "/cbr0")) ?? []
-        return entries.filter { IPAddress($0) != nil }.sorted()
+        HostLocalFiles.reservedAddresses(dataDirectory: dataDirectory, network: "cbr0")
     }
 
     /// Runs the plugin binary by hand in the node (raw protocol), for malformed requests.
     func runRaw(command: String, stdin: String, pod: NetworkNamespace?, extra: [String: String] = [:]) throws -> ChildProcess.Output {
-        var environment = [
-            "CNI_COMMAND": command, "CNI_CONTAINERID": "raw-1", "CNI_IFNAME": "eth0", "CNI_PATH": TestDirectories.products,
-            "CNI_NETNS": pod?.path ?? "/var/run/netns/swcni-missing", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-        ]
-        environment.merge(extra) { $1 }
-        return try node.runProcess(
-            TestDirectories.products + "/swift-flannel", environment: environment, standardInput: Array(stdin.utf8),
-            timeoutMilliseconds: 30_000)
+        try node.runPluginRaw(
+            TestDirectories.products + "/swift-flannel", command: command, configuration: stdin, podNamespace: pod,
+            pluginPath: [TestDirectories.products], extraEnvironment: extra)
     }
 }
