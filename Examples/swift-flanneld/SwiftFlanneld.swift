@@ -55,7 +55,7 @@ struct SwiftFlanneld: AsyncParsableCommand {
         if let listen { _ = try Self.split(listen) }
         guard leaseTtl >= 3 else { throw ValidationError("--lease-ttl must be at least 3 seconds") }
         guard resyncInterval >= 1 else { throw ValidationError("--resync-interval must be at least 1 second") }
-        if let parentPid, parentPid <= 1 { throw ValidationError("--parent-pid must be a process id above 1") }
+        if let parentPid, parentPid < 1 { throw ValidationError("--parent-pid must be a process id") }
     }
 
     static func split(_ listen: String) throws -> (host: String, port: Int) {
