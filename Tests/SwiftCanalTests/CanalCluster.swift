@@ -85,7 +85,7 @@ final class CanalCluster: @unchecked Sendable {
 
     func attachment(_ pod: NetworkNamespace, namespace: String, name: String) throws -> RuntimeAttachment {
         RuntimeAttachment(
-            containerID: "\(namespace)-\(name)", networkNamespace: "/run/netns/" + pod.name!, interfaceName: try InterfaceName("eth0"),
+            containerID: "\(namespace)-\(name)", networkNamespace: "/run/netns/" + pod.name!, interfaceName: "eth0",
             arguments: CNIArguments([.init(key: "K8S_POD_NAMESPACE", value: namespace), .init(key: "K8S_POD_NAME", value: name)]))
     }
 
