@@ -231,7 +231,7 @@ let package = Package(
         .executableTarget(
             name: "swift-flanneld",
             dependencies: [
-                "Routing", "VXLAN", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "CNISpec", "Datastore", "IPAM",
+                "CLinuxShim", "Routing", "VXLAN", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "CNISpec", "Datastore", "IPAM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -359,7 +359,7 @@ let package = Package(
         // MARK: Test support (a library for tests, shipped so users can test their plugins too)
         .target(
             name: "TestSupport",
-            dependencies: ["Namespaces"],
+            dependencies: ["Namespaces", "CNISpec", "ChildProcess", "NetPrimitives"],
             swiftSettings: swiftSettings
         ),
 

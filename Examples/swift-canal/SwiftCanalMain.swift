@@ -6,7 +6,10 @@ import Glibc
 
 @main
 enum SwiftCanalMain {
-    static func main() async {
-        exit(await PluginMain(SwiftCanalPlugin()).run())
+    /// The request runs on the main thread (`PluginMain.runOnCallingThread()`): the kernel,
+    /// host-local and file-store calls of ADD and DEL are synchronous underneath, so the
+    /// concurrency pool need not start (if a call does suspend, the main thread waits for it).
+    static func main() {
+        exit(PluginMain(SwiftCanalPlugin()).runOnCallingThread())
     }
 }

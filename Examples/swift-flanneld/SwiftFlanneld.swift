@@ -37,6 +37,9 @@ struct SwiftFlanneld: AsyncParsableCommand {
     @Option(help: "Serve /healthz and /metrics on ADDR:PORT.")
     var listen: String?
 
+    @Option(help: "Stop (as on SIGTERM) when process PID, the supervisor that started this one, exits, even by SIGKILL.")
+    var parentPid: Int32?
+
     @Option(help: .hidden)
     var leaseTtl: Int64 = 24 * 3600
 
@@ -52,6 +55,7 @@ struct SwiftFlanneld: AsyncParsableCommand {
         if let listen { _ = try Self.split(listen) }
         guard leaseTtl >= 3 else { throw ValidationError("--lease-ttl must be at least 3 seconds") }
         guard resyncInterval >= 1 else { throw ValidationError("--resync-interval must be at least 1 second") }
+        if let parentPid, parentPid < 1 { throw ValidationError("--parent-pid must be a process id") }
     }
 
     static func split(_ listen: String) throws -> (host: String, port: Int) {
@@ -69,6 +73,7 @@ struct SwiftFlanneld: AsyncParsableCommand {
         MetricsSystem.bootstrap(metrics)
         var logger = Logger(label: "swift-flanneld")
         logger[metadataKey: "node"] = "\(node)"
+        if let parentPid { ParentWatch.start(expectedParent: parentPid, logger: logger) }
         let status = AgentStatus()
         let agent = Agent(
             settings: Agent.Settings(

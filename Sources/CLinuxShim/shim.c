@@ -37,3 +37,4 @@ int cnishim_loopback_up(void) {
 }
 int cnishim_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 int cnishim_set_thread_name(const char *name) { return prctl(PR_SET_NAME, name, 0, 0, 0); }
+int cnishim_set_parent_death_signal(int signal) { return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0, 0, 0); }

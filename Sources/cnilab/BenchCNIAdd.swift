@@ -11,13 +11,15 @@ extension Bench {
             abstract: "Pod ADD and DEL latency (median, p95; plugin process time only) against the reference plugins.",
             discussion: """
                 flannel: swift-flannel against bridge + host-local (in process). calico: swift-calico against \
-                ptp + host-local (runs calico-cni-bench, built next to cnilab). Plugins are installed as fully \
+                ptp + host-local (runs calico-cni-bench, built next to cnilab). canal: swift-canal (with pod records \
+                in a file store, and without a store) against ptp + host-local over the same node subnet (in \
+                process). Plugins are installed as fully \
                 static executables (make install-plugins); pass those with --plugin-dir DIR (e.g. the \
                 release directory of the plugins' scratch path, or /opt/cni/bin) or --plugin-binary PATH. \
                 The binary used is printed, with whether it is static.
                 """)
         @Option var pods = 50
-        @Option(help: "flannel or calico (canal: not yet available).") var plugin = "flannel"
+        @Option(help: "flannel, calico or canal.") var plugin = "flannel"
         @Option(name: .customLong("plugin-dir"), help: "Where to look for the plugin binary first (static builds).")
         var pluginDirectory: String?
         @Option(name: [.customLong("plugin-binary"), .customLong("swift-flannel")], help: "The plugin binary itself.")
@@ -29,7 +31,8 @@ extension Bench {
             switch plugin {
             case "flannel": name = "swift-flannel"
             case "calico": name = "swift-calico"
-            default: throw LabError(.notAvailable, "bench cni-add --plugin \(plugin) is not yet available (flannel and calico are)")
+            case "canal": name = "swift-canal"
+            default: throw LabError(.invalidArgument, "bench cni-add --plugin \(plugin): flannel, calico or canal")
             }
             let directories = (pluginDirectory.map { [$0] } ?? []) + LabConfiguration.defaultExecutableDirectories
             guard let binary = pluginBinary ?? ChildProcess.find(name, in: directories) else {
@@ -39,6 +42,10 @@ extension Bench {
             FileHandle.standardError.write(Data("plugin: \(binary) (\(linkage))\n".utf8))
             if plugin == "calico" {
                 try runCalico(binary: binary)
+                return
+            }
+            if plugin == "canal" {
+                try runCanal(binary: binary)
                 return
             }
             let report = try CNIAddBenchmark.run(CNIAddBenchmark.Options(pods: pods, swiftFlannel: binary))
@@ -58,6 +65,31 @@ extension Bench {
             } else {
                 print(report)
             }
+        }
+
+        /// swift-canal against ptp + host-local, in process.
+        func runCanal(binary: String) throws {
+            let report = try CanalCNIAddBenchmark.run(CanalCNIAddBenchmark.Options(pods: pods, swiftCanal: binary))
+            guard json else {
+                print(report)
+                return
+            }
+            // ours: swift-canal as a Canal cluster runs it (pod records in the store).
+            let (ours, reference) = (report.rows[0], report.reference)
+            func metric(_ name: String, _ ours: Double, _ reference: Double) -> Document.Metric {
+                .init(name: name, ours: ours, reference: reference, speedup: ours == 0 ? 0 : reference / ours)
+            }
+            try Output.json(
+                Document(
+                    scenario: "cni-add-canal",
+                    metrics: [
+                        metric("add_median_ms", ours.add.median, reference.add.median),
+                        metric("add_p95_ms", ours.add.p95, reference.add.p95),
+                        metric("del_median_ms", ours.delete.median, reference.delete.median),
+                        metric("del_p95_ms", ours.delete.p95, reference.delete.p95),
+                        metric("add_median_ms_no_store", report.rows[1].add.median, reference.add.median),
+                        metric("del_median_ms_no_store", report.rows[1].delete.median, reference.delete.median),
+                    ]))
         }
 
         /// calico-cni-bench (its own executable, next to cnilab) with this plugin binary.

@@ -10,9 +10,10 @@ struct Compare: AsyncParsableCommand {
         discussion: """
             For each plugin (flannel vxlan, calico, and canal when the Lab has its profile): a 2-node lab on \
             the file store; pod ADD/DEL latency through the lab (runtime + plugin + pod server), cross-node TCP \
-            throughput (iperf3) and RTT (ping), pod MTU against the underlay MTU, agent RSS per node \
-            (/proc/PID/status), time to converge after a node joins (node add + one pod until every TCP probe \
-            connects) and NetworkPolicy support (a deny-all ingress policy applied through the lab's policy \
+            throughput (iperf3) and RTT (ping), pod MTU against the underlay MTU, agent RSS per node (the \
+            agent's process tree: VmRSS of /proc/PID/status of the agent and its descendants, so canal counts \
+            swift-canald and its swift-flanneld), time to converge after a node joins (node add + one pod until \
+            every TCP probe connects) and NetworkPolicy support (a deny-all ingress policy applied through the lab's policy \
             API, then probed). Each lab is removed after its measurements.
             --json prints {"plugins":[NAME…],"rows":[{"name":ID,"label":TEXT,"unit":UNIT,\
             "values":{NAME:NUMBER|BOOL|null}}],"errors":{NAME:[TEXT…]}}; null means the measurement failed \

@@ -4,7 +4,9 @@ import Lab
 /// The measurements of `compare` that watch the cluster's control plane: agent memory,
 /// convergence after a node joins, and NetworkPolicy enforcement.
 extension ComparisonMeasurement {
-    /// The mean resident set size (VmRSS of /proc/PID/status) of the nodes' agents, in MiB.
+    /// The mean resident set size of the nodes' agents, in MiB: per node, the agent's whole
+    /// process tree (VmRSS of /proc/PID/status of the agent and every descendant), so canal's
+    /// swift-canald counts with the swift-flanneld it supervises.
     /// The agent's pid is in its pid file next to its log (`agent.pid`: `PID COMM`).
     func agentMemory(_ lab: Lab) async throws -> Double {
         var sizes: [Double] = []
@@ -13,9 +15,7 @@ extension ComparisonMeasurement {
             let pidFile = (log.hasSuffix(".log") ? String(log.dropLast(4)) : log) + ".pid"
             guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
                 let pid = text.split(separator: " ").first.flatMap({ Int32($0) }),
-                let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-                let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-                let kibibytes = line.split(separator: " ").dropFirst().first.flatMap({ Double($0) })
+                let kibibytes = ProcessTreeMemory.residentKibibytes(root: pid)
             else { throw LabError(.notFound, "no running agent on node \(node.index)") }
             sizes.append(kibibytes / 1024)
         }

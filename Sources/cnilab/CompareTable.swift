@@ -64,7 +64,7 @@ struct ComparisonTable {
                 guard let pod = result.podMTU, let underlay = result.underlayMTU else { return .missing }
                 return .number(Double(underlay - pod))
             },
-            row("agent_rss_mib", "agent memory (RSS per node)", "MiB") { number($0.agentMemoryMebibytes) },
+            row("agent_rss_mib", "agent memory (RSS of its process tree, per node)", "MiB") { number($0.agentMemoryMebibytes) },
             row("lab_up_s", "2-node lab up", "s") { number($0.labUpSeconds) },
         ]
     }

@@ -3,28 +3,32 @@ import Foundation
 import Lab
 import Testing
 import TestSupport
+@testable import cnilab
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// `cnilab compare --quick --json --plugins flannel,calico` as a subprocess: the document's
-/// shape, sane values, the policy verdicts (flannel alone does not enforce, calico does) and
-/// nothing left behind.
+/// `cnilab compare --quick --json --plugins flannel,calico,canal` as a subprocess: the document's
+/// shape, sane values, the policy verdicts (flannel alone does not enforce, calico and canal
+/// do), canal's agent memory counting its swift-flanneld child, and nothing left behind.
 @Suite(.serialized) struct CnilabCompareTests {
     let executable = LabTestSupport.productsDirectory + "/cnilab"
 
-    @Test(.privileged) func quickCompareOfFlannelAndCalico() throws {
+    @Test(.privileged) func quickCompareOfFlannelCalicoAndCanal() throws {
         let root = try LabTestSupport.temporaryDirectory()
         let lab = LabTestSupport.uniqueLabName()
         let directory = root + "/lab"
         defer {
-            for index in 0..<2 { _ = try? Lab.down(name: lab + "cmp\(index)", stateDirectory: directory + "-cmp\(index)") }
+            for index in 0..<3 { _ = try? Lab.down(name: lab + "cmp\(index)", stateDirectory: directory + "-cmp\(index)") }
             try? FileManager.default.removeItem(atPath: root)
         }
         let output = try ChildProcess.run(
             executable,
-            arguments: ["compare", "--quick", "--json", "--plugins", "flannel,calico", "--lab", lab, "--state-dir", directory],
-            timeoutMilliseconds: 150_000)
+            arguments: ["compare", "--quick", "--json", "--plugins", "flannel,calico,canal", "--lab", lab, "--state-dir", directory],
+            timeoutMilliseconds: 240_000)
         #expect(output.status.isSuccess, "\(output.standardErrorText)")
         let document = try #require(try JSONSerialization.jsonObject(with: Data(output.standardOutputText.utf8)) as? [String: Any])
-        #expect(document["plugins"] as? [String] == ["flannel", "calico"])
+        #expect(document["plugins"] as? [String] == ["flannel", "calico", "canal"])
         let rows = try #require(document["rows"] as? [[String: Any]])
         var values: [String: [String: Any]] = [:]
         for row in rows {
@@ -34,7 +38,7 @@ import TestSupport
         }
         func number(_ row: String, _ plugin: String) -> Double? { values[row]?[plugin] as? Double }
         #expect((document["errors"] as? [String: Any])?.isEmpty == true, "\(document["errors"] ?? "no errors key")")
-        for plugin in ["flannel", "calico"] {
+        for plugin in ["flannel", "calico", "canal"] {
             let add = number("pod_add_median_ms", plugin) ?? -1
             let delete = number("pod_del_median_ms", plugin) ?? -1
             #expect(add > 0 && add < 10_000 && delete > 0 && delete < 10_000, "\(plugin): ADD \(add) DEL \(delete)")
@@ -51,8 +55,58 @@ import TestSupport
         // VXLAN costs 50 bytes of MTU; calico's routed veths carry no tunnel.
         #expect(number("encapsulation_overhead_bytes", "flannel") == 50)
         #expect(number("encapsulation_overhead_bytes", "calico") == 0)
+        #expect(number("encapsulation_overhead_bytes", "canal") == 50)
+        // canal's agent is swift-canald plus the swift-flanneld it runs (flannel's whole agent).
+        let flannelMemory = number("agent_rss_mib", "flannel") ?? -1
+        let canalMemory = number("agent_rss_mib", "canal") ?? -1
+        #expect(canalMemory > flannelMemory + 5, "canal \(canalMemory) MiB vs flannel \(flannelMemory) MiB: swift-flanneld not counted?")
         #expect(values["network_policy_enforced"]?["flannel"] as? Bool == false)
         #expect(values["network_policy_enforced"]?["calico"] as? Bool == true)
-        #expect(LabTestSupport.namespaces(of: lab + "cmp0").isEmpty && LabTestSupport.namespaces(of: lab + "cmp1").isEmpty)
+        #expect(values["network_policy_enforced"]?["canal"] as? Bool == true)
+        for index in 0..<3 { #expect(LabTestSupport.namespaces(of: lab + "cmp\(index)").isEmpty) }
+    }
+
+    /// The agent memory row sums the agent's process tree: a shell with a subshell (which
+    /// runs a sleep) and a sleep of its own counts all four processes, grandchild included.
+    @Test func agentMemoryCountsTheWholeProcessTree() throws {
+        let shell = try ChildProcess.launch("/bin/sh", arguments: ["-c", "(sleep 30; :) & sleep 30 & wait"])
+        defer {
+            for pid in Self.descendants(of: shell.pid) { kill(pid, SIGKILL) }
+            _ = shell.terminate(graceMilliseconds: 0)
+        }
+        // Wait (up to 3 s) for the tree: sh -> {sh -> sleep, sleep}.
+        var tree: [Int32] = []
+        for _ in 0..<300 {
+            tree = [shell.pid] + Self.descendants(of: shell.pid)
+            if tree.count == 4 { break }
+            usleep(10_000)
+        }
+        try #require(tree.count == 4, "process tree: \(tree)")
+        let sizes = tree.compactMap { ProcessTreeMemory.residentKibibytes(of: $0) }
+        try #require(sizes.count == 4 && sizes.allSatisfy { $0 > 0 }, "\(sizes)")
+        let total = try #require(ProcessTreeMemory.residentKibibytes(root: shell.pid))
+        // Sleeping processes: their RSS does not move between the two readings (± a page).
+        #expect(abs(total - sizes.reduce(0, +)) <= 8, "tree \(total) KiB, processes \(sizes)")
+        #expect(total > sizes[0] + 1, "only the root counted: \(total) KiB")
+        #expect(ProcessTreeMemory.residentKibibytes(root: Int32.max) == nil)
+    }
+
+    /// Every descendant of `pid`, read independently of the code under test (/proc/*/stat PPid).
+    static func descendants(of pid: Int32) -> [Int32] {
+        var parents: [Int32: [Int32]] = [:]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let child = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, let parent = Int32(fields[1]) { parents[parent, default: []].append(child) }
+        }
+        var result: [Int32] = []
+        var pending = parents[pid] ?? []
+        while let next = pending.popLast() {
+            result.append(next)
+            pending += parents[next] ?? []
+        }
+        return result
     }
 }

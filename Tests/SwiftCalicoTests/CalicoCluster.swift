@@ -4,6 +4,7 @@ import Foundation
 import Namespaces
 import NetPrimitives
 import Testing
+import TestSupport
 
 /// A 3-node routed cluster built by the test: a fabric namespace with bridge `br0`
 /// (192.168.100.254/24), node namespaces on it (eth0 192.168.100.1N/24, default route via
@@ -25,15 +26,15 @@ final class CalicoCluster: @unchecked Sendable {
         self.nodes = nodes
         self.directory = directory
         harnesses = nodes.indices.map { CalicoTestNode(node: nodes[$0], directory: directory, nodeName: "node-\($0 + 1)") }
-        try ip(fabric, ["link", "add", "br0", "type", "bridge"])
-        try ip(fabric, ["addr", "add", "192.168.100.254/24", "dev", "br0"])
-        try ip(fabric, ["link", "set", "br0", "up"])
+        try fabric.ip(["link", "add", "br0", "type", "bridge"])
+        try fabric.ip(["addr", "add", "192.168.100.254/24", "dev", "br0"])
+        try fabric.ip(["link", "set", "br0", "up"])
         for (index, node) in nodes.enumerated() {
-            try ip(fabric, ["link", "add", "f\(index)", "type", "veth", "peer", "name", "eth0", "netns", node.name!])
-            try ip(fabric, ["link", "set", "f\(index)", "master", "br0", "up"])
-            try ip(node, ["addr", "add", nodeAddress(index) + "/24", "dev", "eth0"])
-            try ip(node, ["link", "set", "eth0", "up"])
-            try ip(node, ["route", "add", "default", "via", "192.168.100.254"])
+            try fabric.ip(["link", "add", "f\(index)", "type", "veth", "peer", "name", "eth0", "netns", node.name!])
+            try fabric.ip(["link", "set", "f\(index)", "master", "br0", "up"])
+            try node.ip(["addr", "add", nodeAddress(index) + "/24", "dev", "eth0"])
+            try node.ip(["link", "set", "eth0", "up"])
+            try node.ip(["route", "add", "default", "via", "192.168.100.254"])
         }
         let config = """
             {"bgp":{"asNumber":64512,"nodeToNodeMeshEnabled":true,"listenPort":179,"holdTime":3,"keepaliveTime":1,
@@ -51,7 +52,7 @@ final class CalicoCluster: @unchecked Sendable {
             "--resync-interval-ms", "300",
         ]
         agents[index] = try nodes[index].launchProcess(
-            productsDirectory() + "/swift-calico-node", arguments: arguments,
+            TestDirectories.products + "/swift-calico-node", arguments: arguments,
             standardError: .file(directory + "/agent-\(index + 1).log"))
     }
 
@@ -67,7 +68,7 @@ final class CalicoCluster: @unchecked Sendable {
 
     /// `ip -j route show proto bgp` in node `index`: destination → gateway.
     func bgpRoutes(_ index: Int) throws -> [String: String] {
-        let text = try ip(nodes[index], ["-j", "route", "show", "proto", "bgp"])
+        let text = try nodes[index].ip(["-j", "route", "show", "proto", "bgp"])
         guard let entries = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]] else { return [:] }
         var routes: [String: String] = [:]
         for entry in entries {

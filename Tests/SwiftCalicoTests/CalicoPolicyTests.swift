@@ -19,8 +19,8 @@ import TestSupport
         """
 
     @Test(.privileged) func nodeAgentEnforcesStoredPolicy() async throws {
-        let directory = try temporaryDirectory()
-        defer { removeDirectory(directory) }
+        let directory = try TestDirectories.temporary(prefix: "swcni-calico-")
+        defer { TestDirectories.remove(directory) }
         try await NamespaceFixture.with(count: 6) { namespaces in
             let cluster = try CalicoCluster(fabric: namespaces[0], nodes: Array(namespaces[1...2]), directory: directory)
             defer { cluster.stopAll() }
@@ -38,16 +38,16 @@ import TestSupport
             for (name, app) in [("web", "web"), ("client", "client"), ("other", "other")] {
                 try await store.put("/swiftcni/labels/pod/_/\(name)", string: #"{"app":"\#(app)"}"#)
             }
-            #expect(try await eventually(within: 10) { try ping(from: client, webAddress) }, "client -> web without policy")
-            #expect(try await eventually(within: 5) { try ping(from: other, webAddress) }, "other -> web without policy")
+            #expect(try await eventually(within: 10) { try client.ping(webAddress) }, "client -> web without policy")
+            #expect(try await eventually(within: 5) { try other.ping(webAddress) }, "other -> web without policy")
 
             try await store.put("/swiftcni/policies/calico/global/web", string: Self.policy)
-            #expect(try await eventually(within: 8) { try !ping(from: other, webAddress) }, "policy: other -> web denied")
-            #expect(try await eventually(within: 5) { try ping(from: client, webAddress) }, "policy: client -> web allowed")
+            #expect(try await eventually(within: 8) { try !other.ping(webAddress) }, "policy: other -> web denied")
+            #expect(try await eventually(within: 5) { try client.ping(webAddress) }, "policy: client -> web allowed")
 
             try await store.put("/swiftcni/labels/pod/_/other", string: #"{"app":"client"}"#)
-            #expect(try await eventually(within: 8) { try ping(from: other, webAddress) }, "other relabelled -> web allowed")
-            #expect(try ip(cluster.nodes[0], ["-o", "link"]).isEmpty == false)
+            #expect(try await eventually(within: 8) { try other.ping(webAddress) }, "other relabelled -> web allowed")
+            #expect(try cluster.nodes[0].ip(["-o", "link"]).isEmpty == false)
             let table = try cluster.nodes[0].runProcess("/usr/sbin/nft", arguments: ["list", "table", "inet", "swiftcni_policy"])
             #expect(table.status.isSuccess, "\(cluster.agentLog(0))")
             await store.close()

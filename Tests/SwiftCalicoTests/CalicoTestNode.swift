@@ -3,6 +3,7 @@ import ChildProcess
 import Foundation
 import Namespaces
 import NetPrimitives
+import TestSupport
 
 /// One node namespace running swift-calico through the CNISpec runtime, with host-local's
 /// data directory, the result cache and (for block IPAM) the file datastore in a directory.
@@ -20,8 +21,8 @@ struct CalicoTestNode {
         self.directory = directory
         self.nodeName = nodeName
         runtime = CNIRuntime(
-            pluginDirectories: [productsDirectory(), "/usr/lib/cni"], cacheDirectory: directory + "/cache-\(nodeName)",
-            launcher: NodeLauncher(namespace: node))
+            pluginDirectories: [TestDirectories.products, "/usr/lib/cni"], cacheDirectory: directory + "/cache-\(nodeName)",
+            launcher: NamespacedPluginLauncher(namespace: node))
     }
 
     /// swift-calico with host-local (delegated) or the block-affinity IPAM (in process).
@@ -49,19 +50,13 @@ struct CalicoTestNode {
 
     /// Addresses reserved by host-local (one file per address).
     func reservedAddresses() -> [String] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: dataDirectory + "/k8s-pod-network")) ?? []
-        return entries.filter { IPAddress($0) != nil }.sorted()
+        HostLocalFiles.reservedAddresses(dataDirectory: dataDirectory, network: "k8s-pod-network")
     }
 
     /// Runs the plugin binary by hand in the node (raw protocol), for malformed requests.
     func runRaw(command: String, stdin: String, pod: NetworkNamespace?, containerID: String = "raw-1") throws -> ChildProcess.Output {
-        let environment = [
-            "CNI_COMMAND": command, "CNI_CONTAINERID": containerID, "CNI_IFNAME": "eth0",
-            "CNI_PATH": productsDirectory() + ":/usr/lib/cni",
-            "CNI_NETNS": pod?.path ?? "/var/run/netns/swcni-missing", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-        ]
-        return try node.runProcess(
-            productsDirectory() + "/swift-calico", environment: environment, standardInput: Array(stdin.utf8),
-            timeoutMilliseconds: 30_000)
+        try node.runPluginRaw(
+            TestDirectories.products + "/swift-calico", command: command, configuration: stdin, podNamespace: pod,
+            containerID: containerID, pluginPath: [TestDirectories.products, "/usr/lib/cni"])
     }
 }

@@ -11,8 +11,8 @@ import TestSupport
     }
 
     @Test(.privileged) func podToPodOverBGPAndAgentLifecycle() async throws {
-        let directory = try temporaryDirectory()
-        defer { removeDirectory(directory) }
+        let directory = try TestDirectories.temporary(prefix: "swcni-calico-")
+        defer { TestDirectories.remove(directory) }
         try await NamespaceFixture.with(count: 7) { namespaces in
             let cluster = try CalicoCluster(fabric: namespaces[0], nodes: Array(namespaces[1...3]), directory: directory)
             defer { cluster.stopAll() }
@@ -31,31 +31,31 @@ import TestSupport
                 for other in 0..<3 where other != index {
                     #expect(try cluster.bgpRoutes(index)[blocks[other]] == cluster.nodeAddress(other))
                 }
-                #expect(try ip(cluster.nodes[index], ["route", "show", "proto", "93"]).contains("blackhole \(blocks[index])"))
-                let links = try ip(cluster.nodes[index], ["-d", "-o", "link", "show"])
+                #expect(try cluster.nodes[index].ip(["route", "show", "proto", "93"]).contains("blackhole \(blocks[index])"))
+                let links = try cluster.nodes[index].ip(["-d", "-o", "link", "show"])
                 #expect(!links.contains("vxlan") && !links.contains("ipip") && !links.contains("tun"))
             }
             for source in 0..<3 {
                 for target in 0..<3 where target != source {
-                    #expect(try ping(from: pods[source], addresses[target]), "pod \(source + 1) -> pod \(target + 1)")
+                    #expect(try pods[source].ping(addresses[target]), "pod \(source + 1) -> pod \(target + 1)")
                 }
             }
 
             // status and metrics.
             let status = try cluster.nodes[0].runProcess(
-                productsDirectory() + "/swift-calico-node", arguments: ["status", "--json", "--state-dir", directory + "/state-1"],
+                TestDirectories.products + "/swift-calico-node", arguments: ["status", "--json", "--state-dir", directory + "/state-1"],
                 timeoutMilliseconds: 5_000)
             let statusText = String(decoding: status.standardOutput, as: UTF8.self)
             #expect(statusText.components(separatedBy: "\"Established\"").count == 3, "\(statusText)")
             let table = try cluster.nodes[1].runProcess(
-                productsDirectory() + "/swift-calico-node", arguments: ["status", "--state-dir", directory + "/state-2"],
+                TestDirectories.products + "/swift-calico-node", arguments: ["status", "--state-dir", directory + "/state-2"],
                 timeoutMilliseconds: 5_000)
             let tableText = String(decoding: table.standardOutput, as: UTF8.self)
             #expect(tableText.contains("node-to-node mesh") && tableText.contains(blocks[1]), "\(tableText)")
             let metrics = try cluster.nodes[0].runProcess(
                 "/usr/bin/curl", arguments: ["-s", "http://127.0.0.1:9099/metrics"], timeoutMilliseconds: 5_000)
             #expect(String(decoding: metrics.standardOutput, as: UTF8.self).contains("swiftcni_calico_bgp_sessions{state=\"Established\"} 2"))
-            #expect(try ip(cluster.nodes[0], ["-o", "link", "show"]).contains("eth0"))
+            #expect(try cluster.nodes[0].ip(["-o", "link", "show"]).contains("eth0"))
             let nat = try cluster.nodes[0].runProcess("/usr/sbin/nft", arguments: ["list", "table", "inet", "swiftcni_nat"])
             #expect(String(decoding: nat.standardOutput, as: UTF8.self).contains("masquerade"))
 
@@ -64,12 +64,12 @@ import TestSupport
             cluster.stopAgent(1, signal: SIGKILL)
             try await Task.sleep(for: .milliseconds(1_000))
             #expect(try cluster.bgpRoutes(0)[blocks[1]] == cluster.nodeAddress(1))
-            #expect(try ping(from: pods[0], addresses[1]))
+            #expect(try pods[0].ping(addresses[1]))
             try cluster.startAgent(1)
             for _ in 0..<6 {
                 try await Task.sleep(for: .milliseconds(1_000))
                 #expect(try cluster.bgpRoutes(0)[blocks[1]] == cluster.nodeAddress(1))
-                #expect(try ping(from: pods[0], addresses[1]))
+                #expect(try pods[0].ping(addresses[1]))
             }
             #expect(try await eventually(within: 5) { try cluster.bgpRoutes(1).count == 2 })
 
@@ -79,7 +79,7 @@ import TestSupport
             #expect(try await eventually(within: 3) {
                 try cluster.bgpRoutes(1)[blocks[0]] == nil && cluster.bgpRoutes(2)[blocks[0]] == nil
             })
-            #expect(try ip(cluster.nodes[0], ["route", "show", "proto", "93"]).isEmpty)
+            #expect(try cluster.nodes[0].ip(["route", "show", "proto", "93"]).isEmpty)
 
             // Graceful stop (Cease): node 3's block disappears from the others at once.
             cluster.stopAgent(2, signal: SIGTERM)

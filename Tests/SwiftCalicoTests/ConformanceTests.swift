@@ -11,8 +11,8 @@ import TestSupport
 @Suite(.serialized) struct ConformanceTests {
     @Test(.privileged, arguments: CNIVersion.all)
     func addCheckDeleteTwice(version: CNIVersion) async throws {
-        let directory = try temporaryDirectory()
-        defer { removeDirectory(directory) }
+        let directory = try TestDirectories.temporary(prefix: "swcni-calico-")
+        defer { TestDirectories.remove(directory) }
         try await NamespaceFixture.with(count: 2) { namespaces in
             let (node, pod) = (namespaces[0], namespaces[1])
             let harness = CalicoTestNode(node: node, directory: directory)
@@ -29,33 +29,33 @@ import TestSupport
                 #expect(current.interfaces.contains { $0.name == host && $0.mac?.description == "ee:ee:ee:ee:ee:ee" })
                 #expect(current.interfaces.contains { $0.name == "eth0" && $0.sandbox == pod.path })
             }
-            #expect(try ip(pod, ["-o", "-4", "addr", "show", "eth0"]).contains("10.65.0.2/32"))
-            let podRoutes = try ip(pod, ["route", "show"])
+            #expect(try pod.ip(["-o", "-4", "addr", "show", "eth0"]).contains("10.65.0.2/32"))
+            let podRoutes = try pod.ip(["route", "show"])
             #expect(podRoutes.contains("default via 169.254.1.1 dev eth0"))
             #expect(podRoutes.contains("169.254.1.1 dev eth0 scope link"))
-            #expect(try ip(node, ["route", "show", "proto", "92"]).contains("10.65.0.2 dev \(host) scope link"))
-            #expect(try ip(node, ["-o", "link", "show", host]).contains("ee:ee:ee:ee:ee:ee"))
+            #expect(try node.ip(["route", "show", "proto", "92"]).contains("10.65.0.2 dev \(host) scope link"))
+            #expect(try node.ip(["-o", "link", "show", host]).contains("ee:ee:ee:ee:ee:ee"))
             #expect(try node.runProcess("/usr/sbin/sysctl", arguments: ["-n", "net.ipv4.conf.\(host).proxy_arp"]).standardOutput == Array("1\n".utf8))
             #expect(try node.runProcess("/usr/sbin/sysctl", arguments: ["-n", "net.ipv4.ip_forward"]).standardOutput == Array("1\n".utf8))
-            #expect(!(try ip(node, ["-d", "link", "show"]).contains("bridge")))
+            #expect(!(try node.ip(["-d", "link", "show"]).contains("bridge")))
             // Node to pod and back over the routed veth (the node needs an address to answer from).
-            try ip(node, ["addr", "add", "192.168.0.1/32", "dev", "lo"])
-            #expect(try ping(from: node, "10.65.0.2"))
+            try node.ip(["addr", "add", "192.168.0.1/32", "dev", "lo"])
+            #expect(try node.ping("10.65.0.2"))
             #expect(harness.reservedAddresses() == ["10.65.0.2"])
 
             if version.supportsCheck { try await harness.runtime.check(list, attachment) }
             try await harness.runtime.delete(list, attachment)
-            #expect(!(try ip(node, ["-o", "link", "show"]).contains(host)))
-            #expect(!(try ip(pod, ["-o", "link", "show"]).contains("eth0")))
-            #expect(try ip(node, ["route", "show", "proto", "92"]).isEmpty)
+            #expect(!(try node.ip(["-o", "link", "show"]).contains(host)))
+            #expect(!(try pod.ip(["-o", "link", "show"]).contains("eth0")))
+            #expect(try node.ip(["route", "show", "proto", "92"]).isEmpty)
             #expect(harness.reservedAddresses().isEmpty)
             try await harness.runtime.delete(list, attachment)
         }
     }
 
     @Test(.privileged) func versionAnswersEverySpecVersion() async throws {
-        let directory = try temporaryDirectory()
-        defer { removeDirectory(directory) }
+        let directory = try TestDirectories.temporary(prefix: "swcni-calico-")
+        defer { TestDirectories.remove(directory) }
         try await NamespaceFixture.with(count: 1) { namespaces in
             let harness = CalicoTestNode(node: namespaces[0], directory: directory)
             let info = try await harness.runtime.version(ofPlugin: "swift-calico")
@@ -64,8 +64,8 @@ import TestSupport
     }
 
     @Test(.privileged) func badInputGetsClearErrors() async throws {
-        let directory = try temporaryDirectory()
-        defer { removeDirectory(directory) }
+        let directory = try TestDirectories.temporary(prefix: "swcni-calico-")
+        defer { TestDirectories.remove(directory) }
         try await NamespaceFixture.with(count: 2) { namespaces in
             let (node, pod) = (namespaces[0], namespaces[1])
             let harness = CalicoTestNode(node: node, directory: directory)
@@ -102,17 +102,17 @@ import TestSupport
             #expect(harness.reservedAddresses().isEmpty)
 
             // The interface name already taken in the pod: rolled back, address released.
-            try ip(pod, ["link", "add", "eth0", "type", "veth", "peer", "name", "other0"])
+            try pod.ip(["link", "add", "eth0", "type", "veth", "peer", "name", "other0"])
             let clash = await cniError { _ = try await harness.runtime.add(harness.conflist(), harness.attachment("p2", pod: pod)) }
             #expect(clash?.message.contains("already exists") == true)
             #expect(harness.reservedAddresses().isEmpty)
-            #expect(!(try ip(node, ["-o", "link", "show"]).contains("cali")))
+            #expect(!(try node.ip(["-o", "link", "show"]).contains("cali")))
         }
     }
 
     @Test(.privileged) func deleteAfterThePodNamespaceIsGone() async throws {
-        let directory = try temporaryDirectory()
-        defer { removeDirectory(directory) }
+        let directory = try TestDirectories.temporary(prefix: "swcni-calico-")
+        defer { TestDirectories.remove(directory) }
         try await NamespaceFixture.with(count: 2) { namespaces in
             let (node, pod) = (namespaces[0], namespaces[1])
             let harness = CalicoTestNode(node: node, directory: directory)
@@ -123,13 +123,13 @@ import TestSupport
             try await harness.runtime.delete(list, attachment)
             try await harness.runtime.delete(list, attachment)
             #expect(harness.reservedAddresses().isEmpty)
-            #expect(!(try ip(node, ["-o", "link", "show"]).contains("cali")))
+            #expect(!(try node.ip(["-o", "link", "show"]).contains("cali")))
         }
     }
 
     @Test(.privileged) func checkDetectsARemovedAddress() async throws {
-        let directory = try temporaryDirectory()
-        defer { removeDirectory(directory) }
+        let directory = try TestDirectories.temporary(prefix: "swcni-calico-")
+        defer { TestDirectories.remove(directory) }
         try await NamespaceFixture.with(count: 2) { namespaces in
             let (node, pod) = (namespaces[0], namespaces[1])
             let harness = CalicoTestNode(node: node, directory: directory)
@@ -137,7 +137,7 @@ import TestSupport
             let attachment = harness.attachment("check-1", pod: pod)
             _ = try await harness.runtime.add(list, attachment)
             try await harness.runtime.check(list, attachment)
-            try ip(pod, ["addr", "del", "10.65.0.2/32", "dev", "eth0"])
+            try pod.ip(["addr", "del", "10.65.0.2/32", "dev", "eth0"])
             let error = await cniError { try await harness.runtime.check(list, attachment) }
             #expect(error?.message.contains("address 10.65.0.2/32 not found on eth0") == true)
             try await harness.runtime.delete(list, attachment)
@@ -145,8 +145,8 @@ import TestSupport
     }
 
     @Test(.privileged) func blockIPAMStatusAndGarbageCollection() async throws {
-        let directory = try temporaryDirectory()
-        defer { removeDirectory(directory) }
+        let directory = try TestDirectories.temporary(prefix: "swcni-calico-")
+        defer { TestDirectories.remove(directory) }
         try await NamespaceFixture.with(count: 3) { namespaces in
             let (node, kept, stale) = (namespaces[0], namespaces[1], namespaces[2])
             let harness = CalicoTestNode(node: node, directory: directory)
@@ -172,8 +172,8 @@ import TestSupport
     }
 
     @Test(.privileged) func twentyParallelAdds() async throws {
-        let directory = try temporaryDirectory()
-        defer { removeDirectory(directory) }
+        let directory = try TestDirectories.temporary(prefix: "swcni-calico-")
+        defer { TestDirectories.remove(directory) }
         try await NamespaceFixture.with(count: 21) { namespaces in
             let node = namespaces[0]
             let harness = CalicoTestNode(node: node, directory: directory)
@@ -189,9 +189,9 @@ import TestSupport
                 return try await group.reduce(into: [String]()) { $0.append($1) }
             }
             #expect(Set(addresses).count == 20)
-            #expect(try ip(node, ["route", "show", "proto", "92"]).split(separator: "\n").count == 20)
+            #expect(try node.ip(["route", "show", "proto", "92"]).split(separator: "\n").count == 20)
             for address in addresses.prefix(2) {
-                #expect(try ping(from: pods[0], address.replacingOccurrences(of: "/32", with: "")))
+                #expect(try pods[0].ping(address.replacingOccurrences(of: "/32", with: "")))
             }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for (index, pod) in pods.enumerated() {
@@ -200,7 +200,7 @@ import TestSupport
                 try await group.waitForAll()
             }
             #expect(harness.reservedAddresses().isEmpty)
-            #expect(try ip(node, ["route", "show", "proto", "92"]).isEmpty)
+            #expect(try node.ip(["route", "show", "proto", "92"]).isEmpty)
         }
     }
 }

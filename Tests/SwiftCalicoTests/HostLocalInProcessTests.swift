@@ -9,8 +9,8 @@ import Testing
 /// host-local binary is needed, and the reference plugin reads what swift-calico wrote.
 @Suite(.serialized) struct HostLocalInProcessTests {
     @Test(.privileged) func addWithoutTheBinaryAndReleaseByTheReferencePlugin() async throws {
-        let directory = try temporaryDirectory()
-        defer { removeDirectory(directory) }
+        let directory = try TestDirectories.temporary(prefix: "swcni-calico-")
+        defer { TestDirectories.remove(directory) }
         try await NamespaceFixture.with(count: 2) { namespaces in
             let (node, pod) = (namespaces[0], namespaces[1])
             let harness = CalicoTestNode(node: node, directory: directory)
@@ -24,7 +24,7 @@ import Testing
                 ]
             }
             let add = try node.runProcess(
-                productsDirectory() + "/swift-calico", environment: environment("ADD"),
+                TestDirectories.products + "/swift-calico", environment: environment("ADD"),
                 standardInput: Array(configuration.utf8), timeoutMilliseconds: 30_000)
             #expect(add.status == .exited(0), "\(add.standardOutputText) \(add.standardErrorText)")
             #expect(add.standardOutputText.contains("10.65.0.2/32"))
@@ -40,7 +40,7 @@ import Testing
             #expect(release.status == .exited(0), "\(release.standardOutputText)")
             #expect(harness.reservedAddresses().isEmpty)
             let delete = try node.runProcess(
-                productsDirectory() + "/swift-calico", environment: environment("DEL"),
+                TestDirectories.products + "/swift-calico", environment: environment("DEL"),
                 standardInput: Array(configuration.utf8), timeoutMilliseconds: 30_000)
             #expect(delete.status == .exited(0))
         }

@@ -6,16 +6,7 @@ import Namespaces
 import NetPrimitives
 import Netlink
 import Testing
-
-/// Runs plugins inside a node's network namespace (the plugin creates its host side there).
-struct NodeLauncher: PluginLauncher {
-    let namespace: NetworkNamespace
-
-    func run(executable: String, environment: [String: String], standardInput: [UInt8]) async throws -> PluginProcessOutput {
-        PluginProcessOutput(
-            try namespace.runProcess(executable, environment: environment, standardInput: standardInput, timeoutMilliseconds: 30_000))
-    }
-}
+import TestSupport
 
 struct CanalTestError: Error, CustomStringConvertible {
     var description: String
@@ -58,10 +49,7 @@ final class CanalCluster: @unchecked Sendable {
         try await store.put(KeyLayout.flannelConfig(), string: #"{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}"#)
     }
 
-    static func binary(_ name: String) -> String {
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return (executable as NSString).deletingLastPathComponent + "/" + name
-    }
+    static func binary(_ name: String) -> String { TestDirectories.products + "/" + name }
 
     func nodeName(_ index: Int) -> String { "node-\(index + 1)" }
     func subnetFile(_ index: Int) -> String { directory + "/subnet-\(index + 1).env" }
@@ -81,16 +69,6 @@ final class CanalCluster: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    /// Polls `condition` every 100 ms until it holds or `seconds` pass.
-    func eventually(_ seconds: Double = 10, _ condition: () async throws -> Bool) async rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(100))
-        }
-        return try await condition()
-    }
-
     func conflist(_ index: Int) throws -> NetworkConfigurationList {
         let json = """
             {"cniVersion":"1.0.0","name":"canal","plugins":[{"type":"swift-canal","subnetFile":"\(subnetFile(index))",
@@ -102,12 +80,12 @@ final class CanalCluster: @unchecked Sendable {
     func runtime(_ index: Int) -> CNIRuntime {
         CNIRuntime(
             pluginDirectories: [directory + "/plugins"], cacheDirectory: directory + "/cache-\(index + 1)",
-            launcher: NodeLauncher(namespace: nodes[index]), baseEnvironment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"])
+            launcher: NamespacedPluginLauncher(namespace: nodes[index]), baseEnvironment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"])
     }
 
     func attachment(_ pod: NetworkNamespace, namespace: String, name: String) throws -> RuntimeAttachment {
         RuntimeAttachment(
-            containerID: "\(namespace)-\(name)", networkNamespace: "/run/netns/" + pod.name!, interfaceName: try InterfaceName("eth0"),
+            containerID: "\(namespace)-\(name)", networkNamespace: "/run/netns/" + pod.name!, interfaceName: "eth0",
             arguments: CNIArguments([.init(key: "K8S_POD_NAMESPACE", value: namespace), .init(key: "K8S_POD_NAME", value: name)]))
     }
 
@@ -120,9 +98,5 @@ final class CanalCluster: @unchecked Sendable {
 
     func deletePod(_ pod: NetworkNamespace, node index: Int, namespace: String, name: String) async throws {
         try await runtime(index).delete(try conflist(index), try attachment(pod, namespace: namespace, name: name))
-    }
-
-    static func pings(_ from: NetworkNamespace, _ address: String) throws -> Bool {
-        try from.runProcess("/bin/ping", arguments: ["-c", "1", "-W", "1", "-q", address], timeoutMilliseconds: 3000).status.isSuccess
     }
 }

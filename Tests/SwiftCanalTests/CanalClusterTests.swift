@@ -20,7 +20,7 @@ struct CanalClusterTests {
     static func expectPing(
         _ cluster: CanalCluster, _ from: NetworkNamespace, _ address: String, _ expected: Bool, _ what: Comment
     ) async throws {
-        let reached = try await cluster.eventually(8) { try CanalCluster.pings(from, address) == expected }
+        let reached = try await eventually(within: 8) { try from.ping(address) == expected }
         #expect(reached, what)
     }
 
@@ -40,7 +40,7 @@ struct CanalClusterTests {
             let (webPod, clientPod, otherPod) = (namespaces[3], namespaces[4], namespaces[5])
             try cluster.start(0)
             try cluster.start(1)
-            let leased = await cluster.eventually(15) {
+            let leased = await eventually(within: 15) {
                 FileManager.default.fileExists(atPath: cluster.subnetFile(0)) && FileManager.default.fileExists(atPath: cluster.subnetFile(1))
             }
             try #require(leased, "subnet.env not written: \(cluster.log(0)) \(cluster.log(1))")
@@ -78,9 +78,9 @@ struct CanalClusterTests {
             #expect(children.count == 1, "swift-flanneld children: \(children)")
             cluster.agents[0] = nil
             #expect(agent.terminate(graceMilliseconds: 8000)?.isSuccess == true, "\(cluster.log(0))")
-            let gone = await cluster.eventually(5) { children.allSatisfy { !FileManager.default.fileExists(atPath: "/proc/\($0)") } }
+            let gone = await eventually(within: 5) { children.allSatisfy { !FileManager.default.fileExists(atPath: "/proc/\($0)") } }
             #expect(gone, "swift-flanneld outlived swift-canald")
-            #expect(try CanalCluster.pings(clientPod, web), "the data path stays after the agents stop")
+            #expect(try clientPod.ping(web), "the data path stays after the agents stop")
         }
     }
 }

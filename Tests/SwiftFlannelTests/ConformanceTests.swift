@@ -11,8 +11,8 @@ import TestSupport
 @Suite(.serialized) struct ConformanceTests {
     @Test(.privileged, arguments: CNIVersion.all)
     func addCheckDeleteTwice(version: CNIVersion) async throws {
-        let directory = try temporaryDirectory()
-        defer { removeDirectory(directory) }
+        let directory = try TestDirectories.temporary(prefix: "swcni-flannel-")
+        defer { TestDirectories.remove(directory) }
         try await NamespaceFixture.with(count: 2) { namespaces in
             let (node, pod) = (namespaces[0], namespaces[1])
             let harness = try FlannelTestNode(node: node, directory: directory)
@@ -30,12 +30,12 @@ import TestSupport
                 #expect(current.interfaces.map(\.name).first == "cni0")
                 #expect(current.interfaces.contains { $0.name == "eth0" && $0.sandbox == pod.path })
             }
-            #expect(try ip(pod, ["-o", "-4", "addr", "show", "eth0"]).contains("10.244.1.2/24"))
-            #expect(try ip(pod, ["route", "show"]).contains("10.244.0.0/16 via 10.244.1.1 dev eth0"))
-            #expect(try ip(pod, ["-o", "link", "show", "eth0"]).contains("mtu 1450"))
-            #expect(try ip(node, ["-o", "-4", "addr", "show", "cni0"]).contains("10.244.1.1/24"))
+            #expect(try pod.ip(["-o", "-4", "addr", "show", "eth0"]).contains("10.244.1.2/24"))
+            #expect(try pod.ip(["route", "show"]).contains("10.244.0.0/16 via 10.244.1.1 dev eth0"))
+            #expect(try pod.ip(["-o", "link", "show", "eth0"]).contains("mtu 1450"))
+            #expect(try node.ip(["-o", "-4", "addr", "show", "cni0"]).contains("10.244.1.1/24"))
             let hostInterface = PodInterfaceNaming.hostInterfaceName(containerID: attachment.containerID, interfaceName: "eth0")
-            let hostLink = try ip(node, ["-d", "-o", "link", "show", hostInterface.value])
+            let hostLink = try node.ip(["-d", "-o", "link", "show", hostInterface.value])
             #expect(hostLink.contains("master cni0") && hostLink.contains("hairpin on"))
             #expect(harness.reservedAddresses() == ["10.244.1.2"])
 
@@ -43,8 +43,8 @@ import TestSupport
                 try await harness.runtime.check(list, attachment)
             }
             try await harness.runtime.delete(list, attachment)
-            #expect(!(try ip(node, ["-o", "link", "show"]).contains(hostInterface.value)))
-            #expect(!(try ip(pod, ["-o", "link", "show"]).contains("eth0")))
+            #expect(!(try node.ip(["-o", "link", "show"]).contains(hostInterface.value)))
+            #expect(!(try pod.ip(["-o", "link", "show"]).contains("eth0")))
             #expect(harness.reservedAddresses().isEmpty)
             // DEL is idempotent.
             try await harness.runtime.delete(list, attachment)
@@ -52,8 +52,8 @@ import TestSupport
     }
 
     @Test(.privileged) func versionAnswersEverySpecVersion() async throws {
-        let directory = try temporaryDirectory()
-        defer { removeDirectory(directory) }
+        let directory = try TestDirectories.temporary(prefix: "swcni-flannel-")
+        defer { TestDirectories.remove(directory) }
         try await NamespaceFixture.with(count: 1) { namespaces in
             let harness = try FlannelTestNode(node: namespaces[0], directory: directory)
             let info = try await harness.runtime.version(ofPlugin: "swift-flannel")
@@ -62,8 +62,8 @@ import TestSupport
     }
 
     @Test(.privileged) func badInputGetsClearErrors() async throws {
-        let directory = try temporaryDirectory()
-        defer { removeDirectory(directory) }
+        let directory = try TestDirectories.temporary(prefix: "swcni-flannel-")
+        defer { TestDirectories.remove(directory) }
         try await NamespaceFixture.with(count: 2) { namespaces in
             let (node, pod) = (namespaces[0], namespaces[1])
             let harness = try FlannelTestNode(node: node, directory: directory, writeSubnetFile: false)
@@ -90,8 +90,8 @@ import TestSupport
             let missing = await cniError { _ = try await harness.runtime.add(harness.conflist(), harness.attachment("p1", pod: pod)) }
             #expect(missing?.code == .tryAgainLater)
             #expect(missing?.message.contains("subnet.env") == true)
-            #expect(!(try ip(node, ["-o", "link", "show"]).contains("cni0")))
-            #expect(!(try ip(pod, ["-o", "link", "show"]).contains("eth0")))
+            #expect(!(try node.ip(["-o", "link", "show"]).contains("cni0")))
+            #expect(!(try pod.ip(["-o", "link", "show"]).contains("eth0")))
 
             // DEL of an attachment that never existed, without subnet.env or address store: success.
             try await harness.runtime.delete(harness.conflist(), harness.attachment("never", pod: pod))
@@ -111,13 +111,13 @@ import TestSupport
             let clash = await cniError { _ = try await harness.runtime.add(harness.conflist(), harness.attachment("p2", pod: pod)) }
             #expect(clash?.message.contains("already exists") == true)
             #expect(harness.reservedAddresses().isEmpty)
-            #expect(!(try ip(node, ["-o", "link", "show"]).contains("veth")))
+            #expect(!(try node.ip(["-o", "link", "show"]).contains("veth")))
         }
     }
 
     @Test(.privileged) func deleteAfterThePodNamespaceIsGone() async throws {
-        let directory = try temporaryDirectory()
-        defer { removeDirectory(directory) }
+        let directory = try TestDirectories.temporary(prefix: "swcni-flannel-")
+        defer { TestDirectories.remove(directory) }
         try await NamespaceFixture.with(count: 2) { namespaces in
             let (node, pod) = (namespaces[0], namespaces[1])
             let harness = try FlannelTestNode(node: node, directory: directory)
@@ -128,13 +128,13 @@ import TestSupport
             try await harness.runtime.delete(list, attachment)
             try await harness.runtime.delete(list, attachment)
             #expect(harness.reservedAddresses().isEmpty)
-            #expect(!(try ip(node, ["-o", "link", "show"]).contains("veth")))
+            #expect(!(try node.ip(["-o", "link", "show"]).contains("veth")))
         }
     }
 
     @Test(.privileged) func checkDetectsARemovedAddress() async throws {
-        let directory = try temporaryDirectory()
-        defer { removeDirectory(directory) }
+        let directory = try TestDirectories.temporary(prefix: "swcni-flannel-")
+        defer { TestDirectories.remove(directory) }
         try await NamespaceFixture.with(count: 2) { namespaces in
             let (node, pod) = (namespaces[0], namespaces[1])
             let harness = try FlannelTestNode(node: node, directory: directory)
@@ -142,7 +142,7 @@ import TestSupport
             let attachment = harness.attachment("check-1", pod: pod)
             _ = try await harness.runtime.add(list, attachment)
             try await harness.runtime.check(list, attachment)
-            _ = try ip(pod, ["addr", "del", "10.244.1.2/24", "dev", "eth0"])
+            _ = try pod.ip(["addr", "del", "10.244.1.2/24", "dev", "eth0"])
             let error = await cniError { try await harness.runtime.check(list, attachment) }
             #expect(error?.message.contains("address 10.244.1.2/24 not found on eth0") == true)
             try await harness.runtime.delete(list, attachment)
@@ -150,8 +150,8 @@ import TestSupport
     }
 
     @Test(.privileged) func statusAndGarbageCollection() async throws {
-        let directory = try temporaryDirectory()
-        defer { removeDirectory(directory) }
+        let directory = try TestDirectories.temporary(prefix: "swcni-flannel-")
+        defer { TestDirectories.remove(directory) }
         try await NamespaceFixture.with(count: 3) { namespaces in
             let (node, kept, stale) = (namespaces[0], namespaces[1], namespaces[2])
             let harness = try FlannelTestNode(node: node, directory: directory)
@@ -163,7 +163,7 @@ import TestSupport
             try await harness.runtime.garbageCollect(list, validAttachments: [NetworkAttachment(containerID: "keep", interfaceName: "eth0")])
             #expect(harness.reservedAddresses() == ["10.244.1.2"])
             let staleHost = PodInterfaceNaming.hostInterfaceName(containerID: "stale", interfaceName: "eth0")
-            #expect(!(try ip(node, ["-o", "link", "show"]).contains(staleHost.value)))
+            #expect(!(try node.ip(["-o", "link", "show"]).contains(staleHost.value)))
             try FileManager.default.removeItem(atPath: harness.subnetFile)
             let error = await cniError { try await harness.runtime.status(list) }
             #expect(error?.code == .pluginNotAvailable)

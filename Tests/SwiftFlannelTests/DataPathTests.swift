@@ -16,8 +16,8 @@ enum PodInterfaceNamingName {
 /// Pods networked by swift-flannel carry traffic; many ADDs at once; chaining with portmap.
 @Suite(.serialized) struct DataPathTests {
     @Test(.privileged) func twentyParallelAddsGetUniqueReachableAddresses() async throws {
-        let directory = try temporaryDirectory()
-        defer { removeDirectory(directory) }
+        let directory = try TestDirectories.temporary(prefix: "swcni-flannel-")
+        defer { TestDirectories.remove(directory) }
         try await NamespaceFixture.with(count: 21) { namespaces in
             let node = namespaces[0]
             let pods = Array(namespaces.dropFirst())
@@ -36,7 +36,7 @@ enum PodInterfaceNamingName {
             #expect(Set(addresses).count == 20)
             #expect(harness.reservedAddresses().count == 20)
             for address in addresses {
-                #expect(try ping(from: node, address), "\(address) unreachable from the node")
+                #expect(try node.ping(address, waitSeconds: 2), "\(address) unreachable from the node")
             }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for (index, pod) in pods.enumerated() {
@@ -49,8 +49,8 @@ enum PodInterfaceNamingName {
     }
 
     @Test(.privileged) func twoPodsOnTheNodeReachEachOther() async throws {
-        let directory = try temporaryDirectory()
-        defer { removeDirectory(directory) }
+        let directory = try TestDirectories.temporary(prefix: "swcni-flannel-")
+        defer { TestDirectories.remove(directory) }
         try await NamespaceFixture.with(count: 3) { namespaces in
             let (node, first, second) = (namespaces[0], namespaces[1], namespaces[2])
             let harness = try FlannelTestNode(node: node, directory: directory)
@@ -59,19 +59,19 @@ enum PodInterfaceNamingName {
             let b = try await harness.runtime.add(list, harness.attachment("pod-b", pod: second)).current()
             let addressA = try #require(a.ips.first?.address.address)
             let addressB = try #require(b.ips.first?.address.address)
-            #expect(try ping(from: first, addressB))
-            #expect(try ping(from: second, addressA))
+            #expect(try first.ping(addressB, waitSeconds: 2))
+            #expect(try second.ping(addressA, waitSeconds: 2))
             // The gateway answers too, and after DEL the peer is gone.
-            #expect(try ping(from: first, try #require(IPAddress("10.244.1.1"))))
+            #expect(try first.ping(try #require(IPAddress("10.244.1.1")), waitSeconds: 2))
             try await harness.runtime.delete(list, harness.attachment("pod-b", pod: second))
-            #expect(!(try ping(from: first, addressB)))
+            #expect(!(try first.ping(addressB, waitSeconds: 2)))
             try await harness.runtime.delete(list, harness.attachment("pod-a", pod: first))
         }
     }
 
     @Test(.privileged) func defaultGatewayGivesThePodADefaultRoute() async throws {
-        let directory = try temporaryDirectory()
-        defer { removeDirectory(directory) }
+        let directory = try TestDirectories.temporary(prefix: "swcni-flannel-")
+        defer { TestDirectories.remove(directory) }
         try await NamespaceFixture.with(count: 2) { namespaces in
             let (node, pod) = (namespaces[0], namespaces[1])
             let harness = try FlannelTestNode(node: node, directory: directory)
@@ -79,15 +79,15 @@ enum PodInterfaceNamingName {
                 cniVersion: "1.0.0", name: "cbr0", plugins: [harness.pluginConfiguration(defaultGateway: true)])
             let result = try await harness.runtime.add(list, harness.attachment("gw-1", pod: pod)).current()
             #expect(result.routes.contains { $0.destination == IPNetwork("0.0.0.0/0") && $0.gateway == IPAddress("10.244.1.1") })
-            #expect(try ip(pod, ["route", "show"]).contains("default via 10.244.1.1 dev eth0"))
+            #expect(try pod.ip(["route", "show"]).contains("default via 10.244.1.1 dev eth0"))
             try await harness.runtime.check(list, harness.attachment("gw-1", pod: pod))
             try await harness.runtime.delete(list, harness.attachment("gw-1", pod: pod))
         }
     }
 
     @Test(.privileged) func chainedAfterAnotherPluginKeepsItsResult() async throws {
-        let directory = try temporaryDirectory()
-        defer { removeDirectory(directory) }
+        let directory = try TestDirectories.temporary(prefix: "swcni-flannel-")
+        defer { TestDirectories.remove(directory) }
         try await NamespaceFixture.with(count: 2) { namespaces in
             let (node, pod) = (namespaces[0], namespaces[1])
             let harness = try FlannelTestNode(node: node, directory: directory)
@@ -106,8 +106,8 @@ enum PodInterfaceNamingName {
 
     @Test(.privileged, arguments: [CNIVersion.v0_4_0, .v1_0_0])
     func chainedWithTheReferencePortmap(version: CNIVersion) async throws {
-        let directory = try temporaryDirectory()
-        defer { removeDirectory(directory) }
+        let directory = try TestDirectories.temporary(prefix: "swcni-flannel-")
+        defer { TestDirectories.remove(directory) }
         try await NamespaceFixture.with(count: 2) { namespaces in
             let (node, pod) = (namespaces[0], namespaces[1])
             let harness = try FlannelTestNode(node: node, directory: directory)

@@ -2,6 +2,7 @@ import CNISpec
 import ChildProcess
 import Foundation
 import Testing
+import TestSupport
 
 /// `make install-plugins PREFIX=DIR` puts a working plugin binary into DIR/bin.
 @Suite struct InstallTests {
@@ -11,12 +12,12 @@ import Testing
 
     @Test func installsIntoAPrefixAndTheInstalledBinaryAnswersVersion() throws {
         try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/make"), "make is not installed")
-        let prefix = try temporaryDirectory()
-        defer { removeDirectory(prefix) }
+        let prefix = try TestDirectories.temporary(prefix: "swcni-flannel-")
+        defer { TestDirectories.remove(prefix) }
         // PLUGIN_BIN_DIR: install this test build's binary rather than building release here.
         let make = try ChildProcess.run(
             "/usr/bin/make",
-            arguments: ["-s", "-C", Self.repository, "install-plugins", "PREFIX=\(prefix)", "PLUGIN_BIN_DIR=\(productsDirectory())"],
+            arguments: ["-s", "-C", Self.repository, "install-plugins", "PREFIX=\(prefix)", "PLUGIN_BIN_DIR=\(TestDirectories.products)"],
             environment: ["PATH": "/usr/bin:/bin"], timeoutMilliseconds: 60_000)
         #expect(make.status == .exited(0), "\(make.standardErrorText)")
         let installed = prefix + "/bin/swift-flannel"

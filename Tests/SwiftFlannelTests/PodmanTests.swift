@@ -47,7 +47,7 @@ import TestSupport
         for applet in ["sh", "ip", "ping", "sleep", "cat"] {
             try fileManager.createSymbolicLink(atPath: directory + "/rootfs/bin/" + applet, withDestinationPath: "busybox")
         }
-        try fileManager.createSymbolicLink(atPath: directory + "/bin/swift-flannel", withDestinationPath: productsDirectory() + "/swift-flannel")
+        try fileManager.createSymbolicLink(atPath: directory + "/bin/swift-flannel", withDestinationPath: TestDirectories.products + "/swift-flannel")
         let files = [
             "containers.conf": """
                 [containers]
@@ -109,8 +109,8 @@ import TestSupport
 
     @Test(.privileged) func twoContainersOnSwiftFlannelPingEachOther() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/podman"), "podman is not installed")
-        let directory = try temporaryDirectory()
-        defer { removeDirectory(directory) }
+        let directory = try TestDirectories.temporary(prefix: "swcni-flannel-")
+        defer { TestDirectories.remove(directory) }
         try await NamespaceFixture.with(count: 1) { namespaces in
             let environment = try Self.prepare(directory, node: namespaces[0])
             defer { Self.tearDown(environment) }

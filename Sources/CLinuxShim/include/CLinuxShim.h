@@ -22,4 +22,8 @@ int cnishim_loopback_up(void);
 int cnishim_pipe_cloexec(int fds[2]);
 /// Names the calling thread (prctl PR_SET_NAME; at most 15 bytes are kept).
 int cnishim_set_thread_name(const char *name);
+/// prctl(PR_SET_PDEATHSIG): the kernel sends `signal` to this process when the thread that
+/// spawned it exits (or its whole process dies). Kept per thread: only while the calling
+/// thread lives, so call it from a thread that lives as long as the process.
+int cnishim_set_parent_death_signal(int signal);
 #endif

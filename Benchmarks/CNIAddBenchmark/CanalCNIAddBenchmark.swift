@@ -1,0 +1,133 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ChildProcess
+import Namespaces
+
+/// Pod ADD and DEL latency of swift-canal against the reference ptp + host-local plugins over
+/// the same node subnet (Canal's pod data path is Calico's routed veth with host-local
+/// addresses from flannel's subnet.env; ptp + host-local is the reference plugins' closest
+/// equivalent). Configurations, each in its own node namespace with its own pods:
+/// swift-canal writing pod records to a file store (as in a Canal cluster), swift-canal without
+/// a store (the data path alone), and ptp + host-local. ADDs alternate between them (the first
+/// one rotating), then DELs likewise; only the plugin process is timed. `cnilab bench cni-add
+/// --plugin canal` calls ``run(_:)``.
+public enum CanalCNIAddBenchmark {
+    public struct Options: Sendable {
+        public var pods: Int
+        /// The swift-canal binary (release, static Swift runtime).
+        public var swiftCanal: String
+        /// Where the reference `ptp` and `host-local` live.
+        public var referencePluginDirectory: String
+        /// Scratch directory for subnet.env, the address stores and the file store (created and removed).
+        public var workDirectory: String
+
+        public init(
+            pods: Int = 50, swiftCanal: String, referencePluginDirectory: String = "/usr/lib/cni",
+            workDirectory: String = "/tmp/swcni-canal-bench-\(getpid())"
+        ) {
+            self.pods = pods
+            self.swiftCanal = swiftCanal
+            self.referencePluginDirectory = referencePluginDirectory
+            self.workDirectory = workDirectory
+        }
+    }
+
+    /// One configuration's figures.
+    public struct Row: Sendable {
+        public var label: String
+        public var add: CNIAddBenchmark.Figures
+        public var delete: CNIAddBenchmark.Figures
+    }
+
+    public struct Report: Sendable, CustomStringConvertible {
+        public var pods: Int
+        /// swift-canal with the file store, swift-canal without a store, ptp + host-local.
+        public var rows: [Row]
+        public var reference: Row { rows[rows.count - 1] }
+        public var description: String {
+            var lines = [
+                "pods per configuration: \(pods)",
+                "| Configuration | ADD median (ms) | ADD p95 (ms) | DEL median (ms) | DEL p95 (ms) |",
+                "|---|---|---|---|---|",
+            ]
+            for row in rows {
+                lines.append("| \(row.label) | " + [row.add.median, row.add.p95, row.delete.median, row.delete.p95].map(format).joined(separator: " | ") + " |")
+            }
+            for row in rows.dropLast() where reference.add.median > 0 {
+                lines.append("\(row.label): ADD median / reference ADD median = \(format(row.add.median / reference.add.median))")
+            }
+            return lines.joined(separator: "\n")
+        }
+    }
+
+    public static func run(_ options: Options) throws -> Report {
+        let tag = "swcni-cbench-\(getpid())-"
+        var created: [String] = []
+        let work = options.workDirectory
+        defer {
+            for name in created { try? NetworkNamespace.delete(name: name) }
+            _ = try? ChildProcess.run("/bin/rm", arguments: ["-rf", work])
+        }
+        func namespace(_ suffix: String) throws -> NetworkNamespace {
+            let name = tag + suffix
+            let namespace = try NetworkNamespace.create(name: name)
+            created.append(name)
+            return namespace
+        }
+        _ = try ChildProcess.run("/bin/mkdir", arguments: ["-p", work + "/store"])
+        // What swift-flanneld writes for node subnet 10.244.1.0/24 on a 1500-byte underlay.
+        let subnetFile = work + "/subnet.env"
+        _ = try ChildProcess.run(
+            "/bin/sh", arguments: ["-c", "printf 'FLANNEL_NETWORK=10.244.0.0/16\\nFLANNEL_SUBNET=10.244.1.1/24\\nFLANNEL_MTU=1450\\nFLANNEL_IPMASQ=false\\n' > \(subnetFile)"])
+        let systems = [
+            CNIAddBenchmark.System(
+                name: "swift-canal + pod records (file store)", node: try namespace("a"), executable: options.swiftCanal,
+                configuration: """
+                    {"cniVersion":"1.0.0","name":"canal-a","type":"swift-canal","subnetFile":"\(subnetFile)",
+                     "dataDir":"\(work)/ipam-a","datastore":"file:\(work)/store","nodeName":"node-1"}
+                    """,
+                pluginPath: options.referencePluginDirectory),
+            CNIAddBenchmark.System(
+                name: "swift-canal (no store)", node: try namespace("b"), executable: options.swiftCanal,
+                configuration: """
+                    {"cniVersion":"1.0.0","name":"canal-b","type":"swift-canal","subnetFile":"\(subnetFile)","dataDir":"\(work)/ipam-b"}
+                    """,
+                pluginPath: options.referencePluginDirectory),
+            CNIAddBenchmark.System(
+                name: "reference ptp + host-local", node: try namespace("c"), executable: options.referencePluginDirectory + "/ptp",
+                configuration: """
+                    {"cniVersion":"1.0.0","name":"canal-c","type":"ptp","ipMasq":false,"mtu":1450,
+                     "ipam":{"type":"host-local","subnet":"10.244.1.0/24","dataDir":"\(work)/ipam-c",
+                             "routes":[{"dst":"0.0.0.0/0"}]}}
+                    """,
+                pluginPath: options.referencePluginDirectory),
+        ]
+        var pods: [[NetworkNamespace]] = Array(repeating: [], count: systems.count)
+        for which in systems.indices {
+            for index in 0..<options.pods { pods[which].append(try namespace("\(which)p\(index)")) }
+            // Warm-up (pages the binaries in, creates the stores), not counted.
+            let warm = try namespace("\(which)w")
+            _ = try CNIAddBenchmark.invoke(systems[which], command: "ADD", containerID: "warm", pod: warm)
+            _ = try CNIAddBenchmark.invoke(systems[which], command: "DEL", containerID: "warm", pod: warm)
+        }
+        var adds: [[Double]] = Array(repeating: [], count: systems.count)
+        var deletes: [[Double]] = Array(repeating: [], count: systems.count)
+        for index in 0..<options.pods {
+            for step in systems.indices {
+                let which = (index + step) % systems.count
+                adds[which].append(try CNIAddBenchmark.invoke(systems[which], command: "ADD", containerID: "pod\(index)", pod: pods[which][index]))
+            }
+        }
+        for index in 0..<options.pods {
+            for step in systems.indices {
+                let which = (index + step) % systems.count
+                deletes[which].append(
+                    try CNIAddBenchmark.invoke(systems[which], command: "DEL", containerID: "pod\(index)", pod: pods[which][index]))
+            }
+        }
+        return Report(
+            pods: options.pods,
+            rows: systems.indices.map { Row(label: systems[$0].name, add: .init(adds[$0]), delete: .init(deletes[$0])) })
+    }
+}
