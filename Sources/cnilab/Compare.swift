@@ -13,8 +13,9 @@ struct Compare: AsyncParsableCommand {
             throughput (iperf3) and RTT (ping), pod MTU against the underlay MTU, agent RSS per node (the \
             agent's process tree: VmRSS of /proc/PID/status of the agent and its descendants, so canal counts \
             swift-canald and its swift-flanneld), time to converge after a node joins (node add + one pod until \
-            every TCP probe connects) and NetworkPolicy support (a deny-all ingress policy applied through the lab's policy \
-            API, then probed). Each lab is removed after its measurements.
+            every TCP probe connects), NetworkPolicy support (a deny-all ingress policy applied through the lab's policy \
+            API, then probed) and, for the plugins that enforce policy, how many of upstream's NetworkPolicy e2e \
+            cases pass (cnilab netpol's representative subset; --quick: two of them). Each lab is removed after its measurements.
             --json prints {"plugins":[NAME…],"rows":[{"name":ID,"label":TEXT,"unit":UNIT,\
             "values":{NAME:NUMBER|BOOL|null}}],"errors":{NAME:[TEXT…]}}; null means the measurement failed \
             (its error is listed under errors).
@@ -86,9 +87,13 @@ struct ComparisonSettings {
     /// How long to wait for the deny policy to be enforced, and for a joined node to converge.
     var policyTimeoutMilliseconds: Int
     var convergenceTimeoutMilliseconds: Int
+    /// How many of the representative netpol cases run (nil: all of them).
+    var netpolCaseLimit: Int?
 
     static let standard = ComparisonSettings(
-        pods: 8, iperfSeconds: 3, pings: 20, policyTimeoutMilliseconds: 8_000, convergenceTimeoutMilliseconds: 40_000)
+        pods: 8, iperfSeconds: 3, pings: 20, policyTimeoutMilliseconds: 8_000, convergenceTimeoutMilliseconds: 40_000,
+        netpolCaseLimit: nil)
     static let quick = ComparisonSettings(
-        pods: 4, iperfSeconds: 1, pings: 5, policyTimeoutMilliseconds: 5_000, convergenceTimeoutMilliseconds: 25_000)
+        pods: 4, iperfSeconds: 1, pings: 5, policyTimeoutMilliseconds: 5_000, convergenceTimeoutMilliseconds: 25_000,
+        netpolCaseLimit: 2)
 }

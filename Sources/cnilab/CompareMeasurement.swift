@@ -17,6 +17,9 @@ struct ComparisonResult {
     var convergenceSeconds: Double?
     var enforcesPolicy: Bool?
     var policyEnforcementSeconds: Double?
+    /// Upstream NetworkPolicy e2e cases passed / run (only for profiles that enforce policy).
+    var netpolCasesPassed: Int?
+    var netpolCasesRun: Int?
     var errors: [String] = []
 }
 
@@ -53,6 +56,9 @@ struct ComparisonMeasurement {
             await attempt("agent memory") { result.agentMemoryMebibytes = try await agentMemory(lab) }
             await attempt("convergence") { result.convergenceSeconds = try await convergence(lab) }
             await attempt("policy") { try await policy(lab, into: &result) }
+            if await lab.enforcesPolicy {
+                await attempt("netpol e2e cases") { try await netpolCases(lab, into: &result) }
+            }
         } catch {
             _ = try? await lab.down()
             throw error

@@ -1,5 +1,6 @@
 import Foundation
 import Lab
+import NetpolConformance
 
 /// The measurements of `compare` that watch the cluster's control plane: agent memory,
 /// convergence after a node joins, and NetworkPolicy enforcement.
@@ -74,5 +75,21 @@ extension ComparisonMeasurement {
             try await Task.sleep(for: .milliseconds(200))
         }
         result.enforcesPolicy = false
+    }
+
+    /// Upstream's NetworkPolicy e2e cases (`cnilab netpol`'s runner) on the same lab: the
+    /// representative subset (`--quick`: two of its cases), after the deny policy is removed.
+    func netpolCases(_ lab: Lab, into result: inout ComparisonResult) async throws {
+        try await lab.deletePolicy(namespace: Self.podNamespace, name: "compare-deny-all")
+        let cases = settings.netpolCaseLimit.map { Array(NetpolCatalogue.representative.prefix($0)) } ?? NetpolCatalogue.representative
+        Output.progress("[\(profile.name)] upstream NetworkPolicy e2e cases (\(cases.count))…")
+        let runner = NetpolRunner(lab: lab)
+        try await runner.prepare()
+        let report = try await runner.run(cases)
+        result.netpolCasesRun = report.cases.count
+        result.netpolCasesPassed = report.passed
+        for failure in report.cases where !failure.passed {
+            result.errors.append("netpol case \(failure.id) failed (cnilab netpol --case \(failure.id) shows the tables)")
+        }
     }
 }

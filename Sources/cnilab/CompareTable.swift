@@ -8,6 +8,8 @@ struct ComparisonTable {
     enum Value: Encodable {
         case number(Double)
         case flag(Bool)
+        /// A figure that is not one number, e.g. `13/13` (a string in JSON).
+        case text(String)
         case missing
 
         func encode(to encoder: any Encoder) throws {
@@ -15,6 +17,7 @@ struct ComparisonTable {
             switch self {
             case .number(let value): try container.encode((value * 1000).rounded() / 1000)
             case .flag(let value): try container.encode(value)
+            case .text(let value): try container.encode(value)
             case .missing: try container.encodeNil()
             }
         }
@@ -27,6 +30,7 @@ struct ComparisonTable {
                 else if value >= 1 { String(format: "%.2f", value) }
                 else { String(format: "%.3f", value) }
             case .flag(let value): value ? "yes" : "no"
+            case .text(let value): value
             case .missing: "failed"
             }
         }
@@ -58,6 +62,10 @@ struct ComparisonTable {
             row("node_join_convergence_s", "converged after a node joins", "s") { number($0.convergenceSeconds) },
             row("network_policy_enforced", "NetworkPolicy enforced (probed)", "") { $0.enforcesPolicy.map(Value.flag) ?? .missing },
             row("policy_enforced_after_s", "deny policy effective after", "s") { number($0.policyEnforcementSeconds) },
+            row("netpol_e2e_cases_passed", "upstream NetworkPolicy e2e cases passed (cnilab netpol)", "") { result in
+                guard let passed = result.netpolCasesPassed, let run = result.netpolCasesRun else { return .missing }
+                return .text("\(passed)/\(run)")
+            },
             row("pod_mtu", "pod MTU", "bytes") { number($0.podMTU.map(Double.init)) },
             row("underlay_mtu", "underlay MTU", "bytes") { number($0.underlayMTU.map(Double.init)) },
             row("encapsulation_overhead_bytes", "encapsulation overhead (underlay − pod MTU)", "bytes") { result in
@@ -85,7 +93,7 @@ struct ComparisonTable {
             for plugin in plugins {
                 let value = row.values[plugin] ?? .missing
                 // No enforcement: the time to enforce does not apply.
-                if row.name == "policy_enforced_after_s", case .missing = value,
+                if row.name == "policy_enforced_after_s" || row.name == "netpol_e2e_cases_passed", case .missing = value,
                     results.first(where: { $0.plugin == plugin })?.enforcesPolicy == false
                 {
                     cells.append("–")

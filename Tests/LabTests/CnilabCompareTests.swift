@@ -63,6 +63,11 @@ import Glibc
         #expect(values["network_policy_enforced"]?["flannel"] as? Bool == false)
         #expect(values["network_policy_enforced"]?["calico"] as? Bool == true)
         #expect(values["network_policy_enforced"]?["canal"] as? Bool == true)
+        // Upstream's netpol cases (two of the representative subset under --quick) on the
+        // enforcing plugins; flannel has none (null).
+        #expect(values["netpol_e2e_cases_passed"]?["calico"] as? String == "2/2")
+        #expect(values["netpol_e2e_cases_passed"]?["canal"] as? String == "2/2")
+        #expect(values["netpol_e2e_cases_passed"]?["flannel"] is NSNull)
         for index in 0..<3 { #expect(LabTestSupport.namespaces(of: lab + "cmp\(index)").isEmpty) }
     }
 
