@@ -36,13 +36,8 @@ struct SwiftCanalPlugin: CNIPlugin {
             addresses: allocation.addresses.map { IPNetwork(host: $0.address.address) },
             hostRouteProtocol: Self.hostRouteProtocol, hostMACAddress: Self.hostMACAddress)
         do {
+            // Also the pod's permanent neighbour entry for 169.254.1.1 (the host end's MAC).
             let links = try routed.create(host: host, pod: pod)
-            do {
-                // The pod needs no ARP answer for its gateway: the host end's MAC is fixed.
-                try pod.replaceNeighbor(.permanent(PodRoutedAttachment.gateway, macAddress: Self.hostMACAddress), device: interface)
-            } catch {
-                throw CNIError(.internal, "failed to add the gateway neighbour in the pod", details: "\(error)")
-            }
             try await registry?.register(
                 request, addresses: routed.addresses.map { "\($0.address)" }, hostInterface: routed.veth.hostInterface.value)
             return routed.result(links: links, sandbox: request.networkNamespace, version: request.version)
