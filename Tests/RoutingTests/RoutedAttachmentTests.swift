@@ -126,7 +126,7 @@ import TestSupport
                 _ = try routed.create(host: nodeHandle, pod: podHandle)
                 Issue.record("expected a failure")
             } catch {
-                #expect(error.message.contains("failed to set up the routed attachment \(routed.veth.hostInterface)"))
+                #expect((error as? CNIError)?.message.contains("failed to set up the routed attachment \(routed.veth.hostInterface)") == true)
             }
             #expect(try nodeHandle.linkIfPresent(named: routed.veth.hostInterface) == nil)
             #expect(try podHandle.linkIfPresent(named: "eth0") == nil)
