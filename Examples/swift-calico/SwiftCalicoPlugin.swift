@@ -1,4 +1,5 @@
 import CNISpec
+import Datastore
 import Namespaces
 import Netlink
 import NetPrimitives
@@ -62,7 +63,20 @@ struct SwiftCalicoPlugin: CNIPlugin {
         let context = try context(request)
         let pod = try podHandle(request)
         let registry = try PodRegistry(configuration: context.configuration)
-        let allocation = try await context.addressing.allocate()
+        func record(_ addresses: [IPNetwork]) -> PodRecord {
+            PodRecord(
+                namespace: context.identity.recordNamespace, name: context.identity.recordName,
+                containerID: request.containerID, interface: context.podInterface.value,
+                node: context.configuration.options.nodeName ?? "",
+                addresses: addresses.map { "\($0.address)" }, hostInterface: context.hostInterface.value, labels: [:])
+        }
+        // With the block IPAM the pod record goes into the allocation's one datastore
+        // transaction (one write per ADD); otherwise it is written once the veth exists.
+        let recordWithAllocation = registry != nil && context.addressing.writesAlongsideAllocation
+        let identity = context.identity
+        let allocation = try await context.addressing.allocate { addresses in
+            recordWithAllocation ? [try PodRegistry.write(record(addresses), identity: identity)] : []
+        }
         do {
             let addresses = allocation.ips.map(\.address)
             guard !addresses.isEmpty else { throw CNIError(.internal, "the IPAM returned no address") }
@@ -73,13 +87,8 @@ struct SwiftCalicoPlugin: CNIPlugin {
             }
             let routed = context.routed(pod: pod, addresses: addresses)
             let links = try routed.create(host: context.node, pod: pod)
-            if let registry {
-                let record = PodRecord(
-                    namespace: context.identity.recordNamespace, name: context.identity.recordName,
-                    containerID: request.containerID, interface: context.podInterface.value,
-                    node: context.configuration.options.nodeName ?? "",
-                    addresses: addresses.map { "\($0.address)" }, hostInterface: context.hostInterface.value, labels: [:])
-                do { try await registry.register(record, identity: context.identity) } catch {
+            if let registry, !recordWithAllocation {
+                do { try await registry.register(record(addresses), identity: context.identity) } catch {
                     _ = try? routed.remove(host: context.node)
                     throw error
                 }
@@ -96,6 +105,7 @@ struct SwiftCalicoPlugin: CNIPlugin {
                 dns: allocation.dns)
         } catch {
             try? await context.addressing.release()
+            if recordWithAllocation { try? await registry?.unregister(identity: context.identity) }
             throw error
         }
     }
