@@ -22,12 +22,21 @@ extension Lab {
         var containerID: String
         var addresses: [String]
         var labels: [String: String]
+        /// The pod server's named ports, as a pod spec's named container ports.
+        var ports: [PortDocument]
+    }
+
+    struct PortDocument: Codable {
+        var name: String
+        var port: UInt16
+        var `protocol`: String
     }
 
     func publish(_ pod: LabState.PodRecord) async throws {
         let document = PodDocument(
             namespace: pod.namespace, name: pod.name, node: (try? nodeRecord(pod.node).name) ?? "node-\(pod.node)",
-            containerID: pod.containerID, addresses: pod.address.map { [$0] } ?? [], labels: pod.labels)
+            containerID: pod.containerID, addresses: pod.address.map { [$0] } ?? [], labels: pod.labels,
+            ports: Self.podServerPorts.map { PortDocument(name: $0.name, port: $0.port, protocol: $0.protocol.description) })
         try await storePut(Keys.pod(namespace: pod.namespace, name: pod.name), Self.json(document))
         try await storePut(Keys.podLabels(namespace: pod.namespace, name: pod.name), Self.json(pod.labels))
     }

@@ -35,12 +35,25 @@ public struct ProbeOptions: Hashable, Sendable {
     public var ports: [Int]
     public var protocols: [ProbeProtocol]
     public var timeoutMilliseconds: Int
+    /// When set, each source pod's probes bind consecutive source ports from this one (the
+    /// k-th target of a pod gets `firstSourcePort + k`) instead of letting the kernel pick.
+    /// A caller that advances it between calls never repeats a 5-tuple, so no probe rides on
+    /// the conntrack entry of an earlier one (an established flow outlives a policy change:
+    /// UDP entries for 30–120 s). A port that cannot be bound falls back to the kernel's choice.
+    public var firstSourcePort: UInt16?
 
-    public init(ports: [Int] = [80, 81], protocols: [ProbeProtocol] = [.tcp, .udp], timeoutMilliseconds: Int = 300) {
+    public init(
+        ports: [Int] = [80, 81], protocols: [ProbeProtocol] = [.tcp, .udp], timeoutMilliseconds: Int = 300,
+        firstSourcePort: UInt16? = nil
+    ) {
         self.ports = ports
         self.protocols = protocols
         self.timeoutMilliseconds = timeoutMilliseconds
+        self.firstSourcePort = firstSourcePort
     }
+
+    /// How many source ports one call uses per source pod (`firstSourcePort` advances by this).
+    public func sourcePortsPerPod(podCount: Int) -> Int { max(podCount - 1, 0) * ports.count * protocols.count }
 }
 
 extension Lab {
@@ -73,11 +86,14 @@ extension Lab {
             plans.append((source, try Self.openNamespace(source.networkNamespace), targets))
         }
         let timeout = options.timeoutMilliseconds
+        let firstSourcePort = options.firstSourcePort
         return try await withThrowingTaskGroup(of: [ProbeResult].self) { group in
             for plan in plans {
                 let (source, namespace, targets) = (plan.source.qualifiedName, plan.namespace, plan.targets)
                 group.addTask {
-                    let connected = try await namespace.run { Prober.probe(targets, timeoutMilliseconds: timeout) }
+                    let connected = try await namespace.run {
+                        Prober.probe(targets, timeoutMilliseconds: timeout, firstSourcePort: firstSourcePort)
+                    }
                     return zip(targets, connected).map {
                         ProbeResult(from: source, to: $0.to, port: Int($0.port), protocol: $0.protocol, connected: $1)
                     }
@@ -104,7 +120,7 @@ struct ProbeTarget: Sendable {
 
 /// Plain sockets, non-blocking, all polled together. Runs on a thread inside the source pod.
 enum Prober {
-    static func probe(_ targets: [ProbeTarget], timeoutMilliseconds: Int) -> [Bool] {
+    static func probe(_ targets: [ProbeTarget], timeoutMilliseconds: Int, firstSourcePort: UInt16? = nil) -> [Bool] {
         var connected = [Bool](repeating: false, count: targets.count)
         var descriptors = [pollfd](repeating: pollfd(fd: -1, events: 0, revents: 0), count: targets.count)
         let payload: [UInt8] = Array("cnilab-probe".utf8)
@@ -113,6 +129,7 @@ enum Prober {
             let type = target.protocol == .tcp ? Int32(SOCK_STREAM.rawValue) : Int32(SOCK_DGRAM.rawValue)
             let fd = socket(AF_INET, type | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             guard fd >= 0 else { continue }
+            if let firstSourcePort, let port = UInt16(exactly: Int(firstSourcePort) + index) { bindSourcePort(fd, port) }
             var socketAddress = sockaddr_in()
             socketAddress.sin_family = sa_family_t(AF_INET)
             socketAddress.sin_port = target.port.bigEndian
@@ -162,6 +179,16 @@ enum Prober {
         }
         for descriptor in descriptors where descriptor.fd >= 0 { close(descriptor.fd) }
         return connected
+    }
+
+    /// Binds `fd` to `port` on any address; on failure the kernel picks the port at connect.
+    static func bindSourcePort(_ fd: Int32, _ port: UInt16) {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
     }
 
     static func now() -> Int {

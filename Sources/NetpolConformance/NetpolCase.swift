@@ -7,16 +7,35 @@ public struct NetpolCase: Sendable, Identifiable {
     public var id: String
     /// The upstream `ginkgo.It` title, verbatim, so a reader can find the original.
     public var upstreamTitle: String
+    /// The upstream `ginkgo.Context` the case belongs to (the UDP and SCTP contexts repeat
+    /// titles of the main one): ``NetpolUpstreamContext/tcp`` unless said otherwise.
+    public var upstreamContext: String
     /// Whether CI's representative subset runs it.
     public var isRepresentative: Bool
     public var steps: [NetpolStep]
 
-    public init(id: String, upstreamTitle: String, isRepresentative: Bool = false, steps: [NetpolStep]) {
+    public init(
+        id: String, upstreamTitle: String, upstreamContext: String = NetpolUpstreamContext.tcp, isRepresentative: Bool = false,
+        steps: [NetpolStep]
+    ) {
         self.id = id
         self.upstreamTitle = upstreamTitle
+        self.upstreamContext = upstreamContext
         self.isRepresentative = isRepresentative
         self.steps = steps
     }
+}
+
+/// The `ginkgo.Context` names of upstream's netpol suite.
+public enum NetpolUpstreamContext {
+    /// The main context (TCP probes unless a case says otherwise).
+    public static let tcp = "NetworkPolicy between server and client"
+    /// The context whose cases probe UDP.
+    public static let udp = "NetworkPolicy between server and client using UDP"
+    /// The context whose cases probe SCTP (not probed here: see ``NetpolCatalogue/omitted``).
+    public static let sctp = "NetworkPolicy between server and client using SCTP"
+    /// Not upstream: a case this catalogue adds (see ``NetpolCatalogue/supplementary``).
+    public static let supplementary = "supplementary (not upstream)"
 }
 
 /// One step of a case.

@@ -1,5 +1,6 @@
 import Foundation
 import Lab
+import Synchronization
 
 /// Runs ``NetpolCase``s against a live lab whose profile enforces policy (calico, canal): sets
 /// up ``NetpolModel``'s namespaces and pods, then for each case applies its steps through the
@@ -14,6 +15,7 @@ import Lab
 public struct NetpolRunner: Sendable {
     public let lab: Lab
     public var options: NetpolRunOptions
+    private let sourcePorts = SourcePortSequence()
 
     public init(lab: Lab, options: NetpolRunOptions = NetpolRunOptions()) {
         self.lab = lab
@@ -46,8 +48,7 @@ public struct NetpolRunner: Sendable {
         let pods = await lab.pods().filter { pod in NetpolModel.pods.contains { $0.description == pod.qualifiedName } }
         var unreachable: [ProbeResult] = []
         repeat {
-            let results = try await Lab.probe(
-                pods, ProbeOptions(ports: NetpolModel.ports, timeoutMilliseconds: options.probeTimeoutMilliseconds))
+            let results = try await probe(pods, ProbeOptions(ports: NetpolModel.ports, timeoutMilliseconds: options.probeTimeoutMilliseconds))
             unreachable = results.filter { !$0.connected }
             if unreachable.isEmpty { return }
             try await Task.sleep(for: .milliseconds(200))
@@ -115,14 +116,14 @@ public struct NetpolRunner: Sendable {
         for transport in protocols {
             let probeOptions = ProbeOptions(
                 ports: [port], protocols: [transport == .tcp ? .tcp : .udp], timeoutMilliseconds: options.probeTimeoutMilliseconds)
-            var observed = Self.table(try await Lab.probe(pods, probeOptions))
+            var observed = Self.table(try await self.probe(pods, probeOptions))
             var wrong = expected.differences(from: observed)
             outcome.probed += NetpolModel.pods.count * (NetpolModel.pods.count - 1)
             if wrong.contains(where: \.expected) {
                 // Allowed flows that did not connect get one more chance; denied flows that
                 // connected are failures already.
                 outcome.retried += wrong.filter(\.expected).count
-                let again = Self.table(try await Lab.probe(pods, probeOptions))
+                let again = Self.table(try await self.probe(pods, probeOptions))
                 for pair in wrong where pair.expected && again[pair.from, pair.to] { observed.expect(from: pair.from, to: pair.to, true) }
                 wrong = expected.differences(from: observed)
             }
@@ -161,6 +162,14 @@ public struct NetpolRunner: Sendable {
         try await lab.waitForPolicyEnforcement(timeout: options.enforcementTimeout)
     }
 
+    /// Every probe from fresh source ports: a probe never shares a 5-tuple, and so a conntrack
+    /// entry, with an earlier one that a policy change since then would deny.
+    private func probe(_ pods: [LabPod], _ probeOptions: ProbeOptions) async throws -> [ProbeResult] {
+        var probeOptions = probeOptions
+        probeOptions.firstSourcePort = sourcePorts.take(probeOptions.sourcePortsPerPod(podCount: pods.count))
+        return try await Lab.probe(pods, probeOptions)
+    }
+
     private func environment() async throws -> NetpolEnvironment {
         var addresses: [NetpolPod: String] = [:]
         for pod in await lab.pods() {
@@ -192,6 +201,20 @@ public struct NetpolRunner: Sendable {
         for key in current.keys where initial[key] == nil { changes[key] = .some(nil) }
         for (key, value) in initial where current[key] != value { changes[key] = value }
         return labelChanges(changes)
+    }
+}
+
+/// Consecutive source ports 20000–59999, wrapping around: at the suite's pace a port comes
+/// back after minutes, long after any conntrack entry of its last use has expired.
+final class SourcePortSequence: Sendable {
+    private let next = Mutex<Int>(20_000)
+
+    func take(_ count: Int) -> UInt16 {
+        next.withLock { next in
+            if next + count > 60_000 { next = 20_000 }
+            defer { next += count }
+            return UInt16(next)
+        }
     }
 }
 

@@ -22,11 +22,15 @@ public struct PolicySnapshot: Hashable, Sendable {
         public var addresses: [String]
         public var labels: [String: String]?
         public var hostInterface: String?
+        /// The pod's named container ports (a pod spec's `containerPorts` with a name), what a
+        /// policy's named port (`port: serve-80-tcp`) resolves to.
+        public var ports: [PortRecord]?
 
         public init(
             namespace: String, name: String, node: String?, containerID: String? = nil, addresses: [String],
-            labels: [String: String]? = nil, hostInterface: String? = nil
+            labels: [String: String]? = nil, hostInterface: String? = nil, ports: [PortRecord]? = nil
         ) {
+            self.ports = ports
             self.namespace = namespace
             self.name = name
             self.node = node
@@ -34,6 +38,26 @@ public struct PolicySnapshot: Hashable, Sendable {
             self.addresses = addresses
             self.labels = labels
             self.hostInterface = hostInterface
+        }
+    }
+
+    /// A named container port of a pod record: `{"name":"http","port":80,"protocol":"TCP"}`
+    /// (protocol `TCP` when absent, as in a pod spec).
+    public struct PortRecord: Codable, Hashable, Sendable {
+        public var name: String
+        public var port: UInt16
+        public var `protocol`: String?
+
+        public init(name: String, port: UInt16, protocol: String? = nil) {
+            self.name = name
+            self.port = port
+            self.protocol = `protocol`
+        }
+
+        /// The Policy library's named port; `nil` for an unknown protocol.
+        var namedPort: NamedPort? {
+            guard let transport = TransportProtocol(name: `protocol` ?? "TCP") else { return nil }
+            return NamedPort(name: name, port: port, protocol: transport)
         }
     }
 
@@ -139,7 +163,8 @@ public struct PolicySnapshot: Hashable, Sendable {
         let interfaceName = record.hostInterface.flatMap { try? InterfaceName($0) } ?? interface(record)
         return Endpoint(
             namespace: record.namespace, name: record.name, addresses: addresses, interfaceName: interfaceName,
-            labels: labels, namespaceLabels: namespaceLabels, node: record.node ?? "")
+            labels: labels, namespaceLabels: namespaceLabels, namedPorts: (record.ports ?? []).compactMap(\.namedPort),
+            node: record.node ?? "")
     }
 
     /// Every pod as an endpoint. `interface` is asked only for the pods of `node` whose

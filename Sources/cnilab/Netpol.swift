@@ -68,9 +68,9 @@ struct Netpol: AsyncParsableCommand {
     }
 
     func selectedCases() throws -> [NetpolCase] {
-        var cases = representative ? NetpolCatalogue.representative : NetpolCatalogue.cases
+        var cases = representative ? NetpolCatalogue.representative : NetpolCatalogue.all
         if !caseIDs.isEmpty {
-            let known = Set(NetpolCatalogue.cases.map(\.id))
+            let known = Set(NetpolCatalogue.all.map(\.id))
             if let unknown = caseIDs.first(where: { !known.contains($0) }) {
                 throw LabError(.invalidArgument, "netpol: no case '\(unknown)' (see cnilab netpol --list)")
             }
@@ -81,9 +81,10 @@ struct Netpol: AsyncParsableCommand {
     }
 
     func printList() {
-        for netpolCase in NetpolCatalogue.cases {
+        for netpolCase in NetpolCatalogue.all {
             print("\(netpolCase.isRepresentative ? "*" : " ") \(netpolCase.id)\t\(netpolCase.upstreamTitle)")
         }
-        print("(* = in CI's representative subset; \(NetpolCatalogue.cases.count) cases)")
+        for left in NetpolCatalogue.omitted { print("- left out: \(left.title): \(left.reason)") }
+        print("(* = in CI's representative subset; \(NetpolCatalogue.all.count) cases; upstream cases left out: \(NetpolCatalogue.omitted.count))")
     }
 }

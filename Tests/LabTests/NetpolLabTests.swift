@@ -64,7 +64,7 @@ enum NetpolLabRun {
         #expect(isolatingNothing.probes.flatMap(\.mismatches).allSatisfy { !$0.expected && $0.to == "y/a" && $0.protocol == .udp })
         #expect(try await lab.policies().isEmpty, "the runner restores the initial state")
 
-        let cases = runsFullSuite ? NetpolCatalogue.cases : NetpolCatalogue.representative
+        let cases = runsFullSuite ? NetpolCatalogue.all : NetpolCatalogue.representative
         #expect(!cases.isEmpty)
         let report = try await runner.run(cases)
         #expect(report.failed == 0, "\(report.text)")

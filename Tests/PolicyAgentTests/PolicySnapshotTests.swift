@@ -18,7 +18,7 @@ struct PolicySnapshotTests {
 
     static func items() -> [KeyValue] {
         [
-            item("/swiftcni/pods/x/a", #"{"namespace":"x","name":"a","node":"n1","containerID":"c1","addresses":["10.1.0.2"],"labels":{"app":"old"},"hostInterface":"cali1"}"#),
+            item("/swiftcni/pods/x/a", #"{"namespace":"x","name":"a","node":"n1","containerID":"c1","addresses":["10.1.0.2"],"labels":{"app":"old"},"hostInterface":"cali1","ports":[{"name":"http","port":8080},{"name":"dns","port":53,"protocol":"UDP"},{"name":"odd","port":1,"protocol":"NOPE"}]}"#),
             // The lab's record shape: no host interface.
             item("/swiftcni/pods/x/b", #"{"namespace":"x","name":"b","node":"n1","containerID":"c2","addresses":["10.1.0.3/32"],"labels":{"app":"client"}}"#),
             item("/swiftcni/pods/y/c", #"{"namespace":"y","name":"c","node":"n2","addresses":["10.2.0.2"],"hostInterface":"cali9"}"#),
@@ -42,10 +42,13 @@ struct PolicySnapshotTests {
         #expect(a.namespaceLabels["team"] == "blue")
         #expect(a.interfaceName?.description == "cali1")
         #expect(a.addresses == [try IPAddress(parsing: "10.1.0.2")])
+        // Named container ports: TCP by default; an unknown protocol is skipped.
+        #expect(a.namedPorts == [NamedPort(name: "http", port: 8080), NamedPort(name: "dns", port: 53, protocol: .udp)])
         let b = try #require(cluster[EndpointID(namespace: "x", name: "b")])
         #expect(b.interfaceName?.description == "calib")
         #expect(b.addresses == [try IPAddress(parsing: "10.1.0.3")])
         #expect(b.labels == ["app": "client"])
+        #expect(b.namedPorts.isEmpty)
         let c = try #require(cluster[EndpointID(namespace: "y", name: "c")])
         #expect(c.interfaceName == nil)  // another node's pod: a peer only
         #expect(c.node == "n2")
