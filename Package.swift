@@ -127,7 +127,7 @@ let package = Package(
         // MARK: swift-calico: the CNI plugin (routed veth per pod, block IPAM) and its agent.
         .executableTarget(
             name: "swift-calico",
-            dependencies: ["CNISpec", "Netlink", "Namespaces", "NetPrimitives", "IPAM", "Datastore"],
+            dependencies: ["CNISpec", "Routing", "Netlink", "Namespaces", "NetPrimitives", "IPAM", "Datastore"],
             path: "Examples/swift-calico",
             exclude: ["README.md"],
             swiftSettings: swiftSettings,

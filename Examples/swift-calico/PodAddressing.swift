@@ -40,8 +40,18 @@ enum PodAddressing {
         }
     }
 
+    /// Whether ``allocate(alsoWriting:)`` writes the extra keys with the allocation (the
+    /// block IPAM's one datastore transaction); otherwise the caller writes them itself.
+    var writesAlongsideAllocation: Bool {
+        if case .blocks = self { true } else { false }
+    }
+
     /// Allocates the pod's addresses (as host networks /32, /128, or what the delegate gave).
-    func allocate() async throws(CNIError) -> CNIResult {
+    /// With the block IPAM, the writes `alsoWriting` derives from the addresses go into the
+    /// allocation's transaction (see ``writesAlongsideAllocation``).
+    func allocate(
+        alsoWriting extra: ([IPNetwork]) throws -> [DatastoreTransaction.Operation] = { _ in [] }
+    ) async throws(CNIError) -> CNIResult {
         switch self {
         case .delegated(let plugin):
             return try await plugin.add().current()
@@ -49,7 +59,7 @@ enum PodAddressing {
             return try hostLocal.allocate()
         case .blocks(let allocator, let handle):
             do {
-                let addresses = try await allocator.allocate(handle: handle)
+                let addresses = try await allocator.allocate(handle: handle) { try extra($0.map { IPNetwork(host: $0.address) }) }
                 return CNIResult(ips: addresses.map { CNIResult.IPConfiguration(address: IPNetwork(host: $0.address)) })
             } catch {
                 throw Self.mapped(error)

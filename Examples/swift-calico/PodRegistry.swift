@@ -34,6 +34,12 @@ struct PodRegistry: Sendable {
         KeyLayout.pod(namespace: identity.recordNamespace, name: identity.recordName)
     }
 
+    /// The write of `record`, for a transaction that carries it (see
+    /// `PodAddressing.allocate(alsoWriting:)`).
+    static func write(_ record: PodRecord, identity: PodIdentity) throws -> DatastoreTransaction.Operation {
+        .put(key: key(identity), value: Array(try JSONEncoder().encode(record)), lease: nil)
+    }
+
     func register(_ record: PodRecord, identity: PodIdentity) async throws(CNIError) {
         do {
             let bytes = try JSONEncoder().encode(record)

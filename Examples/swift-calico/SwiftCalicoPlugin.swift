@@ -1,9 +1,12 @@
 import CNISpec
+import Datastore
 import Namespaces
 import Netlink
 import NetPrimitives
+import Routing
 
-/// swift-calico as a ``CNIPlugin``: Calico's routed data path (``RoutedVeth``), addresses from
+/// swift-calico as a ``CNIPlugin``: Calico's routed data path (Routing's `PodRoutedAttachment`:
+/// host end `cali…` with MAC ee:ee:ee:ee:ee:ee, /32 host routes `proto 92`), addresses from
 /// the block-affinity IPAM or a delegated IPAM plugin (``PodAddressing``), and the pod record
 /// for the agent (``PodRegistry``).
 struct SwiftCalicoPlugin: CNIPlugin {
@@ -13,9 +16,24 @@ struct SwiftCalicoPlugin: CNIPlugin {
         var configuration: CalicoNetworkConfiguration
         var identity: PodIdentity
         var addressing: PodAddressing
-        var veth: RoutedVeth
+        var hostInterface: InterfaceName
+        var podInterface: InterfaceName
         var node: NetlinkHandle
+
+        /// The routed veth of this pod in the namespace `pod` is a handle for.
+        func routed(pod: NetlinkHandle, addresses: [IPNetwork]) -> PodRoutedAttachment {
+            PodRoutedAttachment(
+                veth: PodAttachment(
+                    containerID: identity.containerID, interfaceName: podInterface, podNamespace: pod.namespace,
+                    mtu: configuration.options.mtu, hostInterface: hostInterface),
+                addresses: addresses, hostRouteProtocol: SwiftCalicoPlugin.hostRouteProtocol,
+                hostMACAddress: SwiftCalicoPlugin.hostMACAddress)
+        }
     }
+
+    static let hostMACAddress = MACAddress("ee:ee:ee:ee:ee:ee")!
+    /// `proto 92`: per-pod host routes (ARCHITECTURE.md section 3).
+    static let hostRouteProtocol = Netlink.Route.ProtocolTag(92)
 
     func context(_ request: PluginRequest, needsInterface: Bool = true) throws(CNIError) -> Context {
         let configuration = try CalicoNetworkConfiguration(decoding: request.configurationBytes)
@@ -29,8 +47,7 @@ struct SwiftCalicoPlugin: CNIPlugin {
         return Context(
             configuration: configuration, identity: identity,
             addressing: try PodAddressing(configuration: configuration, request: request),
-            veth: RoutedVeth(hostInterface: identity.hostInterfaceName, podInterface: interface, mtu: configuration.options.mtu),
-            node: node)
+            hostInterface: identity.hostInterfaceName, podInterface: interface, node: node)
     }
 
     func podHandle(_ request: PluginRequest) throws(CNIError) -> NetlinkHandle {
@@ -46,19 +63,33 @@ struct SwiftCalicoPlugin: CNIPlugin {
         let context = try context(request)
         let pod = try podHandle(request)
         let registry = try PodRegistry(configuration: context.configuration)
-        let allocation = try await context.addressing.allocate()
+        func record(_ addresses: [IPNetwork]) -> PodRecord {
+            PodRecord(
+                namespace: context.identity.recordNamespace, name: context.identity.recordName,
+                containerID: request.containerID, interface: context.podInterface.value,
+                node: context.configuration.options.nodeName ?? "",
+                addresses: addresses.map { "\($0.address)" }, hostInterface: context.hostInterface.value, labels: [:])
+        }
+        // With the block IPAM the pod record goes into the allocation's one datastore
+        // transaction (one write per ADD); otherwise it is written once the veth exists.
+        let recordWithAllocation = registry != nil && context.addressing.writesAlongsideAllocation
+        let identity = context.identity
+        let allocation = try await context.addressing.allocate { addresses in
+            recordWithAllocation ? [try PodRegistry.write(record(addresses), identity: identity)] : []
+        }
         do {
             let addresses = allocation.ips.map(\.address)
             guard !addresses.isEmpty else { throw CNIError(.internal, "the IPAM returned no address") }
-            let links = try context.veth.create(addresses: addresses, node: context.node, pod: pod)
-            if let registry {
-                let record = PodRecord(
-                    namespace: context.identity.recordNamespace, name: context.identity.recordName,
-                    containerID: request.containerID, interface: context.veth.podInterface.value,
-                    node: context.configuration.options.nodeName ?? "",
-                    addresses: addresses.map { "\($0.address)" }, hostInterface: context.veth.hostInterface.value, labels: [:])
-                do { try await registry.register(record, identity: context.identity) } catch {
-                    try? context.veth.remove(node: context.node)
+            // The pods' traffic leaves through the node: swift-calico turns forwarding on
+            // itself rather than relying on the agent having run first.
+            do { try context.node.setIPForwarding(true) } catch {
+                throw CNIError(.internal, "failed to enable IPv4 forwarding on the node", details: "\(error)")
+            }
+            let routed = context.routed(pod: pod, addresses: addresses)
+            let links = try routed.create(host: context.node, pod: pod)
+            if let registry, !recordWithAllocation {
+                do { try await registry.register(record(addresses), identity: context.identity) } catch {
+                    _ = try? routed.remove(host: context.node)
                     throw error
                 }
             }
@@ -66,14 +97,15 @@ struct SwiftCalicoPlugin: CNIPlugin {
                 cniVersion: request.version,
                 interfaces: [
                     CNIResult.Interface(name: links.host.name, mac: links.host.macAddress),
-                    CNIResult.Interface(name: links.pod.name, mac: links.pod.macAddress, sandbox: request.networkNamespace),
+                    CNIResult.Interface(name: links.container.name, mac: links.container.macAddress, sandbox: request.networkNamespace),
                 ],
                 ips: addresses.map { CNIResult.IPConfiguration(address: IPNetwork(host: $0.address), interface: 1) },
                 routes: addresses.contains { $0.family == .v4 }
-                    ? [CNISpec.Route(destination: try IPNetwork(parsing: "0.0.0.0/0"), gateway: RoutedVeth.gateway)] : [],
+                    ? [CNISpec.Route(destination: try IPNetwork(parsing: "0.0.0.0/0"), gateway: PodRoutedAttachment.gateway)] : [],
                 dns: allocation.dns)
         } catch {
             try? await context.addressing.release()
+            if recordWithAllocation { try? await registry?.unregister(identity: context.identity) }
             throw error
         }
     }
@@ -82,9 +114,7 @@ struct SwiftCalicoPlugin: CNIPlugin {
     /// by name in the node's namespace).
     func delete(_ request: PluginRequest) async throws {
         let context = try context(request)
-        do { try context.veth.remove(node: context.node) } catch {
-            throw CNIError(.internal, "failed to delete \(context.veth.hostInterface)", details: "\(error)")
-        }
+        try PodAttachment.remove(hostInterface: context.hostInterface, host: context.node)
         try await context.addressing.release()
         if let registry = try PodRegistry(configuration: context.configuration) {
             try await registry.unregister(identity: context.identity)
@@ -95,7 +125,7 @@ struct SwiftCalicoPlugin: CNIPlugin {
         let context = try context(request)
         guard let previous = try request.previousResult() else { throw CNIError(.invalidNetworkConfig, "CHECK needs prevResult") }
         let pod = try podHandle(request)
-        try context.veth.validate(addresses: previous.ips.map(\.address), node: context.node, pod: pod)
+        try context.routed(pod: pod, addresses: previous.ips.map(\.address)).validate(host: context.node, pod: pod)
         try await context.addressing.check()
     }
 

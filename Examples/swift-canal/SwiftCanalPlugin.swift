@@ -36,13 +36,8 @@ struct SwiftCanalPlugin: CNIPlugin {
             addresses: allocation.addresses.map { IPNetwork(host: $0.address.address) },
             hostRouteProtocol: Self.hostRouteProtocol, hostMACAddress: Self.hostMACAddress)
         do {
+            // Also the pod's permanent neighbour entry for 169.254.1.1 (the host end's MAC).
             let links = try routed.create(host: host, pod: pod)
-            do {
-                // The pod needs no ARP answer for its gateway: the host end's MAC is fixed.
-                try pod.replaceNeighbor(.permanent(PodRoutedAttachment.gateway, macAddress: Self.hostMACAddress), device: interface)
-            } catch {
-                throw CNIError(.internal, "failed to add the gateway neighbour in the pod", details: "\(error)")
-            }
             try await registry?.register(
                 request, addresses: routed.addresses.map { "\($0.address)" }, hostInterface: routed.veth.hostInterface.value)
             return routed.result(links: links, sandbox: request.networkNamespace, version: request.version)
@@ -67,16 +62,24 @@ struct SwiftCanalPlugin: CNIPlugin {
         _ = try Self.ipam { try allocator.release(containerID: request.containerID, interfaceName: interface.value) }
     }
 
+    /// CHECK: with a prevResult, the whole routed attachment (`PodRoutedAttachment.validate`:
+    /// host end up with its host routes, pod end with its addresses and default route);
+    /// without one, only that the host end exists and is up.
     func check(_ request: PluginRequest) async throws {
         _ = try CanalOptions(decoding: request.configurationBytes)
         let interface = try Self.interface(request)
         let host = try Self.handle(NetworkNamespace.current())
         let name = Self.hostInterface(request, interface)
-        let link: Link?
-        do { link = try host.linkIfPresent(named: name) } catch {
-            throw CNIError(.internal, "failed to read \(name)", details: "\(error)")
+        guard let previous = try request.previousResult() else {
+            try CheckValidation.validateHost(hostInterface: name, bridge: nil, host: host)
+            return
         }
-        guard let link, link.isUp else { throw CNIError(.internal, "host interface \(name) is missing or down") }
+        let podNamespace = try Self.openPod(request)
+        let routed = PodRoutedAttachment(
+            veth: PodAttachment(
+                containerID: request.containerID, interfaceName: interface, podNamespace: podNamespace, hostInterface: name),
+            addresses: PodAddressing.addresses(of: previous, interface: interface).map(\.address), hostRouteProtocol: Self.hostRouteProtocol, hostMACAddress: Self.hostMACAddress)
+        try routed.validate(host: host, pod: try Self.handle(podNamespace))
     }
 
     func status(_ request: PluginRequest) async throws {

@@ -30,6 +30,11 @@ public protocol Datastore: Sendable {
         _ key: String, expecting condition: Condition, value: [UInt8]?, lease: LeaseID?
     ) async throws -> SwapResult
 
+    /// Applies every write of `transaction` when all its conditions hold, atomically and at
+    /// one store revision; otherwise writes nothing and reports the conditioned keys' current
+    /// state. A lease that does not exist fails the whole transaction. (`etcdctl txn`)
+    func commit(_ transaction: DatastoreTransaction) async throws -> TransactionResult
+
     /// Grants a lease living `ttlSeconds` unless kept alive. (`etcdctl lease grant`)
     func grantLease(ttlSeconds: Int64) async throws -> Lease
 

@@ -150,26 +150,47 @@ public final class EtcdDatastore: Datastore {
         _ key: String, expecting condition: Condition, value: [UInt8]?, lease: LeaseID?
     ) async throws -> SwapResult {
         guard !key.isEmpty else { throw DatastoreError(.invalidKey, "empty key") }
-        let encodedKey = Etcd.base64(key)
-        let compare = switch condition {
-        case .absent:
-            Etcd.Compare(key: encodedKey, target: "VERSION", result: "EQUAL", version: Etcd.Int64Value(0))
-        case .modRevision(let revision):
-            Etcd.Compare(key: encodedKey, target: "MOD", result: "EQUAL", mod_revision: Etcd.Int64Value(revision))
+        var transaction = DatastoreTransaction()
+        transaction.require(key, condition)
+        if let value { transaction.put(key, value: value, lease: lease) } else { transaction.delete(key) }
+        let result = try await commit(transaction)
+        return SwapResult(succeeded: result.succeeded, revision: result.revision, current: result.current[key])
+    }
+
+    /// One `/v3/kv/txn`: a compare per condition, the writes as the success branch, a range
+    /// read of every conditioned key as the failure branch.
+    public func commit(_ transaction: DatastoreTransaction) async throws -> TransactionResult {
+        try transaction.validate()
+        let compares = transaction.conditions.map { requirement in
+            let key = Etcd.base64(requirement.key)
+            return switch requirement.condition {
+            case .absent:
+                Etcd.Compare(key: key, target: "VERSION", result: "EQUAL", version: Etcd.Int64Value(0))
+            case .modRevision(let revision):
+                Etcd.Compare(key: key, target: "MOD", result: "EQUAL", mod_revision: Etcd.Int64Value(revision))
+            }
         }
-        let operation = if let value {
-            Etcd.RequestOp(request_put: Etcd.PutRequest(
-                key: encodedKey, value: Etcd.base64(value), lease: lease.map { Etcd.Int64Value($0.rawValue) }))
-        } else {
-            Etcd.RequestOp(request_delete_range: Etcd.DeleteRangeRequest(key: encodedKey))
+        let operations = transaction.effectiveOperations.map { operation in
+            switch operation {
+            case .put(let key, let value, let lease):
+                Etcd.RequestOp(request_put: Etcd.PutRequest(
+                    key: Etcd.base64(key), value: Etcd.base64(value), lease: lease.map { Etcd.Int64Value($0.rawValue) }))
+            case .delete(let key):
+                Etcd.RequestOp(request_delete_range: Etcd.DeleteRangeRequest(key: Etcd.base64(key)))
+            }
         }
         let request = Etcd.TxnRequest(
-            compare: [compare], success: [operation],
-            failure: [Etcd.RequestOp(request_range: Etcd.RangeRequest(key: encodedKey))])
+            compare: compares, success: operations,
+            failure: transaction.conditions.map { Etcd.RequestOp(request_range: Etcd.RangeRequest(key: Etcd.base64($0.key))) })
         let response = try await call("/v3/kv/txn", request, as: Etcd.TxnResponse.self, idempotent: false)
         let succeeded = response.succeeded ?? false
-        let current = succeeded ? nil : response.responses?.first?.response_range?.kvs?.first?.keyValue
-        return SwapResult(succeeded: succeeded, revision: response.header?.revision?.value ?? 0, current: current)
+        var current: [String: KeyValue] = [:]
+        if !succeeded {
+            for response in response.responses ?? [] {
+                if let keyValue = response.response_range?.kvs?.first?.keyValue { current[keyValue.key] = keyValue }
+            }
+        }
+        return TransactionResult(succeeded: succeeded, revision: response.header?.revision?.value ?? 0, current: current)
     }
 
     public func grantLease(ttlSeconds: Int64) async throws -> Lease {

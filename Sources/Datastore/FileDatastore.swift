@@ -150,6 +150,13 @@ public final class FileDatastore: Datastore {
         }
     }
 
+    /// The transaction runs under the lock like every operation and is saved with one state
+    /// write (one write-temporary + fsync + rename), however many keys it writes.
+    public func commit(_ transaction: DatastoreTransaction) async throws -> TransactionResult {
+        try transaction.validate()
+        return try await offloaded { state, _ in try state.commit(transaction) }
+    }
+
     public func grantLease(ttlSeconds: Int64) async throws -> Lease {
         guard ttlSeconds > 0 else { throw DatastoreError(.invalidKey, "lease TTL must be positive") }
         return try await offloaded { state, now in state.grantLease(ttlSeconds: ttlSeconds, now: now) }

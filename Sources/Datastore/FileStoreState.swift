@@ -64,6 +64,11 @@ struct FileStoreState: Codable, Sendable {
             throw DatastoreError(.leaseNotFound, "lease \(lease) does not exist")
         }
         revision += 1
+        write(key, bytes, lease: lease, at: revision)
+    }
+
+    /// Writes `key` as changed at `revision` (which the caller has already taken).
+    private mutating func write(_ key: String, _ bytes: [UInt8], lease: LeaseID?, at revision: Int64) {
         let (text, base64) = Entry.encode(bytes)
         var entry = Entry(
             value: text, base64: base64, createRevision: revision, modRevision: revision, version: 1,
@@ -74,6 +79,40 @@ struct FileStoreState: Codable, Sendable {
         }
         keys[key] = entry
         record(revision: revision, delete: false, key: key)
+    }
+
+    /// Applies a transaction: when every condition holds, every write at one new revision (as
+    /// etcd does); otherwise nothing, and the conditioned keys' current state.
+    mutating func commit(_ transaction: DatastoreTransaction) throws -> TransactionResult {
+        let holds = transaction.conditions.allSatisfy { requirement in
+            switch requirement.condition {
+            case .absent: keys[requirement.key] == nil
+            case .modRevision(let revision): keys[requirement.key]?.modRevision == revision
+            }
+        }
+        guard holds else {
+            var current: [String: KeyValue] = [:]
+            for requirement in transaction.conditions { current[requirement.key] = keyValue(requirement.key) }
+            return TransactionResult(succeeded: false, revision: revision, current: current)
+        }
+        let operations = transaction.effectiveOperations
+        for case .put(_, _, let lease?) in operations where leases[String(lease.rawValue)] == nil {
+            throw DatastoreError(.leaseNotFound, "lease \(lease) does not exist")
+        }
+        let changes = operations.contains { operation in
+            if case .delete(let key) = operation { keys[key] != nil } else { true }
+        }
+        guard changes else { return TransactionResult(succeeded: true, revision: revision) }
+        revision += 1
+        for operation in operations {
+            switch operation {
+            case .put(let key, let value, let lease):
+                write(key, value, lease: lease, at: revision)
+            case .delete(let key):
+                if keys.removeValue(forKey: key) != nil { record(revision: revision, delete: true, key: key) }
+            }
+        }
+        return TransactionResult(succeeded: true, revision: revision)
     }
 
     @discardableResult

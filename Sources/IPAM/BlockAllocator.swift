@@ -58,57 +58,66 @@ public struct BlockAllocator: Sendable {
     /// Allocates one address per address family of the pools for `handle`. Idempotent: a
     /// handle that already holds an address of a family keeps it.
     public func allocate(handle: String) async throws -> [IPNetwork] {
-        var result: [IPNetwork] = []
-        let families = pools.map(\.cidr.family).reduce(into: [IPAddress.Family]()) { if !$0.contains($1) { $0.append($1) } }
-        do {
-            for family in families {
-                let familyPools = pools.filter { $0.cidr.family == family }
-                result.append(try await allocate(handle: handle, pools: familyPools))
-            }
-        } catch {
-            // All or nothing: an IPv4 address must not stay behind when IPv6 failed.
-            _ = try? await release(handle: handle)
-            throw error
-        }
-        let record = HandleRecord(node: node, addresses: result.map(\.address))
-        let bytes = try encode(record)
-        _ = try await withDatastore("write handle") { try await store.put(KeyLayout.handle(handle), value: bytes) }
-        return result
+        try await allocate(handle: handle) { _ in [] }
     }
 
-    private func allocate(handle: String, pools: [BlockPool]) async throws -> IPNetwork {
+    /// ``allocate(handle:)`` plus the writes `alsoWriting` derives from the addresses (a pod
+    /// record, say), all in ONE datastore transaction: the updated or newly claimed blocks
+    /// (each conditioned on the revision read, or on being absent), the new affinities, the
+    /// handle record and the extra writes, at one store revision. A conflict with another
+    /// allocator changes nothing; the blocks are read again and the allocation planned again.
+    /// So an ADD costs one write (one fsync pair on the file store, one etcd txn), and a crash
+    /// can never leave a block allocation without its handle record, nor half of a dual-stack
+    /// allocation.
+    public func allocate(
+        handle: String, alsoWriting extra: ([IPNetwork]) throws -> [DatastoreTransaction.Operation]
+    ) async throws -> [IPNetwork] {
+        let families = pools.map(\.cidr.family).reduce(into: [IPAddress.Family]()) { if !$0.contains($1) { $0.append($1) } }
         for _ in 0..<100 {
-            let current = try await blocks().filter { entry in pools.contains { $0.cidr.contains(entry.block.cidr.network) } }
-            if let held = current.first(where: { !$0.block.ordinals(of: handle).isEmpty }) {
-                return try IPNetwork(address: held.block.address(ordinal: held.block.ordinals(of: handle)[0])!, prefixLength: held.block.cidr.prefixLength)
+            let current = try await blocks()
+            var transaction = DatastoreTransaction()
+            var result: [IPNetwork] = []
+            for family in families {
+                let familyPools = pools.filter { $0.cidr.family == family }
+                result.append(try plan(handle: handle, pools: familyPools, blocks: current, into: &transaction))
             }
-            switch BlockPlan.make(node: node, pools: pools, blocks: current.map(\.block), strictAffinity: strictAffinity) {
-            case .exhausted:
-                throw IPAMError(.exhausted, "no free address in pools \(pools.map(\.cidr)) for \(node)")
-            case .allocate(let cidr, let ordinal, _):
-                let entry = current.first { $0.block.cidr == cidr }!
-                var block = entry.block
-                block.allocations[String(ordinal)] = handle
-                let bytes = try encode(block)
-                let swap = try await withDatastore("update block \(cidr)") {
-                    try await store.compareAndSwap(KeyLayout.block(cidr.description), expecting: .modRevision(entry.revision), value: bytes)
-                }
-                if swap.succeeded { return try IPNetwork(address: block.address(ordinal: ordinal)!, prefixLength: cidr.prefixLength) }
-            case .claim(let cidr, let ordinal):
-                let block = AllocationBlock(cidr: cidr, affinity: node, allocations: [String(ordinal): handle])
-                let bytes = try encode(block)
-                let swap = try await withDatastore("claim block \(cidr)") {
-                    try await store.compareAndSwap(KeyLayout.block(cidr.description), expecting: .absent, value: bytes)
-                }
-                if swap.succeeded {
-                    _ = try await withDatastore("write affinity") {
-                        try await store.put(KeyLayout.affinity(node: node, block: cidr.description), value: Array("{\"state\":\"confirmed\"}".utf8))
-                    }
-                    return try IPNetwork(address: block.address(ordinal: ordinal)!, prefixLength: cidr.prefixLength)
-                }
-            }
+            transaction.put(KeyLayout.handle(handle), value: try encode(HandleRecord(node: node, addresses: result.map(\.address))))
+            transaction.operations += try extra(result)
+            let outcome = try await withDatastore("allocate for \(handle)") { try await store.commit(transaction) }
+            if outcome.succeeded { return result }
         }
         throw IPAMError(.contention, "could not allocate for \(handle) after 100 attempts")
+    }
+
+    /// The address of one family for `handle`: the one it holds already, or a new one whose
+    /// block update (or claim, with its affinity) is added to `transaction`.
+    private func plan(
+        handle: String, pools: [BlockPool], blocks all: [(block: AllocationBlock, revision: Int64)],
+        into transaction: inout DatastoreTransaction
+    ) throws -> IPNetwork {
+        let current = all.filter { entry in pools.contains { $0.cidr.contains(entry.block.cidr.network) } }
+        if let held = current.first(where: { !$0.block.ordinals(of: handle).isEmpty }) {
+            return try IPNetwork(address: held.block.address(ordinal: held.block.ordinals(of: handle)[0])!, prefixLength: held.block.cidr.prefixLength)
+        }
+        switch BlockPlan.make(node: node, pools: pools, blocks: current.map(\.block), strictAffinity: strictAffinity) {
+        case .exhausted:
+            throw IPAMError(.exhausted, "no free address in pools \(pools.map(\.cidr)) for \(node)")
+        case .allocate(let cidr, let ordinal, _):
+            let entry = current.first { $0.block.cidr == cidr }!
+            var block = entry.block
+            block.allocations[String(ordinal)] = handle
+            let key = KeyLayout.block(cidr.description)
+            transaction.require(key, .modRevision(entry.revision))
+            transaction.put(key, value: try encode(block))
+            return try IPNetwork(address: block.address(ordinal: ordinal)!, prefixLength: cidr.prefixLength)
+        case .claim(let cidr, let ordinal):
+            let block = AllocationBlock(cidr: cidr, affinity: node, allocations: [String(ordinal): handle])
+            let key = KeyLayout.block(cidr.description)
+            transaction.require(key, .absent)
+            transaction.put(key, value: try encode(block))
+            transaction.put(KeyLayout.affinity(node: node, block: cidr.description), value: Array("{\"state\":\"confirmed\"}".utf8))
+            return try IPNetwork(address: block.address(ordinal: ordinal)!, prefixLength: cidr.prefixLength)
+        }
     }
 
     /// Releases every address `handle` holds (in any block) and its handle record; a missing

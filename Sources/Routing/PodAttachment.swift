@@ -29,12 +29,16 @@ public struct PodAttachment: Sendable {
     public var bridge: InterfaceName?
     /// Lets traffic leave through the port it came from (`bridge link set dev veth… hairpin on`).
     public var hairpin: Bool
+    /// The host end's MAC address, set in the creation request itself (`ip link add HOST
+    /// address MAC …`); nil lets the kernel pick a random one.
+    public var hostMACAddress: MACAddress?
 
     /// An attachment; `hostInterface` defaults to
     /// ``PodInterfaceNaming/hostInterfaceName(containerID:interfaceName:prefix:)``.
     public init(
         containerID: String, interfaceName: InterfaceName, podNamespace: NetworkNamespace, mtu: Int? = nil,
-        bridge: InterfaceName? = nil, hairpin: Bool = false, hostInterface: InterfaceName? = nil
+        bridge: InterfaceName? = nil, hairpin: Bool = false, hostInterface: InterfaceName? = nil,
+        hostMACAddress: MACAddress? = nil
     ) {
         self.containerID = containerID
         self.containerInterface = interfaceName
@@ -44,6 +48,7 @@ public struct PodAttachment: Sendable {
         self.mtu = mtu
         self.bridge = bridge
         self.hairpin = hairpin
+        self.hostMACAddress = hostMACAddress
     }
 
     /// Both ends after creation.
@@ -54,25 +59,33 @@ public struct PodAttachment: Sendable {
         public var container: Link
     }
 
-    /// Creates the pair (`ip link add HOST [master BRIDGE] up type veth peer name IFNAME netns POD`),
-    /// sets the container end up, and hairpin on the host port when asked. A stale host end of
-    /// the same attachment (left by a crashed ADD) is replaced. On failure everything created
-    /// here is deleted again. `host` is a handle for the namespace that gets the host end;
-    /// `pod` one for ``podNamespace``.
+    /// Creates the pair (`ip link add HOST [address MAC] [mtu M] [master BRIDGE] up type veth
+    /// peer name IFNAME mtu M netns POD`: one request), sets the container end up, and hairpin
+    /// on the host port when asked. A stale host end of the same attachment (left by a crashed
+    /// ADD) is replaced. On failure everything created here is deleted again. `host` is a
+    /// handle for the namespace that gets the host end; `pod` one for ``podNamespace``.
     ///
     /// Throws `CNIError` (code 999) naming the step that failed; when the pod already has an
     /// interface named ``containerInterface``, the message says so.
     public func create(host: NetlinkHandle, pod: NetlinkHandle) throws(CNIError) -> Links {
-        if (try? pod.linkIfPresent(named: containerInterface)) ?? nil != nil {
-            throw CNIError(.internal, "container interface \(containerInterface) already exists in \(podNamespace)")
-        }
-        _ = try? host.deleteLinkIfPresent(named: hostInterface)
         let specification = LinkSpecification(
             name: hostInterface,
             kind: .veth(peer: VethPeer(name: containerInterface, namespace: podNamespace, mtu: mtu)),
-            mtu: mtu, master: bridge, isUp: true)
+            mtu: mtu, macAddress: hostMACAddress, master: bridge, isUp: true)
+        // The common case costs one request; a name clash (EEXIST from either end) is sorted
+        // out afterwards: a taken pod name is the caller's error, a stale host end is replaced.
         do {
             try host.addLink(specification)
+        } catch let error as NetlinkError where error.isAlreadyExists {
+            if (try? pod.linkIfPresent(named: containerInterface)) ?? nil != nil {
+                throw CNIError(.internal, "container interface \(containerInterface) already exists in \(podNamespace)")
+            }
+            do {
+                _ = try host.deleteLinkIfPresent(named: hostInterface)
+                try host.addLink(specification)
+            } catch {
+                throw CNIError(.internal, "failed to create veth pair \(hostInterface)/\(containerInterface)", details: "\(error)")
+            }
         } catch {
             throw CNIError(.internal, "failed to create veth pair \(hostInterface)/\(containerInterface)", details: "\(error)")
         }

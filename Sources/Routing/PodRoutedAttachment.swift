@@ -2,21 +2,28 @@ import CNISpec
 import Netlink
 import NetPrimitives
 
-/// A routed pod attachment, Calico's data path: no bridge. The pod gets its addresses as /32,
-/// a link-scope route to the fixed gateway 169.254.1.1 and a default route through it; the
-/// host end answers ARP for that gateway by proxy ARP, and the host routes each pod address
-/// to the host end (`ip route add POD/32 dev cali… scope link proto P`). Proxy ARP answers only
-/// when the node forwards IPv4 and has a route for 169.254.1.1 (its default route): both are
-/// the node agent's business, not this attachment's.
+/// A routed pod attachment, Calico's data path: no bridge. The pod gets its addresses as /32
+/// (/128), a link-scope route to the fixed gateway 169.254.1.1, a default route through it and
+/// a permanent neighbour entry for 169.254.1.1 with the host end's MAC address, so it never
+/// needs an ARP answer for its gateway. The host end has proxy ARP on (with no delay), for
+/// pods that ask anyway, and the host routes each pod address to the host end
+/// (`ip route add POD/32 dev cali… scope link proto P`). Proxy ARP answers only when the node
+/// forwards IPv4 and has a route for 169.254.1.1 (its default route), and pod traffic leaves
+/// the node only when it forwards: both are the node's business (its agent's, or the
+/// plugin's), not this attachment's.
 ///
 /// ```swift
-/// let veth = PodAttachment(containerID: "c1", interfaceName: "eth0", podNamespace: pod,
+/// let veth = PodAttachment(containerID: "c1", interfaceName: "eth0", podNamespace: pod, mtu: 1440,
 ///                          hostInterface: PodInterfaceNaming.hostInterfaceName(containerID: "c1", interfaceName: "eth0", prefix: "cali"))
-/// let routed = PodRoutedAttachment(veth: veth, addresses: [try IPNetwork(parsing: "10.65.0.7/32")], hostRouteProtocol: Route.ProtocolTag(rawValue: 92))
-/// let links = try routed.create(host: nodeHandle, pod: podHandle)
+/// let routed = PodRoutedAttachment(veth: veth, addresses: [try IPNetwork(parsing: "10.65.0.7/32")],
+///                                  hostRouteProtocol: Route.ProtocolTag(rawValue: 92), hostMACAddress: MACAddress("ee:ee:ee:ee:ee:ee"))
+/// let links = try routed.create(host: nodeHandle, pod: podHandle)     // ADD
+/// try routed.validate(host: nodeHandle, pod: podHandle)               // CHECK
+/// try routed.remove(host: nodeHandle)                                 // DEL
 /// ```
 public struct PodRoutedAttachment: Sendable {
-    /// The gateway every routed pod uses; it exists only as proxy ARP on the host end.
+    /// The gateway every routed pod uses; it exists only as the pod's neighbour entry and as
+    /// proxy ARP on the host end.
     public static let gateway = try! IPAddress(parsing: "169.254.1.1")
 
     /// The veth pair (its ``PodAttachment/bridge`` is ignored: routed ends join no bridge).
@@ -25,20 +32,25 @@ public struct PodRoutedAttachment: Sendable {
     public var addresses: [IPNetwork]
     /// The protocol number the host routes carry, so their owner can find them.
     public var hostRouteProtocol: Netlink.Route.ProtocolTag
-    /// The host end's MAC address (Calico uses ee:ee:ee:ee:ee:ee); nil keeps a random one.
-    public var hostMACAddress: MACAddress?
+    /// The host end's MAC address (Calico uses ee:ee:ee:ee:ee:ee), set when the pair is created
+    /// (``PodAttachment/hostMACAddress``); nil keeps a random one.
+    public var hostMACAddress: MACAddress? {
+        get { veth.hostMACAddress }
+        set { veth.hostMACAddress = newValue }
+    }
 
-    /// A routed attachment over `veth` (whose bridge is cleared).
+    /// A routed attachment over `veth` (whose bridge is cleared); a non-nil `hostMACAddress`
+    /// replaces the one of `veth`.
     public init(
         veth: PodAttachment, addresses: [IPNetwork], hostRouteProtocol: Netlink.Route.ProtocolTag,
         hostMACAddress: MACAddress? = nil
     ) {
         var veth = veth
         veth.bridge = nil
+        if let hostMACAddress { veth.hostMACAddress = hostMACAddress }
         self.veth = veth
         self.addresses = addresses
         self.hostRouteProtocol = hostRouteProtocol
-        self.hostMACAddress = hostMACAddress
     }
 
     /// The result this attachment produces (interfaces host end and pod end, /32 addresses
@@ -53,30 +65,38 @@ public struct PodRoutedAttachment: Sendable {
             ips: addresses.filter { $0.family == .v4 }.map {
                 CNIResult.IPConfiguration(address: Self.hostNetwork($0), gateway: Self.gateway, interface: 1)
             },
-            routes: [CNISpec.Route(destination: try! IPNetwork(parsing: "0.0.0.0/0"), gateway: Self.gateway)])
+            routes: [CNISpec.Route(destination: Self.defaultIPv4, gateway: Self.gateway)])
     }
 
     static func hostNetwork(_ network: IPNetwork) -> IPNetwork { IPNetwork(host: network.address) }
+    static let defaultIPv4 = try! IPNetwork(parsing: "0.0.0.0/0")
+    var hasIPv4: Bool { addresses.contains { $0.family == .v4 } }
 
-    /// Creates the pair, configures the pod (`ip addr add A/32 dev eth0; ip route add
-    /// 169.254.1.1 dev eth0 scope link; ip route add default via 169.254.1.1 dev eth0`) and the
-    /// host (`sysctl net.ipv4.conf.HOST.proxy_arp=1; ip route add A/32 dev HOST scope link proto P`).
-    /// Everything is deleted again on failure.
+    /// Creates the pair with the host end's MAC and the MTU in the creation request
+    /// (``PodAttachment/create(host:pod:)``), then configures the host end (`sysctl
+    /// net.ipv4.conf.HOST.proxy_arp=1 net.ipv4.neigh.HOST.proxy_delay=0`), the pod (`ip addr
+    /// add A/32 dev eth0; ip neigh replace 169.254.1.1 lladdr HOSTMAC dev eth0 nud permanent;
+    /// ip route replace 169.254.1.1 dev eth0 scope link; ip route replace default via
+    /// 169.254.1.1 dev eth0`) and the host routes (`ip route replace A/32 dev HOST scope link
+    /// proto P`). Routes and the neighbour are replaced, so a retried ADD that meets them
+    /// succeeds. Everything is deleted again on failure.
     public func create(host: NetlinkHandle, pod: NetlinkHandle) throws(CNIError) -> PodAttachment.Links {
-        var links = try veth.create(host: host, pod: pod)
+        let links = try veth.create(host: host, pod: pod)
         do {
-            if let hostMACAddress {
-                try host.setMACAddress(hostMACAddress, of: veth.hostInterface)
-                links.host = try host.link(named: veth.hostInterface)
-            }
             try host.setProxyARP(true, device: veth.hostInterface)
+            // Answer at once instead of after a random delay of up to 0.8 s; only a latency
+            // matter, so a kernel without the knob is no error.
+            try? host.setSysctl("net.ipv4.neigh.\(veth.hostInterface).proxy_delay", to: "0")
             let device = veth.containerInterface
             for address in addresses {
                 try pod.addAddress(Address(Self.hostNetwork(address)), device: device)
             }
-            if addresses.contains(where: { $0.family == .v4 }) {
-                try pod.addRoute(Netlink.Route(destination: IPNetwork(host: Self.gateway), device: device, scope: .link))
-                try pod.addRoute(Netlink.Route(destination: try IPNetwork(parsing: "0.0.0.0/0"), gateway: Self.gateway, device: device))
+            if hasIPv4 {
+                if let mac = links.host.macAddress {
+                    try pod.replaceNeighbor(.permanent(Self.gateway, macAddress: mac), device: device)
+                }
+                try pod.replaceRoute(Netlink.Route(destination: IPNetwork(host: Self.gateway), device: device, scope: .link))
+                try pod.replaceRoute(Netlink.Route(destination: Self.defaultIPv4, gateway: Self.gateway, device: device))
             }
             for address in addresses {
                 try host.replaceRoute(
@@ -94,4 +114,38 @@ public struct PodRoutedAttachment: Sendable {
     /// Deletes the pair; the host routes through it go with the device.
     @discardableResult
     public func remove(host: NetlinkHandle) throws(CNIError) -> Bool { try veth.remove(host: host) }
+
+    /// CHECK: the host end exists and is up with a host route per address (`ip route show
+    /// proto P`); the pod end exists with every address as /32 (/128) and, for IPv4, the
+    /// default route via 169.254.1.1. Failures are ``CheckValidation``-style `CNIError`s (999)
+    /// naming the object and the namespace.
+    public func validate(host: NetlinkHandle, pod: NetlinkHandle) throws(CNIError) {
+        try CheckValidation.validateHost(hostInterface: veth.hostInterface, bridge: nil, host: host)
+        let device = veth.containerInterface
+        do {
+            guard try pod.linkIfPresent(named: device) != nil else {
+                throw CNIError(.internal, "interface \(device) not found in \(pod.namespace)")
+            }
+            let present = Set(try pod.addresses(device: device).map(\.network))
+            for address in addresses.map(Self.hostNetwork) where !present.contains(address) {
+                throw CNIError(.internal, "address \(address) not found on \(device) in \(pod.namespace)")
+            }
+            let hostRoutes = try host.routes(protocolTag: hostRouteProtocol)
+            for address in addresses.map(Self.hostNetwork) where !hostRoutes.contains(where: {
+                $0.destination == address && $0.nextHops.first?.device == veth.hostInterface
+            }) {
+                throw CNIError(.internal, "host route \(address) dev \(veth.hostInterface) not found in \(host.namespace)")
+            }
+            if hasIPv4 {
+                let routes = try pod.routes(family: .v4)
+                guard routes.contains(where: { $0.destination.prefixLength == 0 && $0.gateway == Self.gateway }) else {
+                    throw CNIError(.internal, "default route via \(Self.gateway) not found in \(pod.namespace)")
+                }
+            }
+        } catch let error as CNIError {
+            throw error
+        } catch {
+            throw CNIError(.internal, "failed to read the routed attachment \(veth.hostInterface)/\(device)", details: "\(error)")
+        }
+    }
 }

@@ -10,6 +10,8 @@ import Glibc
             let store = try StoreLocation.open(cluster.location)
             let failures = try await exerciseContract(store, prefix: "/t/")
             #expect(failures.isEmpty, "\(failures)")
+            let transactionFailures = try await exerciseTransactions(store, prefix: "/t/")
+            #expect(transactionFailures.isEmpty, "\(transactionFailures)")
             // Binary values survive base64 both ways.
             try await store.put("/bin", value: [0, 255, 10, 13])
             #expect(try await store.get("/bin")?.value == [0, 255, 10, 13])

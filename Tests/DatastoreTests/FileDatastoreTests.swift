@@ -12,6 +12,8 @@ import Glibc
             let store = try StoreLocation.open("file:\(directory)/store")
             let failures = try await exerciseContract(store, prefix: "/t/")
             #expect(failures.isEmpty, "\(failures)")
+            let transactionFailures = try await exerciseTransactions(store, prefix: "/t/")
+            #expect(transactionFailures.isEmpty, "\(transactionFailures)")
         }
     }
 
