@@ -48,7 +48,9 @@ extension ComparisonMeasurement {
 
     /// Applies a deny-all ingress NetworkPolicy to the pods' namespace through the lab's policy
     /// API and probes: enforced when no TCP probe between the pods connects any more (before:
-    /// they all did) within `policyTimeoutMilliseconds`.
+    /// they all did) within `policyTimeoutMilliseconds`. For agents that report the store
+    /// revision they enforce, the time is until every node reports the policy (then one probe
+    /// must find everything blocked); otherwise probes are repeated until the timeout.
     func policy(_ lab: Lab, into result: inout ComparisonResult) async throws {
         Output.progress("[\(profile.name)] NetworkPolicy: deny-all ingress, probing…")
         let options = ProbeOptions(ports: [80], protocols: [.tcp], timeoutMilliseconds: 300)
@@ -65,6 +67,15 @@ extension ComparisonMeasurement {
             """)
         let start = ContinuousClock.now
         let deadline = start + .milliseconds(settings.policyTimeoutMilliseconds)
+        // Agents that report what they enforce (calico, canal): the time is when the last one
+        // reports the policy, checked by one probe right after.
+        if await lab.enforcesPolicy {
+            let waited = try await lab.waitForPolicyEnforcement(timeout: .milliseconds(settings.policyTimeoutMilliseconds))
+            let results = try await lab.probe(options)
+            result.enforcesPolicy = results.allSatisfy { !$0.connected }
+            if result.enforcesPolicy == true { result.policyEnforcementSeconds = waited.seconds }
+            return
+        }
         while ContinuousClock.now < deadline {
             let results = try await lab.probe(options)
             if results.allSatisfy({ !$0.connected }) {
