@@ -14,6 +14,11 @@ struct Bench: AsyncParsableCommand {
             var ours: Double
             var reference: Double
             var speedup: Double
+
+            /// A time of ours against the reference's (lower is better): speedup = reference / ours.
+            static func time(_ name: String, ours: Double, reference: Double) -> Metric {
+                Metric(name: name, ours: ours, reference: reference, speedup: ours == 0 ? 0 : reference / ours)
+            }
         }
         var scenario: String
         var metrics: [Metric]

@@ -50,17 +50,14 @@ extension Bench {
             }
             let report = try CNIAddBenchmark.run(CNIAddBenchmark.Options(pods: pods, swiftFlannel: binary))
             if json {
-                func metric(_ name: String, _ ours: Double, _ reference: Double) -> Document.Metric {
-                    .init(name: name, ours: ours, reference: reference, speedup: ours == 0 ? 0 : reference / ours)
-                }
                 try Output.json(
                     Document(
                         scenario: "cni-add",
                         metrics: [
-                            metric("add_median_ms", report.swiftFlannelAdd.median, report.referenceAdd.median),
-                            metric("add_p95_ms", report.swiftFlannelAdd.p95, report.referenceAdd.p95),
-                            metric("del_median_ms", report.swiftFlannelDelete.median, report.referenceDelete.median),
-                            metric("del_p95_ms", report.swiftFlannelDelete.p95, report.referenceDelete.p95),
+                            Document.Metric.time("add_median_ms", ours: report.swiftFlannelAdd.median, reference: report.referenceAdd.median),
+                            Document.Metric.time("add_p95_ms", ours: report.swiftFlannelAdd.p95, reference: report.referenceAdd.p95),
+                            Document.Metric.time("del_median_ms", ours: report.swiftFlannelDelete.median, reference: report.referenceDelete.median),
+                            Document.Metric.time("del_p95_ms", ours: report.swiftFlannelDelete.p95, reference: report.referenceDelete.p95),
                         ]))
             } else {
                 print(report)
@@ -76,19 +73,16 @@ extension Bench {
             }
             // ours: swift-canal as a Canal cluster runs it (pod records in the store).
             let (ours, reference) = (report.rows[0], report.reference)
-            func metric(_ name: String, _ ours: Double, _ reference: Double) -> Document.Metric {
-                .init(name: name, ours: ours, reference: reference, speedup: ours == 0 ? 0 : reference / ours)
-            }
             try Output.json(
                 Document(
                     scenario: "cni-add-canal",
                     metrics: [
-                        metric("add_median_ms", ours.add.median, reference.add.median),
-                        metric("add_p95_ms", ours.add.p95, reference.add.p95),
-                        metric("del_median_ms", ours.delete.median, reference.delete.median),
-                        metric("del_p95_ms", ours.delete.p95, reference.delete.p95),
-                        metric("add_median_ms_no_store", report.rows[1].add.median, reference.add.median),
-                        metric("del_median_ms_no_store", report.rows[1].delete.median, reference.delete.median),
+                        Document.Metric.time("add_median_ms", ours: ours.add.median, reference: reference.add.median),
+                        Document.Metric.time("add_p95_ms", ours: ours.add.p95, reference: reference.add.p95),
+                        Document.Metric.time("del_median_ms", ours: ours.delete.median, reference: reference.delete.median),
+                        Document.Metric.time("del_p95_ms", ours: ours.delete.p95, reference: reference.delete.p95),
+                        Document.Metric.time("add_median_ms_no_store", ours: report.rows[1].add.median, reference: reference.add.median),
+                        Document.Metric.time("del_median_ms_no_store", ours: report.rows[1].delete.median, reference: reference.delete.median),
                     ]))
         }
 

@@ -21,20 +21,17 @@ extension Bench {
             typealias Report = PolicyEnforcerBenchmark.Report
             let totals = report.libraryApply.indices.map { report.compileProgram[$0] + report.lowering[$0] + report.libraryApply[$0] }
             let nft = Report.median(report.nftApply)
-            func metric(_ name: String, _ ours: Double, _ reference: Double) -> Document.Metric {
-                .init(name: name, ours: ours, reference: reference, speedup: ours == 0 ? 0 : reference / ours)
-            }
             // The reference of every figure is `nft -f` loading the full rule set: the label
             // and policy changes show what the incremental path saves against a full reload.
             try Output.json(
                 Document(
                     scenario: "policy",
                     metrics: [
-                        metric("full_compile_apply_median_ms", Report.median(totals), nft),
-                        metric("full_apply_median_ms", Report.median(report.libraryApply), nft),
-                        metric("peer_label_change_median_ms", Report.median(report.peerLabelChange), nft),
-                        metric("selected_label_change_median_ms", Report.median(report.selectedLabelChange), nft),
-                        metric("policy_change_median_ms", Report.median(report.policyChange), nft),
+                        Document.Metric.time("full_compile_apply_median_ms", ours: Report.median(totals), reference: nft),
+                        Document.Metric.time("full_apply_median_ms", ours: Report.median(report.libraryApply), reference: nft),
+                        Document.Metric.time("peer_label_change_median_ms", ours: Report.median(report.peerLabelChange), reference: nft),
+                        Document.Metric.time("selected_label_change_median_ms", ours: Report.median(report.selectedLabelChange), reference: nft),
+                        Document.Metric.time("policy_change_median_ms", ours: Report.median(report.policyChange), reference: nft),
                     ]))
         }
     }
