@@ -5,7 +5,7 @@ import Synchronization
 /// Runs ``NetpolCase``s against a live lab whose profile enforces policy (calico, canal): sets
 /// up ``NetpolModel``'s namespaces and pods, then for each case applies its steps through the
 /// lab's policy and label API (as `cnilab policy apply` and `cnilab label` do), waits until
-/// every node's agent enforces them (``Lab/Lab/waitForPolicyEnforcement(timeout:)``), probes
+/// every node's agent enforces them (`Lab.waitForPolicyEnforcement(timeout:)`), probes
 /// every ordered pair of distinct pods and compares with the truth table; afterwards it
 /// deletes the case's policies and restores the labels.
 ///

@@ -7,7 +7,7 @@ import Nftables
 import Policy
 
 /// Enforces, for one node's pods, the policies and labels stored in the Datastore: reads
-/// policies, pod records and labels under `/swiftcni/`, drives a ``Policy/PolicyEnforcer``
+/// policies, pod records and labels under `/swiftcni/`, drives a `PolicyEnforcer` (Policy library)
 /// (table `inet swiftcni_policy`) in the node's network namespace, and follows a watch:
 /// policy changes recompile, pod and label changes upsert or remove single endpoints. A full
 /// relist and reconcile happens on start, after a watch failure and every `resyncInterval`.
@@ -35,9 +35,12 @@ public actor PolicyAgent {
     private let statusHandler: (@Sendable (PolicyAgentStatus) -> Void)?
 
     /// - Parameters:
+    ///   - store: the Datastore holding policies, pod records and labels.
     ///   - node: the node whose pods are enforced (the pod records' `node`).
     ///   - namespace: the node's network namespace (where the pods' host interfaces are).
     ///   - localAddresses: this node's addresses (traffic from them to its pods is allowed).
+    ///   - resyncInterval: how often the whole store is listed and reconciled again.
+    ///   - logger: where reconciles, updates and skipped records are logged.
     ///   - statusHandler: called after every change of ``appliedRevision`` (e.g.
     ///     ``PolicyAgentStatus/write(toFile:)``, so a tool can wait until a change is enforced).
     public init(
