@@ -51,7 +51,7 @@ public final class EtcdDatastore: Datastore {
         _ path: String, body: [UInt8], idempotent: Bool, decode: ([UInt8]) throws -> Result
     ) throws -> Result {
         guard !endpoints.isEmpty else { throw DatastoreError(.invalidStoreURL, "no etcd endpoints") }
-        let deadline = FileSystem.nowMilliseconds() + Int64(operationTimeoutMilliseconds)
+        let deadline = FileSystem.monotonicMilliseconds() + Int64(operationTimeoutMilliseconds)
         var lastErrors: [String: String] = [:]
         var start = preferred.withLock { $0 }
         // Rounds in which every endpoint refused the connection: nothing listens at all (as
@@ -85,9 +85,9 @@ public final class EtcdDatastore: Datastore {
                             errno: failure.error.errno, endpoint: endpoint.description)
                     }
                 }
-                if FileSystem.nowMilliseconds() >= deadline { break }
+                if FileSystem.monotonicMilliseconds() >= deadline { break }
             }
-            if FileSystem.nowMilliseconds() >= deadline { break }
+            if FileSystem.monotonicMilliseconds() >= deadline { break }
             refusedRounds = refused == endpoints.count ? refusedRounds + 1 : 0
             if refusedRounds >= 3 { break }
             start = 0

@@ -37,7 +37,7 @@ import Glibc
             #expect(try await store.get("/lease/a") != nil)
             clock.advance(by: 1)
             #expect(try await store.get("/lease/a") == nil)
-            let event = try await withTimeout(seconds: 10) { try await watcher.value }
+            let event = try await value(of: watcher, within: .seconds(10), "the lease watch")
             #expect(event?.kind == .delete && event?.keyValue.key == "/lease/a")
             await #expect(throws: DatastoreError.self) { try await store.keepAlive(lease.id) }
             await #expect(throws: DatastoreError.self) { try await store.put("/x", value: [], lease: lease.id) }
@@ -149,6 +149,11 @@ import Glibc
                     try ChildProcess.launch(tool, arguments: ["file:\(directory)", "increment", "/counter", "100000"])
                 }
                 await sleepMilliseconds(60 + 40 * round)
+                // On a loaded machine the writers may not have committed anything yet: the
+                // checks below need at least one increment (bounded wait).
+                let reader = try FileDatastore(directory: directory)
+                let deadline = ContinuousClock.now + .seconds(20)
+                while try await reader.get("/counter") == nil, ContinuousClock.now < deadline { await sleepMilliseconds(20) }
                 for process in processes { process.signal(SIGKILL) }
                 for process in processes { _ = try await offPool { try process.wait() } }
                 let store = try FileDatastore(directory: directory)

@@ -1,6 +1,7 @@
 import ChildProcess
 import Datastore
 import Foundation
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -100,10 +101,11 @@ func exerciseContract(_ store: any Datastore, prefix: String) async throws -> [S
         }
         return seen
     }
+    defer { watcher.cancel() }
     await sleepMilliseconds(150)
     try await store.put(prefix + "w/2", string: "two")
     try await store.delete(prefix + "w/1")
-    let seen = try await withTimeout(seconds: 5) { try await watcher.value }
+    let seen = try await value(of: watcher, within: .seconds(10), "the watch from a past revision")
     check(seen == ["put \(prefix)w/1", "put \(prefix)w/2", "del \(prefix)w/1"], "watch events: \(seen)")
 
     // A watch without a start revision sees only what happens after it started.
@@ -111,26 +113,20 @@ func exerciseContract(_ store: any Datastore, prefix: String) async throws -> [S
         for try await event in store.watch(prefix: prefix + "live/", fromRevision: nil) { return event.keyValue.string }
         return nil
     }
+    defer { live.cancel() }
     await sleepMilliseconds(300)
     try await store.put(prefix + "live/a", string: "after")
-    let liveValue = try await withTimeout(seconds: 5) { try await live.value }
+    let liveValue = try await value(of: live, within: .seconds(10), "the live watch")
     check(liveValue == "after", "live watch: \(String(describing: liveValue))")
     return failures
 }
 
-struct TimeoutError: Error {}
-
-func withTimeout<T: Sendable>(seconds: Int, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: .seconds(seconds))
-            throw TimeoutError()
-        }
-        let result = try await group.next()!
-        group.cancelAll()
-        return result
-    }
+/// The value of `task`, or a ``TestTimeoutError`` after `limit`; the task is cancelled either
+/// way once this returns (awaiting `task.value` does not forward cancellation to the task, so a
+/// timeout alone would leave it running: a watch would keep its connection open).
+func value<T: Sendable>(of task: Task<T, any Error>, within limit: Duration, _ what: String) async throws -> T {
+    defer { task.cancel() }
+    return try await withTimeout(limit, what) { try await task.value }
 }
 
 /// Runs blocking work on its own thread, off the Swift concurrency pool the parallel tests share.
