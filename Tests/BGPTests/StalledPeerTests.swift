@@ -22,7 +22,7 @@ struct StalledPeerTests {
             // Small segments keep the kernel's send buffer small (it is sized from the MSS),
             // so a few hundred kilobytes of UPDATEs back up into the speaker itself.
             let ip = ChildProcess.find("ip", in: ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]) ?? "/usr/sbin/ip"
-            let mtu = try namespace.runProcess(ip, arguments: ["link", "set", "lo", "mtu", "1280"], timeoutMilliseconds: 5000)
+            let mtu = try namespace.runProcess(ip, arguments: ["link", "set", "lo", "mtu", "576"], timeoutMilliseconds: 5000)
             try #require(mtu.status.isSuccess, "\(mtu.standardErrorText)")
             try await withTimeout(.seconds(90), "stopReturnsWhileAPeerHasStoppedReading") {
                 try await Self.stalledPeer(in: namespace)
@@ -38,8 +38,8 @@ struct StalledPeerTests {
         try await speaker.start()
         var stopped = false
         defer { if !stopped { Task { await speaker.stop() } } }
-        // About 200 KB of UPDATEs once the session is up.
-        for index in 0..<50_000 {
+        // About 60 KB of UPDATEs once the session is up.
+        for index in 0..<15_000 {
             try await speaker.advertise(try IPNetwork(parsing: "10.\(index / 256).\(index % 256).0/24"))
         }
         let descriptor = try await namespace.run { try Self.connectWithTinyWindow(from: "127.0.0.9", to: "127.0.0.1", port: 179) }
@@ -55,9 +55,9 @@ struct StalledPeerTests {
         }
         #expect(await eventually { await speaker.peerStatus("127.0.0.9")?.state == .established })
         // The peer reads nothing more: let the table back up.
-        try await Task.sleep(for: .seconds(1))
+        try await Task.sleep(for: .milliseconds(500))
         let started = ContinuousClock.now
-        try await withTimeout(.seconds(20), "speaker.stop() with a peer that stopped reading") { await speaker.stop() }
+        try await withTimeout(.seconds(10), "speaker.stop() with a peer that stopped reading") { await speaker.stop() }
         stopped = true
         #expect(ContinuousClock.now - started < .seconds(10))
         // And the connection is closed: draining it ends (with EOF) instead of waiting.
