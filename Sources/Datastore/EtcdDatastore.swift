@@ -21,6 +21,10 @@ import Musl
 /// endpoint and its last error. Reads, puts, deletes and lease keep-alives are retried on any
 /// endpoint; a compare-and-swap or lease grant whose request may have reached a server is not
 /// retried blindly (its outcome would be unknown) and fails with `.unavailable`.
+///
+/// Bounded: one attempt takes at most `requestTimeoutMilliseconds` to connect plus as much
+/// again for the whole exchange (a server trickling bytes cannot stretch it), so an operation
+/// ends within about `operationTimeoutMilliseconds` plus two request timeouts.
 public final class EtcdDatastore: Datastore {
     public let endpoints: [HTTPEndpoint]
     public let requestTimeoutMilliseconds: Int
