@@ -135,4 +135,22 @@ struct SpeakerLoopbackTests {
             await #expect(throws: BGPError.self) { try await speaker.removePeer("127.0.0.9") }
         }
     }
+
+    /// A stream of best-path changes ends when the speaker stops, also when it was asked for
+    /// after the stop (it used to stay open forever then: nothing was left to finish it).
+    @Test func bestPathChangesEndWhenTheSpeakerStops() async throws {
+        let speaker = try BGPSpeaker(configuration: .init(localAS: 1, routerID: IPv4Address(1, 1, 1, 1), listenAddress: nil))
+        try await speaker.start()
+        try await speaker.advertise("10.9.0.0/16")
+        let before = speaker.bestPathChanges()
+        await speaker.stop()
+        let after = speaker.bestPathChanges()
+        let batches = try await withTimeout(.seconds(10), "best-path change streams of a stopped speaker") {
+            var count = 0
+            for await _ in before { count += 1 }
+            for await _ in after { count += 1 }
+            return count
+        }
+        #expect(batches <= 1)
+    }
 }
