@@ -49,7 +49,7 @@ struct RawPeer {
 @Suite("Malformed peer", .serialized)
 struct MalformedPeerTests {
     @Test func silentPeerHitsTheHoldTimer() async throws {
-        try await withTimeout(.seconds(60), "silentPeerHitsTheHoldTimer") {
+        try await withTimeout(.seconds(120), "silentPeerHitsTheHoldTimer") {
             let port = Int.random(in: 20000..<40000)
             let speaker = try BGPSpeaker(
                 configuration: .init(localAS: 65001, routerID: IPv4Address(1, 1, 1, 1), listenAddress: "::", listenPort: port),
@@ -81,7 +81,7 @@ struct MalformedPeerTests {
     }
 
     @Test func malformedUpdateGetsItsNotificationAndOtherSessionsCarryOn() async throws {
-        try await withTimeout(.seconds(60), "malformedUpdateGetsItsNotificationAndOtherSessionsCarryOn") {
+        try await withTimeout(.seconds(120), "malformedUpdateGetsItsNotificationAndOtherSessionsCarryOn") {
             let port = Int.random(in: 20000..<40000)
             let speaker = try BGPSpeaker(
                 configuration: .init(localAS: 65001, routerID: IPv4Address(1, 1, 1, 1), listenAddress: "127.0.0.1", listenPort: port),

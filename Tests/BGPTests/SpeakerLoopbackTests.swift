@@ -37,7 +37,7 @@ struct SpeakerLoopbackTests {
     }
 
     @Test func eBGPRoutesFlowBothWaysAndWithdrawalsPropagate() async throws {
-        try await withTimeout(.seconds(60), "eBGPRoutesFlowBothWaysAndWithdrawalsPropagate") {
+        try await withTimeout(.seconds(120), "eBGPRoutesFlowBothWaysAndWithdrawalsPropagate") {
             let (a, b, _) = try Self.pair(asB: 4_200_000_002)
             try await a.start()
             try await b.start()
@@ -71,7 +71,7 @@ struct SpeakerLoopbackTests {
     }
 
     @Test func iBGPSessionAndPeerRemoval() async throws {
-        try await withTimeout(.seconds(60), "iBGPSessionAndPeerRemoval") {
+        try await withTimeout(.seconds(120), "iBGPSessionAndPeerRemoval") {
             let (a, b, _) = try Self.pair(asA: 65001, asB: 65001)
             try await a.start()
             try await b.start()
@@ -87,7 +87,7 @@ struct SpeakerLoopbackTests {
     }
 
     @Test func maximumPrefixesClosesTheSession() async throws {
-        try await withTimeout(.seconds(60), "maximumPrefixesClosesTheSession") {
+        try await withTimeout(.seconds(120), "maximumPrefixesClosesTheSession") {
             let port = Int.random(in: 20000..<40000)
             let a = try BGPSpeaker(
                 configuration: .init(localAS: 65001, routerID: IPv4Address(1, 1, 1, 1), listenAddress: "127.0.0.1", listenPort: port),
@@ -107,7 +107,7 @@ struct SpeakerLoopbackTests {
 
     /// Both sides connect at once: the collision is resolved and one session stays up.
     @Test func simultaneousConnectionsResolveToOneSession() async throws {
-        try await withTimeout(.seconds(60), "simultaneousConnectionsResolveToOneSession") {
+        try await withTimeout(.seconds(120), "simultaneousConnectionsResolveToOneSession") {
             let port = Int.random(in: 20000..<40000)
             let a = try BGPSpeaker(
                 configuration: .init(localAS: 65001, routerID: IPv4Address(1, 1, 1, 1), listenAddress: "127.0.0.1", listenPort: port),
@@ -129,7 +129,7 @@ struct SpeakerLoopbackTests {
     }
 
     @Test func invalidPeerConfigurationIsRefused() async throws {
-        try await withTimeout(.seconds(60), "invalidPeerConfigurationIsRefused") {
+        try await withTimeout(.seconds(120), "invalidPeerConfigurationIsRefused") {
             let speaker = try BGPSpeaker(configuration: .init(localAS: 1, routerID: IPv4Address(1, 1, 1, 1), listenAddress: nil))
             await #expect(throws: BGPError.self) { try await speaker.addPeer(.init(address: "127.0.0.9", asNumber: 2, holdTime: 2)) }
             await #expect(throws: BGPError.self) { try await speaker.removePeer("127.0.0.9") }

@@ -24,7 +24,7 @@ struct StalledPeerTests {
             let ip = ChildProcess.find("ip", in: ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]) ?? "/usr/sbin/ip"
             let mtu = try namespace.runProcess(ip, arguments: ["link", "set", "lo", "mtu", "576"], timeoutMilliseconds: 5000)
             try #require(mtu.status.isSuccess, "\(mtu.standardErrorText)")
-            try await withTimeout(.seconds(90), "stopReturnsWhileAPeerHasStoppedReading") {
+            try await withTimeout(.seconds(180), "stopReturnsWhileAPeerHasStoppedReading") {
                 try await Self.stalledPeer(in: namespace)
             }
         }
@@ -57,9 +57,10 @@ struct StalledPeerTests {
         // The peer reads nothing more: let the table back up.
         try await Task.sleep(for: .milliseconds(500))
         let started = ContinuousClock.now
-        try await withTimeout(.seconds(10), "speaker.stop() with a peer that stopped reading") { await speaker.stop() }
+        try await withTimeout(.seconds(60), "speaker.stop() with a peer that stopped reading") { await speaker.stop() }
         stopped = true
-        #expect(ContinuousClock.now - started < .seconds(10))
+        // 2 s grace for the Cease; generous for a loaded machine (it used to be never).
+        #expect(ContinuousClock.now - started < .seconds(45))
         // And the connection is closed: draining it ends (with EOF) instead of waiting.
         var received = 0
         while let _ = try? peer.receive() { received += 1 }

@@ -8,6 +8,10 @@ import Testing
 /// ends when its task is cancelled, whatever the server does. Each test is bounded, so a
 /// regression fails here instead of hanging the test run.
 @Suite struct EtcdClientFaultTests {
+    /// The budgets here are about a second; the bound only separates "ends" from "never": a
+    /// full parallel test run on two cores can delay a resumed task by many seconds.
+    static let generousBound = Duration.seconds(60)
+
     static func store(_ servers: [ScriptedServer], operationMilliseconds: Int = 1000) -> EtcdDatastore {
         EtcdDatastore(endpoints: servers.map(\.endpoint), requestTimeoutMilliseconds: 300, operationTimeoutMilliseconds: operationMilliseconds)
     }
@@ -17,7 +21,7 @@ import Testing
         _ what: String, _ body: @escaping @Sendable () async throws -> Void
     ) async throws -> (error: DatastoreError?, elapsed: Duration) {
         let started = ContinuousClock.now
-        let error: DatastoreError? = try await withTimeout(.seconds(20), what) {
+        let error: DatastoreError? = try await withTimeout(.seconds(90), what) {
             do {
                 try await body()
                 return nil
@@ -34,7 +38,7 @@ import Testing
         let store = Self.store([server])
         let (error, elapsed) = try await Self.failure("a get from a silent server") { _ = try await store.get("/k") }
         #expect(error?.code == .unavailable, "\(String(describing: error))")
-        #expect(elapsed < .seconds(5), "took \(elapsed)")
+        #expect(elapsed < Self.generousBound, "took \(elapsed)")
     }
 
     /// Before the exchange had a deadline, a server sending one byte every 50 ms (each receive
@@ -46,13 +50,13 @@ import Testing
         let (error, elapsed) = try await Self.failure("a get from a trickling server") { _ = try await store.get("/k") }
         #expect(error?.code == .unavailable, "\(String(describing: error))")
         #expect(error?.message.contains("no complete response") == true, "\(String(describing: error))")
-        #expect(elapsed < .seconds(5), "took \(elapsed)")
+        #expect(elapsed < Self.generousBound, "took \(elapsed)")
         // The keep-alive stream is bounded the same way.
         let (keepAliveError, keepAliveElapsed) = try await Self.failure("a keep-alive to a trickling server") {
             _ = try await store.keepAlive(LeaseID(7))
         }
         #expect(keepAliveError?.code == .unavailable, "\(String(describing: keepAliveError))")
-        #expect(keepAliveElapsed < .seconds(10), "took \(keepAliveElapsed)")
+        #expect(keepAliveElapsed < Self.generousBound, "took \(keepAliveElapsed)")
     }
 
     @Test(arguments: [ScriptedServer.Behaviour.closeMidBody, .resetMidBody])
@@ -63,7 +67,7 @@ import Testing
         // Idempotent: retried until the operation timeout, then reported.
         let (error, elapsed) = try await Self.failure("a get cut off mid-response") { _ = try await store.get("/k") }
         #expect(error?.code == .unavailable, "\(String(describing: error))")
-        #expect(elapsed < .seconds(5), "took \(elapsed)")
+        #expect(elapsed < Self.generousBound, "took \(elapsed)")
         #expect(server.acceptedConnections >= 2, "retried: \(server.acceptedConnections)")
         // Not idempotent: one attempt, and the caller learns the outcome is unknown.
         let before = server.acceptedConnections
@@ -88,7 +92,7 @@ import Testing
         }
         try await Task.sleep(for: .milliseconds(300))
         watcher.cancel()
-        let count = try await value(of: watcher, within: .seconds(5), "a cancelled watch on a silent stream")
+        let count = try await value(of: watcher, within: .seconds(60), "a cancelled watch on a silent stream")
         #expect(count == 0)
     }
 
@@ -101,7 +105,7 @@ import Testing
         let watcher = Task {
             for try await _ in store.watch(prefix: "/w/", fromRevision: 1) {}
         }
-        let result = try await withTimeout(.seconds(30), "a watch on a server that always drops it") { await watcher.result }
+        let result = try await withTimeout(.seconds(90), "a watch on a server that always drops it") { await watcher.result }
         #expect(throws: DatastoreError.self) { try result.get() }
         #expect(server.acceptedConnections >= 2)
     }

@@ -101,7 +101,7 @@ import Glibc
             let lost = acknowledged.filter { !stored.contains($0) }
             #expect(lost.isEmpty, "lost after leader \(killed ?? -1) was killed: \(lost)")
             #expect(try await cluster.leaderIndex() != killed)
-            let deadline = ContinuousClock.now + .seconds(15)
+            let deadline = ContinuousClock.now + .seconds(60)
             while watched.missing(from: acknowledged) > 0, watched.error == nil, ContinuousClock.now < deadline {
                 await sleepMilliseconds(50)
             }

@@ -42,7 +42,7 @@ final class EtcdCluster: Sendable {
     /// Starts `count` members, waits until each answers, runs `body` (failing with a clear
     /// error when it takes longer than `timeLimit`), then stops every member still running.
     static func with<T: Sendable>(
-        members count: Int, timeLimit: Duration = .seconds(90), _ body: @escaping @Sendable (EtcdCluster) async throws -> T
+        members count: Int, timeLimit: Duration = .seconds(180), _ body: @escaping @Sendable (EtcdCluster) async throws -> T
     ) async throws -> T {
         try await withTemporaryDirectory { directory in
             let cluster = EtcdCluster(

@@ -99,10 +99,10 @@ func exerciseContract(_ store: any Datastore, prefix: String) async throws -> [S
     let replay = SeenEvents()
     let watcher = Task { await replay.follow(store.watch(prefix: prefix + "w/", fromRevision: start)) }
     defer { watcher.cancel() }
-    check(await replay.wait(forCount: 1, within: .seconds(10)), "replayed event: \(replay.all)")
+    check(await replay.wait(forCount: 1, within: .seconds(30)), "replayed event: \(replay.all)")
     try await store.put(prefix + "w/2", string: "two")
     try await store.delete(prefix + "w/1")
-    _ = await replay.wait(forCount: 3, within: .seconds(10))
+    _ = await replay.wait(forCount: 3, within: .seconds(30))
     check(replay.all == ["put \(prefix)w/1", "put \(prefix)w/2", "del \(prefix)w/1"], "watch events: \(replay.all)")
 
     // A watch without a start revision sees only what happens after it started. When it has
@@ -111,7 +111,7 @@ func exerciseContract(_ store: any Datastore, prefix: String) async throws -> [S
     let live = SeenEvents()
     let liveWatcher = Task { await live.follow(store.watch(prefix: prefix + "live/", fromRevision: nil)) }
     defer { liveWatcher.cancel() }
-    for _ in 0..<50 where live.all.isEmpty {
+    for _ in 0..<150 where live.all.isEmpty {
         try await store.put(prefix + "live/after", string: "after")
         _ = await live.wait(forCount: 1, within: .milliseconds(200))
     }

@@ -21,7 +21,7 @@ struct InteropLab: Sendable {
     /// `timeLimit`: it is then abandoned, not waited for), and removes everything, including
     /// any daemon this process started in the lab's namespaces that is still running.
     static func with(
-        peers: Int, timeLimit: Duration = .seconds(150), _ body: @escaping @Sendable (InteropLab) async throws -> Void
+        peers: Int, timeLimit: Duration = .seconds(240), _ body: @escaping @Sendable (InteropLab) async throws -> Void
     ) async throws {
         try await NamespaceFixture.with(count: peers + 1) { namespaces in
             var template = Array("/tmp/swcni-bgp-XXXXXX".utf8CString)
