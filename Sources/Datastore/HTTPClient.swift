@@ -100,7 +100,11 @@ struct HTTPConnection: ~Copyable {
         var on: Int32 = 1, idle: Int32 = 5, interval: Int32 = 2, count: Int32 = 3
         let size = socklen_t(MemoryLayout<Int32>.size)
         setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, size)
+        #if os(Linux)
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPIDLE, &idle, size)
+        #else
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPALIVE, &idle, size)
+        #endif
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPINTVL, &interval, size)
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPCNT, &count, size)
     }
