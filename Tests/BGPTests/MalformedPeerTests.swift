@@ -50,7 +50,7 @@ struct RawPeer {
 struct MalformedPeerTests {
     @Test func silentPeerHitsTheHoldTimer() async throws {
         try await withTimeout(.seconds(120), "silentPeerHitsTheHoldTimer") {
-            let port = Int.random(in: 20000..<40000)
+            let port = testListenPort()
             let speaker = try BGPSpeaker(
                 configuration: .init(localAS: 65001, routerID: IPv4Address(1, 1, 1, 1), listenAddress: "::", listenPort: port),
                 peers: [.init(address: "127.0.0.5", asNumber: 65005, passive: true, holdTime: 3, connectRetryTime: 1)])
@@ -82,7 +82,7 @@ struct MalformedPeerTests {
 
     @Test func malformedUpdateGetsItsNotificationAndOtherSessionsCarryOn() async throws {
         try await withTimeout(.seconds(120), "malformedUpdateGetsItsNotificationAndOtherSessionsCarryOn") {
-            let port = Int.random(in: 20000..<40000)
+            let port = testListenPort()
             let speaker = try BGPSpeaker(
                 configuration: .init(localAS: 65001, routerID: IPv4Address(1, 1, 1, 1), listenAddress: "127.0.0.1", listenPort: port),
                 peers: [.init(address: "127.0.0.3", asNumber: 65003, passive: true, holdTime: 3, connectRetryTime: 1),

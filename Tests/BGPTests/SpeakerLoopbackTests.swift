@@ -18,13 +18,18 @@ func eventually(_ seconds: Double = 10, _ condition: () async throws -> Bool) as
     return try await condition()
 }
 
+/// A port for a test speaker to listen on: random, and below Linux's ephemeral range
+/// (32768–60999), where the outgoing connections of every test in the run take their local
+/// ports (a listener on "::" cannot bind a port one of them holds: EADDRINUSE, seen once).
+func testListenPort() -> Int { Int.random(in: 20000..<32768) }
+
 /// Two speakers in this process talking over loopback (127.0.0.1 and 127.0.0.2): no root.
 @Suite("Speaker over loopback", .serialized)
 struct SpeakerLoopbackTests {
     static func pair(
         asA: UInt32 = 65001, asB: UInt32 = 65002, families: [AddressFamily] = [.ipv4Unicast, .ipv6Unicast]
     ) throws -> (BGPSpeaker, BGPSpeaker, Int) {
-        let port = Int.random(in: 20000..<40000)
+        let port = testListenPort()
         let a = try BGPSpeaker(
             configuration: .init(localAS: asA, routerID: IPv4Address(1, 1, 1, 1), listenAddress: "127.0.0.1", listenPort: port),
             peers: [.init(address: "127.0.0.2", asNumber: asB, passive: true, holdTime: 3, connectRetryTime: 1,
@@ -88,7 +93,7 @@ struct SpeakerLoopbackTests {
 
     @Test func maximumPrefixesClosesTheSession() async throws {
         try await withTimeout(.seconds(120), "maximumPrefixesClosesTheSession") {
-            let port = Int.random(in: 20000..<40000)
+            let port = testListenPort()
             let a = try BGPSpeaker(
                 configuration: .init(localAS: 65001, routerID: IPv4Address(1, 1, 1, 1), listenAddress: "127.0.0.1", listenPort: port),
                 peers: [.init(address: "127.0.0.2", asNumber: 65002, passive: true, holdTime: 3, connectRetryTime: 1, maximumPrefixes: 2)])
@@ -108,7 +113,7 @@ struct SpeakerLoopbackTests {
     /// Both sides connect at once: the collision is resolved and one session stays up.
     @Test func simultaneousConnectionsResolveToOneSession() async throws {
         try await withTimeout(.seconds(120), "simultaneousConnectionsResolveToOneSession") {
-            let port = Int.random(in: 20000..<40000)
+            let port = testListenPort()
             let a = try BGPSpeaker(
                 configuration: .init(localAS: 65001, routerID: IPv4Address(1, 1, 1, 1), listenAddress: "127.0.0.1", listenPort: port),
                 peers: [.init(address: "127.0.0.2", asNumber: 65002, port: port, holdTime: 3, connectRetryTime: 1, localAddress: "127.0.0.1")])

@@ -57,7 +57,7 @@ struct UpdateBurstNudgeLoopbackTests {
     /// burst's last changes are on `bestPathChanges()` by then.
     @Test func speakerSendsOneKeepaliveAfterABurst() async throws {
         try await withTimeout(.seconds(120), "speakerSendsOneKeepaliveAfterABurst") {
-            let port = Int.random(in: 20000..<40000)
+            let port = testListenPort()
             let speaker = try BGPSpeaker(
                 configuration: .init(localAS: 65001, routerID: IPv4Address(1, 1, 1, 1), listenAddress: "127.0.0.1", listenPort: port,
                                      gracefulRestartTime: 0),
