@@ -21,6 +21,10 @@ import Musl
 /// endpoint and its last error. Reads, puts, deletes and lease keep-alives are retried on any
 /// endpoint; a compare-and-swap or lease grant whose request may have reached a server is not
 /// retried blindly (its outcome would be unknown) and fails with `.unavailable`.
+///
+/// Bounded: one attempt takes at most `requestTimeoutMilliseconds` to connect plus as much
+/// again for the whole exchange (a server trickling bytes cannot stretch it), so an operation
+/// ends within about `operationTimeoutMilliseconds` plus two request timeouts.
 public final class EtcdDatastore: Datastore {
     public let endpoints: [HTTPEndpoint]
     public let requestTimeoutMilliseconds: Int
@@ -51,7 +55,7 @@ public final class EtcdDatastore: Datastore {
         _ path: String, body: [UInt8], idempotent: Bool, decode: ([UInt8]) throws -> Result
     ) throws -> Result {
         guard !endpoints.isEmpty else { throw DatastoreError(.invalidStoreURL, "no etcd endpoints") }
-        let deadline = FileSystem.nowMilliseconds() + Int64(operationTimeoutMilliseconds)
+        let deadline = FileSystem.monotonicMilliseconds() + Int64(operationTimeoutMilliseconds)
         var lastErrors: [String: String] = [:]
         var start = preferred.withLock { $0 }
         // Rounds in which every endpoint refused the connection: nothing listens at all (as
@@ -85,9 +89,9 @@ public final class EtcdDatastore: Datastore {
                             errno: failure.error.errno, endpoint: endpoint.description)
                     }
                 }
-                if FileSystem.nowMilliseconds() >= deadline { break }
+                if FileSystem.monotonicMilliseconds() >= deadline { break }
             }
-            if FileSystem.nowMilliseconds() >= deadline { break }
+            if FileSystem.monotonicMilliseconds() >= deadline { break }
             refusedRounds = refused == endpoints.count ? refusedRounds + 1 : 0
             if refusedRounds >= 3 { break }
             start = 0

@@ -44,13 +44,17 @@ struct EtcdWatch: Sendable {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: WatchEvent.self)
         let control = Control()
         continuation.onTermination = { _ in control.cancel() }
-        BlockingThread.detach { [self] in
-            do {
-                try run(control: control, continuation: continuation)
-                continuation.finish()
-            } catch {
-                continuation.finish(throwing: error)
+        do {
+            try BlockingThread.detach { [self] in
+                do {
+                    try run(control: control, continuation: continuation)
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
             }
+        } catch {
+            continuation.finish(throwing: error)
         }
         return stream
     }
@@ -71,47 +75,20 @@ struct EtcdWatch: Sendable {
                     range_end: Etcd.base64(Etcd.rangeEnd(forPrefix: prefix)),
                     start_revision: next.map(Etcd.Int64Value.init))
                 let body = Array(try JSONEncoder().encode(Etcd.WatchRequest(create_request: create)))
-                // The stream is idle between events: no receive timeout once connected.
                 var connection = try HTTPConnection(endpoint: endpoint, timeoutMilliseconds: store.requestTimeoutMilliseconds)
                 guard control.register(connection.socketDescriptor) else { return }
-                defer { _ = control.register(nil) }
-                try connection.sendPost(path: "/v3/watch", body: body)
-                connection.disableReceiveTimeout()
-                let head = try connection.readHead()
-                guard head.status == 200 else {
-                    let error = EtcdDatastore.serverError(status: head.status, body: try connection.readBody(head), endpoint: endpoint)
-                    if error.code != .unavailable { throw error }
-                    lastError = error.message
-                    continue
+                let ended: Result<String, any Error>
+                do {
+                    ended = .success(try follow(
+                        &connection, body: body, endpoint: endpoint, next: &next, failures: &failures, continuation: continuation))
+                } catch {
+                    ended = .failure(error)
                 }
-                var remaining = head.contentLength
-                var splitter = JSONObjectSplitter()
-                while let piece = try connection.nextBodyPiece(head, remaining: &remaining) {
-                    for object in splitter.append(piece) {
-                        let envelope = try JSONDecoder().decode(Etcd.StreamEnvelope<Etcd.WatchResponse>.self, from: Data(object))
-                        if let error = envelope.error {
-                            throw DatastoreError(.serverError, error.text, endpoint: endpoint.description)
-                        }
-                        guard let result = envelope.result else { continue }
-                        failures = 0
-                        if let compacted = result.compact_revision?.value, compacted > 0 {
-                            throw DatastoreError(.compacted, "revision \(next ?? 0) compacted (oldest kept: \(compacted))")
-                        }
-                        if result.canceled == true {
-                            throw DatastoreError(.serverError, "watch cancelled: \(result.cancel_reason ?? "no reason")")
-                        }
-                        if result.created == true, next == nil, let revision = result.header?.revision?.value {
-                            next = revision + 1
-                        }
-                        for event in result.events ?? [] {
-                            guard let kv = event.kv else { continue }
-                            let keyValue = kv.keyValue
-                            continuation.yield(WatchEvent(kind: event.type == "DELETE" ? .delete : .put, keyValue: keyValue))
-                            next = keyValue.modRevision + 1
-                        }
-                    }
-                }
-                lastError = "stream ended"
+                // Unregister before the socket closes: a cancel() from now on cannot shut down
+                // whatever socket reuses the descriptor number next.
+                _ = control.register(nil)
+                _ = consume connection
+                lastError = try ended.get()
             } catch let failure as HTTPConnection.Failure {
                 lastError = failure.error.message
             }
@@ -123,12 +100,49 @@ struct EtcdWatch: Sendable {
             usleep(200_000)
         }
     }
-}
 
-extension HTTPConnection {
-    /// Lets a receive wait forever (watch streams are idle between events).
-    func disableReceiveTimeout() {
-        var timeout = timeval(tv_sec: 0, tv_usec: 0)
-        setsockopt(socketDescriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    /// Sends the watch request on `connection` and yields its events until the stream ends;
+    /// returns why it ended when another endpoint may carry on.
+    private func follow(
+        _ connection: inout HTTPConnection, body: [UInt8], endpoint: HTTPEndpoint, next: inout Int64?, failures: inout Int,
+        continuation: AsyncThrowingStream<WatchEvent, any Error>.Continuation
+    ) throws -> String {
+        try connection.sendPost(path: "/v3/watch", body: body)
+        // The stream is idle between events: no deadline once the request is sent.
+        connection.makeStream()
+        let head = try connection.readHead()
+        guard head.status == 200 else {
+            let error = EtcdDatastore.serverError(status: head.status, body: try connection.readBody(head), endpoint: endpoint)
+            if error.code != .unavailable { throw error }
+            return error.message
+        }
+        var remaining = head.contentLength
+        var splitter = JSONObjectSplitter()
+        while let piece = try connection.nextBodyPiece(head, remaining: &remaining) {
+            for object in splitter.append(piece) {
+                let envelope = try JSONDecoder().decode(Etcd.StreamEnvelope<Etcd.WatchResponse>.self, from: Data(object))
+                if let error = envelope.error {
+                    throw DatastoreError(.serverError, error.text, endpoint: endpoint.description)
+                }
+                guard let result = envelope.result else { continue }
+                failures = 0
+                if let compacted = result.compact_revision?.value, compacted > 0 {
+                    throw DatastoreError(.compacted, "revision \(next ?? 0) compacted (oldest kept: \(compacted))")
+                }
+                if result.canceled == true {
+                    throw DatastoreError(.serverError, "watch cancelled: \(result.cancel_reason ?? "no reason")")
+                }
+                if result.created == true, next == nil, let revision = result.header?.revision?.value {
+                    next = revision + 1
+                }
+                for event in result.events ?? [] {
+                    guard let kv = event.kv else { continue }
+                    let keyValue = kv.keyValue
+                    continuation.yield(WatchEvent(kind: event.type == "DELETE" ? .delete : .put, keyValue: keyValue))
+                    next = keyValue.modRevision + 1
+                }
+            }
+        }
+        return "stream ended"
     }
 }

@@ -88,6 +88,14 @@ enum FileSystem {
         clock_gettime(CLOCK_REALTIME, &spec)
         return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
     }
+
+    /// Milliseconds on the monotonic clock: for deadlines, which a wall-clock step (NTP) must
+    /// neither stretch nor cut short.
+    static func monotonicMilliseconds() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+    }
 }
 
 /// An exclusive `flock(2)` on a lock file, held until ``unlock()``. Each instance opens its own

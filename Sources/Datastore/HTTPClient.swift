@@ -10,13 +10,19 @@ import Darwin
 /// cluster network: POST with a body, `Connection: close`, responses with Content-Length,
 /// chunked encoding or read-to-end. It keeps plugin binaries free of an HTTP stack.
 ///
-/// Blocking I/O with timeouts: callers run it on a thread they may block (see ``EtcdDatastore``).
+/// Blocking I/O, always bounded: the connect by the timeout, and the whole exchange (sending
+/// the request and receiving the entire response) by a deadline one timeout after the
+/// connection is up, however slowly the server trickles bytes. Only a watch stream lifts the
+/// deadline (``EtcdWatch``), and relies on connection closure, TCP keep-alive and cancellation
+/// instead. Callers run it on a thread they may block (see ``EtcdDatastore``).
 struct HTTPConnection: ~Copyable {
     let endpoint: HTTPEndpoint
     private let descriptor: Int32
     private var buffer: [UInt8] = []
     private var position = 0
     private var finished = false
+    /// When the exchange must be over (monotonic milliseconds); nil for a stream.
+    private(set) var deadline: Int64?
 
     /// Whether the request could have reached the server (false: it certainly did not).
     enum Stage { case connecting, exchanging }
@@ -82,7 +88,53 @@ struct HTTPConnection: ~Copyable {
         var timeout = timeval(tv_sec: timeoutMilliseconds / 1000, tv_usec: (timeoutMilliseconds % 1000) * 1000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        Self.enableKeepAlive(fd)
         descriptor = fd
+        deadline = FileSystem.monotonicMilliseconds() + Int64(max(1, timeoutMilliseconds))
+    }
+
+    /// TCP keep-alive probes after 5 s of silence, every 2 s, 3 unanswered ones drop the
+    /// connection: a server whose host vanished (no FIN, no RST) ends a stream within ~11 s
+    /// instead of never.
+    private static func enableKeepAlive(_ fd: Int32) {
+        var on: Int32 = 1, idle: Int32 = 5, interval: Int32 = 2, count: Int32 = 3
+        let size = socklen_t(MemoryLayout<Int32>.size)
+        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, size)
+        #if os(Linux)
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPIDLE, &idle, size)
+        #else
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPALIVE, &idle, size)
+        #endif
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPINTVL, &interval, size)
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPCNT, &count, size)
+    }
+
+    /// Lifts the exchange deadline and the receive timeout: a watch stream is idle between
+    /// events for as long as nothing changes. It still ends on connection closure, on a dead
+    /// peer (keep-alive), or when ``interrupt(descriptor:)`` shuts it down.
+    mutating func makeStream() {
+        deadline = nil
+        var timeout = timeval(tv_sec: 0, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// Waits until the socket is readable or the deadline passes.
+    private func awaitReadable() throws(Failure) {
+        guard let deadline else { return }
+        while true {
+            let remaining = deadline - FileSystem.monotonicMilliseconds()
+            guard remaining > 0 else { throw timedOut() }
+            var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&poller, 1, Int32(min(remaining, Int64(Int32.max))))
+            if ready > 0 { return }
+            if ready == 0 { throw timedOut() }
+            if errno != EINTR { throw failure("poll failed: \(String(cString: strerror(errno)))", code: errno) }
+        }
+    }
+
+    private func timedOut() -> Failure {
+        Failure(stage: .exchanging, error: DatastoreError(
+            .timedOut, "no complete response within the request timeout", errno: ETIMEDOUT, endpoint: endpoint.description))
     }
 
     deinit { close(descriptor) }
@@ -104,6 +156,7 @@ struct HTTPConnection: ~Copyable {
         request += body
         var offset = 0
         while offset < request.count {
+            if let deadline, FileSystem.monotonicMilliseconds() >= deadline { throw timedOut() }
             let sent = request.withUnsafeBytes { send(descriptor, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
             if sent < 0 {
                 if errno == EINTR { continue }
@@ -122,6 +175,7 @@ struct HTTPConnection: ~Copyable {
         }
         var chunk = [UInt8](repeating: 0, count: 16384)
         while true {
+            try awaitReadable()
             let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
             if count < 0 {
                 if errno == EINTR { continue }

@@ -5,14 +5,20 @@ import FoundationEssentials
 import Foundation
 #endif
 @testable import Datastore
+import Synchronization
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Real etcd members (Debian's etcd-server, /usr/bin/etcd) on free 127.0.0.1 ports with data
 /// in a temporary directory; every member is stopped (by PID) and the directory removed after.
-struct EtcdCluster {
-    struct Member {
+///
+/// A reference type: the test body and the cleanup share one record of which members still
+/// run, so a body abandoned after its time limit still has every live member stopped (and a
+/// member the body killed and reaped is never signalled again: its PID may be reused).
+final class EtcdCluster: Sendable {
+    struct Member: Sendable {
         var name: String
         var clientPort: Int
         var peerPort: Int
@@ -21,36 +27,54 @@ struct EtcdCluster {
     }
 
     static let executable = "/usr/bin/etcd"
-    var members: [Member]
+    private let state: Mutex<[Member]>
     let directory: String
 
+    var members: [Member] { state.withLock { $0 } }
     var endpoints: [HTTPEndpoint] { members.map(\.endpoint) }
     var location: String { "etcd:" + endpoints.map(\.description).joined(separator: ",") }
 
-    static func with<T>(members count: Int, _ body: (inout EtcdCluster) async throws -> T) async throws -> T {
+    private init(members: [Member], directory: String) {
+        self.state = Mutex(members)
+        self.directory = directory
+    }
+
+    /// Starts `count` members, waits until each answers, runs `body` (failing with a clear
+    /// error when it takes longer than `timeLimit`), then stops every member still running.
+    static func with<T: Sendable>(
+        members count: Int, timeLimit: Duration = .seconds(180), _ body: @escaping @Sendable (EtcdCluster) async throws -> T
+    ) async throws -> T {
         try await withTemporaryDirectory { directory in
-            var cluster = EtcdCluster(
+            let cluster = EtcdCluster(
                 members: (0..<count).map { Member(name: "m\($0)", clientPort: freeLoopbackPort(), peerPort: freeLoopbackPort()) },
                 directory: directory)
-            // Stopped off the concurrency pool: a 2 s grace period must not stall other tests.
-            func stop(_ cluster: EtcdCluster) async {
-                let processes = cluster.members.compactMap(\.process)
-                _ = try? await offPool { for process in processes { process.terminate(graceMilliseconds: 2000) } }
-            }
             do {
                 try cluster.start()
-                try await cluster.waitHealthy()
-                let result = try await body(&cluster)
-                await stop(cluster)
+                let result = try await withTimeout(timeLimit, "the etcd test body") {
+                    try await cluster.waitHealthy()
+                    return try await body(cluster)
+                }
+                await cluster.stopAll()
                 return result
             } catch {
-                await stop(cluster)
+                await cluster.stopAll()
                 throw error
             }
         }
     }
 
-    private mutating func start() throws {
+    /// Stops every member still running, off the concurrency pool (a 2 s grace period must not
+    /// stall other tests).
+    func stopAll() async {
+        let processes = state.withLock { members in
+            defer { for index in members.indices { members[index].process = nil } }
+            return members.compactMap(\.process)
+        }
+        _ = try? await offPool { for process in processes { process.terminate(graceMilliseconds: 2000) } }
+    }
+
+    private func start() throws {
+        let members = self.members
         let initial = members.map { "\($0.name)=http://127.0.0.1:\($0.peerPort)" }.joined(separator: ",")
         for index in members.indices {
             let member = members[index]
@@ -64,9 +88,10 @@ struct EtcdCluster {
                 "--initial-cluster-token", "swcni-test-\(getpid())",
                 "--heartbeat-interval", "50", "--election-timeout", "500",
             ]
-            members[index].process = try ChildProcess.launch(
+            let process = try ChildProcess.launch(
                 Self.executable, arguments: arguments, standardOutput: .null,
                 standardError: .file("\(directory)/\(member.name).log"))
+            state.withLock { $0[index].process = process }
         }
     }
 
@@ -108,10 +133,14 @@ struct EtcdCluster {
         return nil
     }
 
-    mutating func kill(member index: Int) async {
-        guard let process = members[index].process else { return }
+    /// SIGKILLs one member and reaps it.
+    func kill(member index: Int) async {
+        let taken = state.withLock { members in
+            defer { members[index].process = nil }
+            return members[index].process
+        }
+        guard let process = taken else { return }
         process.signal(SIGKILL)
         _ = try? await offPool { try process.wait() }
-        members[index].process = nil
     }
 }

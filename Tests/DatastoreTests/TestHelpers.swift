@@ -1,6 +1,8 @@
 import ChildProcess
 import Datastore
 import Foundation
+import Synchronization
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -90,47 +92,64 @@ func exerciseContract(_ store: any Datastore, prefix: String) async throws -> [S
         check(error.code == .leaseNotFound, "revoked lease: \(error)")
     }
 
-    // Watch from a past revision replays, then follows live changes.
+    // Watch from a past revision replays, then follows live changes. The replayed put must
+    // arrive before w/1 changes again: a file store's first poll reports only the latest change
+    // of a key, so deleting w/1 before the watch has polled once would leave nothing to replay.
     let start = try await store.put(prefix + "w/1", value: Array("one".utf8))
-    let watcher = Task { () -> [String] in
-        var seen: [String] = []
-        for try await event in store.watch(prefix: prefix + "w/", fromRevision: start) {
-            seen.append("\(event.kind == .put ? "put" : "del") \(event.keyValue.key)")
-            if seen.count == 3 { break }
-        }
-        return seen
-    }
-    await sleepMilliseconds(150)
+    let replay = SeenEvents()
+    let watcher = Task { await replay.follow(store.watch(prefix: prefix + "w/", fromRevision: start)) }
+    defer { watcher.cancel() }
+    check(await replay.wait(forCount: 1, within: .seconds(30)), "replayed event: \(replay.all)")
     try await store.put(prefix + "w/2", string: "two")
     try await store.delete(prefix + "w/1")
-    let seen = try await withTimeout(seconds: 5) { try await watcher.value }
-    check(seen == ["put \(prefix)w/1", "put \(prefix)w/2", "del \(prefix)w/1"], "watch events: \(seen)")
+    _ = await replay.wait(forCount: 3, within: .seconds(30))
+    check(replay.all == ["put \(prefix)w/1", "put \(prefix)w/2", "del \(prefix)w/1"], "watch events: \(replay.all)")
 
-    // A watch without a start revision sees only what happens after it started.
-    let live = Task { () -> String? in
-        for try await event in store.watch(prefix: prefix + "live/", fromRevision: nil) { return event.keyValue.string }
-        return nil
+    // A watch without a start revision sees only what happens after it started. When it has
+    // started cannot be observed, so write until it reports something (bounded).
+    try await store.put(prefix + "live/before", string: "before")
+    let live = SeenEvents()
+    let liveWatcher = Task { await live.follow(store.watch(prefix: prefix + "live/", fromRevision: nil)) }
+    defer { liveWatcher.cancel() }
+    for _ in 0..<150 where live.all.isEmpty {
+        try await store.put(prefix + "live/after", string: "after")
+        _ = await live.wait(forCount: 1, within: .milliseconds(200))
     }
-    await sleepMilliseconds(300)
-    try await store.put(prefix + "live/a", string: "after")
-    let liveValue = try await withTimeout(seconds: 5) { try await live.value }
-    check(liveValue == "after", "live watch: \(String(describing: liveValue))")
+    check(live.all.first == "put \(prefix)live/after", "live watch: \(live.all)")
     return failures
 }
 
-struct TimeoutError: Error {}
+/// The events a watch delivered, as "put KEY" / "del KEY" (or "error …"), read while it goes on.
+final class SeenEvents: Sendable {
+    private let events = Mutex<[String]>([])
 
-func withTimeout<T: Sendable>(seconds: Int, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: .seconds(seconds))
-            throw TimeoutError()
+    var all: [String] { events.withLock { $0 } }
+
+    /// Records every event of `stream` until it ends or the task is cancelled.
+    func follow(_ stream: AsyncThrowingStream<WatchEvent, any Error>) async {
+        do {
+            for try await event in stream {
+                events.withLock { $0.append("\(event.kind == .put ? "put" : "del") \(event.keyValue.key)") }
+            }
+        } catch {
+            events.withLock { $0.append("error \(error)") }
         }
-        let result = try await group.next()!
-        group.cancelAll()
-        return result
     }
+
+    /// Waits until at least `count` events arrived or `limit` passed; whether they arrived.
+    func wait(forCount count: Int, within limit: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while all.count < count, ContinuousClock.now < deadline { await sleepMilliseconds(10) }
+        return all.count >= count
+    }
+}
+
+/// The value of `task`, or a ``TestTimeoutError`` after `limit`; the task is cancelled either
+/// way once this returns (awaiting `task.value` does not forward cancellation to the task, so a
+/// timeout alone would leave it running: a watch would keep its connection open).
+func value<T: Sendable>(of task: Task<T, any Error>, within limit: Duration, _ what: String) async throws -> T {
+    defer { task.cancel() }
+    return try await withTimeout(limit, what) { try await task.value }
 }
 
 /// Runs blocking work on its own thread, off the Swift concurrency pool the parallel tests share.

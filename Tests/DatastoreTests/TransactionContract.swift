@@ -1,4 +1,5 @@
 import Datastore
+import TestSupport
 
 /// The transaction behaviour every backend must show; run against the file store and a real etcd.
 func exerciseTransactions(_ store: any Datastore, prefix: String) async throws -> [String] {
@@ -15,6 +16,7 @@ func exerciseTransactions(_ store: any Datastore, prefix: String) async throws -
         }
         return seen
     }
+    defer { watcher.cancel() }
 
     // Every condition holds: every write, at one revision.
     var transaction = DatastoreTransaction()
@@ -32,7 +34,7 @@ func exerciseTransactions(_ store: any Datastore, prefix: String) async throws -
     check(held?.string == "2" && held?.modRevision == result.revision, "conditioned key written: \(String(describing: held))")
     check(new?.string == "n" && new?.modRevision == result.revision && new?.version == 1, "last write of a key wins: \(String(describing: new))")
     check(try await store.get(prefix + "x/doomed") == nil, "delete in a transaction")
-    let seen = try await withTimeout(seconds: 5) { try await watcher.value }
+    let seen = try await withTimeout(.seconds(30), "the transaction's watch events") { try await watcher.value }
     check(Set(seen) == ["put \(prefix)x/held @\(result.revision)", "put \(prefix)x/new @\(result.revision)", "del \(prefix)x/doomed @\(result.revision)"],
           "watchers see one revision: \(seen)")
 

@@ -107,6 +107,7 @@ extension SpeakerCore {
     // MARK: Subscribers
 
     func subscribe(_ continuation: AsyncStream<[BestPathChange]>.Continuation) {
+        guard !stopped else { return continuation.finish() }
         let identifier = nextSubscriber
         nextSubscriber += 1
         let snapshot = rib.bestRoutes().map { BestPathChange.updated($0) }

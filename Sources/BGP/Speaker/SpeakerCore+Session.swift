@@ -38,11 +38,7 @@ extension SpeakerCore {
             peer.generation += 1
             if let channel = peer.channel {
                 peer.channel = nil
-                if let write = peer.lastWrite {
-                    write.whenComplete { _ in channel.close(promise: nil) }
-                } else {
-                    channel.close(promise: nil)
-                }
+                close(channel, after: peer.lastWrite)
             }
         case .send(let message):
             send([message], to: peer)
@@ -64,6 +60,22 @@ extension SpeakerCore {
             process(update, from: peer)
         case .resendRoutes(let family):
             resend(family, to: peer)
+        }
+    }
+
+    /// How long a closing connection may take to send its last message (a NOTIFICATION).
+    static let closeGracePeriod = TimeAmount.seconds(2)
+
+    /// Closes `channel` once `write` has gone out, and at the latest after
+    /// ``closeGracePeriod``: to a peer that stopped reading (its TCP window stays shut) a write
+    /// never completes, and waiting for it alone would keep the connection open forever, and
+    /// ``stop()``, which waits for the last writes, would never return.
+    func close(_ channel: Channel, after write: EventLoopFuture<Void>?) {
+        guard let write else { return channel.close(promise: nil) }
+        let deadline = loop.scheduleTask(in: Self.closeGracePeriod) { channel.close(promise: nil) }
+        write.whenComplete { _ in
+            deadline.cancel()
+            channel.close(promise: nil)
         }
     }
 

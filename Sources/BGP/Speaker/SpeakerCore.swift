@@ -20,6 +20,9 @@ final class SpeakerCore: @unchecked Sendable {
     var subscribers: [Int: AsyncStream<[BestPathChange]>.Continuation] = [:]
     var nextSubscriber = 0
     var running = false
+    /// Set by ``stop()``: a subscriber arriving afterwards gets a finished stream, not one
+    /// nothing would ever finish.
+    var stopped = false
 
     init(loop: EventLoop, configuration: BGPSpeaker.Configuration, logger: Logger) {
         self.loop = loop
@@ -56,6 +59,7 @@ final class SpeakerCore: @unchecked Sendable {
         }
         try await loop.submit {
             self.running = true
+            self.stopped = false
             for peer in self.peers.values { self.handle(.start, for: peer) }
         }.get()
     }
@@ -64,6 +68,7 @@ final class SpeakerCore: @unchecked Sendable {
     func stop() -> EventLoopFuture<Void> {
         loop.preconditionInEventLoop()
         running = false
+        stopped = true
         var closing: [EventLoopFuture<Void>] = []
         for peer in peers.values {
             handle(.stop(NotificationMessage(errorCode: 6, errorSubcode: NotificationMessage.CeaseSubcode.administrativeShutdown)), for: peer)
@@ -260,7 +265,7 @@ final class SpeakerCore: @unchecked Sendable {
         var buffer = channel.allocator.buffer(capacity: 21)
         try? BGPMessage.notification(.init(errorCode: 6, errorSubcode: NotificationMessage.CeaseSubcode.connectionCollisionResolution))
             .write(to: &buffer)
-        channel.writeAndFlush(buffer).whenComplete { _ in channel.close(promise: nil) }
+        close(channel, after: channel.writeAndFlush(buffer))
     }
 
     func attach(_ channel: Channel, handler: PeerChannelHandler, to peer: PeerRuntime) {

@@ -37,7 +37,7 @@ struct BirdInteropTests {
             #expect(route?.attributes.asPath == ASPath(sequence: [65002]))
             #expect(await speaker.bestRoutes().first { $0.prefix == prefix("fd00:200:1::/64") }?.nextHop == .v6(lab.peerIPv6(0)))
             #expect(await eventually { bird.learnedRoutes().contains("10.201.0.0/24") && bird.learnedRoutes().contains("fd00:201::/64") })
-            #expect(bird.learnedRoutes().contains("BGP.as_path: 65001"))
+            #expect(await eventually { bird.learnedRoutes().contains("BGP.as_path: 65001") })
             // Withdrawals in both directions.
             try await speaker.withdraw("10.201.0.0/24")
             #expect(await eventually { !bird.learnedRoutes().contains("10.201.0.0/24") })
@@ -127,7 +127,8 @@ struct BirdInteropTests {
             try await right.start()
             defer { Task { await right.stop() } }
             #expect(await eventually(15) { await has(right, "10.200.1.0/24") })
-            #expect(bird.isEstablished())
+            // birdc is a separate process: on a loaded machine one call may time out.
+            #expect(await eventually { bird.isEstablished() })
         }
     }
 

@@ -52,7 +52,7 @@ struct GoBGPInteropTests {
             #expect(text.contains("10.100.0.2"))  // ORIGINATOR_ID / next hop of bird
             _ = gobgp.command(["global", "rib", "add", "10.203.0.0/24", "-a", "ipv4"])
             #expect(await eventually { bird.learnedRoutes().contains("10.203.0.0/24") })
-            #expect(bird.learnedRoutes().contains("BGP.originator_id: 10.101.0.2"))
+            #expect(await eventually { bird.learnedRoutes().contains("BGP.originator_id: 10.101.0.2") })
         }
     }
 }
