@@ -191,7 +191,13 @@ import TestSupport
             #expect(Set(addresses).count == 20)
             #expect(try node.ip(["route", "show", "proto", "92"]).split(separator: "\n").count == 20)
             for address in addresses.prefix(2) {
-                #expect(try pods[0].ping(address.replacingOccurrences(of: "/32", with: "")))
+                let target = address.replacingOccurrences(of: "/32", with: "")
+                if try !pods[0].ping(target) {
+                    // Say what the kernel had, and whether it was only late, before failing.
+                    let state = try [pods[0], node].map { try $0.ip(["-4", "neigh"]) + $0.ip(["-4", "route"]) }
+                    let later = try pods[0].ping(target, waitSeconds: 3)
+                    Issue.record("no answer from \(target) within 1 s (within 3 s more: \(later)); pod: \(state[0]) node: \(state[1])")
+                }
             }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for (index, pod) in pods.enumerated() {
