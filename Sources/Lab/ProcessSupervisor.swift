@@ -110,17 +110,35 @@ enum ProcessSupervisor {
     }
 
     /// Kills every process whose network namespace is `namespace` (found through
-    /// `/proc/PID/ns/net`): after a crash these are the lab's own leftovers.
+    /// `/proc/PID/ns/net`): after a crash these are the lab's own leftovers. Those that are
+    /// this process's children are reaped too (for up to 2 s): a zombie's `/proc/PID/ns/net`
+    /// is gone, so the scan no longer finds it, and without the wait it would stay a zombie
+    /// for as long as this process lives.
     static func killAll(in namespace: NetworkNamespace) {
+        var killed: Set<Int32> = []
         for _ in 0..<50 {
             let pids = processes(inNamespaceWithInode: namespace.inode)
-            if pids.isEmpty { return }
-            for pid in pids { kill(pid, SIGKILL) }
             for pid in pids {
-                var status: Int32 = 0
-                _ = waitpid(pid, &status, WNOHANG)
+                kill(pid, SIGKILL)
+                killed.insert(pid)
             }
+            reap(&killed)
+            if pids.isEmpty { break }
             usleep(20_000)
+        }
+        for _ in 0..<200 where !killed.isEmpty {
+            usleep(10_000)
+            reap(&killed)
+        }
+    }
+
+    /// Removes from `pids` every process that is gone: reaped now (a child of ours) or not ours
+    /// to reap (`ECHILD`).
+    static func reap(_ pids: inout Set<Int32>) {
+        for pid in pids {
+            var status: Int32 = 0
+            let result = waitpid(pid, &status, WNOHANG)
+            if result == pid || (result == -1 && errno == ECHILD) { pids.remove(pid) }
         }
     }
 
