@@ -46,12 +46,12 @@ extension Lab {
         while waited < timeoutMilliseconds {
             if FileManager.default.fileExists(atPath: socket) { return }
             if let agent = try nodeRecord(index).agent, !ProcessSupervisor.isRunning(agent) {
-                throw LabError(.process, "the agent of node \(index) exited; see \(agentLogPath(index))")
+                throw LabError(.process, "the agent of node \(index) exited; see \(agentLogPath(index))\(Self.logTail(agentLogPath(index)))")
             }
             try await Task.sleep(for: .milliseconds(50))
             waited += 50
         }
-        throw LabError(.timedOut, "node \(index)'s agent opened no \(socket) in \(timeoutMilliseconds) ms; see \(agentLogPath(index))")
+        throw LabError(.timedOut, "node \(index)'s agent opened no \(socket) in \(timeoutMilliseconds) ms; see \(agentLogPath(index))\(Self.logTail(agentLogPath(index)))")
     }
 }
 

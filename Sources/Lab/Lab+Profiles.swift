@@ -124,6 +124,13 @@ extension Lab {
         try await storePut(KeyLayout.flannelConfig(prefix: Self.flannelPrefix), config)
     }
 
+    /// The last lines of a log, to quote in an error (so the reason survives the lab's removal).
+    nonisolated static func logTail(_ path: String, lines: Int = 5) -> String {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return "" }
+        let tail = text.split(separator: "\n").suffix(lines)
+        return tail.isEmpty ? "" : "; its last lines:\n" + tail.joined(separator: "\n")
+    }
+
     /// Waits for a flannel agent's subnet.env and records the node's subnet from it.
     func waitForFlannelSubnet(node index: Int, timeoutMilliseconds: Int = 20_000) async throws {
         let path = nodeDirectory(index) + "/subnet.env"
@@ -137,12 +144,13 @@ extension Lab {
                 return
             }
             if let agent = try nodeRecord(index).agent, !ProcessSupervisor.isRunning(agent) {
-                throw LabError(.process, "the agent of node \(index) exited; see \(agentLogPath(index))")
+                throw LabError(.process, "the agent of node \(index) exited; see \(agentLogPath(index))\(Self.logTail(agentLogPath(index)))")
             }
             try await Task.sleep(for: .milliseconds(50))
             waited += 50
         }
-        throw LabError(.timedOut, "node \(index)'s agent wrote no \(path) in \(timeoutMilliseconds) ms; see \(agentLogPath(index))")
+        throw LabError(
+            .timedOut, "node \(index)'s agent wrote no \(path) in \(timeoutMilliseconds) ms; see \(agentLogPath(index))\(Self.logTail(agentLogPath(index)))")
     }
 
     /// The store side of a node leaving, as an admin would: flannel's (and canal's) lease is deleted;
