@@ -79,9 +79,17 @@ enum ProcessSupervisor {
     }
 
     /// Whether the process still runs (a zombie does not count; a child of ours is reaped).
+    /// A live child of ours is running whatever `/proc/PID/comm` says: its pid cannot be
+    /// recycled before we reap it, and just after a spawn the kernel may release the parent
+    /// before the child's exec has set the new name. Other processes (a record another cnilab
+    /// left) must still show the recorded name.
     static func isRunning(_ record: ProcessRecord) -> Bool {
         var status: Int32 = 0
-        if waitpid(record.pid, &status, WNOHANG) == record.pid { return false }
+        switch waitpid(record.pid, &status, WNOHANG) {
+        case record.pid: return false
+        case 0: return true
+        default: break
+        }
         guard let comm = read("/proc/\(record.pid)/comm"), comm.trimmingSuffixNewline == record.comm else { return false }
         guard let stat = read("/proc/\(record.pid)/stat"), let close = stat.lastIndex(of: ")") else { return false }
         let state = stat[stat.index(after: close)...].trimmingLeadingSpaces.first
