@@ -76,6 +76,9 @@ import TestSupport
         try await lab.addPod(other, node: 2, labels: ["role": "other"])
         try await lab.addPod(try PodReference(parsing: "x/peer"), node: 0, labels: ["role": "client"])
         let pods = await lab.pods()
+        // One pod record: the lab's fields (labels, named ports) over swift-canal's (host interface).
+        let record = try #require(try await StoreLocation.open(await lab.status().store).get(KeyLayout.pod(namespace: "x", name: "server")))
+        #expect(record.string.contains("\"hostInterface\"") && record.string.contains("serve-80-tcp") && record.string.contains("\"role\":\"server\""), "\(record.string)")
         for pod in pods {
             let subnet = try #require(nodes.first { $0.index == pod.node }?.subnet)
             #expect(try IPNetwork(parsing: subnet).contains(try IPAddress(parsing: pod.address ?? "")), "\(pod)")
