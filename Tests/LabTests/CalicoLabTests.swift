@@ -186,7 +186,11 @@ struct CalicoLabTestError: Error, CustomStringConvertible {
         try await lab.killAgent(2)
         let killed = ContinuousClock.now
         try await Task.sleep(for: .seconds(settings.gracefulRestartTime) - .milliseconds(1_500))
-        #expect(try await CalicoLab.anyRoute(lab, observers: [0, 1], to: blocksOfTwo), "swept before the graceful-restart time")
+        let stillStale = try await CalicoLab.anyRoute(lab, observers: [0, 1], to: blocksOfTwo)
+        // Only meaningful inside the window: on a starved machine the sleep can overshoot it.
+        if ContinuousClock.now - killed < .seconds(settings.gracefulRestartTime) - .milliseconds(300) {
+            #expect(stillStale, "swept before the graceful-restart time")
+        }
         let swept = try await CalicoLab.waitUntil(timeoutMilliseconds: 10_000) {
             try await !CalicoLab.anyRoute(lab, observers: [0, 1], to: blocksOfTwo)
         }
