@@ -12,6 +12,11 @@ public enum NetpolModel {
     /// Every pod, in the order truth tables print them: x/a, x/b, x/c, y/a, … z/c.
     public static let pods: [NetpolPod] = namespaces.flatMap { namespace in podNames.map { NetpolPod(namespace, $0) } }
 
+    /// The model's pod named `namespace/name` (a lab pod's qualified name), if it is one.
+    public static func pod(named qualifiedName: String) -> NetpolPod? {
+        pods.first { $0.description == qualifiedName }
+    }
+
     /// The labels a pod starts with (and gets back between cases).
     public static func labels(of pod: NetpolPod) -> [String: String] { ["pod": pod.name] }
 

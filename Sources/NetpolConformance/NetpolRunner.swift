@@ -45,7 +45,7 @@ public struct NetpolRunner: Sendable {
     func waitForFullConnectivity() async throws {
         let clock = ContinuousClock()
         let start = clock.now
-        let pods = await lab.pods().filter { pod in NetpolModel.pods.contains { $0.description == pod.qualifiedName } }
+        let pods = await modelPods()
         var unreachable: [ProbeResult] = []
         repeat {
             let results = try await probe(pods, ProbeOptions(ports: NetpolModel.ports, timeoutMilliseconds: options.probeTimeoutMilliseconds))
@@ -111,7 +111,7 @@ public struct NetpolRunner: Sendable {
 
     private func probe(step: Int, port: Int, protocols: [NetpolProtocol], expected: Reachability) async throws -> NetpolProbeOutcome {
         let waited = try await lab.waitForPolicyEnforcement(timeout: options.enforcementTimeout)
-        let pods = await lab.pods().filter { pod in NetpolModel.pods.contains { $0.description == pod.qualifiedName } }
+        let pods = await modelPods()
         var outcome = NetpolProbeOutcome(step: step, port: port, protocols: protocols, enforcementSeconds: waited.seconds)
         for transport in protocols {
             let probeOptions = ProbeOptions(
@@ -144,11 +144,11 @@ public struct NetpolRunner: Sendable {
             if policy.kind == .calicoGlobal {
                 try await lab.deleteGlobalPolicy(name: policy.name)
             } else if let namespace = policy.namespace {
-                _ = try? await lab.deletePolicy(namespace: namespace, name: policy.name)
+                try await lab.deletePolicy(namespace: namespace, name: policy.name)
             }
         }
         for pod in await lab.pods() {
-            guard let model = NetpolModel.pods.first(where: { $0.description == pod.qualifiedName }) else { continue }
+            guard let model = NetpolModel.pod(named: pod.qualifiedName) else { continue }
             let changes = Self.resetChanges(current: pod.labels, initial: NetpolModel.labels(of: model))
             if !changes.isEmpty { _ = try await lab.labelPod(try PodReference(parsing: pod.qualifiedName), changes) }
         }
@@ -170,10 +170,15 @@ public struct NetpolRunner: Sendable {
         return try await Lab.probe(pods, probeOptions)
     }
 
+    /// The lab's pods that are the model's (others, if any, are neither probed nor restored).
+    private func modelPods() async -> [LabPod] {
+        await lab.pods().filter { NetpolModel.pod(named: $0.qualifiedName) != nil }
+    }
+
     private func environment() async throws -> NetpolEnvironment {
         var addresses: [NetpolPod: String] = [:]
         for pod in await lab.pods() {
-            if let model = NetpolModel.pods.first(where: { $0.description == pod.qualifiedName }), let address = pod.address {
+            if let model = NetpolModel.pod(named: pod.qualifiedName), let address = pod.address {
                 addresses[model] = address
             }
         }
@@ -183,8 +188,7 @@ public struct NetpolRunner: Sendable {
     static func table(_ results: [ProbeResult]) -> Reachability {
         var table = Reachability(allConnected: false)
         for result in results where result.connected {
-            guard let from = NetpolModel.pods.first(where: { $0.description == result.from }),
-                let to = NetpolModel.pods.first(where: { $0.description == result.to })
+            guard let from = NetpolModel.pod(named: result.from), let to = NetpolModel.pod(named: result.to)
             else { continue }
             table.expect(from: from, to: to, true)
         }

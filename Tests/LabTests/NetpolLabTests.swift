@@ -23,14 +23,8 @@ import TestSupport
 enum NetpolLabRun {
     static var runsFullSuite: Bool { ProcessInfo.processInfo.environment["SWIFTCNI_NETPOL_FULL"] == "1" }
 
-    static let denyIngressToX = """
-        apiVersion: networking.k8s.io/v1
-        kind: NetworkPolicy
-        metadata: {name: deny-ingress, namespace: x}
-        spec:
-          podSelector: {}
-          policyTypes: [Ingress]
-        """
+    /// Ingress isolation of every pod in namespace x.
+    static let denyIngressToX = CanalLabTests.defaultDeny
 
     static func run(profile: PluginProfile) async throws {
         let root = try LabTestSupport.temporaryDirectory()
