@@ -40,25 +40,4 @@ extension Lab {
             try await Task.sleep(for: .milliseconds(5))
         }
     }
-
-    /// Writes `key` and returns the store revision of the write.
-    func storePutReturningRevision(_ key: String, _ value: String) async throws -> Int64 {
-        if usesEtcd {
-            let output = try etcdctl(["put", key, value, "-w", "json"])
-            let object = try? JSONSerialization.jsonObject(with: Data(output.standardOutput)) as? [String: Any]
-            guard output.status.isSuccess, let header = object?["header"] as? [String: Any],
-                let revision = (header["revision"] as? NSNumber)?.int64Value
-            else { throw LabError(.state, "etcdctl put \(key) failed: \(output.standardErrorText)") }
-            return revision
-        }
-        let datastore = try FileStoreAccess.open(state.store)
-        do {
-            let revision = try await datastore.put(key, value: Array(value.utf8))
-            await datastore.close()
-            return revision
-        } catch {
-            await datastore.close()
-            throw LabError(.state, "cannot write \(key) to \(state.store)", underlying: error)
-        }
-    }
 }

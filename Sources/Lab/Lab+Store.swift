@@ -40,14 +40,20 @@ extension Lab {
     var usesEtcd: Bool { state.store.hasPrefix("etcd:") }
 
     func storePut(_ key: String, _ value: String) async throws {
+        _ = try await storePutReturningRevision(key, value)
+    }
+
+    /// Writes `key` and returns the store revision of the write.
+    func storePutReturningRevision(_ key: String, _ value: String) async throws -> Int64 {
         if usesEtcd {
-            let output = try etcdctl(["put", key, value])
-            guard output.status.isSuccess else {
-                throw LabError(.state, "etcdctl put \(key) failed: \(output.standardErrorText)")
-            }
-        } else {
-            try await FileStoreAccess.put(key, value, store: state.store)
+            let output = try etcdctl(["put", key, value, "-w", "json"])
+            let object = try? JSONSerialization.jsonObject(with: Data(output.standardOutput)) as? [String: Any]
+            guard output.status.isSuccess, let header = object?["header"] as? [String: Any],
+                let revision = (header["revision"] as? NSNumber)?.int64Value
+            else { throw LabError(.state, "etcdctl put \(key) failed: \(output.standardErrorText)") }
+            return revision
         }
+        return try await FileStoreAccess.put(key, value, store: state.store)
     }
 
     func storeDelete(_ key: String) async throws {
@@ -64,13 +70,17 @@ extension Lab {
 
 /// The file store through the Datastore library (one short-lived handle per change).
 enum FileStoreAccess {
-    static func put(_ key: String, _ value: String, store: String) async throws {
+    /// Writes `key`; returns the store revision of the write.
+    @discardableResult
+    static func put(_ key: String, _ value: String, store: String) async throws -> Int64 {
         let datastore = try open(store)
-        do { try await datastore.put(key, string: value) } catch {
+        let revision: Int64
+        do { revision = try await datastore.put(key, value: Array(value.utf8)) } catch {
             await datastore.close()
             throw LabError(.state, "cannot write \(key) to \(store)", underlying: error)
         }
         await datastore.close()
+        return revision
     }
 
     static func delete(_ key: String, store: String) async throws {
