@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "Datastore", targets: ["Datastore"]),
         .library(name: "IPAM", targets: ["IPAM"]),
         .library(name: "BGP", targets: ["BGP"]),
+        .library(name: "Mesh", targets: ["Mesh"]),
         .library(name: "Policy", targets: ["Policy"]),
         .library(name: "PolicyAgent", targets: ["PolicyAgent"]),
         .library(name: "Routing", targets: ["Routing"]),
@@ -38,6 +39,7 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     ],
     targets: [
         // MARK: C shims and system libraries
@@ -186,6 +188,21 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Weave Net's control plane: peer connections with authenticated encryption, gossip,
+        // unicast and broadcast routes. NIO + swift-crypto; no Netlink, no C module, no root.
+        .target(
+            name: "Mesh",
+            dependencies: [
+                "NetPrimitives",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -411,6 +428,7 @@ let package = Package(
             dependencies: ["BGP", "TestSupport", "Namespaces", "ChildProcess"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "MeshTests", dependencies: ["Mesh", "NetPrimitives"], swiftSettings: swiftSettings),
         .testTarget(
             name: "RoutingTests",
             dependencies: ["Routing", "Netlink", "TestSupport", "Namespaces", "CNISpec"],
