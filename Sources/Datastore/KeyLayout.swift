@@ -32,6 +32,10 @@ public enum KeyLayout {
     /// `/swiftcni/ipam/handles/<network>.<containerID>`.
     public static func handle(_ handle: String) -> String { handles + handle }
     public static let handles = root + "/ipam/handles/"
+    /// `/swiftcni/ipam/ring/<peer>/`: one ring IPAM peer's records, `ring`, `allocations` and
+    /// `consensus` (peer: its 48-bit name, `0a:1b:2c:3d:4e:5f`).
+    public static func ringPeer(_ peer: String) -> String { ringPeers + peer + "/" }
+    public static let ringPeers = root + "/ipam/ring/"
     /// `/swiftcni/pods/<namespace>/<name>`.
     public static func pod(namespace: String, name: String) -> String { root + "/pods/\(namespace)/\(name)" }
     /// `/swiftcni/labels/<kind>/<namespace>/<name>`.

@@ -24,6 +24,16 @@ public struct IPAMError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let contention = Code("too much contention")
         /// CHECK found an allocation missing.
         public static let notAllocated = Code("address not allocated")
+        /// Two ring states cannot be merged: different ranges or seeds, or one token at one
+        /// version with different contents (a peer changed a token it did not own).
+        public static let ringConflict = Code("ring conflict")
+        /// A ring change was asked of a peer that does not own the tokens or addresses involved.
+        public static let notOwner = Code("not the owner")
+        /// A stored record (ring, allocations, consensus state) cannot be decoded; the message
+        /// names its key.
+        public static let corruptRecord = Code("corrupt record")
+        /// A message between ring peers is malformed or not addressed to this peer.
+        public static let invalidMessage = Code("invalid ring message")
     }
 
     public let code: Code

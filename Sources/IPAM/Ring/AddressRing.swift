@@ -1,0 +1,269 @@
+import NetPrimitives
+
+/// One token of an ``AddressRing``: the range from `token` up to the next token (or the end
+/// of the ring's range) belongs to `owner`. `version` grows with every change of the entry
+/// (only its owner changes it); `free` is the owner's count of unallocated addresses in it.
+public struct RingEntry: Hashable, Sendable, Codable {
+    /// The first address of the range, as a 32-bit number.
+    public var token: UInt32
+    public var owner: RingPeer
+    public var version: UInt64
+    public var free: UInt64
+
+    public init(token: UInt32, owner: RingPeer, version: UInt64, free: UInt64) {
+        self.token = token
+        self.owner = owner
+        self.version = version
+        self.free = free
+    }
+
+    /// Same token and version: the contents must agree (owner and free), or some peer changed a
+    /// token it did not own.
+    func agrees(with other: RingEntry) -> Bool {
+        owner == other.owner && owner.nickname == other.owner.nickname && free == other.free
+    }
+}
+
+/// One IPv4 range (default `10.32.0.0/12`) split among peers as a ring of tokens, each owning
+/// the addresses up to the next token. A state-based CRDT: ``merge(_:)`` is a join (per token
+/// the higher version wins; tokens are never removed), commutative, associative and idempotent,
+/// and refuses inputs that contradict each other instead of guessing. Ownership cannot overlap:
+/// every address belongs to the entry of the greatest token at or below it.
+///
+/// Only an owner changes its entries (``transfer(from:to:by:free:remainingFree:)``,
+/// ``setFree(token:_:by:)``); a reclaim by consensus changes a dead peer's entries in the same
+/// way on every peer (``applyReclaim(_:)``).
+public struct AddressRing: Hashable, Sendable, Codable {
+    /// The first address of the range.
+    public let start: UInt32
+    /// One past the last address of the range.
+    public let end: UInt64
+    /// The peers the range was first split among (empty: not initialised). Rings seeded
+    /// differently never merge.
+    public private(set) var seeds: [RingPeer]
+    /// The tokens, sorted, the first at `start` (empty: not initialised).
+    public private(set) var entries: [RingEntry]
+
+    /// Weave's default allocation range.
+    public static let defaultRange: IPNetwork = try! IPNetwork(parsing: "10.32.0.0/12")
+
+    /// An uninitialised ring over `range` (IPv4, at most a /30: four addresses, two usable).
+    public init(range: IPNetwork = AddressRing.defaultRange) throws {
+        guard let network = range.network.address.ipv4, range.family == .v4 else {
+            throw IPAMError(.invalidConfiguration, "the ring range \(range) is not IPv4")
+        }
+        guard range.prefixLength <= 30 else {
+            throw IPAMError(.invalidConfiguration, "the ring range \(range) is smaller than a /30")
+        }
+        start = network.value
+        end = UInt64(network.value) + (UInt64(1) << UInt64(32 - range.prefixLength))
+        seeds = []
+        entries = []
+    }
+
+    /// The range as a network.
+    public var range: IPNetwork {
+        let prefix = 32 - (end - UInt64(start)).trailingZeroBitCount
+        return try! IPNetwork(address: .v4(IPv4Address(start)), prefixLength: prefix)
+    }
+
+    public var isInitialised: Bool { !entries.isEmpty }
+
+    /// Splits the range evenly among `peers` (sorted by name), version 1. Every peer that
+    /// learns the same decided peer set computes the same ring.
+    public mutating func initialise(seeds peers: [RingPeer]) throws {
+        let sorted = Array(Set(peers)).sorted()
+        guard !sorted.isEmpty else { throw IPAMError(.invalidConfiguration, "no seed peers") }
+        guard !isInitialised else {
+            if seeds == sorted { return }
+            throw IPAMError(.ringConflict, "ring already seeded by \(seeds), not \(sorted)")
+        }
+        let size = end - UInt64(start)
+        guard UInt64(sorted.count) <= size else { throw IPAMError(.invalidConfiguration, "more seeds than addresses") }
+        var tokens: [UInt64] = sorted.indices.map { UInt64(start) + size * UInt64($0) / UInt64(sorted.count) }
+        tokens.append(end)
+        entries = sorted.indices.map { index in
+            RingEntry(
+                token: UInt32(tokens[index]), owner: sorted[index], version: 1,
+                free: usableCount(tokens[index], tokens[index + 1]))
+        }
+        seeds = sorted
+    }
+
+    /// The addresses in `[lower, upper)` that can be handed out: the range's first (network)
+    /// and last (broadcast) addresses never are.
+    public func usableCount(_ lower: UInt64, _ upper: UInt64) -> UInt64 {
+        guard upper > lower else { return 0 }
+        var count = upper - lower
+        if lower == UInt64(start) { count -= 1 }
+        if upper == end, count > 0 { count -= 1 }
+        return count
+    }
+
+    /// Whether `address` may be handed out (inside the range, not its first or last address).
+    public func isUsable(_ address: UInt64) -> Bool { address > UInt64(start) && address + 1 < end }
+
+    /// The end (exclusive) of the range of entry `index`.
+    public func upperBound(ofEntry index: Int) -> UInt64 {
+        index + 1 < entries.count ? UInt64(entries[index + 1].token) : end
+    }
+
+    /// The index of the entry holding `address`, or nil outside the range or uninitialised.
+    public func entryIndex(containing address: UInt64) -> Int? {
+        guard address >= UInt64(start), address < end, isInitialised else { return nil }
+        var low = 0
+        var high = entries.count - 1
+        while low < high {
+            let middle = (low + high + 1) / 2
+            if UInt64(entries[middle].token) <= address { low = middle } else { high = middle - 1 }
+        }
+        return low
+    }
+
+    /// The owner of `address`.
+    public func owner(of address: UInt64) -> RingPeer? { entryIndex(containing: address).map { entries[$0].owner } }
+
+    /// The ranges `[lower, upper)` of `peer`'s entries, in token order, with their entry indices.
+    public func ranges(ownedBy peer: RingPeer) -> [(index: Int, lower: UInt64, upper: UInt64)] {
+        entries.indices.filter { entries[$0].owner == peer }.map { ($0, UInt64(entries[$0].token), upperBound(ofEntry: $0)) }
+    }
+
+    /// Every owner with its total free count (from the entries' `free`).
+    public var freeByOwner: [RingPeer: UInt64] {
+        entries.reduce(into: [:]) { $0[$1.owner, default: 0] += $1.free }
+    }
+}
+
+// MARK: - Merge
+
+extension AddressRing {
+    /// The join of two ring states. Throws `.ringConflict` for different ranges or seeds, an
+    /// invalid input, or one token at one version with different contents.
+    public func merged(with other: AddressRing) throws -> AddressRing {
+        guard start == other.start, end == other.end else {
+            throw IPAMError(.ringConflict, "ring ranges differ: \(range) and \(other.range)")
+        }
+        try other.validate()
+        if !other.isInitialised { return self }
+        if !isInitialised { return other }
+        guard seeds == other.seeds else {
+            throw IPAMError(.ringConflict, "rings seeded by different peers: \(seeds) and \(other.seeds)")
+        }
+        var result = self
+        try result.mergeEntries(other.entries)
+        return result
+    }
+
+    /// Merges `other` into this ring (see ``merged(with:)``).
+    public mutating func merge(_ other: AddressRing) throws { self = try merged(with: other) }
+
+    /// Joins sorted `incoming` entries into `entries`.
+    mutating func mergeEntries(_ incoming: [RingEntry]) throws {
+        var merged: [RingEntry] = []
+        merged.reserveCapacity(entries.count + incoming.count)
+        var left = 0
+        var right = 0
+        while left < entries.count || right < incoming.count {
+            if right == incoming.count || (left < entries.count && entries[left].token < incoming[right].token) {
+                merged.append(entries[left]); left += 1
+            } else if left == entries.count || incoming[right].token < entries[left].token {
+                merged.append(incoming[right]); right += 1
+            } else {
+                let mine = entries[left], theirs = incoming[right]
+                if mine.version == theirs.version {
+                    guard mine.agrees(with: theirs) else {
+                        throw IPAMError(
+                            .ringConflict,
+                            "token \(IPv4Address(mine.token)) at version \(mine.version) is \(mine.owner) (free \(mine.free)) here and \(theirs.owner) (free \(theirs.free)) there")
+                    }
+                    merged.append(mine)
+                } else {
+                    merged.append(mine.version > theirs.version ? mine : theirs)
+                }
+                left += 1; right += 1
+            }
+        }
+        entries = merged
+    }
+
+    /// Throws `.ringConflict` unless the tokens are sorted, unique, inside the range, the first
+    /// at its start, seeds present exactly when tokens are, and every free count fits its range.
+    public func validate() throws {
+        guard seeds.isEmpty == entries.isEmpty else {
+            throw IPAMError(.ringConflict, "ring has \(seeds.count) seeds and \(entries.count) tokens")
+        }
+        guard let first = entries.first else { return }
+        guard first.token == start else { throw IPAMError(.ringConflict, "first token \(IPv4Address(first.token)) is not the range start") }
+        for index in entries.indices {
+            let lower = UInt64(entries[index].token)
+            guard lower < end else { throw IPAMError(.ringConflict, "token \(IPv4Address(entries[index].token)) outside the range") }
+            if index > 0, entries[index - 1].token >= entries[index].token {
+                throw IPAMError(.ringConflict, "tokens not sorted at \(IPv4Address(entries[index].token))")
+            }
+            guard entries[index].free <= usableCount(lower, upperBound(ofEntry: index)) else {
+                throw IPAMError(.ringConflict, "token \(IPv4Address(entries[index].token)) claims more free addresses than it has")
+            }
+        }
+    }
+}
+
+// MARK: - Owner changes
+
+extension AddressRing {
+    /// Gives `[lower, upper)`, which must lie inside one entry owned by `me`, to `peer`: a
+    /// token at `lower` (new, or the existing one with a higher version) now names `peer` with
+    /// `free`, and a new token at `upper` keeps the rest for `me`. The free counts of `me`'s
+    /// entries are then only bounds: the owner sets them again (``setFree(token:_:by:)``). The
+    /// caller (the owner) guarantees no allocation of its own lies in the range.
+    public mutating func transfer(from lower: UInt64, to upper: UInt64, by me: RingPeer, to peer: RingPeer, free: UInt64) throws {
+        guard let index = entryIndex(containing: lower), entries[index].owner == me else {
+            throw IPAMError(.notOwner, "\(me) does not own \(IPv4Address(UInt32(truncatingIfNeeded: lower)))")
+        }
+        let entryUpper = upperBound(ofEntry: index)
+        guard upper > lower, upper <= entryUpper else {
+            throw IPAMError(.notOwner, "the range to give away crosses the end of \(me)'s range")
+        }
+        guard free <= usableCount(lower, upper) else { throw IPAMError(.invalidConfiguration, "free count too large") }
+        let original = entries[index]
+        var insertAt = index
+        if UInt64(original.token) == lower {
+            entries[index] = RingEntry(token: original.token, owner: peer, version: original.version + 1, free: free)
+        } else {
+            let remaining = min(original.free, usableCount(UInt64(original.token), lower))
+            entries[index] = RingEntry(token: original.token, owner: me, version: original.version + 1, free: remaining)
+            insertAt = index + 1
+            entries.insert(RingEntry(token: UInt32(lower), owner: peer, version: 1, free: free), at: insertAt)
+        }
+        if upper < entryUpper {
+            // The part after the donated range stays ours; its free count is the caller's to set.
+            entries.insert(RingEntry(token: UInt32(upper), owner: me, version: 1, free: 0), at: insertAt + 1)
+        }
+    }
+
+    /// Sets the free count of `me`'s entry at `token`, bumping its version when it changes.
+    public mutating func setFree(token: UInt32, _ free: UInt64, by me: RingPeer) throws {
+        guard let index = entries.firstIndex(where: { $0.token == token }), entries[index].owner == me else {
+            throw IPAMError(.notOwner, "\(me) does not own token \(IPv4Address(token))")
+        }
+        guard entries[index].free != free else { return }
+        guard free <= usableCount(UInt64(token), upperBound(ofEntry: index)) else {
+            throw IPAMError(.invalidConfiguration, "free count too large")
+        }
+        updateFree(at: index, free)
+    }
+
+    /// Sets the free count of entry `index` (the caller owns it), bumping its version on change.
+    mutating func updateFree(at index: Int, _ free: UInt64) {
+        guard entries[index].free != free else { return }
+        entries[index].free = free
+        entries[index].version += 1
+    }
+
+    /// Applies a reclaim decided by consensus: each listed entry (as the proposer saw it, owned
+    /// by the dead peer) passes to `winner` one version higher. Every peer applying the same
+    /// decision computes the same entries.
+    public mutating func applyReclaim(_ decision: RingReclaimDecision) throws {
+        let moved = decision.entries.map { RingEntry(token: $0.token, owner: decision.winner, version: $0.version + 1, free: $0.free) }
+        try mergeEntries(moved.sorted { $0.token < $1.token })
+    }
+}

@@ -1,0 +1,61 @@
+import NetPrimitives
+
+/// What one peer knows of the ring, as a Codable value the agent prints as JSON: the ring's
+/// ranges with owners, versions and free counts, and per peer its owned and free space.
+public struct RingStatus: Hashable, Sendable, Codable {
+    /// One token's range, `first` to `last` inclusive.
+    public struct Range: Hashable, Sendable, Codable {
+        public var first: IPv4Address
+        public var last: IPv4Address
+        public var owner: RingPeer
+        public var version: UInt64
+        public var free: UInt64
+    }
+
+    /// One owner's share of the ring.
+    public struct PeerSpace: Hashable, Sendable, Codable {
+        public var peer: RingPeer
+        /// Addresses owned (network and broadcast of the whole range included).
+        public var owned: UInt64
+        /// Unallocated addresses, as the entries say.
+        public var free: UInt64
+        /// Number of ranges (tokens).
+        public var ranges: Int
+    }
+
+    public var peer: RingPeer
+    public var range: IPNetwork
+    public var initialised: Bool
+    public var seeds: [RingPeer]
+    public var ranges: [Range]
+    public var peers: [PeerSpace]
+    /// Addresses this peer handed out.
+    public var allocations: Int
+    /// Consensus instances this peer is proposing (`init`, `reclaim/<peer>/<incarnation>`).
+    public var proposals: [String]
+}
+
+extension RingNode {
+    /// This peer's view of the ring.
+    public var status: RingStatus {
+        let ranges = ring.entries.indices.map { index in
+            RingStatus.Range(
+                first: IPv4Address(ring.entries[index].token),
+                last: IPv4Address(UInt32(ring.upperBound(ofEntry: index) - 1)),
+                owner: ring.entries[index].owner, version: ring.entries[index].version, free: ring.entries[index].free)
+        }
+        var peers: [RingPeer: RingStatus.PeerSpace] = [:]
+        for index in ring.entries.indices {
+            let entry = ring.entries[index]
+            var space = peers[entry.owner] ?? RingStatus.PeerSpace(peer: entry.owner, owned: 0, free: 0, ranges: 0)
+            space.owned += ring.upperBound(ofEntry: index) - UInt64(entry.token)
+            space.free += entry.free
+            space.ranges += 1
+            peers[entry.owner] = space
+        }
+        return RingStatus(
+            peer: me, range: ring.range, initialised: ring.isInitialised, seeds: ring.seeds, ranges: ranges,
+            peers: peers.values.sorted { $0.peer < $1.peer }, allocations: allocations.count,
+            proposals: proposers.keys.sorted())
+    }
+}
