@@ -56,6 +56,13 @@ public struct RingNode: Hashable, Sendable, Codable {
         return .needsDonation(donor: bestDonor())
     }
 
+    /// Containers whose address lies outside this peer's ranges in its current ring, sorted.
+    /// Always empty unless a peer was reclaimed (rmpeer) while it was still alive or before its
+    /// last donation had reached anyone: the agent should report these loudly.
+    public var strayAllocations: [String] {
+        allocations.filter { ring.owner(of: UInt64($0.value)) != me }.keys.sorted()
+    }
+
     /// Frees the address of `containerID`; returns it, or nil when it had none (DEL succeeds).
     @discardableResult
     public mutating func release(containerID: String) -> IPv4Address? {

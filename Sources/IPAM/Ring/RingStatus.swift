@@ -31,6 +31,8 @@ public struct RingStatus: Hashable, Sendable, Codable {
     public var peers: [PeerSpace]
     /// Addresses this peer handed out.
     public var allocations: Int
+    /// Containers whose address is outside this peer's ranges (see ``RingNode/strayAllocations``).
+    public var strayAllocations: [String]
     /// Consensus instances this peer is proposing (`init`, `reclaim/<peer>/<incarnation>`).
     public var proposals: [String]
 }
@@ -56,6 +58,6 @@ extension RingNode {
         return RingStatus(
             peer: me, range: ring.range, initialised: ring.isInitialised, seeds: ring.seeds, ranges: ranges,
             peers: peers.values.sorted { $0.peer < $1.peer }, allocations: allocations.count,
-            proposals: proposers.keys.sorted())
+            strayAllocations: strayAllocations, proposals: proposers.keys.sorted())
     }
 }
