@@ -87,7 +87,7 @@ import Testing
         var sniffer = network
         let reclaim = try sniffer.nodes[ringPeer(0)]!.reclaim(ringPeer(2), incarnation: 3)
         messages += reclaim
-        let decision = RingReclaimDecision(dead: ringPeer(2), incarnation: 3, winner: ringPeer(0), entries: node.ring.entries)
+        let decision = RingReclaimDecision(dead: ringPeer(2), incarnation: 3, winner: ringPeer(0))
         let instance = RingConsensusInstance.reclaim(dead: ringPeer(2), incarnation: 3)
         let ballot = RingBallot(round: 4, proposer: ringPeer(0).name)
         for message: RingConsensusMessage in [

@@ -115,3 +115,8 @@ struct RingNetwork {
         for peer in alive { try act(peer) { try $0.retry() } }
     }
 }
+
+/// Unbuffered progress output for `RING_TRACE=1` runs.
+func ringTrace(_ text: String) {
+    _ = text.withCString { write(2, $0, strlen($0)) }
+}

@@ -24,15 +24,28 @@ public struct RingEntry: Hashable, Sendable, Codable {
     }
 }
 
+/// A reclaim decided by consensus (rmpeer): every token of `dead` now belongs to `winner`.
+public struct RingReclaim: Hashable, Sendable, Codable {
+    public var dead: RingPeer
+    public var winner: RingPeer
+
+    public init(dead: RingPeer, winner: RingPeer) {
+        self.dead = dead
+        self.winner = winner
+    }
+}
+
 /// One IPv4 range (default `10.32.0.0/12`) split among peers as a ring of tokens, each owning
 /// the addresses up to the next token. A state-based CRDT: ``merge(_:)`` is a join (per token
 /// the higher version wins; tokens are never removed), commutative, associative and idempotent,
 /// and refuses inputs that contradict each other instead of guessing. Ownership cannot overlap:
 /// every address belongs to the entry of the greatest token at or below it.
 ///
-/// Only an owner changes its entries (``transfer(from:to:by:free:remainingFree:)``,
-/// ``setFree(token:_:by:)``); a reclaim by consensus changes a dead peer's entries in the same
-/// way on every peer (``applyReclaim(_:)``).
+/// Only an owner changes its entries (``transfer(from:to:by:to:free:)``,
+/// ``setFree(token:_:by:)``). A reclaim decided by consensus (``applyReclaim(_:)``) is recorded
+/// as a ``RingReclaim`` (grow-only, merged by union): every token of the dead peer, including
+/// tokens the reclaimer had not heard of yet, belongs to the winner from then on, who rewrites
+/// such a token as its own when it first changes it.
 public struct AddressRing: Hashable, Sendable, Codable {
     /// The first address of the range.
     public let start: UInt32
@@ -43,6 +56,8 @@ public struct AddressRing: Hashable, Sendable, Codable {
     public private(set) var seeds: [RingPeer]
     /// The tokens, sorted, the first at `start` (empty: not initialised).
     public private(set) var entries: [RingEntry]
+    /// Reclaimed peers and their winners, sorted by the dead peer's name.
+    public private(set) var reclaimed: [RingReclaim]
 
     /// Weave's default allocation range.
     public static let defaultRange: IPNetwork = try! IPNetwork(parsing: "10.32.0.0/12")
@@ -59,6 +74,7 @@ public struct AddressRing: Hashable, Sendable, Codable {
         end = UInt64(network.value) + (UInt64(1) << UInt64(32 - range.prefixLength))
         seeds = []
         entries = []
+        reclaimed = []
     }
 
     /// The range as a network.
@@ -120,17 +136,30 @@ public struct AddressRing: Hashable, Sendable, Codable {
         return low
     }
 
-    /// The owner of `address`.
-    public func owner(of address: UInt64) -> RingPeer? { entryIndex(containing: address).map { entries[$0].owner } }
+    /// `peer`, or the peer that won its tokens by reclaim (following later reclaims too).
+    public func effectiveOwner(_ peer: RingPeer) -> RingPeer {
+        var owner = peer
+        for _ in 0...reclaimed.count {
+            guard let reclaim = reclaimed.first(where: { $0.dead == owner }) else { return owner }
+            owner = reclaim.winner
+        }
+        return owner
+    }
+
+    /// The owner of entry `index` (after reclaims).
+    public func owner(ofEntry index: Int) -> RingPeer { effectiveOwner(entries[index].owner) }
+
+    /// The owner of `address` (after reclaims).
+    public func owner(of address: UInt64) -> RingPeer? { entryIndex(containing: address).map(owner(ofEntry:)) }
 
     /// The ranges `[lower, upper)` of `peer`'s entries, in token order, with their entry indices.
     public func ranges(ownedBy peer: RingPeer) -> [(index: Int, lower: UInt64, upper: UInt64)] {
-        entries.indices.filter { entries[$0].owner == peer }.map { ($0, UInt64(entries[$0].token), upperBound(ofEntry: $0)) }
+        entries.indices.filter { owner(ofEntry: $0) == peer }.map { ($0, UInt64(entries[$0].token), upperBound(ofEntry: $0)) }
     }
 
     /// Every owner with its total free count (from the entries' `free`).
     public var freeByOwner: [RingPeer: UInt64] {
-        entries.reduce(into: [:]) { $0[$1.owner, default: 0] += $1.free }
+        entries.indices.reduce(into: [:]) { $0[owner(ofEntry: $1), default: 0] += entries[$1].free }
     }
 }
 
@@ -151,6 +180,7 @@ extension AddressRing {
         }
         var result = self
         try result.mergeEntries(other.entries)
+        for reclaim in other.reclaimed { try result.addReclaim(reclaim) }
         return result
     }
 
@@ -189,8 +219,13 @@ extension AddressRing {
     /// Throws `.ringConflict` unless the tokens are sorted, unique, inside the range, the first
     /// at its start, seeds present exactly when tokens are, and every free count fits its range.
     public func validate() throws {
-        guard seeds.isEmpty == entries.isEmpty else {
-            throw IPAMError(.ringConflict, "ring has \(seeds.count) seeds and \(entries.count) tokens")
+        guard seeds.isEmpty == entries.isEmpty, reclaimed.isEmpty || !entries.isEmpty else {
+            throw IPAMError(.ringConflict, "ring has \(seeds.count) seeds, \(entries.count) tokens and \(reclaimed.count) reclaims")
+        }
+        for index in reclaimed.indices {
+            guard reclaimed[index].dead != reclaimed[index].winner, index == 0 || reclaimed[index - 1].dead < reclaimed[index].dead else {
+                throw IPAMError(.ringConflict, "reclaims not sorted, repeated or circular at \(reclaimed[index].dead)")
+            }
         }
         guard let first = entries.first else { return }
         guard first.token == start else { throw IPAMError(.ringConflict, "first token \(IPv4Address(first.token)) is not the range start") }
@@ -216,7 +251,7 @@ extension AddressRing {
     /// entries are then only bounds: the owner sets them again (``setFree(token:_:by:)``). The
     /// caller (the owner) guarantees no allocation of its own lies in the range.
     public mutating func transfer(from lower: UInt64, to upper: UInt64, by me: RingPeer, to peer: RingPeer, free: UInt64) throws {
-        guard let index = entryIndex(containing: lower), entries[index].owner == me else {
+        guard let index = entryIndex(containing: lower), owner(ofEntry: index) == me else {
             throw IPAMError(.notOwner, "\(me) does not own \(IPv4Address(UInt32(truncatingIfNeeded: lower)))")
         }
         let entryUpper = upperBound(ofEntry: index)
@@ -242,7 +277,7 @@ extension AddressRing {
 
     /// Sets the free count of `me`'s entry at `token`, bumping its version when it changes.
     public mutating func setFree(token: UInt32, _ free: UInt64, by me: RingPeer) throws {
-        guard let index = entries.firstIndex(where: { $0.token == token }), entries[index].owner == me else {
+        guard let index = entries.firstIndex(where: { $0.token == token }), owner(ofEntry: index) == me else {
             throw IPAMError(.notOwner, "\(me) does not own token \(IPv4Address(token))")
         }
         guard entries[index].free != free else { return }
@@ -253,17 +288,33 @@ extension AddressRing {
     }
 
     /// Sets the free count of entry `index` (the caller owns it), bumping its version on change.
+    /// An entry still naming a reclaimed peer is rewritten as the caller's.
     mutating func updateFree(at index: Int, _ free: UInt64) {
-        guard entries[index].free != free else { return }
+        let me = owner(ofEntry: index)
+        guard entries[index].free != free || entries[index].owner != me else { return }
         entries[index].free = free
+        entries[index].owner = me
         entries[index].version += 1
     }
 
-    /// Applies a reclaim decided by consensus: each listed entry (as the proposer saw it, owned
-    /// by the dead peer) passes to `winner` one version higher. Every peer applying the same
-    /// decision computes the same entries.
+    /// Records a reclaim decided by consensus: the dead peer's tokens (those known now and
+    /// those learnt later) belong to the winner. Throws `.ringConflict` when another winner
+    /// is already recorded for the same peer.
     public mutating func applyReclaim(_ decision: RingReclaimDecision) throws {
-        let moved = decision.entries.map { RingEntry(token: $0.token, owner: decision.winner, version: $0.version + 1, free: $0.free) }
-        try mergeEntries(moved.sorted { $0.token < $1.token })
+        guard isInitialised else { throw IPAMError(.ringConflict, "reclaim on an uninitialised ring") }
+        try addReclaim(RingReclaim(dead: decision.dead, winner: decision.winner))
+    }
+
+    mutating func addReclaim(_ reclaim: RingReclaim) throws {
+        guard reclaim.dead != reclaim.winner else { throw IPAMError(.ringConflict, "\(reclaim.dead) cannot reclaim itself") }
+        if let existing = reclaimed.first(where: { $0.dead == reclaim.dead }) {
+            guard existing.winner == reclaim.winner else {
+                throw IPAMError(.ringConflict, "\(reclaim.dead) reclaimed by both \(existing.winner) and \(reclaim.winner)")
+            }
+            return
+        }
+        reclaimed.append(reclaim)
+        reclaimed.sort { $0.dead < $1.dead }
+        guard effectiveOwner(reclaim.dead) != reclaim.dead else { throw IPAMError(.ringConflict, "circular reclaims of \(reclaim.dead)") }
     }
 }

@@ -29,19 +29,16 @@ public enum RingConsensusInstance: Hashable, Sendable, Codable, CustomStringConv
     public var description: String { key }
 }
 
-/// What a reclaim decides: `winner` takes `entries` (the dead peer's tokens as the winner saw
-/// them, after merging the rings of the acceptors that promised).
+/// What a reclaim decides: `winner` takes every token of `dead`.
 public struct RingReclaimDecision: Hashable, Sendable, Codable {
     public var dead: RingPeer
     public var incarnation: UInt64
     public var winner: RingPeer
-    public var entries: [RingEntry]
 
-    public init(dead: RingPeer, incarnation: UInt64, winner: RingPeer, entries: [RingEntry]) {
+    public init(dead: RingPeer, incarnation: UInt64, winner: RingPeer) {
         self.dead = dead
         self.incarnation = incarnation
         self.winner = winner
-        self.entries = entries
     }
 }
 

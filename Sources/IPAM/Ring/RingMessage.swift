@@ -40,7 +40,7 @@ public enum RingAllocationResult: Hashable, Sendable {
 /// How a reclaim (rmpeer) of a dead peer ended, as this peer learnt it.
 public enum RingReclaimOutcome: Hashable, Sendable, Codable {
     /// This peer won: the dead peer's tokens are now its own.
-    case won(tokens: Int)
+    case won
     /// Another peer's reclaim was chosen; that peer has the tokens.
     case lost(winner: RingPeer)
 }

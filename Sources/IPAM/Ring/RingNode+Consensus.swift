@@ -3,10 +3,11 @@
 extension RingNode {
     /// Starts (once) the consensus on the initial split; a majority of ``initialPeerCount``
     /// distinct peers must promise and accept, so a minority partition never initialises.
-    /// The decided split is among the peers whose promises reached the proposer.
+    /// The decided split is among the peers whose promises reached the proposer. An observer
+    /// never starts one.
     public mutating func startInitialisation() throws -> [RingEnvelope] {
         let instance = RingConsensusInstance.initialisation
-        guard !ring.isInitialised, decisions[instance.key] == nil, proposers[instance.key] == nil else { return [] }
+        guard !observer, !ring.isInitialised, decisions[instance.key] == nil, proposers[instance.key] == nil else { return [] }
         return try propose(instance, quorum: majority(of: initialPeerCount), electorate: nil)
     }
 
@@ -18,17 +19,25 @@ extension RingNode {
         guard dead != me else { throw IPAMError(.invalidConfiguration, "a peer cannot reclaim itself") }
         guard ring.isInitialised else { throw IPAMError(.invalidConfiguration, "the ring is not initialised") }
         let instance = RingConsensusInstance.reclaim(dead: dead, incarnation: incarnation)
-        guard decisions[instance.key] == nil, proposers[instance.key] == nil else { return [] }
-        let electorate = Set(ring.entries.map(\.owner)).union([dead, me])
+        guard decisions[instance.key] == nil, proposers[instance.key] == nil,
+            !ring.reclaimed.contains(where: { $0.dead == dead })
+        else { return [] }
+        let electorate = Set(ring.entries.indices.map(ring.owner(ofEntry:))).union([dead, me])
         return try propose(instance, quorum: majority(of: electorate.count), electorate: electorate.sorted())
     }
 
     /// How the reclaim of `dead` ended, once this peer knows.
+    /// (A reclaim of the same peer decided under another incarnation counts too.)
     public func reclaimOutcome(of dead: RingPeer, incarnation: UInt64) -> RingReclaimOutcome? {
-        guard case .reclaim(let decision) = decisions[RingConsensusInstance.reclaim(dead: dead, incarnation: incarnation).key] else {
+        let winner: RingPeer
+        if case .reclaim(let decision) = decisions[RingConsensusInstance.reclaim(dead: dead, incarnation: incarnation).key] {
+            winner = decision.winner
+        } else if let reclaim = ring.reclaimed.first(where: { $0.dead == dead }) {
+            winner = reclaim.winner
+        } else {
             return nil
         }
-        return decision.winner == me ? .won(tokens: decision.entries.count) : .lost(winner: decision.winner)
+        return winner == me ? .won : .lost(winner: winner)
     }
 
     /// Restarts every undecided proposal with a higher ballot (call after a timeout).
@@ -62,7 +71,16 @@ extension RingNode {
         case .prepare(_, let ballot):
             highestRound = max(highestRound, ballot.round)
             if let value = decisions[key] { return [send(.decided(instance, value), to: peer)] }
-            if case .reclaim(let dead, _) = instance, dead == me { return [] }
+            if case .initialisation = instance {
+                // An initialised peer answers with its ring; an observer stays out of it.
+                if ring.isInitialised { return [RingEnvelope(from: me, to: peer, message: .gossip(ring))] }
+                if observer { return [] }
+            }
+            if case .reclaim(let dead, _) = instance {
+                if dead == me { return [] }
+                // Already reclaimed: the ring tells the proposer who won.
+                if ring.reclaimed.contains(where: { $0.dead == dead }) { return [RingEnvelope(from: me, to: peer, message: .gossip(ring))] }
+            }
             var acceptor = acceptors[key] ?? RingAcceptorState()
             guard acceptor.prepare(ballot) else { return [send(.reject(instance, ballot, promised: acceptor.promised!), to: peer)] }
             acceptors[key] = acceptor
@@ -84,6 +102,7 @@ extension RingNode {
         case .accept(_, let ballot, let value):
             highestRound = max(highestRound, ballot.round)
             if let decided = decisions[key] { return [send(.decided(instance, decided), to: peer)] }
+            if case .initialisation = instance, observer || ring.isInitialised { return [] }
             var acceptor = acceptors[key] ?? RingAcceptorState()
             guard acceptor.accept(ballot, value) else { return [send(.reject(instance, ballot, promised: acceptor.promised!), to: peer)] }
             acceptors[key] = acceptor
@@ -104,15 +123,13 @@ extension RingNode {
     }
 
     /// The value this proposer picks when no acceptor had accepted one: the promisers as seeds,
-    /// or this peer as the winner of the dead peer's tokens (as seen after merging the rings
-    /// the promisers sent).
+    /// or this peer as the winner of the dead peer's tokens.
     private func chooseValue(for instance: RingConsensusInstance, promisers: [RingPeer]) -> RingConsensusValue {
         switch instance {
         case .initialisation:
             return .seeds(ring.isInitialised ? ring.seeds : promisers.sorted())
         case .reclaim(let dead, let incarnation):
-            let entries = ring.entries.filter { $0.owner == dead }
-            return .reclaim(RingReclaimDecision(dead: dead, incarnation: incarnation, winner: me, entries: entries))
+            return .reclaim(RingReclaimDecision(dead: dead, incarnation: incarnation, winner: me))
         }
     }
 

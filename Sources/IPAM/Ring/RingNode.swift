@@ -11,6 +11,10 @@ public struct RingNode: Hashable, Sendable, Codable {
     /// The initial peer count N (Weave's `--ipalloc-init consensus=N`): initialising needs
     /// promises and accepts from a majority of N distinct peers.
     public let initialPeerCount: Int
+    /// An observer (Weave's `--ipalloc-init observer`) never proposes nor votes on the initial
+    /// split: it waits for the ring by gossip. Peers joining an established network are
+    /// observers, so they cannot form an initialisation quorum of their own.
+    public let observer: Bool
     public internal(set) var ring: AddressRing
     /// Container ID → address (as a 32-bit number).
     public internal(set) var allocations: [String: UInt32] = [:]
@@ -23,10 +27,11 @@ public struct RingNode: Hashable, Sendable, Codable {
     /// The highest ballot round seen; new ballots go above it.
     public internal(set) var highestRound: UInt64 = 0
 
-    public init(me: RingPeer, range: IPNetwork = AddressRing.defaultRange, initialPeerCount: Int) throws {
+    public init(me: RingPeer, range: IPNetwork = AddressRing.defaultRange, initialPeerCount: Int, observer: Bool = false) throws {
         guard initialPeerCount >= 1 else { throw IPAMError(.invalidConfiguration, "the initial peer count must be at least 1") }
         self.me = me
         self.initialPeerCount = initialPeerCount
+        self.observer = observer
         self.ring = try AddressRing(range: range)
     }
 
@@ -155,6 +160,12 @@ public struct RingNode: Hashable, Sendable, Codable {
             try ring.merge(other)
             if !wasInitialised, ring.isInitialised {
                 proposers[RingConsensusInstance.initialisation.key] = nil
+            }
+            // Reclaims someone else already won need no proposal any more.
+            for (key, proposal) in proposers {
+                if case .reclaim(let dead, _) = proposal.instance, ring.reclaimed.contains(where: { $0.dead == dead }) {
+                    proposers[key] = nil
+                }
             }
             refreshFree()
             return []

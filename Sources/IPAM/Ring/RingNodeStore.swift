@@ -33,8 +33,10 @@ public struct RingNodeStore: Sendable {
 
     /// The stored state of `me`, or a fresh node when nothing is stored. Throws
     /// `.invalidConfiguration` when the stored ring covers another range.
-    public func load(me: RingPeer, range: IPNetwork = AddressRing.defaultRange, initialPeerCount: Int) async throws -> RingNode {
-        var node = try RingNode(me: me, range: range, initialPeerCount: initialPeerCount)
+    public func load(
+        me: RingPeer, range: IPNetwork = AddressRing.defaultRange, initialPeerCount: Int, observer: Bool = false
+    ) async throws -> RingNode {
+        var node = try RingNode(me: me, range: range, initialPeerCount: initialPeerCount, observer: observer)
         let keys = Self.keys(of: me)
         if let value = try await withDatastore("read \(keys.ring)", { try await store.get(keys.ring) }) {
             let ring = try decode(AddressRing.self, value, key: keys.ring)

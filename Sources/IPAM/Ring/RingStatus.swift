@@ -27,6 +27,8 @@ public struct RingStatus: Hashable, Sendable, Codable {
     public var range: IPNetwork
     public var initialised: Bool
     public var seeds: [RingPeer]
+    /// Peers reclaimed (rmpeer) and who won their space.
+    public var reclaimed: [RingReclaim]
     public var ranges: [Range]
     public var peers: [PeerSpace]
     /// Addresses this peer handed out.
@@ -44,19 +46,20 @@ extension RingNode {
             RingStatus.Range(
                 first: IPv4Address(ring.entries[index].token),
                 last: IPv4Address(UInt32(ring.upperBound(ofEntry: index) - 1)),
-                owner: ring.entries[index].owner, version: ring.entries[index].version, free: ring.entries[index].free)
+                owner: ring.owner(ofEntry: index), version: ring.entries[index].version, free: ring.entries[index].free)
         }
         var peers: [RingPeer: RingStatus.PeerSpace] = [:]
         for index in ring.entries.indices {
             let entry = ring.entries[index]
-            var space = peers[entry.owner] ?? RingStatus.PeerSpace(peer: entry.owner, owned: 0, free: 0, ranges: 0)
+            let owner = ring.owner(ofEntry: index)
+            var space = peers[owner] ?? RingStatus.PeerSpace(peer: owner, owned: 0, free: 0, ranges: 0)
             space.owned += ring.upperBound(ofEntry: index) - UInt64(entry.token)
             space.free += entry.free
             space.ranges += 1
-            peers[entry.owner] = space
+            peers[owner] = space
         }
         return RingStatus(
-            peer: me, range: ring.range, initialised: ring.isInitialised, seeds: ring.seeds, ranges: ranges,
+            peer: me, range: ring.range, initialised: ring.isInitialised, seeds: ring.seeds, reclaimed: ring.reclaimed, ranges: ranges,
             peers: peers.values.sorted { $0.peer < $1.peer }, allocations: allocations.count,
             strayAllocations: strayAllocations, proposals: proposers.keys.sorted())
     }
