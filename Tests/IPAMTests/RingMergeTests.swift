@@ -22,16 +22,31 @@ import Testing
         try base.initialise(seeds: Array(peers.prefix(Int.random(in: 1...peers.count, using: &random))))
         var views = Dictionary(uniqueKeysWithValues: peers.map { ($0, base) })
         var snapshots = [base]
+        // At most one peer dies and is reclaimed (the decision, as consensus would make it,
+        // reaches the views one by one); a dead peer acts no more.
+        var dead: RingPeer?
+        var decision: RingReclaimDecision?
         for _ in 0..<60 {
-            let peer = peers.randomElement(using: &random)!
+            let living = peers.filter { $0 != dead }
+            let peer = living.randomElement(using: &random)!
             var view = views[peer]!
-            switch Int.random(in: 0..<10, using: &random) {
+            switch Int.random(in: 0..<11, using: &random) {
+            case 10:
+                if dead == nil, living.count > 2 {
+                    // Like rmpeer: only once the dead peer's last state has spread to everyone.
+                    let victim = living.filter { $0 != peer }.randomElement(using: &random)!
+                    for other in peers { views[other] = try views[other]!.merged(with: views[victim]!) }
+                    view = views[peer]!
+                    dead = victim
+                    decision = RingReclaimDecision(dead: victim, incarnation: 1, winner: peer)
+                }
+                if let decision { try view.applyReclaim(decision) }
             case 0..<4:
                 let mine = view.ranges(ownedBy: peer)
                 guard let range = mine.randomElement(using: &random), range.upper - range.lower >= 1 else { break }
                 let lower = UInt64.random(in: range.lower..<range.upper, using: &random)
                 let upper = UInt64.random(in: (lower + 1)...range.upper, using: &random)
-                let target = peers.randomElement(using: &random)!
+                let target = living.randomElement(using: &random)!
                 guard target != peer else { break }
                 try view.transfer(from: lower, to: upper, by: peer, to: target, free: view.usableCount(lower, upper))
             case 4..<6:
@@ -44,15 +59,16 @@ import Testing
             }
             views[peer] = view
             snapshots.append(view)
-            // Safety at every step: no two peers believe they own the same address.
-            for a in peers {
-                for b in peers where a < b {
+            // Safety at every step: no two live peers believe they own the same address.
+            for a in peers where a != dead {
+                for b in peers where a < b && b != dead {
                     #expect(
                         !overlaps(owned(views[a]!, by: a), owned(views[b]!, by: b)),
                         "seed \(seed): \(a) and \(b) both believe they own an address")
                 }
             }
         }
+        if let dead { views[dead] = nil }
         return (snapshots, views)
     }
 

@@ -53,11 +53,11 @@ public struct AddressRing: Hashable, Sendable, Codable {
     public let end: UInt64
     /// The peers the range was first split among (empty: not initialised). Rings seeded
     /// differently never merge.
-    public private(set) var seeds: [RingPeer]
+    public internal(set) var seeds: [RingPeer]
     /// The tokens, sorted, the first at `start` (empty: not initialised).
-    public private(set) var entries: [RingEntry]
+    public internal(set) var entries: [RingEntry]
     /// Reclaimed peers and their winners, sorted by the dead peer's name.
-    public private(set) var reclaimed: [RingReclaim]
+    public internal(set) var reclaimed: [RingReclaim]
 
     /// Weave's default allocation range.
     public static let defaultRange: IPNetwork = try! IPNetwork(parsing: "10.32.0.0/12")
@@ -160,161 +160,5 @@ public struct AddressRing: Hashable, Sendable, Codable {
     /// Every owner with its total free count (from the entries' `free`).
     public var freeByOwner: [RingPeer: UInt64] {
         entries.indices.reduce(into: [:]) { $0[owner(ofEntry: $1), default: 0] += entries[$1].free }
-    }
-}
-
-// MARK: - Merge
-
-extension AddressRing {
-    /// The join of two ring states. Throws `.ringConflict` for different ranges or seeds, an
-    /// invalid input, or one token at one version with different contents.
-    public func merged(with other: AddressRing) throws -> AddressRing {
-        guard start == other.start, end == other.end else {
-            throw IPAMError(.ringConflict, "ring ranges differ: \(range) and \(other.range)")
-        }
-        try other.validate()
-        if !other.isInitialised { return self }
-        if !isInitialised { return other }
-        guard seeds == other.seeds else {
-            throw IPAMError(.ringConflict, "rings seeded by different peers: \(seeds) and \(other.seeds)")
-        }
-        var result = self
-        try result.mergeEntries(other.entries)
-        for reclaim in other.reclaimed { try result.addReclaim(reclaim) }
-        return result
-    }
-
-    /// Merges `other` into this ring (see ``merged(with:)``).
-    public mutating func merge(_ other: AddressRing) throws { self = try merged(with: other) }
-
-    /// Joins sorted `incoming` entries into `entries`.
-    mutating func mergeEntries(_ incoming: [RingEntry]) throws {
-        var merged: [RingEntry] = []
-        merged.reserveCapacity(entries.count + incoming.count)
-        var left = 0
-        var right = 0
-        while left < entries.count || right < incoming.count {
-            if right == incoming.count || (left < entries.count && entries[left].token < incoming[right].token) {
-                merged.append(entries[left]); left += 1
-            } else if left == entries.count || incoming[right].token < entries[left].token {
-                merged.append(incoming[right]); right += 1
-            } else {
-                let mine = entries[left], theirs = incoming[right]
-                if mine.version == theirs.version {
-                    guard mine.agrees(with: theirs) else {
-                        throw IPAMError(
-                            .ringConflict,
-                            "token \(IPv4Address(mine.token)) at version \(mine.version) is \(mine.owner) (free \(mine.free)) here and \(theirs.owner) (free \(theirs.free)) there")
-                    }
-                    merged.append(mine)
-                } else {
-                    merged.append(mine.version > theirs.version ? mine : theirs)
-                }
-                left += 1; right += 1
-            }
-        }
-        entries = merged
-    }
-
-    /// Throws `.ringConflict` unless the tokens are sorted, unique, inside the range, the first
-    /// at its start, seeds present exactly when tokens are, and every free count fits its range.
-    public func validate() throws {
-        guard seeds.isEmpty == entries.isEmpty, reclaimed.isEmpty || !entries.isEmpty else {
-            throw IPAMError(.ringConflict, "ring has \(seeds.count) seeds, \(entries.count) tokens and \(reclaimed.count) reclaims")
-        }
-        for index in reclaimed.indices {
-            guard reclaimed[index].dead != reclaimed[index].winner, index == 0 || reclaimed[index - 1].dead < reclaimed[index].dead else {
-                throw IPAMError(.ringConflict, "reclaims not sorted, repeated or circular at \(reclaimed[index].dead)")
-            }
-        }
-        guard let first = entries.first else { return }
-        guard first.token == start else { throw IPAMError(.ringConflict, "first token \(IPv4Address(first.token)) is not the range start") }
-        for index in entries.indices {
-            let lower = UInt64(entries[index].token)
-            guard lower < end else { throw IPAMError(.ringConflict, "token \(IPv4Address(entries[index].token)) outside the range") }
-            if index > 0, entries[index - 1].token >= entries[index].token {
-                throw IPAMError(.ringConflict, "tokens not sorted at \(IPv4Address(entries[index].token))")
-            }
-            guard entries[index].free <= usableCount(lower, upperBound(ofEntry: index)) else {
-                throw IPAMError(.ringConflict, "token \(IPv4Address(entries[index].token)) claims more free addresses than it has")
-            }
-        }
-    }
-}
-
-// MARK: - Owner changes
-
-extension AddressRing {
-    /// Gives `[lower, upper)`, which must lie inside one entry owned by `me`, to `peer`: a
-    /// token at `lower` (new, or the existing one with a higher version) now names `peer` with
-    /// `free`, and a new token at `upper` keeps the rest for `me`. The free counts of `me`'s
-    /// entries are then only bounds: the owner sets them again (``setFree(token:_:by:)``). The
-    /// caller (the owner) guarantees no allocation of its own lies in the range.
-    public mutating func transfer(from lower: UInt64, to upper: UInt64, by me: RingPeer, to peer: RingPeer, free: UInt64) throws {
-        guard let index = entryIndex(containing: lower), owner(ofEntry: index) == me else {
-            throw IPAMError(.notOwner, "\(me) does not own \(IPv4Address(UInt32(truncatingIfNeeded: lower)))")
-        }
-        let entryUpper = upperBound(ofEntry: index)
-        guard upper > lower, upper <= entryUpper else {
-            throw IPAMError(.notOwner, "the range to give away crosses the end of \(me)'s range")
-        }
-        guard free <= usableCount(lower, upper) else { throw IPAMError(.invalidConfiguration, "free count too large") }
-        let original = entries[index]
-        var insertAt = index
-        if UInt64(original.token) == lower {
-            entries[index] = RingEntry(token: original.token, owner: peer, version: original.version + 1, free: free)
-        } else {
-            let remaining = min(original.free, usableCount(UInt64(original.token), lower))
-            entries[index] = RingEntry(token: original.token, owner: me, version: original.version + 1, free: remaining)
-            insertAt = index + 1
-            entries.insert(RingEntry(token: UInt32(lower), owner: peer, version: 1, free: free), at: insertAt)
-        }
-        if upper < entryUpper {
-            // The part after the donated range stays ours; its free count is the caller's to set.
-            entries.insert(RingEntry(token: UInt32(upper), owner: me, version: 1, free: 0), at: insertAt + 1)
-        }
-    }
-
-    /// Sets the free count of `me`'s entry at `token`, bumping its version when it changes.
-    public mutating func setFree(token: UInt32, _ free: UInt64, by me: RingPeer) throws {
-        guard let index = entries.firstIndex(where: { $0.token == token }), owner(ofEntry: index) == me else {
-            throw IPAMError(.notOwner, "\(me) does not own token \(IPv4Address(token))")
-        }
-        guard entries[index].free != free else { return }
-        guard free <= usableCount(UInt64(token), upperBound(ofEntry: index)) else {
-            throw IPAMError(.invalidConfiguration, "free count too large")
-        }
-        updateFree(at: index, free)
-    }
-
-    /// Sets the free count of entry `index` (the caller owns it), bumping its version on change.
-    /// An entry still naming a reclaimed peer is rewritten as the caller's.
-    mutating func updateFree(at index: Int, _ free: UInt64) {
-        let me = owner(ofEntry: index)
-        guard entries[index].free != free || entries[index].owner != me else { return }
-        entries[index].free = free
-        entries[index].owner = me
-        entries[index].version += 1
-    }
-
-    /// Records a reclaim decided by consensus: the dead peer's tokens (those known now and
-    /// those learnt later) belong to the winner. Throws `.ringConflict` when another winner
-    /// is already recorded for the same peer.
-    public mutating func applyReclaim(_ decision: RingReclaimDecision) throws {
-        guard isInitialised else { throw IPAMError(.ringConflict, "reclaim on an uninitialised ring") }
-        try addReclaim(RingReclaim(dead: decision.dead, winner: decision.winner))
-    }
-
-    mutating func addReclaim(_ reclaim: RingReclaim) throws {
-        guard reclaim.dead != reclaim.winner else { throw IPAMError(.ringConflict, "\(reclaim.dead) cannot reclaim itself") }
-        if let existing = reclaimed.first(where: { $0.dead == reclaim.dead }) {
-            guard existing.winner == reclaim.winner else {
-                throw IPAMError(.ringConflict, "\(reclaim.dead) reclaimed by both \(existing.winner) and \(reclaim.winner)")
-            }
-            return
-        }
-        reclaimed.append(reclaim)
-        reclaimed.sort { $0.dead < $1.dead }
-        guard effectiveOwner(reclaim.dead) != reclaim.dead else { throw IPAMError(.ringConflict, "circular reclaims of \(reclaim.dead)") }
     }
 }
