@@ -157,10 +157,10 @@ import Testing
     @Test func statusIsCodable() async throws {
         let a = makeNode(82)
         let b = makeNode(83)
-        try await a.start()
         try await b.start()
+        await a.connect(to: try await address(b))  // before start: dialed at start
+        try await a.start()
         defer { Task { await a.stop(); await b.stop() } }
-        await a.connect(to: try await address(b))
         #expect(await eventually { await a.connectedPeers().count == 1 })
         let status = await a.status()
         let json = try JSONEncoder().encode(status)

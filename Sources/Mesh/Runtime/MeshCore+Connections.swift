@@ -24,7 +24,7 @@ extension MeshCore {
                 var buffer = channel.allocator.buffer(capacity: 64)
                 MeshFrame.write(MeshMessage.close(refusal).encoded(), to: &buffer)
                 channel.writeAndFlush(buffer).whenComplete { _ in channel.close(promise: nil) }
-                record(MeshRefusal(address: remote, peer: nil, outbound: false, reason: refusal))
+                record(MeshRefusal(address: remote, peer: nil, outbound: false, reason: refusal), announce: false)
                 return
             }
         }

@@ -47,7 +47,8 @@ public final class MeshNode: Sendable {
         return try? await core.loop.submit { core.listening }.get()
     }
 
-    /// Keeps `address` connected (dials now; after failures with backoff).
+    /// Keeps `address` connected: dials now (or at ``start()``), after failures again with
+    /// backoff.
     public func connect(to address: MeshPeerAddress) async {
         let core = self.core
         try? await core.loop.submit { core.addTarget(address) }.get()

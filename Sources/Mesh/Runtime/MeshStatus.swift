@@ -6,7 +6,9 @@ public enum MeshConnectionEvent: Hashable, Sendable, Codable {
     case established(peer: PeerIdentity, address: MeshPeerAddress, encrypted: Bool, outbound: Bool)
     /// The established connection to `peer` ended.
     case lost(peer: PeerIdentity, reason: MeshCloseReason)
-    /// A connection attempt or an inbound connection failed before it was established.
+    /// A connection attempt or an inbound connection failed before it was established. Inbound
+    /// connections closed at once by the accept rate or connection limit are only counted and
+    /// kept in ``MeshStatus/recentRefusals`` (a flood must not grow this stream).
     case refused(address: MeshPeerAddress, peer: PeerIdentity?, reason: MeshCloseReason)
 }
 
