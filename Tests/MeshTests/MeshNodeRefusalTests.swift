@@ -81,6 +81,32 @@ import Testing
         #expect(refusal.peer?.nickname == "staller")
     }
 
+    @Test func aPeerThatDoesNotReadIsNotQueuedWithoutBound() async throws {
+        let node = makeNode(76, heartbeatTimeout: .seconds(30))
+        try await node.start()
+        defer { Task { await node.stop() } }
+        let client = try await RawClient.connect(to: try await address(node))
+        let name = PeerName(rawValue: 0x78)!
+        let hello = MeshHello(versions: 1...1, identity: PeerIdentity(name: name, nickname: "sink", uid: 1),
+                              hasSecret: false, ephemeralPublicKey: Array(repeating: 9, count: 32))
+        var buffer = ByteBufferAllocator().buffer(capacity: 128)
+        MeshFrame.write(MeshMessage.hello(hello).encoded(), to: &buffer)
+        try await client.write(Array(buffer.readableBytesView))
+        #expect(await eventually { await node.connectedPeers().count == 1 })
+        try await client.channel.setOption(ChannelOptions.autoRead, value: false).get()
+        var refused: MeshError?
+        let payload = [UInt8](repeating: 1, count: 1 << 20)
+        for _ in 0..<200 {
+            do { try await node.send(payload, channel: "bulk", to: name) } catch {
+                refused = error
+                break
+            }
+        }
+        #expect(refused?.code == .peerBacklogged)
+        #expect(await node.status().counters.gossipRefusedBacklog == 1)
+        try? await client.channel.close()
+    }
+
     @Test func garbageAndOversizedFramesAreClosedCleanly() async throws {
         let node = makeNode(67)
         try await node.start()

@@ -172,6 +172,10 @@ extension MeshCore {
         guard let connection = established[peer] else {
             throw MeshError(.notConnected, "no established connection to \(peer)")
         }
+        guard connection.channel.isWritable else {
+            counters.gossipRefusedBacklog += 1
+            throw MeshError(.peerBacklogged, "\(peer) is not reading: its write buffer is full")
+        }
         counters.gossipSent += 1
         perform(connection.machine.sendGossip(channel: channel, payload: payload, now: .now()), on: connection)
     }

@@ -8,6 +8,9 @@ extension MeshError.Code {
     public static let notConnected = MeshError.Code("not connected")
     /// Listening or dialing failed.
     public static let socketFailed = MeshError.Code("socket failed")
+    /// The peer does not read as fast as we send: its connection's write buffer is above the
+    /// high-water mark. Gossip is refused until it drains (the caller sends again later).
+    public static let peerBacklogged = MeshError.Code("peer backlogged")
 }
 
 /// The node's state and logic, confined to one event loop (every method runs there).

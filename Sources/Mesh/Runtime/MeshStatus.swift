@@ -65,6 +65,8 @@ public struct MeshCounters: Hashable, Sendable, Codable {
     public var gossipReceived = 0
     public var gossipSent = 0
     public var gossipDroppedSlowConsumer = 0
+    /// Sends refused because the peer's connection was backlogged (``MeshError/Code/peerBacklogged``).
+    public var gossipRefusedBacklog = 0
 
     public init() {}
 
