@@ -5,6 +5,7 @@ import Netlink
 import NetPrimitives
 import Nftables
 import Policy
+import PolicyEnforcement
 
 /// Enforces, for one node's pods, the policies and labels stored in the Datastore: reads
 /// policies, pod records and labels under `/swiftcni/`, drives a `PolicyEnforcer` (Policy library)
