@@ -100,7 +100,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "netlink-bench",
-            dependencies: ["NetlinkBenchmark"],
+            dependencies: ["NetlinkBenchmark", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/netlink-bench",
             swiftSettings: swiftSettings
         ),
@@ -113,7 +113,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "datastore-tool",
-            dependencies: ["Datastore"],
+            dependencies: ["Datastore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/datastore-tool",
             swiftSettings: swiftSettings
         ),
@@ -164,13 +164,13 @@ let package = Package(
         // swift-calico benchmarks, run by hand (Documentation/Performance-Calico.md).
         .executableTarget(
             name: "calico-cni-bench",
-            dependencies: ["Namespaces", "ChildProcess"],
+            dependencies: ["Namespaces", "ChildProcess", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/calico-cni-bench",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "calico-bgp-bench",
-            dependencies: ["Namespaces", "ChildProcess", "Netlink", "NetPrimitives"],
+            dependencies: ["Namespaces", "ChildProcess", "Netlink", "NetPrimitives", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/calico-bgp-bench",
             swiftSettings: swiftSettings
         ),
@@ -182,7 +182,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "ipam-bench",
-            dependencies: ["IPAMBenchmark"],
+            dependencies: ["IPAMBenchmark", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/ipam-bench",
             swiftSettings: swiftSettings
         ),
@@ -247,7 +247,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "cni-add-bench",
-            dependencies: ["CNIAddBenchmark"],
+            dependencies: ["CNIAddBenchmark", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/cni-add-bench",
             swiftSettings: swiftSettings
         ),
@@ -271,7 +271,7 @@ let package = Package(
 
         .executableTarget(
             name: "overlay-bench",
-            dependencies: ["VXLAN", "Routing", "Netlink", "Namespaces", "NetPrimitives"],
+            dependencies: ["VXLAN", "Routing", "Netlink", "Namespaces", "NetPrimitives", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/overlay-bench",
             swiftSettings: swiftSettings
         ),
@@ -364,14 +364,14 @@ let package = Package(
         // How fast the PolicyAgent applies store changes, run by hand as root (Documentation/Performance-PolicyAgent.md).
         .executableTarget(
             name: "policy-agent-bench",
-            dependencies: ["PolicyAgent", "Datastore", "Namespaces"],
+            dependencies: ["PolicyAgent", "Datastore", "Namespaces", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/policy-agent-bench",
             swiftSettings: swiftSettings
         ),
         // Benchmark of the pure policy layers, run by hand (see Documentation/Performance.md).
         .executableTarget(
             name: "policy-benchmark",
-            dependencies: ["Policy", "NetPrimitives", "PolicyEnforcerBenchmark"],
+            dependencies: ["Policy", "NetPrimitives", "PolicyEnforcerBenchmark", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/PolicyBenchmark",
             swiftSettings: swiftSettings
         ),
@@ -383,7 +383,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "bgp-bench",
-            dependencies: ["BGPBenchmark"],
+            dependencies: ["BGPBenchmark", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
 
@@ -396,7 +396,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "policy-enforcer-bench",
-            dependencies: ["PolicyEnforcerBenchmark"],
+            dependencies: ["PolicyEnforcerBenchmark", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/policy-enforcer-bench",
             swiftSettings: swiftSettings
         ),
@@ -411,7 +411,7 @@ let package = Package(
         // MARK: Benchmarks (run by hand, never in the test suite)
         .executableTarget(
             name: "NftablesBenchmark",
-            dependencies: ["Netlink", "Nftables", "Namespaces", "NetPrimitives", "ChildProcess"],
+            dependencies: ["Netlink", "Nftables", "Namespaces", "NetPrimitives", "ChildProcess", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
 
@@ -496,7 +496,16 @@ let package = Package(
             dependencies: ["PolicyEnforcement", "Policy", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "TestSupport", "ChildProcess"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "AgentHTTPTests", dependencies: ["AgentHTTP"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AgentHTTPTests",
+            dependencies: [
+                "AgentHTTP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "PolicyAgentTests",
             dependencies: ["PolicyAgent", "Policy", "PolicyEnforcement", "Datastore", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "TestSupport", "ChildProcess"],
@@ -514,7 +523,7 @@ let package = Package(
             name: "SwiftCalicoTests",
             dependencies: [
                 "swift-calico", "swift-calico-node", "swift-ipam", "CNISpec", "Netlink", "Nftables", "TestSupport", "Namespaces", "ChildProcess",
-                "NetPrimitives", "Datastore",
+                "NetPrimitives", "Datastore", "AgentHTTP",
             ],
             swiftSettings: swiftSettings
         ),

@@ -20,18 +20,27 @@ final class CalicoMetrics: Sendable {
     }
 
     private let state = Mutex(State())
-    private let blocks = Gauge(label: "swiftcni_calico_blocks")
-    private let installedRoutes = Gauge(label: "swiftcni_calico_installed_routes")
-    private let routeFailures = Counter(label: "swiftcni_calico_route_request_failures_total")
+    private let factory: any MetricsFactory
+    private let blocks: Gauge
+    private let installedRoutes: Gauge
+    private let routeFailures: Counter
+
+    /// Metrics made by `factory` (swift-metrics' bootstrapped one by default).
+    init(factory: any MetricsFactory = MetricsSystem.factory) {
+        self.factory = factory
+        blocks = Gauge(label: "swiftcni_calico_blocks", factory: factory)
+        installedRoutes = Gauge(label: "swiftcni_calico_installed_routes", factory: factory)
+        routeFailures = Counter(label: "swiftcni_calico_route_request_failures_total", factory: factory)
+    }
 
     func update(from report: StatusReport) {
         for state in Self.states {
-            Gauge(label: "swiftcni_calico_bgp_sessions", dimensions: [("state", state)])
+            Gauge(label: "swiftcni_calico_bgp_sessions", dimensions: [("state", state)], factory: factory)
                 .record(report.peers.filter { $0.state == state }.count)
         }
         for peer in report.peers {
             for (kind, value) in zip(Self.prefixKinds, [peer.received, peer.accepted, peer.advertised, peer.stale]) {
-                Self.prefixGauge(peer.address, kind).record(value)
+                prefixGauge(peer.address, kind).record(value)
             }
         }
         blocks.record(report.blocks.count)
@@ -46,13 +55,13 @@ final class CalicoMetrics: Sendable {
         }
         // A peer that was removed leaves the exposition.
         for address in gone {
-            for kind in Self.prefixKinds { Self.prefixGauge(address, kind).destroy() }
+            for kind in Self.prefixKinds { prefixGauge(address, kind).destroy() }
         }
         if newFailures > 0 { routeFailures.increment(by: newFailures) }
     }
 
-    private static func prefixGauge(_ peer: String, _ kind: String) -> Gauge {
-        Gauge(label: "swiftcni_calico_bgp_prefixes", dimensions: [("peer", peer), ("kind", kind)])
+    private func prefixGauge(_ peer: String, _ kind: String) -> Gauge {
+        Gauge(label: "swiftcni_calico_bgp_prefixes", dimensions: [("peer", peer), ("kind", kind)], factory: factory)
     }
 }
 

@@ -208,5 +208,5 @@ public final class PolicyEnforcer: Sendable {
 
 extension PolicyError.Code {
     /// The kernel refused or failed an nftables request of the enforcer.
-    public static let kernelRefused = Code("kernel refused")
+    public static let kernelRefused = PolicyError.Code("kernel refused")
 }
