@@ -139,6 +139,11 @@ private final class RequestHandler: ChannelInboundHandler {
         }
     }
 
+    /// A malformed request was answered 400 by NIO's error handler; close the connection.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
     private static func write(_ response: StatusServer.Response, for request: HTTPRequestHead, context: ChannelHandlerContext) {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: response.contentType)
