@@ -28,7 +28,9 @@ func measure(_ runs: Int, _ body: () throws -> Void) rethrows -> Double {
     return samples.sorted()[samples.count / 2]
 }
 
-struct Arguments: ParsableArguments {
+struct Arguments: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "policy-benchmark")
+
     @Argument(help: "Endpoints.") var endpoints = 1000
     @Argument(help: "Policies.") var policies = 500
 

@@ -18,7 +18,9 @@ import Netlink
 
 struct BenchError: Error, CustomStringConvertible { var description: String }
 
-struct Options: ParsableArguments {
+struct Options: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "calico-bgp-bench")
+
     @Option(help: "Prefixes bird2 announces.") var prefixes = 100_000
     @Option(help: "Runs.") var runs = 3
     @Option(help: "The swift-calico-node executable (default: next to this one).") var agent: String?

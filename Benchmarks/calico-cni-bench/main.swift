@@ -39,7 +39,9 @@ func ownDirectory() -> String {
     return directoryOf(String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self))
 }
 
-struct Options: ParsableArguments {
+struct Options: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "calico-cni-bench")
+
     @Option(help: "Pods per run.") var pods = 50
     @Option(help: "The swift-calico plugin (default: next to this executable).") var plugin: String?
     @Option(name: .customLong("plugin-dir"), help: "Directory searched for plugins first.") var pluginDirectory: String?

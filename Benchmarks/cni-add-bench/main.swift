@@ -23,7 +23,9 @@ func siblingPlugin() -> String {
     return String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)]) + "/swift-flannel"
 }
 
-struct Arguments: ParsableArguments {
+struct Arguments: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "cni-add-bench")
+
     @Option(help: "Pods per run.") var pods: Int?
     @Option(help: "The swift-flannel plugin (default: next to this executable).") var plugin: String?
     @Option(name: .customLong("reference-dir"), help: "The reference CNI plugins.") var referenceDirectory: String?

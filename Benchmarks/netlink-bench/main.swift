@@ -12,7 +12,9 @@ func printError(_ text: String) {
     _ = write(2, bytes, bytes.count)
 }
 
-struct Options: ParsableArguments {
+struct Options: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "netlink-bench")
+
     @Option(help: "Routes to install.") var routes = 100_000
     @Option(help: "Veth pairs to create.") var veths = 1_000
 

@@ -26,7 +26,9 @@ func format(_ value: Double) -> String {
     return "\(rounded)"
 }
 
-struct Options: ParsableArguments {
+struct Options: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "overlay-bench")
+
     @Argument(help: "Remote nodes (1...60000).") var count = 1000
 
     func validate() throws {

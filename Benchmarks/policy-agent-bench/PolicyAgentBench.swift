@@ -10,7 +10,9 @@ import PolicyAgent
 /// its first reconcile of `--pods` pod records and `--policies` NetworkPolicies, then the time
 /// from a store write to the agent's applied update for pod label changes and policy writes.
 /// Usage: policy-agent-bench [--pods N] [--policies N] [--rounds N]
-struct Options: ParsableArguments {
+struct Options: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "policy-agent-bench")
+
     @Option(help: "Pod records in the store.") var pods = 200
     @Option(help: "NetworkPolicies in the store.") var policies = 50
     @Option(help: "Measured changes of each kind.") var rounds = 30

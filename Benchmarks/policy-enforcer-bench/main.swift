@@ -5,7 +5,9 @@
 import ArgumentParser
 import PolicyEnforcerBenchmark
 
-struct Arguments: ParsableArguments {
+struct Arguments: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "policy-enforcer-bench")
+
     @Argument(help: "Endpoints (default 1000).") var endpoints: Int?
     @Argument(help: "Policies (default 500).") var policies: Int?
     @Argument(help: "Rounds (default 5).") var rounds: Int?

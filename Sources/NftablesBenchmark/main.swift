@@ -24,7 +24,9 @@ func measure(_ body: () throws -> Void) rethrows -> Double {
     return now() - start
 }
 
-struct Arguments: ParsableArguments {
+struct Arguments: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "NftablesBenchmark")
+
     @Argument(help: "Rules.") var rules = 10_000
     @Argument(help: "Set elements.") var elements = 100_000
 

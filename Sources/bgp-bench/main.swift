@@ -25,7 +25,9 @@ func printError(_ text: String) {
     _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
 }
 
-struct Arguments: ParsableArguments {
+struct Arguments: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bgp-bench")
+
     enum Receiver: String, CaseIterable, ExpressibleByArgument {
         case swift, gobgp, both
     }
