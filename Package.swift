@@ -1,7 +1,13 @@
 // swift-tools-version: 6.1
 // swift-cni: an embeddable Swift SDK for writing Kubernetes CNI network plugins.
-// Layering (one way): C shims -> Netlink -> Routing -> VXLAN/Policy -> Lab -> examples, cnilab.
-// NetPrimitives, ChildProcess, CNISpec, IPAM, Datastore and BGP use no C library and need no root.
+// Dependencies point one way (Documentation/Architecture.md, "Layers", shows the graph, generated
+// from this file; ArchitectureTests checks the import rules):
+//   bottom:   NetPrimitives (nothing of the project), CLinuxShim -> ChildProcess, Namespaces
+//   pure:     CNISpec, Datastore, IPAM, BGP, Mesh, Policy: no Netlink, no C library, no root
+//   kernel:   CNetlink -> Netlink -> Routing -> VXLAN; CNftnl -> Nftables (beside Netlink) -> PolicyEnforcement
+//   agents:   PolicyAgent (Policy + PolicyEnforcement + Datastore), AgentHTTP (status/metrics server)
+//   tools:    Lab -> NetpolConformance, cnilab; TestSupport for tests
+//   on top:   Examples/ (plugins and agents), Benchmarks/; nothing imports them but tests.
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
@@ -23,7 +29,9 @@ let package = Package(
         .library(name: "BGP", targets: ["BGP"]),
         .library(name: "Mesh", targets: ["Mesh"]),
         .library(name: "Policy", targets: ["Policy"]),
+        .library(name: "PolicyEnforcement", targets: ["PolicyEnforcement"]),
         .library(name: "PolicyAgent", targets: ["PolicyAgent"]),
+        .library(name: "AgentHTTP", targets: ["AgentHTTP"]),
         .library(name: "Routing", targets: ["Routing"]),
         .library(name: "VXLAN", targets: ["VXLAN"]),
         .library(name: "Lab", targets: ["Lab"]),
@@ -40,6 +48,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // MARK: C shims and system libraries
@@ -91,7 +100,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "netlink-bench",
-            dependencies: ["NetlinkBenchmark"],
+            dependencies: ["NetlinkBenchmark", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/netlink-bench",
             swiftSettings: swiftSettings
         ),
@@ -104,7 +113,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "datastore-tool",
-            dependencies: ["Datastore"],
+            dependencies: ["Datastore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/datastore-tool",
             swiftSettings: swiftSettings
         ),
@@ -142,10 +151,9 @@ let package = Package(
         .executableTarget(
             name: "swift-calico-node",
             dependencies: [
-                "BGP", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "IPAM", "Datastore", "PolicyAgent",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
+                "BGP", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "IPAM", "Datastore", "PolicyAgent", "AgentHTTP",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -156,13 +164,13 @@ let package = Package(
         // swift-calico benchmarks, run by hand (Documentation/Performance-Calico.md).
         .executableTarget(
             name: "calico-cni-bench",
-            dependencies: ["Namespaces", "ChildProcess"],
+            dependencies: ["Namespaces", "ChildProcess", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/calico-cni-bench",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "calico-bgp-bench",
-            dependencies: ["Namespaces", "ChildProcess", "Netlink", "NetPrimitives"],
+            dependencies: ["Namespaces", "ChildProcess", "Netlink", "NetPrimitives", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/calico-bgp-bench",
             swiftSettings: swiftSettings
         ),
@@ -174,7 +182,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "ipam-bench",
-            dependencies: ["IPAMBenchmark"],
+            dependencies: ["IPAMBenchmark", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/ipam-bench",
             swiftSettings: swiftSettings
         ),
@@ -239,7 +247,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "cni-add-bench",
-            dependencies: ["CNIAddBenchmark"],
+            dependencies: ["CNIAddBenchmark", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/cni-add-bench",
             swiftSettings: swiftSettings
         ),
@@ -249,14 +257,11 @@ let package = Package(
             name: "swift-flanneld",
             dependencies: [
                 "CLinuxShim", "Routing", "VXLAN", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "CNISpec", "Datastore", "IPAM",
+                "AgentHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             path: "Examples/swift-flanneld",
@@ -266,7 +271,7 @@ let package = Package(
 
         .executableTarget(
             name: "overlay-bench",
-            dependencies: ["VXLAN", "Routing", "Netlink", "Namespaces", "NetPrimitives"],
+            dependencies: ["VXLAN", "Routing", "Netlink", "Namespaces", "NetPrimitives", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/overlay-bench",
             swiftSettings: swiftSettings
         ),
@@ -283,9 +288,10 @@ let package = Package(
         .executableTarget(
             name: "swift-canald",
             dependencies: [
-                "PolicyAgent", "Netlink", "Namespaces", "NetPrimitives", "Datastore", "ChildProcess",
+                "PolicyAgent", "Netlink", "Namespaces", "NetPrimitives", "Datastore", "ChildProcess", "AgentHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Examples/swift-canald",
@@ -318,9 +324,16 @@ let package = Package(
         .executableTarget(name: "cnilab-pod-server", swiftSettings: swiftSettings),
 
         // MARK: Network policy
+        // The pure layer: model, semantics, explain and the compiler to an IR (no kernel, no C).
         .target(
             name: "Policy",
-            dependencies: ["NetPrimitives", "Netlink", "Nftables", .product(name: "Yams", package: "Yams")],
+            dependencies: ["NetPrimitives", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
+        // Its nftables enforcement (table inet swiftcni_policy), on Nftables.
+        .target(
+            name: "PolicyEnforcement",
+            dependencies: ["Policy", "Nftables", "Netlink", "NetPrimitives"],
             swiftSettings: swiftSettings
         ),
 
@@ -328,22 +341,37 @@ let package = Package(
         .target(
             name: "PolicyAgent",
             dependencies: [
-                "Policy", "Nftables", "Netlink", "Datastore", "NetPrimitives", "Namespaces",
+                "Policy", "PolicyEnforcement", "Nftables", "Netlink", "Datastore", "NetPrimitives", "Namespaces",
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The agents' status endpoint: /healthz, /metrics (swift-metrics into swift-prometheus) and
+        // their own paths, on NIOHTTP1 (swift-flanneld, swift-calico-node, swift-canald).
+        .target(
+            name: "AgentHTTP",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
         // How fast the PolicyAgent applies store changes, run by hand as root (Documentation/Performance-PolicyAgent.md).
         .executableTarget(
             name: "policy-agent-bench",
-            dependencies: ["PolicyAgent", "Datastore", "Namespaces"],
+            dependencies: ["PolicyAgent", "Datastore", "Namespaces", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/policy-agent-bench",
             swiftSettings: swiftSettings
         ),
         // Benchmark of the pure policy layers, run by hand (see Documentation/Performance.md).
         .executableTarget(
             name: "policy-benchmark",
-            dependencies: ["Policy", "NetPrimitives", "PolicyEnforcerBenchmark"],
+            dependencies: ["Policy", "NetPrimitives", "PolicyEnforcerBenchmark", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/PolicyBenchmark",
             swiftSettings: swiftSettings
         ),
@@ -355,20 +383,20 @@ let package = Package(
         ),
         .executableTarget(
             name: "bgp-bench",
-            dependencies: ["BGPBenchmark"],
+            dependencies: ["BGPBenchmark", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
 
         // Benchmark of the nftables policy enforcer, run by hand as root (Documentation/Performance-PolicyEnforcer.md).
         .target(
             name: "PolicyEnforcerBenchmark",
-            dependencies: ["Policy", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "ChildProcess"],
+            dependencies: ["Policy", "PolicyEnforcement", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "ChildProcess"],
             path: "Benchmarks/PolicyEnforcerBenchmark",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "policy-enforcer-bench",
-            dependencies: ["PolicyEnforcerBenchmark"],
+            dependencies: ["PolicyEnforcerBenchmark", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/policy-enforcer-bench",
             swiftSettings: swiftSettings
         ),
@@ -383,11 +411,13 @@ let package = Package(
         // MARK: Benchmarks (run by hand, never in the test suite)
         .executableTarget(
             name: "NftablesBenchmark",
-            dependencies: ["Netlink", "Nftables", "Namespaces", "NetPrimitives", "ChildProcess"],
+            dependencies: ["Netlink", "Nftables", "Namespaces", "NetPrimitives", "ChildProcess", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
 
         // MARK: Tests
+        // The import rules and the module graph of Documentation/Architecture.md (reads the tree; no dependencies).
+        .testTarget(name: "ArchitectureTests", swiftSettings: swiftSettings),
         .testTarget(name: "NetPrimitivesTests", dependencies: ["NetPrimitives"], swiftSettings: swiftSettings),
         .testTarget(
             name: "NamespacesTests",
@@ -469,11 +499,25 @@ let package = Package(
         .testTarget(
             name: "NetpolConformanceTests", dependencies: ["NetpolConformance", "Policy", "NetPrimitives"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "PolicyTests", dependencies: ["Policy", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "TestSupport", "ChildProcess"],
-            swiftSettings: swiftSettings),
+            name: "PolicyTests", dependencies: ["Policy", "NetPrimitives"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PolicyEnforcementTests",
+            dependencies: ["PolicyEnforcement", "Policy", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "TestSupport", "ChildProcess"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AgentHTTPTests",
+            dependencies: [
+                "AgentHTTP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "PolicyAgentTests",
-            dependencies: ["PolicyAgent", "Policy", "Datastore", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "TestSupport", "ChildProcess"],
+            dependencies: ["PolicyAgent", "Policy", "PolicyEnforcement", "Datastore", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "TestSupport", "ChildProcess"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -488,7 +532,7 @@ let package = Package(
             name: "SwiftCalicoTests",
             dependencies: [
                 "swift-calico", "swift-calico-node", "swift-ipam", "CNISpec", "Netlink", "Nftables", "TestSupport", "Namespaces", "ChildProcess",
-                "NetPrimitives", "Datastore",
+                "NetPrimitives", "Datastore", "AgentHTTP",
             ],
             swiftSettings: swiftSettings
         ),

@@ -2,6 +2,7 @@
 // recompiling after one label change, and deciding packets with the evaluator and the
 // interpreter. Run by hand:
 //   swift run -c release policy-benchmark [endpoints=1000] [policies=500]
+import ArgumentParser
 import NetPrimitives
 import Policy
 import PolicyEnforcerBenchmark
@@ -27,9 +28,20 @@ func measure(_ runs: Int, _ body: () throws -> Void) rethrows -> Double {
     return samples.sorted()[samples.count / 2]
 }
 
-let arguments = CommandLine.arguments.dropFirst().compactMap { Int($0) }
-let endpointCount = arguments.first ?? 1000
-let policyCount = arguments.dropFirst().first ?? 500
+struct Arguments: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "policy-benchmark")
+
+    @Argument(help: "Endpoints.") var endpoints = 1000
+    @Argument(help: "Policies.") var policies = 500
+
+    func validate() throws {
+        guard endpoints >= 1, policies >= 1 else { throw ValidationError("endpoints and policies must be at least 1") }
+    }
+}
+
+let arguments = Arguments.parseOrExit()
+let endpointCount = arguments.endpoints
+let policyCount = arguments.policies
 // The same synthetic cluster as the enforcer benchmark, spread over 10 nodes.
 let synthetic = try SyntheticCluster(endpoints: endpointCount, policies: policyCount, nodes: 10)
 let endpoints = synthetic.endpoints

@@ -7,6 +7,7 @@ import Netlink
 import Nftables
 import NetPrimitives
 import Policy
+import PolicyEnforcement
 
 /// The policy enforcer benchmark (the future `cnilab bench policy`): in a throwaway network
 /// namespace, the time to compile and apply the full rule set for a synthetic cluster, compared

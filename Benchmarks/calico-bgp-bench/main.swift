@@ -10,6 +10,7 @@
 // `proto bgp` through Netlink every 50 ms (--poll-ms) until N are installed (each dump of
 // 100,000 routes costs CPU the agent competes for).
 // Build first: swift build -c release --product swift-calico-node --product calico-bgp-bench.
+import ArgumentParser
 import ChildProcess
 import Foundation
 import Namespaces
@@ -17,26 +18,30 @@ import Netlink
 
 struct BenchError: Error, CustomStringConvertible { var description: String }
 
-var prefixes = 100_000
-var runs = 3
-var pollSeconds = 0.05
-var verbose = false
-var gracefulRestartTime = 120
-var agentPath = (CommandLine.arguments[0] as NSString).deletingLastPathComponent + "/swift-calico-node"
-var arguments = CommandLine.arguments.dropFirst()
-while let argument = arguments.popFirst() {
-    switch argument {
-    case "--prefixes": prefixes = Int(arguments.popFirst() ?? "") ?? prefixes
-    case "--runs": runs = Int(arguments.popFirst() ?? "") ?? runs
-    case "--agent": agentPath = arguments.popFirst() ?? agentPath
-    case "--verbose": verbose = true
-    case "--graceful-restart-time": gracefulRestartTime = Int(arguments.popFirst() ?? "") ?? gracefulRestartTime
-    case "--poll-ms": pollSeconds = (Double(arguments.popFirst() ?? "") ?? 50) / 1000
-    default:
-        FileHandle.standardError.write(Data("usage: calico-bgp-bench [--prefixes N] [--runs R] [--agent PATH] [--poll-ms MS]\n".utf8))
-        exit(2)
+struct Options: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "calico-bgp-bench")
+
+    @Option(help: "Prefixes bird2 announces.") var prefixes = 100_000
+    @Option(help: "Runs.") var runs = 3
+    @Option(help: "The swift-calico-node executable (default: next to this one).") var agent: String?
+    @Flag(help: "Print the agent's log.") var verbose = false
+    @Option(help: "The agent's graceful-restart time in seconds.") var gracefulRestartTime = 120
+    @Option(name: .customLong("poll-ms"), help: "Milliseconds between route counts.") var pollMilliseconds = 50.0
+
+    func validate() throws {
+        guard prefixes >= 1, runs >= 1 else { throw ValidationError("--prefixes and --runs must be at least 1") }
+        guard gracefulRestartTime >= 1 else { throw ValidationError("--graceful-restart-time must be at least 1") }
+        guard pollMilliseconds > 0 else { throw ValidationError("--poll-ms must be positive") }
     }
 }
+
+let options = Options.parseOrExit()
+let prefixes = options.prefixes
+let runs = options.runs
+let pollSeconds = options.pollMilliseconds / 1000
+let verbose = options.verbose
+let gracefulRestartTime = options.gracefulRestartTime
+let agentPath = options.agent ?? (CommandLine.arguments[0] as NSString).deletingLastPathComponent + "/swift-calico-node"
 
 let tag = "swcni-bench-cbgp-\(getpid())"
 let directory = NSTemporaryDirectory() + tag

@@ -19,6 +19,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ArgumentParser
 import ChildProcess
 import Namespaces
 
@@ -38,22 +39,24 @@ func ownDirectory() -> String {
     return directoryOf(String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self))
 }
 
-var pods = 50
-var plugin = ownDirectory() + "/swift-calico"
-var pluginDirectory: String?
-var referenceDirectory = "/usr/lib/cni"
-var arguments = CommandLine.arguments.dropFirst()
-while let argument = arguments.popFirst() {
-    switch argument {
-    case "--pods": pods = arguments.popFirst().flatMap { Int($0) } ?? pods
-    case "--plugin": plugin = arguments.popFirst() ?? plugin
-    case "--plugin-dir": pluginDirectory = arguments.popFirst()
-    case "--reference-dir": referenceDirectory = arguments.popFirst() ?? referenceDirectory
-    default:
-        printError("usage: calico-cni-bench [--pods N] [--plugin PATH] [--plugin-dir DIR] [--reference-dir DIR]\n")
-        exit(2)
+struct Options: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "calico-cni-bench")
+
+    @Option(help: "Pods per run.") var pods = 50
+    @Option(help: "The swift-calico plugin (default: next to this executable).") var plugin: String?
+    @Option(name: .customLong("plugin-dir"), help: "Directory searched for plugins first.") var pluginDirectory: String?
+    @Option(name: .customLong("reference-dir"), help: "The reference CNI plugins.") var referenceDirectory = "/usr/lib/cni"
+
+    func validate() throws {
+        guard pods >= 1 else { throw ValidationError("--pods must be at least 1") }
     }
 }
+
+let options = Options.parseOrExit()
+let pods = options.pods
+let plugin = options.plugin ?? ownDirectory() + "/swift-calico"
+let pluginDirectory = options.pluginDirectory
+let referenceDirectory = options.referenceDirectory
 let searchPath = (pluginDirectory ?? directoryOf(plugin)) + ":" + referenceDirectory
 
 let tag = "swcni-bc\(getpid())"

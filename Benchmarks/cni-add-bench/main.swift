@@ -6,6 +6,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ArgumentParser
 import CNIAddBenchmark
 
 func printError(_ text: String) {
@@ -22,18 +23,22 @@ func siblingPlugin() -> String {
     return String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)]) + "/swift-flannel"
 }
 
-var options = CNIAddBenchmark.Options(swiftFlannel: siblingPlugin())
-var arguments = CommandLine.arguments.dropFirst()
-while let argument = arguments.popFirst() {
-    switch argument {
-    case "--pods": options.pods = arguments.popFirst().flatMap { Int($0) } ?? options.pods
-    case "--plugin": options.swiftFlannel = arguments.popFirst() ?? options.swiftFlannel
-    case "--reference-dir": options.referencePluginDirectory = arguments.popFirst() ?? options.referencePluginDirectory
-    default:
-        printError("usage: cni-add-bench [--pods N] [--plugin PATH] [--reference-dir DIR]\n")
-        exit(2)
+struct Arguments: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "cni-add-bench")
+
+    @Option(help: "Pods per run.") var pods: Int?
+    @Option(help: "The swift-flannel plugin (default: next to this executable).") var plugin: String?
+    @Option(name: .customLong("reference-dir"), help: "The reference CNI plugins.") var referenceDirectory: String?
+
+    func validate() throws {
+        if let pods, pods < 1 { throw ValidationError("--pods must be at least 1") }
     }
 }
+
+let arguments = Arguments.parseOrExit()
+var options = CNIAddBenchmark.Options(swiftFlannel: arguments.plugin ?? siblingPlugin())
+if let pods = arguments.pods { options.pods = pods }
+if let directory = arguments.referenceDirectory { options.referencePluginDirectory = directory }
 do {
     print(try CNIAddBenchmark.run(options))
 } catch {

@@ -4,6 +4,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ArgumentParser
 import NetlinkBenchmark
 
 func printError(_ text: String) {
@@ -11,18 +12,20 @@ func printError(_ text: String) {
     _ = write(2, bytes, bytes.count)
 }
 
-var routes = 100_000
-var veths = 1_000
-var arguments = CommandLine.arguments.dropFirst()
-while let argument = arguments.popFirst() {
-    switch argument {
-    case "--routes": routes = arguments.popFirst().flatMap { Int($0) } ?? routes
-    case "--veths": veths = arguments.popFirst().flatMap { Int($0) } ?? veths
-    default:
-        printError("usage: netlink-bench [--routes N] [--veths N]\n")
-        exit(2)
+struct Options: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "netlink-bench")
+
+    @Option(help: "Routes to install.") var routes = 100_000
+    @Option(help: "Veth pairs to create.") var veths = 1_000
+
+    func validate() throws {
+        guard routes >= 1, veths >= 1 else { throw ValidationError("--routes and --veths must be at least 1") }
     }
 }
+
+let options = Options.parseOrExit()
+let routes = options.routes
+let veths = options.veths
 do {
     for measurement in try NetlinkBenchmark.run(routes: routes, veths: veths) {
         print(measurement)

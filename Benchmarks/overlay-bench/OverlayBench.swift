@@ -1,6 +1,7 @@
 // overlay-bench: how long the flannel overlay reconciler and host-gw take for N remote nodes,
 // inside a throwaway network namespace (never the machine's own). Run by hand as root:
 //   swift run -c release --scratch-path .build-fagent overlay-bench [N=1000]
+import ArgumentParser
 import Namespaces
 import NetPrimitives
 import Netlink
@@ -25,11 +26,20 @@ func format(_ value: Double) -> String {
     return "\(rounded)"
 }
 
+struct Options: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "overlay-bench")
+
+    @Argument(help: "Remote nodes (1...60000).") var count = 1000
+
+    func validate() throws {
+        guard (1...60000).contains(count) else { throw ValidationError("N must be 1...60000, got \(count)") }
+    }
+}
+
 @main
 struct OverlayBench {
     static func main() throws {
-        let count = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 1000 : 1000
-        guard (1...60000).contains(count) else { fatalError("N must be 1...60000") }
+        let count = Options.parseOrExit().count
         let name = "swcni-bench-overlay-\(getpid())"
         let namespace = try NetworkNamespace.create(name: name)
         defer { try? NetworkNamespace.delete(name: name) }

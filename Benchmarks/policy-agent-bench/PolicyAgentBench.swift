@@ -1,3 +1,4 @@
+import ArgumentParser
 import Datastore
 import Foundation
 import Namespaces
@@ -9,20 +10,23 @@ import PolicyAgent
 /// its first reconcile of `--pods` pod records and `--policies` NetworkPolicies, then the time
 /// from a store write to the agent's applied update for pod label changes and policy writes.
 /// Usage: policy-agent-bench [--pods N] [--policies N] [--rounds N]
+struct Options: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "policy-agent-bench")
+
+    @Option(help: "Pod records in the store.") var pods = 200
+    @Option(help: "NetworkPolicies in the store.") var policies = 50
+    @Option(help: "Measured changes of each kind.") var rounds = 30
+
+    func validate() throws {
+        guard pods >= 1, policies >= 1, rounds >= 1 else { throw ValidationError("--pods, --policies and --rounds must be at least 1") }
+    }
+}
+
 @main
 enum PolicyAgentBench {
     static func main() async throws {
-        var pods = 200, policies = 50, rounds = 30
-        var arguments = CommandLine.arguments.dropFirst().makeIterator()
-        while let argument = arguments.next() {
-            guard let value = arguments.next().flatMap(Int.init) else { throw BenchError("missing value for \(argument)") }
-            switch argument {
-            case "--pods": pods = value
-            case "--policies": policies = value
-            case "--rounds": rounds = value
-            default: throw BenchError("unknown option \(argument)")
-            }
-        }
+        let options = Options.parseOrExit()
+        let pods = options.pods, policies = options.policies, rounds = options.rounds
         let name = "swcni-bench-pa-\(getpid())"
         let namespace = try NetworkNamespace.create(name: name)
         let directory = NSTemporaryDirectory() + "policy-agent-bench-\(getpid())"

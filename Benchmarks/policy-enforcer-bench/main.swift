@@ -2,13 +2,28 @@
 //   swift build -c release --product policy-enforcer-bench
 //   .build/release/policy-enforcer-bench [endpoints=1000] [policies=500] [rounds=5]
 // See Documentation/Performance-PolicyEnforcer.md.
+import ArgumentParser
 import PolicyEnforcerBenchmark
 
-let numbers = CommandLine.arguments.dropFirst().compactMap { Int($0) }
+struct Arguments: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "policy-enforcer-bench")
+
+    @Argument(help: "Endpoints (default 1000).") var endpoints: Int?
+    @Argument(help: "Policies (default 500).") var policies: Int?
+    @Argument(help: "Rounds (default 5).") var rounds: Int?
+
+    func validate() throws {
+        for (name, value) in [("endpoints", endpoints), ("policies", policies), ("rounds", rounds)] {
+            if let value, value < 1 { throw ValidationError("\(name) must be at least 1") }
+        }
+    }
+}
+
+let arguments = Arguments.parseOrExit()
 var benchmark = PolicyEnforcerBenchmark()
-if numbers.count > 0 { benchmark.endpoints = numbers[0] }
-if numbers.count > 1 { benchmark.policies = numbers[1] }
-if numbers.count > 2 { benchmark.rounds = numbers[2] }
+if let endpoints = arguments.endpoints { benchmark.endpoints = endpoints }
+if let policies = arguments.policies { benchmark.policies = policies }
+if let rounds = arguments.rounds { benchmark.rounds = rounds }
 do {
     print(try await benchmark.run())
 } catch {

@@ -7,6 +7,7 @@
 //   datastore-tool STORE put KEY VALUE
 //   datastore-tool STORE del KEY
 //   datastore-tool STORE increment KEY COUNT   (COUNT compare-and-swap increments of a counter)
+import ArgumentParser
 import Datastore
 
 #if canImport(Glibc)
@@ -14,32 +15,47 @@ import Glibc
 #endif
 
 @main
-struct DatastoreTool {
-    static func main() async {
-        let arguments = Array(CommandLine.arguments.dropFirst())
-        guard arguments.count >= 3 else {
-            fail("usage: datastore-tool file:DIR|etcd:URL[,URL…] get|list|put|del|increment KEY [VALUE|COUNT]")
+struct DatastoreTool: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "datastore-tool", abstract: "An etcdctl-like client for any swift-cni store.")
+
+    enum Command: String, CaseIterable, ExpressibleByArgument {
+        case get, list, put, del, increment
+    }
+
+    @Argument(help: "The store: file:DIR or etcd:URL[,URL…].") var store: String
+    @Argument(help: "get, list, put, del or increment.") var command: Command
+    @Argument(help: "The key (the prefix for list).") var key: String
+    @Argument(help: "put: the value; increment: how many compare-and-swap increments.") var value: String?
+
+    func validate() throws {
+        guard store.hasPrefix("file:") || store.hasPrefix("etcd:") else { throw ValidationError("STORE must be file:DIR or etcd:URL[,URL…]") }
+        switch command {
+        case .put: guard value != nil else { throw ValidationError("put needs a VALUE") }
+        case .increment:
+            guard let value, let count = Int(value), count >= 0 else { throw ValidationError("increment needs a COUNT ≥ 0") }
+        case .get, .list, .del: guard value == nil else { throw ValidationError("\(command.rawValue) takes no VALUE") }
         }
+    }
+
+    func run() async {
         do {
-            let store = try StoreLocation.open(arguments[0])
-            let key = arguments[2]
-            switch arguments[1] {
-            case "get":
-                guard let item = try await store.get(key) else { fail("\(key): not found") }
+            let store = try StoreLocation.open(self.store)
+            switch command {
+            case .get:
+                guard let item = try await store.get(key) else { Self.fail("\(key): not found") }
                 print(item.string)
-            case "list":
+            case .list:
                 for item in try await store.list(prefix: key).items { print("\(item.key)\t\(item.string)") }
-            case "put" where arguments.count == 4:
-                try await store.put(key, string: arguments[3])
-            case "del":
+            case .put:
+                try await store.put(key, string: value ?? "")
+            case .del:
                 try await store.delete(key)
-            case "increment" where arguments.count == 4:
-                for _ in 0..<(Int(arguments[3]) ?? 0) { try await increment(store, key) }
-            default:
-                fail("unknown or incomplete command: \(arguments[1])")
+            case .increment:
+                for _ in 0..<(Int(value ?? "") ?? 0) { try await Self.increment(store, key) }
             }
         } catch {
-            fail("\(error)")
+            Self.fail("\(error)")
         }
     }
 
@@ -57,6 +73,6 @@ struct DatastoreTool {
     static func fail(_ message: String) -> Never {
         var line = message + "\n"
         line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
-        exit(1)
+        Glibc.exit(1)
     }
 }

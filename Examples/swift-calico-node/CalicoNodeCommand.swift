@@ -1,8 +1,10 @@
+import AgentHTTP
 import ArgumentParser
 import BGP
 import Datastore
 import Foundation
 import Logging
+import Metrics
 import Namespaces
 import Netlink
 import NetPrimitives
@@ -55,6 +57,8 @@ extension CalicoNodeCommand {
                 return parsed
             } ?? nodeAddress
             let listenAddress = try listen.map(Self.parseListen)
+            let metrics = PrometheusExposition()
+            MetricsSystem.bootstrap(metrics.factory)
             let store = try StoreLocation.open(self.store)
             try netlink.setIPForwarding(true)
 
@@ -70,19 +74,9 @@ extension CalicoNodeCommand {
                 node: node, address: nodeAddress, configuration: configuration, store: store, speaker: speaker,
                 netlink: netlink, installer: installer, logger: logger, resyncInterval: .milliseconds(resyncIntervalMs))
             for peer in await agent.globalPeers { try await speaker.addPeer(peer) }
-            let server = StatusServer(
-                listen: listenAddress, socketPath: state.socketPath,
-                responder: { path in
-                    if path == "/healthz" { return .init(status: "200 OK", contentType: "text/plain", body: "ok\n") }
-                    let report = await StatusReport.collect(agent: agent, speaker: speaker, installer: installer)
-                    switch path {
-                    case "/metrics": return .init(status: "200 OK", contentType: "text/plain; version=0.0.4", body: report.metrics)
-                    case "/status":
-                        let data = (try? JSONEncoder().encode(report)) ?? Data()
-                        return .init(status: "200 OK", contentType: "application/json", body: String(decoding: data, as: UTF8.self))
-                    default: return .init(status: "404 Not Found", contentType: "text/plain", body: "not found\n")
-                    }
-                }, logger: logger)
+            let server = StatusServer.calicoNode(
+                listen: listenAddress, socketPath: state.socketPath, metrics: metrics, logger: logger,
+                report: { await StatusReport.collect(agent: agent, speaker: speaker, installer: installer) })
             let group = ServiceGroup(
                 configuration: .init(
                     services: [
@@ -95,11 +89,8 @@ extension CalicoNodeCommand {
             try await group.run()
         }
 
-        static func parseListen(_ text: String) throws -> (host: String, port: Int) {
-            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]) else {
-                throw ValidationError("--listen wants ADDR:PORT, got \(text)")
-            }
-            return (String(text[..<colon]), port)
+        static func parseListen(_ text: String) throws -> ListenAddress {
+            do { return try ListenAddress(parsing: text) } catch { throw ValidationError("--listen: \(error.message)") }
         }
 
         /// The first IPv4 address of global scope that is not loopback.

@@ -64,36 +64,4 @@ struct StatusReport: Codable, Sendable {
         lines.append("Installed routes (proto bgp): \(installedRoutes)")
         return lines.joined(separator: "\n") + "\n"
     }
-
-    /// Prometheus text exposition.
-    var metrics: String {
-        var text = """
-            # HELP swiftcni_calico_bgp_sessions BGP sessions by state.
-            # TYPE swiftcni_calico_bgp_sessions gauge
-
-            """
-        let states = ["Idle", "Connect", "Active", "OpenSent", "OpenConfirm", "Established"]
-        for state in states {
-            text += "swiftcni_calico_bgp_sessions{state=\"\(state)\"} \(peers.filter { $0.state == state }.count)\n"
-        }
-        text += "# HELP swiftcni_calico_bgp_prefixes Prefixes per peer.\n# TYPE swiftcni_calico_bgp_prefixes gauge\n"
-        for peer in peers {
-            for (kind, value) in [("received", peer.received), ("accepted", peer.accepted), ("advertised", peer.advertised), ("stale", peer.stale)] {
-                text += "swiftcni_calico_bgp_prefixes{peer=\"\(peer.address)\",kind=\"\(kind)\"} \(value)\n"
-            }
-        }
-        text += """
-            # HELP swiftcni_calico_blocks IPAM blocks affine to this node and advertised.
-            # TYPE swiftcni_calico_blocks gauge
-            swiftcni_calico_blocks \(blocks.count)
-            # HELP swiftcni_calico_installed_routes Kernel routes proto bgp installed by the agent.
-            # TYPE swiftcni_calico_installed_routes gauge
-            swiftcni_calico_installed_routes \(installedRoutes)
-            # HELP swiftcni_calico_route_request_failures_total Route requests the kernel refused.
-            # TYPE swiftcni_calico_route_request_failures_total counter
-            swiftcni_calico_route_request_failures_total \(failedRouteRequests)
-
-            """
-        return text
-    }
 }

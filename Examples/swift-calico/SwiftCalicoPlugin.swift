@@ -32,7 +32,7 @@ struct SwiftCalicoPlugin: CNIPlugin {
     }
 
     static let hostMACAddress = MACAddress("ee:ee:ee:ee:ee:ee")!
-    /// `proto 92`: per-pod host routes (ARCHITECTURE.md section 3).
+    /// `proto 92`: per-pod host routes (Documentation/Architecture.md, "Ownership").
     static let hostRouteProtocol = Netlink.Route.ProtocolTag(92)
 
     func context(_ request: PluginRequest, needsInterface: Bool = true) throws(CNIError) -> Context {

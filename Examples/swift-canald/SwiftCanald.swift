@@ -1,7 +1,9 @@
+import AgentHTTP
 import ArgumentParser
 import Datastore
 import Foundation
 import Logging
+import Metrics
 import Namespaces
 import Netlink
 import NetPrimitives
@@ -45,6 +47,9 @@ struct SwiftCanald: AsyncParsableCommand {
     @Option(help: "File to keep the store revision this node enforces in (JSON, rewritten after every change).")
     var policyStatusFile: String?
 
+    @Option(help: "Serve /healthz and /metrics (policy) on ADDR:PORT.")
+    var listen: String?
+
     @Option(help: "The swift-flanneld executable.")
     var flanneld: String?
 
@@ -58,10 +63,16 @@ struct SwiftCanald: AsyncParsableCommand {
         }
         if let iface, (try? InterfaceName(iface)) == nil { throw ValidationError("--iface \(iface) is not a valid interface name") }
         guard resyncInterval >= 1 else { throw ValidationError("--resync-interval must be at least 1 second") }
+        if let listen {
+            do { _ = try ListenAddress(parsing: listen) } catch { throw ValidationError("--listen: \(error.message)") }
+        }
     }
 
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        let metrics = PrometheusExposition()
+        MetricsSystem.bootstrap(metrics.factory)
+        let status = CanalStatus()
         var logger = Logger(label: "swift-canald")
         logger[metadataKey: "node"] = "\(node)"
         let namespace = try NetworkNamespace.current()
@@ -78,10 +89,11 @@ struct SwiftCanald: AsyncParsableCommand {
         let agent = PolicyAgent(
             store: try StoreLocation.open(store), node: node, namespace: namespace, localAddresses: nodeAddresses,
             resyncInterval: .seconds(resyncInterval), logger: logger,
-            statusHandler: PolicyAgentStatus.fileWriter(policyStatusFile))
+            statusHandler: status.statusHandler(then: PolicyAgentStatus.fileWriter(policyStatusFile)))
+        let endpoint = try listen.map { [status.server(listen: try ListenAddress(parsing: $0), metrics: metrics, logger: logger)] } ?? []
         let group = ServiceGroup(
             configuration: .init(
-                services: [
+                services: endpoint.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) } + [
                     .init(service: overlay, successTerminationBehavior: .gracefullyShutdownGroup,
                           failureTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: PolicyService(agent: agent)),

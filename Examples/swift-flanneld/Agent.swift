@@ -1,3 +1,4 @@
+import AgentHTTP
 import CNISpec
 import Datastore
 import IPAM
@@ -27,7 +28,7 @@ struct Agent: Service {
     }
 
     let settings: Settings
-    let status: AgentStatus
+    let status: AgentHealth
     let logger: Logger
 
     let reconciles = Counter(label: "flannel_reconciles_total")

@@ -1,3 +1,4 @@
+import AgentHTTP
 import ArgumentParser
 import Logging
 import Metrics
@@ -52,29 +53,22 @@ struct SwiftFlanneld: AsyncParsableCommand {
         guard store.hasPrefix("file:") || store.hasPrefix("etcd:") else {
             throw ValidationError("--store must be file:DIR or etcd:URL[,URL...]")
         }
-        if let listen { _ = try Self.split(listen) }
+        if let listen {
+            do { _ = try ListenAddress(parsing: listen) } catch { throw ValidationError("--listen: \(error.message)") }
+        }
         guard leaseTtl >= 3 else { throw ValidationError("--lease-ttl must be at least 3 seconds") }
         guard resyncInterval >= 1 else { throw ValidationError("--resync-interval must be at least 1 second") }
         if let parentPid, parentPid < 1 { throw ValidationError("--parent-pid must be a process id") }
     }
 
-    static func split(_ listen: String) throws -> (host: String, port: Int) {
-        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
-            throw ValidationError("--listen must be ADDR:PORT")
-        }
-        var host = String(listen[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return (host.isEmpty ? "0.0.0.0" : host, port)
-    }
-
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
-        let metrics = PrometheusMetrics()
-        MetricsSystem.bootstrap(metrics)
+        let metrics = PrometheusExposition()
+        MetricsSystem.bootstrap(metrics.factory)
         var logger = Logger(label: "swift-flanneld")
         logger[metadataKey: "node"] = "\(node)"
         if let parentPid { ParentWatch.start(expectedParent: parentPid, logger: logger) }
-        let status = AgentStatus()
+        let status = AgentHealth()
         let agent = Agent(
             settings: Agent.Settings(
                 node: node, underlayDevice: try InterfaceName(iface), store: store, prefix: etcdPrefix, subnetFile: subnetFile,
@@ -84,8 +78,8 @@ struct SwiftFlanneld: AsyncParsableCommand {
             .init(service: agent, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
         ]
         if let listen {
-            let (host, port) = try Self.split(listen)
-            services.append(.init(service: HTTPServer(host: host, port: port, status: status, metrics: metrics, logger: logger)))
+            let server = StatusServer(listen: try ListenAddress(parsing: listen), health: status, metrics: metrics, logger: logger)
+            services.append(.init(service: server))
         }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -5,7 +5,7 @@ import CLinuxShim
 
 /// Runs one synchronous closure on a new OS thread that first enters a network namespace,
 /// then lets the thread exit. The namespace change never outlives the closure, and never
-/// touches a thread of Swift's cooperative pool (ARCHITECTURE.md section 2).
+/// touches a thread of Swift's cooperative pool (Documentation/Architecture.md, "The namespace pattern").
 enum DedicatedThread {
     /// The name every dedicated thread carries (`/proc/self/task/TID/comm`), so a check of the
     /// process's threads can tell them from the cooperative pool's.

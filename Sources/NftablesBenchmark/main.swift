@@ -1,6 +1,7 @@
 // Measures the nftables part of the Netlink library against `nft -f` on the same change,
 // inside throwaway namespaces (never the machine's own). Run by hand, as root:
 //   swift run -c release --scratch-path .build-nftables NftablesBenchmark [rules] [elements]
+import ArgumentParser
 import ChildProcess
 import Namespaces
 import NetPrimitives
@@ -23,9 +24,20 @@ func measure(_ body: () throws -> Void) rethrows -> Double {
     return now() - start
 }
 
-let arguments = CommandLine.arguments
-let ruleCount = arguments.count > 1 ? Int(arguments[1]) ?? 10_000 : 10_000
-let elementCount = arguments.count > 2 ? Int(arguments[2]) ?? 100_000 : 100_000
+struct Arguments: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "NftablesBenchmark")
+
+    @Argument(help: "Rules.") var rules = 10_000
+    @Argument(help: "Set elements.") var elements = 100_000
+
+    func validate() throws {
+        guard rules >= 1, elements >= 1 else { throw ValidationError("rules and elements must be at least 1") }
+    }
+}
+
+let arguments = Arguments.parseOrExit()
+let ruleCount = arguments.rules
+let elementCount = arguments.elements
 
 let table = NftablesTable(family: .inet, name: "swcni_bench")
 let chain = NftablesChain.base(table: table, name: "input", hook: .input)

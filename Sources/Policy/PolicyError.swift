@@ -1,4 +1,4 @@
-/// The one error type of the Policy module: what went wrong, where (document and field), and why.
+/// The one error type of the Policy modules (the pure layer and its PolicyEnforcement): what went wrong, where (document and field), and why.
 ///
 /// Parse errors name the document (0-based, in file order) and the field path inside it, for
 /// example `document 2, spec.ingress[0].ports[1].port: named port "HTTP" is not a valid name`.
@@ -25,8 +25,6 @@ public struct PolicyError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let unknownEndpoint = Code("unknown endpoint")
         /// Two endpoints or objects share an identity or an address.
         public static let duplicate = Code("duplicate")
-        /// The kernel refused or failed an nftables request of the enforcer.
-        public static let kernelRefused = Code("kernel refused")
     }
 
     public let code: Code

@@ -5,9 +5,10 @@ import Netlink
 import NetPrimitives
 import Nftables
 import Policy
+import PolicyEnforcement
 
 /// Enforces, for one node's pods, the policies and labels stored in the Datastore: reads
-/// policies, pod records and labels under `/swiftcni/`, drives a `PolicyEnforcer` (Policy library)
+/// policies, pod records and labels under `/swiftcni/`, drives a `PolicyEnforcer` (PolicyEnforcement library)
 /// (table `inet swiftcni_policy`) in the node's network namespace, and follows a watch:
 /// policy changes recompile, pod and label changes upsert or remove single endpoints. A full
 /// relist and reconcile happens on start, after a watch failure and every `resyncInterval`.

@@ -4,7 +4,7 @@ import NetPrimitives
 import Policy
 
 /// The policy-relevant part of the Datastore at one revision, and its pure mapping to what
-/// `PolicyEnforcer` (Policy library) needs: a `PolicySet` and a `ClusterState`.
+/// `PolicyEnforcer` (PolicyEnforcement library) needs: a `PolicySet` and a `ClusterState`.
 ///
 /// ```swift
 /// var snapshot = PolicySnapshot(listing.items)

@@ -53,7 +53,7 @@ public struct RouteReconciliation: Sendable {
 }
 
 /// Converges the routes of one owner, identified by its protocol tag, towards a desired set,
-/// and never touches a route carrying another tag (ARCHITECTURE.md, ownership table).
+/// and never touches a route carrying another tag (Documentation/Architecture.md, "Ownership").
 ///
 /// ```swift
 /// let reconciler = RouteReconciler(protocolTag: .flannelOverlay)

@@ -17,6 +17,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ArgumentParser
 import BGPBenchmark
 
 func printError(_ text: String) {
@@ -24,31 +25,41 @@ func printError(_ text: String) {
     _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
 }
 
-extension BGPBenchmark.Options {
-    static func parse() -> BGPBenchmark.Options {
+struct Arguments: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bgp-bench")
+
+    enum Receiver: String, CaseIterable, ExpressibleByArgument {
+        case swift, gobgp, both
+    }
+
+    @Option(help: "Prefixes bird2 announces.") var prefixes: Int?
+    @Option(help: "Runs per receiver.") var runs: Int?
+    @Option(help: "swift, gobgp or both.") var receiver: Receiver = .both
+    @Flag(help: "The receiver is passive and bird connects.") var birdConnects = false
+    @Flag(help: "Stream the receiver's updates.") var stream = false
+    @Flag(help: "Start the clock when bird enables its routes after Established.") var announceAfterEstablished = false
+    @Option(name: .customLong("pause-ms"), help: "Pause between runs in milliseconds.") var pauseMilliseconds: Int?
+
+    func validate() throws {
+        if let prefixes, prefixes < 1 { throw ValidationError("--prefixes must be at least 1") }
+        if let runs, runs < 1 { throw ValidationError("--runs must be at least 1") }
+        if let pauseMilliseconds, pauseMilliseconds < 0 { throw ValidationError("--pause-ms must not be negative") }
+    }
+
+    var options: BGPBenchmark.Options {
         var options = BGPBenchmark.Options()
-        var arguments = CommandLine.arguments.dropFirst().makeIterator()
-        while let argument = arguments.next() {
-            switch argument {
-            case "--prefixes": options.prefixes = Int(arguments.next() ?? "") ?? options.prefixes
-            case "--runs": options.runs = Int(arguments.next() ?? "") ?? options.runs
-            case "--bird-connects": options.birdConnects = true
-            case "--stream": options.stream = true
-            case "--announce-after-established": options.announceAfterEstablished = true
-            case "--pause-ms": options.pauseMilliseconds = Int(arguments.next() ?? "") ?? options.pauseMilliseconds
-            case "--receiver":
-                let value = arguments.next() ?? "both"
-                options.receivers = value == "both" ? ["swift", "gobgp"] : [value]
-            default:
-                printError("usage: bgp-bench [--prefixes N] [--runs R] [--receiver swift|gobgp|both] [--bird-connects] [--announce-after-established] [--pause-ms MS] [--stream]")
-                exit(2)
-            }
-        }
+        if let prefixes { options.prefixes = prefixes }
+        if let runs { options.runs = runs }
+        options.birdConnects = birdConnects
+        options.stream = stream
+        options.announceAfterEstablished = announceAfterEstablished
+        if let pauseMilliseconds { options.pauseMilliseconds = pauseMilliseconds }
+        options.receivers = receiver == .both ? ["swift", "gobgp"] : [receiver.rawValue]
         return options
     }
 }
 
-let options = BGPBenchmark.Options.parse()
+let options = Arguments.parseOrExit().options
 do {
     let report = try await BGPBenchmark.run(options) { line in
         if line.hasPrefix("swift run") || line.hasPrefix("gobgp run") { print(line) } else { printError(line) }

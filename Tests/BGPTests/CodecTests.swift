@@ -222,8 +222,13 @@ struct CodecTests {
         }
     }
 
-    @Test func randomInputNeverCrashes() {
-        var generator = SystemRandomNumberGenerator()
+    /// Random bytes, half of them behind a valid header. The seed is printed first (a crash ends
+    /// the process, so it must be in the log before): `SWIFTCNI_FUZZ_SEED=<seed> swift test
+    /// --filter randomInputNeverCrashes` replays the run exactly.
+    @Test func randomInputNeverCrashes() throws {
+        let seed = try FuzzSeed.current()
+        print("randomInputNeverCrashes: seed \(seed) (replay with SWIFTCNI_FUZZ_SEED=\(seed))")
+        var generator = FuzzSeed.Generator(seed: seed)
         for round in 0..<20_000 {
             let length = Int.random(in: 0..<120, using: &generator)
             var bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }

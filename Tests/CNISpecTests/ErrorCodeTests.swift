@@ -74,7 +74,7 @@ import Testing
         #expect(run.status == 1 && run.error?.code == .invalidEnvironmentVariables)
     }
 
-    /// ARCHITECTURE.md section 6: usage and versions on stderr, error 4 on stdout, non-zero exit.
+    /// Documentation/Architecture.md, "Contracts": usage and versions on stderr, error 4 on stdout, non-zero exit.
     @Test func noCommandPrintsUsageAndError4() async throws {
         let run = await runPlugin(plugin, command: nil, configuration: "")
         #expect(run.status != 0)

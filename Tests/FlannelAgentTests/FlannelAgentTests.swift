@@ -36,11 +36,14 @@ struct FlannelAgentUnitTests {
         #expect(contents.rules[1].description.contains("masquerade"))
     }
 
-    @Test("--listen parsing")
+    @Test("--listen parsing (AgentHTTP's ListenAddress; a bad value is a usage error)")
     func listen() throws {
-        #expect(try SwiftFlanneld.split("127.0.0.1:9101") == ("127.0.0.1", 9101))
-        #expect(try SwiftFlanneld.split(":80") == ("0.0.0.0", 80))
-        #expect(throws: (any Error).self) { try SwiftFlanneld.split("nope") }
+        let required = ["--node", "n1", "--iface", "eth0", "--store", "file:/nonexistent"]
+        #expect(try SwiftFlanneld.parse(required + ["--listen", "127.0.0.1:9101"]).listen == "127.0.0.1:9101")
+        #expect(try SwiftFlanneld.parse(required + ["--listen", ":80"]).listen == ":80")
+        for bad in ["nope", "127.0.0.1:99999", "::1:80"] {
+            #expect(throws: (any Error).self, "\(bad)") { try SwiftFlanneld.parse(required + ["--listen", bad]) }
+        }
     }
 }
 

@@ -1,3 +1,4 @@
+import AgentHTTP
 import Foundation
 import NetPrimitives
 import Testing
@@ -47,7 +48,21 @@ struct ConfigurationTests {
             blocks: ["10.244.0.0/26"], installedRoutes: 1, failedRouteRequests: 0)
         #expect(report.table.contains("| 192.168.100.12 | node-to-node mesh | Established | 1"))
         #expect(report.table.contains("global"))
-        #expect(report.metrics.contains("swiftcni_calico_bgp_sessions{state=\"Established\"} 1"))
-        #expect(report.metrics.contains("swiftcni_calico_bgp_prefixes{peer=\"192.168.100.12\",kind=\"accepted\"} 1"))
+        let exposition = PrometheusExposition()
+        let metrics = CalicoMetrics(factory: exposition.factory)
+        metrics.update(from: report)
+        var text = exposition.render()
+        #expect(text.contains("swiftcni_calico_bgp_sessions{state=\"Established\"} 1"), "\(text)")
+        #expect(text.contains("swiftcni_calico_bgp_prefixes{peer=\"192.168.100.12\",kind=\"accepted\"} 1"), "\(text)")
+        #expect(text.contains("swiftcni_calico_blocks 1") && text.contains("swiftcni_calico_installed_routes 1"), "\(text)")
+        // A peer that goes leaves the exposition; route failures count up.
+        var later = report
+        later.peers.removeFirst()
+        later.failedRouteRequests = 3
+        metrics.update(from: later)
+        text = exposition.render()
+        #expect(!text.contains("192.168.100.12"), "\(text)")
+        #expect(text.contains("swiftcni_calico_bgp_sessions{state=\"Established\"} 0"), "\(text)")
+        #expect(text.contains("swiftcni_calico_route_request_failures_total 3"), "\(text)")
     }
 }

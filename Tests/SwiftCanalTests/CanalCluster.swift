@@ -49,6 +49,16 @@ final class CanalCluster: @unchecked Sendable {
         try await store.put(KeyLayout.flannelConfig(), string: #"{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}"#)
     }
 
+    /// Where each node's swift-canald serves /healthz and /metrics, inside its node namespace.
+    static let listen = "127.0.0.1:9102"
+
+    /// `GET path` from swift-canald on node `index`: the body, or nil when it did not answer 200.
+    func http(_ index: Int, _ path: String) throws -> String? {
+        let result = try nodes[index].runProcess(
+            "/usr/bin/curl", arguments: ["-sf", "-m", "3", "http://\(Self.listen)\(path)"], timeoutMilliseconds: 5_000)
+        return result.status.isSuccess ? String(decoding: result.standardOutput, as: UTF8.self) : nil
+    }
+
     static func binary(_ name: String) -> String { TestDirectories.products + "/" + name }
 
     func nodeName(_ index: Int) -> String { "node-\(index + 1)" }
@@ -60,7 +70,8 @@ final class CanalCluster: @unchecked Sendable {
         agents[index] = try nodes[index].launchProcess(
             Self.binary("swift-canald"),
             arguments: ["--node", nodeName(index), "--store", "file:" + directory + "/store", "--iface", "eth0",
-                        "--subnet-file", subnetFile(index), "--flanneld", Self.binary("swift-flanneld"), "--resync-interval", "2"],
+                        "--subnet-file", subnetFile(index), "--flanneld", Self.binary("swift-flanneld"), "--resync-interval", "2",
+                        "--listen", Self.listen],
             standardError: .file(logFile(index)))
     }
 

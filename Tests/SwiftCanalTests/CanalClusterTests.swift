@@ -63,6 +63,13 @@ struct CanalClusterTests {
             try await Self.expectPing(cluster, clientPod, web, true, "policy: client -> web allowed")
             try await Self.expectPing(cluster, cluster.nodes[0], web, true, "policy: node-1 still reaches its own pod")
 
+            // --listen: healthy once the policy is programmed; the policy metrics count it.
+            #expect(try cluster.http(0, "/healthz") == "ok\n", "\(cluster.log(0))")
+            let metrics = try #require(try cluster.http(0, "/metrics"), "\(cluster.log(0))")
+            #expect(metrics.contains("# TYPE canal_policy_revision gauge"), "\(metrics)")
+            #expect(metrics.contains("# TYPE canal_policy_updates_total counter"), "\(metrics)")
+            #expect(try cluster.http(0, "/nothing") == nil)
+
             // Relabel other as a client: allowed.
             try await cluster.store.put(PolicyStoreKeys.podLabels(namespace: "y", name: "other"), string: #"{"app":"client"}"#)
             try await Self.expectPing(cluster, otherPod, web, true, "other relabelled client -> web allowed")

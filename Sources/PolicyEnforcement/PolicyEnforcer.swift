@@ -1,5 +1,6 @@
 import Netlink
 import Nftables
+import Policy
 import Synchronization
 
 /// Keeps the kernel's table `inet swiftcni_policy` equal to the compiled policies of one node,
@@ -203,4 +204,9 @@ public final class PolicyEnforcer: Sendable {
             throw PolicyError(.kernelRefused, "\(what) failed", underlying: "\(error)")
         }
     }
+}
+
+extension PolicyError.Code {
+    /// The kernel refused or failed an nftables request of the enforcer.
+    public static let kernelRefused = PolicyError.Code("kernel refused")
 }

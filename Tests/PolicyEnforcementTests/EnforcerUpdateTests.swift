@@ -9,6 +9,7 @@ import Synchronization
 import TestSupport
 import Testing
 @testable import Policy
+@testable import PolicyEnforcement
 
 /// Updates under traffic: a long-lived allowed TCP connection keeps exchanging data and a
 /// denied pair keeps trying to connect while policies change, and across an enforcer restart.

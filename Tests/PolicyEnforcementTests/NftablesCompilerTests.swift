@@ -3,6 +3,7 @@ import Netlink
 import Nftables
 import Testing
 @testable import Policy
+@testable import PolicyEnforcement
 
 /// The nftables lowering inspected as values and as `nft -f` text (no kernel needed).
 @Suite struct NftablesCompilerTests {

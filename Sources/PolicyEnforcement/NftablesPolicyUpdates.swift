@@ -1,6 +1,7 @@
 import NetPrimitives
 import Netlink
 import Nftables
+import Policy
 
 extension NftablesPolicyCompiler {
     /// The transaction for a change of endpoints only (pods added, removed, relabelled so that

@@ -5,6 +5,7 @@ import NetPrimitives
 import TestSupport
 import Testing
 @testable import Policy
+@testable import PolicyEnforcement
 
 /// The rendered `nft -f` text is what the library installs: nft itself loads it (SCTP, Log,
 /// Pass, tiers, named ports included) into a test namespace and reads back the same table.

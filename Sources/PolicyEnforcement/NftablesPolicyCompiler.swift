@@ -1,6 +1,7 @@
 import NetPrimitives
 import Netlink
 import Nftables
+import Policy
 
 /// Lowers a ``PolicyProgram`` into the nftables rule set of table `inet swiftcni_policy`. Pure:
 /// it builds values and never talks to the kernel.

@@ -8,6 +8,7 @@ import NetPrimitives
 import TestSupport
 import Testing
 @testable import Policy
+@testable import PolicyEnforcement
 
 /// The enforcer in real namespaces: one node, four pods on routed veths; real TCP and UDP
 /// probes must match the evaluator's decision for every pair, pod to pod, node to pod and

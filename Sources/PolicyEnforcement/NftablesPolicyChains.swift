@@ -1,6 +1,7 @@
 import NetPrimitives
 import Netlink
 import Nftables
+import Policy
 
 extension NftablesPolicyCompiler {
     /// Base chains and their dispatch maps.

@@ -1,5 +1,6 @@
 import Netlink
 import Nftables
+import Policy
 
 extension NftablesPolicyCompiler {
     /// One transaction that turns the table `current` into `desired` in place: new chains and
