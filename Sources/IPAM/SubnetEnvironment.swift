@@ -44,7 +44,7 @@ public struct SubnetEnvironment: Hashable, Sendable {
     /// Parses the file's text; errors are `.invalidConfiguration` naming the line.
     public init(parsing text: String, path: String = "subnet.env") throws(IPAMError) {
         var values: [String: (value: String, line: Int)] = [:]
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = Self.trimmed(rawLine)
             guard !line.isEmpty, line.first != "#" else { continue }
             guard let equals = line.firstIndex(of: "="), equals != line.startIndex else {
