@@ -151,7 +151,7 @@ let package = Package(
         .executableTarget(
             name: "swift-calico-node",
             dependencies: [
-                "BGP", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "IPAM", "Datastore", "PolicyAgent", "AgentHTTP",
+                "BGP", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "IPAM", "Datastore", "PolicyAgent", "AgentHTTP", "Routing",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -288,7 +288,7 @@ let package = Package(
         .executableTarget(
             name: "swift-canald",
             dependencies: [
-                "PolicyAgent", "Netlink", "Namespaces", "NetPrimitives", "Datastore", "ChildProcess", "AgentHTTP",
+                "PolicyAgent", "Netlink", "Namespaces", "NetPrimitives", "Datastore", "ChildProcess", "AgentHTTP", "Routing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -303,7 +303,7 @@ let package = Package(
         .target(
             name: "Lab",
             dependencies: [
-                "Netlink", "Namespaces", "CNISpec", "ChildProcess", "NetPrimitives", "Datastore", "Policy", "PolicyAgent",
+                "Netlink", "Namespaces", "CNISpec", "ChildProcess", "NetPrimitives", "Datastore", "IPAM", "Policy", "PolicyAgent",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
@@ -343,6 +343,7 @@ let package = Package(
             dependencies: [
                 "Policy", "PolicyEnforcement", "Nftables", "Netlink", "Datastore", "NetPrimitives", "Namespaces",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -9,6 +9,7 @@ import Namespaces
 import Netlink
 import NetPrimitives
 import PolicyAgent
+import Routing
 import ServiceLifecycle
 
 @main
@@ -48,10 +49,11 @@ extension CalicoNodeCommand {
             let configuration = try NodeConfiguration.load(path: config)
             let namespace = try NetworkNamespace.current()
             let netlink = try NetlinkHandle(namespace: namespace)
-            let nodeAddress = try address.map { text in
+            let configuredAddress: IPv4Address? = try address.map { text in
                 guard let parsed = IPv4Address(text) else { throw ValidationError("invalid --address \(text)") }
                 return parsed
-            } ?? Self.detectAddress(netlink)
+            } ?? NodeUnderlay.detect(netlink)?.ipv4Address
+            guard let nodeAddress = configuredAddress else { throw ValidationError("no IPv4 address found: pass --address") }
             let routerID = try configuration.bgp.routerID.map { text in
                 guard let parsed = IPv4Address(text) else { throw ValidationError("invalid bgp.routerID \(text)") }
                 return parsed
@@ -81,7 +83,7 @@ extension CalicoNodeCommand {
                 configuration: .init(
                     services: [
                         .init(service: speaker), .init(service: agent), .init(service: server),
-                        .init(service: PolicyEnforcementService(agent: PolicyAgent(
+                        .init(service: PolicyAgentService(PolicyAgent(
                             store: store, node: node, namespace: netlink.namespace, localAddresses: [.v4(nodeAddress)],
                             logger: logger, statusHandler: PolicyAgentStatus.fileWriter(policyStatusFile)))),
                     ],
@@ -91,16 +93,6 @@ extension CalicoNodeCommand {
 
         static func parseListen(_ text: String) throws -> ListenAddress {
             do { return try ListenAddress(parsing: text) } catch { throw ValidationError("--listen: \(error.message)") }
-        }
-
-        /// The first IPv4 address of global scope that is not loopback.
-        static func detectAddress(_ netlink: NetlinkHandle) throws -> IPv4Address {
-            for address in try netlink.addresses(family: .v4) {
-                if case .v4(let v4) = address.network.address, address.scope == .universe, !"\(v4)".hasPrefix("127.") {
-                    return v4
-                }
-            }
-            throw ValidationError("no IPv4 address found: pass --address")
         }
     }
 

@@ -69,9 +69,8 @@ actor NodeAgent: Service {
     /// `/swiftcni/nodes/<node>`: the node's address and AS.
     func register() async throws {
         let record = NodeRecord(
-            name: node, addresses: ["\(address)"], podCIDRs: nil, asNumber: configuration.bgp.asNumber,
-            bgpPort: configuration.listenPort)
-        _ = try await store.put(KeyLayout.node(node), value: Array(try JSONEncoder().encode(record)))
+            name: node, addresses: ["\(address)"], asNumber: configuration.bgp.asNumber, bgpPort: configuration.listenPort)
+        try await ClusterRegistry(store: store).put(record)
         logger.info("registered node \(node) at \(address) AS \(configuration.bgp.asNumber)")
     }
 
@@ -108,7 +107,7 @@ actor NodeAgent: Service {
     }
 
     func reconcile() async throws {
-        if try await store.get(KeyLayout.node(node)) == nil { try await register() }
+        if try await ClusterRegistry(store: store).node(node) == nil { try await register() }
         if configuration.meshEnabled { try await reconcilePeers() }
         try await reconcileBlocks()
     }
@@ -116,9 +115,9 @@ actor NodeAgent: Service {
     /// Full mesh: one peer per other registered node; the side with the higher address waits.
     func reconcilePeers() async throws {
         var desired: [IPAddress: (name: String, record: NodeRecord)] = [:]
-        for item in try await store.list(prefix: KeyLayout.nodes).items {
-            guard let record = try? JSONDecoder().decode(NodeRecord.self, from: Data(item.value)), record.name != node,
-                let text = record.addresses.first, let peer = IPAddress(text), peer != .v4(address)
+        let logger = self.logger
+        for record in try await ClusterRegistry(store: store).nodes(reportingMalformed: { logger.warning("skipping a node: \($0)") }) {
+            guard record.name != node, let text = record.addresses.first, let peer = IPAddress(text), peer != .v4(address)
             else { continue }
             desired[peer] = (record.name, record)
         }
@@ -145,10 +144,12 @@ actor NodeAgent: Service {
     func reconcileBlocks() async throws {
         var mine: Set<IPNetwork> = []
         for item in try await store.list(prefix: KeyLayout.blocks).items {
-            guard let block = try? JSONDecoder().decode(AllocationBlock.self, from: Data(item.value)),
-                block.affinity == node
-            else { continue }
-            mine.insert(block.cidr.network)
+            let block: AllocationBlock
+            do { block = try JSONDecoder().decode(AllocationBlock.self, from: Data(item.value)) } catch {
+                logger.warning("skipping the IPAM block \(item.key): it does not decode: \(error)")
+                continue
+            }
+            if block.affinity == node { mine.insert(block.cidr.network) }
         }
         for block in mine.subtracting(advertisedBlocks).sorted(by: { $0.address < $1.address }) {
             try netlink.replaceRoute(Netlink.Route(destination: block, kind: .blackhole, protocolTag: Self.blackholeProtocol))

@@ -58,16 +58,6 @@ struct NodeConfiguration: Codable, Sendable {
     }
 }
 
-/// The node record at `/swiftcni/nodes/<node>` (Documentation/Datastore.md), with the BGP
-/// fields the mesh needs.
-struct NodeRecord: Codable, Equatable, Sendable {
-    var name: String
-    var addresses: [String]
-    var podCIDRs: [String]?
-    var asNumber: UInt32?
-    var bgpPort: Int?
-}
-
 /// The agent's one error type: a message for the operator.
 struct AgentError: Error, CustomStringConvertible {
     var description: String

@@ -30,7 +30,7 @@ struct HostLocalAddressing: Sendable {
         do {
             allocator = try HostLocalAllocator(network: configuration.name ?? "", configuration: hostLocal)
         } catch {
-            throw PodAddressing.mapped(error)
+            throw CNIError.fromIPAM(error)
         }
         containerID = request.containerID
         interfaceName = request.interfaceName?.value ?? ""
@@ -50,7 +50,7 @@ struct HostLocalAddressing: Sendable {
         do {
             allocation = try allocator.allocate(containerID: containerID, interfaceName: interfaceName, requested: requested)
         } catch {
-            throw PodAddressing.mapped(error)
+            throw CNIError.fromIPAM(error)
         }
         let dns = allocation.dns
         return CNIResult(
@@ -60,7 +60,7 @@ struct HostLocalAddressing: Sendable {
 
     func release() throws(CNIError) {
         do { _ = try allocator.release(containerID: containerID, interfaceName: interfaceName) } catch {
-            throw PodAddressing.mapped(error)
+            throw CNIError.fromIPAM(error)
         }
     }
 
@@ -75,7 +75,7 @@ struct HostLocalAddressing: Sendable {
             _ = try allocator.garbageCollect(
                 validAttachments: validAttachments.map { Attachment(containerID: $0.containerID, interfaceName: $0.interfaceName) })
         } catch {
-            throw PodAddressing.mapped(error)
+            throw CNIError.fromIPAM(error)
         }
     }
 }

@@ -36,7 +36,7 @@ enum PodAddressing {
                 ? "" : try BlockAllocator.handle(network: configuration.name ?? "", containerID: request.containerID)
             self = .blocks(allocator, handle: handle)
         } catch {
-            throw Self.mapped(error)
+            throw CNIError.fromIPAM(error)
         }
     }
 
@@ -62,7 +62,7 @@ enum PodAddressing {
                 let addresses = try await allocator.allocate(handle: handle) { try extra($0.map { IPNetwork(host: $0.address) }) }
                 return CNIResult(ips: addresses.map { CNIResult.IPConfiguration(address: IPNetwork(host: $0.address)) })
             } catch {
-                throw Self.mapped(error)
+                throw CNIError.fromIPAM(error)
             }
         }
     }
@@ -72,7 +72,7 @@ enum PodAddressing {
         case .delegated(let plugin): try await plugin.delete()
         case .hostLocal(let hostLocal): try hostLocal.release()
         case .blocks(let allocator, let handle):
-            do { _ = try await allocator.release(handle: handle) } catch { throw Self.mapped(error) }
+            do { _ = try await allocator.release(handle: handle) } catch { throw CNIError.fromIPAM(error) }
         }
     }
 
@@ -82,7 +82,7 @@ enum PodAddressing {
         case .hostLocal(let hostLocal): try hostLocal.check()
         case .blocks(let allocator, let handle):
             let record: KeyValue?
-            do { record = try await allocator.store.get(KeyLayout.handle(handle)) } catch { throw Self.mapped(error) }
+            do { record = try await allocator.store.get(KeyLayout.handle(handle)) } catch { throw CNIError.fromIPAM(error) }
             guard record != nil else { throw CNIError(.internal, "IPAM handle \(handle) does not exist") }
         }
     }
@@ -94,7 +94,7 @@ enum PodAddressing {
         case .hostLocal(let hostLocal): try hostLocal.garbageCollect(validAttachments: validAttachments)
         case .blocks(let allocator, _):
             do { _ = try await allocator.garbageCollect(network: network, validContainerIDs: validContainerIDs) } catch {
-                throw Self.mapped(error)
+                throw CNIError.fromIPAM(error)
             }
         }
     }
@@ -109,20 +109,5 @@ enum PodAddressing {
                 throw CNIError(.pluginNotAvailable, "the datastore does not answer", details: "\(error)")
             }
         }
-    }
-
-    static func mapped(_ error: any Error) -> CNIError {
-        if let error = error as? CNIError { return error }
-        if let error = error as? IPAMError {
-            let code: CNIError.Code = switch error.code {
-            case .invalidConfiguration, .invalidIdentifier: .invalidNetworkConfig
-            case .contention, .datastoreFailed: .tryAgainLater
-            case .ioFailed: .ioFailure
-            default: .internal
-            }
-            return CNIError(code, error.message, details: error.underlying)
-        }
-        if error is DatastoreError { return CNIError(.tryAgainLater, "the datastore failed", details: "\(error)") }
-        return CNIError(.internal, "\(error)")
     }
 }

@@ -22,60 +22,41 @@ struct SwiftCalicoPlugin: CNIPlugin {
 
         /// The routed veth of this pod in the namespace `pod` is a handle for.
         func routed(pod: NetlinkHandle, addresses: [IPNetwork]) -> PodRoutedAttachment {
-            PodRoutedAttachment(
+            PodRoutedAttachment.calico(
                 veth: PodAttachment(
                     containerID: identity.containerID, interfaceName: podInterface, podNamespace: pod.namespace,
                     mtu: configuration.options.mtu, hostInterface: hostInterface),
-                addresses: addresses, hostRouteProtocol: SwiftCalicoPlugin.hostRouteProtocol,
-                hostMACAddress: SwiftCalicoPlugin.hostMACAddress)
+                addresses: addresses)
         }
     }
-
-    static let hostMACAddress = MACAddress("ee:ee:ee:ee:ee:ee")!
-    /// `proto 92`: per-pod host routes (Documentation/Architecture.md, "Ownership").
-    static let hostRouteProtocol = Netlink.Route.ProtocolTag(92)
 
     func context(_ request: PluginRequest, needsInterface: Bool = true) throws(CNIError) -> Context {
         let configuration = try CalicoNetworkConfiguration(decoding: request.configurationBytes)
         let identity = PodIdentity(request: request)
-        let interface = request.interfaceName ?? "eth0"
-        if needsInterface, request.interfaceName == nil { throw CNIError(.invalidEnvironmentVariables, "CNI_IFNAME is required") }
-        let node: NetlinkHandle
-        do { node = try NetlinkHandle(namespace: try NetworkNamespace.current()) } catch {
-            throw CNIError(.internal, "failed to open netlink in the node's namespace", details: "\(error)")
-        }
+        let interface = needsInterface ? try request.requiredInterfaceName() : request.interfaceName ?? "eth0"
+        let node = try PluginRequest.nodeHandle()
         return Context(
             configuration: configuration, identity: identity,
             addressing: try PodAddressing(configuration: configuration, request: request),
             hostInterface: identity.hostInterfaceName, podInterface: interface, node: node)
     }
 
-    func podHandle(_ request: PluginRequest) throws(CNIError) -> NetlinkHandle {
-        guard !request.networkNamespace.isEmpty else { throw CNIError(.invalidEnvironmentVariables, "CNI_NETNS is required") }
-        do {
-            return try NetlinkHandle(namespace: try NetworkNamespace.open(path: request.networkNamespace))
-        } catch {
-            throw CNIError(.internal, "failed to open netns \(request.networkNamespace)", details: "\(error)")
-        }
-    }
-
     func add(_ request: PluginRequest) async throws -> CNIResult {
         let context = try context(request)
-        let pod = try podHandle(request)
+        let pod = try request.podHandle()
         let registry = try PodRegistry(configuration: context.configuration)
         func record(_ addresses: [IPNetwork]) -> PodRecord {
             PodRecord(
                 namespace: context.identity.recordNamespace, name: context.identity.recordName,
-                containerID: request.containerID, interface: context.podInterface.value,
-                node: context.configuration.options.nodeName ?? "",
-                addresses: addresses.map { "\($0.address)" }, hostInterface: context.hostInterface.value, labels: [:])
+                node: context.configuration.options.nodeName ?? "", containerID: request.containerID,
+                interface: context.podInterface.value, addresses: addresses.map { "\($0.address)" },
+                hostInterface: context.hostInterface.value, labels: [:])
         }
         // With the block IPAM the pod record goes into the allocation's one datastore
         // transaction (one write per ADD); otherwise it is written once the veth exists.
         let recordWithAllocation = registry != nil && context.addressing.writesAlongsideAllocation
-        let identity = context.identity
         let allocation = try await context.addressing.allocate { addresses in
-            recordWithAllocation ? [try PodRegistry.write(record(addresses), identity: identity)] : []
+            recordWithAllocation ? [try ClusterRegistry.putOperation(record(addresses))] : []
         }
         do {
             let addresses = allocation.ips.map(\.address)
@@ -88,7 +69,7 @@ struct SwiftCalicoPlugin: CNIPlugin {
             let routed = context.routed(pod: pod, addresses: addresses)
             let links = try routed.create(host: context.node, pod: pod)
             if let registry, !recordWithAllocation {
-                do { try await registry.register(record(addresses), identity: context.identity) } catch {
+                do { try await registry.register(record(addresses)) } catch {
                     _ = try? routed.remove(host: context.node)
                     throw error
                 }
@@ -124,7 +105,7 @@ struct SwiftCalicoPlugin: CNIPlugin {
     func check(_ request: PluginRequest) async throws {
         let context = try context(request)
         guard let previous = try request.previousResult() else { throw CNIError(.invalidNetworkConfig, "CHECK needs prevResult") }
-        let pod = try podHandle(request)
+        let pod = try request.podHandle()
         try context.routed(pod: pod, addresses: previous.ips.map(\.address)).validate(host: context.node, pod: pod)
         try await context.addressing.check()
     }

@@ -1,7 +1,4 @@
 import CNISpec
-#if canImport(Glibc)
-import Glibc
-#endif
 import IPAM
 import Namespaces
 import Netlink
@@ -16,25 +13,21 @@ import Routing
 struct SwiftCanalPlugin: CNIPlugin {
     var about: String { "swift-canal: routed veth per pod over flannel's VXLAN subnet, with network policy (swift-cni)" }
 
-    static let hostMACAddress = MACAddress("ee:ee:ee:ee:ee:ee")!
-    static let hostRouteProtocol = Netlink.Route.ProtocolTag(92)
-
     func add(_ request: PluginRequest) async throws -> CNIResult {
         let options = try CanalOptions(decoding: request.configurationBytes)
-        let interface = try Self.interface(request)
+        let interface = try request.requiredInterfaceName()
         let subnet = try Self.loadSubnet(options.subnetPath)
         let registry = try PodRecordWriter(options: options)
-        let podNamespace = try Self.openPod(request)
-        let host = try Self.handle(NetworkNamespace.current())
-        let pod = try Self.handle(podNamespace)
+        let podNamespace = try request.podNamespace()
+        let host = try PluginRequest.nodeHandle()
+        let pod = try PluginRequest.handle(in: podNamespace)
         let allocator = try Self.allocator(options, subnet: subnet)
         let allocation = try Self.ipam { try allocator.allocate(containerID: request.containerID, interfaceName: interface.value) }
-        let routed = PodRoutedAttachment(
+        let routed = PodRoutedAttachment.calico(
             veth: PodAttachment(
                 containerID: request.containerID, interfaceName: interface, podNamespace: podNamespace,
                 mtu: options.mtu ?? subnet.mtu, hostInterface: Self.hostInterface(request, interface)),
-            addresses: allocation.addresses.map { IPNetwork(host: $0.address.address) },
-            hostRouteProtocol: Self.hostRouteProtocol, hostMACAddress: Self.hostMACAddress)
+            addresses: allocation.addresses.map { IPNetwork(host: $0.address.address) })
         do {
             // Also the pod's permanent neighbour entry for 169.254.1.1 (the host end's MAC).
             let links = try routed.create(host: host, pod: pod)
@@ -50,8 +43,8 @@ struct SwiftCanalPlugin: CNIPlugin {
 
     func delete(_ request: PluginRequest) async throws {
         let options = try CanalOptions(decoding: request.configurationBytes)
-        let interface = try Self.interface(request)
-        let host = try Self.handle(NetworkNamespace.current())
+        let interface = try request.requiredInterfaceName()
+        let host = try PluginRequest.nodeHandle()
         // The host end alone: deleting it removes the pod end and the host route.
         _ = try PodAttachment.remove(hostInterface: Self.hostInterface(request, interface), host: host)
         if let registry = try PodRecordWriter(options: options) { try await registry.unregister(request) }
@@ -67,19 +60,19 @@ struct SwiftCanalPlugin: CNIPlugin {
     /// without one, only that the host end exists and is up.
     func check(_ request: PluginRequest) async throws {
         _ = try CanalOptions(decoding: request.configurationBytes)
-        let interface = try Self.interface(request)
-        let host = try Self.handle(NetworkNamespace.current())
+        let interface = try request.requiredInterfaceName()
+        let host = try PluginRequest.nodeHandle()
         let name = Self.hostInterface(request, interface)
         guard let previous = try request.previousResult() else {
             try CheckValidation.validateHost(hostInterface: name, bridge: nil, host: host)
             return
         }
-        let podNamespace = try Self.openPod(request)
-        let routed = PodRoutedAttachment(
+        let podNamespace = try request.podNamespace()
+        let routed = PodRoutedAttachment.calico(
             veth: PodAttachment(
                 containerID: request.containerID, interfaceName: interface, podNamespace: podNamespace, hostInterface: name),
-            addresses: PodAddressing.addresses(of: previous, interface: interface).map(\.address), hostRouteProtocol: Self.hostRouteProtocol, hostMACAddress: Self.hostMACAddress)
-        try routed.validate(host: host, pod: try Self.handle(podNamespace))
+            addresses: PodAddressing.addresses(of: previous, interface: interface).map(\.address))
+        try routed.validate(host: host, pod: try PluginRequest.handle(in: podNamespace))
     }
 
     func status(_ request: PluginRequest) async throws {
@@ -91,60 +84,36 @@ struct SwiftCanalPlugin: CNIPlugin {
 
     // MARK: Helpers
 
-    static func interface(_ request: PluginRequest) throws(CNIError) -> InterfaceName {
-        guard let interface = request.interfaceName else { throw CNIError(.invalidEnvironmentVariables, "CNI_IFNAME is required") }
-        return interface
-    }
-
     /// `cali` + a hash of the container ID and interface: stable across ADD, CHECK and DEL.
     static func hostInterface(_ request: PluginRequest, _ interface: InterfaceName) -> InterfaceName {
         hostInterfaceName(containerID: request.containerID, interface: interface.value)
     }
 
     static func hostInterfaceName(containerID: String, interface: String) -> InterfaceName {
-        PodInterfaceNaming.hostInterfaceName(containerID: containerID, interfaceName: interface, prefix: "cali")
+        PodInterfaceNaming.hostInterfaceName(containerID: containerID, interfaceName: interface, prefix: PodRoutedAttachment.calicoInterfacePrefix)
     }
 
-    static func loadSubnet(_ path: String) throws(CNIError) -> NodeSubnet {
-        guard let file = fopen(path, "r") else {
-            throw CNIError(.tryAgainLater, "failed to read \(path)", details: "is swift-canald running on this node?")
+    /// The node's lease in subnet.env (written by swift-flanneld under swift-canald): missing
+    /// is code 11, a bad file or a subnet without room for pods code 7.
+    static func loadSubnet(_ path: String) throws(CNIError) -> (subnet: IPNetwork, mtu: Int?) {
+        do throws(IPAMError) {
+            let environment = try SubnetEnvironment.load(path: path)
+            return (try environment.ipv4PodSubnet(), environment.mtu)
+        } catch {
+            throw CNIError(error)
         }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = fread(&buffer, 1, buffer.count, file)
-            if count <= 0 { break }
-            bytes += buffer[..<count]
-        }
-        return try NodeSubnet(parsing: String(decoding: bytes, as: UTF8.self))
     }
 
-    static func allocator(_ options: CanalOptions, subnet: NodeSubnet) throws(CNIError) -> HostLocalAllocator {
+    static func allocator(_ options: CanalOptions, subnet: (subnet: IPNetwork, mtu: Int?)) throws(CNIError) -> HostLocalAllocator {
         try ipam {
             try HostLocalAllocator(
                 network: options.networkName,
                 configuration: HostLocalConfiguration(
-                    ranges: [[AddressRange(subnet: subnet.subnet.network)]], dataDir: options.dataDirectory))
+                    ranges: [[AddressRange(subnet: subnet.subnet)]], dataDir: options.dataDirectory))
         }
     }
 
     static func ipam<T>(_ body: () throws -> T) throws(CNIError) -> T {
-        do { return try body() } catch let error as CNIError { throw error } catch {
-            throw CNIError(.internal, "host-local IPAM failed", details: "\(error)")
-        }
-    }
-
-    static func openPod(_ request: PluginRequest) throws(CNIError) -> NetworkNamespace {
-        guard !request.networkNamespace.isEmpty else { throw CNIError(.invalidEnvironmentVariables, "CNI_NETNS is required") }
-        do { return try NetworkNamespace.open(path: request.networkNamespace) } catch {
-            throw CNIError(.invalidEnvironmentVariables, "failed to open netns \(request.networkNamespace)", details: "\(error)")
-        }
-    }
-
-    static func handle(_ namespace: @autoclosure () throws -> NetworkNamespace) throws(CNIError) -> NetlinkHandle {
-        do { return try NetlinkHandle(namespace: try namespace()) } catch {
-            throw CNIError(.internal, "failed to open netlink", details: "\(error)")
-        }
+        do { return try body() } catch { throw CNIError.fromIPAM(error, "host-local IPAM failed") }
     }
 }

@@ -8,6 +8,7 @@ import Namespaces
 import Netlink
 import NetPrimitives
 import PolicyAgent
+import Routing
 import ServiceLifecycle
 
 /// swift-canald: what Canal runs on every node. flannel's VXLAN overlay between nodes is
@@ -77,8 +78,10 @@ struct SwiftCanald: AsyncParsableCommand {
         logger[metadataKey: "node"] = "\(node)"
         let namespace = try NetworkNamespace.current()
         let netlink = try NetlinkHandle(namespace: namespace)
-        let underlay = try iface.map { try InterfaceName($0) } ?? Self.detectUnderlay(netlink)
-        let nodeAddresses = try netlink.addresses(family: .v4, device: underlay).map(\.network.address)
+        guard let underlay = try iface.map({ try InterfaceName($0) }) ?? NodeUnderlay.detect(netlink)?.interface else {
+            throw ValidationError("no interface with a global IPv4 address: pass --iface")
+        }
+        let nodeAddresses = try NodeUnderlay.addresses(of: underlay, netlink)
         try netlink.setIPForwarding(true)
         let executable = flanneld ?? Self.siblingExecutable("swift-flanneld")
         let overlay = FlannelProcess(
@@ -96,32 +99,14 @@ struct SwiftCanald: AsyncParsableCommand {
                 services: endpoint.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) } + [
                     .init(service: overlay, successTerminationBehavior: .gracefullyShutdownGroup,
                           failureTerminationBehavior: .gracefullyShutdownGroup),
-                    .init(service: PolicyService(agent: agent)),
+                    .init(service: PolicyAgentService(agent)),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 
-    /// The interface holding the first global-scope IPv4 address that is not loopback.
-    static func detectUnderlay(_ netlink: NetlinkHandle) throws -> InterfaceName {
-        let links = try netlink.links()
-        for address in try netlink.addresses(family: .v4) where address.scope == .universe {
-            if let link = links.first(where: { $0.index == address.linkIndex }), link.name != "lo", let name = link.interfaceName { return name }
-        }
-        throw ValidationError("no interface with a global IPv4 address: pass --iface")
-    }
-
     static func siblingExecutable(_ name: String) -> String {
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return (executable as NSString).deletingLastPathComponent + "/" + name
-    }
-}
-
-/// The policy agent as a service: runs until the group shuts down.
-struct PolicyService: Service {
-    let agent: PolicyAgent
-
-    func run() async throws {
-        try await cancelWhenGracefulShutdown { await agent.run() }
     }
 }

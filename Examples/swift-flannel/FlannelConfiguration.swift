@@ -1,4 +1,5 @@
 import CNISpec
+import IPAM
 import NetPrimitives
 
 /// The keys of flannel's CNI configuration that swift-flannel reads (everything else passes
@@ -26,7 +27,6 @@ struct FlannelOptions: Decodable, Sendable {
         case name, subnetFile, dataDir, delegate, prevResult, validAttachments = "cni.dev/valid-attachments"
     }
 
-    static let defaultSubnetFile = "/run/flannel/subnet.env"
     static let defaultDataDirectory = "/var/lib/cni/flannel"
 
     /// Decodes a request's configuration; failures are code 6.
@@ -43,72 +43,6 @@ struct DelegateOptions: Decodable, Sendable {
     var hairpinMode: Bool?
     var mtu: Int?
     var ipMasq: Bool?
-}
-
-/// flanneld's `subnet.env`: `KEY=VALUE` lines; `#` comments and unknown keys ignored.
-struct SubnetEnvironment: Hashable, Sendable {
-    /// FLANNEL_NETWORK: the whole cluster network (`10.244.0.0/16`).
-    var network: IPNetwork
-    /// FLANNEL_SUBNET: this node's subnet, written as its first host (`10.244.1.1/24`).
-    var subnet: IPNetwork
-    /// FLANNEL_MTU.
-    var mtu: Int?
-    /// FLANNEL_IPMASQ: whether flanneld masquerades itself.
-    var ipMasq: Bool
-
-    init(network: IPNetwork, subnet: IPNetwork, mtu: Int? = nil, ipMasq: Bool = false) {
-        self.network = network
-        self.subnet = subnet
-        self.mtu = mtu
-        self.ipMasq = ipMasq
-    }
-
-    init(parsing text: String) throws(CNIError) {
-        var values: [String: String] = [:]
-        for rawLine in text.split(whereSeparator: \.isNewline) {
-            let line = rawLine.drop { $0 == " " || $0 == "\t" }
-            guard !line.isEmpty, line.first != "#", let equals = line.firstIndex(of: "=") else { continue }
-            var value = String(line[line.index(after: equals)...])
-            while value.last == " " || value.last == "\t" { value.removeLast() }
-            if value.count >= 2, value.first == "\"", value.last == "\"" { value = String(value.dropFirst().dropLast()) }
-            values[String(line[..<equals])] = value
-        }
-        func cidr(_ key: String) throws(CNIError) -> IPNetwork {
-            guard let text = values[key] else { throw CNIError(.invalidNetworkConfig, "subnet.env has no \(key)") }
-            guard let network = IPNetwork(text) else { throw CNIError(.invalidNetworkConfig, "subnet.env: \(key)=\(text) is not a CIDR") }
-            return network
-        }
-        self.network = try cidr("FLANNEL_NETWORK")
-        self.subnet = try cidr("FLANNEL_SUBNET")
-        if let text = values["FLANNEL_MTU"] {
-            guard let mtu = Int(text), (68...65535).contains(mtu) else {
-                throw CNIError(.invalidNetworkConfig, "subnet.env: FLANNEL_MTU=\(text) is not a valid MTU")
-            }
-            self.mtu = mtu
-        }
-        self.ipMasq = values["FLANNEL_IPMASQ"] == "true"
-        guard subnet.family == .v4, network.family == .v4 else {
-            throw CNIError(.invalidNetworkConfig, "subnet.env: only IPv4 networks are supported")
-        }
-        guard network.contains(subnet.network) else {
-            throw CNIError(.invalidNetworkConfig, "subnet.env: FLANNEL_SUBNET \(subnet) is not inside FLANNEL_NETWORK \(network)")
-        }
-        guard subnet.prefixLength <= 30 else {
-            throw CNIError(.invalidNetworkConfig, "subnet.env: FLANNEL_SUBNET \(subnet) is too small for pods")
-        }
-    }
-
-    /// Reads and parses the file. A missing file is code 11 (try again later): flanneld has not
-    /// leased a subnet yet.
-    static func load(path: String) throws(CNIError) -> SubnetEnvironment {
-        let bytes: [UInt8]
-        do { bytes = try FileAccess.read(path) } catch {
-            throw CNIError(
-                .tryAgainLater, "failed to load flannel subnet file \(path): \(error)",
-                details: "is flanneld (or swift-flanneld) running on this node?")
-        }
-        return try SubnetEnvironment(parsing: String(decoding: bytes, as: UTF8.self))
-    }
 }
 
 /// Everything ADD/DEL/CHECK need, resolved from the configuration and subnet.env.
@@ -129,7 +63,7 @@ struct FlannelSettings: Sendable {
             throw CNIError(.invalidNetworkConfig, "invalid network name \"\(networkName)\"")
         }
         dataDirectory = options.dataDir.flatMap { $0.isEmpty ? nil : $0 } ?? FlannelOptions.defaultDataDirectory
-        subnetFile = options.subnetFile.flatMap { $0.isEmpty ? nil : $0 } ?? FlannelOptions.defaultSubnetFile
+        subnetFile = options.subnetFile.flatMap { $0.isEmpty ? nil : $0 } ?? SubnetEnvironment.defaultPath
         do { bridge = try InterfaceName(delegate.bridge ?? "cni0") } catch {
             throw CNIError(.invalidNetworkConfig, "invalid bridge name \"\(delegate.bridge ?? "")\"", details: "\(error)")
         }
@@ -153,8 +87,16 @@ struct PodNetwork: Sendable {
     var clusterNetwork: IPNetwork
     var mtu: Int?
 
-    init(_ environment: SubnetEnvironment, settings: FlannelSettings) {
-        subnet = environment.subnet.network
+    /// From subnet.env (IPAM's `SubnetEnvironment`): a missing file is code 11 (flanneld has
+    /// not leased a subnet yet), a bad one or a subnet without room for pods code 7.
+    init(settings: FlannelSettings) throws(CNIError) {
+        let environment: SubnetEnvironment
+        do throws(IPAMError) {
+            environment = try SubnetEnvironment.load(path: settings.subnetFile)
+            subnet = try environment.ipv4PodSubnet()
+        } catch {
+            throw CNIError(error)
+        }
         let first = subnet.address.advanced(by: 1)!
         gateway = try! IPNetwork(address: first, prefixLength: subnet.prefixLength)
         clusterNetwork = environment.network.network

@@ -81,12 +81,6 @@ struct PodAddressStore: Sendable {
 
     /// Runs an IPAM call, turning its error into the CNI error a runtime shows.
     private static func mapped<T>(_ body: () throws -> T) throws(CNIError) -> T {
-        do {
-            return try body()
-        } catch let error as IPAMError {
-            throw CNIError(error.code == .ioFailed ? .ioFailure : .internal, error.message, details: error.description)
-        } catch {
-            throw CNIError(.internal, "address store: \(error)")
-        }
+        do { return try body() } catch { throw CNIError.fromIPAM(error, "address store") }
     }
 }

@@ -13,15 +13,14 @@ struct SwiftFlannelPlugin: CNIPlugin {
     func add(_ request: PluginRequest) async throws -> CNIResult {
         let configuration = try FlannelOptions(decoding: request.configurationBytes)
         let settings = try FlannelSettings(configuration)
-        let environment = try SubnetEnvironment.load(path: settings.subnetFile)
-        let network = PodNetwork(environment, settings: settings)
-        let interfaceName = try Self.interfaceName(request)
+        let network = try PodNetwork(settings: settings)
+        let interfaceName = try request.requiredInterfaceName()
         // Chained after another plugin: its result is kept and ours added (decoded before
         // anything is created, so a bad prevResult leaves nothing behind).
         let previous = configuration.prevResult == nil ? nil : try request.previousResult()
-        let podNamespace = try Self.openPodNamespace(request.networkNamespace)
-        let host = try Self.handle(NetworkNamespace.current())
-        let pod = try Self.handle(podNamespace)
+        let podNamespace = try request.podNamespace()
+        let host = try PluginRequest.nodeHandle()
+        let pod = try PluginRequest.handle(in: podNamespace)
 
         let bridge = try BridgeAttachment.ensure(
             BridgeConfiguration(
@@ -71,10 +70,10 @@ struct SwiftFlannelPlugin: CNIPlugin {
     func delete(_ request: PluginRequest) async throws {
         let configuration = try FlannelOptions(decoding: request.configurationBytes)
         let settings = try FlannelSettings(configuration)
-        let interfaceName = try Self.interfaceName(request)
+        let interfaceName = try request.requiredInterfaceName()
         // Only the host end is needed: deleting it removes the pod end, also when the pod's
         // namespace is already gone.
-        let host = try Self.handle(NetworkNamespace.current())
+        let host = try PluginRequest.nodeHandle()
         let hostInterface = PodInterfaceNaming.hostInterfaceName(
             containerID: request.containerID, interfaceName: interfaceName.value)
         try PodAttachment.remove(hostInterface: hostInterface, host: host)
@@ -86,15 +85,14 @@ struct SwiftFlannelPlugin: CNIPlugin {
     func check(_ request: PluginRequest) async throws {
         let configuration = try FlannelOptions(decoding: request.configurationBytes)
         let settings = try FlannelSettings(configuration)
-        let environment = try SubnetEnvironment.load(path: settings.subnetFile)
-        let network = PodNetwork(environment, settings: settings)
+        let network = try PodNetwork(settings: settings)
         guard let previous = try request.previousResult() else {
             throw CNIError(.invalidNetworkConfig, "CHECK needs a prevResult")
         }
-        let interfaceName = try Self.interfaceName(request)
-        let podNamespace = try Self.openPodNamespace(request.networkNamespace)
-        let host = try Self.handle(NetworkNamespace.current())
-        let pod = try Self.handle(podNamespace)
+        let interfaceName = try request.requiredInterfaceName()
+        let podNamespace = try request.podNamespace()
+        let host = try PluginRequest.nodeHandle()
+        let pod = try PluginRequest.handle(in: podNamespace)
         let hostInterface = PodInterfaceNaming.hostInterfaceName(
             containerID: request.containerID, interfaceName: interfaceName.value)
         try CheckValidation.validateHost(hostInterface: hostInterface, bridge: settings.bridge, host: host)
@@ -113,7 +111,7 @@ struct SwiftFlannelPlugin: CNIPlugin {
         let store = PodAddressStore(dataDirectory: settings.dataDirectory, network: settings.networkName)
         guard store.exists else { return }
         let freed = try store.garbageCollect(valid: configuration.validAttachments ?? [])
-        let host = try Self.handle(NetworkNamespace.current())
+        let host = try PluginRequest.nodeHandle()
         for reservation in freed {
             let hostInterface = PodInterfaceNaming.hostInterfaceName(
                 containerID: reservation.containerID, interfaceName: reservation.interfaceName ?? "eth0")
@@ -125,7 +123,7 @@ struct SwiftFlannelPlugin: CNIPlugin {
         let configuration = try FlannelOptions(decoding: request.configurationBytes)
         let settings = try FlannelSettings(configuration)
         do {
-            _ = try SubnetEnvironment.load(path: settings.subnetFile)
+            _ = try PodNetwork(settings: settings)
         } catch {
             throw CNIError(.pluginNotAvailable, error.message, details: error.details)
         }
@@ -163,25 +161,6 @@ struct SwiftFlannelPlugin: CNIPlugin {
         if let current = try? FileAccess.read(path), current.first == UInt8(ascii: "1") { return }
         do { try FileAccess.overwrite(path, contents: Array("1".utf8)) } catch {
             throw CNIError(.internal, "failed to enable IPv4 forwarding: \(error)")
-        }
-    }
-
-    static func interfaceName(_ request: PluginRequest) throws(CNIError) -> InterfaceName {
-        guard let name = request.interfaceName else {
-            throw CNIError(.invalidEnvironmentVariables, "CNI_IFNAME is required")
-        }
-        return name
-    }
-
-    static func openPodNamespace(_ path: String) throws(CNIError) -> NetworkNamespace {
-        do { return try NetworkNamespace.open(path: path) } catch {
-            throw CNIError(.internal, "failed to open netns \"\(path)\": \(error)")
-        }
-    }
-
-    static func handle(_ namespace: @autoclosure () throws -> NetworkNamespace) throws(CNIError) -> NetlinkHandle {
-        do { return try NetlinkHandle(namespace: try namespace()) } catch {
-            throw CNIError(.internal, "failed to open a netlink socket", details: "\(error)")
         }
     }
 }

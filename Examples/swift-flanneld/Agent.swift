@@ -62,7 +62,8 @@ struct Agent: Service {
         let attributes = SubnetLeaseAttributes(
             publicIP: underlayAddress.address.description, backendType: backend.kind.rawValue, backendData: backendData,
             nodeName: settings.node)
-        let preferred = SubnetFile.read(settings.subnetFile).flatMap(SubnetEnvironment.previousSubnet(in:))
+        // The subnet of an existing subnet.env is the preference after a restart.
+        let preferred = Self.previousSubnet(settings.subnetFile, logger: logger)
         let lease = try await leases.acquire(
             node: settings.node, attributes: attributes, configuration: configuration, ttlSeconds: settings.leaseTTLSeconds,
             preferred: preferred)
@@ -83,9 +84,8 @@ struct Agent: Service {
         if settings.ipMasquerade {
             try Masquerade.ensure(network: configuration.Network, handle: try NftablesHandle(namespace: NetworkNamespace.current()))
         }
-        try SubnetFile.write(
-            SubnetEnvironment(network: configuration.Network, subnet: subnet, mtu: mtu, ipMasquerade: settings.ipMasquerade).text,
-            to: settings.subnetFile)
+        try SubnetEnvironment(network: configuration.Network, subnet: subnet, mtu: mtu, ipMasquerade: settings.ipMasquerade)
+            .write(to: settings.subnetFile)
 
         let dataPath = DataPath(
             backend: backend, handle: handle, underlayDevice: settings.underlayDevice, underlayNetwork: underlayAddress.network,
@@ -191,5 +191,15 @@ struct Agent: Service {
         }
         let elapsed = (ContinuousClock.now - start).components
         duration.recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
+    }
+
+    /// The subnet of an existing subnet.env (none yet: nil; unreadable: logged, nil).
+    static func previousSubnet(_ path: String, logger: Logger) -> IPNetwork? {
+        do {
+            return try SubnetEnvironment.load(path: path).subnet.network
+        } catch {
+            if (error as? IPAMError)?.code != .notReady { logger.warning("ignoring the previous \(path): \(error)") }
+            return nil
+        }
     }
 }

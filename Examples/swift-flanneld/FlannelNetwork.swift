@@ -34,35 +34,6 @@ struct FlannelBackend: Hashable, Sendable {
     }
 }
 
-/// The contents of flannel's `subnet.env`, which the CNI plugin reads.
-struct SubnetEnvironment: Hashable, Sendable {
-    var network: IPNetwork
-    var subnet: IPNetwork
-    var mtu: Int
-    var ipMasquerade: Bool
-
-    /// flannel writes the subnet as its first host address with the prefix length:
-    /// `FLANNEL_SUBNET=10.244.1.1/24`.
-    var text: String {
-        let first = subnet.network.address.advanced(by: 1) ?? subnet.network.address
-        return """
-            FLANNEL_NETWORK=\(network.network)
-            FLANNEL_SUBNET=\(first)/\(subnet.prefixLength)
-            FLANNEL_MTU=\(mtu)
-            FLANNEL_IPMASQ=\(ipMasquerade)
-
-            """
-    }
-
-    /// The subnet recorded in an existing file, used as the preferred subnet after a restart.
-    static func previousSubnet(in text: String) -> IPNetwork? {
-        for line in text.split(separator: "\n") where line.hasPrefix("FLANNEL_SUBNET=") {
-            return (try? IPNetwork(parsing: line.dropFirst("FLANNEL_SUBNET=".count)))?.network
-        }
-        return nil
-    }
-}
-
 /// The agent's error: a message for the operator.
 struct AgentError: Error, CustomStringConvertible {
     var description: String

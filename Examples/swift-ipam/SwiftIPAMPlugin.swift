@@ -17,23 +17,9 @@ struct SwiftIPAMPlugin: CNIPlugin {
             interfaceName: request.interfaceName?.description ?? "", cniArguments: request.arguments.description)
     }
 
-    /// Maps IPAM failures to CNI error codes.
+    /// Maps IPAM failures to CNI error codes (IPAM's one table).
     func mapped<T>(_ body: () async throws -> T) async throws(CNIError) -> T {
-        do {
-            return try await body()
-        } catch let error as CNIError {
-            throw error
-        } catch let error as IPAMError {
-            let code: CNIError.Code = switch error.code {
-            case .invalidConfiguration, .invalidIdentifier: .invalidNetworkConfig
-            case .contention, .datastoreFailed: .tryAgainLater
-            case .ioFailed: .ioFailure
-            default: .internal
-            }
-            throw CNIError(code, error.message, details: error.underlying)
-        } catch {
-            throw CNIError(.internal, "\(error)")
-        }
+        do { return try await body() } catch { throw CNIError.fromIPAM(error) }
     }
 
     func add(_ request: PluginRequest) async throws -> CNIResult {

@@ -28,6 +28,8 @@ public struct DatastoreError: Error, Hashable, Sendable, CustomStringConvertible
         public static let ioFailed = Code("I/O failed")
         /// The stored state is unreadable.
         public static let corrupted = Code("state corrupted")
+        /// A record (pod, node, block, lease…) does not decode; `key` names it.
+        public static let malformedRecord = Code("malformed record")
         /// The operation took longer than allowed.
         public static let timedOut = Code("timed out")
     }
@@ -36,16 +38,19 @@ public struct DatastoreError: Error, Hashable, Sendable, CustomStringConvertible
     public let message: String
     public let errno: Int32?
     public let endpoint: String?
+    /// The key of the record involved, for ``Code/malformedRecord``.
+    public let key: String?
 
-    public init(_ code: Code, _ message: String, errno: Int32? = nil, endpoint: String? = nil) {
+    public init(_ code: Code, _ message: String, errno: Int32? = nil, endpoint: String? = nil, key: String? = nil) {
         self.code = code
         self.message = message
         self.errno = errno
         self.endpoint = endpoint
+        self.key = key
     }
 
     public var description: String {
-        var text = "\(code): \(message)"
+        var text = key.map { "\(code) at \($0): \(message)" } ?? "\(code): \(message)"
         if let endpoint { text += " [\(endpoint)]" }
         if let errno { text += " (errno \(errno))" }
         return text

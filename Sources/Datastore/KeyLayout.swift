@@ -20,7 +20,7 @@ public enum KeyLayout {
         flannelSubnets(prefix: prefix) + cidrKey(cidr)
     }
 
-    /// `/swiftcni/nodes/<node>`.
+    /// `/swiftcni/nodes/<node>` (``NodeRecord``).
     public static func node(_ name: String) -> String { nodes + name }
     public static let nodes = root + "/nodes/"
     /// `/swiftcni/ipam/blocks/<10.244.0.0-26>`.
@@ -37,7 +37,9 @@ public enum KeyLayout {
     public static func ringPeer(_ peer: String) -> String { ringPeers + peer + "/" }
     public static let ringPeers = root + "/ipam/ring/"
     /// `/swiftcni/pods/<namespace>/<name>`.
-    public static func pod(namespace: String, name: String) -> String { root + "/pods/\(namespace)/\(name)" }
+    public static func pod(namespace: String, name: String) -> String { pods + "\(namespace)/\(name)" }
+    /// `/swiftcni/pods/`: the directory of pod records (``PodRecord``).
+    public static let pods = root + "/pods/"
     /// `/swiftcni/labels/<kind>/<namespace>/<name>`.
     public static func labels(kind: String, namespace: String, name: String) -> String { root + "/labels/\(kind)/\(namespace)/\(name)" }
     /// Every policy key starts with `/swiftcni/policies/`; each holds the JSON of one document.

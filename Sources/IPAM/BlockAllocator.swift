@@ -29,7 +29,7 @@ public struct BlockAllocator: Sendable {
     }
 
     public init(store: any Datastore, node: String, pools: [BlockPool], strictAffinity: Bool = false, releaseEmptyBlocks: Bool = true) throws {
-        guard !node.isEmpty, !node.contains("/") else { throw IPAMError(.invalidIdentifier, "invalid node name \"\(node)\"") }
+        guard !node.isEmpty, !node.contains("/") else { throw IPAMError(.invalidConfiguration, "invalid node name \"\(node)\"") }
         guard !pools.isEmpty else { throw IPAMError(.invalidConfiguration, "no pools configured") }
         for pool in pools { try pool.validate() }
         self.store = store
@@ -48,8 +48,8 @@ public struct BlockAllocator: Sendable {
 
     private func blocks() async throws -> [(block: AllocationBlock, revision: Int64)] {
         let listing = try await withDatastore("list blocks") { try await store.list(prefix: KeyLayout.blocks) }
-        return listing.items.compactMap { item in
-            (try? JSONDecoder().decode(AllocationBlock.self, from: Data(item.value))).map { ($0, item.modRevision) }
+        return try listing.items.map { item throws(IPAMError) in
+            (try decodeRecord(AllocationBlock.self, item.value, key: item.key), item.modRevision)
         }
     }
 
@@ -167,9 +167,8 @@ public struct BlockAllocator: Sendable {
         let records = try await withDatastore("list handles") { try await store.list(prefix: KeyLayout.handles) }
         var owners: [String: String] = [:]
         for item in records.items {
-            if let record = try? JSONDecoder().decode(HandleRecord.self, from: Data(item.value)) {
-                owners[String(item.key.dropFirst(KeyLayout.handles.count))] = record.node
-            }
+            let record = try decodeRecord(HandleRecord.self, item.value, key: item.key)
+            owners[String(item.key.dropFirst(KeyLayout.handles.count))] = record.node
         }
         let current = try await blocks()
         var doomed: Set<String> = []

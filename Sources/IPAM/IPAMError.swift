@@ -1,3 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 /// The one error type of the IPAM module.
 public struct IPAMError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What kind of failure. Extensible: new codes may be added.
@@ -8,7 +14,8 @@ public struct IPAMError: Error, Hashable, Sendable, CustomStringConvertible {
 
         /// The IPAM configuration is invalid (bad range, gateway outside the subnet, …).
         public static let invalidConfiguration = Code("invalid IPAM configuration")
-        /// A container ID, network name or interface name is not acceptable (could escape dataDir).
+        /// A container ID or interface name is not acceptable (could escape dataDir); a bad
+        /// network or node name is ``invalidConfiguration``.
         public static let invalidIdentifier = Code("invalid identifier")
         /// No free address (or subnet, or block) is left.
         public static let exhausted = Code("addresses exhausted")
@@ -29,11 +36,12 @@ public struct IPAMError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let ringConflict = Code("ring conflict")
         /// A ring change was asked of a peer that does not own the tokens or addresses involved.
         public static let notOwner = Code("not the owner")
-        /// A stored record (ring, allocations, consensus state) cannot be decoded; the message
-        /// names its key.
-        public static let corruptRecord = Code("corrupt record")
         /// A message between ring peers is malformed or not addressed to this peer.
         public static let invalidMessage = Code("invalid ring message")
+        /// What the allocator needs is not there yet (flanneld has not written subnet.env).
+        public static let notReady = Code("not ready")
+        /// A stored block, handle or lease does not decode; the message names its key.
+        public static let malformedRecord = Code("malformed record")
     }
 
     public let code: Code
@@ -54,6 +62,25 @@ public struct IPAMError: Error, Hashable, Sendable, CustomStringConvertible {
         if let underlying { text += ": \(underlying)" }
         if let errno { text += " (errno \(errno))" }
         return text
+    }
+}
+
+/// Decodes the record stored at `key`; any failure is `.malformedRecord` naming the key.
+func decodeRecord<T: Decodable>(_ type: T.Type, _ bytes: [UInt8], key: String) throws(IPAMError) -> T {
+    do { return try JSONDecoder().decode(T.self, from: Data(bytes)) } catch {
+        throw IPAMError(.malformedRecord, "\(key) does not decode", underlying: describeDecoding(error))
+    }
+}
+
+/// A one-line description of a decoding error: the field path and the reason.
+func describeDecoding(_ error: any Error) -> String {
+    switch error {
+    case DecodingError.dataCorrupted(let context), DecodingError.keyNotFound(_, let context),
+        DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+        let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+        return path.isEmpty ? context.debugDescription : "\(path): \(context.debugDescription)"
+    default:
+        return "\(error)"
     }
 }
 

@@ -6,7 +6,7 @@ public enum Identifier {
         guard !name.isEmpty, name.utf8.count <= 255, name != ".", name != "..",
             !name.contains("/"), !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f })
         else {
-            throw IPAMError(.invalidIdentifier, "invalid network name \"\(name)\"")
+            throw IPAMError(.invalidConfiguration, "invalid network name \"\(name)\"")
         }
     }
 

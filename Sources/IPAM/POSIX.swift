@@ -6,7 +6,7 @@ import Musl
 
 /// The few file calls IPAM needs. Internal.
 enum POSIX {
-    static func makeDirectories(_ path: String) throws {
+    static func makeDirectories(_ path: String) throws(IPAMError) {
         var current = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/") {
             current += "/" + component
@@ -16,7 +16,7 @@ enum POSIX {
         }
     }
 
-    static func readFile(_ path: String) throws -> [UInt8] {
+    static func readFile(_ path: String) throws(IPAMError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw IPAMError(.ioFailed, "open \(path)", errno: errno) }
         defer { close(fd) }
@@ -55,6 +55,38 @@ enum POSIX {
         }
         if !exclusive, ftruncate(fd, off_t(bytes.count)) != 0 {
             throw IPAMError(.ioFailed, "truncate \(path)", errno: errno)
+        }
+    }
+
+    /// Replaces `path` atomically: writes a temporary file next to it, fsyncs it and renames it
+    /// over `path`.
+    static func replaceFile(_ path: String, _ bytes: [UInt8]) throws(IPAMError) {
+        let temporary = path + ".tmp.\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw IPAMError(.ioFailed, "create \(temporary)", errno: errno) }
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                let error = errno
+                close(fd)
+                unlink(temporary)
+                throw IPAMError(.ioFailed, "write \(temporary)", errno: error)
+            }
+            offset += written
+        }
+        if fsync(fd) != 0 {
+            let error = errno
+            close(fd)
+            unlink(temporary)
+            throw IPAMError(.ioFailed, "fsync \(temporary)", errno: error)
+        }
+        close(fd)
+        guard rename(temporary, path) == 0 else {
+            let error = errno
+            unlink(temporary)
+            throw IPAMError(.ioFailed, "rename \(temporary) to \(path)", errno: error)
         }
     }
 

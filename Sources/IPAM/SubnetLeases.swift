@@ -76,6 +76,8 @@ public struct SubnetLease: Hashable, Sendable {
 public enum SubnetLeaseEvent: Hashable, Sendable {
     case added(SubnetLease)
     case removed(IPNetwork)
+    /// A lease key or value that does not decode (the error names the key); the watch goes on.
+    case malformed(IPAMError)
 }
 
 /// Subnet leases in flannel's model: the cluster network is split into subnets of
@@ -96,7 +98,7 @@ public struct SubnetLeaseManager: Sendable {
             return nil
         }
         do { return try JSONDecoder().decode(SubnetLeaseConfiguration.self, from: Data(value.value)) } catch {
-            throw IPAMError(.invalidConfiguration, "\(KeyLayout.flannelConfig(prefix: prefix)): \(error)")
+            throw IPAMError(.invalidConfiguration, "\(KeyLayout.flannelConfig(prefix: prefix)) does not decode", underlying: describeDecoding(error))
         }
     }
 
@@ -111,15 +113,22 @@ public struct SubnetLeaseManager: Sendable {
     /// Every current lease.
     public func leases() async throws -> [SubnetLease] {
         let listing = try await withDatastore("list leases") { try await store.list(prefix: KeyLayout.flannelSubnets(prefix: prefix)) }
-        return listing.items.compactMap(Self.lease)
+        return try listing.items.map(Self.lease)
     }
 
-    static func lease(_ item: KeyValue) -> SubnetLease? {
-        guard let component = item.key.split(separator: "/").last, let cidr = KeyLayout.cidr(fromKey: String(component)),
-            let subnet = try? IPNetwork(parsing: cidr),
-            let attributes = try? JSONDecoder().decode(SubnetLeaseAttributes.self, from: Data(item.value))
-        else { return nil }
+    /// The lease stored at `item`; a key that is not a subnet or a value that does not decode
+    /// is `.malformedRecord` naming the key.
+    static func lease(_ item: KeyValue) throws(IPAMError) -> SubnetLease {
+        guard let subnet = subnet(ofKey: item.key) else {
+            throw IPAMError(.malformedRecord, "\(item.key): the key does not name a subnet")
+        }
+        let attributes = try decodeRecord(SubnetLeaseAttributes.self, item.value, key: item.key)
         return SubnetLease(subnet: subnet, attributes: attributes, lease: item.lease, revision: item.modRevision)
+    }
+
+    static func subnet(ofKey key: String) -> IPNetwork? {
+        guard let component = key.split(separator: "/").last, let cidr = KeyLayout.cidr(fromKey: String(component)) else { return nil }
+        return try? IPNetwork(parsing: cidr)
     }
 
     /// The lease `node` should hold: its existing one (same NodeName, or same PublicIP for
@@ -202,13 +211,14 @@ public struct SubnetLeaseManager: Sendable {
                     for try await event in events {
                         switch event.kind {
                         case .put:
-                            if let lease = Self.lease(event.keyValue) { continuation.yield(.added(lease)) }
-                        case .delete:
-                            if let component = event.keyValue.key.split(separator: "/").last,
-                                let cidr = KeyLayout.cidr(fromKey: String(component)), let subnet = try? IPNetwork(parsing: cidr)
-                            {
-                                continuation.yield(.removed(subnet))
+                            do throws(IPAMError) {
+                                let lease = try Self.lease(event.keyValue)
+                                continuation.yield(.added(lease))
+                            } catch {
+                                continuation.yield(.malformed(error))
                             }
+                        case .delete:
+                            if let subnet = Self.subnet(ofKey: event.keyValue.key) { continuation.yield(.removed(subnet)) }
                         }
                     }
                     continuation.finish()

@@ -1,6 +1,7 @@
 import CNISpec
 import Datastore
 import Foundation
+import IPAM
 import Namespaces
 import NetPrimitives
 
@@ -136,12 +137,11 @@ extension Lab {
         let path = nodeDirectory(index) + "/subnet.env"
         var waited = 0
         while waited < timeoutMilliseconds {
-            if let text = try? String(contentsOfFile: path, encoding: .utf8),
-                let line = text.split(separator: "\n").first(where: { $0.hasPrefix("FLANNEL_SUBNET=") }),
-                let network = try? IPNetwork(parsing: line.dropFirst("FLANNEL_SUBNET=".count))
-            {
-                setSubnet(network.network.description, node: index)
+            do {
+                setSubnet(try SubnetEnvironment.load(path: path).subnet.network.description, node: index)
                 return
+            } catch {
+                if (error as? IPAMError)?.code != .notReady { throw LabError(.process, "node \(index): \(error)") }
             }
             if let agent = try nodeRecord(index).agent, !ProcessSupervisor.isRunning(agent) {
                 throw LabError(.process, "the agent of node \(index) exited; see \(agentLogPath(index))\(Self.logTail(agentLogPath(index)))")

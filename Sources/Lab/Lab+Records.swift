@@ -15,30 +15,12 @@ extension Lab {
         }
     }
 
-    struct PodDocument: Codable {
-        var namespace: String
-        var name: String
-        var node: String
-        var containerID: String
-        var addresses: [String]
-        var labels: [String: String]
-        /// The pod server's named ports, as a pod spec's named container ports.
-        var ports: [PortDocument]
-    }
-
-    struct PortDocument: Codable {
-        var name: String
-        var port: UInt16
-        var `protocol`: String
-    }
-
     func publish(_ pod: LabState.PodRecord) async throws {
-        let document = PodDocument(
+        let record = PodRecord(
             namespace: pod.namespace, name: pod.name, node: (try? nodeRecord(pod.node).name) ?? "node-\(pod.node)",
             containerID: pod.containerID, addresses: pod.address.map { [$0] } ?? [], labels: pod.labels,
-            ports: Self.podServerPorts.map { PortDocument(name: $0.name, port: $0.port, protocol: $0.protocol.description) })
-        let key = Keys.pod(namespace: pod.namespace, name: pod.name)
-        try await storePut(key, try await merged(document, intoRecordAt: key))
+            ports: Self.podServerPorts.map { PortRecord(name: $0.name, port: $0.port, protocol: $0.protocol.description) })
+        try await storePut(record.key, try await merged(record))
         try await storePut(Keys.podLabels(namespace: pod.namespace, name: pod.name), Self.json(pod.labels))
     }
 
@@ -52,19 +34,18 @@ extension Lab {
         try await storePut(Keys.namespaceLabels(namespace), Self.json(labels))
     }
 
-    /// The lab's pod document over the record a plugin wrote for the same container (swift-calico
+    /// The lab's pod record over the record a plugin wrote for the same container (swift-calico
     /// and swift-canal write one at ADD): the lab's fields win, the plugin's others (its host
-    /// interface) are kept, so the one record says everything.
-    func merged(_ document: PodDocument, intoRecordAt key: String) async throws -> String {
-        let lab = try Self.json(document)
-        guard let existing = try await storeList(prefix: key).first(where: { $0.0 == key })?.1,
-            let written = try? JSONSerialization.jsonObject(with: Data(existing.utf8)) as? [String: Any],
-            written["containerID"] as? String == document.containerID,
-            var result = try JSONSerialization.jsonObject(with: Data(lab.utf8)) as? [String: Any]
-        else { return lab }
-        for (field, value) in written where result[field] == nil { result[field] = value }
-        let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys, .withoutEscapingSlashes])
-        return String(decoding: data, as: UTF8.self)
+    /// interface, fields unknown here) are kept (`PodRecord.merged(over:)`, as
+    /// `ClusterRegistry.merge` does), so the one record says everything. A stored record that
+    /// does not decode is an error naming its key.
+    func merged(_ record: PodRecord) async throws -> String {
+        var result = record
+        if let existing = try await storeList(prefix: record.key).first(where: { $0.0 == record.key })?.1 {
+            let written = try PodRecord(decoding: Array(existing.utf8), key: record.key)
+            if written.containerID == record.containerID { result = record.merged(over: written) }
+        }
+        return String(decoding: try result.encoded(), as: UTF8.self)
     }
 
     static func json(_ value: some Encodable) throws -> String {

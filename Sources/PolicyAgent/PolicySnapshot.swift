@@ -3,7 +3,8 @@ import Foundation
 import NetPrimitives
 import Policy
 
-/// The policy-relevant part of the Datastore at one revision, and its pure mapping to what
+/// The policy-relevant part of the Datastore at one revision (pod and node records are the
+/// Datastore's cluster model, ``Datastore/PodRecord`` and ``Datastore/NodeRecord``), and its pure mapping to what
 /// `PolicyEnforcer` (PolicyEnforcement library) needs: a `PolicySet` and a `ClusterState`.
 ///
 /// ```swift
@@ -12,59 +13,10 @@ import Policy
 /// let endpoints = snapshot.endpoints { _ in nil }    // interface names from the records only
 /// ```
 public struct PolicySnapshot: Hashable, Sendable {
-    /// The pod record at `/swiftcni/pods/<namespace>/<name>`, as the plugins and the lab write
-    /// it (unknown fields ignored; the lab's record has no `hostInterface`).
-    public struct PodRecord: Codable, Hashable, Sendable {
-        public var namespace: String
-        public var name: String
-        public var node: String?
-        public var containerID: String?
-        public var addresses: [String]
-        public var labels: [String: String]?
-        public var hostInterface: String?
-        /// The pod's named container ports (a pod spec's `containerPorts` with a name), what a
-        /// policy's named port (`port: serve-80-tcp`) resolves to.
-        public var ports: [PortRecord]?
-
-        public init(
-            namespace: String, name: String, node: String?, containerID: String? = nil, addresses: [String],
-            labels: [String: String]? = nil, hostInterface: String? = nil, ports: [PortRecord]? = nil
-        ) {
-            self.ports = ports
-            self.namespace = namespace
-            self.name = name
-            self.node = node
-            self.containerID = containerID
-            self.addresses = addresses
-            self.labels = labels
-            self.hostInterface = hostInterface
-        }
-    }
-
-    /// A named container port of a pod record: `{"name":"http","port":80,"protocol":"TCP"}`
-    /// (protocol `TCP` when absent, as in a pod spec).
-    public struct PortRecord: Codable, Hashable, Sendable {
-        public var name: String
-        public var port: UInt16
-        public var `protocol`: String?
-
-        public init(name: String, port: UInt16, protocol: String? = nil) {
-            self.name = name
-            self.port = port
-            self.protocol = `protocol`
-        }
-
-        /// The Policy library's named port; `nil` for an unknown protocol.
-        var namedPort: NamedPort? {
-            guard let transport = TransportProtocol(name: `protocol` ?? "TCP") else { return nil }
-            return NamedPort(name: name, port: port, protocol: transport)
-        }
-    }
-
-    /// The node record at `/swiftcni/nodes/<node>` (only `name` and `addresses` are used).
-    struct NodeRecord: Codable, Hashable, Sendable {
-        var name: String?
-        var addresses: [String]?
+    /// The Policy library's named port of a record's port; `nil` for an unknown protocol.
+    static func namedPort(_ port: PortRecord) -> NamedPort? {
+        guard let transport = TransportProtocol(name: port.effectiveProtocol) else { return nil }
+        return NamedPort(name: port.name, port: port.port, protocol: transport)
     }
 
     /// The raw values by key, under the prefixes of ``PolicyStoreKeys``.
@@ -72,7 +24,8 @@ public struct PolicySnapshot: Hashable, Sendable {
     // Decoded once per write (an event then costs one decode, not one per stored key).
     private var policyDocuments: [String: Result<PolicySet, PolicyAgentError>] = [:]
     private var records: [String: Result<PodRecord, PolicyAgentError>] = [:]
-    private var labelMaps: [String: [String: String]] = [:]
+    private var labelMaps: [String: Result<[String: String], PolicyAgentError>] = [:]
+    private var nodeRecords: [String: Result<NodeRecord, PolicyAgentError>] = [:]
 
     public init(_ items: [KeyValue] = []) {
         for item in items where PolicyStoreKeys.isRelevant(item.key) { store(item.key, item.value) }
@@ -95,6 +48,7 @@ public struct PolicySnapshot: Hashable, Sendable {
         policyDocuments[key] = nil
         records[key] = nil
         labelMaps[key] = nil
+        nodeRecords[key] = nil
         guard let value else { return }
         if key.hasPrefix(PolicyStoreKeys.policies) {
             do {
@@ -104,18 +58,24 @@ public struct PolicySnapshot: Hashable, Sendable {
                     PolicyAgentError(.malformedRecord, "policy document skipped", key: key, underlying: "\(error)"))
             }
         } else if key.hasPrefix(PolicyStoreKeys.pods) {
-            do {
-                records[key] = .success(try JSONDecoder().decode(PodRecord.self, from: Data(value)))
+            do throws(DatastoreError) {
+                records[key] = .success(try PodRecord(decoding: value, key: key))
             } catch {
-                records[key] = .failure(PolicyAgentError(.malformedRecord, "pod record skipped", key: key, underlying: "\(error)"))
+                records[key] = .failure(PolicyAgentError(.malformedRecord, "pod record skipped", key: key, underlying: error.message))
             }
         } else if key.hasPrefix(PolicyStoreKeys.podLabels) || key.hasPrefix(PolicyStoreKeys.namespaceLabels) {
-            labelMaps[key] = try? JSONDecoder().decode([String: String].self, from: Data(value))
+            do {
+                labelMaps[key] = .success(try JSONDecoder().decode([String: String].self, from: Data(value)))
+            } catch {
+                labelMaps[key] = .failure(PolicyAgentError(.malformedRecord, "label map ignored", key: key, underlying: "\(error)"))
+            }
+        } else if key.hasPrefix(PolicyStoreKeys.nodes) {
+            do throws(DatastoreError) {
+                nodeRecords[key] = .success(try NodeRecord(decoding: value, key: key))
+            } catch {
+                nodeRecords[key] = .failure(PolicyAgentError(.malformedRecord, "node record skipped", key: key, underlying: error.message))
+            }
         }
-    }
-
-    private func items(under prefix: String) -> [(key: String, value: [UInt8])] {
-        values.filter { $0.key.hasPrefix(prefix) }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
     /// Every stored policy, merged in key order. Documents that do not parse are skipped and
@@ -145,8 +105,9 @@ public struct PolicySnapshot: Hashable, Sendable {
         return (result, errors)
     }
 
-    /// A label map stored at `key` (nil when absent or not a JSON object of strings).
-    func labels(at key: String) -> [String: String]? { labelMaps[key] }
+    /// A label map stored at `key` (nil when absent or not a JSON object of strings: such a
+    /// map is reported by ``cluster(node:localAddresses:interface:)``).
+    func labels(at key: String) -> [String: String]? { try? labelMaps[key]?.get() }
 
     /// The endpoint of one pod record: labels from `/swiftcni/labels/pod/…` (else the record's),
     /// namespace labels from `/swiftcni/labels/namespace/_cluster/…`, the host interface from
@@ -163,7 +124,7 @@ public struct PolicySnapshot: Hashable, Sendable {
         let interfaceName = record.hostInterface.flatMap { try? InterfaceName($0) } ?? interface(record)
         return Endpoint(
             namespace: record.namespace, name: record.name, addresses: addresses, interfaceName: interfaceName,
-            labels: labels, namespaceLabels: namespaceLabels, namedPorts: (record.ports ?? []).compactMap(\.namedPort),
+            labels: labels, namespaceLabels: namespaceLabels, namedPorts: (record.ports ?? []).compactMap(Self.namedPort),
             node: record.node ?? "")
     }
 
@@ -187,10 +148,15 @@ public struct PolicySnapshot: Hashable, Sendable {
             }
         }
         var nodes: [String: [IPAddress]] = [:]
-        for (key, value) in items(under: PolicyStoreKeys.nodes) {
-            guard let record = try? JSONDecoder().decode(NodeRecord.self, from: Data(value)) else { continue }
-            let name = record.name ?? String(key.dropFirst(PolicyStoreKeys.nodes.count))
-            nodes[name, default: []] += (record.addresses ?? []).compactMap { IPAddress($0) ?? IPNetwork($0).map(\.address) }
+        for key in nodeRecords.keys.sorted() {
+            switch nodeRecords[key]! {
+            case .success(let record):
+                nodes[record.name, default: []] += record.addresses.compactMap { IPAddress($0) ?? IPNetwork($0).map(\.address) }
+            case .failure(let error): errors.append(error)
+            }
+        }
+        for key in labelMaps.keys.sorted() {
+            if case .failure(let error) = labelMaps[key]! { errors.append(error) }
         }
         if !localAddresses.isEmpty { nodes[node, default: []] += localAddresses }
         let clusterNodes = nodes.keys.sorted().map { ClusterNode(name: $0, addresses: Array(Set(nodes[$0]!)).sorted { "\($0)" < "\($1)" }) }

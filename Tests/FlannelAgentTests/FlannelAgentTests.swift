@@ -7,15 +7,6 @@ import Testing
 
 @Suite("swift-flanneld: configuration and files")
 struct FlannelAgentUnitTests {
-    @Test("subnet.env as flannel writes it: first host address of the subnet")
-    func subnetEnvironment() throws {
-        let environment = SubnetEnvironment(
-            network: try IPNetwork(parsing: "10.244.0.0/16"), subnet: try IPNetwork(parsing: "10.244.1.0/24"), mtu: 1450, ipMasquerade: true)
-        #expect(environment.text == "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n")
-        #expect(SubnetEnvironment.previousSubnet(in: environment.text) == (try IPNetwork(parsing: "10.244.1.0/24")))
-        #expect(SubnetEnvironment.previousSubnet(in: "garbage") == nil)
-    }
-
     @Test("backend section: defaults, host-gw, DirectRouting, bad values")
     func backend() throws {
         let defaults = try FlannelBackend(nil)

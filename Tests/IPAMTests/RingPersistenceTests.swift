@@ -60,7 +60,7 @@ import Testing
                     _ = try await rings.load(me: ringPeer(1), range: "10.32.0.0/20", initialPeerCount: 3)
                     Issue.record("a corrupt \(key) loaded")
                 } catch let error as IPAMError {
-                    #expect(error.code == .corruptRecord)
+                    #expect(error.code == .malformedRecord)
                     #expect(error.message.contains(key))
                 }
             }

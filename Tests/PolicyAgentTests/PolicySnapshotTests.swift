@@ -90,4 +90,19 @@ struct PolicySnapshotTests {
         #expect(errors.count == 2)
         #expect(errors.allSatisfy { $0.code == .malformedRecord })
     }
+
+    /// Node records and label maps that do not decode are reported by key, never skipped silently.
+    @Test func reportsMalformedNodeRecordsAndLabelMapsByKey() {
+        let snapshot = PolicySnapshot([
+            Self.item("/swiftcni/pods/x/a", #"{"namespace":"x","name":"a","node":"n1","addresses":["10.1.0.2"],"extra":{"kept":true}}"#),
+            Self.item("/swiftcni/nodes/n1", #"{"name":"n1","addresses":"192.168.0.1"}"#),
+            Self.item("/swiftcni/nodes/n2", #"{"addresses":["192.168.0.2"]}"#),
+            Self.item("/swiftcni/labels/pod/x/a", #"{"app":7}"#),
+        ])
+        let (cluster, errors) = snapshot.cluster(node: "n1") { _ in nil }
+        #expect(cluster.endpoints.map(\.name) == ["a"])
+        #expect(cluster.nodes.map(\.name) == ["n2"])
+        #expect(Set(errors.compactMap(\.key)) == ["/swiftcni/nodes/n1", "/swiftcni/labels/pod/x/a"], "\(errors)")
+        #expect(errors.allSatisfy { $0.code == .malformedRecord })
+    }
 }

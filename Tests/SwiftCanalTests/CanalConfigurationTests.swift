@@ -1,20 +1,33 @@
 import CNISpec
+import Foundation
 import Testing
 @testable import swift_canal
 
 /// The plugin's pure parts: its configuration and subnet.env.
 @Suite("swift-canal configuration")
 struct CanalConfigurationTests {
-    @Test func parsesSubnetEnvironment() throws {
-        let subnet = try NodeSubnet(parsing: "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.3.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n")
-        #expect(subnet.subnet.network.description == "10.244.3.0/24")
-        #expect(subnet.mtu == 1450)
-    }
-
-    @Test func rejectsUnusableSubnetEnvironment() {
-        #expect(throws: CNIError.self) { try NodeSubnet(parsing: "FLANNEL_NETWORK=10.244.0.0/16\n") }
-        #expect(throws: CNIError.self) { try NodeSubnet(parsing: "FLANNEL_SUBNET=10.244.3.1/31\n") }
-        #expect(throws: CNIError.self) { try NodeSubnet(parsing: "FLANNEL_SUBNET=fd00::1/64\n") }
+    /// subnet.env is IPAM's `SubnetEnvironment` (tested there); the plugin's use of it.
+    @Test func loadsSubnetEnvironment() throws {
+        let path = "/tmp/swcni-canal-subnet-\(getpid()).env"
+        defer { unlink(path) }
+        func load(_ text: String) throws -> (subnet: String, mtu: Int?) {
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            let loaded = try SwiftCanalPlugin.loadSubnet(path)
+            return (loaded.subnet.description, loaded.mtu)
+        }
+        do throws(CNIError) {
+            _ = try SwiftCanalPlugin.loadSubnet(path)
+            Issue.record("loaded a missing file")
+        } catch {
+            #expect(error.code == .tryAgainLater)
+        }
+        let loaded = try load("FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.3.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n")
+        #expect(loaded.subnet == "10.244.3.0/24" && loaded.mtu == 1450)
+        for bad in ["FLANNEL_NETWORK=10.244.0.0/16\n", "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.3.1/31\n",
+                    "FLANNEL_NETWORK=fd00::/48\nFLANNEL_SUBNET=fd00:0:0:1::1/64\n"] {
+            try bad.write(toFile: path, atomically: true, encoding: .utf8)
+            #expect(throws: CNIError.self) { try SwiftCanalPlugin.loadSubnet(path) }
+        }
     }
 
     @Test func decodesOptionsWithDefaults() throws {

@@ -1,51 +1,38 @@
 import CNISpec
+import Foundation
 import NetPrimitives
 import Testing
 
 @testable import swift_flannel
 
+/// subnet.env is IPAM's `SubnetEnvironment` (parsing tested in IPAMTests); the plugin's use of it.
 @Suite struct SubnetEnvironmentTests {
-    @Test func parsesFlanneldOutput() throws {
-        let text = """
-            FLANNEL_NETWORK=10.244.0.0/16
-            FLANNEL_SUBNET=10.244.1.1/24
-            FLANNEL_MTU=1450
-            FLANNEL_IPMASQ=true
-            """
-        let environment = try SubnetEnvironment(parsing: text)
-        #expect(environment.network == IPNetwork("10.244.0.0/16"))
-        #expect(environment.subnet == IPNetwork("10.244.1.1/24"))
-        #expect(environment.mtu == 1450)
-        #expect(environment.ipMasq)
+    static func settings(subnetFile: String) throws -> FlannelSettings {
+        try FlannelSettings(FlannelOptions(decoding: Array(#"{"name":"cbr0","type":"swift-flannel","subnetFile":"\#(subnetFile)"}"#.utf8)))
     }
 
-    @Test func ignoresCommentsUnknownKeysAndQuotes() throws {
-        let text = "# written by flanneld\nFLANNEL_IPV6_NETWORK=fd00::/48\nFLANNEL_NETWORK=\"10.0.0.0/8\"\r\n  FLANNEL_SUBNET=10.3.4.1/24  \n"
-        let environment = try SubnetEnvironment(parsing: text)
-        #expect(environment.network == IPNetwork("10.0.0.0/8"))
-        #expect(environment.subnet.network == IPNetwork("10.3.4.0/24"))
-        #expect(environment.mtu == nil)
-        #expect(!environment.ipMasq)
-    }
-
-    @Test(arguments: [
-        "FLANNEL_SUBNET=10.244.1.1/24",
-        "FLANNEL_NETWORK=10.244.0.0/16",
-        "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=banana",
-        "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.9.1.1/24",
-        "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=nine",
-        "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/31",
-    ])
-    func rejectsBadFiles(text: String) {
-        #expect(throws: CNIError.self) { try SubnetEnvironment(parsing: text) }
-    }
-
-    @Test func missingFileIsTryAgainLater() {
+    @Test func podNetworkFromTheFile() throws {
+        let path = "/tmp/swcni-flannel-subnet-\(getpid()).env"
+        defer { unlink(path) }
         do {
-            _ = try SubnetEnvironment.load(path: "/nonexistent/swcni/subnet.env")
+            _ = try PodNetwork(settings: Self.settings(subnetFile: path))
             Issue.record("expected an error")
-        } catch {
+        } catch let error as CNIError {
             #expect(error.code == .tryAgainLater)
+        }
+        try "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n"
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let network = try PodNetwork(settings: Self.settings(subnetFile: path))
+        #expect(network.subnet == IPNetwork("10.244.1.0/24") && network.gateway == IPNetwork("10.244.1.1/24"))
+        #expect(network.clusterNetwork == IPNetwork("10.244.0.0/16") && network.mtu == 1450)
+        for bad in ["FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/31", "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=banana"] {
+            try bad.write(toFile: path, atomically: true, encoding: .utf8)
+            do {
+                _ = try PodNetwork(settings: Self.settings(subnetFile: path))
+                Issue.record("accepted \(bad)")
+            } catch let error as CNIError {
+                #expect(error.code == .invalidNetworkConfig && error.message.contains("FLANNEL_SUBNET"), "\(error)")
+            }
         }
     }
 }
@@ -78,11 +65,7 @@ import Testing
         #expect(settings.bridge.value == "br-pods")
         #expect(settings.isGateway && settings.isDefaultGateway && settings.hairpin)
         #expect(settings.mtu == 1400)
-        let environment = SubnetEnvironment(network: IPNetwork("10.244.0.0/16"), subnet: IPNetwork("10.244.7.1/24"), mtu: 1450)
-        let network = PodNetwork(environment, settings: settings)
-        #expect(network.subnet == IPNetwork("10.244.7.0/24"))
-        #expect(network.gateway == IPNetwork("10.244.7.1/24"))
-        #expect(network.mtu == 1400)
+        #expect(settings.subnetFile == "/x/subnet.env")
     }
 
     /// kube-flannel's conflist with only `type` changed: the runtime injects name and version.

@@ -11,7 +11,7 @@ import NetPrimitives
 /// `/swiftcni/ipam/ring/<peer>/` (see Documentation/Datastore.md), written in one transaction:
 /// `ring` (the ``AddressRing`` JSON), `allocations` (container ID → address) and `consensus`
 /// (acceptor promises and accepted values, running proposals, decisions, the highest round).
-/// A record that does not decode is a `.corruptRecord` error naming its key.
+/// A record that does not decode is a `.malformedRecord` error naming its key.
 public struct RingNodeStore: Sendable {
     public let store: any Datastore
 
@@ -40,7 +40,7 @@ public struct RingNodeStore: Sendable {
         let keys = Self.keys(of: me)
         if let value = try await withDatastore("read \(keys.ring)", { try await store.get(keys.ring) }) {
             let ring = try decode(AddressRing.self, value, key: keys.ring)
-            do { try ring.validate() } catch { throw IPAMError(.corruptRecord, "\(keys.ring): \(error)") }
+            do { try ring.validate() } catch { throw IPAMError(.malformedRecord, "\(keys.ring): \(error)") }
             guard ring.start == node.ring.start, ring.end == node.ring.end else {
                 throw IPAMError(.invalidConfiguration, "\(keys.ring) holds a ring over \(ring.range), not \(range)")
             }
@@ -83,7 +83,7 @@ public struct RingNodeStore: Sendable {
 
     private func decode<T: Decodable>(_ type: T.Type, _ value: KeyValue, key: String) throws -> T {
         do { return try JSONDecoder().decode(T.self, from: Data(value.value)) } catch {
-            throw IPAMError(.corruptRecord, "\(key): \(error)")
+            throw IPAMError(.malformedRecord, "\(key): \(error)")
         }
     }
 

@@ -1,0 +1,191 @@
+/// The pod record at `/swiftcni/pods/<namespace>/<name>` (Documentation/Datastore.md): written by
+/// the plugins at ADD (swift-calico, swift-canal: with `hostInterface`) and by the lab (with
+/// `labels` and `ports`); read by the policy agent and the lab.
+///
+/// ```json
+/// {"addresses":["10.244.1.2"],"containerID":"x-a-1f2e3d4c","hostInterface":"cali0123456789a",
+///  "labels":{"app":"web"},"name":"a","namespace":"x","node":"node-0",
+///  "ports":[{"name":"serve-80-tcp","port":80,"protocol":"TCP"}]}
+/// ```
+///
+/// Fields this type does not model are kept in ``unknownFields`` and written back, so a
+/// component never drops what another one wrote.
+public struct PodRecord: Hashable, Sendable, Codable {
+    public var namespace: String
+    public var name: String
+    /// The node the pod runs on.
+    public var node: String?
+    /// The container (sandbox) the record belongs to: a newer sandbox of the same pod replaces it.
+    public var containerID: String?
+    /// The pod's interface name (`eth0`).
+    public var interface: String?
+    /// The pod's addresses, without prefix length.
+    public var addresses: [String]
+    /// The node end of the pod's veth (`cali…`); absent in the lab's records.
+    public var hostInterface: String?
+    public var labels: [String: String]?
+    /// The pod's named container ports, what a policy's named port resolves to.
+    public var ports: [PortRecord]?
+    /// Fields written by others, kept as read.
+    public var unknownFields: [String: RecordValue]
+
+    public init(
+        namespace: String, name: String, node: String? = nil, containerID: String? = nil, interface: String? = nil,
+        addresses: [String], hostInterface: String? = nil, labels: [String: String]? = nil, ports: [PortRecord]? = nil,
+        unknownFields: [String: RecordValue] = [:]
+    ) {
+        self.namespace = namespace
+        self.name = name
+        self.node = node
+        self.containerID = containerID
+        self.interface = interface
+        self.addresses = addresses
+        self.hostInterface = hostInterface
+        self.labels = labels
+        self.ports = ports
+        self.unknownFields = unknownFields
+    }
+
+    /// `/swiftcni/pods/<namespace>/<name>`.
+    public var key: String { KeyLayout.pod(namespace: namespace, name: name) }
+
+    /// The key components of a pod a CNI runtime names in its arguments (`K8S_POD_NAMESPACE`,
+    /// `K8S_POD_NAME`): without (or with an empty) namespace it is `_`, without a name the
+    /// container ID.
+    public static func identity(podNamespace: String?, podName: String?, containerID: String) -> (namespace: String, name: String) {
+        (podNamespace.flatMap { $0.isEmpty ? nil : $0 } ?? "_", podName.flatMap { $0.isEmpty ? nil : $0 } ?? containerID)
+    }
+
+    /// The record stored at `key`; a value that does not decode is a `.malformedRecord` naming it.
+    public init(decoding value: [UInt8], key: String) throws(DatastoreError) {
+        self = try RecordCoding.decode(PodRecord.self, from: value, key: key)
+    }
+
+    /// The JSON written to the store (sorted keys).
+    public func encoded() throws(DatastoreError) -> [UInt8] { try RecordCoding.encode(self, key: key) }
+
+    /// This record written over `existing`: fields set here win, the others (and unknown
+    /// fields) keep `existing`'s values.
+    public func merged(over existing: PodRecord) -> PodRecord {
+        var result = self
+        result.node = node ?? existing.node
+        result.containerID = containerID ?? existing.containerID
+        result.interface = interface ?? existing.interface
+        result.hostInterface = hostInterface ?? existing.hostInterface
+        result.labels = labels ?? existing.labels
+        result.ports = ports ?? existing.ports
+        result.unknownFields = existing.unknownFields.merging(unknownFields) { $1 }
+        return result
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case namespace, name, node, containerID, interface, addresses, hostInterface, labels, ports
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        namespace = try container.decode(String.self, forKey: .namespace)
+        name = try container.decode(String.self, forKey: .name)
+        node = try container.decodeIfPresent(String.self, forKey: .node)
+        containerID = try container.decodeIfPresent(String.self, forKey: .containerID)
+        interface = try container.decodeIfPresent(String.self, forKey: .interface)
+        addresses = try container.decodeIfPresent([String].self, forKey: .addresses) ?? []
+        hostInterface = try container.decodeIfPresent(String.self, forKey: .hostInterface)
+        labels = try container.decodeIfPresent([String: String].self, forKey: .labels)
+        ports = try container.decodeIfPresent([PortRecord].self, forKey: .ports)
+        unknownFields = try RecordCoding.unknownFields(decoder, known: Set(CodingKeys.allCases.map(\.rawValue)))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try RecordCoding.encodeUnknown(unknownFields, to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(namespace, forKey: .namespace)
+        try container.encode(name, forKey: .name)
+        try container.encodeIfPresent(node, forKey: .node)
+        try container.encodeIfPresent(containerID, forKey: .containerID)
+        try container.encodeIfPresent(interface, forKey: .interface)
+        try container.encode(addresses, forKey: .addresses)
+        try container.encodeIfPresent(hostInterface, forKey: .hostInterface)
+        try container.encodeIfPresent(labels, forKey: .labels)
+        try container.encodeIfPresent(ports, forKey: .ports)
+    }
+}
+
+/// A named container port of a pod record: `{"name":"http","port":80,"protocol":"TCP"}`
+/// (`protocol` `TCP` when absent, as in a pod spec).
+public struct PortRecord: Hashable, Sendable, Codable {
+    public var name: String
+    public var port: UInt16
+    public var `protocol`: String?
+
+    public init(name: String, port: UInt16, protocol: String? = nil) {
+        self.name = name
+        self.port = port
+        self.protocol = `protocol`
+    }
+
+    /// The protocol, `TCP` when absent.
+    public var effectiveProtocol: String { `protocol` ?? "TCP" }
+}
+
+/// The node record at `/swiftcni/nodes/<node>` (Documentation/Datastore.md), written by the
+/// agents: the node's addresses (which may always reach its own pods), its pod CIDRs and, for
+/// a BGP mesh, its AS number and port. Unknown fields are kept, as in ``PodRecord``.
+public struct NodeRecord: Hashable, Sendable, Codable {
+    public var name: String
+    public var addresses: [String]
+    public var podCIDRs: [String]?
+    /// The node's BGP AS number (swift-calico-node).
+    public var asNumber: UInt32?
+    /// The node's BGP listen port (swift-calico-node).
+    public var bgpPort: Int?
+    public var unknownFields: [String: RecordValue]
+
+    public init(
+        name: String, addresses: [String], podCIDRs: [String]? = nil, asNumber: UInt32? = nil, bgpPort: Int? = nil,
+        unknownFields: [String: RecordValue] = [:]
+    ) {
+        self.name = name
+        self.addresses = addresses
+        self.podCIDRs = podCIDRs
+        self.asNumber = asNumber
+        self.bgpPort = bgpPort
+        self.unknownFields = unknownFields
+    }
+
+    /// `/swiftcni/nodes/<name>`.
+    public var key: String { KeyLayout.node(name) }
+
+    /// The record stored at `key` (a record without `name` takes the key's last component);
+    /// a value that does not decode is a `.malformedRecord` naming the key.
+    public init(decoding value: [UInt8], key: String) throws(DatastoreError) {
+        self = try RecordCoding.decode(NodeRecord.self, from: value, key: key)
+        if name.isEmpty, key.hasPrefix(KeyLayout.nodes) { name = String(key.dropFirst(KeyLayout.nodes.count)) }
+    }
+
+    public func encoded() throws(DatastoreError) -> [UInt8] { try RecordCoding.encode(self, key: key) }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, addresses, podCIDRs, asNumber, bgpPort
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decodeIfPresent(String.self, forKey: .name) ?? ""
+        addresses = try container.decodeIfPresent([String].self, forKey: .addresses) ?? []
+        podCIDRs = try container.decodeIfPresent([String].self, forKey: .podCIDRs)
+        asNumber = try container.decodeIfPresent(UInt32.self, forKey: .asNumber)
+        bgpPort = try container.decodeIfPresent(Int.self, forKey: .bgpPort)
+        unknownFields = try RecordCoding.unknownFields(decoder, known: Set(CodingKeys.allCases.map(\.rawValue)))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try RecordCoding.encodeUnknown(unknownFields, to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        try container.encode(addresses, forKey: .addresses)
+        try container.encodeIfPresent(podCIDRs, forKey: .podCIDRs)
+        try container.encodeIfPresent(asNumber, forKey: .asNumber)
+        try container.encodeIfPresent(bgpPort, forKey: .bgpPort)
+    }
+}

@@ -1,0 +1,44 @@
+import CNISpec
+import Namespaces
+import Netlink
+import NetPrimitives
+
+/// The request checks and namespace handles every attaching plugin needs, with one set of CNI
+/// codes: a missing `CNI_IFNAME` or `CNI_NETNS`, or a `CNI_NETNS` that cannot be opened, is 4
+/// (invalid environment variables); a netlink socket that cannot be opened is 999.
+extension PluginRequest {
+    /// `CNI_IFNAME`, required.
+    public func requiredInterfaceName() throws(CNIError) -> InterfaceName {
+        guard let interfaceName else { throw CNIError(.invalidEnvironmentVariables, "CNI_IFNAME is required") }
+        return interfaceName
+    }
+
+    /// The pod's network namespace (`CNI_NETNS`), required and opened.
+    public func podNamespace() throws(CNIError) -> NetworkNamespace {
+        guard !networkNamespace.isEmpty else { throw CNIError(.invalidEnvironmentVariables, "CNI_NETNS is required") }
+        do { return try NetworkNamespace.open(path: networkNamespace) } catch {
+            throw CNIError(.invalidEnvironmentVariables, "failed to open netns \(networkNamespace)", details: "\(error)")
+        }
+    }
+
+    /// A netlink handle in the pod's network namespace (``podNamespace()``).
+    public func podHandle() throws(CNIError) -> NetlinkHandle {
+        try Self.handle(in: podNamespace())
+    }
+
+    /// A netlink handle in the node's namespace (the one the plugin runs in).
+    public static func nodeHandle() throws(CNIError) -> NetlinkHandle {
+        let namespace: NetworkNamespace
+        do { namespace = try NetworkNamespace.current() } catch {
+            throw CNIError(.internal, "failed to open the node's network namespace", details: "\(error)")
+        }
+        return try handle(in: namespace)
+    }
+
+    /// A netlink handle bound to `namespace`.
+    public static func handle(in namespace: NetworkNamespace) throws(CNIError) -> NetlinkHandle {
+        do { return try NetlinkHandle(namespace: namespace) } catch {
+            throw CNIError(.internal, "failed to open netlink in \(namespace)", details: "\(error)")
+        }
+    }
+}
