@@ -5,7 +5,7 @@ import LabProfiles
 import Namespaces
 
 /// The figures of one plugin (nil: the measurement failed, see `errors`).
-public struct ComparisonResult: Sendable {
+public struct ComparisonFigures: Sendable {
     public var plugin: String
     public var labUpSeconds: Double?
     public var addMedianMilliseconds: Double?
@@ -51,8 +51,8 @@ public struct ComparisonMeasurement: Sendable {
 
     func announce(_ text: String) { progress?(text) }
 
-    public func run() async throws -> ComparisonResult {
-        var result = ComparisonResult(plugin: profile.name)
+    public func run() async throws -> ComparisonFigures {
+        var result = ComparisonFigures(plugin: profile.name)
         announce("[\(profile.name)] creating lab '\(lab)' (2 nodes)…")
         _ = try? Lab.down(name: lab, stateDirectory: directory)
         let start = ContinuousClock.now
@@ -89,7 +89,7 @@ public struct ComparisonMeasurement: Sendable {
 
     /// Adds `settings.pods` pods alternating between the nodes (each ADD timed), then deletes
     /// all but the first two (each DEL timed). Returns the pods left on node 0 and node 1.
-    func podLatency(_ lab: Lab, into result: inout ComparisonResult) async throws -> (LabPod, LabPod) {
+    func podLatency(_ lab: Lab, into result: inout ComparisonFigures) async throws -> (LabPod, LabPod) {
         var adds: [Double] = []
         var pods: [LabPod] = []
         for index in 0..<max(settings.pods, 3) {
@@ -110,7 +110,7 @@ public struct ComparisonMeasurement: Sendable {
     }
 
     /// iperf3 (TCP, `iperfSeconds`) and ping between the pods of node 0 and node 1.
-    func datapath(client: LabPod, server: LabPod, into result: inout ComparisonResult) async throws {
+    func datapath(client: LabPod, server: LabPod, into result: inout ComparisonFigures) async throws {
         guard let address = server.address else { throw LabError(.plugin, "the server pod has no address") }
         announce("[\(profile.name)] iperf3 \(settings.iperfSeconds) s, ping ×\(settings.pings)…")
         let serverNamespace = try NetworkNamespace.open(name: server.networkNamespace)
@@ -144,7 +144,7 @@ public struct ComparisonMeasurement: Sendable {
     }
 
     /// The pod's eth0 MTU, and the MTU of node 0's underlay link (the one with the node's address).
-    func mtu(_ lab: Lab, pod: LabPod, into result: inout ComparisonResult) async throws {
+    func mtu(_ lab: Lab, pod: LabPod, into result: inout ComparisonFigures) async throws {
         let podNamespace = try NetworkNamespace.open(name: pod.networkNamespace)
         let podLink = try podNamespace.runProcess("/usr/sbin/ip", arguments: ["-o", "link", "show", "dev", "eth0"])
         result.podMTU = Self.mtu(of: podLink.standardOutputText)

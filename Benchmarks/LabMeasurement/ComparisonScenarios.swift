@@ -52,7 +52,7 @@ extension ComparisonMeasurement {
     /// they all did) within `policyTimeoutMilliseconds`. For agents that report the store
     /// revision they enforce, the time is until every node reports the policy (then one probe
     /// must find everything blocked); otherwise probes are repeated until the timeout.
-    func policy(_ lab: Lab, into result: inout ComparisonResult) async throws {
+    func policy(_ lab: Lab, into result: inout ComparisonFigures) async throws {
         announce("[\(profile.name)] NetworkPolicy: deny-all ingress, probing…")
         let options = ProbeOptions(ports: [80], protocols: [.tcp], timeoutMilliseconds: 300)
         let before = try await lab.probe(options)
@@ -91,7 +91,7 @@ extension ComparisonMeasurement {
 
     /// Upstream's NetworkPolicy e2e cases (`cnilab netpol`'s runner) on the same lab: the
     /// representative subset (`--quick`: two of its cases), after the deny policy is removed.
-    func netpolCases(_ lab: Lab, into result: inout ComparisonResult) async throws {
+    func netpolCases(_ lab: Lab, into result: inout ComparisonFigures) async throws {
         try await lab.deletePolicy(namespace: Self.podNamespace, name: "compare-deny-all")
         let cases = settings.netpolCaseLimit.map { Array(NetpolCatalogue.representative.prefix($0)) } ?? NetpolCatalogue.representative
         announce("[\(profile.name)] upstream NetworkPolicy e2e cases (\(cases.count))…")

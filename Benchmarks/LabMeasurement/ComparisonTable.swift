@@ -3,9 +3,9 @@ import Foundation
 /// The results of `compare` as rows (one per figure) × columns (one per plugin): text for
 /// people, a document for `--json` (its shape is in Documentation/cnilab.md).
 public struct ComparisonTable: Sendable {
-    public var results: [ComparisonResult]
+    public var results: [ComparisonFigures]
 
-    public init(results: [ComparisonResult]) { self.results = results }
+    public init(results: [ComparisonFigures]) { self.results = results }
 
     public enum Value: Encodable, Sendable {
         case number(Double)
@@ -52,7 +52,7 @@ public struct ComparisonTable: Sendable {
     }
 
     public var rows: [Row] {
-        func row(_ name: String, _ label: String, _ unit: String, _ value: (ComparisonResult) -> Value) -> Row {
+        func row(_ name: String, _ label: String, _ unit: String, _ value: (ComparisonFigures) -> Value) -> Row {
             Row(name: name, label: label, unit: unit, values: Dictionary(uniqueKeysWithValues: results.map { ($0.plugin, value($0)) }))
         }
         func number(_ value: Double?) -> Value { value.map(Value.number) ?? .missing }

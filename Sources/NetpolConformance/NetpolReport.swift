@@ -1,3 +1,5 @@
+import Foundation
+
 /// What a runner (NetpolConformanceLab's `NetpolRunner`) found, case by case (`cnilab netpol --json` prints it).
 public struct NetpolReport: Codable, Sendable {
     /// The lab profile (`calico`, `canal`).

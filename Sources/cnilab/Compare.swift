@@ -31,7 +31,7 @@ struct Compare: AsyncParsableCommand {
     func run() async throws {
         let profiles = try ComparisonPlan.profiles(named: plugins)
         let settings = quick ? ComparisonSettings.quick : ComparisonSettings.standard
-        var results: [ComparisonResult] = []
+        var results: [ComparisonFigures] = []
         for (index, profile) in profiles.enumerated() {
             let name = options.lab + "cmp\(index)"
             let directory = options.stateDirectory.map { $0 + "-cmp\(index)" } ?? LabConfiguration.defaultStateDirectory(lab: name)

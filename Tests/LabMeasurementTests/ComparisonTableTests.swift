@@ -4,8 +4,8 @@ import Testing
 
 /// The table `cnilab compare` prints, and its `--json` document (Documentation/cnilab.md).
 struct ComparisonTableTests {
-    static func results() -> [ComparisonResult] {
-        var flannel = ComparisonResult(plugin: "flannel")
+    static func results() -> [ComparisonFigures] {
+        var flannel = ComparisonFigures(plugin: "flannel")
         flannel.labUpSeconds = 2.5
         flannel.addMedianMilliseconds = 123.4567
         flannel.deleteMedianMilliseconds = 45
@@ -13,7 +13,7 @@ struct ComparisonTableTests {
         flannel.underlayMTU = 1500
         flannel.enforcesPolicy = false
         flannel.errors = ["datapath: iperf3 gave no result"]
-        var canal = ComparisonResult(plugin: "canal")
+        var canal = ComparisonFigures(plugin: "canal")
         canal.addMedianMilliseconds = 0.12345
         canal.enforcesPolicy = true
         canal.policyEnforcementSeconds = 0.5

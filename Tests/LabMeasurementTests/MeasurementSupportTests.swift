@@ -88,23 +88,13 @@ struct MeasurementSupportTests {
         #expect(!CNIAddBench.isStaticExecutable("/proc/self/exe"))
         #expect(CNIAddBench.linkageNote(directory + "/static") == "plugin: \(directory)/static (static)")
     }
+}
 
-    /// The memory of a process tree counts the children: a shell and the two sleeps it started.
-    @Test func processTreeMemory() async throws {
-        let shell = try ChildProcess.launch("/bin/sh", arguments: ["-c", "sleep 30 & sleep 30; wait"])
-        defer { _ = shell.terminate(graceMilliseconds: 100) }
-        var children: [Int32] = []
-        for _ in 0..<100 where children.count < 2 {
-            try await Task.sleep(for: .milliseconds(20))
-            children = ProcessTreeMemory.children(of: shell.pid)
-        }
-        #expect(children.count == 2)
-        let own = try #require(ProcessTreeMemory.residentKibibytes(of: shell.pid))
-        let tree = try #require(ProcessTreeMemory.residentKibibytes(root: shell.pid))
-        let sleeps = children.compactMap { ProcessTreeMemory.residentKibibytes(of: $0) }.reduce(0, +)
-        #expect(own > 0 && sleeps > 0)
-        #expect(tree > own && abs(tree - own - sleeps) <= 256)
-        for child in children { kill(child, SIGKILL) }
-        #expect(ProcessTreeMemory.residentKibibytes(root: 999_999_999) == nil)
+/// `cnilab bench exec`: every stand-alone benchmark has a name, and an unknown one is refused.
+struct ExternalBenchmarkTests {
+    @Test func names() throws {
+        #expect(ExternalBenchmark.all.map(\.name) == ["overlay", "calico-bgp", "calico-cni", "policy-agent", "policy-layers", "nftables"])
+        #expect(try ExternalBenchmark.named("nftables").executable == "NftablesBenchmark")
+        #expect(throws: LabError.self) { _ = try ExternalBenchmark.named("weave") }
     }
 }
