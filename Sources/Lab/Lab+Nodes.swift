@@ -60,7 +60,6 @@ extension Lab {
             if let subnet = try profile.initialSubnet(of: profileNode(try nodeRecord(index)), in: profileContext) {
                 setSubnet(subnet, node: index)
             }
-            try writeNetworkConfiguration(node: index)
             try save()
             try await startAgent(index)
             if let subnet = try await profile.waitUntilReady(profileNode(try nodeRecord(index)), in: profileContext) {

@@ -12,9 +12,10 @@ import CNISpec
 ///
 /// The hooks run inside the lab (on its actor) in this order: ``validate()`` and
 /// ``prepare(_:)`` once before the first node; per joining node ``initialSubnet(of:in:)``,
-/// ``networkConfiguration(for:in:)``, ``agentCommand(for:in:)`` (the agent is started inside
-/// the node namespace), ``waitUntilReady(_:in:)``, ``networkConfiguration(for:in:)`` again and
-/// ``nodesChanged(_:)``; per leaving node ``nodeLeft(_:in:)`` then ``nodesChanged(_:)``.
+/// ``agentCommand(for:in:)`` (the agent is started inside the node namespace),
+/// ``waitUntilReady(_:in:)``, ``networkConfiguration(for:in:)`` (the node's subnet is known by
+/// then) and ``nodesChanged(_:)``; per leaving node ``nodeLeft(_:in:)`` then ``nodesChanged(_:)``.
+/// ``networkConfiguration(for:in:)`` is asked again for every pod ADD and DEL.
 public protocol LabProfile: Codable, Sendable, CustomStringConvertible {
     /// The profile's name: what `state.json` records, `cnilab status` shows as the plugin and
     /// ``Lab/open(name:stateDirectory:profiles:)`` looks the type up by. Unique among the
