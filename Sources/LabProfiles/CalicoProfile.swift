@@ -13,8 +13,8 @@ import Netlink
 /// affine blocks (its agent's `proto 93` blackholes), else the pool; a node that leaves has its
 /// node record deleted, so the other agents drop their session to it.
 ///
-/// ``Lab/Lab/stopAgent(_:graceMilliseconds:)`` makes an agent send a NOTIFICATION Cease to every
-/// peer, which withdraw its blocks at once; after ``Lab/Lab/killAgent(_:)`` the peers keep its
+/// `Lab.stopAgent(_:graceMilliseconds:)` makes an agent send a NOTIFICATION Cease to every
+/// peer, which withdraw its blocks at once; after `Lab.killAgent(_:)` the peers keep its
 /// routes (stale) for the graceful-restart time, then sweep them unless it came back.
 public struct CalicoProfile: LabProfile, Hashable {
     public static let kind = "calico"
@@ -142,7 +142,7 @@ public struct CalicoSettings: Codable, Hashable, Sendable {
     /// For tests: 3 s hold time, 1 s connect retry, 5 s graceful restart, 300 ms resync.
     public static let fast = CalicoSettings(holdTime: 3, connectRetryTime: 1, gracefulRestartTime: 5, resyncIntervalMilliseconds: 300)
 
-    /// Throws ``Lab/LabError`` `invalidArgument` for a timer out of range.
+    /// Throws `LabError` `invalidArgument` for a timer out of range.
     public func validate() throws(LabError) {
         guard holdTime == 0 || (3...65_535).contains(holdTime) else {
             throw LabError(.invalidArgument, "the BGP hold time is 0 or 3–65535 s, not \(holdTime)")

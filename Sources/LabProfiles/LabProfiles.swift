@@ -1,6 +1,6 @@
 import Lab
 
-/// The project's lab profiles: the plugins of Examples/ as ``Lab/LabProfile``s, and the
+/// The project's lab profiles: the plugins of Examples/ as `LabProfile`s, and the
 /// reference plugins. `cnilab` knows these; a program that defines its own profile passes its
 /// type beside them to `Lab.open(name:stateDirectory:profiles:)`.
 public enum LabProfiles {

@@ -3,7 +3,7 @@ import Lab
 
 /// The reference `bridge` + `host-local` plugins (from `/usr/lib/cni`), one /24 per node
 /// (10.244.(I+1).0/24 on node I), and host-gw style static routes between the nodes that the
-/// lab programs itself (``Lab/LabProfileContext/programStaticRoutes()``). `agent`, when given,
+/// lab programs itself (`LabProfileContext.programStaticRoutes()`). `agent`, when given,
 /// is run on every node as a stand-in agent so agent commands can be exercised without a real one
 /// (`{node}`, `{index}`, `{state}`, `{store}` in its arguments are filled in).
 public struct ReferenceProfile: LabProfile, Hashable {
