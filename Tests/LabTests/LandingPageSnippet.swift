@@ -1,3 +1,4 @@
+import CNISpec
 import Lab
 import LabProfiles
 
@@ -12,4 +13,16 @@ func landingPageSnippet() async throws {
         print("\(result.from) -> \(result.to) \(result.protocol)/\(result.port) failed")
     }
     try await lab.down()   // every namespace, process and file of the lab
+}
+
+/// The profile example of Lab.docc ("Profiles"), kept here so it keeps compiling.
+struct MyProfile: LabProfile {
+    static let kind = "mine"
+    func agentCommand(for node: LabNode, in lab: LabProfileContext) throws -> AgentCommand? { nil }
+    func networkConfiguration(for node: LabNode, in lab: LabProfileContext) throws -> NetworkConfigurationList {
+        NetworkConfigurationList(cniVersion: "1.0.0", name: "mine", plugins: [
+            ["type": "ptp", "ipam": ["type": "host-local", "subnet": .string("10.250.\(node.index + 1).0/24"),
+                                     "dataDir": .string(lab.nodeDirectory(node.index) + "/ipam")]],
+        ])
+    }
 }
