@@ -35,7 +35,10 @@ let package = Package(
         .library(name: "Routing", targets: ["Routing"]),
         .library(name: "VXLAN", targets: ["VXLAN"]),
         .library(name: "Lab", targets: ["Lab"]),
+        .library(name: "LabProfiles", targets: ["LabProfiles"]),
+        .library(name: "LabMeasurement", targets: ["LabMeasurement"]),
         .library(name: "NetpolConformance", targets: ["NetpolConformance"]),
+        .library(name: "NetpolConformanceLab", targets: ["NetpolConformanceLab"]),
         .library(name: "TestSupport", targets: ["TestSupport"]),
         .executable(name: "cnilab", targets: ["cnilab"]),
     ],
@@ -183,7 +186,7 @@ let package = Package(
         .executableTarget(
             name: "ipam-bench",
             dependencies: ["IPAMBenchmark", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Examples/ipam-bench",
+            path: "Benchmarks/ipam-bench",
             swiftSettings: swiftSettings
         ),
 
@@ -303,20 +306,40 @@ let package = Package(
         .target(
             name: "Lab",
             dependencies: [
-                "Netlink", "Namespaces", "CNISpec", "ChildProcess", "NetPrimitives", "Datastore", "IPAM", "Policy", "PolicyAgent",
+                "Netlink", "Namespaces", "CNISpec", "ChildProcess", "NetPrimitives", "Datastore", "Policy", "PolicyAgent",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),
 
-        // Upstream's NetworkPolicy e2e cases as truth tables, and their runner on a live lab.
-        .target(name: "NetpolConformance", dependencies: ["Lab", "Policy", "NetPrimitives"], swiftSettings: swiftSettings),
+        // The project's plugins (Examples/) and the reference plugins as lab profiles: the Lab
+        // knows no plugin, these conform to its LabProfile protocol.
+        .target(
+            name: "LabProfiles",
+            dependencies: ["Lab", "CNISpec", "Datastore", "IPAM", "NetPrimitives", "Netlink", "Namespaces"],
+            swiftSettings: swiftSettings
+        ),
 
-        // The lab CLI (a thin shell over Lab) and the tiny server every lab pod runs.
+        // Upstream's NetworkPolicy e2e cases as truth tables (pure), and their runner on a live lab.
+        .target(name: "NetpolConformance", dependencies: ["Policy", "NetPrimitives"], swiftSettings: swiftSettings),
+        .target(name: "NetpolConformanceLab", dependencies: ["NetpolConformance", "Lab"], swiftSettings: swiftSettings),
+
+        // cnilab compare and bench: the measurements and their documents (cnilab prints them).
+        .target(
+            name: "LabMeasurement",
+            dependencies: [
+                "Lab", "LabProfiles", "NetpolConformance", "NetpolConformanceLab", "Namespaces", "ChildProcess",
+                "NetlinkBenchmark", "CNIAddBenchmark", "IPAMBenchmark", "BGPBenchmark", "PolicyEnforcerBenchmark",
+            ],
+            path: "Benchmarks/LabMeasurement",
+            swiftSettings: swiftSettings
+        ),
+
+        // The lab CLI (a thin shell over Lab and LabMeasurement) and the tiny server every lab pod runs.
         .executableTarget(
             name: "cnilab",
             dependencies: [
-                "Lab", "NetpolConformance", "NetlinkBenchmark", "CNIAddBenchmark", "Policy", "PolicyEnforcerBenchmark", "BGPBenchmark", "IPAMBenchmark",
+                "Lab", "LabProfiles", "LabMeasurement", "NetpolConformance", "NetpolConformanceLab", "Policy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -385,6 +408,7 @@ let package = Package(
         .executableTarget(
             name: "bgp-bench",
             dependencies: ["BGPBenchmark", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/bgp-bench",
             swiftSettings: swiftSettings
         ),
 
@@ -413,6 +437,7 @@ let package = Package(
         .executableTarget(
             name: "NftablesBenchmark",
             dependencies: ["Netlink", "Nftables", "Namespaces", "NetPrimitives", "ChildProcess", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/NftablesBenchmark",
             swiftSettings: swiftSettings
         ),
 
@@ -492,13 +517,19 @@ let package = Package(
         .testTarget(
             name: "LabTests",
             dependencies: [
-                "Lab", "NetpolConformance", "TestSupport", "Namespaces", "CNISpec", "ChildProcess", "Datastore", "Netlink", "NetPrimitives",
+                "Lab", "LabProfiles", "NetpolConformance", "NetpolConformanceLab", "TestSupport", "Namespaces", "CNISpec", "ChildProcess",
+                "Datastore", "Netlink", "NetPrimitives",
                 "Policy", "cnilab", "cnilab-pod-server", "swift-flannel", "swift-flanneld", "swift-calico", "swift-calico-node", "swift-canal", "swift-canald",
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "NetpolConformanceTests", dependencies: ["NetpolConformance", "Policy", "NetPrimitives"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LabMeasurementTests",
+            dependencies: ["LabMeasurement", "Lab", "LabProfiles", "TestSupport", "ChildProcess", "cnilab-pod-server"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "PolicyTests", dependencies: ["Policy", "NetPrimitives"], swiftSettings: swiftSettings),
         .testTarget(

@@ -7,26 +7,26 @@ import NetPrimitives
 import Netlink
 
 extension Lab {
-    /// The lab's nodes, with whether each agent runs.
+    /// The lab's nodes, with whether each agent runs; `subnet` as the profile reports it
+    /// (``LabProfile/reportedSubnet(of:)``).
     public func nodes() -> [LabNode] {
-        state.nodes.map { node in
-            let agent: AgentState =
-                if let record = node.agent { ProcessSupervisor.isRunning(record) ? .running : .stopped } else { .none }
-            // calico: the node's affine blocks as its agent announces them (they change with pods).
-            let subnet = if case .calico = state.plugin { Self.calicoSubnet(inNamespace: node.namespace) } else { node.subnet }
-            return LabNode(
-                index: node.index, name: node.name, networkNamespace: node.namespace,
-                underlayAddress: node.underlayAddress, subnet: subnet, agent: agent)
+        recordedNodes().map { node in
+            var node = node
+            node.subnet = profile.reportedSubnet(of: node)
+            return node
         }
     }
 
+    /// The lab's nodes with the subnets the lab recorded.
+    func recordedNodes() -> [LabNode] { state.nodes.map(profileNode) }
+
     /// The overview `cnilab status` prints.
     public func status() -> LabStatus {
-        LabStatus(lab: name, plugin: state.plugin.name, store: state.store, nodes: nodes(), pods: state.pods.count)
+        LabStatus(lab: name, plugin: state.plugin.kind, store: state.store, nodes: nodes(), pods: state.pods.count)
     }
 
-    /// A node joins: its namespace, its veth to the fabric, its agent, and (reference
-    /// profile) routes to and from the other nodes. Returns the new node.
+    /// A node joins: its namespace, its veth to the fabric, its agent (started and waited for
+    /// as the profile says), then the profile's ``LabProfile/nodesChanged(_:)``. Returns the new node.
     @discardableResult
     public func addNode() async throws -> LabNode {
         let index = (state.nodes.map(\.index).max() ?? -1) + 1
@@ -57,17 +57,17 @@ extension Lab {
                 try links.setIPForwarding(true)
             }
             try Self.makeDirectory(nodeDirectory(index))
-            try writeNetworkConfiguration(node: index)
-            if case .reference = state.plugin { setSubnet(LabAddressing.referenceSubnet(node: index), node: index) }
+            if let subnet = try profile.initialSubnet(of: profileNode(try nodeRecord(index)), in: profileContext) {
+                setSubnet(subnet, node: index)
+            }
             try save()
             try await startAgent(index)
-            switch state.plugin {
-            case .flannel, .canal: try await waitForFlannelSubnet(node: index)
-            case .calico: try await waitForCalicoAgent(node: index)
-            case .reference: break
+            if let subnet = try await profile.waitUntilReady(profileNode(try nodeRecord(index)), in: profileContext) {
+                setSubnet(subnet, node: index)
             }
             try writeNetworkConfiguration(node: index)
-            if case .reference = state.plugin { try programReferenceRoutes() }
+            try save()
+            try await profile.nodesChanged(profileContext)
             try save()
         } catch {
             // Roll back (agent, lease, namespace, record), so `node add` can be tried again.
@@ -77,20 +77,21 @@ extension Lab {
         return nodes().first { $0.index == index }!
     }
 
-    /// A node leaves: its agent is stopped, its lease deleted from the store (flannel) or its
-    /// routes removed from the others (reference), its pods and namespace removed.
+    /// A node leaves: its agent is stopped, its pods removed, the profile's
+    /// ``LabProfile/nodeLeft(_:in:)`` (e.g. flannel's lease deleted from the store), its
+    /// namespace removed, then the profile's ``LabProfile/nodesChanged(_:)``.
     public func removeNode(_ index: Int) async throws {
         let node = try nodeRecord(index)
         if let agent = node.agent { ProcessSupervisor.stop(agent) }
         forgetProcess(node.agent)
         for pod in state.pods where pod.node == index { try? await deletePod(try PodReference(namespace: pod.namespace, name: pod.name)) }
-        try await nodeLeft(node)
+        try await profile.nodeLeft(profileNode(node), in: profileContext)
         if let namespace = try? NetworkNamespace.open(name: node.namespace) { ProcessSupervisor.killAll(in: namespace) }
         try? NetworkNamespace.delete(name: node.namespace)
         state.nodes.removeAll { $0.index == index }
         state.namespaces.removeAll { $0 == node.namespace }
         try save()
-        if case .reference = state.plugin { try programReferenceRoutes() }
+        try await profile.nodesChanged(profileContext)
     }
 
     // MARK: - Agents
@@ -99,7 +100,7 @@ extension Lab {
     public func startAgent(_ index: Int) async throws {
         let node = try nodeRecord(index)
         if let agent = node.agent, ProcessSupervisor.isRunning(agent) { return }
-        guard let command = try agentCommand(node: node) else { return }
+        guard let command = try profile.agentCommand(for: profileNode(node), in: profileContext) else { return }
         let executable = try findExecutable(command.executable)
         let namespace = try Self.openNamespace(node.namespace)
         let record = try ProcessSupervisor.launch(
@@ -110,15 +111,13 @@ extension Lab {
         try recordProcess(record)
     }
 
-    /// Stops node I's agent gracefully (SIGTERM, SIGKILL after the grace period). A calico
-    /// agent sends a NOTIFICATION Cease to every peer, which withdraw its blocks at once.
+    /// Stops node I's agent gracefully (SIGTERM, SIGKILL after the grace period).
     public func stopAgent(_ index: Int, graceMilliseconds: Int = 5_000) throws {
         let node = try nodeRecord(index)
         if let agent = node.agent { ProcessSupervisor.stop(agent, graceMilliseconds: graceMilliseconds) }
     }
 
-    /// Kills node I's agent with SIGKILL, as a crash would. A calico agent's peers keep its
-    /// routes (stale) for the graceful-restart time, then sweep them unless it came back.
+    /// Kills node I's agent with SIGKILL, as a crash would.
     public func killAgent(_ index: Int) throws {
         let node = try nodeRecord(index)
         if let agent = node.agent { ProcessSupervisor.stop(agent, signal: SIGKILL) }
@@ -142,12 +141,12 @@ extension Lab {
 
     func setSubnet(_ subnet: String, node index: Int) { updateNode(index) { $0.subnet = subnet } }
 
-    // MARK: - Reference profile routes (host-gw style, programmed by the lab)
+    // MARK: - Static routes between the nodes (host-gw style, programmed by the lab)
 
     /// On every node, a route to every other node's subnet via that node's underlay address;
-    /// routes to nodes that left are removed.
-    func programReferenceRoutes() throws {
-        let tag = Route.ProtocolTag(LabAddressing.referenceRouteProtocol)
+    /// routes to nodes that left are removed (``LabProfileContext/programStaticRoutes()``).
+    func programStaticRoutes() throws {
+        let tag = Route.ProtocolTag(LabAddressing.staticRouteProtocol)
         for node in state.nodes {
             let namespace = try Self.openNamespace(node.namespace)
             try Self.kernel("routes on \(node.namespace)") {
@@ -168,6 +167,6 @@ extension Lab {
 }
 
 extension LabAddressing {
-    /// The route protocol number of the reference profile's static routes (`ip route … proto 94`).
-    static let referenceRouteProtocol: UInt8 = 94
+    /// The route protocol number of the lab's static routes between nodes (`ip route … proto 94`).
+    static let staticRouteProtocol: UInt8 = 94
 }

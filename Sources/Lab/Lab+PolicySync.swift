@@ -2,8 +2,8 @@ import Datastore
 import Foundation
 import PolicyAgent
 
-/// Knowing when a policy change is enforced: the agents of the calico and canal profiles
-/// keep the store revision their nftables table reflects in `<state>/nodes/I/policy-status.json`
+/// Knowing when a policy change is enforced: the agents of profiles that enforce policy
+/// (``LabProfile/enforcesPolicy``) keep the store revision their nftables table reflects in `<state>/nodes/I/policy-status.json`
 /// (``PolicyAgent/PolicyAgentStatus``); the lab writes a marker key and waits until every
 /// running agent has reached the marker's revision.
 extension Lab {
@@ -12,20 +12,15 @@ extension Lab {
 
     nonisolated func policyStatusPath(node index: Int) -> String { nodeDirectory(index) + "/policy-status.json" }
 
-    /// Whether the lab's profile enforces network policy (calico and canal).
-    public var enforcesPolicy: Bool {
-        switch state.plugin {
-        case .calico, .canal: true
-        case .reference, .flannel: false
-        }
-    }
+    /// Whether the lab's profile enforces network policy (``LabProfile/enforcesPolicy``).
+    public var enforcesPolicy: Bool { profile.enforcesPolicy }
 
     /// Waits until every running agent enforces every store change made before the call
     /// (policies, pods, labels); returns how long that took. Throws `notAvailable` for a
     /// profile without policy agents and `timedOut`, naming the nodes behind, after `timeout`.
     @discardableResult
     public func waitForPolicyEnforcement(timeout: Duration = .seconds(10)) async throws -> Duration {
-        guard enforcesPolicy else { throw LabError(.notAvailable, "the \(state.plugin.name) profile enforces no network policy") }
+        guard enforcesPolicy else { throw LabError(.notAvailable, "the \(state.plugin.kind) profile enforces no network policy") }
         let clock = ContinuousClock()
         let start = clock.now
         let target = try await storePutReturningRevision(Self.policySyncMarkerKey, "\(Date().timeIntervalSince1970)")

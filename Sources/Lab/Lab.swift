@@ -17,16 +17,21 @@ public actor Lab {
     public nonisolated let name: String
     public nonisolated let stateDirectory: String
     var state: LabState
+    /// The plugin side of the lab (decoded from `state.plugin` by ``open(name:stateDirectory:profiles:)``).
+    public nonisolated let profile: any LabProfile
     var executableDirectories: [String]
     let lock: LabLock
 
     var statePath: String { stateDirectory + "/state.json" }
     nonisolated var prefix: String { LabNames.prefix(lab: name) }
 
-    init(name: String, stateDirectory: String, state: LabState, executableDirectories: [String], lock: LabLock) {
+    init(
+        name: String, stateDirectory: String, state: LabState, profile: any LabProfile, executableDirectories: [String], lock: LabLock
+    ) {
         self.name = name
         self.stateDirectory = stateDirectory
         self.state = state
+        self.profile = profile
         self.executableDirectories = executableDirectories
         self.lock = lock
     }
@@ -38,7 +43,7 @@ public actor Lab {
         guard (1...LabAddressing.maximumNodes).contains(configuration.nodeCount) else {
             throw LabError(.invalidArgument, "a lab has 1–\(LabAddressing.maximumNodes) nodes, not \(configuration.nodeCount)")
         }
-        if case .calico(let settings) = configuration.profile { try settings.validate() }
+        try configuration.profile.validate()
         let directory = configuration.stateDirectory
         try makeDirectory(directory)
         let lock = try LabLock(path: directory + "/lock")
@@ -52,9 +57,9 @@ public actor Lab {
             case .file: "file:" + directory + "/store"
             case .etcd: "etcd:" + LabAddressing.etcdClientURL
             }
-        let state = LabState(lab: configuration.name, plugin: configuration.profile, store: storeURL)
+        let state = LabState(lab: configuration.name, plugin: try LabProfileRecord(configuration.profile), store: storeURL)
         let lab = Lab(
-            name: configuration.name, stateDirectory: directory, state: state,
+            name: configuration.name, stateDirectory: directory, state: state, profile: configuration.profile,
             executableDirectories: configuration.executableDirectories, lock: lock)
         do {
             try await lab.createFabric(store: configuration.store)
@@ -71,8 +76,10 @@ public actor Lab {
         return lab
     }
 
-    /// Opens an existing lab (taking its lock).
-    public static func open(name: String = "default", stateDirectory: String? = nil) throws -> Lab {
+    /// Opens an existing lab (taking its lock). `profiles` are the profile types this program
+    /// knows: the lab's recorded profile is decoded with the one of its ``LabProfile/kind``
+    /// (`notAvailable` when none is).
+    public static func open(name: String = "default", stateDirectory: String? = nil, profiles: [any LabProfile.Type]) throws -> Lab {
         try LabNames.validateLab(name)
         let directory = stateDirectory ?? LabConfiguration.defaultStateDirectory(lab: name)
         guard FileManager.default.fileExists(atPath: directory + "/state.json") else {
@@ -80,9 +87,11 @@ public actor Lab {
         }
         let lock = try LabLock(path: directory + "/lock")
         let state = try LabState.load(from: directory + "/state.json")
+        let profile = try state.plugin.decode(among: profiles)
         let directories = (try? String(contentsOfFile: directory + "/bin-dirs", encoding: .utf8))?
             .split(separator: "\n").map(String.init) ?? LabConfiguration.defaultExecutableDirectories
-        return Lab(name: name, stateDirectory: directory, state: state, executableDirectories: directories, lock: lock)
+        return Lab(
+            name: name, stateDirectory: directory, state: state, profile: profile, executableDirectories: directories, lock: lock)
     }
 
     func save() throws { try state.save(to: statePath) }
@@ -120,7 +129,7 @@ public actor Lab {
             try netlink.setLinkUp("br0")
         }
         if store == .etcd { try await startEtcd(in: fabric) }
-        try await prepareProfile()
+        try await profile.prepare(profileContext)
     }
 
     static func createNamespace(_ name: String) throws -> NetworkNamespace {

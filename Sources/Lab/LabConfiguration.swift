@@ -7,7 +7,8 @@ public struct LabConfiguration: Sendable {
     public var name: String
     /// Where the lab's state lives (default ``defaultStateDirectory(lab:)``).
     public var stateDirectory: String
-    public var profile: PluginProfile
+    /// The plugin side: agents, network configuration, readiness (see ``LabProfile``).
+    public var profile: any LabProfile
     public var nodeCount: Int
     public var store: LabStoreKind
     /// Where to find `cnilab-pod-server`, agents and the project's plugins (default
@@ -17,7 +18,7 @@ public struct LabConfiguration: Sendable {
     public var progress: (@Sendable (String) -> Void)?
 
     public init(
-        name: String = "default", stateDirectory: String? = nil, profile: PluginProfile = .reference(agent: nil),
+        name: String = "default", stateDirectory: String? = nil, profile: some LabProfile,
         nodeCount: Int = 2, store: LabStoreKind = .file, executableDirectories: [String]? = nil,
         progress: (@Sendable (String) -> Void)? = nil
     ) {
@@ -57,8 +58,5 @@ enum LabAddressing {
     static func underlayAddress(node index: Int) -> String { "192.168.77.\(10 + index)" }
     static let maximumNodes = 200
     static let underlayMTU = 1500
-    /// The reference profile's subnet of node I.
-    static func referenceSubnet(node index: Int) -> String { "10.244.\(index + 1).0/24" }
-    static let clusterNetwork = "10.244.0.0/16"
     static let etcdClientURL = "http://192.168.77.1:2379"
 }

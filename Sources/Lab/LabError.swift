@@ -18,7 +18,7 @@ public struct LabError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let busy = Code("lab busy")
         /// A needed executable (agent, plugin, pod server, etcd) was not found.
         public static let missingExecutable = Code("missing executable")
-        /// A plugin profile that is not implemented yet (calico, canal).
+        /// What the lab's profile does not offer (policy enforcement), or a profile this program does not know.
         public static let notAvailable = Code("not yet available")
         /// Creating a namespace, link, address or route failed.
         public static let kernel = Code("kernel operation failed")

@@ -4,7 +4,7 @@ import Foundation
 /// the lab from another process, written before each creation so a crash leaves a trail.
 struct LabState: Codable, Sendable {
     var lab: String
-    var plugin: PluginProfile
+    var plugin: LabProfileRecord
     var store: String
     var nodes: [NodeRecord] = []
     var pods: [PodRecord] = []

@@ -1,9 +1,17 @@
-/// What ``NetpolRunner`` found, case by case (`cnilab netpol --json` prints it).
+import Foundation
+
+/// What a runner (NetpolConformanceLab's `NetpolRunner`) found, case by case (`cnilab netpol --json` prints it).
 public struct NetpolReport: Codable, Sendable {
     /// The lab profile (`calico`, `canal`).
     public var plugin: String
     public var cases: [NetpolCaseResult]
     public var seconds: Double
+
+    public init(plugin: String, cases: [NetpolCaseResult], seconds: Double) {
+        self.plugin = plugin
+        self.cases = cases
+        self.seconds = seconds
+    }
 
     public var passed: Int { cases.filter(\.passed).count }
     public var failed: Int { cases.count - passed }
@@ -72,7 +80,7 @@ public struct NetpolProbeOutcome: Codable, Sendable {
     /// Expected and observed tables, kept for the protocols that mismatched.
     public var tables: [NetpolTables] = []
 
-    init(step: Int, port: Int, protocols: [NetpolProtocol], enforcementSeconds: Double) {
+    public init(step: Int, port: Int, protocols: [NetpolProtocol], enforcementSeconds: Double) {
         self.step = step
         self.port = port
         self.protocols = protocols
@@ -86,10 +94,23 @@ public struct NetpolMismatch: Codable, Hashable, Sendable {
     public var `protocol`: NetpolProtocol
     /// What the truth table says: `true` = should connect.
     public var expected: Bool
+
+    public init(from: String, to: String, protocol: NetpolProtocol, expected: Bool) {
+        self.from = from
+        self.to = to
+        self.protocol = `protocol`
+        self.expected = expected
+    }
 }
 
 public struct NetpolTables: Codable, Hashable, Sendable {
     public var `protocol`: NetpolProtocol
     public var expected: String
     public var observed: String
+
+    public init(protocol: NetpolProtocol, expected: String, observed: String) {
+        self.protocol = `protocol`
+        self.expected = expected
+        self.observed = observed
+    }
 }

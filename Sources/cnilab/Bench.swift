@@ -1,27 +1,15 @@
 import ArgumentParser
 import Foundation
-import Lab
-import NetlinkBenchmark
+import LabMeasurement
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmarks, run by hand. netlink, cni-add, datapath, ipam, bgp, policy.",
-        subcommands: [Netlink.self, CNIAdd.self, IPAM.self, Datapath.self, BGP.self, Policy.self])
+        abstract: "Benchmarks, run by hand. netlink, cni-add, datapath, ipam, bgp, policy; exec runs the stand-alone ones.",
+        subcommands: [Netlink.self, CNIAdd.self, IPAM.self, Datapath.self, BGP.self, Policy.self, Exec.self])
 
-    struct Document: Encodable {
-        struct Metric: Encodable {
-            var name: String
-            var ours: Double
-            var reference: Double
-            var speedup: Double
-
-            /// A time of ours against the reference's (lower is better): speedup = reference / ours.
-            static func time(_ name: String, ours: Double, reference: Double) -> Metric {
-                Metric(name: name, ours: ours, reference: reference, speedup: ours == 0 ? 0 : reference / ours)
-            }
-        }
-        var scenario: String
-        var metrics: [Metric]
+    /// The text, or with `--json` the document.
+    static func show(_ output: BenchOutput, json: Bool) throws {
+        if json { try Output.json(output.document) } else { print(output.text) }
     }
 
     struct Netlink: AsyncParsableCommand {
@@ -32,31 +20,7 @@ struct Bench: AsyncParsableCommand {
         @Flag var json = false
 
         func run() async throws {
-            let measurements = try NetlinkBenchmark.run(routes: routes, veths: veths)
-            if json {
-                try Output.json(
-                    Document(
-                        scenario: "netlink",
-                        metrics: measurements.map {
-                            .init(
-                                name: metricName($0.name),
-                                ours: milliseconds($0.library), reference: milliseconds($0.ipBatch), speedup: $0.ratio)
-                        }))
-            } else {
-                for measurement in measurements { print(measurement) }
-            }
-        }
-
-        /// `veth pairs created` → `veth_pairs_created_ms`, `/32 routes` → `32_routes_ms`.
-        func metricName(_ text: String) -> String {
-            let words = text.lowercased().split { !($0.isLetter || $0.isNumber) }
-            return words.joined(separator: "_") + "_ms"
-        }
-
-        func milliseconds(_ duration: Duration) -> Double {
-            let (seconds, attoseconds) = duration.components
-            return Double(seconds) * 1000 + Double(attoseconds) / 1e15
+            try Bench.show(try LabBench.netlink(routes: routes, veths: veths), json: json)
         }
     }
-
 }

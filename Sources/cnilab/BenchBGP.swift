@@ -1,6 +1,7 @@
 import ArgumentParser
 import BGPBenchmark
 import Foundation
+import LabMeasurement
 
 extension Bench {
     struct BGP: AsyncParsableCommand {
@@ -23,31 +24,7 @@ extension Bench {
             options.birdConnects = birdConnects
             options.announceAfterEstablished = announceAfterEstablished
             options.stream = stream
-            let report = try await BGPBenchmark.run(options) { line in
-                FileHandle.standardError.write(Data((line + "\n").utf8))
-            }
-            let ours = report.median("swift") ?? 0
-            let reference = report.median("gobgp") ?? 0
-            if json {
-                try Output.json(
-                    Document(
-                        scenario: "bgp",
-                        metrics: [
-                            .init(
-                                name: "established_to_all_prefixes_median_ms", ours: ours, reference: reference,
-                                speedup: ours == 0 || reference == 0 ? 0 : reference / ours)
-                        ]))
-            } else {
-                print("receiver   median ms   runs (ms)")
-                for (name, values) in report.runs.sorted(by: { $0.key > $1.key }) {
-                    let median = report.median(name) ?? 0
-                    let label = name == "swift" ? "BGPSpeaker" : "gobgpd"
-                    print(label.padding(toLength: 11, withPad: " ", startingAt: 0)
-                        + String(Int(median.rounded())).padding(toLength: 12, withPad: " ", startingAt: 0)
-                        + values.map { String(Int($0.rounded())) }.joined(separator: ", "))
-                }
-                if ours > 0, reference > 0 { print("gobgpd / BGPSpeaker: \(String(format: "%.1f", reference / ours))x (\(report.prefixes) prefixes)") }
-            }
+            try Bench.show(try await LabBench.bgp(options, log: { Output.progress($0) }), json: json)
         }
     }
 }

@@ -1,7 +1,6 @@
 import ArgumentParser
-import ChildProcess
 import IPAMBenchmark
-import Lab
+import LabMeasurement
 
 extension Bench {
     struct IPAM: AsyncParsableCommand {
@@ -17,34 +16,14 @@ extension Bench {
         @Flag var json = false
 
         func run() async throws {
-            guard let binary = swiftIPAM ?? ChildProcess.find("swift-ipam", in: LabConfiguration.defaultExecutableDirectories) else {
-                throw LabError(.missingExecutable, "swift-ipam not found next to cnilab; build it or pass --swift-ipam PATH")
-            }
+            let binary = try swiftIPAM ?? LabBench.executable("swift-ipam", advice: "build it or pass --swift-ipam PATH")
             var options = IPAMBenchmark.Options(swiftIPAM: binary)
             options.iterations = iterations
             options.parallel = parallel
             options.rounds = rounds
             options.hostLocal = hostLocal
             options.store = store
-            let report = try IPAMBenchmark.run(options)
-            guard json else { return print(report) }
-            func metric(_ name: String, _ ours: [Double], _ reference: [Double], _ fraction: Double) -> Document.Metric {
-                let (mine, theirs) = (IPAMBenchmark.percentile(ours, fraction), IPAMBenchmark.percentile(reference, fraction))
-                return .init(name: name, ours: mine, reference: theirs, speedup: mine == 0 ? 0 : theirs / mine)
-            }
-            let (reference, swift, block) = (report.reference, report.swiftHostLocal, report.swiftBlock)
-            try Output.json(
-                Document(
-                    scenario: "ipam",
-                    metrics: [
-                        metric("add_sequential_median_ms", swift.sequential, reference.sequential, 0.5),
-                        metric("add_sequential_p95_ms", swift.sequential, reference.sequential, 0.95),
-                        metric("add_parallel_median_ms", swift.concurrent, reference.concurrent, 0.5),
-                        metric("add_parallel_p95_ms", swift.concurrent, reference.concurrent, 0.95),
-                        // Block mode (Calico-like, datastore-backed) against the same host-local reference.
-                        metric("block_add_sequential_median_ms", block.sequential, reference.sequential, 0.5),
-                        metric("block_add_parallel_median_ms", block.concurrent, reference.concurrent, 0.5),
-                    ]))
+            try Bench.show(try LabBench.ipam(options), json: json)
         }
     }
 }

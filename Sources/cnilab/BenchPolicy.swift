@@ -1,4 +1,5 @@
 import ArgumentParser
+import LabMeasurement
 import PolicyEnforcerBenchmark
 
 extension Bench {
@@ -16,23 +17,7 @@ extension Bench {
             benchmark.endpoints = endpoints
             benchmark.policies = policies
             benchmark.rounds = rounds
-            let report = try await benchmark.run()
-            guard json else { return print(report) }
-            typealias Report = PolicyEnforcerBenchmark.Report
-            let totals = report.libraryApply.indices.map { report.compileProgram[$0] + report.lowering[$0] + report.libraryApply[$0] }
-            let nft = Report.median(report.nftApply)
-            // The reference of every figure is `nft -f` loading the full rule set: the label
-            // and policy changes show what the incremental path saves against a full reload.
-            try Output.json(
-                Document(
-                    scenario: "policy",
-                    metrics: [
-                        Document.Metric.time("full_compile_apply_median_ms", ours: Report.median(totals), reference: nft),
-                        Document.Metric.time("full_apply_median_ms", ours: Report.median(report.libraryApply), reference: nft),
-                        Document.Metric.time("peer_label_change_median_ms", ours: Report.median(report.peerLabelChange), reference: nft),
-                        Document.Metric.time("selected_label_change_median_ms", ours: Report.median(report.selectedLabelChange), reference: nft),
-                        Document.Metric.time("policy_change_median_ms", ours: Report.median(report.policyChange), reference: nft),
-                    ]))
+            try Bench.show(try await LabBench.policy(benchmark), json: json)
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Lab
+import LabProfiles
 
 /// `cnilab`: a multi-node CNI lab on one machine, a thin shell over the Lab library.
 @main
@@ -30,7 +31,7 @@ struct LabOptions: ParsableArguments {
 
     var directory: String { stateDirectory ?? LabConfiguration.defaultStateDirectory(lab: lab) }
 
-    func open() throws -> Lab { try Lab.open(name: lab, stateDirectory: directory) }
+    func open() throws -> Lab { try Lab.open(name: lab, stateDirectory: directory, profiles: LabProfiles.all) }
 }
 
 /// Writes JSON documents with stable key order.
@@ -70,18 +71,18 @@ struct Up: AsyncParsableCommand {
     @Flag(help: .hidden) var standInAgent = false
 
     func run() async throws {
-        let profile: PluginProfile
+        let profile: any LabProfile
         switch plugin {
-        case .flannel: profile = .flannel(backend: backend)
+        case .flannel: profile = FlannelProfile(backend: backend)
         case .reference:
-            profile = .reference(agent: standInAgent ? AgentCommand(executable: "/usr/bin/sleep", arguments: ["infinity"]) : nil)
+            profile = ReferenceProfile(agent: standInAgent ? AgentCommand(executable: "/usr/bin/sleep", arguments: ["infinity"]) : nil)
         case .calico:
-            profile = .calico(
+            profile = CalicoProfile(
                 CalicoSettings(
                     holdTime: holdTime ?? CalicoSettings.standard.holdTime,
                     connectRetryTime: CalicoSettings.standard.connectRetryTime,
                     gracefulRestartTime: gracefulRestartTime ?? CalicoSettings.standard.gracefulRestartTime))
-        case .canal: profile = .canal
+        case .canal: profile = CanalProfile()
         }
         Output.progress("creating lab '\(options.lab)' (\(profile), \(nodes) nodes, \(store.rawValue) store)…")
         let lab = try await Lab.up(

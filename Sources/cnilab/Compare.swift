@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Lab
+import LabMeasurement
 
 /// `cnilab compare`: the same two-node lab built with each plugin in turn, measured the same
 /// way, printed as one table ("which CNI should I use?") or as JSON.
@@ -28,21 +29,14 @@ struct Compare: AsyncParsableCommand {
     @Flag var json = false
 
     func run() async throws {
-        let names = plugins.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? ComparisonPlan.availableNames
-        let profiles = try names.map { name in
-            guard let profile = ComparisonPlan.profile(named: name) else {
-                throw LabError(
-                    .notAvailable, "compare: no lab profile '\(name)' (available: \(ComparisonPlan.availableNames.joined(separator: ", ")))")
-            }
-            return profile
-        }
-        guard !profiles.isEmpty else { throw LabError(.invalidArgument, "compare needs at least one plugin") }
+        let profiles = try ComparisonPlan.profiles(named: plugins)
         let settings = quick ? ComparisonSettings.quick : ComparisonSettings.standard
-        var results: [ComparisonResult] = []
+        var results: [ComparisonFigures] = []
         for (index, profile) in profiles.enumerated() {
             let name = options.lab + "cmp\(index)"
             let directory = options.stateDirectory.map { $0 + "-cmp\(index)" } ?? LabConfiguration.defaultStateDirectory(lab: name)
-            let measurement = ComparisonMeasurement(profile: profile, lab: name, directory: directory, settings: settings)
+            let measurement = ComparisonMeasurement(
+                profile: profile, lab: name, directory: directory, settings: settings, progress: { Output.progress($0) })
             results.append(try await measurement.run())
         }
         let table = ComparisonTable(results: results)
@@ -52,48 +46,4 @@ struct Compare: AsyncParsableCommand {
             print(table.text)
         }
     }
-}
-
-/// Which profiles `compare` knows, by plugin name.
-enum ComparisonPlan {
-    /// flannel (vxlan), calico (standard timers) and canal when ``PluginProfile`` has a case
-    /// that decodes from `{"canal":{}}` (or with a vxlan backend): the canal profile is added to
-    /// the Lab separately; this picks it up without a code change here.
-    static var profiles: [PluginProfile] {
-        [.flannel(backend: .vxlan), .calico(.standard)] + (canal.map { [$0] } ?? [])
-    }
-
-    static var availableNames: [String] { profiles.map(\.name) }
-
-    static func profile(named name: String) -> PluginProfile? { profiles.first { $0.name == name } }
-
-    static var canal: PluginProfile? {
-        let candidates = [#"{"canal":{}}"#, #"{"canal":{"backend":"vxlan"}}"#, #"{"canal":{"_0":{}}}"#]
-        for candidate in candidates {
-            if let profile = try? JSONDecoder().decode(PluginProfile.self, from: Data(candidate.utf8)), profile.name == "canal" {
-                return profile
-            }
-        }
-        return nil
-    }
-}
-
-/// How long and how much each measurement runs.
-struct ComparisonSettings {
-    /// Pods added (and timed) before the others are measured; the first two stay (node 0, node 1).
-    var pods: Int
-    var iperfSeconds: Int
-    var pings: Int
-    /// How long to wait for the deny policy to be enforced, and for a joined node to converge.
-    var policyTimeoutMilliseconds: Int
-    var convergenceTimeoutMilliseconds: Int
-    /// How many of the representative netpol cases run (nil: all of them).
-    var netpolCaseLimit: Int?
-
-    static let standard = ComparisonSettings(
-        pods: 8, iperfSeconds: 3, pings: 20, policyTimeoutMilliseconds: 8_000, convergenceTimeoutMilliseconds: 40_000,
-        netpolCaseLimit: nil)
-    static let quick = ComparisonSettings(
-        pods: 4, iperfSeconds: 1, pings: 5, policyTimeoutMilliseconds: 5_000, convergenceTimeoutMilliseconds: 25_000,
-        netpolCaseLimit: 2)
 }

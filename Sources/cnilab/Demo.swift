@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Lab
+import LabProfiles
 
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,7 +12,7 @@ struct Demo: AsyncParsableCommand {
 
     func run() async throws {
         let started = ContinuousClock.now
-        let profile: PluginProfile = reference ? .reference(agent: nil) : .flannel(backend: backend)
+        let profile: any LabProfile = reference ? ReferenceProfile() : FlannelProfile(backend: backend)
         Output.progress("[1/4] creating lab '\(options.lab)': 3 nodes, \(profile)…")
         let lab = try await Lab.up(
             LabConfiguration(name: options.lab, stateDirectory: options.directory, profile: profile, nodeCount: 3,

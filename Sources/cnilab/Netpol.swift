@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import Lab
+import LabProfiles
 import NetpolConformance
+import NetpolConformanceLab
 
 /// `cnilab netpol`: upstream Kubernetes' NetworkPolicy e2e cases as truth tables, run against
 /// a fresh lab of each policy-enforcing plugin.
@@ -32,10 +34,10 @@ struct Netpol: AsyncParsableCommand {
     func run() async throws {
         if list { return printList() }
         let cases = try selectedCases()
-        let profiles = try plugins.split(separator: ",").map { name -> (String, PluginProfile) in
+        let profiles = try plugins.split(separator: ",").map { name -> (String, any LabProfile) in
             switch Plugin(rawValue: name.trimmingCharacters(in: .whitespaces)) {
-            case .calico: ("calico", .calico(.standard))
-            case .canal: ("canal", .canal)
+            case .calico: ("calico", CalicoProfile(.standard))
+            case .canal: ("canal", CanalProfile())
             case nil: throw LabError(.invalidArgument, "netpol: unknown plugin '\(name)' (calico, canal)")
             }
         }

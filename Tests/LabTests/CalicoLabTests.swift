@@ -1,6 +1,7 @@
 import ChildProcess
 import Foundation
 import Lab
+import LabProfiles
 import Namespaces
 import Testing
 import TestSupport
@@ -99,7 +100,7 @@ struct CalicoLabTestError: Error, CustomStringConvertible {
 @Suite(.serialized) struct CalicoLabTests {
     /// The profile's timers: sane defaults for people, short ones for tests.
     @Test func calicoSettings() throws {
-        #expect(PluginProfile.calico(.fast).name == "calico")
+        #expect(CalicoProfile(.fast).name == "calico" && CalicoProfile.kind == "calico")
         #expect(CalicoSettings.standard.holdTime >= 3 && CalicoSettings.standard.gracefulRestartTime >= CalicoSettings.standard.holdTime)
         #expect(CalicoSettings.fast.holdTime == 3 && CalicoSettings.fast.gracefulRestartTime == 5)
     }

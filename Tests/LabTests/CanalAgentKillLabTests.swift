@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import Lab
+import LabProfiles
 import Testing
 import TestSupport
 

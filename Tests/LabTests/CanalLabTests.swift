@@ -5,6 +5,7 @@ import ChildProcess
 import Datastore
 import Foundation
 import Lab
+import LabProfiles
 import Namespaces
 import NetPrimitives
 import Policy
@@ -47,9 +48,9 @@ import TestSupport
 
     /// The profile's name, and it survives the state file (JSON round trip).
     @Test func canalProfile() throws {
-        #expect(PluginProfile.canal.name == "canal")
-        let decoded = try JSONDecoder().decode(PluginProfile.self, from: try JSONEncoder().encode(PluginProfile.canal))
-        #expect(decoded == .canal)
+        #expect(CanalProfile().name == "canal" && CanalProfile().enforcesPolicy)
+        let decoded = try JSONDecoder().decode(CanalProfile.self, from: try JSONEncoder().encode(CanalProfile()))
+        #expect(decoded == CanalProfile())
     }
 
     @Test(.privileged) func threeNodeCanalLabWithPolicy() async throws {

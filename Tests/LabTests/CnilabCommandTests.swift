@@ -1,6 +1,7 @@
 import ChildProcess
 import Foundation
 import Lab
+import LabProfiles
 import Namespaces
 import Testing
 import TestSupport
@@ -98,7 +99,7 @@ import TestSupport
 
         // The lock: while this process holds the lab, a command gives up with a clear error.
         do {
-            let held = try Lab.open(name: lab, stateDirectory: directory)
+            let held = try Lab.open(name: lab, stateDirectory: directory, profiles: LabProfiles.all)
             let busy = try cnilab(["status"], lab: lab, directory: directory, environment: ["CNILAB_LOCK_TIMEOUT_MS": "200"])
             #expect(!busy.succeeded && busy.errors.contains("lab busy"))
             _ = held

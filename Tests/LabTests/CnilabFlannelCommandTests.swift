@@ -1,6 +1,7 @@
 import ChildProcess
 import Foundation
 import Lab
+import LabProfiles
 import Testing
 import TestSupport
 

@@ -2,6 +2,7 @@ import ChildProcess
 import Datastore
 import Foundation
 import Lab
+import LabProfiles
 import NetPrimitives
 import Policy
 import Testing
@@ -147,7 +148,7 @@ import TestSupport
     /// Every pod pair × {80, 81} × {tcp, udp}: the lab's explain equals a `PolicyEvaluator`
     /// built here from the same documents and the pods `cnilab pod list --json` shows.
     func expectAgreement(lab: String, directory: String, policies text: String, expectedAllowed: Int?) async throws {
-        let opened = try Lab.open(name: lab, stateDirectory: directory)
+        let opened = try Lab.open(name: lab, stateDirectory: directory, profiles: LabProfiles.all)
         let pods = await opened.pods()
         let namespaceLabels = await opened.namespaceLabels()
         let endpoints = pods.map { pod in

@@ -1,5 +1,6 @@
 import Foundation
 import Lab
+import LabProfiles
 import Namespaces
 import Testing
 import TestSupport
@@ -14,7 +15,7 @@ import TestSupport
             _ = try? Lab.down(name: name, stateDirectory: root + "/lab")
             try? FileManager.default.removeItem(atPath: root)
         }
-        let lab = try await Lab.up(LabConfiguration(name: name, stateDirectory: root + "/lab", nodeCount: 1, store: .etcd))
+        let lab = try await Lab.up(LabConfiguration(name: name, stateDirectory: root + "/lab", profile: .reference(agent: nil), nodeCount: 1, store: .etcd))
         try await lab.addPod(try PodReference(parsing: "x/a"), node: 0, labels: ["app": "web"])
         try await lab.addPod(try PodReference(parsing: "x/b"), node: 0, labels: ["app": "db"])
         let applied = try await lab.applyPolicies(LabPolicyDocumentTests.multiDocument)

@@ -1,5 +1,6 @@
 import Foundation
 import Lab
+import LabProfiles
 import Namespaces
 import Testing
 import TestSupport
@@ -23,7 +24,7 @@ import TestSupport
             _ = try? Lab.down(name: name, stateDirectory: root + "/lab")
             try? FileManager.default.removeItem(atPath: root)
         }
-        let lab = try await Lab.up(LabConfiguration(name: name, stateDirectory: root + "/lab", nodeCount: 1, store: .etcd))
+        let lab = try await Lab.up(LabConfiguration(name: name, stateDirectory: root + "/lab", profile: .reference(agent: nil), nodeCount: 1, store: .etcd))
         #expect(await lab.status().store == "etcd:http://192.168.77.1:2379")
         let pod = try await lab.addPod(try PodReference(parsing: "shop/web"), node: 0, labels: ["app": "web"])
         _ = try await lab.labelNamespace("shop", ["team=blue"])

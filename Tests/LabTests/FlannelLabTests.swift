@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Lab
+import LabProfiles
 import Namespaces
 import NetPrimitives
 import Netlink

@@ -1,5 +1,6 @@
 import Foundation
 import Lab
+import LabProfiles
 import Policy
 import Testing
 

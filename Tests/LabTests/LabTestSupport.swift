@@ -1,5 +1,6 @@
 import Foundation
 import Lab
+import LabProfiles
 import Namespaces
 
 /// Unique lab names and temporary state directories for the tests.

@@ -1,6 +1,8 @@
 import Foundation
 import Lab
+import LabProfiles
 import NetpolConformance
+import NetpolConformanceLab
 import Testing
 import TestSupport
 
@@ -26,7 +28,7 @@ enum NetpolLabRun {
     /// Ingress isolation of every pod in namespace x.
     static let denyIngressToX = CanalLabTests.defaultDeny
 
-    static func run(profile: PluginProfile) async throws {
+    static func run(profile: some LabProfile) async throws {
         let root = try LabTestSupport.temporaryDirectory()
         let name = LabTestSupport.uniqueLabName()
         let directory = root + "/lab"

@@ -1,6 +1,7 @@
 import Datastore
 import Foundation
 import Lab
+import LabProfiles
 import Namespaces
 import Testing
 import TestSupport

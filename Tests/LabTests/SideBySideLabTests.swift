@@ -1,5 +1,6 @@
 import Foundation
 import Lab
+import LabProfiles
 import Namespaces
 import Testing
 import TestSupport
@@ -16,7 +17,7 @@ import TestSupport
         }
         var labs: [Lab] = []
         for name in names {
-            let lab = try await Lab.up(LabConfiguration(name: name, stateDirectory: root + "/" + name, nodeCount: 1))
+            let lab = try await Lab.up(LabConfiguration(name: name, stateDirectory: root + "/" + name, profile: .reference(agent: nil), nodeCount: 1))
             try await lab.addPod(try PodReference(parsing: "x/a"), node: 0)
             try await lab.addPod(try PodReference(parsing: "x/b"), node: 0)
             labs.append(lab)

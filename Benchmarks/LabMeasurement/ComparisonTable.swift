@@ -1,18 +1,20 @@
 import Foundation
 
 /// The results of `compare` as rows (one per figure) × columns (one per plugin): text for
-/// people, a document for `--json`.
-struct ComparisonTable {
-    var results: [ComparisonResult]
+/// people, a document for `--json` (its shape is in Documentation/cnilab.md).
+public struct ComparisonTable: Sendable {
+    public var results: [ComparisonFigures]
 
-    enum Value: Encodable {
+    public init(results: [ComparisonFigures]) { self.results = results }
+
+    public enum Value: Encodable, Sendable {
         case number(Double)
         case flag(Bool)
         /// A figure that is not one number, e.g. `13/13` (a string in JSON).
         case text(String)
         case missing
 
-        func encode(to encoder: any Encoder) throws {
+        public func encode(to encoder: any Encoder) throws {
             var container = encoder.singleValueContainer()
             switch self {
             case .number(let value): try container.encode((value * 1000).rounded() / 1000)
@@ -22,7 +24,7 @@ struct ComparisonTable {
             }
         }
 
-        var text: String {
+        public var text: String {
             switch self {
             case .number(let value):
                 if value == value.rounded() || value >= 100 { String(format: "%.0f", value) }
@@ -36,21 +38,21 @@ struct ComparisonTable {
         }
     }
 
-    struct Row: Encodable {
-        var name: String
-        var label: String
-        var unit: String
-        var values: [String: Value]
+    public struct Row: Encodable, Sendable {
+        public var name: String
+        public var label: String
+        public var unit: String
+        public var values: [String: Value]
     }
 
-    struct Document: Encodable {
-        var plugins: [String]
-        var rows: [Row]
-        var errors: [String: [String]]
+    public struct Document: Encodable, Sendable {
+        public var plugins: [String]
+        public var rows: [Row]
+        public var errors: [String: [String]]
     }
 
-    var rows: [Row] {
-        func row(_ name: String, _ label: String, _ unit: String, _ value: (ComparisonResult) -> Value) -> Row {
+    public var rows: [Row] {
+        func row(_ name: String, _ label: String, _ unit: String, _ value: (ComparisonFigures) -> Value) -> Row {
             Row(name: name, label: label, unit: unit, values: Dictionary(uniqueKeysWithValues: results.map { ($0.plugin, value($0)) }))
         }
         func number(_ value: Double?) -> Value { value.map(Value.number) ?? .missing }
@@ -77,14 +79,14 @@ struct ComparisonTable {
         ]
     }
 
-    var document: Document {
+    public var document: Document {
         Document(
             plugins: results.map(\.plugin), rows: rows,
             errors: Dictionary(uniqueKeysWithValues: results.filter { !$0.errors.isEmpty }.map { ($0.plugin, $0.errors) }))
     }
 
     /// A Markdown table (readable in a terminal, pasteable in the docs).
-    var text: String {
+    public var text: String {
         let plugins = results.map(\.plugin)
         var lines = ["| | " + plugins.joined(separator: " | ") + " |", "|---|" + plugins.map { _ in "---:|" }.joined()]
         for row in rows {

@@ -2,10 +2,10 @@ import Foundation
 
 /// The resident memory of a process and everything it started: an agent that supervises
 /// another (swift-canald runs swift-flanneld) is measured with its children.
-enum ProcessTreeMemory {
+public enum ProcessTreeMemory {
     /// VmRSS (kernel's `/proc/PID/status`) of `root` plus every descendant, in KiB; nil when
     /// `root` is gone. Descendants come from each thread's `/proc/PID/task/TID/children`.
-    static func residentKibibytes(root: Int32) -> Double? {
+    public static func residentKibibytes(root: Int32) -> Double? {
         guard let rootSize = residentKibibytes(of: root) else { return nil }
         var total = rootSize
         var seen: Set<Int32> = [root]
@@ -20,7 +20,7 @@ enum ProcessTreeMemory {
     }
 
     /// VmRSS of one process in KiB; nil when it is gone or a zombie.
-    static func residentKibibytes(of pid: Int32) -> Double? {
+    public static func residentKibibytes(of pid: Int32) -> Double? {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
             let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
         else { return nil }
@@ -29,7 +29,7 @@ enum ProcessTreeMemory {
 
     /// The direct children of `pid`, from every one of its threads (a child belongs to the
     /// thread that spawned it).
-    static func children(of pid: Int32) -> [Int32] {
+    public static func children(of pid: Int32) -> [Int32] {
         let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
         return tasks.flatMap { task in
             ((try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8)) ?? "")

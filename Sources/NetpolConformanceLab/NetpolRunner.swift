@@ -1,8 +1,9 @@
 import Foundation
 import Lab
+import NetpolConformance
 import Synchronization
 
-/// Runs ``NetpolCase``s against a live lab whose profile enforces policy (calico, canal): sets
+/// Runs ``NetpolConformance/NetpolCase``s against a live lab whose profile enforces policy (calico, canal): sets
 /// up ``NetpolModel``'s namespaces and pods, then for each case applies its steps through the
 /// lab's policy and label API (as `cnilab policy apply` and `cnilab label` do), waits until
 /// every node's agent enforces them (`Lab.waitForPolicyEnforcement(timeout:)`), probes

@@ -1,6 +1,7 @@
 import Foundation
 import Lab
 import NetpolConformance
+import NetpolConformanceLab
 
 /// The measurements of `compare` that watch the cluster's control plane: agent memory,
 /// convergence after a node joins, and NetworkPolicy enforcement.
@@ -27,7 +28,7 @@ extension ComparisonMeasurement {
     /// Seconds from `node add` until a pod on the new node reaches, and is reached from, every
     /// other pod (TCP port 80, the whole matrix connected).
     func convergence(_ lab: Lab) async throws -> Double {
-        Output.progress("[\(profile.name)] node join: node add + 1 pod until the probe matrix is full…")
+        announce("[\(profile.name)] node join: node add + 1 pod until the probe matrix is full…")
         let start = ContinuousClock.now
         let node = try await lab.addNode()
         try await lab.addPod(try PodReference(parsing: "\(Self.podNamespace)/joined"), node: node.index)
@@ -51,8 +52,8 @@ extension ComparisonMeasurement {
     /// they all did) within `policyTimeoutMilliseconds`. For agents that report the store
     /// revision they enforce, the time is until every node reports the policy (then one probe
     /// must find everything blocked); otherwise probes are repeated until the timeout.
-    func policy(_ lab: Lab, into result: inout ComparisonResult) async throws {
-        Output.progress("[\(profile.name)] NetworkPolicy: deny-all ingress, probing…")
+    func policy(_ lab: Lab, into result: inout ComparisonFigures) async throws {
+        announce("[\(profile.name)] NetworkPolicy: deny-all ingress, probing…")
         let options = ProbeOptions(ports: [80], protocols: [.tcp], timeoutMilliseconds: 300)
         let before = try await lab.probe(options)
         guard !before.isEmpty, before.allSatisfy(\.connected) else {
@@ -90,10 +91,10 @@ extension ComparisonMeasurement {
 
     /// Upstream's NetworkPolicy e2e cases (`cnilab netpol`'s runner) on the same lab: the
     /// representative subset (`--quick`: two of its cases), after the deny policy is removed.
-    func netpolCases(_ lab: Lab, into result: inout ComparisonResult) async throws {
+    func netpolCases(_ lab: Lab, into result: inout ComparisonFigures) async throws {
         try await lab.deletePolicy(namespace: Self.podNamespace, name: "compare-deny-all")
         let cases = settings.netpolCaseLimit.map { Array(NetpolCatalogue.representative.prefix($0)) } ?? NetpolCatalogue.representative
-        Output.progress("[\(profile.name)] upstream NetworkPolicy e2e cases (\(cases.count))…")
+        announce("[\(profile.name)] upstream NetworkPolicy e2e cases (\(cases.count))…")
         let runner = NetpolRunner(lab: lab)
         try await runner.prepare()
         let report = try await runner.run(cases)

@@ -1,40 +1,59 @@
 import ChildProcess
 import Foundation
 import Lab
+import LabProfiles
 import Namespaces
 
 /// The figures of one plugin (nil: the measurement failed, see `errors`).
-struct ComparisonResult {
-    var plugin: String
-    var labUpSeconds: Double?
-    var addMedianMilliseconds: Double?
-    var deleteMedianMilliseconds: Double?
-    var throughputGbps: Double?
-    var roundTripMilliseconds: Double?
-    var podMTU: Int?
-    var underlayMTU: Int?
-    var agentMemoryMebibytes: Double?
-    var convergenceSeconds: Double?
-    var enforcesPolicy: Bool?
-    var policyEnforcementSeconds: Double?
+public struct ComparisonFigures: Sendable {
+    public var plugin: String
+    public var labUpSeconds: Double?
+    public var addMedianMilliseconds: Double?
+    public var deleteMedianMilliseconds: Double?
+    public var throughputGbps: Double?
+    public var roundTripMilliseconds: Double?
+    public var podMTU: Int?
+    public var underlayMTU: Int?
+    public var agentMemoryMebibytes: Double?
+    public var convergenceSeconds: Double?
+    public var enforcesPolicy: Bool?
+    public var policyEnforcementSeconds: Double?
     /// Upstream NetworkPolicy e2e cases passed / run (only for profiles that enforce policy).
-    var netpolCasesPassed: Int?
-    var netpolCasesRun: Int?
-    var errors: [String] = []
+    public var netpolCasesPassed: Int?
+    public var netpolCasesRun: Int?
+    public var errors: [String] = []
+
+    public init(plugin: String) { self.plugin = plugin }
 }
 
-/// Builds one 2-node lab with `profile`, measures it, removes it.
-struct ComparisonMeasurement {
-    var profile: PluginProfile
-    var lab: String
-    var directory: String
-    var settings: ComparisonSettings
+/// Builds one 2-node lab with `profile`, measures it, removes it (`cnilab compare`, one plugin).
+public struct ComparisonMeasurement: Sendable {
+    public var profile: any LabProfile
+    public var lab: String
+    public var directory: String
+    public var settings: ComparisonSettings
+    /// Hears a line per step (progress; `cnilab` prints it to stderr).
+    public var progress: (@Sendable (String) -> Void)?
 
-    static let podNamespace = "cmp"
+    public init(
+        profile: any LabProfile, lab: String, directory: String, settings: ComparisonSettings,
+        progress: (@Sendable (String) -> Void)? = nil
+    ) {
+        self.profile = profile
+        self.lab = lab
+        self.directory = directory
+        self.settings = settings
+        self.progress = progress
+    }
 
-    func run() async throws -> ComparisonResult {
-        var result = ComparisonResult(plugin: profile.name)
-        Output.progress("[\(profile.name)] creating lab '\(lab)' (2 nodes)…")
+    /// The namespace of the measured pods.
+    public static let podNamespace = "cmp"
+
+    func announce(_ text: String) { progress?(text) }
+
+    public func run() async throws -> ComparisonFigures {
+        var result = ComparisonFigures(plugin: profile.name)
+        announce("[\(profile.name)] creating lab '\(lab)' (2 nodes)…")
         _ = try? Lab.down(name: lab, stateDirectory: directory)
         let start = ContinuousClock.now
         let lab = try await Lab.up(LabConfiguration(name: lab, stateDirectory: directory, profile: profile, nodeCount: 2))
@@ -42,11 +61,11 @@ struct ComparisonMeasurement {
         func attempt(_ what: String, _ body: () async throws -> Void) async {
             do { try await body() } catch {
                 result.errors.append("\(what): \(error)")
-                Output.progress("[\(profile.name)] \(what) failed: \(error)")
+                announce("[\(profile.name)] \(what) failed: \(error)")
             }
         }
         do {
-            Output.progress("[\(profile.name)] pod ADD/DEL ×\(settings.pods)…")
+            announce("[\(profile.name)] pod ADD/DEL ×\(settings.pods)…")
             let pods = try await podLatency(lab, into: &result)
             // The datapath is measured in steady state: every pod reaches every other first
             // (calico learns a new pod's route over BGP a moment after the ADD).
@@ -63,14 +82,14 @@ struct ComparisonMeasurement {
             _ = try? await lab.down()
             throw error
         }
-        Output.progress("[\(profile.name)] removing the lab…")
+        announce("[\(profile.name)] removing the lab…")
         _ = try await lab.down()
         return result
     }
 
     /// Adds `settings.pods` pods alternating between the nodes (each ADD timed), then deletes
     /// all but the first two (each DEL timed). Returns the pods left on node 0 and node 1.
-    func podLatency(_ lab: Lab, into result: inout ComparisonResult) async throws -> (LabPod, LabPod) {
+    func podLatency(_ lab: Lab, into result: inout ComparisonFigures) async throws -> (LabPod, LabPod) {
         var adds: [Double] = []
         var pods: [LabPod] = []
         for index in 0..<max(settings.pods, 3) {
@@ -91,9 +110,9 @@ struct ComparisonMeasurement {
     }
 
     /// iperf3 (TCP, `iperfSeconds`) and ping between the pods of node 0 and node 1.
-    func datapath(client: LabPod, server: LabPod, into result: inout ComparisonResult) async throws {
+    func datapath(client: LabPod, server: LabPod, into result: inout ComparisonFigures) async throws {
         guard let address = server.address else { throw LabError(.plugin, "the server pod has no address") }
-        Output.progress("[\(profile.name)] iperf3 \(settings.iperfSeconds) s, ping ×\(settings.pings)…")
+        announce("[\(profile.name)] iperf3 \(settings.iperfSeconds) s, ping ×\(settings.pings)…")
         let serverNamespace = try NetworkNamespace.open(name: server.networkNamespace)
         let clientNamespace = try NetworkNamespace.open(name: client.networkNamespace)
         let iperfServer = try serverNamespace.launchProcess("/usr/bin/iperf3", arguments: ["-s", "-1", "-p", "5201"])
@@ -125,7 +144,7 @@ struct ComparisonMeasurement {
     }
 
     /// The pod's eth0 MTU, and the MTU of node 0's underlay link (the one with the node's address).
-    func mtu(_ lab: Lab, pod: LabPod, into result: inout ComparisonResult) async throws {
+    func mtu(_ lab: Lab, pod: LabPod, into result: inout ComparisonFigures) async throws {
         let podNamespace = try NetworkNamespace.open(name: pod.networkNamespace)
         let podLink = try podNamespace.runProcess("/usr/sbin/ip", arguments: ["-o", "link", "show", "dev", "eth0"])
         result.podMTU = Self.mtu(of: podLink.standardOutputText)
@@ -141,13 +160,14 @@ struct ComparisonMeasurement {
     }
 
     /// `mtu N` in one line of `ip -o link` / `ip -o addr` output.
-    static func mtu(of line: String) -> Int? {
+    public static func mtu(of line: String) -> Int? {
         let words = line.split(whereSeparator: { $0 == " " || $0 == "\n" })
         guard let index = words.firstIndex(of: "mtu"), index + 1 < words.count else { return nil }
         return Int(words[index + 1])
     }
 
-    static func median(_ values: [Double]) -> Double? {
+    /// The median (the mean of the middle two for an even count); nil when empty.
+    public static func median(_ values: [Double]) -> Double? {
         guard !values.isEmpty else { return nil }
         let sorted = values.sorted()
         return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2

@@ -1,0 +1,59 @@
+import Foundation
+import Lab
+import LabProfiles
+
+/// Which profiles `compare` measures, by plugin name: flannel (vxlan), calico (standard
+/// timers) and canal.
+public enum ComparisonPlan {
+    public static var profiles: [any LabProfile] { [FlannelProfile(backend: .vxlan), CalicoProfile(.standard), CanalProfile()] }
+
+    /// `flannel`, `calico`, `canal`.
+    public static var availableNames: [String] { profiles.map(\.name) }
+
+    public static func profile(named name: String) -> (any LabProfile)? { profiles.first { $0.name == name } }
+
+    /// The profiles of a `--plugins` list (comma-separated; nil: every available one).
+    public static func profiles(named list: String?) throws -> [any LabProfile] {
+        let names = list.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? availableNames
+        let profiles = try names.map { name in
+            guard let profile = profile(named: name) else {
+                throw LabError(.notAvailable, "compare: no lab profile '\(name)' (available: \(availableNames.joined(separator: ", ")))")
+            }
+            return profile
+        }
+        guard !profiles.isEmpty else { throw LabError(.invalidArgument, "compare needs at least one plugin") }
+        return profiles
+    }
+}
+
+/// How long and how much each measurement runs.
+public struct ComparisonSettings: Sendable {
+    /// Pods added (and timed) before the others are measured; the first two stay (node 0, node 1).
+    public var pods: Int
+    public var iperfSeconds: Int
+    public var pings: Int
+    /// How long to wait for the deny policy to be enforced, and for a joined node to converge.
+    public var policyTimeoutMilliseconds: Int
+    public var convergenceTimeoutMilliseconds: Int
+    /// How many of the representative netpol cases run (nil: all of them).
+    public var netpolCaseLimit: Int?
+
+    public init(
+        pods: Int, iperfSeconds: Int, pings: Int, policyTimeoutMilliseconds: Int, convergenceTimeoutMilliseconds: Int,
+        netpolCaseLimit: Int?
+    ) {
+        self.pods = pods
+        self.iperfSeconds = iperfSeconds
+        self.pings = pings
+        self.policyTimeoutMilliseconds = policyTimeoutMilliseconds
+        self.convergenceTimeoutMilliseconds = convergenceTimeoutMilliseconds
+        self.netpolCaseLimit = netpolCaseLimit
+    }
+
+    public static let standard = ComparisonSettings(
+        pods: 8, iperfSeconds: 3, pings: 20, policyTimeoutMilliseconds: 8_000, convergenceTimeoutMilliseconds: 40_000,
+        netpolCaseLimit: nil)
+    public static let quick = ComparisonSettings(
+        pods: 4, iperfSeconds: 1, pings: 5, policyTimeoutMilliseconds: 5_000, convergenceTimeoutMilliseconds: 25_000,
+        netpolCaseLimit: 2)
+}
