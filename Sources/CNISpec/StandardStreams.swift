@@ -60,7 +60,7 @@ public struct InputSource: Sendable {
     /// File descriptor 0, read to its end.
     public static var standardInput: InputSource {
         InputSource { () throws(CNIError) -> [UInt8] in
-            do {
+            do throws(SystemCallError) {
                 return try SystemCall.readAll(0, operation: "read stdin")
             } catch {
                 throw CNIError(.ioFailure, "error reading from stdin", details: String(cString: strerror(error.errno)))

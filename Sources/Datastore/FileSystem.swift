@@ -31,7 +31,7 @@ enum FileSystem {
 
     /// Takes the exclusive lock of `path`, waiting for it (see `FileLock`).
     static func lock(_ path: String) throws -> FileLock {
-        do {
+        do throws(SystemCallError) {
             return try FileLock(path: path)
         } catch {
             throw DatastoreError(.ioFailed, "\(error.operation) failed", errno: error.errno)
@@ -39,7 +39,7 @@ enum FileSystem {
     }
 
     private static func mapped<T>(_ body: () throws(SystemCallError) -> T) throws -> T {
-        do {
+        do throws(SystemCallError) {
             return try body()
         } catch {
             throw DatastoreError(.ioFailed, "\(error.operation) failed", errno: error.errno)

@@ -34,12 +34,19 @@ enum POSIX {
     /// Runs `body` holding the exclusive lock of `path` (waiting for it).
     static func withLock<T>(_ path: String, _ body: () throws -> T) throws -> T {
         let lock = try mapped { () throws(SystemCallError) in try FileLock(path: path) }
-        defer { lock.unlock() }
-        return try body()
+        let result: T
+        do {
+            result = try body()
+        } catch {
+            lock.unlock()
+            throw error
+        }
+        lock.unlock()
+        return result
     }
 
     private static func mapped<T: ~Copyable>(_ body: () throws(SystemCallError) -> T) throws -> T {
-        do {
+        do throws(SystemCallError) {
             return try body()
         } catch {
             throw IPAMError(.ioFailed, error.operation, errno: error.errno)

@@ -12,7 +12,7 @@ final class LabLock: Sendable {
     init(path: String, timeoutMilliseconds: Int? = nil) throws(LabError) {
         let timeoutMilliseconds =
             timeoutMilliseconds ?? getenv("CNILAB_LOCK_TIMEOUT_MS").flatMap { Int(String(cString: $0)) } ?? 60_000
-        do {
+        do throws(SystemCallError) {
             lock = try FileLock(path: path, timeoutMilliseconds: timeoutMilliseconds)
         } catch where error.errno == EWOULDBLOCK {
             throw LabError(.busy, "another cnilab command holds \(path); try again when it finishes")

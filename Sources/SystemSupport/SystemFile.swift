@@ -30,7 +30,7 @@ package enum SystemFile {
 
     /// Reads a whole file; nil when it does not exist.
     package static func readIfPresent(_ path: String, chunkSize: Int = 65536) throws(SystemCallError) -> [UInt8]? {
-        do {
+        do throws(SystemCallError) {
             return try read(path, chunkSize: chunkSize)
         } catch where error.errno == ENOENT && error.operation.hasPrefix("open ") {
             return nil

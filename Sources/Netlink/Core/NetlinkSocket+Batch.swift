@@ -107,10 +107,13 @@ extension NetlinkSocket {
     }
 
     /// Writes `sequence` into the message at `offset` and, when asked, sets NLM_F_ACK.
+    /// In place, without allocating (a batch stamps one message per route).
     private static func stamp(_ bytes: inout [UInt8], at offset: Int, sequence: UInt32, acknowledge: Bool) {
-        var flags = Int(RouteNetlinkBytes.uint16(bytes[offset...], at: 6))
-        if acknowledge { flags |= RouteNetlinkConstant.NLM_F_ACK }
-        bytes.replaceSubrange((offset + 6)..<(offset + 8), with: RouteNetlinkBytes.encode(UInt16(flags)))
-        bytes.replaceSubrange((offset + 8)..<(offset + 12), with: RouteNetlinkBytes.encode(sequence))
+        bytes.withUnsafeMutableBytes { raw in
+            var flags = UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 6, as: UInt16.self))
+            if acknowledge { flags |= UInt16(RouteNetlinkConstant.NLM_F_ACK) }
+            raw.storeBytes(of: flags.littleEndian, toByteOffset: offset + 6, as: UInt16.self)
+            raw.storeBytes(of: sequence.littleEndian, toByteOffset: offset + 8, as: UInt32.self)
+        }
     }
 }

@@ -112,7 +112,7 @@ package final class NetlinkSocket {
 
     /// Receives one datagram and splits it into messages; with `wait: false`, nil when none
     /// is queued.
-    func receive(operation: @autoclosure () -> String, wait: Bool = true) throws -> [NetlinkReply]? {
+    func receive(operation: @autoclosure () -> String, wait: Bool) throws -> [NetlinkReply]? {
         while true {
             let count = recv(descriptor, buffer.baseAddress, buffer.count, Int32(MSG_TRUNC) | (wait ? 0 : Int32(MSG_DONTWAIT)))
             if count < 0 && errno == EINTR { continue }
