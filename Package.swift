@@ -56,10 +56,13 @@ let package = Package(
     targets: [
         // MARK: C shims and system libraries
         .target(name: "CLinuxShim"),
+        // The system layer every module shares (EINTR retry, file I/O, the one file lock);
+        // imported `internal` only.
+        .target(name: "SystemSupport", swiftSettings: swiftSettings),
         .systemLibrary(
             name: "CNetlink",
-            pkgConfig: "libnl-route-3.0",
-            providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]
+            pkgConfig: "libnl-3.0",
+            providers: [.apt(["libnl-3-dev"])]
         ),
         .systemLibrary(
             name: "CNftnl",
@@ -69,7 +72,7 @@ let package = Package(
 
         // MARK: Foundations (no root, no C libraries)
         .target(name: "NetPrimitives", swiftSettings: swiftSettings),
-        .target(name: "ChildProcess", dependencies: ["CLinuxShim"], swiftSettings: swiftSettings),
+        .target(name: "ChildProcess", dependencies: ["CLinuxShim", "SystemSupport"], swiftSettings: swiftSettings),
         .target(
             name: "Namespaces",
             dependencies: ["CLinuxShim", "ChildProcess"],
@@ -77,7 +80,7 @@ let package = Package(
         ),
         .target(
             name: "CNISpec",
-            dependencies: ["NetPrimitives", "ChildProcess"],
+            dependencies: ["NetPrimitives", "ChildProcess", "SystemSupport"],
             swiftSettings: swiftSettings
         ),
 
@@ -111,7 +114,7 @@ let package = Package(
         // MARK: Cluster state and addresses
         .target(
             name: "Datastore",
-            dependencies: [.product(name: "Logging", package: "swift-log")],
+            dependencies: ["SystemSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -122,7 +125,7 @@ let package = Package(
         ),
         .target(
             name: "IPAM",
-            dependencies: ["NetPrimitives", "CNISpec", "Datastore"],
+            dependencies: ["NetPrimitives", "CNISpec", "Datastore", "SystemSupport"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -259,7 +262,7 @@ let package = Package(
         .executableTarget(
             name: "swift-flanneld",
             dependencies: [
-                "CLinuxShim", "Routing", "VXLAN", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "CNISpec", "Datastore", "IPAM",
+                "ChildProcess", "Routing", "VXLAN", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "CNISpec", "Datastore", "IPAM",
                 "AgentHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -306,7 +309,7 @@ let package = Package(
         .target(
             name: "Lab",
             dependencies: [
-                "Netlink", "Namespaces", "CNISpec", "ChildProcess", "NetPrimitives", "Datastore", "Policy", "PolicyAgent",
+                "Netlink", "Namespaces", "CNISpec", "ChildProcess", "NetPrimitives", "Datastore", "Policy", "PolicyAgent", "SystemSupport",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
@@ -466,9 +469,15 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "NetlinkTests",
-            dependencies: ["Netlink", "Nftables", "TestSupport", "Namespaces", "ChildProcess"],
+            dependencies: ["Netlink", "TestSupport", "Namespaces", "ChildProcess"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "NftablesTests",
+            dependencies: ["Nftables", "Netlink", "TestSupport", "Namespaces", "NetPrimitives", "ChildProcess"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "ChildProcessTests", dependencies: ["ChildProcess"], swiftSettings: swiftSettings),
         .testTarget(
             name: "DatastoreTests",
             dependencies: ["Datastore", "TestSupport", "ChildProcess"],

@@ -1,4 +1,4 @@
-import CLinuxShim
+import ChildProcess
 import Foundation
 import Logging
 
@@ -18,8 +18,10 @@ import Glibc
 enum ParentWatch {
     static func start(expectedParent: Int32, logger: Logger) {
         let thread = Thread {
-            if cnishim_set_parent_death_signal(SIGTERM) != 0 {
-                logger.warning("prctl(PR_SET_PDEATHSIG) failed: errno \(errno); checking the parent every 500 ms only")
+            do {
+                try ChildProcess.requestSignalOnParentDeath(SIGTERM)
+            } catch {
+                logger.warning("\(error); checking the parent every 500 ms only")
             }
             while true {
                 if getppid() != expectedParent {

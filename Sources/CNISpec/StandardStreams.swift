@@ -6,6 +6,7 @@ import Musl
 import Darwin
 #endif
 import Synchronization
+internal import SystemSupport
 
 /// Where a plugin's output goes: the process's stdout/stderr, or a buffer in tests.
 public struct OutputSink: Sendable {
@@ -28,19 +29,10 @@ public struct OutputSink: Sendable {
         OutputSink { bytes in buffer.append(bytes) }
     }
 
+    /// Best effort: a closed stdout or stderr has nobody to report to.
     private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { systemWrite(fd, $0.baseAddress, $0.count) }
-            if written < 0, errno == EINTR { continue }
-            guard written > 0 else { return }
-            offset += written
-        }
+        try? SystemCall.writeAll(fd, bytes, operation: "write")
     }
-}
-
-private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int {
-    write(fd, buffer, count)
 }
 
 /// A thread-safe byte buffer that collects a plugin's output in tests.
@@ -68,16 +60,10 @@ public struct InputSource: Sendable {
     /// File descriptor 0, read to its end.
     public static var standardInput: InputSource {
         InputSource { () throws(CNIError) -> [UInt8] in
-            var result: [UInt8] = []
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            while true {
-                let count = chunk.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
-                if count < 0, errno == EINTR { continue }
-                if count < 0 {
-                    throw CNIError(.ioFailure, "error reading from stdin", details: String(cString: strerror(errno)))
-                }
-                if count == 0 { return result }
-                result += chunk[0..<count]
+            do throws(SystemCallError) {
+                return try SystemCall.readAll(0, operation: "read stdin")
+            } catch {
+                throw CNIError(.ioFailure, "error reading from stdin", details: String(cString: strerror(error.errno)))
             }
         }
     }

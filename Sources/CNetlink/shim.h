@@ -1,24 +1,15 @@
 #ifndef SWIFTCNI_CNETLINK_SHIM_H
 #define SWIFTCNI_CNETLINK_SHIM_H
-// libnl-3 and libnl-route-3: the headers the Netlink module uses. Only Netlink imports this.
+// libnl-3, the netlink core of the Netlink module (its Core folder): sockets (nl_sock:
+// connect, port id, sequence numbers, multicast groups) and message building (nlmsg, nla).
+// Requests are encoded by the module itself, so libnl-route-3 is not used. Imported
+// `internal` by Netlink only; the Nftables module reaches this core through Netlink's
+// package API, never through this module.
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
 #include <netlink/msg.h>
 #include <netlink/attr.h>
-#include <netlink/cache.h>
 #include <netlink/errno.h>
-#include <netlink/route/link.h>
-#include <netlink/route/link/veth.h>
-#include <netlink/route/link/bridge.h>
-#include <netlink/route/link/vxlan.h>
-#include <netlink/route/link/macvlan.h>
-#include <netlink/route/addr.h>
-#include <netlink/route/route.h>
-#include <netlink/route/nexthop.h>
-#include <netlink/route/neighbour.h>
 #include <linux/netlink.h>
-#include <linux/rtnetlink.h>
-#include <linux/if_link.h>
-#include <linux/neighbour.h>
 #include <sys/eventfd.h>
 #endif

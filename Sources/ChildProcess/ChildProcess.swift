@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+internal import SystemSupport
 
 /// Starts programs with `posix_spawn`: no shell, no Foundation, explicit environment.
 ///
@@ -149,8 +150,8 @@ public enum ChildProcess {
 
     static func waitFor(_ pid: pid_t, executable: String) throws(ChildProcessError) -> ExitStatus {
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            if errno != EINTR { throw ChildProcessError(.waitFailed, executable: executable, errno: errno) }
+        guard SystemCall.retryingInterrupts({ waitpid(pid, &status, 0) }) >= 0 else {
+            throw ChildProcessError(.waitFailed, executable: executable, errno: errno)
         }
         return ExitStatus(waitStatus: status)
     }

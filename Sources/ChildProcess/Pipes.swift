@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CLinuxShim
+internal import CLinuxShim
 
 /// A close-on-exec pipe.
 struct Pipe {

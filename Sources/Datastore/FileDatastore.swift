@@ -47,7 +47,7 @@ public final class FileDatastore: Datastore {
     /// Runs `body` on the state under the lock; writes the state back when the revision, the
     /// leases or the lease counter changed.
     func transaction<Result>(_ body: (inout FileStoreState, Int64) throws -> Result) throws -> Result {
-        let lock = try FileLock(path: lockPath)
+        let lock = try FileSystem.lock(lockPath)
         let result: Result
         do {
             result = try locked(body)

@@ -32,13 +32,7 @@ public struct HostLocalDiskStore: Sendable {
 
     /// Runs `body` holding the network's lock file.
     public func withLock<T>(_ body: () throws -> T) throws -> T {
-        let fd = open(directory + "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw IPAMError(.ioFailed, "open \(directory)/lock", errno: errno) }
-        defer { close(fd) }
-        while flock(fd, LOCK_EX) != 0 {
-            guard errno == EINTR else { throw IPAMError(.ioFailed, "flock \(directory)/lock", errno: errno) }
-        }
-        return try body()
+        try POSIX.withLock(directory + "/lock", body)
     }
 
     private func path(_ name: String) -> String { directory + "/" + name }

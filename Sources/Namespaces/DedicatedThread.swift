@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CLinuxShim
+internal import CLinuxShim
 
 /// Runs one synchronous closure on a new OS thread that first enters a network namespace,
 /// then lets the thread exit. The namespace change never outlives the closure, and never

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CLinuxShim
+internal import CLinuxShim
 import ChildProcess
 
 /// A Linux network namespace, held open by a file descriptor for the life of this object.

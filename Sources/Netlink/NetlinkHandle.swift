@@ -26,7 +26,7 @@ public final class NetlinkHandle: @unchecked Sendable {
 
     /// The namespace this handle programs.
     public let namespace: NetworkNamespace
-    private let socket: RouteNetlinkSocket
+    private let socket: NetlinkSocket
     private let lock = Mutex<Void>(())
 
     /// Opens a handle for `namespace` (its socket is created inside the namespace).
@@ -36,7 +36,7 @@ public final class NetlinkHandle: @unchecked Sendable {
         do {
             // Already in that namespace (a plugin's own node namespace): no thread is needed.
             socket = try namespace.isCallingThreadNamespace
-                ? RouteNetlinkSocket() : namespace.runBlocking { try RouteNetlinkSocket() }
+                ? NetlinkSocket() : namespace.runBlocking { try NetlinkSocket() }
         } catch let error as NetlinkError {
             throw error
         } catch {
@@ -46,15 +46,15 @@ public final class NetlinkHandle: @unchecked Sendable {
     }
 
     /// Runs `body` with exclusive use of the socket.
-    func withSocket<T>(_ body: (RouteNetlinkSocket) throws -> T) throws -> T {
+    func withSocket<T>(_ body: (NetlinkSocket) throws -> T) throws -> T {
         try lock.withLock { _ in try body(socket) }
     }
 
-    func perform(_ request: RouteNetlinkRequest) throws {
+    func perform(_ request: NetlinkRequest) throws {
         _ = try withSocket { try $0.perform(request) }
     }
 
-    func dump(_ request: RouteNetlinkRequest) throws -> [RouteNetlinkReply] {
+    func dump(_ request: NetlinkRequest) throws -> [NetlinkReply] {
         try withSocket { try $0.dump(request) }
     }
 }

@@ -1,14 +1,12 @@
 import Netlink
-import CNftnl
+internal import CNftnl
 
-/// Netlink header flags used for nftables requests.
+/// Netlink header flags of nftables requests (NLM_F_*); NLM_F_REQUEST is set by libnftnl,
+/// sequence numbers and NLM_F_ACK by the netlink core when it sends.
 enum NetlinkFlags {
-    static let request: UInt16 = 0x1
-    static let acknowledge: UInt16 = 0x4
     static let excl: UInt16 = 0x200
     static let create: UInt16 = 0x400
     static let append: UInt16 = 0x800
-    static let dump: UInt16 = 0x300
 }
 
 /// `enum nftnl_*_attr` values as libnftnl's `uint16_t` attribute numbers.
@@ -17,70 +15,55 @@ enum NetlinkFlags {
 }
 
 /// Serialises operations into one NFNL batch (BATCH_BEGIN, messages, BATCH_END) through
-/// libnftnl's object builders, remembering which operation each sequence number belongs to.
+/// libnftnl's object builders, remembering which operation each message belongs to. The
+/// messages go out through Netlink's core (`NetlinkSocket.performTransaction`), which stamps
+/// their sequence numbers.
 struct NftablesBatchEncoder: ~Copyable {
     /// Elements per NEWSETELEM/DELSETELEM message, to keep messages well under a page set.
     static let elementsPerMessage = 256
     private static let scratchSize = 1 << 18
 
-    private(set) var bytes: [UInt8] = []
-    /// Sequence number -> index of the operation in the transaction.
-    private(set) var operationBySequence: [UInt32: Int] = [:]
-    private(set) var lastSequence: UInt32
+    private(set) var messages = NetlinkMessageBuffer()
+    /// Message index -> index of the operation in the transaction (nil for BATCH_BEGIN/END).
+    private(set) var operationByMessage: [Int?] = []
     private let scratch: UnsafeMutableRawPointer
     private var nextSetIdentifier: UInt32 = 1
 
-    init(firstSequence: UInt32) {
-        lastSequence = firstSequence
+    init() {
         scratch = UnsafeMutableRawPointer.allocate(byteCount: Self.scratchSize, alignment: 8)
         scratch.initializeMemory(as: UInt8.self, repeating: 0, count: Self.scratchSize)
-        appendMessage { buffer, sequence in nftnl_batch_begin(buffer, sequence) }
+        appendMessage { buffer in nftnl_batch_begin(buffer, 0) }
     }
 
     deinit { scratch.deallocate() }
 
-    /// Adds BATCH_END; the bytes are then ready to send.
+    /// Adds BATCH_END; the messages are then ready to send.
     mutating func finish() {
-        appendMessage { buffer, sequence in nftnl_batch_end(buffer, sequence) }
+        appendMessage { buffer in nftnl_batch_end(buffer, 0) }
+    }
+
+    /// The last operation message, the one that asks for an ACK so success is confirmed
+    /// explicitly.
+    var lastOperationMessage: Int {
+        operationByMessage.lastIndex { $0 != nil } ?? 0
     }
 
     private mutating func appendMessage(
-        operationIndex: Int? = nil, _ build: (UnsafeMutablePointer<CChar>, UInt32) -> UnsafeMutablePointer<nlmsghdr>?
+        operationIndex: Int? = nil, _ build: (UnsafeMutablePointer<CChar>) -> UnsafeMutablePointer<nlmsghdr>?
     ) {
-        lastSequence &+= 1
         let buffer = scratch.assumingMemoryBound(to: CChar.self)
-        guard let header = build(buffer, lastSequence) else { return }
-        let length = Int(header.pointee.nlmsg_len)
-        bytes.append(contentsOf: UnsafeRawBufferPointer(start: scratch, count: length))
-        if let operationIndex { operationBySequence[lastSequence] = operationIndex }
-    }
-
-    /// Marks the last operation message for an ACK, so success is confirmed explicitly.
-    mutating func requestAcknowledgementOfLastOperation() {
-        guard let (sequence, _) = operationBySequence.max(by: { $0.key < $1.key }) else { return }
-        var offset = 0
-        while offset + 16 <= bytes.count {
-            let length = bytes.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) }
-            let messageSequence = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset + 8, as: UInt32.self) }
-            if messageSequence == sequence {
-                let flags = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset + 6, as: UInt16.self) }
-                withUnsafeBytes(of: flags | NetlinkFlags.acknowledge) { flagBytes in
-                    bytes[offset + 6] = flagBytes[0]
-                    bytes[offset + 7] = flagBytes[1]
-                }
-                return
-            }
-            offset += (max(length, 16) + 3) & ~3
-        }
+        guard let header = build(buffer) else { return }
+        messages.append(UnsafeRawBufferPointer(start: scratch, count: Int(header.pointee.nlmsg_len)))
+        operationByMessage.append(operationIndex)
     }
 
     private mutating func header(
         _ type: nf_tables_msg_types, _ table: NftablesTable, flags: UInt16, index: Int,
         payload: (UnsafeMutablePointer<nlmsghdr>) -> Void
     ) {
-        appendMessage(operationIndex: index) { buffer, sequence in
+        appendMessage(operationIndex: index) { buffer in
             let nlh = nftnl_nlmsg_build_hdr(
-                buffer, UInt16(type.rawValue), table.family.protocolFamily, flags, sequence)!
+                buffer, UInt16(type.rawValue), table.family.protocolFamily, flags, 0)!
             payload(nlh)
             return nlh
         }

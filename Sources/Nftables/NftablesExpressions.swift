@@ -1,5 +1,5 @@
 import Netlink
-import CNftnl
+internal import CNftnl
 
 // One Swift type per kernel expression. Each writes itself into a libnftnl expression and can
 // read itself back from one. Users never see these: matchers and statements compile to them.

@@ -1,5 +1,5 @@
 import Netlink
-import CNftnl
+internal import CNftnl
 
 /// Reading back what is installed, for reconciliation.
 extension NftablesHandle {

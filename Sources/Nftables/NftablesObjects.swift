@@ -1,5 +1,5 @@
 import Netlink
-import CNftnl
+internal import CNftnl
 
 /// Builders of libnftnl objects; each returned pointer is owned (and freed) by the caller,
 /// except elements, which `nftnl_set_elem_add` takes over.

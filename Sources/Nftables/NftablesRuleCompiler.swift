@@ -1,5 +1,5 @@
 import Netlink
-import CNftnl
+internal import CNftnl
 import NetPrimitives
 
 /// Compiles typed matchers and statements into kernel expressions, as `nft` would: protocol

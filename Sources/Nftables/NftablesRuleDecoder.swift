@@ -1,5 +1,5 @@
 import Netlink
-import CNftnl
+internal import CNftnl
 import NetPrimitives
 
 /// Turns the kernel expressions of a rule back into typed matchers and statements: the

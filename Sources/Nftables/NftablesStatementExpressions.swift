@@ -1,5 +1,5 @@
 import Netlink
-import CNftnl
+internal import CNftnl
 
 // Kernel expressions that act on packets (immediate, counter, log, reject, masq, nat).
 

@@ -63,9 +63,9 @@ struct CodingTests {
         var datagram = RouteNetlinkBytes.encode(UInt32(16 + payload.count)) + RouteNetlinkBytes.encode(UInt16(2))
         datagram += RouteNetlinkBytes.encode(UInt16(0x300)) + RouteNetlinkBytes.encode(UInt32(9)) + RouteNetlinkBytes.encode(UInt32(0))
         datagram += payload
-        let replies = RouteNetlinkReply.split(datagram[...])
+        let replies = NetlinkReply.split(datagram[...])
         #expect(replies.count == 1 && replies[0].sequence == 9)
-        let error = RouteNetlinkSocket.error(in: replies[0]) { "ip route add x" }
+        let error = NetlinkSocket.error(in: replies[0]) { "ip route add x" }
         #expect(error?.errno == 101)
         #expect(error?.kernelMessage == "Nexthop has invalid gateway")
         #expect(error?.description == "ip route add x: kernel error: Network is unreachable (kernel: Nexthop has invalid gateway)")
@@ -99,28 +99,28 @@ struct DumpCollectorTests {
 
     @Test("messages of other sequences are ignored; NLMSG_DONE ends the dump")
     func collects() throws {
-        var collector = RouteNetlinkDumpCollector(sequence: 5)
+        var collector = NetlinkDumpCollector(sequence: 5)
         let datagram = Self.message(type: 16, flags: 2, sequence: 4) + Self.message(type: 16, flags: 2, sequence: 5)
             + Self.message(type: 16, flags: 2, sequence: 5)
-        try collector.consume(RouteNetlinkReply.split(datagram[...]), operation: { "dump" })
+        try collector.consume(NetlinkReply.split(datagram[...]), operation: { "dump" })
         #expect(!collector.isFinished)
-        try collector.consume(RouteNetlinkReply.split(Self.message(type: 3, flags: 2, sequence: 5)[...]), operation: { "dump" })
+        try collector.consume(NetlinkReply.split(Self.message(type: 3, flags: 2, sequence: 5)[...]), operation: { "dump" })
         #expect(collector.isFinished && !collector.wasInterrupted)
         #expect(collector.replies.count == 2)
     }
 
     @Test("NLM_F_DUMP_INTR on any message marks the dump for a retry")
     func interrupted() throws {
-        var collector = RouteNetlinkDumpCollector(sequence: 1)
+        var collector = NetlinkDumpCollector(sequence: 1)
         let datagram = Self.message(type: 24, flags: 2 | 0x10, sequence: 1) + Self.message(type: 3, flags: 2, sequence: 1)
-        try collector.consume(RouteNetlinkReply.split(datagram[...]), operation: { "dump" })
+        try collector.consume(NetlinkReply.split(datagram[...]), operation: { "dump" })
         #expect(collector.isFinished && collector.wasInterrupted)
     }
 
     @Test("an error in a dump is thrown")
     func error() {
-        var collector = RouteNetlinkDumpCollector(sequence: 2)
+        var collector = NetlinkDumpCollector(sequence: 2)
         let datagram = Self.message(type: 2, flags: 0, sequence: 2, payload: RouteNetlinkBytes.encode(Int32(-1)) + [UInt8](repeating: 0, count: 16))
-        #expect(throws: NetlinkError.self) { try collector.consume(RouteNetlinkReply.split(datagram[...]), operation: { "dump" }) }
+        #expect(throws: NetlinkError.self) { try collector.consume(NetlinkReply.split(datagram[...]), operation: { "dump" }) }
     }
 }

@@ -36,11 +36,14 @@ struct EventTests {
         }
     }
 
-    @Test("cancelling the consuming task ends the subscription", .privileged)
+    @Test("cancelling the consuming task ends the subscription and closes its socket", .privileged)
     func cancellation() async throws {
         try await NamespaceFixture.with(count: 1) { namespaces in
-            let handle = try NetlinkHandle(namespace: namespaces[0])
+            let namespace = namespaces[0]
+            let handle = try NetlinkHandle(namespace: namespace)
+            #expect(try Self.subscribedRouteSockets(in: namespace) == 0)
             let events = try handle.events([.links])
+            #expect(try Self.subscribedRouteSockets(in: namespace) == 1)
             let consumer = Task {
                 var count = 0
                 for try await _ in events { count += 1 }
@@ -48,9 +51,25 @@ struct EventTests {
             }
             try await Task.sleep(for: .milliseconds(50))
             consumer.cancel()
-            _ = try await consumer.value
-            let threadsBefore = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count
-            _ = threadsBefore
+            // The sequence ends, and the reader thread closes the subscription socket.
+            _ = try await withTimeout(.seconds(5), "the consumer after cancel") { try await consumer.value }
+            let closed = try await withTimeout(.seconds(5), "the subscription socket to close") { () async throws -> Bool in
+                while try Self.subscribedRouteSockets(in: namespace) != 0 {
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                return true
+            }
+            #expect(closed)
         }
+    }
+
+    /// NETLINK_ROUTE sockets of `namespace` that joined a multicast group: the namespace's
+    /// `/proc/net/netlink` (read from a thread inside it), protocol 0, groups not 0.
+    static func subscribedRouteSockets(in namespace: NetworkNamespace) throws -> Int {
+        let table = try namespace.runBlocking { try String(contentsOfFile: "/proc/thread-self/net/netlink", encoding: .utf8) }
+        return table.split(separator: "\n").dropFirst().filter { line in
+            let fields = line.split(separator: " ")
+            return fields.count > 3 && fields[1] == "0" && fields[3].contains { $0 != "0" }
+        }.count
     }
 }

@@ -73,7 +73,7 @@ enum AddressRequest {
         }
     }
 
-    static func build(type: Int, flags: Int, _ address: Address, index: Int, verb: String) throws -> RouteNetlinkRequest {
+    static func build(type: Int, flags: Int, _ address: Address, index: Int, verb: String) throws -> NetlinkRequest {
         if let peer = address.peer, peer.family != address.network.family {
             throw NetlinkError(.invalidArgument, operation: "ip addr \(verb) \(address) (peer family differs)")
         }
@@ -89,7 +89,7 @@ enum AddressRequest {
 }
 
 extension Address {
-    init?(reply: RouteNetlinkReply) {
+    init?(reply: NetlinkReply) {
         typealias K = RouteNetlinkConstant
         guard reply.payload.count >= K.size_ifaddrmsg else { return nil }
         let header = reply.payload

@@ -79,13 +79,13 @@ extension NetlinkHandle {
             return index
         }
         var failures: [NetlinkBatchFailure] = []
-        var requests: [RouteNetlinkRequest] = []
+        var requests: [NetlinkRequest] = []
         var positions: [Int] = []
         requests.reserveCapacity(batch.count)
         positions.reserveCapacity(batch.count)
         for (position, operation) in batch.operations.enumerated() {
             do {
-                let request: RouteNetlinkRequest
+                let request: NetlinkRequest
                 switch operation {
                 case .route(let route, let verb): request = try RouteRequest.build(route, verb: verb, resolve: resolve)
                 case .neighbor(let neighbor, let device, let verb):

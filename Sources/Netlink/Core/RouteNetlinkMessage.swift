@@ -1,11 +1,16 @@
-import CNetlink
+internal import CNetlink
 import NetPrimitives
 
-/// One encoded rtnetlink request, ready to be sent (its sequence number is patched in by the
+/// One encoded netlink request, ready to be sent (its sequence number is patched in by the
 /// socket), and a description of the operation for errors, computed only when needed.
-struct RouteNetlinkRequest: Sendable {
-    var bytes: [UInt8]
-    let operation: @Sendable () -> String
+package struct NetlinkRequest: Sendable {
+    package var bytes: [UInt8]
+    package let operation: @Sendable () -> String
+
+    package init(bytes: [UInt8], operation: @escaping @Sendable () -> String) {
+        self.bytes = bytes
+        self.operation = operation
+    }
 }
 
 /// Builds one request on a libnl message (`nlmsg_alloc_simple`, `nlmsg_append`, `nla_put`,
@@ -62,14 +67,14 @@ final class RouteNetlinkMessageBuilder {
     }
 
     /// The finished request. Throws when an attribute did not fit (never for sane input).
-    func finish(_ operation: @escaping @Sendable () -> String) throws -> RouteNetlinkRequest {
+    func finish(_ operation: @escaping @Sendable () -> String) throws -> NetlinkRequest {
         guard !overflowed else {
             throw NetlinkError(.invalidArgument, operation: operation() + " (request too large)")
         }
         let header = nlmsg_hdr(message)!
         let length = Int(header.pointee.nlmsg_len)
         let bytes = Array(UnsafeRawBufferPointer(start: UnsafeRawPointer(header), count: length))
-        return RouteNetlinkRequest(bytes: bytes, operation: operation)
+        return NetlinkRequest(bytes: bytes, operation: operation)
     }
 }
 

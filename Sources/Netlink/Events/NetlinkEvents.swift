@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CNetlink
+internal import CNetlink
 import Namespaces
 
 /// Which changes to subscribe to (`ip monitor link address route neigh`).
@@ -39,7 +39,7 @@ public enum NetlinkEvent: Sendable {
     case neighborChanged(Neighbor)
     case neighborRemoved(Neighbor)
 
-    init?(reply: RouteNetlinkReply) {
+    init?(reply: NetlinkReply) {
         typealias K = RouteNetlinkConstant
         switch reply.type {
         case K.RTM_NEWLINK: guard let link = Link(reply: reply) else { return nil }; self = .linkChanged(link)
@@ -69,9 +69,9 @@ extension NetlinkHandle {
     /// and exits. When the kernel drops events (the consumer is too slow), the sequence ends
     /// with ``NetlinkError/Code/eventsLost``: re-list the state and subscribe again.
     public func events(_ groups: NetlinkEventGroups = .all) throws -> AsyncThrowingStream<NetlinkEvent, any Error> {
-        let socket: RouteNetlinkSocket
+        let socket: NetlinkSocket
         do {
-            socket = try namespace.runBlocking { try RouteNetlinkSocket(groups: groups.kernelGroups) }
+            socket = try namespace.runBlocking { try NetlinkSocket(groups: groups.kernelGroups) }
         } catch let error as NetlinkError {
             throw error
         } catch {
@@ -92,11 +92,11 @@ final class NetlinkEventReader: @unchecked Sendable {
     // Unchecked: `socket` is used only by the reader thread once started; `wakeup` is an
     // eventfd written by `stop()` from any thread (a write to an eventfd is thread-safe) and
     // closed in deinit, after both the thread and the termination handler released this object.
-    private let socket: RouteNetlinkSocket
+    private let socket: NetlinkSocket
     private let wakeup: Int32
     private let continuation: AsyncThrowingStream<NetlinkEvent, any Error>.Continuation
 
-    init(socket: RouteNetlinkSocket, wakeup: Int32, continuation: AsyncThrowingStream<NetlinkEvent, any Error>.Continuation) {
+    init(socket: NetlinkSocket, wakeup: Int32, continuation: AsyncThrowingStream<NetlinkEvent, any Error>.Continuation) {
         self.socket = socket
         self.wakeup = wakeup
         self.continuation = continuation

@@ -2,7 +2,7 @@ import NetPrimitives
 
 extension Link {
     /// Decodes an RTM_NEWLINK message (ifinfomsg + IFLA_* attributes).
-    init?(reply: RouteNetlinkReply) {
+    init?(reply: NetlinkReply) {
         typealias K = RouteNetlinkConstant
         guard reply.type == K.RTM_NEWLINK || reply.type == K.RTM_DELLINK,
             reply.payload.count >= K.size_ifinfomsg

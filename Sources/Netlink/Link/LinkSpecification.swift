@@ -88,7 +88,7 @@ enum LinkRequest {
     /// RTM_NEWLINK with NLM_F_CREATE | NLM_F_EXCL: fails with EEXIST instead of changing an
     /// existing device (libnl's rtnl_link_add does not ask for exclusivity).
     /// `resolve` turns a device name into its index in the handle's namespace.
-    static func create(_ spec: LinkSpecification, resolve: (InterfaceName) throws -> Int) throws -> RouteNetlinkRequest {
+    static func create(_ spec: LinkSpecification, resolve: (InterfaceName) throws -> Int) throws -> NetlinkRequest {
         let builder = RouteNetlinkMessageBuilder(type: K.RTM_NEWLINK, flags: K.NLM_F_CREATE | K.NLM_F_EXCL)
         let up = UInt32(K.IFF_UP)
         builder.appendHeader(header(flags: spec.isUp ? up : 0, change: spec.isUp ? up : 0))
@@ -162,7 +162,7 @@ enum LinkRequest {
     static func change(
         _ name: InterfaceName, index: Int = 0, flags: UInt32 = 0, change: UInt32 = 0,
         operation: @escaping @Sendable () -> String, _ body: (RouteNetlinkMessageBuilder) -> Void
-    ) throws -> RouteNetlinkRequest {
+    ) throws -> NetlinkRequest {
         let builder = RouteNetlinkMessageBuilder(type: K.RTM_SETLINK, flags: 0)
         builder.appendHeader(header(index: index, flags: flags, change: change))
         if index == 0 { builder.put(K.IFLA_IFNAME, string: name.value) }
@@ -171,7 +171,7 @@ enum LinkRequest {
     }
 
     /// RTM_NEWLINK without NLM_F_CREATE changing bridge-port options (`type bridge_slave`).
-    static func bridgePort(_ name: InterfaceName, hairpin: Bool) throws -> RouteNetlinkRequest {
+    static func bridgePort(_ name: InterfaceName, hairpin: Bool) throws -> NetlinkRequest {
         let builder = RouteNetlinkMessageBuilder(type: K.RTM_NEWLINK, flags: 0)
         builder.appendHeader(header())
         builder.put(K.IFLA_IFNAME, string: name.value)
@@ -182,14 +182,14 @@ enum LinkRequest {
         return try builder.finish { "ip link set \(name) type bridge_slave hairpin \(hairpin ? "on" : "off")" }
     }
 
-    static func delete(_ name: InterfaceName) throws -> RouteNetlinkRequest {
+    static func delete(_ name: InterfaceName) throws -> NetlinkRequest {
         let builder = RouteNetlinkMessageBuilder(type: K.RTM_DELLINK, flags: 0)
         builder.appendHeader(header())
         builder.put(K.IFLA_IFNAME, string: name.value)
         return try builder.finish { "ip link delete \(name)" }
     }
 
-    static func get(name: InterfaceName?, index: Int = 0) throws -> RouteNetlinkRequest {
+    static func get(name: InterfaceName?, index: Int = 0) throws -> NetlinkRequest {
         let builder = RouteNetlinkMessageBuilder(type: K.RTM_GETLINK, flags: 0)
         builder.appendHeader(header(index: index))
         if let name { builder.put(K.IFLA_IFNAME, string: name.value) }

@@ -25,7 +25,7 @@ extension NetlinkHandle {
         do { return try link(named: name) } catch let error as NetlinkError where error.code == .notFound { return nil }
     }
 
-    private func fetchLink(_ request: RouteNetlinkRequest, what: String) throws -> Link {
+    private func fetchLink(_ request: NetlinkRequest, what: String) throws -> Link {
         do {
             let replies = try withSocket { try $0.perform(request) }
             guard let link = replies.lazy.compactMap(Link.init(reply:)).first else {

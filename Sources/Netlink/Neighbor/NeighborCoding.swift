@@ -20,7 +20,7 @@ enum NeighborRequest {
 
     /// The family byte is written into the header directly, so the FDB pitfall of libnl's
     /// object API (NDA_DST set after the family is taken as an AF_BRIDGE address) cannot occur.
-    static func build(_ neighbor: Neighbor, index: Int, verb: Verb) throws -> RouteNetlinkRequest {
+    static func build(_ neighbor: Neighbor, index: Int, verb: Verb) throws -> NetlinkRequest {
         if neighbor.family != .bridge {
             guard let address = neighbor.address,
                 address.family == (neighbor.family == .ipv4 ? .v4 : .v6)
@@ -45,7 +45,7 @@ enum NeighborRequest {
 }
 
 extension Neighbor {
-    init?(reply: RouteNetlinkReply) {
+    init?(reply: NetlinkReply) {
         typealias K = RouteNetlinkConstant
         let header = reply.payload
         guard header.count >= K.size_ndmsg else { return nil }

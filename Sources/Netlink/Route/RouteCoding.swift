@@ -6,7 +6,7 @@ enum RouteRequest {
 
     enum Verb: String { case add, replace, delete = "del", append }
 
-    static func build(_ route: Route, verb: Verb, resolve: (InterfaceName) throws -> Int) throws -> RouteNetlinkRequest {
+    static func build(_ route: Route, verb: Verb, resolve: (InterfaceName) throws -> Int) throws -> NetlinkRequest {
         let family = route.destination.family
         let isDelete = verb == .delete
         let flags: Int
@@ -76,7 +76,7 @@ enum RouteRequest {
 
 extension Route {
     /// Decodes an RTM_NEWROUTE/RTM_DELROUTE message. Device names are not filled in here.
-    init?(reply: RouteNetlinkReply) {
+    init?(reply: NetlinkReply) {
         typealias K = RouteNetlinkConstant
         let header = reply.payload
         guard header.count >= K.size_rtmsg else { return nil }

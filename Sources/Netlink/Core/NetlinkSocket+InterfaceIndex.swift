@@ -2,7 +2,7 @@
 import Glibc
 #endif
 
-extension RouteNetlinkSocket {
+extension NetlinkSocket {
     /// The interface index of `name` in the socket's namespace, or nil (no such device, or the
     /// name does not fit): `SIOCGIFINDEX` on the netlink socket itself.
     ///

@@ -142,11 +142,31 @@ struct NftablesCodecTests {
             .addElements(Fixtures.dispatch, [NftablesSetElement(.interfaceName("eth0"), verdict: .goto("x y"))]),
         ]
         for operation in operations {
-            var encoder = NftablesBatchEncoder(firstSequence: 1)
+            var encoder = NftablesBatchEncoder()
             #expect(throws: NetlinkError.self, "\(operation)") { try encoder.encode(operation, index: 0) }
         }
         #expect(NftablesNames.isValid("swiftcni_policy"))
         #expect(NftablesNames.isValid("from-pods.v4/x"))
         #expect(!NftablesNames.isValid(""))
+    }
+
+    @Test("a transaction is framed BATCH_BEGIN, its messages, BATCH_END; each message maps to its operation")
+    func batchFraming() throws {
+        var encoder = NftablesBatchEncoder()
+        try encoder.encode(.addTable(Fixtures.filter), index: 0)
+        try encoder.encode(.addChain(Fixtures.input), index: 1)
+        encoder.finish()
+        #expect(encoder.operationByMessage == [nil, 0, 1, nil])
+        #expect(encoder.lastOperationMessage == 2)
+        let messages = encoder.messages
+        #expect(messages.count == 4)
+        func type(_ index: Int) -> UInt16 {
+            let start = messages.starts[index]
+            return UInt16(messages.bytes[start + 4]) | UInt16(messages.bytes[start + 5]) << 8
+        }
+        // NFNL_MSG_BATCH_BEGIN/END are 0x10/0x11; NEWTABLE/NEWCHAIN are NFNL_SUBSYS_NFTABLES (10) << 8 | 0/3.
+        #expect([type(0), type(1), type(2), type(3)] == [0x10, 0x0A00, 0x0A03, 0x11])
+        // Every message starts on a 4-byte boundary.
+        #expect(messages.starts.allSatisfy { $0 % 4 == 0 })
     }
 }

@@ -1,41 +1,72 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CNetlink
+internal import CNetlink
 
-/// A NETLINK_ROUTE socket (libnl `nl_sock`) and the request/acknowledgement core on top of it:
-/// single requests, dumps (retried when the kernel marks them interrupted) and batches
-/// (many requests per `sendmsg`, acknowledgements collected afterwards).
+/// The netlink families this package speaks.
+package enum NetlinkFamily: Sendable {
+    /// NETLINK_ROUTE: links, addresses, routes, neighbours (``NetlinkHandle``).
+    case route
+    /// NETLINK_NETFILTER: nftables (the Nftables module).
+    case netfilter
+
+    var number: Int32 {
+        switch self {
+        case .route: 0  // NETLINK_ROUTE
+        case .netfilter: 12  // NETLINK_NETFILTER
+        }
+    }
+
+    var name: String {
+        switch self {
+        case .route: "NETLINK_ROUTE"
+        case .netfilter: "NETLINK_NETFILTER"
+        }
+    }
+}
+
+/// The one netlink core of the package, shared by Netlink (rtnetlink) and Nftables
+/// (nfnetlink): a libnl-3 socket (`nl_sock`: open, bind, sequence numbers, groups) and the
+/// request/acknowledgement protocol on top of it: single requests, dumps (retried when the
+/// kernel marks them interrupted), independent batches (many requests per `sendmsg`) and
+/// atomic transactions (an nfnetlink batch in one datagram). Errors carry the kernel's
+/// extended-ACK text.
 ///
-/// Not thread-safe: ``NetlinkHandle`` confines each socket behind its lock. The socket must be
-/// created on a thread inside the target namespace; it stays bound to that namespace.
-final class RouteNetlinkSocket {
+/// Messages cross the module boundary as bytes (``NetlinkRequest``, ``NetlinkReply``), never
+/// as C types. Not thread-safe: the owner (``NetlinkHandle``, `NftablesHandle`) confines each
+/// socket behind its lock. The socket must be created on a thread inside the target
+/// namespace; it stays bound to that namespace.
+package final class NetlinkSocket {
     private let socket: OpaquePointer
     let descriptor: Int32
+    let family: NetlinkFamily
     private let buffer: UnsafeMutableRawBufferPointer
     static let bufferSize = 1 << 20
     /// How many interrupted dumps are retried before giving up.
     static let dumpRetries = 10
     /// Bytes of requests per sendmsg in a batch.
     static let batchChunkSize = 128 * 1024
+    /// The send buffer asked for at first; a larger transaction grows it (it is one datagram).
+    private var sendBufferSize: Int32 = 4 << 20
 
     /// Opens and connects the socket, asks for extended ACKs and large buffers, and joins the
     /// given multicast groups (RTNLGRP_*), for event sockets.
-    init(groups: [Int] = []) throws {
+    package init(_ family: NetlinkFamily = .route, groups: [Int] = []) throws {
         guard let socket = nl_socket_alloc() else {
             throw NetlinkError(.socketFailed, operation: "nl_socket_alloc", errno: ENOMEM)
         }
-        let connected = nl_connect(socket, Int32(NETLINK_ROUTE))
+        let connected = nl_connect(socket, family.number)
         guard connected == 0 else {
             nl_socket_free(socket)
-            throw NetlinkError(.socketFailed, operation: "nl_connect(NETLINK_ROUTE)",
+            throw NetlinkError(.socketFailed, operation: "nl_connect(\(family.name))",
                                kernelMessage: String(cString: nl_geterror(connected)))
         }
         self.socket = socket
+        self.family = family
         self.descriptor = nl_socket_get_fd(socket)
         self.buffer = .allocate(byteCount: Self.bufferSize, alignment: 8)
         let constant = RouteNetlinkConstant.self
-        try setOption(SOL_SOCKET, SO_SNDBUFFORCE, 4 << 20, fallback: SO_SNDBUF)
+        try setOption(SOL_SOCKET, SO_SNDBUFFORCE, sendBufferSize, fallback: SO_SNDBUF)
         try setOption(SOL_SOCKET, SO_RCVBUFFORCE, 8 << 20, fallback: SO_RCVBUF)
         try setOption(Int32(constant.SOL_NETLINK), Int32(constant.NETLINK_EXT_ACK), 1)
         try setOption(Int32(constant.SOL_NETLINK), Int32(constant.NETLINK_CAP_ACK), 1)
@@ -61,11 +92,16 @@ final class RouteNetlinkSocket {
         throw NetlinkError(.socketFailed, operation: "setsockopt(\(level), \(name))", errno: errno)
     }
 
-    private func nextSequence() -> UInt32 { nl_socket_use_seq(socket) }
+    func nextSequence() -> UInt32 { nl_socket_use_seq(socket) }
 
     // MARK: Sending and receiving
 
-    private func send(_ bytes: UnsafeRawBufferPointer, operation: @autoclosure () -> String) throws {
+    func send(_ bytes: UnsafeRawBufferPointer, operation: @autoclosure () -> String) throws {
+        if bytes.count * 2 > Int(sendBufferSize) {
+            // One datagram must fit the send buffer (an nftables transaction can be large).
+            sendBufferSize = Int32(clamping: bytes.count * 2)
+            try setOption(SOL_SOCKET, SO_SNDBUFFORCE, sendBufferSize, fallback: SO_SNDBUF)
+        }
         while true {
             let sent = Glibc.send(descriptor, bytes.baseAddress, bytes.count, 0)
             if sent == bytes.count { return }
@@ -74,23 +110,30 @@ final class RouteNetlinkSocket {
         }
     }
 
-    /// Receives one datagram and splits it into messages.
-    func receive(operation: @autoclosure () -> String) throws -> [RouteNetlinkReply] {
+    /// Receives one datagram and splits it into messages; with `wait: false`, nil when none
+    /// is queued.
+    func receive(operation: @autoclosure () -> String, wait: Bool) throws -> [NetlinkReply]? {
         while true {
-            let count = recv(descriptor, buffer.baseAddress, buffer.count, Int32(MSG_TRUNC))
+            let count = recv(descriptor, buffer.baseAddress, buffer.count, Int32(MSG_TRUNC) | (wait ? 0 : Int32(MSG_DONTWAIT)))
             if count < 0 && errno == EINTR { continue }
+            if count < 0 && !wait && (errno == EAGAIN || errno == EWOULDBLOCK) { return nil }
             guard count >= 0 else { throw NetlinkError(.socketFailed, operation: operation(), errno: errno) }
             guard count <= buffer.count else {
                 throw NetlinkError(.malformedReply, operation: operation() + " (reply truncated)")
             }
             let bytes = Array(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-            return RouteNetlinkReply.split(bytes[...])
+            return NetlinkReply.split(bytes[...])
         }
+    }
+
+    /// Receives one datagram, waiting for it.
+    func receive(operation: @autoclosure () -> String) throws -> [NetlinkReply] {
+        try receive(operation: operation(), wait: true) ?? []
     }
 
     /// The error carried by an NLMSG_ERROR message (nil for an acknowledgement), with the
     /// kernel's extended-ACK text.
-    static func error(in reply: RouteNetlinkReply, operation: () -> String) -> NetlinkError? {
+    static func error(in reply: NetlinkReply, operation: () -> String) -> NetlinkError? {
         let code = RouteNetlinkBytes.int32(reply.payload)
         guard code != 0 else { return nil }
         var message: String?
@@ -116,12 +159,12 @@ final class RouteNetlinkSocket {
     /// Sends one request with NLM_F_ACK and returns the replies that came before the ACK
     /// (a GET's answer); throws the kernel's error.
     @discardableResult
-    func perform(_ request: RouteNetlinkRequest) throws -> [RouteNetlinkReply] {
+    package func perform(_ request: NetlinkRequest) throws -> [NetlinkReply] {
         var bytes = request.bytes
         let sequence = nextSequence()
         stamp(&bytes, sequence: sequence, addFlags: RouteNetlinkConstant.NLM_F_ACK)
         try bytes.withUnsafeBytes { try send($0, operation: request.operation()) }
-        var replies: [RouteNetlinkReply] = []
+        var replies: [NetlinkReply] = []
         while true {
             for reply in try receive(operation: request.operation()) where reply.sequence == sequence {
                 if reply.type == RouteNetlinkConstant.NLMSG_ERROR {
@@ -136,13 +179,13 @@ final class RouteNetlinkSocket {
     /// Runs a dump request (NLM_F_DUMP) and returns every message of it. A dump the kernel
     /// marks interrupted (NLM_F_DUMP_INTR: the table changed meanwhile) is run again, up to
     /// ``dumpRetries`` times.
-    func dump(_ request: RouteNetlinkRequest) throws -> [RouteNetlinkReply] {
+    package func dump(_ request: NetlinkRequest) throws -> [NetlinkReply] {
         for _ in 0..<Self.dumpRetries {
             var bytes = request.bytes
             let sequence = nextSequence()
             stamp(&bytes, sequence: sequence, addFlags: RouteNetlinkConstant.NLM_F_DUMP)
             try bytes.withUnsafeBytes { try send($0, operation: request.operation()) }
-            var collector = RouteNetlinkDumpCollector(sequence: sequence)
+            var collector = NetlinkDumpCollector(sequence: sequence)
             while !collector.isFinished {
                 try collector.consume(try receive(operation: request.operation()), operation: request.operation)
             }
@@ -154,72 +197,25 @@ final class RouteNetlinkSocket {
 
     /// How many dumps were re-run because the kernel marked them interrupted.
     private(set) var interruptedDumps = 0
-
-    /// Sends many requests with few system calls: requests are packed into datagrams of about
-    /// ``batchChunkSize`` bytes; only the last request of each datagram asks for an ACK, so a
-    /// successful datagram costs one `send` and one `recv`. Failed requests still get their
-    /// error message; each is mapped back to its index by sequence number.
-    func performBatch(_ requests: [RouteNetlinkRequest]) throws -> [(index: Int, error: NetlinkError)] {
-        var failures: [(index: Int, error: NetlinkError)] = []
-        var chunk: [UInt8] = []
-        chunk.reserveCapacity(Self.batchChunkSize + 4096)
-        var start = 0
-        while start < requests.count {
-            chunk.removeAll(keepingCapacity: true)
-            var end = start
-            var firstSequence: UInt32 = 0
-            var lastSequence: UInt32 = 0
-            while end < requests.count && (end == start || chunk.count + requests[end].bytes.count <= Self.batchChunkSize) {
-                let sequence = nextSequence()
-                if end == start { firstSequence = sequence }
-                lastSequence = sequence
-                let offset = chunk.count
-                chunk.append(contentsOf: requests[end].bytes)
-                let isLast = end + 1 == requests.count
-                    || chunk.count + requests[end + 1].bytes.count > Self.batchChunkSize
-                var flags = Int(RouteNetlinkBytes.uint16(chunk[offset...], at: 6))
-                if isLast { flags |= RouteNetlinkConstant.NLM_F_ACK }
-                chunk.replaceSubrange((offset + 6)..<(offset + 8), with: RouteNetlinkBytes.encode(UInt16(flags)))
-                chunk.replaceSubrange((offset + 8)..<(offset + 12), with: RouteNetlinkBytes.encode(sequence))
-                end += 1
-            }
-            let lastOperation = requests[end - 1].operation
-            try chunk.withUnsafeBytes { try send($0, operation: lastOperation()) }
-            var finished = false
-            while !finished {
-                for reply in try receive(operation: lastOperation())
-                where reply.type == RouteNetlinkConstant.NLMSG_ERROR
-                    && reply.sequence &- firstSequence <= lastSequence &- firstSequence {
-                    let index = start + Int(reply.sequence &- firstSequence)
-                    if let error = Self.error(in: reply, operation: requests[index].operation) {
-                        failures.append((index, error))
-                    }
-                    if reply.sequence == lastSequence { finished = true }
-                }
-            }
-            start = end
-        }
-        return failures
-    }
 }
 
 /// Collects the messages of one dump: those of its sequence number up to NLMSG_DONE, noting
 /// whether any carried NLM_F_DUMP_INTR. Pure, so the retry rule is unit-tested.
-struct RouteNetlinkDumpCollector {
+struct NetlinkDumpCollector {
     let sequence: UInt32
-    private(set) var replies: [RouteNetlinkReply] = []
+    private(set) var replies: [NetlinkReply] = []
     private(set) var wasInterrupted = false
     private(set) var isFinished = false
 
     init(sequence: UInt32) { self.sequence = sequence }
 
-    mutating func consume(_ batch: [RouteNetlinkReply], operation: () -> String) throws {
+    mutating func consume(_ batch: [NetlinkReply], operation: () -> String) throws {
         for reply in batch where reply.sequence == sequence && !isFinished {
             if reply.flags & RouteNetlinkConstant.NLM_F_DUMP_INTR != 0 { wasInterrupted = true }
             switch reply.type {
             case RouteNetlinkConstant.NLMSG_DONE: isFinished = true
             case RouteNetlinkConstant.NLMSG_ERROR:
-                if let error = RouteNetlinkSocket.error(in: reply, operation: operation) { throw error }
+                if let error = NetlinkSocket.error(in: reply, operation: operation) { throw error }
                 isFinished = true
             default: replies.append(reply)
             }

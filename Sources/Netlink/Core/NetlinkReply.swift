@@ -1,26 +1,29 @@
 import NetPrimitives
 
-/// One message received from the kernel: its header fields and its payload (what follows the
-/// 16-byte nlmsghdr).
-struct RouteNetlinkReply: Sendable {
-    let type: Int
-    let flags: Int
-    let sequence: UInt32
-    let payload: ArraySlice<UInt8>
+/// One message received from the kernel: its header fields, the whole message and its payload
+/// (what follows the 16-byte nlmsghdr).
+package struct NetlinkReply: Sendable {
+    package let type: Int
+    package let flags: Int
+    package let sequence: UInt32
+    /// The whole message, header included (for a C decoder that takes an `nlmsghdr`).
+    package let message: ArraySlice<UInt8>
+    /// What follows the header.
+    package var payload: ArraySlice<UInt8> { message.dropFirst(16) }
 
     /// Splits one datagram into messages. Truncated trailing bytes are ignored.
-    static func split(_ datagram: ArraySlice<UInt8>) -> [RouteNetlinkReply] {
-        var replies: [RouteNetlinkReply] = []
+    static func split(_ datagram: ArraySlice<UInt8>) -> [NetlinkReply] {
+        var replies: [NetlinkReply] = []
         var offset = datagram.startIndex
         while datagram.endIndex - offset >= 16 {
             let header = datagram[offset...]
             let length = Int(RouteNetlinkBytes.uint32(header))
             guard length >= 16, offset + length <= datagram.endIndex else { break }
-            replies.append(RouteNetlinkReply(
+            replies.append(NetlinkReply(
                 type: Int(RouteNetlinkBytes.uint16(header, at: 4)),
                 flags: Int(RouteNetlinkBytes.uint16(header, at: 6)),
                 sequence: RouteNetlinkBytes.uint32(header, at: 8),
-                payload: datagram[(offset + 16)..<(offset + length)]))
+                message: datagram[offset..<(offset + length)]))
             offset += RouteNetlinkBytes.aligned(length)
         }
         return replies
