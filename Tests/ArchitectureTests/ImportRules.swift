@@ -7,7 +7,7 @@ struct ImportRules {
         case primitivesStandAlone = "NetPrimitives imports nothing of the project"
         case pureLayers = "CNISpec, IPAM, Datastore, BGP, Mesh and Policy import neither Netlink/Nftables nor a C module"
         case pureLinkage = "CNISpec, IPAM, Datastore, BGP, Mesh and Policy do not depend on libnl or libnftnl, even indirectly"
-        case librariesBelowTools = "no library imports the Lab, cnilab or an example"
+        case librariesBelowTools = "no library imports the Lab, cnilab or an example (only the lab's own libraries build on the Lab)"
         case examplesWithoutC = "no example imports a C module"
         case cImportsHidden = "a C module is imported internal, private or fileprivate"
         case cImportsByWrapper = "a C module is imported only by the library that wraps it"
@@ -36,8 +36,11 @@ struct ImportRules {
         // layer takes it over, name that module here alone.
         "CLinuxShim": ["ChildProcess", "Namespaces"],
     ]
-    /// The command-line tools that are not libraries.
-    static let tools: Set<String> = ["Lab", "cnilab", "cnilab_pod_server"]
+    /// The lab and the command-line tools over it: no SDK library may import them.
+    static let tools: Set<String> = ["Lab", "LabProfiles", "LabMeasurement", "NetpolConformanceLab", "cnilab", "cnilab_pod_server"]
+    /// The lab's own libraries: they build on the Lab (profiles, measurement, the netpol
+    /// runner), and nothing below them imports them.
+    static let labLayer: Set<String> = ["Lab", "LabProfiles", "LabMeasurement", "NetpolConformanceLab"]
 
     let manifest: PackageManifest
 
@@ -68,7 +71,9 @@ struct ImportRules {
             if Self.pureModules.contains(item.importer), Self.kernelModules.contains(item.module) || cModules.contains(item.module) {
                 flag(.pureLayers)
             }
-            if isLibrary, item.module != target.moduleName, Self.tools.contains(item.module) || examples.contains(item.module) {
+            if isLibrary, item.module != target.moduleName, !Self.labLayer.contains(target.moduleName),
+                Self.tools.contains(item.module) || examples.contains(item.module)
+            {
                 flag(.librariesBelowTools)
             }
             if isExample, cModules.contains(item.module) { flag(.examplesWithoutC) }
