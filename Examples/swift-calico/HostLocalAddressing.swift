@@ -10,7 +10,7 @@ import NetPrimitives
 ///
 /// Requests the reference plugin takes from places this path does not read
 /// (`runtimeConfig.ips`, `args.cni.ips`) go to the real plugin instead (see
-/// ``PodAddressing/init(configuration:request:)``); `IP=` in CNI_ARGS is honoured here.
+/// ``AddressSource/init(configuration:request:)``); `IP=` in CNI_ARGS is honoured here.
 struct HostLocalAddressing: Sendable {
     var allocator: HostLocalAllocator
     var containerID: String

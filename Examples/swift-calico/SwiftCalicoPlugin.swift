@@ -7,7 +7,7 @@ import Routing
 
 /// swift-calico as a ``CNIPlugin``: Calico's routed data path (Routing's `PodRoutedAttachment`:
 /// host end `cali…` with MAC ee:ee:ee:ee:ee:ee, /32 host routes `proto 92`), addresses from
-/// the block-affinity IPAM or a delegated IPAM plugin (``PodAddressing``), and the pod record
+/// the block-affinity IPAM or a delegated IPAM plugin (``AddressSource``), and the pod record
 /// for the agent (``PodRegistry``).
 struct SwiftCalicoPlugin: CNIPlugin {
     var about: String { "swift-calico: routed veth per pod (no bridge, no tunnel), block-affinity IPAM" }
@@ -15,7 +15,7 @@ struct SwiftCalicoPlugin: CNIPlugin {
     struct Context {
         var configuration: CalicoNetworkConfiguration
         var identity: PodIdentity
-        var addressing: PodAddressing
+        var addressing: AddressSource
         var hostInterface: InterfaceName
         var podInterface: InterfaceName
         var node: NetlinkHandle
@@ -37,7 +37,7 @@ struct SwiftCalicoPlugin: CNIPlugin {
         let node = try PluginRequest.nodeHandle()
         return Context(
             configuration: configuration, identity: identity,
-            addressing: try PodAddressing(configuration: configuration, request: request),
+            addressing: try AddressSource(configuration: configuration, request: request),
             hostInterface: identity.hostInterfaceName, podInterface: interface, node: node)
     }
 
@@ -82,7 +82,7 @@ struct SwiftCalicoPlugin: CNIPlugin {
                 ],
                 ips: addresses.map { CNIResult.IPConfiguration(address: IPNetwork(host: $0.address), interface: 1) },
                 routes: addresses.contains { $0.family == .v4 }
-                    ? [CNISpec.Route(destination: try IPNetwork(parsing: "0.0.0.0/0"), gateway: PodRoutedAttachment.gateway)] : [],
+                    ? [CNIRoute(destination: try IPNetwork(parsing: "0.0.0.0/0"), gateway: PodRoutedAttachment.gateway)] : [],
                 dns: allocation.dns)
         } catch {
             try? await context.addressing.release()

@@ -109,7 +109,7 @@ struct SwiftCanalPlugin: CNIPlugin {
             try HostLocalAllocator(
                 network: options.networkName,
                 configuration: HostLocalConfiguration(
-                    ranges: [[AddressRange(subnet: subnet.subnet)]], dataDir: options.dataDirectory))
+                    ranges: [[HostLocalRange(subnet: subnet.subnet)]], dataDir: options.dataDirectory))
         }
     }
 

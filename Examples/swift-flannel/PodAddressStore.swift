@@ -25,7 +25,7 @@ struct PodAddressStore: Sendable {
 
     private func allocator(subnet: IPNetwork, gateway: IPAddress) throws(CNIError) -> HostLocalAllocator {
         let configuration = HostLocalConfiguration(
-            ranges: [[AddressRange(subnet: subnet.network, gateway: gateway)]], dataDir: dataDirectory)
+            ranges: [[HostLocalRange(subnet: subnet.network, gateway: gateway)]], dataDir: dataDirectory)
         return try Self.mapped { try HostLocalAllocator(network: network, configuration: configuration) }
     }
 

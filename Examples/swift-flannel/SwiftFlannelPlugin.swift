@@ -136,9 +136,9 @@ struct SwiftFlannelPlugin: CNIPlugin {
         links: PodAttachment.Links
     ) -> CNIResult {
         let gateway = network.gateway.address
-        var routes = [CNISpec.Route(destination: network.clusterNetwork, gateway: gateway)]
+        var routes = [CNIRoute(destination: network.clusterNetwork, gateway: gateway)]
         if settings.isDefaultGateway {
-            routes.append(CNISpec.Route(destination: IPNetwork.anyIPv4, gateway: gateway))
+            routes.append(CNIRoute(destination: IPNetwork.anyIPv4, gateway: gateway))
         }
         return CNIResult(
             cniVersion: request.version,

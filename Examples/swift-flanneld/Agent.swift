@@ -43,7 +43,7 @@ struct Agent: Service {
         defer { Task { await store.close() } }
         let leases = SubnetLeaseManager(store: store, prefix: settings.prefix)
         let configuration = try await waitForConfiguration(leases)
-        let backend = try FlannelBackend(configuration.Backend)
+        let backend = try BackendConfiguration(configuration.Backend)
         let handle = try NetlinkHandle(namespace: NetworkNamespace.current())
 
         // The underlay: its first IPv4 address is this node's public IP.

@@ -12,7 +12,7 @@ struct RemoteNode: Hashable, Sendable {
 
 /// The programmed data path: the VXLAN overlay or host-gw routes.
 struct DataPath: Sendable {
-    let backend: FlannelBackend
+    let backend: BackendConfiguration
     let handle: NetlinkHandle
     let underlayDevice: InterfaceName
     let underlayNetwork: IPNetwork

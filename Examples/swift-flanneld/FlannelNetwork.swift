@@ -5,7 +5,7 @@ import NetPrimitives
 /// The backend section of flannel's network configuration:
 /// `"Backend": {"Type": "vxlan", "VNI": 1, "Port": 8472, "DirectRouting": false}` or
 /// `{"Type": "host-gw"}`.
-struct FlannelBackend: Hashable, Sendable {
+struct BackendConfiguration: Hashable, Sendable {
     enum Kind: String, Hashable, Sendable {
         case vxlan
         case hostGateway = "host-gw"

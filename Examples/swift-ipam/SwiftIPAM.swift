@@ -46,7 +46,7 @@ struct SwiftIPAM {
             node: nodeName, attributes: SubnetLeaseAttributes(publicIP: ""), configuration: stored,
             ttlSeconds: options.leaseTTL ?? 24 * 3600)
         var hostLocal = configuration.hostLocal
-        hostLocal.ranges = [[AddressRange(subnet: lease.subnet)]]
+        hostLocal.ranges = [[HostLocalRange(subnet: lease.subnet)]]
         hostLocal.subnet = nil
         if hostLocal.routes == nil { hostLocal.routes = [RouteSpecification(dst: stored.Network.network)] }
         return try HostLocalAllocator(network: configuration.name, configuration: hostLocal)

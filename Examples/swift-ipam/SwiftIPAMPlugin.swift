@@ -28,7 +28,7 @@ struct SwiftIPAMPlugin: CNIPlugin {
         return CNIResult(
             cniVersion: request.version,
             ips: allocation.addresses.map { CNIResult.IPConfiguration(address: $0.address, gateway: $0.gateway) },
-            routes: allocation.routes.map { Route(destination: $0.dst, gateway: $0.gw) },
+            routes: allocation.routes.map { CNIRoute(destination: $0.dst, gateway: $0.gw) },
             dns: DNS(
                 nameservers: allocation.dns.nameservers, domain: allocation.dns.domain, search: allocation.dns.search,
                 options: allocation.dns.options))

@@ -43,20 +43,20 @@ public struct StatusServer: Service {
         public static let methodNotAllowed = Response(status: 405, body: "only GET is served\n")
     }
 
-    public typealias Route = @Sendable () async -> Response
+    public typealias Handler = @Sendable () async -> Response
 
     public let listen: ListenAddress?
     public let unixSocketPath: String?
     public let health: AgentHealth
     public let metrics: PrometheusExposition
-    public let routes: [String: Route]
+    public let routes: [String: Handler]
     /// Runs before each `/metrics` answer, to refresh gauges read from the agent's state.
     public let beforeScrape: (@Sendable () async -> Void)?
     public let logger: Logger
 
     public init(
         listen: ListenAddress?, unixSocketPath: String? = nil, health: AgentHealth, metrics: PrometheusExposition,
-        routes: [String: Route] = [:], beforeScrape: (@Sendable () async -> Void)? = nil, logger: Logger
+        routes: [String: Handler] = [:], beforeScrape: (@Sendable () async -> Void)? = nil, logger: Logger
     ) {
         self.listen = listen
         self.unixSocketPath = unixSocketPath

@@ -9,12 +9,12 @@ public struct CNIResult: Hashable, Sendable {
     public var cniVersion: CNIVersion
     public var interfaces: [Interface]
     public var ips: [IPConfiguration]
-    public var routes: [Route]
+    public var routes: [CNIRoute]
     public var dns: DNS
 
     public init(
         cniVersion: CNIVersion = .latest, interfaces: [Interface] = [], ips: [IPConfiguration] = [],
-        routes: [Route] = [], dns: DNS = DNS()
+        routes: [CNIRoute] = [], dns: DNS = DNS()
     ) {
         self.cniVersion = cniVersion
         self.interfaces = interfaces
@@ -102,7 +102,7 @@ extension CNIResult: Codable {
         cniVersion = try container.decodeIfPresent(CNIVersion.self, forKey: .cniVersion) ?? .latest
         interfaces = try container.decodeIfPresent([Interface].self, forKey: .interfaces) ?? []
         ips = try container.decodeIfPresent([IPConfiguration].self, forKey: .ips) ?? []
-        routes = try container.decodeIfPresent([Route].self, forKey: .routes) ?? []
+        routes = try container.decodeIfPresent([CNIRoute].self, forKey: .routes) ?? []
         dns = try container.decodeIfPresent(DNS.self, forKey: .dns) ?? DNS()
     }
 

@@ -20,9 +20,9 @@ public struct CNIResult020: Hashable, Sendable {
         /// The address with its prefix length (`ip`).
         public var ip: IPNetwork
         public var gateway: IPAddress?
-        public var routes: [Route]
+        public var routes: [CNIRoute]
 
-        public init(ip: IPNetwork, gateway: IPAddress? = nil, routes: [Route] = []) {
+        public init(ip: IPNetwork, gateway: IPAddress? = nil, routes: [CNIRoute] = []) {
             self.ip = ip
             self.gateway = gateway
             self.routes = routes
@@ -34,7 +34,7 @@ public struct CNIResult020: Hashable, Sendable {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             ip = try container.decode(IPNetwork.self, forKey: .ip)
             gateway = try container.decodeIfPresent(IPAddress.self, forKey: .gateway)
-            routes = try container.decodeIfPresent([Route].self, forKey: .routes) ?? []
+            routes = try container.decodeIfPresent([CNIRoute].self, forKey: .routes) ?? []
         }
 
         public func encode(to encoder: any Encoder) throws {

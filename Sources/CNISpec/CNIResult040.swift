@@ -6,12 +6,12 @@ public struct CNIResult040: Hashable, Sendable {
     public var cniVersion: CNIVersion
     public var interfaces: [Interface]
     public var ips: [IPConfiguration]
-    public var routes: [Route]
+    public var routes: [CNIRoute]
     public var dns: DNS
 
     public init(
         cniVersion: CNIVersion = .v0_4_0, interfaces: [Interface] = [], ips: [IPConfiguration] = [],
-        routes: [Route] = [], dns: DNS = DNS()
+        routes: [CNIRoute] = [], dns: DNS = DNS()
     ) {
         self.cniVersion = cniVersion
         self.interfaces = interfaces
@@ -91,7 +91,7 @@ extension CNIResult040: Codable {
         cniVersion = try container.decodeIfPresent(CNIVersion.self, forKey: .cniVersion) ?? .v0_4_0
         interfaces = try container.decodeIfPresent([Interface].self, forKey: .interfaces) ?? []
         ips = try container.decodeIfPresent([IPConfiguration].self, forKey: .ips) ?? []
-        routes = try container.decodeIfPresent([Route].self, forKey: .routes) ?? []
+        routes = try container.decodeIfPresent([CNIRoute].self, forKey: .routes) ?? []
         dns = try container.decodeIfPresent(DNS.self, forKey: .dns) ?? DNS()
     }
 

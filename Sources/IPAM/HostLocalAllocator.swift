@@ -4,7 +4,7 @@ import NetPrimitives
 /// honoured, state in ``HostLocalDiskStore`` (the same files the reference plugin writes).
 ///
 /// ```swift
-/// let configuration = HostLocalConfiguration(ranges: [[AddressRange(subnet: "10.22.0.0/24")]], dataDir: "/tmp/ipam")
+/// let configuration = HostLocalConfiguration(ranges: [[HostLocalRange(subnet: "10.22.0.0/24")]], dataDir: "/tmp/ipam")
 /// let allocator = try HostLocalAllocator(network: "demo", configuration: configuration)
 /// let allocation = try allocator.allocate(containerID: "c1", interfaceName: "eth0")
 /// // allocation.addresses[0].address == 10.22.0.2/24, gateway 10.22.0.1

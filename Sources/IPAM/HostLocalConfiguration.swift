@@ -1,7 +1,7 @@
 import NetPrimitives
 
 /// One address range inside a subnet, as host-local's `ranges` entries spell it.
-public struct AddressRange: Hashable, Sendable, Codable {
+public struct HostLocalRange: Hashable, Sendable, Codable {
     public var subnet: IPNetwork
     public var rangeStart: IPAddress?
     public var rangeEnd: IPAddress?
@@ -73,7 +73,7 @@ public struct RouteSpecification: Hashable, Sendable, Codable {
 /// list of ranges tried in order), the legacy single-range keys (`subnet`, `rangeStart`,
 /// `rangeEnd`, `gateway`), `routes`, `dataDir` and `resolvConf`.
 public struct HostLocalConfiguration: Hashable, Sendable, Codable {
-    public var ranges: [[AddressRange]]?
+    public var ranges: [[HostLocalRange]]?
     public var subnet: IPNetwork?
     public var rangeStart: IPAddress?
     public var rangeEnd: IPAddress?
@@ -85,7 +85,7 @@ public struct HostLocalConfiguration: Hashable, Sendable, Codable {
     public static let defaultDataDirectory = "/var/lib/cni/networks"
 
     public init(
-        ranges: [[AddressRange]]? = nil, routes: [RouteSpecification]? = nil, dataDir: String? = nil,
+        ranges: [[HostLocalRange]]? = nil, routes: [RouteSpecification]? = nil, dataDir: String? = nil,
         resolvConf: String? = nil
     ) {
         self.ranges = ranges
@@ -97,9 +97,9 @@ public struct HostLocalConfiguration: Hashable, Sendable, Codable {
     /// The range sets with defaults applied; the legacy `subnet` keys become the first set.
     /// Ranges inside a set must share a family and not overlap; no two sets may overlap.
     public func canonicalRangeSets() throws -> [[CanonicalRange]] {
-        var sets: [[AddressRange]] = []
+        var sets: [[HostLocalRange]] = []
         if let subnet {
-            sets.append([AddressRange(subnet: subnet, rangeStart: rangeStart, rangeEnd: rangeEnd, gateway: gateway)])
+            sets.append([HostLocalRange(subnet: subnet, rangeStart: rangeStart, rangeEnd: rangeEnd, gateway: gateway)])
         }
         sets += ranges ?? []
         guard !sets.isEmpty else { throw IPAMError(.invalidConfiguration, "no IP ranges specified") }

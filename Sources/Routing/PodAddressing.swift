@@ -41,7 +41,7 @@ public enum PodAddressing {
 
     /// The kernel route a result route becomes inside the pod.
     public static func kernelRoute(
-        for route: CNISpec.Route, interface: InterfaceName, addresses: [CNIResult.IPConfiguration]
+        for route: CNIRoute, interface: InterfaceName, addresses: [CNIResult.IPConfiguration]
     ) -> Netlink.Route {
         let destination = route.destination.network
         let gateway = route.gateway ?? addresses.first { $0.address.family == destination.family }?.gateway

@@ -65,7 +65,7 @@ public struct PodRoutedAttachment: Sendable {
             ips: addresses.filter { $0.family == .v4 }.map {
                 CNIResult.IPConfiguration(address: Self.hostNetwork($0), gateway: Self.gateway, interface: 1)
             },
-            routes: [CNISpec.Route(destination: Self.defaultIPv4, gateway: Self.gateway)])
+            routes: [CNIRoute(destination: Self.defaultIPv4, gateway: Self.gateway)])
     }
 
     static func hostNetwork(_ network: IPNetwork) -> IPNetwork { IPNetwork(host: network.address) }

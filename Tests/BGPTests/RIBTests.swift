@@ -25,7 +25,7 @@ struct RIBTests {
 
     func rib() -> RoutingInformationBase { RoutingInformationBase(localAS: 65001, routerID: Self.routerID) }
 
-    func best(_ rib: RoutingInformationBase, _ text: String) -> Route? {
+    func best(_ rib: RoutingInformationBase, _ text: String) -> BGPRoute? {
         rib.loc[prefix(text)].map { rib.route(for: prefix(text), path: $0.paths[$0.best]) }
     }
 

@@ -74,8 +74,8 @@ import Testing
         guard case .ip4ip6(let v020) = try AnyCNIResult(result).converted(to: .v0_2_0) else {
             Issue.record("not 0.2 layout"); return
         }
-        #expect(v020.ip4?.routes == [Route(destination: try IPNetwork(parsing: "10.2.0.0/16"), gateway: IPAddress("10.1.0.1"))])
-        #expect(v020.ip6?.routes == [Route(destination: try IPNetwork(parsing: "::/0"))])
+        #expect(v020.ip4?.routes == [CNIRoute(destination: try IPNetwork(parsing: "10.2.0.0/16"), gateway: IPAddress("10.1.0.1"))])
+        #expect(v020.ip6?.routes == [CNIRoute(destination: try IPNetwork(parsing: "::/0"))])
         // 1.1.0 -> 1.0.0 keeps everything.
         #expect(try AnyCNIResult(result).converted(to: .v1_0_0) == .current({ var r = result; r.cniVersion = .v1_0_0; return r }()))
     }

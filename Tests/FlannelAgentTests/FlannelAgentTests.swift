@@ -9,13 +9,13 @@ import Testing
 struct FlannelAgentUnitTests {
     @Test("backend section: defaults, host-gw, DirectRouting, bad values")
     func backend() throws {
-        let defaults = try FlannelBackend(nil)
+        let defaults = try BackendConfiguration(nil)
         #expect(defaults.kind == .vxlan && defaults.identifier == 1 && defaults.port == 8472 && !defaults.directRouting)
-        let custom = try FlannelBackend(["Type": "vxlan", "VNI": 4, "Port": 4789, "DirectRouting": true])
+        let custom = try BackendConfiguration(["Type": "vxlan", "VNI": 4, "Port": 4789, "DirectRouting": true])
         #expect(custom.identifier == 4 && custom.port == 4789 && custom.directRouting)
-        #expect(try FlannelBackend(["Type": "host-gw"]).kind == .hostGateway)
-        #expect(throws: AgentError.self) { try FlannelBackend(["Type": "udp"]) }
-        #expect(throws: AgentError.self) { try FlannelBackend(["VNI": 16_777_216]) }
+        #expect(try BackendConfiguration(["Type": "host-gw"]).kind == .hostGateway)
+        #expect(throws: AgentError.self) { try BackendConfiguration(["Type": "udp"]) }
+        #expect(throws: AgentError.self) { try BackendConfiguration(["VNI": 16_777_216]) }
     }
 
     @Test("masquerade table: pod to pod returns, leaving the network masquerades")

@@ -30,7 +30,7 @@ import Glibc
     @Test func thousandHostLocalCyclesLeaveOnlyTheCursor() async throws {
         try await withTemporaryDirectory { directory in
             let configuration = HostLocalConfiguration(
-                ranges: [[AddressRange(subnet: "10.60.0.0/24")], [AddressRange(subnet: "fd00:60::/120")]], dataDir: directory)
+                ranges: [[HostLocalRange(subnet: "10.60.0.0/24")], [HostLocalRange(subnet: "fd00:60::/120")]], dataDir: directory)
             let allocator = try HostLocalAllocator(network: "cycles", configuration: configuration)
             _ = try allocator.allocate(containerID: "resident", interfaceName: "eth0")
             let before = listDirectory("\(directory)/cycles")

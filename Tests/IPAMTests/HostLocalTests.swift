@@ -4,35 +4,35 @@ import Testing
 
 @Suite struct HostLocalPlanningTests {
     @Test func defaultsMatchHostLocal() throws {
-        let v4 = try AddressRange(subnet: "10.1.2.0/24").canonicalized()
+        let v4 = try HostLocalRange(subnet: "10.1.2.0/24").canonicalized()
         #expect(v4.start == "10.1.2.1" && v4.end == "10.1.2.254" && v4.gateway == "10.1.2.1")
-        let v6 = try AddressRange(subnet: "fd00::/120").canonicalized()
+        let v6 = try HostLocalRange(subnet: "fd00::/120").canonicalized()
         #expect(v6.start == "fd00::1" && v6.end == "fd00::ff" && v6.gateway == "fd00::1")
-        let custom = try AddressRange(subnet: "10.1.2.7/24", rangeStart: "10.1.2.10", rangeEnd: "10.1.2.20", gateway: "10.1.2.254").canonicalized()
+        let custom = try HostLocalRange(subnet: "10.1.2.7/24", rangeStart: "10.1.2.10", rangeEnd: "10.1.2.20", gateway: "10.1.2.254").canonicalized()
         #expect(custom.subnet == "10.1.2.0/24" && custom.start == "10.1.2.10" && custom.gateway == "10.1.2.254")
     }
 
     @Test(arguments: [
-        AddressRange(subnet: "10.0.0.0/31"), AddressRange(subnet: "10.0.0.0/24", gateway: "10.0.1.1"),
-        AddressRange(subnet: "10.0.0.0/24", rangeStart: "10.0.0.9", rangeEnd: "10.0.0.3"),
-        AddressRange(subnet: "10.0.0.0/24", rangeEnd: "fd00::1"),
+        HostLocalRange(subnet: "10.0.0.0/31"), HostLocalRange(subnet: "10.0.0.0/24", gateway: "10.0.1.1"),
+        HostLocalRange(subnet: "10.0.0.0/24", rangeStart: "10.0.0.9", rangeEnd: "10.0.0.3"),
+        HostLocalRange(subnet: "10.0.0.0/24", rangeEnd: "fd00::1"),
     ])
-    func rejectsBadRanges(_ range: AddressRange) {
+    func rejectsBadRanges(_ range: HostLocalRange) {
         #expect(throws: IPAMError.self) { try range.canonicalized() }
     }
 
     @Test func rejectsOverlapsAndMixedSets() {
-        let overlapping = HostLocalConfiguration(ranges: [[AddressRange(subnet: "10.0.0.0/24")], [AddressRange(subnet: "10.0.0.128/25")]])
+        let overlapping = HostLocalConfiguration(ranges: [[HostLocalRange(subnet: "10.0.0.0/24")], [HostLocalRange(subnet: "10.0.0.128/25")]])
         #expect(throws: IPAMError.self) { try overlapping.canonicalRangeSets() }
-        let mixed = HostLocalConfiguration(ranges: [[AddressRange(subnet: "10.0.0.0/24"), AddressRange(subnet: "fd00::/64")]])
+        let mixed = HostLocalConfiguration(ranges: [[HostLocalRange(subnet: "10.0.0.0/24"), HostLocalRange(subnet: "fd00::/64")]])
         #expect(throws: IPAMError.self) { try mixed.canonicalRangeSets() }
         #expect(throws: IPAMError.self) { try HostLocalConfiguration().canonicalRangeSets() }
     }
 
     @Test func iteratesRoundRobinSkippingTheGateway() throws {
         let ranges = [
-            try AddressRange(subnet: "10.0.0.0/29").canonicalized(),  // .1 gateway, .1-.6
-            try AddressRange(subnet: "10.0.1.0/30").canonicalized(),  // .1 gateway, .1-.2
+            try HostLocalRange(subnet: "10.0.0.0/29").canonicalized(),  // .1 gateway, .1-.6
+            try HostLocalRange(subnet: "10.0.1.0/30").canonicalized(),  // .1 gateway, .1-.2
         ]
         let fresh = RangeSetIterator(ranges: ranges, lastReserved: nil).map(\.address.description)
         #expect(fresh == ["10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6", "10.0.1.2"])
@@ -59,14 +59,14 @@ import Testing
 }
 
 @Suite struct HostLocalAllocatorTests {
-    func configuration(_ directory: String, _ sets: [[AddressRange]]) -> HostLocalConfiguration {
+    func configuration(_ directory: String, _ sets: [[HostLocalRange]]) -> HostLocalConfiguration {
         HostLocalConfiguration(ranges: sets, routes: [RouteSpecification(dst: "0.0.0.0/0")], dataDir: directory)
     }
 
     @Test func allocatesWritesHostLocalFilesAndReleases() async throws {
         try await withTemporaryDirectory { directory in
             let allocator = try HostLocalAllocator(
-                network: "net1", configuration: configuration(directory, [[AddressRange(subnet: "10.22.0.0/24")], [AddressRange(subnet: "fd00:22::/120")]]))
+                network: "net1", configuration: configuration(directory, [[HostLocalRange(subnet: "10.22.0.0/24")], [HostLocalRange(subnet: "fd00:22::/120")]]))
             let first = try allocator.allocate(containerID: "c1", interfaceName: "eth0")
             #expect(first.addresses.map(\.address.description) == ["10.22.0.2/24", "fd00:22::2/120"])
             #expect(first.addresses.map(\.gateway) == ["10.22.0.1", "fd00:22::1"])
@@ -90,7 +90,7 @@ import Testing
     @Test func honoursRequestedAddressesAndRollsBack() async throws {
         try await withTemporaryDirectory { directory in
             let allocator = try HostLocalAllocator(
-                network: "n", configuration: configuration(directory, [[AddressRange(subnet: "10.0.0.0/29")], [AddressRange(subnet: "10.0.1.0/29")]]))
+                network: "n", configuration: configuration(directory, [[HostLocalRange(subnet: "10.0.0.0/29")], [HostLocalRange(subnet: "10.0.1.0/29")]]))
             let allocation = try allocator.allocate(containerID: "a", interfaceName: "eth0", requested: ["10.0.1.5"])
             #expect(allocation.addresses.map(\.address.address) == ["10.0.0.2", "10.0.1.5"])
             #expect(throws: IPAMError.self) { try allocator.allocate(containerID: "b", interfaceName: "eth0", requested: ["10.0.1.5"]) }
@@ -104,7 +104,7 @@ import Testing
     @Test func readsResolvConfIntoTheResult() async throws {
         try await withTemporaryDirectory { directory in
             try POSIX.writeFile("\(directory)/resolv.conf", Array("nameserver 10.96.0.10\nsearch default.svc cluster.local\noptions ndots:5\n".utf8), exclusive: true)
-            var configuration = configuration(directory, [[AddressRange(subnet: "10.0.0.0/24")]])
+            var configuration = configuration(directory, [[HostLocalRange(subnet: "10.0.0.0/24")]])
             configuration.resolvConf = "\(directory)/resolv.conf"
             let allocation = try HostLocalAllocator(network: "n", configuration: configuration).allocate(containerID: "a", interfaceName: "eth0")
             #expect(allocation.dns.nameservers == ["10.96.0.10"] && allocation.dns.search == ["default.svc", "cluster.local"])
@@ -117,7 +117,7 @@ import Testing
 
     @Test func exhaustsCleanly() async throws {
         try await withTemporaryDirectory { directory in
-            let allocator = try HostLocalAllocator(network: "n", configuration: configuration(directory, [[AddressRange(subnet: "10.0.0.0/30")]]))
+            let allocator = try HostLocalAllocator(network: "n", configuration: configuration(directory, [[HostLocalRange(subnet: "10.0.0.0/30")]]))
             _ = try allocator.allocate(containerID: "a", interfaceName: "eth0")
             do {
                 _ = try allocator.allocate(containerID: "b", interfaceName: "eth0")
@@ -130,7 +130,7 @@ import Testing
 
     @Test func garbageCollectsInvalidAttachmentsAndLeftovers() async throws {
         try await withTemporaryDirectory { directory in
-            let allocator = try HostLocalAllocator(network: "n", configuration: configuration(directory, [[AddressRange(subnet: "10.0.0.0/24")]]))
+            let allocator = try HostLocalAllocator(network: "n", configuration: configuration(directory, [[HostLocalRange(subnet: "10.0.0.0/24")]]))
             for id in ["a", "b", "c"] { _ = try allocator.allocate(containerID: id, interfaceName: "eth0") }
             // A legacy ID-only file, an empty file (crash after create) and a dead process's temp file.
             try POSIX.writeFile("\(directory)/n/10.0.0.50", Array("legacy".utf8), exclusive: true)

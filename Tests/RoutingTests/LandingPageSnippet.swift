@@ -33,7 +33,7 @@ func routingLandingPageSnippet() throws {
         interfaces: [.init(name: links.host.name, mac: links.host.macAddress),
                      .init(name: "eth0", mac: links.container.macAddress, sandbox: pod.path)],
         ips: [.init(address: try IPNetwork(parsing: "10.244.1.2/24"), gateway: gateway.address, interface: 1)],
-        routes: [CNISpec.Route(destination: try IPNetwork(parsing: "10.244.0.0/16"))])
+        routes: [CNIRoute(destination: try IPNetwork(parsing: "10.244.0.0/16"))])
     try PodAddressing.apply(result, interface: "eth0", pod: podHandle)
 
     // CHECK: the pod still looks like the result says.

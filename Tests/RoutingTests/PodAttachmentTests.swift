@@ -36,7 +36,7 @@ import TestSupport
                 .init(name: "eth0", mac: links.container.macAddress, sandbox: pod.path),
             ],
             ips: [.init(address: try IPNetwork(parsing: address), gateway: Self.subnetGateway.address, interface: 1)],
-            routes: [CNISpec.Route(destination: try IPNetwork(parsing: "10.30.0.0/16"))])
+            routes: [CNIRoute(destination: try IPNetwork(parsing: "10.30.0.0/16"))])
         try PodAddressing.apply(result, interface: "eth0", pod: podHandle)
         return (attachment, result)
     }
@@ -91,7 +91,7 @@ import TestSupport
             wrongMAC.interfaces[1].mac = MACAddress("02:00:00:00:00:01")
             #expect(failure(wrongMAC)?.contains("has MAC") == true)
             var extraRoute = result
-            extraRoute.routes.append(CNISpec.Route(destination: try IPNetwork(parsing: "192.168.0.0/16"), gateway: Self.subnetGateway.address))
+            extraRoute.routes.append(CNIRoute(destination: try IPNetwork(parsing: "192.168.0.0/16"), gateway: Self.subnetGateway.address))
             #expect(failure(extraRoute) == "route 192.168.0.0/16 via 10.30.0.1 not found in \(pod)")
             var noSandbox = result
             noSandbox.interfaces[1].sandbox = nil

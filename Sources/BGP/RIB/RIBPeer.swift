@@ -14,10 +14,10 @@ struct RIBPeer {
     var maximumPrefixes: Int?
     var fourOctetAS: Bool
     /// Whether routes may be exported to it (decides per route; true = export).
-    var exportFilter: (@Sendable (Route) -> Bool)?
+    var exportFilter: (@Sendable (BGPRoute) -> Bool)?
     /// Import policy: false keeps a received route out of the Loc-RIB (it stays in Adj-RIB-In
     /// bookkeeping as rejected, i.e. not stored).
-    var importFilter: (@Sendable (Route) -> Bool)? = nil
+    var importFilter: (@Sendable (BGPRoute) -> Bool)? = nil
 }
 
 /// Per-peer tables: Adj-RIB-In, Adj-RIB-Out and graceful-restart state.

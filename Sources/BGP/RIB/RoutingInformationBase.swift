@@ -129,7 +129,7 @@ struct RoutingInformationBase {
                     if removeStale { tables[index]!.stale.remove(prefix) }
                     var allowed = accepted
                     if allowed, let filter = peer.importFilter {
-                        allowed = filter(Route(prefix: prefix, nextHop: shared.nextHop, attributes: shared.value,
+                        allowed = filter(BGPRoute(prefix: prefix, nextHop: shared.nextHop, attributes: shared.value,
                                                peer: peer.address, isInternal: peer.isInternal))
                     }
                     if allowed {
@@ -176,14 +176,14 @@ struct RoutingInformationBase {
         return !attributes.clusterList.contains(clusterID)
     }
 
-    func route(for prefix: BGPPrefix, path: CandidatePath) -> Route {
+    func route(for prefix: BGPPrefix, path: CandidatePath) -> BGPRoute {
         let peer = path.peer == 0 ? nil : tables[path.peer]?.peer
-        return Route(prefix: prefix, nextHop: path.attributes.nextHop, attributes: path.attributes.value,
+        return BGPRoute(prefix: prefix, nextHop: path.attributes.nextHop, attributes: path.attributes.value,
                      peer: peer?.address, isInternal: peer?.isInternal ?? false, isStale: path.stale)
     }
 
     /// The best route of every prefix.
-    func bestRoutes() -> [Route] {
+    func bestRoutes() -> [BGPRoute] {
         loc.map { route(for: $0.key, path: $0.value.paths[$0.value.best]) }
     }
 

@@ -102,7 +102,7 @@ public final class BGPSpeaker: Service, Sendable {
     }
 
     /// The current best route of every prefix (the Loc-RIB).
-    public func bestRoutes() async -> [Route] {
+    public func bestRoutes() async -> [BGPRoute] {
         let core = self.core
         return (try? await core.loop.submit { core.rib.bestRoutes() }.get()) ?? []
     }

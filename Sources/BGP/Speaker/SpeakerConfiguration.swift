@@ -59,16 +59,16 @@ extension BGPSpeaker {
         /// IPv6 next hop to announce over an IPv4 session.
         public var nextHopIPv6: IPv6Address?
         /// Export policy: return false to keep a route from this peer.
-        public var exportFilter: (@Sendable (Route) -> Bool)?
+        public var exportFilter: (@Sendable (BGPRoute) -> Bool)?
         /// Import policy: return false to ignore a route received from this peer.
-        public var importFilter: (@Sendable (Route) -> Bool)?
+        public var importFilter: (@Sendable (BGPRoute) -> Bool)?
 
         public init(
             address: IPAddress, asNumber: UInt32, port: Int = 179, passive: Bool = false, holdTime: Int = 90,
             connectRetryTime: Int = 30, password: String? = nil, families: [AddressFamily] = [.ipv4Unicast],
             routeReflectorClient: Bool = false, maximumPrefixes: Int? = nil, localAddress: IPAddress? = nil,
-            nextHopIPv6: IPv6Address? = nil, exportFilter: (@Sendable (Route) -> Bool)? = nil,
-            importFilter: (@Sendable (Route) -> Bool)? = nil
+            nextHopIPv6: IPv6Address? = nil, exportFilter: (@Sendable (BGPRoute) -> Bool)? = nil,
+            importFilter: (@Sendable (BGPRoute) -> Bool)? = nil
         ) {
             self.address = address
             self.asNumber = asNumber

@@ -5,7 +5,7 @@ import NetPrimitives
 /// `mtu`, `advmss`, `priority`, `table` and `scope` are new in 1.0.0. As in the reference
 /// library, they ride along unchanged when a 1.x result is converted to 0.3.x/0.4.0, and are
 /// dropped in 0.1/0.2 results.
-public struct Route: Hashable, Sendable, Codable {
+public struct CNIRoute: Hashable, Sendable, Codable {
     /// The destination (`dst`), in CIDR notation.
     public var destination: IPNetwork
     /// The next hop (`gw`); when absent, the `gateway` of the matching `ips` entry may be used.
@@ -34,7 +34,7 @@ public struct Route: Hashable, Sendable, Codable {
     }
 
     /// Only `dst` and `gw`, as a 0.1/0.2 result carries them.
-    var destinationAndGatewayOnly: Route { Route(destination: destination, gateway: gateway) }
+    var destinationAndGatewayOnly: CNIRoute { CNIRoute(destination: destination, gateway: gateway) }
 
     enum CodingKeys: String, CodingKey {
         case destination = "dst", gateway = "gw", mtu, advertisedMSS = "advmss", priority, table, scope

@@ -2,7 +2,7 @@ import NetPrimitives
 
 /// A route as the speaker hands it to its user: a prefix, where to send its traffic, and
 /// the attributes it was learned with.
-public struct Route: Hashable, Sendable, CustomStringConvertible {
+public struct BGPRoute: Hashable, Sendable, CustomStringConvertible {
     public var prefix: BGPPrefix
     /// The BGP next hop; nil for a route this speaker originates without one.
     public var nextHop: IPAddress?
@@ -31,7 +31,7 @@ public struct Route: Hashable, Sendable, CustomStringConvertible {
 /// One change of the Loc-RIB's best path for a prefix.
 public enum BestPathChange: Hashable, Sendable {
     /// The prefix has a new or changed best route.
-    case updated(Route)
+    case updated(BGPRoute)
     /// The prefix has no route any more.
     case withdrawn(BGPPrefix)
 

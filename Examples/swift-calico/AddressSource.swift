@@ -6,7 +6,7 @@ import NetPrimitives
 /// Where a pod's addresses come from: the block-affinity IPAM in process (`calico-ipam`),
 /// host-local in process (``HostLocalAddressing``: same keys, same files), or a delegated IPAM
 /// plugin (swift-ipam, …) run from CNI_PATH.
-enum PodAddressing {
+enum AddressSource {
     case blocks(BlockAllocator, handle: String)
     case hostLocal(HostLocalAddressing)
     case delegated(DelegatedPlugin)
