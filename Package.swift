@@ -29,6 +29,8 @@ let package = Package(
         .library(name: "Lab", targets: ["Lab"]),
         .library(name: "NetpolConformance", targets: ["NetpolConformance"]),
         .library(name: "TestSupport", targets: ["TestSupport"]),
+        .library(name: "Kubernetes", targets: ["Kubernetes"]),
+        .library(name: "KubernetesTestServer", targets: ["KubernetesTestServer"]),
         .executable(name: "cnilab", targets: ["cnilab"]),
     ],
     dependencies: [
@@ -40,6 +42,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // MARK: C shims and system libraries
@@ -373,6 +376,34 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Kubernetes: the API client and informers, and a fixture API server for tests
+        // (issue 20). No C module, no root.
+        .target(
+            name: "Kubernetes",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "KubernetesTestServer",
+            dependencies: [
+                "Kubernetes", "Datastore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Test support (a library for tests, shipped so users can test their plugins too)
         .target(
             name: "TestSupport",
@@ -482,6 +513,12 @@ let package = Package(
                 "swift-canal", "swift-canald", "swift-flanneld", "PolicyAgent", "CNISpec", "Datastore", "Netlink", "TestSupport",
                 "Namespaces", "NetPrimitives", "ChildProcess",
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KubernetesTests",
+            dependencies: ["Kubernetes", "KubernetesTestServer", "Datastore", "TestSupport", "ChildProcess"],
+            exclude: ["Scripts"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
