@@ -52,7 +52,7 @@ public struct ClientConfiguration: Sendable {
     }
 
     static func parse(server: String) throws -> (String, String, Int) {
-        guard let schemeEnd = server.range(of: "://") else {
+        guard let schemeEnd = server.firstRange(of: "://") else {
             throw KubernetesError(.invalidConfiguration, "server '\(server)' has no scheme (https://HOST:PORT)")
         }
         let scheme = String(server[..<schemeEnd.lowerBound]).lowercased()
@@ -144,7 +144,7 @@ final class TokenFile: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw KubernetesError(.credentialsUnavailable, "token file \(path) cannot be read")
         }
-        let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let token = String(decoding: data, as: UTF8.self).trimmedWhitespace()
         guard !token.isEmpty else { throw KubernetesError(.credentialsUnavailable, "token file \(path) is empty") }
         cache.value = (identity, token)
         return token

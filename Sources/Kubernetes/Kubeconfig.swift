@@ -179,7 +179,7 @@ extension ClientConfiguration {
         _ = try token.current()
         let authority = try readConfigurationFile(directory + "/ca.crt", what: "service account CA")
         let namespace = (try? readConfigurationFile(directory + "/namespace", what: "namespace"))
-            .map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
+            .map { String(decoding: $0, as: UTF8.self).trimmedWhitespace() }
         let shownHost = host.contains(":") ? "[\(host)]" : host
         return try ClientConfiguration(
             server: "https://\(shownHost):\(port)", certificateAuthorityPEM: authority, token: token, namespace: namespace)

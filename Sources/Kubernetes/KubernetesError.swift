@@ -120,15 +120,11 @@ public struct KubernetesError: Error, Hashable, Sendable, CustomStringConvertibl
         case 405: kind = .methodNotAllowed
         case 400: kind = .badRequest
         case 504 where status?.causes.contains(where: { $0.reason == "ResourceVersionTooLarge" }) == true,
-             _ where message.localizedLowercase.contains("too large resource version"):
+             _ where message.lowercased().contains("too large resource version"):
             kind = .tooLargeResourceVersion
         default: kind = .serverError
         }
         let retry = retryAfter ?? status?.retryAfterSeconds
         return KubernetesError(kind, message, status: status, httpStatus: code, retryAfterSeconds: retry, server: server)
     }
-}
-
-extension String {
-    fileprivate var localizedLowercase: String { lowercased() }
 }

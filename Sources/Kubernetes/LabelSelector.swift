@@ -65,17 +65,17 @@ public struct LabelSelector: Hashable, Sendable, CustomStringConvertible {
             return key
         }
         if term.hasPrefix("!") { return .doesNotExist(try key(term.dropFirst())) }
-        if let range = term.range(of: "!=") {
+        if let range = term.firstRange(of: "!=") {
             return .notEquals(try key(term[..<range.lowerBound]), String(term[range.upperBound...]).trimmingSpaces())
         }
-        if let range = term.range(of: "==") {
+        if let range = term.firstRange(of: "==") {
             return .equals(try key(term[..<range.lowerBound]), String(term[range.upperBound...]).trimmingSpaces())
         }
-        if let range = term.range(of: "=") {
+        if let range = term.firstRange(of: "=") {
             return .equals(try key(term[..<range.lowerBound]), String(term[range.upperBound...]).trimmingSpaces())
         }
         for (word, isIn) in [(" notin ", false), (" in ", true)] {
-            if let range = term.range(of: word) {
+            if let range = term.firstRange(of: word) {
                 let rest = term[range.upperBound...].trimmingSpaces()
                 guard rest.hasPrefix("("), rest.hasSuffix(")") else { throw invalid() }
                 let values = Set(rest.dropFirst().dropLast().split(separator: ",").map { String($0).trimmingSpaces() })
@@ -90,5 +90,10 @@ public struct LabelSelector: Hashable, Sendable, CustomStringConvertible {
 extension StringProtocol {
     func trimmingSpaces() -> String {
         String(drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
+    }
+
+    /// Without leading and trailing spaces, tabs and line breaks.
+    func trimmedWhitespace() -> String {
+        String(drop(while: { $0.isWhitespace }).reversed().drop(while: { $0.isWhitespace }).reversed())
     }
 }

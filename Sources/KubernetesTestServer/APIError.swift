@@ -80,7 +80,7 @@ struct FieldSelector: Sendable {
         for part in text.split(separator: ",") where !part.isEmpty {
             let negated = part.contains("!=")
             let separator = negated ? "!=" : (part.contains("==") ? "==" : "=")
-            guard let range = part.range(of: separator) else { throw APIError.badRequest("invalid field selector: '\(part)'") }
+            guard let range = part.firstRange(of: separator) else { throw APIError.badRequest("invalid field selector: '\(part)'") }
             let path = String(part[..<range.lowerBound])
             guard Self.common.contains(path) || Self.supported[resource.plural]?.contains(path) == true else {
                 throw APIError.badRequest("field label not supported: \(path)")

@@ -142,7 +142,8 @@ public final class APIServerFixture: Sendable {
             }
             return nil
         }
-        let response = verdict.map(ServerResponse.error) ?? (await router.route(request))
+        let response: ServerResponse
+        if let verdict { response = .error(verdict) } else { response = await router.route(request) }
         let entry = LoggedRequest(
             method: request.method.rawValue, path: request.path, query: request.query, status: response.statusCode,
             isWatch: request.isWatch, at: arrived - state.withLockedValue { $0.started })

@@ -75,7 +75,8 @@ enum HTTPServer {
                     guard let requestHead = head else { continue }
                     head = nil
                     if clientCertificate == nil {
-                        clientCertificate = tls ? ((try? await connection.channel.nioSSL_peerCertificate().get()) ?? nil) != nil : false
+                        let certificate = tls ? (try? await connection.channel.nioSSL_peerCertificate().get()) : nil
+                        clientCertificate = certificate != nil
                     }
                     let (path, query) = split(requestHead.uri)
                     let request = ServerRequest(

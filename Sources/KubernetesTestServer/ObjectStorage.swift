@@ -19,8 +19,8 @@ actor ObjectStorage {
     private var snapshotOrder: [String] = []
 
     init(store: any Datastore, layout: KeyLayout, cache: WatchCache) {
-        store = store
-        layout = layout
+        self.store = store
+        self.layout = layout
         self.cache = cache
     }
 
@@ -132,7 +132,7 @@ actor ObjectStorage {
     func patch(
         _ resource: ResourceType, namespace: String?, name: String, patch: JSONValue, type: PatchType, status: Bool
     ) async throws -> JSONObject {
-        let requested = patch[object: "metadata"]?["resourceVersion"]?.stringValue
+        let requested = patch["metadata"]?["resourceVersion"]?.stringValue
         return try await modify(resource, namespace: namespace, name: name, precondition: requested, status: status) { current in
             let merged = type == .merge
                 ? JSONMergePatch.apply(patch, to: .object(current))

@@ -77,7 +77,8 @@ struct WatchStreamer: Sendable {
                 case .liveEnded:
                     return .dropped
                 case .timeout:
-                    if allowBookmarks { try await write(bookmark(max(sent, await cache.revision))) }
+                    let revision = await cache.revision
+                    if allowBookmarks { try await write(bookmark(max(sent, revision))) }
                     return .normally
                 }
             }

@@ -80,7 +80,7 @@ struct ClientTests {
                 #expect(try await client.list(Pod.self, options: ListOptions(labelSelector: "app in (odd),app!=even")).items.count == 2)
                 #expect(try await client.list(Pod.self, options: ListOptions(fieldSelector: "spec.nodeName=node-1")).items.map(\.name).sorted() == ["p1", "p3"])
                 let unsupported = await Self.kubernetesError { _ = try await client.list(Pod.self, options: ListOptions(fieldSelector: "spec.image=x")) }
-                #expect(unsupported?.code == .badRequest)
+                #expect(unsupported?.code == .badRequest, "\(String(describing: unsupported))")
 
                 let first = try await client.list(Pod.self, options: ListOptions(limit: 2))
                 #expect(first.items.count == 2)
@@ -98,12 +98,12 @@ struct ClientTests {
 
                 // a continue token of a compacted version is 410 Expired
                 let again = try await client.list(Pod.self, options: ListOptions(limit: 1))
-                try await eventually("the watch cache catches up") {
+                try await waitUntil("the watch cache catches up") {
                     await cluster.fixture.cachedRevision() >= Int64(again.resourceVersion)!
                 }
                 await cluster.fixture.compact()
                 _ = try await client.create(Namespace(name: "c"))
-                try await eventually("the cache sees the new namespace") {
+                try await waitUntil("the cache sees the new namespace") {
                     await cluster.fixture.cachedRevision() > Int64(again.resourceVersion)!
                 }
                 await cluster.fixture.compact()

@@ -42,7 +42,7 @@ struct InformerTests {
                 for name in ["a", "b"] { _ = try await cluster.fixture.create(.pods, namespace: "default", object: Self.pod(name)) }
                 let revision = try await cluster.store.list(prefix: "/none").revision
                 try await Self.withInformer(cluster) { informer, _ in
-                    try await eventually("the watch starts") { cluster.fixture.requests().count >= 2 }
+                    try await waitUntil("the watch starts") { cluster.fixture.requests().count >= 2 }
                     let log = cluster.fixture.requests()
                     #expect(log[0].path == "/api/v1/namespaces/default/pods")
                     #expect(!log[0].isWatch)
@@ -69,11 +69,11 @@ struct InformerTests {
                     _ = try await cluster.fixture.create(.namespaces, object: Namespace(name: "other").json)
                     let after = try await cluster.store.list(prefix: "/none").revision
                     #expect(Int64(before)! < after)
-                    try await eventually("a bookmark brings the informer to \(after)") { await informer.resourceVersion == String(after) }
+                    try await waitUntil("a bookmark brings the informer to \(after)") { await informer.resourceVersion == String(after) }
                     #expect(await events.all().isEmpty)
                     cluster.fixture.clearRequestLog()
                     await cluster.fixture.dropWatches()
-                    try await eventually("the informer watches again") { cluster.fixture.requests().contains { $0.isWatch } }
+                    try await waitUntil("the informer watches again") { cluster.fixture.requests().contains { $0.isWatch } }
                     let rewatch = cluster.fixture.requests().first { $0.isWatch }!
                     #expect(rewatch.query["resourceVersion"] == String(after))
                     #expect(!cluster.fixture.requests().contains { !$0.isWatch }, "no relist after a dropped watch")
@@ -88,7 +88,7 @@ struct InformerTests {
                 _ = try await cluster.fixture.create(.namespaces, object: Namespace(name: "default").json)
                 for name in ["a", "b", "c"] { _ = try await cluster.fixture.create(.pods, namespace: "default", object: Self.pod(name)) }
                 try await Self.withInformer(cluster) { informer, events in
-                    try await eventually("the watch starts") { await cluster.fixture.openWatches() == 1 }
+                    try await waitUntil("the watch starts") { await cluster.fixture.openWatches() == 1 }
                     let lastSeen = await informer.resourceVersion
                     await events.clear()
                     // keep the informer off the server while things change, then compact them away
@@ -99,13 +99,17 @@ struct InformerTests {
                     _ = try await cluster.fixture.create(.pods, namespace: "default", object: Self.pod("d"))
                     _ = try await cluster.fixture.create(.pods, namespace: "default", object: Self.pod("e"))
                     let final = try await cluster.store.list(prefix: "/none").revision
-                    try await eventually("the cache has every change") { await cluster.fixture.cachedRevision() >= final }
+                    try await waitUntil("the cache has every change") { await cluster.fixture.cachedRevision() >= final }
                     await cluster.fixture.compact()
                     try await Task.sleep(for: .milliseconds(200))
                     #expect(!cluster.fixture.requests().dropFirst(2).contains { !$0.isWatch }, "429s lead to no relist")
                     cluster.fixture.clearRequestLog()
                     cluster.fixture.rejectNextRequests(0)
-                    try await eventually("the informer relists") { await informer.snapshot().count == 3 && (await events.all()).count == 4 }
+                    try await waitUntil("the informer relists") {
+                        let cached = await informer.snapshot().count
+                        let emitted = await events.all().count
+                        return cached == 3 && emitted == 4
+                    }
                     let log = cluster.fixture.requests()
                     let lists = log.filter { !$0.isWatch }
                     #expect(lists.count == 1)
@@ -124,13 +128,13 @@ struct InformerTests {
             try await TestCluster.with { cluster in
                 _ = try await cluster.fixture.create(.namespaces, object: Namespace(name: "default").json)
                 try await Self.withInformer(cluster) { informer, _ in
-                    try await eventually("the watch starts") { await cluster.fixture.openWatches() == 1 }
+                    try await waitUntil("the watch starts") { await cluster.fixture.openWatches() == 1 }
                     cluster.fixture.clearRequestLog()
                     cluster.fixture.rejectNextRequests(4)
                     await cluster.fixture.dropWatches()
-                    try await eventually("the informer watches again") { cluster.fixture.requests().contains { $0.status == 200 } }
+                    try await waitUntil("the informer watches again") { cluster.fixture.requests().contains { $0.status == 200 } }
                     let log = cluster.fixture.requests()
-                    #expect(log.allSatisfy(\.isWatch), "no list: \(log)")
+                    #expect(log.allSatisfy { $0.isWatch }, "no list: \(log)")
                     #expect(log.map(\.status) == [429, 429, 429, 429, 200])
                     let gaps = zip(log.dropFirst(), log).map { $0.at - $1.at }
                     #expect(gaps.allSatisfy { $0 >= .milliseconds(45) }, "each retry waits the back-off: \(gaps)")
@@ -171,7 +175,7 @@ struct InformerTests {
                     }
                     let fresh = try await client.list(Pod.self)
                     let expected = Dictionary(uniqueKeysWithValues: fresh.items.map { ($0.key, $0.resourceVersion ?? "") })
-                    try await eventually("the cache equals a fresh list") {
+                    try await waitUntil("the cache equals a fresh list") {
                         await informer.snapshot().mapValues { $0.resourceVersion ?? "" } == expected
                     }
                     #expect(Set(expected.keys) == Set(live))

@@ -105,7 +105,7 @@ struct KubectlTests {
                 #expect(raw.contains(#""type":"MODIFIED""#), "\(raw)")
 
                 // 410 after compaction
-                try await eventually("the watch cache has the last change") {
+                try await waitUntil("the watch cache has the last change") {
                     await cluster.fixture.cachedRevision() >= (try await cluster.store.list(prefix: "/none").revision)
                 }
                 await cluster.fixture.compact()

@@ -33,7 +33,7 @@ struct PythonClientTests {
                 _ = try await cluster.fixture.create(.namespaces, object: Namespace(name: "before").json)
                 let old = try await cluster.store.list(prefix: "/none").revision
                 _ = try await cluster.fixture.create(.namespaces, object: Namespace(name: "after").json)
-                try await eventually("the cache has the namespaces") { await cluster.fixture.cachedRevision() > old }
+                try await waitUntil("the cache has the namespaces") { await cluster.fixture.cachedRevision() > old }
                 await cluster.fixture.compact()
                 var environment = ProcessInfo.processInfo.environment
                 environment["HOME"] = cluster.directory

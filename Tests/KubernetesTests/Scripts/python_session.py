@@ -32,17 +32,18 @@ def main():
     networking = client.NetworkingV1Api()
 
     step("create")
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="py")))
-    core.create_node(client.V1Node(
-        metadata=client.V1ObjectMeta(name="py-node", labels={"role": "worker"}),
-        spec=client.V1NodeSpec(pod_cidr="10.244.7.0/24", pod_cid_rs=["10.244.7.0/24"])))
-    core.create_namespaced_pod("py", client.V1Pod(
-        metadata=client.V1ObjectMeta(name="api", labels={"app": "api"}),
-        spec=client.V1PodSpec(node_name="py-node", containers=[client.V1Container(name="c", image="busybox")])))
-    networking.create_namespaced_network_policy("py", client.V1NetworkPolicy(
-        metadata=client.V1ObjectMeta(name="deny"),
-        spec=client.V1NetworkPolicySpec(pod_selector=client.V1LabelSelector(), policy_types=["Ingress"])))
-    expect_api_error(409, lambda: core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="py"))))
+    # Plain dict bodies: the client's model classes change between its generations.
+    core.create_namespace({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "py"}})
+    core.create_node({"apiVersion": "v1", "kind": "Node",
+                      "metadata": {"name": "py-node", "labels": {"role": "worker"}},
+                      "spec": {"podCIDR": "10.244.7.0/24", "podCIDRs": ["10.244.7.0/24"]}})
+    core.create_namespaced_pod("py", {"apiVersion": "v1", "kind": "Pod",
+                                      "metadata": {"name": "api", "labels": {"app": "api"}},
+                                      "spec": {"nodeName": "py-node", "containers": [{"name": "c", "image": "busybox"}]}})
+    networking.create_namespaced_network_policy("py", {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                                                       "metadata": {"name": "deny"},
+                                                       "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}})
+    expect_api_error(409, lambda: core.create_namespace({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "py"}}))
 
     step("get and list")
     node = core.read_node("py-node")
