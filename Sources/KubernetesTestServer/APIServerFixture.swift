@@ -70,6 +70,9 @@ public final class APIServerFixture: Sendable {
         let started = ContinuousClock.now
     }
 
+    /// The namespaces that exist from the start, as in a real cluster.
+    public static let systemNamespaces = ["default", "kube-node-lease", "kube-public", "kube-system"]
+
     /// Starts serving. `tokens`: the bearer tokens accepted (nil: no authentication);
     /// `keyPrefix`: where objects live in the store; `bookmarkInterval`: how often watches that
     /// allow bookmarks get one.
@@ -89,10 +92,17 @@ public final class APIServerFixture: Sendable {
             }
             sslContext = try NIOSSLContext(configuration: configuration)
         }
+        let systemNamespaces = Self.systemNamespaces
         let layout = KeyLayout(prefix: keyPrefix)
         let cache = WatchCache(store: store, layout: layout)
         try await cache.start()
         let storage = ObjectStorage(store: store, layout: layout, cache: cache)
+        // The namespaces kube-apiserver makes at start.
+        for name in systemNamespaces {
+            do {
+                _ = try await storage.create(.namespaces, namespace: nil, body: Namespace(name: name).json)
+            } catch let error as APIError where error.code == 409 {}
+        }
         let channel = try await HTTPServer.bind(host: host, port: port, sslContext: sslContext, group: eventLoopGroup)
         let bound = channel.channel.localAddress?.port ?? port
         return APIServerFixture(

@@ -108,6 +108,12 @@ struct Router: Sendable {
     }
 
     static func body(_ request: ServerRequest) throws -> JSONObject {
+        let contentType = request.headers.first(name: "Content-Type")?.split(separator: ";").first.map(String.init) ?? "application/json"
+        guard contentType == "application/json" || contentType == "*/*" else {
+            // As kube-apiserver for a media type it does not serve (protobuf, CBOR): clients
+            // such as kubectl then send JSON.
+            throw APIError(415, reason: "UnsupportedMediaType", message: "the body of the request was in an unknown format - accepted media types include: application/json")
+        }
         do {
             return try JSONValue.decodeObject(request.body)
         } catch {
