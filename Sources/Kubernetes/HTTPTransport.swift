@@ -56,8 +56,17 @@ final class HTTPTransport: Sendable {
 
     private var server: String { configuration.server }
 
-    /// Sends `request` and reads the whole answer.
+    /// Sends `request` and reads the whole answer. A GET whose connection failed before any
+    /// answer (closed or reset under the request) is tried once more on a new connection.
     func execute(_ request: HTTPRequest) async throws -> HTTPResponse {
+        do {
+            return try await executeOnce(request)
+        } catch let error as KubernetesError where error.code == .transportFailed && request.method == .GET {
+            return try await executeOnce(request)
+        }
+    }
+
+    private func executeOnce(_ request: HTTPRequest) async throws -> HTTPResponse {
         let timeout = configuration.requestTimeout
         return try await withThrowingTaskGroup(of: HTTPResponse?.self) { group in
             group.addTask {
@@ -104,9 +113,16 @@ final class HTTPTransport: Sendable {
                     head.headers.add(name: "Content-Type", value: request.contentType ?? "application/json")
                     head.headers.add(name: "Content-Length", value: String(body.count))
                 }
-                try await outbound.write(.head(head))
-                if let body = request.body { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
-                try await outbound.write(.end(nil))
+                do {
+                    try await outbound.write(.head(head))
+                    if let body = request.body { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+                    try await outbound.write(.end(nil))
+                } catch {
+                    // The channel closed under the write (a failed TLS handshake, a reset): the
+                    // inbound side carries the reason, which says more than "closed channel".
+                    for try await _ in inbound {}
+                    throw error
+                }
                 for try await part in inbound {
                     guard try await receive(part) else { return }
                 }
