@@ -75,9 +75,12 @@ public final class APIServerFixture: Sendable {
 
     /// Starts serving. `tokens`: the bearer tokens accepted (nil: no authentication);
     /// `keyPrefix`: where objects live in the store; `bookmarkInterval`: how often watches that
-    /// allow bookmarks get one.
+    /// allow bookmarks get one. `boundSocket`: serve on this bound, listening socket instead of
+    /// binding `host:port` (a socket made inside a lab's network namespace; `host` then only
+    /// names it in ``url``).
     public static func start(
-        store: any Datastore, host: String = "127.0.0.1", port: Int = 0, tls: FixtureTLS? = nil, tokens: Set<String>? = nil,
+        store: any Datastore, host: String = "127.0.0.1", port: Int = 0, boundSocket: CInt? = nil, tls: FixtureTLS? = nil,
+        tokens: Set<String>? = nil,
         keyPrefix: String = "/registry/", bookmarkInterval: Duration = .seconds(1),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> APIServerFixture {
@@ -103,7 +106,8 @@ public final class APIServerFixture: Sendable {
                 _ = try await storage.create(.namespaces, namespace: nil, body: Namespace(name: name).json)
             } catch let error as APIError where error.code == 409 {}
         }
-        let channel = try await HTTPServer.bind(host: host, port: port, sslContext: sslContext, group: eventLoopGroup)
+        let channel = try await HTTPServer.bind(
+            host: host, port: port, boundSocket: boundSocket, sslContext: sslContext, group: eventLoopGroup)
         let bound = channel.channel.localAddress?.port ?? port
         return APIServerFixture(
             channel: channel, host: host, port: bound, tls: sslContext != nil, cache: cache, storage: storage, tokens: tokens,

@@ -42,18 +42,21 @@ typealias ServerConnection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerRe
 
 /// HTTP/1.1 (keep-alive) on NIO, TLS optional; hands each complete request to `handle`.
 enum HTTPServer {
+    /// Listens on `host:port`, or on `boundSocket` (a socket the caller bound and made
+    /// listen, for instance inside another network namespace).
     static func bind(
-        host: String, port: Int, sslContext: NIOSSLContext?, group: any EventLoopGroup
+        host: String, port: Int, boundSocket: CInt?, sslContext: NIOSSLContext?, group: any EventLoopGroup
     ) async throws -> NIOAsyncChannel<ServerConnection, Never> {
-        try await ServerBootstrap(group: group)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    if let sslContext { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext)) }
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    return try ServerConnection(wrappingChannelSynchronously: channel)
-                }
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<ServerConnection> = { channel in
+            channel.eventLoop.makeCompletedFuture {
+                if let sslContext { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext)) }
+                try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                return try ServerConnection(wrappingChannelSynchronously: channel)
             }
+        }
+        let bootstrap = ServerBootstrap(group: group).serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+        if let boundSocket { return try await bootstrap.bind(boundSocket, childChannelInitializer: initializer) }
+        return try await bootstrap.bind(host: host, port: port, childChannelInitializer: initializer)
     }
 
     /// Serves one connection until the client closes it, a watch ends, or `handle` fails.
