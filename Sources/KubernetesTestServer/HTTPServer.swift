@@ -42,6 +42,8 @@ typealias ServerConnection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerRe
 
 /// HTTP/1.1 (keep-alive) on NIO, TLS optional; hands each complete request to `handle`.
 enum HTTPServer {
+    static let maximumBodySize = 3 * 1024 * 1024
+
     /// Listens on `host:port`, or on `boundSocket` (a socket the caller bound and made
     /// listen, for instance inside another network namespace).
     static func bind(
@@ -73,7 +75,8 @@ enum HTTPServer {
                     head = value
                     body = []
                 case .body(var buffer):
-                    body += buffer.readBytes(length: buffer.readableBytes) ?? []
+                    // kube-apiserver refuses bodies over 3 MiB; keep counting, stop storing.
+                    if body.count <= maximumBodySize { body += buffer.readBytes(length: buffer.readableBytes) ?? [] }
                 case .end:
                     guard let requestHead = head else { continue }
                     head = nil
@@ -85,7 +88,9 @@ enum HTTPServer {
                     let request = ServerRequest(
                         method: requestHead.method, path: path, query: QueryEncoding.decode(query), headers: requestHead.headers,
                         body: body, hasClientCertificate: clientCertificate ?? false)
-                    let response = await handle(request)
+                    let response = body.count > maximumBodySize
+                        ? .error(APIError(413, reason: "RequestEntityTooLarge", message: "the request is too large: more than \(maximumBodySize) bytes"))
+                        : await handle(request)
                     let keepAlive = requestHead.isKeepAlive
                     switch response {
                     case .json(let status, let object, let headers):

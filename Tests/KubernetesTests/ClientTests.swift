@@ -56,6 +56,11 @@ struct ClientTests {
                 let running = try await client.updateStatus(statusUpdate)
                 #expect(running.podIPs == ["10.244.1.5"] && running.phase == "Running")
 
+                var huge = Pod(name: "huge", namespace: "team")
+                huge.annotations["blob"] = String(repeating: "x", count: 3 * 1024 * 1024 + 1)
+                let tooLarge = await Self.kubernetesError { _ = try await client.create(huge) }
+                #expect(tooLarge?.code == .requestTooLarge)
+
                 try await client.delete(Pod.self, name: "web-1", namespace: "team")
                 let gone = await Self.kubernetesError { _ = try await client.get(Pod.self, name: "web-1", namespace: "team") }
                 #expect(gone?.code == .notFound)
