@@ -17,6 +17,8 @@ deps:
 	  echo "installing Debian packages:$$missing"; \
 	  export DEBIAN_FRONTEND=noninteractive; apt-get update -q && apt-get install -y -q $$missing; \
 	else echo "Debian packages: all present"; fi
+	@# The PyPI kubernetes client checks the fixture API server in KubernetesTests.
+	@python3 -c 'import kubernetes' 2>/dev/null || python3 -m pip install --quiet kubernetes
 
 build: deps
 	$(SWIFT) build

@@ -40,6 +40,8 @@ let package = Package(
         .library(name: "NetpolConformance", targets: ["NetpolConformance"]),
         .library(name: "NetpolConformanceLab", targets: ["NetpolConformanceLab"]),
         .library(name: "TestSupport", targets: ["TestSupport"]),
+        .library(name: "Kubernetes", targets: ["Kubernetes"]),
+        .library(name: "KubernetesTestServer", targets: ["KubernetesTestServer"]),
         .executable(name: "cnilab", targets: ["cnilab"]),
     ],
     dependencies: [
@@ -52,6 +54,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // MARK: C shims and system libraries
@@ -429,6 +432,34 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Kubernetes: the API client and informers, and a fixture API server for tests
+        // (issue 20). No C module, no root.
+        .target(
+            name: "Kubernetes",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "KubernetesTestServer",
+            dependencies: [
+                "Kubernetes", "Datastore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Test support (a library for tests, shipped so users can test their plugins too)
         .target(
             name: "TestSupport",
@@ -567,6 +598,12 @@ let package = Package(
                 "swift-canal", "swift-canald", "swift-flanneld", "PolicyAgent", "CNISpec", "Datastore", "Netlink", "TestSupport",
                 "Namespaces", "NetPrimitives", "ChildProcess",
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KubernetesTests",
+            dependencies: ["Kubernetes", "KubernetesTestServer", "Datastore", "TestSupport", "ChildProcess"],
+            exclude: ["Scripts"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

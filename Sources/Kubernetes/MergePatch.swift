@@ -1,0 +1,114 @@
+/// JSON merge patch (RFC 7386): `kubectl patch --type merge`, `Content-Type:
+/// application/merge-patch+json`.
+///
+/// Objects merge member by member; `null` deletes a member; any other value (arrays included)
+/// replaces the target's.
+public enum JSONMergePatch {
+    public static func apply(_ patch: JSONValue, to target: JSONValue) -> JSONValue {
+        guard case .object(let patchObject) = patch else { return patch }
+        var result = target.objectValue ?? [:]
+        for (key, value) in patchObject {
+            if value == .null {
+                result[key] = nil
+            } else {
+                result[key] = apply(value, to: result[key] ?? .null)
+            }
+        }
+        return .object(result)
+    }
+}
+
+/// Kubernetes' strategic merge patch for the built-in types this module models
+/// (`kubectl patch`, `kubectl label`/`annotate` use it; `Content-Type:
+/// application/strategic-merge-patch+json`).
+///
+/// Like a JSON merge patch, except that lists with a merge key merge element by element on
+/// that key (conditions by `type`, containers by `name`, addresses by `type`, ports by
+/// `containerPort`…), primitive lists with the merge strategy (`finalizers`) merge as sets,
+/// and the directives `$patch: delete` / `$patch: replace` on an element or object and
+/// `$retainKeys`, `$deleteFromPrimitiveList/<field>` and `$setElementOrder/<field>` are
+/// understood. Lists not in the table are replaced, as with a merge patch.
+public enum StrategicMergePatch {
+    /// Merge keys of the lists of Node, Pod, Namespace and NetworkPolicy (by member name).
+    public static let mergeKeys: [String: String] = [
+        "conditions": "type",
+        "addresses": "type",
+        "containers": "name",
+        "initContainers": "name",
+        "ephemeralContainers": "name",
+        "volumes": "name",
+        "volumeMounts": "mountPath",
+        "env": "name",
+        "ports": "containerPort",
+        "containerStatuses": "name",
+        "initContainerStatuses": "name",
+        "taints": "key",
+        "tolerations": "key",
+        "podIPs": "ip",
+        "hostIPs": "ip",
+        "ownerReferences": "uid",
+        "imagePullSecrets": "name",
+    ]
+    /// Primitive lists merged as sets.
+    public static let setLists: Set<String> = ["finalizers"]
+
+    public static func apply(_ patch: JSONValue, to target: JSONValue) -> JSONValue {
+        guard case .object(var patchObject) = patch else { return patch }
+        if patchObject["$patch"]?.stringValue == "replace" {
+            patchObject["$patch"] = nil
+            return .object(patchObject)
+        }
+        if patchObject["$patch"]?.stringValue == "delete" { return .null }
+        var result = target.objectValue ?? [:]
+        if case .array(let retain)? = patchObject.removeValue(forKey: "$retainKeys") {
+            let kept = Set(retain.compactMap(\.stringValue))
+            result = result.filter { kept.contains($0.key) }
+        }
+        for key in patchObject.keys.sorted() {
+            let value = patchObject[key]!
+            if key.hasPrefix("$setElementOrder/") { continue }
+            if key.hasPrefix("$deleteFromPrimitiveList/") {
+                let field = String(key.dropFirst("$deleteFromPrimitiveList/".count))
+                let removed = Set(value.arrayValue ?? [])
+                if let list = result[field]?.arrayValue { result[field] = .array(list.filter { !removed.contains($0) }) }
+                continue
+            }
+            if value == .null { result[key] = nil; continue }
+            switch value {
+            case .object:
+                let merged = apply(value, to: result[key] ?? .null)
+                result[key] = merged == .null ? nil : merged
+            case .array(let elements):
+                result[key] = mergeList(key: key, patch: elements, target: result[key]?.arrayValue ?? [])
+            default:
+                result[key] = value
+            }
+        }
+        return .object(result)
+    }
+
+    private static func mergeList(key: String, patch: [JSONValue], target: [JSONValue]) -> JSONValue {
+        if setLists.contains(key) {
+            var merged = target
+            for element in patch where !merged.contains(element) { merged.append(element) }
+            return .array(merged)
+        }
+        guard let mergeKey = mergeKeys[key] else { return .array(patch) }
+        if patch.contains(where: { $0["$patch"]?.stringValue == "replace" }) {
+            return .array(patch.filter { $0["$patch"] == nil })
+        }
+        var merged = target
+        for element in patch {
+            guard let id = element[mergeKey] else { merged.append(element); continue }
+            let index = merged.firstIndex { $0[mergeKey] == id }
+            if element["$patch"]?.stringValue == "delete" {
+                if let index { merged.remove(at: index) }
+            } else if let index {
+                merged[index] = apply(element, to: merged[index])
+            } else {
+                merged.append(apply(element, to: .object([:])))
+            }
+        }
+        return .array(merged)
+    }
+}
