@@ -206,6 +206,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The Weave-like agent (Examples/swift-weaved): today only generate-secret; the agent comes with issue 15.
+        .executableTarget(
+            name: "swift-weaved",
+            dependencies: ["Mesh", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/swift-weaved",
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
 
         // MARK: Data path
         .target(
