@@ -318,7 +318,7 @@ let package = Package(
         .executableTarget(
             name: "cnilab",
             dependencies: [
-                "Lab", "NetpolConformance", "NetlinkBenchmark", "CNIAddBenchmark", "Policy", "PolicyEnforcerBenchmark", "BGPBenchmark", "IPAMBenchmark",
+                "Lab", "NetpolConformance", "NetlinkBenchmark", "CNIAddBenchmark", "Policy", "PolicyEnforcerBenchmark", "BGPBenchmark", "IPAMBenchmark", "MeshBenchmark",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -364,6 +364,13 @@ let package = Package(
         .executableTarget(
             name: "bgp-bench",
             dependencies: ["BGPBenchmark"],
+            swiftSettings: swiftSettings
+        ),
+        // Mesh routers on loopback in one process, run by hand (cnilab bench mesh; Documentation/Performance-Mesh.md).
+        .target(
+            name: "MeshBenchmark",
+            dependencies: ["Mesh", "NetPrimitives", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            path: "Benchmarks/MeshBenchmark",
             swiftSettings: swiftSettings
         ),
 

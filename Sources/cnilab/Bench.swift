@@ -5,8 +5,8 @@ import NetlinkBenchmark
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmarks, run by hand. netlink, cni-add, datapath, ipam, bgp, policy.",
-        subcommands: [Netlink.self, CNIAdd.self, IPAM.self, Datapath.self, BGP.self, Policy.self])
+        abstract: "Benchmarks, run by hand. netlink, cni-add, datapath, ipam, bgp, policy, mesh.",
+        subcommands: [Netlink.self, CNIAdd.self, IPAM.self, Datapath.self, BGP.self, Policy.self, Mesh.self])
 
     struct Document: Encodable {
         struct Metric: Encodable {

@@ -183,6 +183,9 @@ public actor MeshRouter {
         return MeshRouterStatus(node: nodeStatus, topology: topology, routing: counters)
     }
 
+    /// The router's counters alone (cheaper than ``status()``).
+    public func counters() -> MeshRouterCounters { core.counters }
+
     // MARK: - Events
 
     private func handle(_ event: MeshConnectionEvent) {

@@ -1,0 +1,177 @@
+import Mesh
+import NIOCore
+import NIOPosix
+import NetPrimitives
+
+extension MeshBenchmark {
+    /// N routers on loopback: start them, dial a ring plus random chords, wait until every
+    /// peer routes to every other, check the routes against an independent BFS, then add one
+    /// connection and count the gossip bytes it causes.
+    static func runtimeRow(peers count: Int, options: Options, log: @escaping @Sendable (String) -> Void) async throws -> Row {
+        let secret = MeshSecret.generate()
+        let listen = try IPAddress(parsing: options.address)
+        var routers: [MeshRouter] = []
+        for index in 0..<count {
+            let identity = PeerIdentity(name: name(index), nickname: "bench-\(index)", uid: UInt64.random(in: 1...UInt64.max))
+            let node = MeshConfiguration(identity: identity, listen: MeshPeerAddress(listen, port: 0), secret: secret)
+            routers.append(MeshRouter(configuration: MeshRouterConfiguration(node: node, discovery: false, gossipInterval: .seconds(3600))))
+        }
+        do {
+            let row = try await measure(routers, options: options, log: log)
+            for router in routers { await router.stop() }
+            return row
+        } catch {
+            for router in routers { await router.stop() }
+            throw error
+        }
+    }
+
+    private static func measure(_ routers: [MeshRouter], options: Options, log: @escaping @Sendable (String) -> Void) async throws -> Row {
+        let count = routers.count
+        var addresses: [MeshPeerAddress] = []
+        for router in routers {
+            try await router.start()
+            guard let address = await router.node.listeningAddress() else { throw MeshBenchmarkError(description: "a node did not listen") }
+            addresses.append(address)
+        }
+        var random = SeededRandom(seed: options.seed)
+        var links = Set<Link>()
+        for index in 0..<count {
+            links.insert(Link(index, (index + 1) % count))
+            var tries = 0
+            while links.filter({ $0.low == index || $0.high == index }).count < options.dialsPerPeer + 1, tries < 50 {
+                tries += 1
+                let other = Int(random.next() % UInt64(count))
+                if other != index { links.insert(Link(index, other)) }
+            }
+        }
+        let dials = links.sorted { ($0.low, $0.high) < ($1.low, $1.high) }
+        let residentBefore = residentMiB()
+        log("runtime \(count) peers: \(dials.count) connections, \(String(format: "%.1f", residentBefore)) MiB before dialing")
+
+        let clock = ContinuousClock()
+        let start = clock.now
+        for link in dials { await routers[link.low].connect(to: addresses[link.high]) }
+        try await waitUntil(clock: clock, deadline: start + options.timeout, what: "\(count) peers to converge") {
+            for router in routers where await router.routes().unicast.count != count - 1 { return false }
+            return true
+        }
+        let convergence = clock.now - start
+        let resident = residentMiB()
+        let wrong = await wrongRoutes(routers, links: links, count: count)
+
+        // One topology change: a new connection between two peers that were not linked.
+        try await waitForQuiet(routers, clock: clock)
+        let before = await totals(routers)
+        var a = 0, b = 0
+        repeat {
+            a = Int(random.next() % UInt64(count))
+            b = Int(random.next() % UInt64(count))
+        } while a == b || links.contains(Link(a, b))
+        await routers[a].connect(to: addresses[b])
+        let peerB = name(b)
+        try await waitUntil(clock: clock, deadline: clock.now + options.timeout, what: "the new connection") {
+            await routers[a].routes().unicast[peerB]?.hops == 1
+        }
+        try await waitForQuiet(routers, clock: clock)
+        let after = await totals(routers)
+        let full = await routers[0].status().topology
+        let fullBytes = GossipMessage(entries: full.peers.map {
+            PeerEntry(identity: PeerIdentity(name: $0.name, nickname: $0.nickname, uid: $0.uid), version: $0.version, shortID: $0.shortID, connections: $0.connections)
+        }).encodedSize
+        return Row(
+            kind: "runtime", peers: count, connections: dials.count, convergenceMilliseconds: milliseconds(convergence),
+            changeBytes: after.bytes - before.bytes, changeMessages: after.messages - before.messages,
+            fullTopologyBytes: fullBytes, residentMiB: resident, wrongRoutes: wrong)
+    }
+
+    static func name(_ index: Int) -> PeerName { PeerName(rawValue: 0x5e_be_0000_0000 | UInt64(index + 1))! }
+
+    struct Link: Hashable {
+        let low: Int, high: Int
+        init(_ a: Int, _ b: Int) { (low, high) = a < b ? (a, b) : (b, a) }
+    }
+
+    /// Topology bytes and messages sent by all routers so far.
+    static func totals(_ routers: [MeshRouter]) async -> (bytes: Int, messages: Int) {
+        var bytes = 0, messages = 0
+        for router in routers {
+            let counters = await router.counters()
+            bytes += counters.topologyBytesSent
+            messages += counters.topologyMessagesSent
+        }
+        return (bytes, messages)
+    }
+
+    /// Waits until no router sent topology gossip for 500 ms.
+    static func waitForQuiet(_ routers: [MeshRouter], clock: ContinuousClock) async throws {
+        var last = await totals(routers).messages
+        let deadline = clock.now + .seconds(30)
+        while clock.now < deadline {
+            try await Task.sleep(for: .milliseconds(500))
+            let now = await totals(routers).messages
+            if now == last { return }
+            last = now
+        }
+        throw MeshBenchmarkError(description: "gossip did not quiet down within 30 s")
+    }
+
+    static func waitUntil(clock: ContinuousClock, deadline: ContinuousClock.Instant, what: String, _ condition: () async -> Bool) async throws {
+        while await !condition() {
+            guard clock.now < deadline else { throw MeshBenchmarkError(description: "timed out waiting for \(what)") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Peers whose route to some destination is not on a shortest path (BFS over the links).
+    static func wrongRoutes(_ routers: [MeshRouter], links: Set<Link>, count: Int) async -> Int {
+        var adjacency = [[Int]](repeating: [], count: count)
+        for link in links {
+            adjacency[link.low].append(link.high)
+            adjacency[link.high].append(link.low)
+        }
+        var distance = [[Int]](repeating: [], count: count)
+        for source in 0..<count { distance[source] = bfs(adjacency, from: source) }
+        var wrong = 0
+        for (source, router) in routers.enumerated() {
+            let table = await router.routes()
+            let ok = (0..<count).allSatisfy { destination in
+                guard destination != source else { return true }
+                guard let hop = table.nextHop(to: name(destination)), let index = Int(exactly: hop.rawValue & 0xffff_ffff).map({ $0 - 1 }),
+                      adjacency[source].contains(index)
+                else { return false }
+                return distance[index][destination] == distance[source][destination] - 1
+            }
+            if !ok { wrong += 1 }
+        }
+        return wrong
+    }
+
+    static func bfs(_ adjacency: [[Int]], from source: Int) -> [Int] {
+        var distance = [Int](repeating: Int.max, count: adjacency.count)
+        distance[source] = 0
+        var queue = [source], head = 0
+        while head < queue.count {
+            let node = queue[head]
+            head += 1
+            for next in adjacency[node] where distance[next] == Int.max {
+                distance[next] = distance[node] + 1
+                queue.append(next)
+            }
+        }
+        return distance
+    }
+}
+
+/// SplitMix64: the same dials for the same seed.
+struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+}
