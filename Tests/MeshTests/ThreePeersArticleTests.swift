@@ -1,3 +1,4 @@
+import Foundation
 import NetPrimitives
 import Testing
 import Mesh
@@ -21,7 +22,6 @@ func threePeersOnLoopback() async throws -> (nextHop: PeerName?, received: Strin
         try await router.start()
         routers.append(router)
     }
-    defer { Task { for router in routers { await router.stop() } } }
 
     // Peer 1 dials peer 2, peer 2 dials peer 3: peer 1 reaches peer 3 only through peer 2.
     await routers[0].connect(to: await routers[1].node.listeningAddress()!)
@@ -39,7 +39,9 @@ func threePeersOnLoopback() async throws -> (nextHop: PeerName?, received: Strin
         received = String(decoding: message.payload, as: UTF8.self)
         break
     }
-    return (await routers[0].nextHop(to: third), received)
+    let nextHop = await routers[0].nextHop(to: third)
+    for router in routers { await router.stop() }
+    return (nextHop, received)
 }
 // article-end
 
@@ -54,5 +56,19 @@ func threePeersOnLoopback() async throws -> (nextHop: PeerName?, received: Strin
         #expect(result != nil, "the article's code finished within 30 s")
         #expect(result?.nextHop == PeerName(rawValue: 0x02aa_0000_0002))
         #expect(result?.received == "hello from peer 1")
+    }
+
+    /// The article shows exactly the code above.
+    @Test func articleShowsThisCode() throws {
+        let here = URL(fileURLWithPath: #filePath)
+        let root = here.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let source = try String(contentsOf: here, encoding: .utf8)
+        let article = try String(contentsOf: root.appendingPathComponent("Sources/Mesh/Mesh.docc/ThreePeersOnLoopback.md"), encoding: .utf8)
+        guard let begin = source.range(of: "// article-begin\n"), let end = source.range(of: "// article-end") else {
+            Issue.record("markers missing")
+            return
+        }
+        let code = String(source[begin.upperBound..<end.lowerBound])
+        #expect(article.contains("```swift\n" + code + "```"), "Mesh.docc/ThreePeersOnLoopback.md shows the code between the markers")
     }
 }
