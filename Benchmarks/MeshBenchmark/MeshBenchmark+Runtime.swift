@@ -47,7 +47,7 @@ extension MeshBenchmark {
         }
         let dials = links.sorted { ($0.low, $0.high) < ($1.low, $1.high) }
         let residentBefore = residentMiB()
-        log("runtime \(count) peers: \(dials.count) connections, \(String(format: "%.1f", residentBefore)) MiB before dialing")
+        log("runtime \(count) peers: \(dials.count) connections, \(oneDecimal(residentBefore)) MiB before dialing")
 
         let clock = ContinuousClock()
         let start = clock.now

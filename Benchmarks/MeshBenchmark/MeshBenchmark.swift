@@ -56,7 +56,7 @@ public enum MeshBenchmark {
         var rows: [Row] = []
         for count in options.peerCounts {
             let row = try await runtimeRow(peers: count, options: options, log: log)
-            log("runtime \(count) peers: converged in \(Int(row.convergenceMilliseconds)) ms, change \(row.changeBytes) B, \(String(format: "%.1f", row.residentMiB)) MiB")
+            log("runtime \(count) peers: converged in \(Int(row.convergenceMilliseconds)) ms, change \(row.changeBytes) B, \(oneDecimal(row.residentMiB)) MiB")
             rows.append(row)
             if options.simulation {
                 let simulated = try simulationRow(peers: count, options: options)
@@ -84,6 +84,11 @@ public enum MeshBenchmark {
     }
 
     // MARK: - Helpers
+
+    static func oneDecimal(_ value: Double) -> String {
+        let tenths = Int((value * 10).rounded())
+        return "\(tenths / 10).\(tenths % 10)"
+    }
 
     static func milliseconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15

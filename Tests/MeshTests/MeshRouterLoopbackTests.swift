@@ -119,7 +119,7 @@ import Testing
         try await Task.sleep(for: .milliseconds(200))
         #expect(received.map(\.count) == [1, 0, 1, 1], "each peer but the origin receives a broadcast once")
 
-        #expect(throws: MeshError.self) {
+        await #expect(throws: MeshError.self) {
             try await mesh.routers[0].send([0], channel: "test", to: PeerName(rawValue: 0x0bad)!)
         }
         for listener in listeners { listener.cancel() }

@@ -41,11 +41,11 @@ struct RouterCore: Sendable {
     /// Our established connections, as reported in our topology entry.
     private(set) var connections: [PeerName: PeerConnection] = [:]
     /// Addresses the discovery asked the shell to dial.
-    private(set) var discovered: Set<MeshPeerAddress> = []
+    var discovered: Set<MeshPeerAddress> = []
     /// Addresses dialed on request (configured peers, ``MeshRouter/connect(to:)``): discovery
     /// never adds or forgets them.
     var directAddresses: Set<MeshPeerAddress> = []
-    private(set) var counters = MeshRouterCounters()
+    var counters = MeshRouterCounters()
 
     init(identity: PeerIdentity, options: Options) {
         self.options = options
@@ -119,7 +119,7 @@ struct RouterCore: Sendable {
     }
 
     /// Routes now, whatever the coalescer says (before relaying with a change pending).
-    private mutating func recalculateIfPending() -> [Action] {
+    mutating func recalculateIfPending() -> [Action] {
         guard coalescer.deadline != nil else { return [] }
         _ = coalescer.shouldRecalculate(at: coalescer.deadline!)
         return recalculate()
