@@ -1,0 +1,129 @@
+import NIOCore
+import NetPrimitives
+import Testing
+@testable import Mesh
+
+/// Many nodes in one process on 127.0.0.x (free ports), real TCP, short timers.
+@Suite struct MeshNodeTests {
+    func address(_ node: MeshNode) async throws -> MeshPeerAddress {
+        try #require(await node.listeningAddress())
+    }
+
+    func connected(_ node: MeshNode, _ count: Int, within timeout: Duration = .seconds(10)) async -> Bool {
+        await eventually(timeout) { await node.connectedPeers().count == count }
+    }
+
+    @Test func fullMeshCarriesGossipEncrypted() async throws {
+        let secret = MeshSecret.generate()
+        let nodes = (0..<4).map { makeNode(10 + UInt64($0), secret: secret) }
+        for node in nodes { try await node.start() }
+        defer { Task { for node in nodes { await node.stop() } } }
+        let gossip = nodes[3].gossip()
+        for (index, node) in nodes.enumerated() {
+            for other in nodes[..<index] { await node.connect(to: try await address(other)) }
+        }
+        for node in nodes { #expect(await connected(node, 3)) }
+        let status = await nodes[0].status()
+        #expect(status.connections.count == 3)
+        #expect(status.connections.allSatisfy { $0.encrypted && $0.state == .established && $0.protocolVersion == 1 })
+        try await nodes[0].send([1, 2, 3], channel: "topology", to: nodes[3].configuration.identity.name)
+        let message = try await withTimeout(.seconds(10), "gossip arrives") { () -> MeshGossipMessage? in
+            for await message in gossip { return message }
+            return nil
+        }
+        #expect(message?.from == nodes[0].configuration.identity)
+        #expect(message?.channel == "topology" && message?.payload == [1, 2, 3])
+        #expect(await nodes[0].dataChannel(for: nodes[1].configuration.identity.name) != nil)
+        await #expect(throws: MeshError.self) {
+            try await nodes[0].send([1], channel: "x", to: PeerName(rawValue: 0x99)!)
+        }
+    }
+
+    @Test func lineStaysUpOnHeartbeatsAndDetectsAStoppedPeer() async throws {
+        let nodes = (0..<3).map { makeNode(20 + UInt64($0)) }
+        for node in nodes { try await node.start() }
+        defer { Task { for node in nodes { await node.stop() } } }
+        await nodes[1].connect(to: try await address(nodes[0]))
+        await nodes[2].connect(to: try await address(nodes[1]))
+        #expect(await connected(nodes[1], 2))
+        #expect(await connected(nodes[0], 1))
+        #expect(await connected(nodes[2], 1))
+        // Several heartbeat timeouts (600 ms) pass: heartbeats keep the line up.
+        let events = nodes[1].events()
+        try await Task.sleep(for: .seconds(2))
+        #expect(await nodes[1].connectedPeers().count == 2)
+        await nodes[2].stop()
+        let lost = try await withTimeout(.seconds(5), "loss of the stopped peer") { () -> MeshConnectionEvent? in
+            for await event in events { if case .lost = event { return event } }
+            return nil
+        }
+        guard case .lost(let peer, _) = lost else { Issue.record("no lost event"); return }
+        #expect(peer == nodes[2].configuration.identity)
+        #expect(await nodes[1].connectedPeers().map(\.name) == [nodes[0].configuration.identity.name])
+    }
+
+    @Test func silentPeerIsDroppedWithinTheHeartbeatTimeout() async throws {
+        // The quiet node sends no heartbeats for an hour; the watcher times it out.
+        let watcher = makeNode(30, heartbeatInterval: .milliseconds(100), heartbeatTimeout: .milliseconds(500))
+        let quiet = makeNode(31, heartbeatInterval: .seconds(3600), heartbeatTimeout: .seconds(3600))
+        try await watcher.start()
+        try await quiet.start()
+        defer { Task { await watcher.stop(); await quiet.stop() } }
+        let events = watcher.events()
+        await quiet.connect(to: try await address(watcher))
+        #expect(await connected(watcher, 1))
+        let clock = ContinuousClock()
+        let start = clock.now
+        let reason = try await withTimeout(.seconds(5), "heartbeat timeout") { () -> MeshCloseReason? in
+            for await event in events { if case .lost(_, let reason) = event { return reason } }
+            return nil
+        }
+        #expect(reason?.kind == .heartbeatTimeout)
+        #expect(clock.now - start < .seconds(2))
+    }
+
+    @Test func restartedPeerIsReconnectedWithBackoff() async throws {
+        let first = makeNode(40)
+        try await first.start()
+        let port = try await address(first).port
+        let dialer = makeNode(41, peers: [try await address(first)])
+        try await dialer.start()
+        defer { Task { await dialer.stop() } }
+        #expect(await connected(dialer, 1))
+        await first.stop()
+        #expect(await connected(dialer, 0, within: .seconds(3)))
+        // While it is down the target waits with a backoff and records why.
+        #expect(await eventually(.seconds(3)) { await dialer.status().targets.first?.lastError != nil })
+        let restarted = makeNode(40, port: port)
+        try await restarted.start()
+        defer { Task { await restarted.stop() } }
+        #expect(await eventually(.seconds(10)) {
+            await dialer.connectedPeers().first?.uid == restarted.configuration.identity.uid
+        })
+        #expect(await dialer.status().targets.first?.state == .connected)
+    }
+
+    @Test func simultaneousDialsResolveToOneConnection() async throws {
+        let low = makeNode(50)
+        let high = makeNode(51)
+        try await low.start()
+        try await high.start()
+        defer { Task { await low.stop(); await high.stop() } }
+        async let one: Void = low.connect(to: try await address(high))
+        async let two: Void = high.connect(to: try await address(low))
+        _ = try await (one, two)
+        #expect(await connected(low, 1))
+        #expect(await connected(high, 1))
+        // Settles on one connection on both ends: the one the lower name dialed.
+        #expect(await eventually(.seconds(5)) {
+            let lowCount = await low.status().connections.count
+            let highCount = await high.status().connections.count
+            return lowCount == 1 && highCount == 1
+        })
+        try await Task.sleep(for: .milliseconds(500))
+        let lowStatus = await low.status()
+        #expect(lowStatus.connections.count == 1 && lowStatus.connections.first?.outbound == true)
+        #expect(await high.status().connections.first?.outbound == false)
+        #expect(await low.connectedPeers().count == 1)
+    }
+}
