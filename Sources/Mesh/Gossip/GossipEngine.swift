@@ -134,11 +134,11 @@ public struct GossipEngine: Sendable {
     }
 
     /// Peers and routes as Codable values.
-    public func status() -> MeshStatus {
+    public func status() -> MeshTopologyStatus {
         let table = routes()
-        return MeshStatus(
+        return MeshTopologyStatus(
             localPeer: localName,
-            peers: entries.values.sorted { $0.name < $1.name }.map(MeshStatus.Peer.init),
+            peers: entries.values.sorted { $0.name < $1.name }.map(MeshTopologyStatus.Peer.init),
             routes: table.sortedRoutes,
             unreachable: table.unreachable)
     }

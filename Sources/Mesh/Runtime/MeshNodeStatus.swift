@@ -77,7 +77,7 @@ public struct MeshCounters: Hashable, Sendable, Codable {
 }
 
 /// The node's state for operators (encode it as JSON).
-public struct MeshStatus: Hashable, Sendable, Codable {
+public struct MeshNodeStatus: Hashable, Sendable, Codable {
     public var identity: PeerIdentity
     public var listening: MeshPeerAddress?
     public var encryption: Bool

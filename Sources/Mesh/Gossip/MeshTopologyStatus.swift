@@ -1,6 +1,6 @@
 /// What a peer knows, as Codable values for status endpoints and `cnilab`: every known peer
 /// with its connections, and the local peer's unicast routes.
-public struct MeshStatus: Hashable, Sendable, Codable {
+public struct MeshTopologyStatus: Hashable, Sendable, Codable {
     /// One known peer.
     public struct Peer: Hashable, Sendable, Codable {
         public var name: PeerName
