@@ -1,3 +1,4 @@
+import Crypto
 import NIOCore
 import NetPrimitives
 import Testing
@@ -61,6 +62,49 @@ import Testing
         #expect(messages.count == 2)
         guard case .close(let reason) = messages.last else { Issue.record("no close frame"); return }
         #expect(reason.kind == .handshakeTimeout)
+    }
+
+    @Test func handshakeStalledAfterHelloTimesOut() async throws {
+        let node = makeNode(69, secret: .generate(), handshakeTimeout: .milliseconds(300))
+        try await node.start()
+        defer { Task { await node.stop() } }
+        let client = try await RawClient.connect(to: try await address(node))
+        let hello = MeshHello(versions: 1...1, identity: PeerIdentity(name: PeerName(rawValue: 0x77)!, nickname: "staller", uid: 1),
+                              hasSecret: true, ephemeralPublicKey: Array(Curve25519.KeyAgreement.PrivateKey().publicKey.rawRepresentation))
+        var buffer = ByteBufferAllocator().buffer(capacity: 128)
+        MeshFrame.write(MeshMessage.hello(hello).encoded(), to: &buffer)
+        try await client.write(Array(buffer.readableBytesView))
+        try await client.waitForClose(.seconds(5))
+        let refusal = try #require(await node.status().recentRefusals.last)
+        #expect(refusal.reason.kind == .handshakeTimeout)
+        #expect(refusal.reason.detail.contains("key confirmation"))
+        #expect(refusal.peer?.nickname == "staller")
+    }
+
+    @Test func aPeerThatDoesNotReadIsNotQueuedWithoutBound() async throws {
+        let node = makeNode(76, heartbeatTimeout: .seconds(30))
+        try await node.start()
+        defer { Task { await node.stop() } }
+        let client = try await RawClient.connect(to: try await address(node))
+        let name = PeerName(rawValue: 0x78)!
+        let hello = MeshHello(versions: 1...1, identity: PeerIdentity(name: name, nickname: "sink", uid: 1),
+                              hasSecret: false, ephemeralPublicKey: Array(repeating: 9, count: 32))
+        var buffer = ByteBufferAllocator().buffer(capacity: 128)
+        MeshFrame.write(MeshMessage.hello(hello).encoded(), to: &buffer)
+        try await client.write(Array(buffer.readableBytesView))
+        #expect(await eventually { await node.connectedPeers().count == 1 })
+        try await client.channel.setOption(ChannelOptions.autoRead, value: false).get()
+        var refused: MeshError?
+        let payload = [UInt8](repeating: 1, count: 1 << 20)
+        for _ in 0..<200 {
+            do { try await node.send(payload, channel: "bulk", to: name) } catch {
+                refused = error
+                break
+            }
+        }
+        #expect(refused?.code == .peerBacklogged)
+        #expect(await node.status().counters.gossipRefusedBacklog == 1)
+        try? await client.channel.close()
     }
 
     @Test func garbageAndOversizedFramesAreClosedCleanly() async throws {

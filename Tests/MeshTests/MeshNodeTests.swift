@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NetPrimitives
 import Testing
@@ -125,5 +126,46 @@ import Testing
         #expect(lowStatus.connections.count == 1 && lowStatus.connections.first?.outbound == true)
         #expect(await high.status().connections.first?.outbound == false)
         #expect(await low.connectedPeers().count == 1)
+    }
+
+    @Test func rekeyingKeepsTrafficFlowing() async throws {
+        let secret = MeshSecret.generate()
+        let policy = RekeyPolicy(afterRecords: 3, afterTime: nil, grace: .seconds(5))
+        let a = makeNode(80, secret: secret, rekey: policy)
+        let b = makeNode(81, secret: secret, rekey: policy)
+        try await a.start()
+        try await b.start()
+        defer { Task { await a.stop(); await b.stop() } }
+        let gossip = b.gossip()
+        await a.connect(to: try await address(b))
+        #expect(await eventually { await a.connectedPeers().count == 1 })
+        #expect(await eventually { await b.connectedPeers().count == 1 })
+        for index in 0..<20 { try await a.send([UInt8(index)], channel: "c", to: b.configuration.identity.name) }
+        let received = try await withTimeout(.seconds(10), "20 messages across several key generations") { () -> [UInt8] in
+            var payloads: [UInt8] = []
+            for await message in gossip {
+                payloads += message.payload
+                if payloads.count == 20 { break }
+            }
+            return payloads
+        }
+        #expect(received == Array(0..<20))
+        let counters = await b.status().counters
+        #expect(counters.recordsTampered == 0 && counters.recordsStaleGeneration == 0)
+    }
+
+    @Test func statusIsCodable() async throws {
+        let a = makeNode(82)
+        let b = makeNode(83)
+        try await b.start()
+        await a.connect(to: try await address(b))  // before start: dialed at start
+        try await a.start()
+        defer { Task { await a.stop(); await b.stop() } }
+        #expect(await eventually { await a.connectedPeers().count == 1 })
+        let status = await a.status()
+        let json = try JSONEncoder().encode(status)
+        #expect(try JSONDecoder().decode(MeshNodeStatus.self, from: json) == status)
+        #expect(String(decoding: json, as: UTF8.self).contains("\"encrypted\":false"))
+        #expect(status.targets.first?.state == .connected)
     }
 }

@@ -38,7 +38,7 @@ func makeNode(
     _ index: UInt64, secret: MeshSecret? = nil, versions: ClosedRange<UInt8> = 1...1, peers: [MeshPeerAddress] = [],
     heartbeatInterval: TimeAmount = .milliseconds(100), heartbeatTimeout: TimeAmount = .milliseconds(600),
     handshakeTimeout: TimeAmount = .seconds(2), acceptBurst: Int = 50, acceptsPerSecond: Double = 100,
-    connectionLimit: Int = 100, port: Int = 0, uid: UInt64? = nil
+    connectionLimit: Int = 100, port: Int = 0, uid: UInt64? = nil, rekey: RekeyPolicy = RekeyPolicy()
 ) -> MeshNode {
     var logger = Logger(label: "mesh-test")
     logger.logLevel = .critical
@@ -49,7 +49,7 @@ func makeNode(
         handshakeTimeout: handshakeTimeout, heartbeatInterval: heartbeatInterval, heartbeatTimeout: heartbeatTimeout,
         connectionLimit: connectionLimit, acceptBurst: acceptBurst, acceptsPerSecond: acceptsPerSecond,
         backoff: ReconnectBackoff(initial: .milliseconds(100), maximum: .milliseconds(400), resetAfter: .seconds(1)),
-        connectTimeout: .seconds(2)), logger: logger)
+        connectTimeout: .seconds(2), rekey: rekey), logger: logger)
 }
 
 /// A raw TCP client for feeding a node bytes that no mesh peer would send.

@@ -24,7 +24,7 @@ extension MeshCore {
                 var buffer = channel.allocator.buffer(capacity: 64)
                 MeshFrame.write(MeshMessage.close(refusal).encoded(), to: &buffer)
                 channel.writeAndFlush(buffer).whenComplete { _ in channel.close(promise: nil) }
-                record(MeshRefusal(address: remote, peer: nil, outbound: false, reason: refusal))
+                record(MeshRefusal(address: remote, peer: nil, outbound: false, reason: refusal), announce: false)
                 return
             }
         }
@@ -171,6 +171,10 @@ extension MeshCore {
     func send(_ payload: [UInt8], channel: String, to peer: PeerName) throws(MeshError) {
         guard let connection = established[peer] else {
             throw MeshError(.notConnected, "no established connection to \(peer)")
+        }
+        guard connection.channel.isWritable else {
+            counters.gossipRefusedBacklog += 1
+            throw MeshError(.peerBacklogged, "\(peer) is not reading: its write buffer is full")
         }
         counters.gossipSent += 1
         perform(connection.machine.sendGossip(channel: channel, payload: payload, now: .now()), on: connection)

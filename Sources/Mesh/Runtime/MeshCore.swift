@@ -8,6 +8,9 @@ extension MeshError.Code {
     public static let notConnected = MeshError.Code("not connected")
     /// Listening or dialing failed.
     public static let socketFailed = MeshError.Code("socket failed")
+    /// The peer does not read as fast as we send: its connection's write buffer is above the
+    /// high-water mark. Gossip is refused until it drains (the caller sends again later).
+    public static let peerBacklogged = MeshError.Code("peer backlogged")
 }
 
 /// The node's state and logic, confined to one event loop (every method runs there).
@@ -44,6 +47,7 @@ final class MeshCore: @unchecked Sendable {
     func start() -> EventLoopFuture<Void> {
         guard !running else { return loop.makeSucceededVoidFuture() }
         running = true
+        stopped = false
         let listen = configuration.listen
         return ServerBootstrap(group: loop)
             .serverChannelOption(.backlog, value: 128)
@@ -61,7 +65,10 @@ final class MeshCore: @unchecked Sendable {
                 if let local = channel.localAddress, let port = local.port {
                     listening = MeshPeerAddress(listen.address, port: port)
                 }
-                for address in configuration.peers { addTarget(address) }
+                for address in configuration.peers where targets[address] == nil {
+                    targets[address] = MeshTarget(backoff: configuration.backoff)
+                }
+                for address in targets.keys.sorted() { dial(address) }
             }
     }
 
@@ -96,8 +103,8 @@ final class MeshCore: @unchecked Sendable {
 
     // MARK: Targets and dialing
 
+    /// Remembers `address`; dials it now when running (else at ``start()``).
     func addTarget(_ address: MeshPeerAddress) {
-        guard running else { return }
         if var target = targets[address] {
             guard target.state == .waiting || target.state == .never else { return }
             target.timer?.cancel()
@@ -106,7 +113,7 @@ final class MeshCore: @unchecked Sendable {
         } else {
             targets[address] = MeshTarget(backoff: configuration.backoff)
         }
-        dial(address)
+        if running { dial(address) }
     }
 
     func forget(_ address: MeshPeerAddress) {
@@ -181,9 +188,16 @@ final class MeshCore: @unchecked Sendable {
         for continuation in eventSubscribers.values { continuation.yield(event) }
     }
 
-    func record(_ refusal: MeshRefusal) {
+    /// Keeps a refusal for status; `announce` also emits an event and logs at info level (limit
+    /// refusals of inbound floods are only kept and counted, so a flood cannot grow the event
+    /// stream or the log).
+    func record(_ refusal: MeshRefusal, announce: Bool = true) {
         refusals.append(refusal)
         if refusals.count > Self.refusalsKept { refusals.removeFirst(refusals.count - Self.refusalsKept) }
+        guard announce else {
+            logger.debug("mesh connection refused", metadata: ["address": "\(refusal.address)", "reason": "\(refusal.reason)"])
+            return
+        }
         emit(.refused(address: refusal.address, peer: refusal.peer, reason: refusal.reason))
         logger.info("mesh connection refused", metadata: ["address": "\(refusal.address)", "reason": "\(refusal.reason)"])
     }

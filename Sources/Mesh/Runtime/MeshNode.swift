@@ -47,7 +47,8 @@ public final class MeshNode: Sendable {
         return try? await core.loop.submit { core.listening }.get()
     }
 
-    /// Keeps `address` connected (dials now; after failures with backoff).
+    /// Keeps `address` connected: dials now (or at ``start()``), after failures again with
+    /// backoff.
     public func connect(to address: MeshPeerAddress) async {
         let core = self.core
         try? await core.loop.submit { core.addTarget(address) }.get()
@@ -80,7 +81,8 @@ public final class MeshNode: Sendable {
     }
 
     /// Sends gossip bytes to a directly connected peer on `channel` (at most 255 UTF-8 bytes).
-    /// Throws ``MeshError/Code/notConnected`` when there is no established connection to it.
+    /// Throws ``MeshError/Code/notConnected`` when there is no established connection to it,
+    /// ``MeshError/Code/peerBacklogged`` while the peer does not read (64 KiB or more queued).
     public func send(_ payload: [UInt8], channel: String, to peer: PeerName) async throws(MeshError) {
         guard channel.utf8.count <= 255 else { throw MeshError(.invalidValue, "gossip channel name longer than 255 bytes") }
         guard payload.count <= configuration.maximumGossipPayload else {

@@ -6,7 +6,9 @@ public enum MeshConnectionEvent: Hashable, Sendable, Codable {
     case established(peer: PeerIdentity, address: MeshPeerAddress, encrypted: Bool, outbound: Bool)
     /// The established connection to `peer` ended.
     case lost(peer: PeerIdentity, reason: MeshCloseReason)
-    /// A connection attempt or an inbound connection failed before it was established.
+    /// A connection attempt or an inbound connection failed before it was established. Inbound
+    /// connections closed at once by the accept rate or connection limit are only counted and
+    /// kept in ``MeshNodeStatus/recentRefusals`` (a flood must not grow this stream).
     case refused(address: MeshPeerAddress, peer: PeerIdentity?, reason: MeshCloseReason)
 }
 
@@ -63,6 +65,8 @@ public struct MeshCounters: Hashable, Sendable, Codable {
     public var gossipReceived = 0
     public var gossipSent = 0
     public var gossipDroppedSlowConsumer = 0
+    /// Sends refused because the peer's connection was backlogged (``MeshError/Code/peerBacklogged``).
+    public var gossipRefusedBacklog = 0
 
     public init() {}
 
