@@ -12,13 +12,21 @@ import Testing
                          version: version, shortID: ShortID(rawValue: UInt16(index))!, connections: peers)
     }
 
+    static let patch = PeerEntryPatch(
+        name: MeshSimulation.name(5), uid: 9, baseVersion: 3, version: 5, shortID: ShortID(rawValue: 4095)!,
+        upserted: [PeerConnection(peer: MeshSimulation.name(8), remoteAddress: "[fd00::8]:6783", outbound: true, established: true)],
+        removed: [MeshSimulation.name(7), MeshSimulation.name(6)])
+
     static let sample = GossipMessage(
         entries: [entry(1), entry(20, connections: 0, version: 1)],
+        patches: [patch, PeerEntryPatch(name: MeshSimulation.name(6), uid: 1, baseVersion: 1, version: 2, shortID: ShortID(rawValue: 1)!, upserted: [], removed: [])],
+        wants: [MeshSimulation.name(30), MeshSimulation.name(2)],
         digest: [PeerDigest(name: MeshSimulation.name(1), uid: 5, version: 9), PeerDigest(name: MeshSimulation.name(2), uid: 6, version: 1)],
         isDigestReply: true)
 
     @Test func roundTrips() throws {
-        for message in [Self.sample, GossipMessage(), GossipMessage(digest: []), GossipMessage(entries: [Self.entry(3)])] {
+        for message in [Self.sample, GossipMessage(), GossipMessage(digest: []), GossipMessage(entries: [Self.entry(3)]),
+                        GossipMessage(patches: [Self.patch]), GossipMessage(wants: [MeshSimulation.name(1)])] {
             let bytes = try message.encoded()
             #expect(bytes.readableBytes == message.encodedSize)
             #expect(try GossipMessage(decoding: bytes) == message)
@@ -56,6 +64,36 @@ import Testing
         entry.connections.reverse()
         let bytes = try GossipMessage(entries: [entry]).encoded()
         #expect(throws: MeshError.self) { try GossipMessage(decoding: bytes) }
+    }
+
+    @Test func patchesApplyOnlyToTheirBase() throws {
+        let old = Self.entry(1, connections: 3, version: 4)
+        var new = old
+        new.version = 6
+        new.connections.removeFirst()
+        new.connections[0].established.toggle()
+        new.connections.append(PeerConnection(peer: MeshSimulation.name(50), remoteAddress: "a", outbound: true, established: true))
+        let patch = try #require(PeerEntryPatch(from: old, to: new))
+        #expect(patch.removed == [old.connections[0].peer])
+        #expect(patch.upserted.count == 2)
+        #expect(patch.applied(to: old) == new)
+        #expect(patch.applied(to: new) == nil)
+        var otherIncarnation = old
+        otherIncarnation.identity.uid += 1
+        #expect(patch.applied(to: otherIncarnation) == nil)
+        #expect(PeerEntryPatch(from: otherIncarnation, to: new) == nil)
+        #expect(try GossipMessage(decoding: GossipMessage(patches: [patch]).encoded()).patches == [patch])
+    }
+
+    @Test func rejectsInconsistentPatches() throws {
+        var backwards = Self.patch
+        backwards.baseVersion = 5
+        var both = Self.patch
+        both.removed = [MeshSimulation.name(8)]
+        for patch in [backwards, both] {
+            let bytes = try GossipMessage(patches: [patch]).encoded()
+            #expect(throws: MeshError.self) { try GossipMessage(decoding: bytes) }
+        }
     }
 
     @Test func encoderRefusesOversizeFields() {

@@ -199,6 +199,28 @@ import Testing
         #expect(large.traffic.entries < 300 * 4)
     }
 
+    /// In a full mesh an entry lists every peer, so sending whole entries would cost N² bytes
+    /// per change; patches keep it linear.
+    @Test func bytesPerChangeGrowLinearlyInAFullMesh() throws {
+        let small = try MeshSimulation.measureConnectionChange(peerCount: 50, shape: .fullMesh)
+        let large = try MeshSimulation.measureConnectionChange(peerCount: 150, shape: .fullMesh)
+        #expect(small.converged && large.converged && !large.added)
+        let ratio = Double(large.traffic.bytes) / Double(small.traffic.bytes)
+        #expect(ratio > 2 && ratio < 4.5, "bytes for one change: \(small.traffic.bytes) at 50 peers, \(large.traffic.bytes) at 150")
+    }
+
+    @Test func patchGapsAreFilledByWholeEntries() throws {
+        var simulation = try Self.converged(.ring, peers: 6)
+        let (a, b) = (simulation.names[0], simulation.names[3])
+        // Two changes of a's entry; the first is lost before anyone hears it.
+        try simulation.connect(a, b)
+        simulation.dropQueuedMessages()
+        try simulation.disconnect(a, b)
+        try simulation.deliverAll()
+        #expect(simulation.isConverged())
+        Self.expectRoutesAndBroadcastCorrect(simulation, "after a lost patch")
+    }
+
     @Test func coldStartConverges() throws {
         let measurement = try MeshSimulation.measureColdStart(peerCount: 40)
         #expect(measurement.converged)

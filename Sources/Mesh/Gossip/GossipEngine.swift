@@ -45,7 +45,8 @@ public struct GossipEngine: Sendable {
     /// newly established one so the two exchange what the other lacks; empty when nothing changed.
     public mutating func setLocalConnections(_ connections: [PeerConnection]) -> GossipOutput {
         let normalised = PeerEntry.normalised(connections.filter { $0.peer != localName })
-        let before = Set(localEntry.establishedPeers)
+        let old = localEntry
+        let before = Set(old.establishedPeers)
         guard normalised != localEntry.connections else { return GossipOutput() }
         entries[localName]!.connections = normalised
         entries[localName]!.version += 1
@@ -53,8 +54,14 @@ public struct GossipEngine: Sendable {
         var digestFor: Set<PeerName> = []
         for peer in connectedPeers where !before.contains(peer) { digestFor.insert(peer) }
         resolveShortIDCollision()
+        // Peers that had our previous version get the change only; new ones the whole entry.
+        let patch = PeerEntryPatch(from: old, to: localEntry)
         for peer in connectedPeers {
-            output.add([localEntry], to: peer)
+            if let patch, !digestFor.contains(peer) {
+                output.add(patch, to: peer)
+            } else {
+                output.add([localEntry], to: peer)
+            }
             if digestFor.contains(peer) { output.add(digest: currentDigest, isReply: false, to: peer) }
         }
         return output
@@ -80,12 +87,44 @@ public struct GossipEngine: Sendable {
                 accepted.append(entry)
             }
         }
-        if !accepted.isEmpty {
+        var acceptedPatches: [PeerEntryPatch] = []
+        var wants: [PeerName] = []
+        for patch in message.patches {
+            if patch.name == localName {
+                if patch.version >= localEntry.version, patch.uid != localEntry.identity.uid || patch.version > localEntry.version {
+                    entries[localName]!.version = patch.version + 1
+                    localChanged = true
+                }
+                continue
+            }
+            guard let existing = entries[patch.name] else { wants.append(patch.name); continue }
+            if existing.identity.uid == patch.uid && existing.version >= patch.version { continue }
+            if let updated = patch.applied(to: existing) {
+                entries[patch.name] = updated
+                unreachableSince[patch.name] = nil
+                acceptedPatches.append(patch)
+            } else {
+                // A gap in versions or another incarnation: ask the sender for the whole entry.
+                wants.append(patch.name)
+            }
+        }
+        if !wants.isEmpty { output.add(wants: wants, to: sender) }
+        for name in message.wants {
+            if let entry = entries[name] { output.add([entry], to: sender) }
+        }
+        if !accepted.isEmpty || !acceptedPatches.isEmpty {
             output.topologyChanged = true
             localChanged = resolveShortIDCollision() || localChanged
         }
-        let graph = accepted.isEmpty && message.digest == nil ? nil : TopologyGraph(entries: entries.values)
-        if let graph, !accepted.isEmpty { forward(accepted, from: sender, over: graph, into: &output) }
+        let graph = accepted.isEmpty && acceptedPatches.isEmpty && message.digest == nil ? nil : TopologyGraph(entries: entries.values)
+        if let graph {
+            for entry in accepted {
+                for peer in forwardTargets(owner: entry.name, from: sender, over: graph) { output.add([entry], to: peer) }
+            }
+            for patch in acceptedPatches {
+                for peer in forwardTargets(owner: patch.name, from: sender, over: graph) { output.add(patch, to: peer) }
+            }
+        }
         if localChanged {
             output.topologyChanged = true
             for peer in connectedPeers { output.add([localEntry], to: peer) }
@@ -182,21 +221,19 @@ public struct GossipEngine: Sendable {
         Set(graph.shortestPathTree(from: localName).distance.keys)
     }
 
-    private func forward(_ accepted: [PeerEntry], from sender: PeerName, over graph: TopologyGraph, into output: inout GossipOutput) {
+    /// Where a new entry (or patch) of `owner` goes: our children in `owner`'s broadcast tree and
+    /// connected peers not yet two-way in our view, or all connected peers when `owner` cannot
+    /// reach us; never the sender or the owner.
+    private func forwardTargets(owner: PeerName, from sender: PeerName, over graph: TopologyGraph) -> [PeerName] {
         let connected = connectedPeers
-        let twoWay = Set(graph.neighbours[localName] ?? [])
-        let notYetTwoWay = connected.filter { !twoWay.contains($0) && $0 != sender }
-        for entry in accepted {
-            let targets: [PeerName]
-            if let children = graph.broadcastChildren(of: localName, origin: entry.name) {
-                targets = children + notYetTwoWay
-            } else {
-                targets = connected
-            }
-            for peer in targets where peer != sender && peer != entry.name {
-                output.add([entry], to: peer)
-            }
+        let targets: [PeerName]
+        if let children = graph.broadcastChildren(of: localName, origin: owner) {
+            let twoWay = Set(graph.neighbours[localName] ?? [])
+            targets = children + connected.filter { !twoWay.contains($0) }
+        } else {
+            targets = connected
         }
+        return targets.filter { $0 != sender && $0 != owner }
     }
 
     private func answer(_ digest: [PeerDigest], isReply: Bool, from sender: PeerName, over graph: TopologyGraph, into output: inout GossipOutput) {
@@ -219,71 +256,5 @@ public struct GossipEngine: Sendable {
             return item.supersedes(ours.digest)
         }
         if weLack { output.add(digest: currentDigest, isReply: true, to: sender) }
-    }
-}
-
-/// What the runtime does after an engine call: send each message to its (directly connected)
-/// peer, and if ``topologyChanged``, note a change in its ``RecalculationCoalescer``.
-public struct GossipOutput: Sendable {
-    /// One message for one directly connected peer.
-    public struct Send: Hashable, Sendable {
-        public var peer: PeerName
-        public var message: GossipMessage
-    }
-
-    /// In order; at most one message per peer unless a batch had to be split for size.
-    public var sends: [Send] { order.flatMap { peer in pending[peer]!.split().map { Send(peer: peer, message: $0) } } }
-    /// True when an entry was added or replaced: routes may have changed.
-    public var topologyChanged: Bool
-
-    private var order: [PeerName] = []
-    private var pending: [PeerName: Batch] = [:]
-
-    public init(topologyChanged: Bool = false) {
-        self.topologyChanged = topologyChanged
-    }
-
-    private struct Batch: Sendable {
-        var entries: [PeerEntry] = []
-        var names: Set<PeerName> = []
-        var digest: [PeerDigest]?
-        var isDigestReply = false
-
-        /// Messages under the size limit; the digest rides on the last one.
-        func split() -> [GossipMessage] {
-            let budget = GossipMessage.maximumEncodedSize - GossipMessage.headerSize - 2 - (digest?.count ?? 0) * GossipMessage.digestItemSize
-            var messages: [GossipMessage] = []
-            var current: [PeerEntry] = []
-            var size = 0
-            for entry in entries {
-                let entrySize = GossipMessage.encodedSize(of: entry)
-                if !current.isEmpty, size + entrySize > budget || current.count == GossipMessage.maximumItems {
-                    messages.append(GossipMessage(entries: current))
-                    current = []
-                    size = 0
-                }
-                current.append(entry)
-                size += entrySize
-            }
-            messages.append(GossipMessage(entries: current, digest: digest, isDigestReply: isDigestReply))
-            return messages.filter { !$0.isEmpty }
-        }
-    }
-
-    mutating func add(_ entries: [PeerEntry], to peer: PeerName) {
-        if pending[peer] == nil { order.append(peer); pending[peer] = Batch() }
-        for entry in entries {
-            if pending[peer]!.names.insert(entry.name).inserted {
-                pending[peer]!.entries.append(entry)
-            } else if let index = pending[peer]!.entries.firstIndex(where: { $0.name == entry.name }) {
-                pending[peer]!.entries[index] = entry
-            }
-        }
-    }
-
-    mutating func add(digest: [PeerDigest], isReply: Bool, to peer: PeerName) {
-        if pending[peer] == nil { order.append(peer); pending[peer] = Batch() }
-        pending[peer]!.digest = digest
-        pending[peer]!.isDigestReply = isReply
     }
 }

@@ -5,6 +5,8 @@ extension MeshSimulation {
         public var peerCount: Int
         /// Connections in the mesh before the change.
         public var linkCount: Int
+        /// True when the change added a connection, false when it removed one (full mesh).
+        public var added: Bool
         /// Traffic network-wide until no message was left.
         public var traffic: Statistics
         /// Whether every peer held every entry afterwards (without anti-entropy).
@@ -14,24 +16,31 @@ extension MeshSimulation {
     }
 
     /// Builds a converged `shape` mesh of `peerCount` peers directly (no traffic), then adds one
-    /// connection between two peers that were not linked and measures the gossip it causes.
+    /// connection between two peers that were not linked (in a full mesh: removes one) and
+    /// measures the gossip it causes.
     public static func measureConnectionChange(peerCount: Int, shape: Shape = .random(degree: 6), seed: UInt64 = 1) throws(MeshError) -> ChangeMeasurement {
         var simulation = MeshSimulation(peerCount: peerCount, seed: seed, distinctShortIDs: true)
         simulation.bootstrap(shape, seed: seed)
         let linkCount = simulation.links.count
         var random = SplitMix64(seed: seed ^ 0xc0ffee)
-        var a = simulation.names[0], b = simulation.names[0]
-        for _ in 0..<1000 {
-            a = simulation.names[Int(random.next() % UInt64(peerCount))]
-            b = simulation.names[Int(random.next() % UInt64(peerCount))]
-            if a != b && !simulation.linkedPeers(of: a).contains(b) { break }
+        var pair: (PeerName, PeerName)?
+        if linkCount < peerCount * (peerCount - 1) / 2 {
+            while pair == nil {
+                let a = simulation.names[Int(random.next() % UInt64(peerCount))]
+                let b = simulation.names[Int(random.next() % UInt64(peerCount))]
+                if a != b && !simulation.linkedPeers(of: a).contains(b) { pair = (a, b) }
+            }
         }
         let clock = ContinuousClock()
         let start = clock.now
-        try simulation.connect(a, b)
+        if let (a, b) = pair {
+            try simulation.connect(a, b)
+        } else if peerCount > 1 {
+            try simulation.disconnect(simulation.names[0], simulation.names[peerCount - 1])
+        }
         let traffic = try simulation.deliverAll()
         let elapsed = clock.now - start
-        return ChangeMeasurement(peerCount: peerCount, linkCount: linkCount, traffic: traffic, converged: simulation.isConverged(), elapsed: elapsed)
+        return ChangeMeasurement(peerCount: peerCount, linkCount: linkCount, added: pair != nil, traffic: traffic, converged: simulation.isConverged(), elapsed: elapsed)
     }
 
     /// Convergence of a mesh started from nothing: every peer knows only itself, all
