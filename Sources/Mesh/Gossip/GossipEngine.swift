@@ -218,7 +218,7 @@ public struct GossipEngine: Sendable {
     }
 
     private func reachablePeers(over graph: TopologyGraph) -> Set<PeerName> {
-        Set(graph.shortestPathTree(from: localName).distance.keys)
+        graph.reachable(from: localName)
     }
 
     /// Where a new entry (or patch) of `owner` goes: our children in `owner`'s broadcast tree and
@@ -228,7 +228,7 @@ public struct GossipEngine: Sendable {
         let connected = connectedPeers
         let targets: [PeerName]
         if let children = graph.broadcastChildren(of: localName, origin: owner) {
-            let twoWay = Set(graph.neighbours[localName] ?? [])
+            let twoWay = Set(graph.neighbours(of: localName))
             targets = children + connected.filter { !twoWay.contains($0) }
         } else {
             targets = connected

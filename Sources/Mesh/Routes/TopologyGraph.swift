@@ -1,33 +1,63 @@
 /// The mesh as a graph of two-way connections: an edge joins two peers only when each lists
 /// the other as established. Neighbour lists are sorted by name, so every traversal, and with
 /// it every tie-break, is the same on every peer that holds the same entries.
+///
+/// Peers are numbered in name order and the traversals run on those numbers (arrays, not
+/// dictionaries): a route table computes one tree per origin, so this is the hot path of
+/// every recalculation.
 struct TopologyGraph: Sendable {
-    /// Sorted neighbours of every known peer (peers without two-way connections map to []).
-    private(set) var neighbours: [PeerName: [PeerName]]
+    /// Every known peer, sorted: a peer's number is its position.
+    private let names: [PeerName]
+    private let numbers: [PeerName: Int]
+    /// Sorted neighbour numbers of every peer.
+    private let adjacency: [[Int]]
 
     init<Entries: Sequence<PeerEntry>>(entries: Entries) {
         var established: [PeerName: Set<PeerName>] = [:]
         for entry in entries { established[entry.name] = Set(entry.establishedPeers) }
-        var neighbours: [PeerName: [PeerName]] = [:]
-        for (peer, others) in established {
-            neighbours[peer] = others.filter { other in other != peer && established[other]?.contains(peer) == true }.sorted()
+        let names = established.keys.sorted()
+        var numbers: [PeerName: Int] = [:]
+        numbers.reserveCapacity(names.count)
+        for (number, name) in names.enumerated() { numbers[name] = number }
+        var adjacency = [[Int]](repeating: [], count: names.count)
+        for (number, peer) in names.enumerated() {
+            adjacency[number] = established[peer]!.compactMap { other in
+                guard other != peer, established[other]?.contains(peer) == true else { return nil }
+                return numbers[other]
+            }.sorted()
         }
-        self.neighbours = neighbours
+        self.names = names
+        self.numbers = numbers
+        self.adjacency = adjacency
     }
 
-    /// The breadth-first tree from `root`: hop count and parent of every reachable peer. The
-    /// parent is the lowest-named neighbour one hop closer to `root`.
-    func shortestPathTree(from root: PeerName) -> (distance: [PeerName: Int], parent: [PeerName: PeerName]) {
-        var distance: [PeerName: Int] = [root: 0]
-        var parent: [PeerName: PeerName] = [:]
+    /// Sorted neighbours of every known peer (peers without two-way connections map to []).
+    var neighbours: [PeerName: [PeerName]] {
+        var result: [PeerName: [PeerName]] = [:]
+        for (number, name) in names.enumerated() { result[name] = adjacency[number].map { names[$0] } }
+        return result
+    }
+
+    /// Sorted two-way neighbours of `peer` ([] when unknown).
+    func neighbours(of peer: PeerName) -> [PeerName] {
+        guard let number = numbers[peer] else { return [] }
+        return adjacency[number].map { names[$0] }
+    }
+
+    /// Breadth-first from `root` over numbers: distance (-1: unreachable) and parent (the
+    /// lowest-numbered, hence lowest-named, neighbour one hop closer; -1 for the root).
+    private func tree(from root: Int) -> (distance: [Int], parent: [Int]) {
+        var distance = [Int](repeating: -1, count: names.count)
+        var parent = [Int](repeating: -1, count: names.count)
+        distance[root] = 0
         var frontier = [root]
         var depth = 0
         while !frontier.isEmpty {
             depth += 1
-            var next: [PeerName] = []
+            var next: [Int] = []
             // The frontier is sorted, so the first parent to reach a peer is its lowest-named one.
             for peer in frontier {
-                for neighbour in neighbours[peer] ?? [] where distance[neighbour] == nil {
+                for neighbour in adjacency[peer] where distance[neighbour] < 0 {
                     distance[neighbour] = depth
                     parent[neighbour] = peer
                     next.append(neighbour)
@@ -39,13 +69,36 @@ struct TopologyGraph: Sendable {
         return (distance, parent)
     }
 
+    /// The breadth-first tree from `root`: hop count and parent of every reachable peer. The
+    /// parent is the lowest-named neighbour one hop closer to `root`.
+    func shortestPathTree(from root: PeerName) -> (distance: [PeerName: Int], parent: [PeerName: PeerName]) {
+        guard let number = numbers[root] else { return ([root: 0], [:]) }
+        let (distance, parent) = tree(from: number)
+        var distances: [PeerName: Int] = [:]
+        var parents: [PeerName: PeerName] = [:]
+        for index in names.indices where distance[index] >= 0 {
+            distances[names[index]] = distance[index]
+            if parent[index] >= 0 { parents[names[index]] = names[parent[index]] }
+        }
+        return (distances, parents)
+    }
+
+    /// The peers reachable from `root` over two-way connections, `root` included.
+    func reachable(from root: PeerName) -> Set<PeerName> {
+        guard let number = numbers[root] else { return [root] }
+        let distance = tree(from: number).distance
+        return Set(names.indices.lazy.filter { distance[$0] >= 0 }.map { names[$0] })
+    }
+
     /// Unicast next hops from `source`: for each reachable destination, the lowest-named
     /// neighbour of `source` that lies on a shortest path to it, with the hop count.
     func unicastRoutes(from source: PeerName) -> [PeerName: (nextHop: PeerName, hops: Int)] {
-        var firstHop: [PeerName: PeerName] = [:]
-        var distance: [PeerName: Int] = [source: 0]
-        var frontier: [PeerName] = []
-        for neighbour in neighbours[source] ?? [] {
+        guard let root = numbers[source] else { return [:] }
+        var firstHop = [Int](repeating: -1, count: names.count)
+        var distance = [Int](repeating: -1, count: names.count)
+        distance[root] = 0
+        var frontier: [Int] = []
+        for neighbour in adjacency[root] {
             distance[neighbour] = 1
             firstHop[neighbour] = neighbour
             frontier.append(neighbour)
@@ -53,13 +106,13 @@ struct TopologyGraph: Sendable {
         var depth = 1
         while !frontier.isEmpty {
             depth += 1
-            var next: [PeerName] = []
+            var next: [Int] = []
             for peer in frontier {
-                let hop = firstHop[peer]!
-                for neighbour in neighbours[peer] ?? [] {
-                    if let known = distance[neighbour] {
+                let hop = firstHop[peer]
+                for neighbour in adjacency[peer] {
+                    if distance[neighbour] >= 0 {
                         // Another shortest path: keep the lowest first hop of all of them.
-                        if known == depth, hop < firstHop[neighbour]! { firstHop[neighbour] = hop }
+                        if distance[neighbour] == depth, hop < firstHop[neighbour] { firstHop[neighbour] = hop }
                     } else {
                         distance[neighbour] = depth
                         firstHop[neighbour] = hop
@@ -70,15 +123,18 @@ struct TopologyGraph: Sendable {
             frontier = next
         }
         var routes: [PeerName: (nextHop: PeerName, hops: Int)] = [:]
-        for (destination, hop) in firstHop { routes[destination] = (hop, distance[destination]!) }
+        for index in names.indices where firstHop[index] >= 0 {
+            routes[names[index]] = (names[firstHop[index]], distance[index])
+        }
         return routes
     }
 
     /// The neighbours of `peer` that are its children in the shortest-path tree from `origin`:
     /// where `peer` forwards a broadcast that `origin` started. Nil when `origin` cannot reach `peer`.
     func broadcastChildren(of peer: PeerName, origin: PeerName) -> [PeerName]? {
-        let tree = shortestPathTree(from: origin)
-        guard tree.distance[peer] != nil else { return nil }
-        return (neighbours[peer] ?? []).filter { tree.parent[$0] == peer }
+        guard let number = numbers[peer], let root = numbers[origin] else { return peer == origin ? [] : nil }
+        let parent = tree(from: root)
+        guard parent.distance[number] >= 0 else { return nil }
+        return adjacency[number].filter { parent.parent[$0] == number }.map { names[$0] }
     }
 }
