@@ -369,7 +369,10 @@ let package = Package(
         // Mesh routers on loopback in one process, run by hand (cnilab bench mesh; Documentation/Performance-Mesh.md).
         .target(
             name: "MeshBenchmark",
-            dependencies: ["Mesh", "NetPrimitives", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: [
+                "Mesh", "NetPrimitives", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Benchmarks/MeshBenchmark",
             swiftSettings: swiftSettings
         ),

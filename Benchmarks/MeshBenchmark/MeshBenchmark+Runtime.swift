@@ -1,3 +1,4 @@
+import Logging
 import Mesh
 import NIOCore
 import NIOPosix
@@ -11,10 +12,14 @@ extension MeshBenchmark {
         let secret = MeshSecret.generate()
         let listen = try IPAddress(parsing: options.address)
         var routers: [MeshRouter] = []
+        var logger = Logger(label: "mesh-bench")
+        logger.logLevel = .warning
         for index in 0..<count {
             let identity = PeerIdentity(name: name(index), nickname: "bench-\(index)", uid: UInt64.random(in: 1...UInt64.max))
             let node = MeshConfiguration(identity: identity, listen: MeshPeerAddress(listen, port: 0), secret: secret)
-            routers.append(MeshRouter(configuration: MeshRouterConfiguration(node: node, discovery: false, gossipInterval: .seconds(3600))))
+            // No periodic anti-entropy during the run: the bytes counted are what the change caused.
+            let configuration = MeshRouterConfiguration(node: node, discovery: false, gossipInterval: .seconds(3600))
+            routers.append(MeshRouter(configuration: configuration, logger: logger))
         }
         do {
             let row = try await measure(routers, options: options, log: log)
@@ -52,9 +57,19 @@ extension MeshBenchmark {
         let clock = ContinuousClock()
         let start = clock.now
         for link in dials { await routers[link.low].connect(to: addresses[link.high]) }
+        var lastReport = clock.now
         try await waitUntil(clock: clock, deadline: start + options.timeout, what: "\(count) peers to converge") {
-            for router in routers where await router.routes().unicast.count != count - 1 { return false }
-            return true
+            var converged = 0, fewest = count
+            for router in routers {
+                let known = await router.routes().unicast.count
+                if known == count - 1 { converged += 1 }
+                fewest = min(fewest, known)
+            }
+            if clock.now - lastReport > .seconds(2) {
+                lastReport = clock.now
+                log("  \(converged)/\(count) peers route to all others; the worst knows \(fewest)")
+            }
+            return converged == count
         }
         let convergence = clock.now - start
         let resident = residentMiB()

@@ -27,6 +27,10 @@ public actor MeshRouter {
     private var routeSubscribers: [Int: AsyncStream<RouteTableDiff>.Continuation] = [:]
     private var messageSubscribers: [Int: (channel: String, continuation: AsyncStream<MeshRoutedMessage>.Continuation)] = [:]
     private var nextSubscriber = 0
+    private var resyncPending: Set<PeerName> = []
+    private var repairTimer: Task<Void, Never>?
+    private static let initialRepairDelay: Duration = .milliseconds(100)
+    private var repairDelay = MeshRouter.initialRepairDelay
     private var running = false
     private var stopped = false
 
@@ -69,8 +73,10 @@ public actor MeshRouter {
                     await self?.performLocal(action)
                     continue
                 }
-                do { try await node.send(payload, channel: channel, to: peer) } catch {
-                    // The connection went away; its loss event updates the topology.
+                do throws(MeshError) { try await node.send(payload, channel: channel, to: peer) } catch {
+                    // A lost connection: its loss event updates the topology. A backlogged
+                    // neighbour missed a topology update: a digest exchange repairs it soon.
+                    if error.code == .peerBacklogged, channel == Self.topologyChannel { await self?.resynchronise(peer) }
                 }
             }
         })
@@ -101,6 +107,7 @@ public actor MeshRouter {
         running = false
         await node.stop()
         timer?.cancel()
+        repairTimer?.cancel()
         for task in tasks { task.cancel() }
         tasks = []
         outbox.finish()
@@ -211,10 +218,52 @@ public actor MeshRouter {
         if let peer = neighbours.randomElement() { perform(core.antiEntropy(to: peer)) }
     }
 
+    /// Sends `peer` a digest after a short pause (it could not take a topology update); the
+    /// answer brings whatever either side lacks. One pending at a time per peer.
+    private func resynchronise(_ peer: PeerName) {
+        guard running, resyncPending.insert(peer).inserted else { return }
+        Task { [weak self] in
+            try? await Task.sleep(for: .milliseconds(200))
+            await self?.resynchroniseNow(peer)
+        }
+    }
+
+    private func resynchroniseNow(_ peer: PeerName) {
+        resyncPending.remove(peer)
+        guard running else { return }
+        perform(core.antiEntropy(to: peer))
+    }
+
     private func tick() {
         timer = nil
         timerDeadline = nil
         perform(core.tick(now: .now))
+        if core.missingGossipHint() != nil { armRepair() }
+    }
+
+    /// While the view looks incomplete after a recalculation, a digest goes out after 100 ms,
+    /// then 200, 400… up to the gossip interval; the delay resets once the view is complete.
+    /// Nothing extra is sent while the view is complete, so a change still costs only its entries.
+    private func armRepair() {
+        guard running, repairTimer == nil else { return }
+        let delay = repairDelay
+        repairTimer = Task { [weak self] in
+            try? await Task.sleep(for: delay)
+            guard !Task.isCancelled else { return }
+            await self?.repairNow()
+        }
+    }
+
+    private func repairNow() {
+        repairTimer = nil
+        let actions = core.repair()
+        guard !actions.isEmpty else {
+            repairDelay = Self.initialRepairDelay
+            return
+        }
+        perform(actions)
+        repairDelay = min(repairDelay * 2, configuration.gossipInterval)
+        armRepair()
     }
 
     /// Queues the actions and arms the recalculation timer when one is pending.
