@@ -94,9 +94,10 @@ extension TopologyGraph {
         }
         var reachable = Set(table.unicast.keys)
         reachable.insert(local)
-        // One tree per origin; the local peer forwards to its children in it.
+        // One tree per origin; the local peer forwards to its children in it (all origins at once).
+        let children = broadcastChildrenByOrigin(of: local)
         for origin in reachable {
-            table.broadcast[origin] = broadcastChildren(of: local, origin: origin) ?? []
+            table.broadcast[origin] = children[origin] ?? []
         }
         table.unreachable = known.filter { !reachable.contains($0) }.sorted()
         return table

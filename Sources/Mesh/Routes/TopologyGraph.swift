@@ -13,22 +13,40 @@ struct TopologyGraph: Sendable {
     private let adjacency: [[Int]]
 
     init<Entries: Sequence<PeerEntry>>(entries: Entries) {
-        var established: [PeerName: Set<PeerName>] = [:]
-        for entry in entries { established[entry.name] = Set(entry.establishedPeers) }
-        let names = established.keys.sorted()
+        let all = Array(entries)
+        var names = all.map(\.name)
+        names.sort()
         var numbers: [PeerName: Int] = [:]
         numbers.reserveCapacity(names.count)
         for (number, name) in names.enumerated() { numbers[name] = number }
+        // What each peer reports as established, as sorted numbers (peers we hold no entry
+        // for cannot be two-way: they report nothing).
+        var reported = [[Int]](repeating: [], count: names.count)
+        for entry in all {
+            let number = numbers[entry.name]!
+            reported[number] = entry.connections.compactMap { $0.established ? numbers[$0.peer] : nil }.sorted()
+        }
         var adjacency = [[Int]](repeating: [], count: names.count)
-        for (number, peer) in names.enumerated() {
-            adjacency[number] = established[peer]!.compactMap { other in
-                guard other != peer, established[other]?.contains(peer) == true else { return nil }
-                return numbers[other]
-            }.sorted()
+        for number in names.indices {
+            var previous = -1
+            for other in reported[number] where other != number && other != previous {
+                previous = other
+                if Self.contains(reported[other], number) { adjacency[number].append(other) }
+            }
         }
         self.names = names
         self.numbers = numbers
         self.adjacency = adjacency
+    }
+
+    /// Binary search in a sorted array.
+    private static func contains(_ sorted: [Int], _ value: Int) -> Bool {
+        var low = 0, high = sorted.count
+        while low < high {
+            let middle = (low + high) / 2
+            if sorted[middle] < value { low = middle + 1 } else { high = middle }
+        }
+        return low < sorted.count && sorted[low] == value
     }
 
     /// Sorted neighbours of every known peer (peers without two-way connections map to []).
@@ -136,5 +154,35 @@ struct TopologyGraph: Sendable {
         let parent = tree(from: root)
         guard parent.distance[number] >= 0 else { return nil }
         return adjacency[number].filter { parent.parent[$0] == number }.map { names[$0] }
+    }
+
+    /// ``broadcastChildren(of:origin:)`` for every origin that reaches `peer` (itself
+    /// included), at once. A neighbour n is `peer`'s child in the tree from origin O when it is
+    /// one hop farther from O and `peer` is its lowest-named neighbour one hop closer; distances
+    /// are symmetric, so trees from the peers within two hops of `peer` decide it for every
+    /// origin: a few dozen traversals in a sparse mesh instead of one per origin.
+    func broadcastChildrenByOrigin(of peer: PeerName) -> [PeerName: [PeerName]] {
+        guard let local = numbers[peer] else { return [peer: []] }
+        var near: [Int: [Int]] = [:]
+        func distances(_ number: Int) -> [Int] {
+            if let known = near[number] { return known }
+            let distance = tree(from: number).distance
+            near[number] = distance
+            return distance
+        }
+        let fromLocal = distances(local)
+        let neighbourDistances = adjacency[local].map { distances($0) }
+        var result: [PeerName: [PeerName]] = [:]
+        for origin in names.indices where fromLocal[origin] >= 0 {
+            let depth = fromLocal[origin] + 1
+            var children: [PeerName] = []
+            for (position, child) in adjacency[local].enumerated() where neighbourDistances[position][origin] == depth {
+                // The child's parent in the tree from `origin`: its lowest-named neighbour one hop closer.
+                let parent = adjacency[child].first { distances($0)[origin] == depth - 1 }
+                if parent == local { children.append(names[child]) }
+            }
+            result[names[origin]] = children
+        }
+        return result
     }
 }
