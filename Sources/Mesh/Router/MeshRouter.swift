@@ -242,7 +242,7 @@ public actor MeshRouter {
     }
 
     /// While the view looks incomplete after a recalculation, a digest goes out after 100 ms,
-    /// then 200, 400… up to the gossip interval; the delay resets once the view is complete.
+    /// then 150, 225… (×1.5) up to the gossip interval; the delay resets once the view is complete.
     /// Nothing extra is sent while the view is complete, so a change still costs only its entries.
     private func armRepair() {
         guard running, repairTimer == nil else { return }
@@ -256,13 +256,13 @@ public actor MeshRouter {
 
     private func repairNow() {
         repairTimer = nil
-        let actions = core.repair()
+        let actions = core.repair(anyNeighbour: repairDelay > Self.initialRepairDelay)
         guard !actions.isEmpty else {
             repairDelay = Self.initialRepairDelay
             return
         }
         perform(actions)
-        repairDelay = min(repairDelay * 2, configuration.gossipInterval)
+        repairDelay = min(repairDelay * 1.5, configuration.gossipInterval)
         armRepair()
     }
 

@@ -4,7 +4,8 @@ extension RouterCore {
     /// two reachable peers that only one end reports (we hold an old entry of the other).
     /// Push gossip along broadcast trees can miss such entries while the views of the peers
     /// differ (a cold start, a partition healing); a digest exchange brings them. Returns the
-    /// reachable peer that told us (the digest goes towards it).
+    /// reachable peer most likely to hold what we lack (the digest goes towards it): the one
+    /// that named the unknown peer, or the end whose entry looks old.
     func missingGossipHint() -> PeerName? {
         let entries = engine.entries
         var reachable = Set(routes.unicast.keys)
@@ -14,17 +15,19 @@ extension RouterCore {
             for connection in entry.connections where connection.established {
                 guard let other = entries[connection.peer] else { return name }
                 guard reachable.contains(connection.peer) else { continue }
-                if !other.connections.contains(where: { $0.peer == name && $0.established }) { return name }
+                if !other.connections.contains(where: { $0.peer == name && $0.established }) { return connection.peer }
             }
         }
         return nil
     }
 
-    /// A digest towards whoever hinted that we lack gossip (its next hop, or itself when it is
-    /// a neighbour); nothing when the view looks complete.
-    mutating func repair() -> [Action] {
+    /// A digest towards the peer ``missingGossipHint()`` names (its next hop, or itself when it
+    /// is a neighbour), or to a random neighbour on a retry (`anyNeighbour`), so a neighbour
+    /// as uninformed as we are is not asked again and again; nothing when the view looks complete.
+    mutating func repair(anyNeighbour: Bool = false) -> [Action] {
         guard let hint = missingGossipHint() else { return [] }
-        let peer = hint == localName ? connections.keys.min() : (connections[hint] != nil ? hint : routes.nextHop(to: hint))
+        let towards = hint == localName || anyNeighbour ? nil : (connections[hint] != nil ? hint : routes.nextHop(to: hint))
+        let peer = towards ?? connections.keys.randomElement()
         guard let peer else { return [] }
         return antiEntropy(to: peer)
     }
