@@ -21,7 +21,7 @@ public enum MeshBenchmark {
         /// Also measure the change in the gossip engine's simulation (no sockets).
         public var simulation = true
         /// Give up on convergence after this long.
-        public var timeout: Duration = .seconds(300)
+        public var timeout: Duration = .seconds(120)
         public var seed: UInt64 = 1
 
         public init() {}
