@@ -446,7 +446,16 @@ let package = Package(
             dependencies: ["BGP", "TestSupport", "Namespaces", "ChildProcess"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "MeshTests", dependencies: ["Mesh", "NetPrimitives"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MeshTests",
+            dependencies: [
+                "Mesh", "NetPrimitives",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "RoutingTests",
             dependencies: ["Routing", "Netlink", "TestSupport", "Namespaces", "CNISpec"],

@@ -17,6 +17,12 @@ public struct MeshGossipMessage: Hashable, Sendable {
     public var from: PeerIdentity
     public var channel: String
     public var payload: [UInt8]
+
+    public init(from: PeerIdentity, channel: String, payload: [UInt8]) {
+        self.from = from
+        self.channel = channel
+        self.payload = payload
+    }
 }
 
 /// One live connection.

@@ -6,7 +6,7 @@ extension MeshError.Code {
 }
 
 /// The framing of a mesh TCP connection: each frame is a 4-byte big-endian length followed by
-/// that many bytes (1 ... ``maximumSize``). Before the handshake the body is a plain
+/// that many bytes (1 ... `maximumSize`). Before the handshake the body is a plain
 /// ``MeshMessage``; on an encrypted connection afterwards it is a ``SealedRecord``.
 public enum MeshFrame {
     /// The default upper bound of a frame body (gossip of a large topology fits comfortably).
