@@ -72,6 +72,7 @@ public struct GossipEngine: Sendable {
     public mutating func receive(_ message: GossipMessage, from sender: PeerName) -> GossipOutput {
         var output = GossipOutput()
         var accepted: [PeerEntry] = []
+        var previous: [PeerName: PeerEntry] = [:]
         var localChanged = false
         for entry in message.entries {
             if entry.name == localName {
@@ -82,6 +83,7 @@ public struct GossipEngine: Sendable {
                     // hand it the old one so it raises its version past it and wins everywhere.
                     output.add([old], to: sender)
                 }
+                if previous[entry.name] == nil { previous[entry.name] = entries[entry.name] }
                 entries[entry.name] = entry
                 unreachableSince[entry.name] = nil
                 accepted.append(entry)
@@ -119,7 +121,12 @@ public struct GossipEngine: Sendable {
         let graph = accepted.isEmpty && acceptedPatches.isEmpty && message.digest == nil ? nil : TopologyGraph(entries: entries.values)
         if let graph {
             for entry in accepted {
-                for peer in forwardTargets(owner: entry.name, from: sender, over: graph) { output.add([entry], to: peer) }
+                // Our children held what we held: the change from it is enough (they ask for
+                // the whole entry if not).
+                let patch = previous[entry.name].flatMap { PeerEntryPatch(from: $0, to: entry) }
+                for peer in forwardTargets(owner: entry.name, from: sender, over: graph) {
+                    if let patch { output.add(patch, to: peer) } else { output.add([entry], to: peer) }
+                }
             }
             for patch in acceptedPatches {
                 for peer in forwardTargets(owner: patch.name, from: sender, over: graph) { output.add(patch, to: peer) }

@@ -9,8 +9,10 @@ public struct MeshSimulation: Sendable {
     public struct Statistics: Hashable, Sendable, Codable {
         public var messages = 0
         public var bytes = 0
-        /// Entries carried (an entry forwarded twice counts twice).
+        /// Whole entries carried (an entry forwarded twice counts twice).
         public var entries = 0
+        /// Patches carried.
+        public var patches = 0
         /// Delivery rounds until no message was left (hops of the longest chain).
         public var rounds = 0
         public init() {}
@@ -20,6 +22,7 @@ public struct MeshSimulation: Sendable {
             sum.messages += rhs.messages
             sum.bytes += rhs.bytes
             sum.entries += rhs.entries
+            sum.patches += rhs.patches
             sum.rounds += rhs.rounds
             return sum
         }
@@ -50,7 +53,24 @@ public struct MeshSimulation: Sendable {
     public private(set) var totals = Statistics()
     /// The simulated clock (advanced only by ``collectGarbage(advancing:delay:)``).
     public private(set) var now: ContinuousClock.Instant
-    var links: Set<Link> = []
+    private(set) var links: Set<Link> = []
+    private var adjacency: [PeerName: Set<PeerName>] = [:]
+
+    @discardableResult
+    private mutating func addLink(_ a: PeerName, _ b: PeerName) -> Bool {
+        guard links.insert(Link(a, b)).inserted else { return false }
+        adjacency[a, default: []].insert(b)
+        adjacency[b, default: []].insert(a)
+        return true
+    }
+
+    @discardableResult
+    private mutating func removeLink(_ a: PeerName, _ b: PeerName) -> Bool {
+        guard links.remove(Link(a, b)) != nil else { return false }
+        adjacency[a]?.remove(b)
+        adjacency[b]?.remove(a)
+        return true
+    }
     var queue: [InFlight] = []
     var random: SplitMix64
 
@@ -72,7 +92,7 @@ public struct MeshSimulation: Sendable {
 
     /// The peers directly linked to `peer`, sorted.
     public func linkedPeers(of peer: PeerName) -> [PeerName] {
-        links.compactMap { $0.low == peer ? $0.high : $0.high == peer ? $0.low : nil }.sorted()
+        (adjacency[peer] ?? []).sorted()
     }
 
     /// The undirected links as index pairs of a shape over `count` peers.
@@ -102,14 +122,14 @@ public struct MeshSimulation: Sendable {
     /// Links two live peers and tells both engines (their messages are queued).
     public mutating func connect(_ a: PeerName, _ b: PeerName) throws(MeshError) {
         guard a != b, engines[a] != nil, engines[b] != nil else { return }
-        guard links.insert(Link(a, b)).inserted else { return }
+        guard addLink(a, b) else { return }
         try updateConnections(of: a)
         try updateConnections(of: b)
     }
 
     /// Removes the link; both ends report the loss.
     public mutating func disconnect(_ a: PeerName, _ b: PeerName) throws(MeshError) {
-        guard links.remove(Link(a, b)) != nil else { return }
+        guard removeLink(a, b) else { return }
         try updateConnections(of: a)
         try updateConnections(of: b)
     }
@@ -118,7 +138,7 @@ public struct MeshSimulation: Sendable {
     public mutating func kill(_ peer: PeerName) throws(MeshError) {
         let neighbours = linkedPeers(of: peer)
         engines[peer] = nil
-        for other in neighbours { links.remove(Link(peer, other)) }
+        for other in neighbours { removeLink(peer, other) }
         queue.removeAll { $0.to == peer }
         for other in neighbours { try updateConnections(of: other) }
     }
@@ -132,7 +152,7 @@ public struct MeshSimulation: Sendable {
     /// Links every pair of `shape` over all peers at once (messages are queued, not delivered).
     public mutating func build(_ shape: Shape, seed: UInt64 = 1) throws(MeshError) {
         for (a, b) in Self.links(shape, count: names.count, seed: seed) {
-            links.insert(Link(names[a], names[b]))
+            addLink(names[a], names[b])
         }
         for name in names where engines[name] != nil { try updateConnections(of: name) }
     }
@@ -141,7 +161,7 @@ public struct MeshSimulation: Sendable {
     /// gossip had finished, without any message (a starting point for measuring one change).
     public mutating func bootstrap(_ shape: Shape, seed: UInt64 = 1) {
         for (a, b) in Self.links(shape, count: names.count, seed: seed) {
-            links.insert(Link(names[a], names[b]))
+            addLink(names[a], names[b])
         }
         var all: [PeerEntry] = []
         for name in names where engines[name] != nil {
@@ -186,6 +206,7 @@ public struct MeshSimulation: Sendable {
                 statistics.messages += 1
                 statistics.bytes += message.bytes.readableBytes
                 statistics.entries += decoded.entries.count
+                statistics.patches += decoded.patches.count
                 let output = engines[message.to]!.receive(decoded, from: message.from)
                 try enqueue(output, from: message.to)
             }
@@ -233,8 +254,13 @@ public struct MeshSimulation: Sendable {
     /// True when every live peer holds, for each peer of its island, exactly that peer's own
     /// current entry.
     public func isConverged() -> Bool {
+        var islandOf: [PeerName: [PeerName]] = [:]
+        for name in engines.keys where islandOf[name] == nil {
+            let island = island(of: name)
+            for member in island { islandOf[member] = island }
+        }
         for (name, engine) in engines {
-            for member in island(of: name) where engine.entries[member] != engines[member]?.localEntry { return false }
+            for member in islandOf[name]! where engine.entries[member] != engines[member]?.localEntry { return false }
         }
         return true
     }
