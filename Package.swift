@@ -223,6 +223,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The Weave-like agent (Examples/swift-weaved): today only generate-secret; the agent comes with issue 15.
+        .executableTarget(
+            name: "swift-weaved",
+            dependencies: ["Mesh", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/swift-weaved",
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
 
         // MARK: Data path
         .target(
@@ -345,7 +353,7 @@ let package = Package(
         .executableTarget(
             name: "cnilab",
             dependencies: [
-                "Lab", "LabProfiles", "LabMeasurement", "NetpolConformance", "NetpolConformanceLab", "Policy",
+                "Lab", "LabProfiles", "LabMeasurement", "NetpolConformance", "NetpolConformanceLab", "Policy", "MeshBenchmark",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -415,6 +423,16 @@ let package = Package(
             name: "bgp-bench",
             dependencies: ["BGPBenchmark", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/bgp-bench",
+            swiftSettings: swiftSettings
+        ),
+        // Mesh routers on loopback in one process, run by hand (cnilab bench mesh; Documentation/Performance-Mesh.md).
+        .target(
+            name: "MeshBenchmark",
+            dependencies: [
+                "Mesh", "NetPrimitives", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/MeshBenchmark",
             swiftSettings: swiftSettings
         ),
 

@@ -73,14 +73,14 @@ struct StatusServerTests {
             var answer = ""
             for _ in 0..<100 where !answer.contains("200") {
                 try await Task.sleep(for: .milliseconds(20))
-                answer = (try? Self.request("GET /status HTTP/1.0\r\n\r\n", unixSocket: socketPath)) ?? ""
+                answer = (try? await Self.requestOffPool("GET /status HTTP/1.0\r\n\r\n", unixSocket: socketPath)) ?? ""
             }
             #expect(answer.hasPrefix("HTTP/1.0 200 OK") && answer.hasSuffix("{\"ok\":true}"), "\(answer)")
-            let first = try Self.request("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", unixSocket: socketPath)
+            let first = try await Self.requestOffPool("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", unixSocket: socketPath)
             #expect(first.contains("test_scrapes 1"), "\(first)")
-            let second = try Self.request("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", tcpPort: port)
+            let second = try await Self.requestOffPool("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", tcpPort: port)
             #expect(second.hasPrefix("HTTP/1.1 200 OK") && second.contains("test_scrapes 2"), "\(second)")
-            let bad = try Self.request("this is not http\r\n\r\n", unixSocket: socketPath)
+            let bad = try await Self.requestOffPool("this is not http\r\n\r\n", unixSocket: socketPath)
             #expect(bad.hasPrefix("HTTP/1.1 400"), "\(bad)")
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
@@ -91,6 +91,18 @@ struct StatusServerTests {
     final class ScrapeCounter: Sendable {
         private let count = Mutex(0)
         func next() -> Int { count.withLock { $0 += 1; return $0 } }
+    }
+
+    /// ``request(_:unixSocket:tcpPort:)`` on a thread of its own: its blocking reads must not
+    /// hold a thread of the cooperative pool, where the server's scrape hook runs (on 2 cores
+    /// a full parallel run left the hook no thread until the 5 s receive timeout).
+    static func requestOffPool(_ text: String, unixSocket path: String? = nil, tcpPort: Int? = nil) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(with: Result { try request(text, unixSocket: path, tcpPort: tcpPort) })
+            }
+            thread.start()
+        }
     }
 
     /// Sends `text`, reads until the server closes (bounded by a 5 s receive timeout).

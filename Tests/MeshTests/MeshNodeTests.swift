@@ -164,7 +164,7 @@ import Testing
         #expect(await eventually { await a.connectedPeers().count == 1 })
         let status = await a.status()
         let json = try JSONEncoder().encode(status)
-        #expect(try JSONDecoder().decode(MeshStatus.self, from: json) == status)
+        #expect(try JSONDecoder().decode(MeshNodeStatus.self, from: json) == status)
         #expect(String(decoding: json, as: UTF8.self).contains("\"encrypted\":false"))
         #expect(status.targets.first?.state == .connected)
     }

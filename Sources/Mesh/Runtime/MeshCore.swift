@@ -218,7 +218,7 @@ final class MeshCore: @unchecked Sendable {
         continuation.onTermination = { [self] _ in loop.execute { self.gossipSubscribers[id] = nil } }
     }
 
-    func status() -> MeshStatus {
+    func status() -> MeshNodeStatus {
         let now = NIODeadline.now()
         let connectionStatuses = connections.values.map { connection in
             MeshConnectionStatus(
@@ -232,7 +232,7 @@ final class MeshCore: @unchecked Sendable {
             MeshTargetStatus(address: address, state: target.state, lastError: target.lastError,
                              nextAttemptSeconds: target.nextAttempt.map { Double(($0 - now).nanoseconds) / 1e9 })
         }.sorted { $0.address < $1.address }
-        return MeshStatus(
+        return MeshNodeStatus(
             identity: configuration.identity, listening: listening, encryption: configuration.secret != nil,
             connections: connectionStatuses, targets: targetStatuses, recentRefusals: refusals, counters: counters)
     }

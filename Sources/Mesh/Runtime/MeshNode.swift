@@ -108,11 +108,11 @@ public final class MeshNode: Sendable {
     }
 
     /// Connections, targets, recent refusals and counters.
-    public func status() async -> MeshStatus {
+    public func status() async -> MeshNodeStatus {
         let core = self.core
         let configuration = self.configuration
         return (try? await core.loop.submit { core.status() }.get())
-            ?? MeshStatus(identity: configuration.identity, listening: nil, encryption: configuration.secret != nil,
+            ?? MeshNodeStatus(identity: configuration.identity, listening: nil, encryption: configuration.secret != nil,
                           connections: [], targets: [], recentRefusals: [], counters: MeshCounters())
     }
 

@@ -8,7 +8,7 @@ public enum MeshConnectionEvent: Hashable, Sendable, Codable {
     case lost(peer: PeerIdentity, reason: MeshCloseReason)
     /// A connection attempt or an inbound connection failed before it was established. Inbound
     /// connections closed at once by the accept rate or connection limit are only counted and
-    /// kept in ``MeshStatus/recentRefusals`` (a flood must not grow this stream).
+    /// kept in ``MeshNodeStatus/recentRefusals`` (a flood must not grow this stream).
     case refused(address: MeshPeerAddress, peer: PeerIdentity?, reason: MeshCloseReason)
 }
 
@@ -87,7 +87,7 @@ public struct MeshCounters: Hashable, Sendable, Codable {
 }
 
 /// The node's state for operators (encode it as JSON).
-public struct MeshStatus: Hashable, Sendable, Codable {
+public struct MeshNodeStatus: Hashable, Sendable, Codable {
     public var identity: PeerIdentity
     public var listening: MeshPeerAddress?
     public var encryption: Bool
