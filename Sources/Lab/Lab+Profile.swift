@@ -105,9 +105,10 @@ public struct LabProfileContext: Sendable {
 
     /// Polls `check` every 50 ms until it returns a value: throws ``LabError`` `process` when
     /// node I's agent exits first and `timedOut` after `timeout` (both quote the agent's log;
-    /// `what` completes "node I's agent …", e.g. "wrote no subnet.env").
+    /// `what` completes "node I's agent …", e.g. "wrote no subnet.env"). The 60 s default
+    /// bounds "never", not speed: a full parallel test run on 2 cores starved agents for over 20 s.
     public func waitForAgent<T: Sendable>(
-        of index: Int, timeout: Duration = .seconds(20), _ what: String, until check: @Sendable () throws -> T?
+        of index: Int, timeout: Duration = .seconds(60), _ what: String, until check: @Sendable () throws -> T?
     ) async throws -> T {
         try await lab.waitForAgent(of: index, timeout: timeout, what, until: check)
     }

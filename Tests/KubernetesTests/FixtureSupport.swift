@@ -150,7 +150,7 @@ enum Processes {
 }
 
 /// Polls `condition` every 20 ms until it holds, for at most `limit`.
-func waitUntil(_ what: String, within limit: Duration = .seconds(10), _ condition: @Sendable () async throws -> Bool) async throws {
+func waitUntil(_ what: String, within limit: Duration = .seconds(60), _ condition: @Sendable () async throws -> Bool) async throws {
     let deadline = ContinuousClock.now + limit
     while ContinuousClock.now < deadline {
         if try await condition() { return }
