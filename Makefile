@@ -26,8 +26,13 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
+# Three phases over one build: the loopback suites with short protocol timers (the Kubernetes
+# informer and fixture, the Mesh runtime) stalled when run beside the privileged lab suites on
+# 2 cores (Documentation/Testing.md); each phase runs its tests in parallel, no test is skipped.
 test: deps
-	$(SWIFT) test
+	$(SWIFT) test --skip 'KubernetesTests|MeshTests'
+	$(SWIFT) test --skip-build --filter KubernetesTests
+	$(SWIFT) test --skip-build --filter MeshTests
 
 # cnilab demo: 3 node namespaces with swift-flanneld, 2 pods per node (swift-flannel), a probe, down.
 demo: deps
