@@ -589,10 +589,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "PolicyTests", dependencies: ["Policy", "NetPrimitives"], swiftSettings: swiftSettings),
+            name: "PolicyTests", dependencies: ["Policy", "NetPrimitives", "PolicyTestFixtures"], swiftSettings: swiftSettings),
+        // The netpol e2e cluster shape both policy test targets evaluate against (test-only helper).
+        .target(name: "PolicyTestFixtures", dependencies: ["Policy", "NetPrimitives"], path: "Tests/PolicyTestFixtures", swiftSettings: swiftSettings),
         .testTarget(
             name: "PolicyEnforcementTests",
-            dependencies: ["PolicyEnforcement", "Policy", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "TestSupport", "ChildProcess"],
+            dependencies: [
+                "PolicyEnforcement", "Policy", "PolicyTestFixtures", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "TestSupport",
+                "ChildProcess",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

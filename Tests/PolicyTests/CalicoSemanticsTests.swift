@@ -1,3 +1,4 @@
+import PolicyTestFixtures
 import Testing
 @testable import Policy
 

@@ -1,3 +1,4 @@
+import PolicyTestFixtures
 import NetPrimitives
 import Testing
 @testable import Policy

@@ -1,29 +1,29 @@
 import NetPrimitives
-import Testing
-@testable import Policy
+public import Testing
+import Policy
 
 /// The upstream netpol e2e cluster shape: namespaces x, y, z (label `ns`), pods a, b, c in each
 /// (label `pod`), each serving TCP 80/81, UDP 80/81 and SCTP 80/81 under the upstream port names.
 /// Pod x/a has 10.0.1.1, y/b 10.0.2.2, and so on; every pod runs on node n1 (192.168.0.1).
-enum ClusterFixture {
-    static let namespaces = ["x", "y", "z"]
-    static let pods = ["a", "b", "c"]
-    static let nodeAddress: IPAddress = "192.168.0.1"
-    static let external: IPAddress = "203.0.113.9"
+public enum ClusterFixture {
+    public static let namespaces = ["x", "y", "z"]
+    public static let pods = ["a", "b", "c"]
+    public static let nodeAddress: IPAddress = "192.168.0.1"
+    public static let external: IPAddress = "203.0.113.9"
 
-    static func address(_ namespace: String, _ pod: String) -> IPAddress {
+    public static func address(_ namespace: String, _ pod: String) -> IPAddress {
         let n = UInt8(namespaces.firstIndex(of: namespace)! + 1)
         let p = UInt8(pods.firstIndex(of: pod)! + 1)
         return .v4(IPv4Address(10, 0, n, p))
     }
 
-    static var namedPorts: [NamedPort] {
+    public static var namedPorts: [NamedPort] {
         [NamedPort(name: "serve-80-tcp", port: 80, protocol: .tcp), NamedPort(name: "serve-81-tcp", port: 81, protocol: .tcp),
          NamedPort(name: "serve-80-udp", port: 80, protocol: .udp), NamedPort(name: "serve-81-udp", port: 81, protocol: .udp),
          NamedPort(name: "serve-80-sctp", port: 80, protocol: .sctp), NamedPort(name: "serve-81-sctp", port: 81, protocol: .sctp)]
     }
 
-    static var endpoints: [Endpoint] {
+    public static var endpoints: [Endpoint] {
         namespaces.flatMap { namespace in
             pods.map { pod in
                 Endpoint(namespace: namespace, name: pod, addresses: [address(namespace, pod)],
@@ -33,17 +33,17 @@ enum ClusterFixture {
         }
     }
 
-    static var cluster: ClusterState {
+    public static var cluster: ClusterState {
         try! ClusterState(endpoints: endpoints, nodes: [ClusterNode(name: "n1", addresses: [nodeAddress])])
     }
 
     /// Every (from, to) pod pair, as "x/a" strings.
-    static var pairs: [(String, String)] {
+    public static var pairs: [(String, String)] {
         let all = namespaces.flatMap { namespace in pods.map { "\(namespace)/\($0)" } }
         return all.flatMap { from in all.map { (from, $0) } }
     }
 
-    static func peer(_ text: String) -> PacketPeer {
+    public static func peer(_ text: String) -> PacketPeer {
         let parts = text.split(separator: "/").map(String.init)
         return .pod(parts[0], parts[1])
     }
@@ -51,7 +51,7 @@ enum ClusterFixture {
 
 /// Checks the reference evaluator against a hand-written expectation for every pod pair, and
 /// the compiled program (through the interpreter) against the evaluator, decision for decision.
-func expectReachability(
+public func expectReachability(
     _ policies: PolicySet, cluster: ClusterState = ClusterFixture.cluster, port: UInt16 = 80,
     protocol transport: TransportProtocol = .tcp, sourceLocation: SourceLocation = #_sourceLocation,
     expected: (_ from: String, _ to: String) -> Bool
@@ -71,7 +71,7 @@ func expectReachability(
 
 /// Compiles the policies and checks that the interpreter reaches the same decisions (and the
 /// same reasons) as the evaluator for every pair of endpoints, plus node and external sources.
-func expectProgramAgrees(
+public func expectProgramAgrees(
     _ policies: PolicySet, cluster: ClusterState, ports: [UInt16], protocols: [TransportProtocol],
     sourceLocation: SourceLocation = #_sourceLocation
 ) throws {
@@ -102,5 +102,5 @@ func expectProgramAgrees(
             sourceLocation: sourceLocation)
 }
 
-func namespace(of peer: String) -> String { String(peer.split(separator: "/")[0]) }
-func podName(of peer: String) -> String { String(peer.split(separator: "/")[1]) }
+public func namespace(of peer: String) -> String { String(peer.split(separator: "/")[0]) }
+public func podName(of peer: String) -> String { String(peer.split(separator: "/")[1]) }
