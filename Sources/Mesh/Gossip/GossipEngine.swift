@@ -21,8 +21,19 @@ public struct GossipEngine: Sendable {
     /// The local peer's name.
     public let localName: PeerName
     /// Every known entry, the local one included.
-    public internal(set) var entries: [PeerName: PeerEntry]
+    /// (Written only through ``store(_:)`` and ``removeEntries(_:)``, which keep ``graph`` in step.)
+    public private(set) var entries: [PeerName: PeerEntry]
     private var unreachableSince: [PeerName: ContinuousClock.Instant] = [:]
+    /// The two-way connection graph of ``entries``, kept up to date as entries change instead
+    /// of being rebuilt for every received message.
+    private(set) var graph: TopologyGraph
+    /// Changes whenever any entry's connections change or a peer is added or removed: the
+    /// forwarding targets cached under one generation hold until the next change.
+    private(set) var topologyGeneration: UInt64 = 0
+    /// Forwarding targets per entry owner (before removing sender and owner), valid for
+    /// ``topologyGeneration`` `forwardCacheGeneration`.
+    private var forwardCache: [PeerName: [PeerName]] = [:]
+    private var forwardCacheGeneration: UInt64 = 0
 
     /// A fresh engine: the local entry has version 1, no connections, and claims `shortID`
     /// (default: ``ShortID/preferred(for:)``).
@@ -30,6 +41,25 @@ public struct GossipEngine: Sendable {
         localName = identity.name
         let entry = PeerEntry(identity: identity, version: 1, shortID: shortID ?? .preferred(for: identity.name), connections: [])
         entries = [identity.name: entry]
+        graph = TopologyGraph(entries: [entry])
+    }
+
+    /// Puts `entry` in place of the one held for its peer, keeping ``graph`` and
+    /// ``topologyGeneration`` in step: a new peer or a changed connection list updates only
+    /// that peer's edges.
+    mutating func store(_ entry: PeerEntry) {
+        let old = entries.updateValue(entry, forKey: entry.name)
+        if let old, old.connections == entry.connections { return }
+        graph.update(entry)
+        topologyGeneration &+= 1
+    }
+
+    /// Removes the entries of `names` and rebuilds the graph (rare: garbage collection).
+    private mutating func removeEntries(_ names: [PeerName]) {
+        guard !names.isEmpty else { return }
+        for name in names { entries[name] = nil }
+        graph = TopologyGraph(entries: entries.values)
+        topologyGeneration &+= 1
     }
 
     /// The local peer's current entry.
@@ -48,8 +78,10 @@ public struct GossipEngine: Sendable {
         let old = localEntry
         let before = Set(old.establishedPeers)
         guard normalised != localEntry.connections else { return GossipOutput() }
-        entries[localName]!.connections = normalised
-        entries[localName]!.version += 1
+        var changed = old
+        changed.connections = normalised
+        changed.version += 1
+        store(changed)
         var output = GossipOutput(topologyChanged: true)
         var digestFor: Set<PeerName> = []
         for peer in connectedPeers where !before.contains(peer) { digestFor.insert(peer) }
@@ -84,7 +116,7 @@ public struct GossipEngine: Sendable {
                     output.add([old], to: sender)
                 }
                 if previous[entry.name] == nil { previous[entry.name] = entries[entry.name] }
-                entries[entry.name] = entry
+                store(entry)
                 unreachableSince[entry.name] = nil
                 accepted.append(entry)
             }
@@ -102,7 +134,7 @@ public struct GossipEngine: Sendable {
             guard let existing = entries[patch.name] else { wants.append(patch.name); continue }
             if existing.identity.uid == patch.uid && existing.version >= patch.version { continue }
             if let updated = patch.applied(to: existing) {
-                entries[patch.name] = updated
+                store(updated)
                 unreachableSince[patch.name] = nil
                 acceptedPatches.append(patch)
             } else {
@@ -118,26 +150,23 @@ public struct GossipEngine: Sendable {
             output.topologyChanged = true
             localChanged = resolveShortIDCollision() || localChanged
         }
-        let graph = accepted.isEmpty && acceptedPatches.isEmpty && message.digest == nil ? nil : TopologyGraph(entries: entries.values)
-        if let graph {
-            for entry in accepted {
-                // Our children held what we held: the change from it is enough (they ask for
-                // the whole entry if not).
-                let patch = previous[entry.name].flatMap { PeerEntryPatch(from: $0, to: entry) }
-                for peer in forwardTargets(owner: entry.name, from: sender, over: graph) {
-                    if let patch { output.add(patch, to: peer) } else { output.add([entry], to: peer) }
-                }
+        for entry in accepted {
+            // Our children held what we held: the change from it is enough (they ask for
+            // the whole entry if not).
+            let patch = previous[entry.name].flatMap { PeerEntryPatch(from: $0, to: entry) }
+            for peer in forwardTargets(owner: entry.name, from: sender) {
+                if let patch { output.add(patch, to: peer) } else { output.add([entry], to: peer) }
             }
-            for patch in acceptedPatches {
-                for peer in forwardTargets(owner: patch.name, from: sender, over: graph) { output.add(patch, to: peer) }
-            }
+        }
+        for patch in acceptedPatches {
+            for peer in forwardTargets(owner: patch.name, from: sender) { output.add(patch, to: peer) }
         }
         if localChanged {
             output.topologyChanged = true
             for peer in connectedPeers { output.add([localEntry], to: peer) }
         }
-        if let digest = message.digest, let graph {
-            answer(digest, isReply: message.isDigestReply, from: sender, over: graph, into: &output)
+        if let digest = message.digest {
+            answer(digest, isReply: message.isDigestReply, from: sender, into: &output)
         }
         return output
     }
@@ -153,12 +182,11 @@ public struct GossipEngine: Sendable {
     /// its own, and unreachable entries are never offered in digest answers, so they do not
     /// come back. Returns the removed names.
     public mutating func collectGarbage(now: ContinuousClock.Instant, after delay: Duration) -> [PeerName] {
-        let reachable = reachablePeers(over: TopologyGraph(entries: entries.values))
+        let reachable = graph.reachable(from: localName)
         var removed: [PeerName] = []
         for name in entries.keys where !reachable.contains(name) {
             if let since = unreachableSince[name] {
                 if since.advanced(by: delay) <= now {
-                    entries[name] = nil
                     unreachableSince[name] = nil
                     removed.append(name)
                 }
@@ -166,6 +194,7 @@ public struct GossipEngine: Sendable {
                 unreachableSince[name] = now
             }
         }
+        removeEntries(removed)
         for name in unreachableSince.keys where reachable.contains(name) || entries[name] == nil {
             unreachableSince[name] = nil
         }
@@ -176,7 +205,7 @@ public struct GossipEngine: Sendable {
 
     /// The local peer's routes over the current topology.
     public func routes() -> RouteTable {
-        TopologyGraph(entries: entries.values).routeTable(for: localName, known: entries.keys)
+        graph.routeTable(for: localName, known: entries.keys)
     }
 
     /// Peers and routes as Codable values.
@@ -224,31 +253,38 @@ public struct GossipEngine: Sendable {
         return true
     }
 
-    private func reachablePeers(over graph: TopologyGraph) -> Set<PeerName> {
-        graph.reachable(from: localName)
-    }
-
     /// Where a new entry (or patch) of `owner` goes: our children in `owner`'s broadcast tree and
     /// connected peers not yet two-way in our view, or all connected peers when `owner` cannot
-    /// reach us; never the sender or the owner.
-    private func forwardTargets(owner: PeerName, from sender: PeerName, over graph: TopologyGraph) -> [PeerName] {
-        let connected = connectedPeers
+    /// reach us; never the sender or the owner. Cached per owner until the topology changes
+    /// (``topologyGeneration``), so the many entries and patches one topology state forwards
+    /// cost one tree per owner.
+    private mutating func forwardTargets(owner: PeerName, from sender: PeerName) -> [PeerName] {
+        if forwardCacheGeneration != topologyGeneration {
+            forwardCache.removeAll(keepingCapacity: true)
+            forwardCacheGeneration = topologyGeneration
+        }
         let targets: [PeerName]
-        if let children = graph.broadcastChildren(of: localName, origin: owner) {
-            let twoWay = Set(graph.neighbours(of: localName))
-            targets = children + connected.filter { !twoWay.contains($0) }
+        if let cached = forwardCache[owner] {
+            targets = cached
         } else {
-            targets = connected
+            let connected = connectedPeers
+            if let children = graph.broadcastChildren(of: localName, origin: owner) {
+                let twoWay = Set(graph.neighbours(of: localName))
+                targets = children + connected.filter { !twoWay.contains($0) }
+            } else {
+                targets = connected
+            }
+            forwardCache[owner] = targets
         }
         return targets.filter { $0 != sender && $0 != owner }
     }
 
-    private func answer(_ digest: [PeerDigest], isReply: Bool, from sender: PeerName, over graph: TopologyGraph, into output: inout GossipOutput) {
+    private func answer(_ digest: [PeerDigest], isReply: Bool, from sender: PeerName, into output: inout GossipOutput) {
         var theirs: [PeerName: PeerDigest] = [:]
         for item in digest { theirs[item.name] = item }
         // Only entries of peers we can reach (and our own): unreachable ones are on their way
         // out and must not be handed back to peers that collected them.
-        let reachable = reachablePeers(over: graph)
+        let reachable = graph.reachable(from: localName)
         var missing: [PeerEntry] = []
         for name in reachable.sorted() {
             guard let entry = entries[name] else { continue }

@@ -279,9 +279,7 @@ struct SplitMix64: Sendable {
 extension GossipEngine {
     /// Simulation only: holds `all` as if gossip had delivered them (the local entry stays ours).
     mutating func install(_ all: [PeerEntry]) {
-        let local = localEntry
-        for entry in all where entry.name != localName { entries[entry.name] = entry }
-        entries[localName] = local
+        for entry in all where entry.name != localName { store(entry) }
     }
 }
 

@@ -2,51 +2,98 @@
 /// the other as established. Neighbour lists are sorted by name, so every traversal, and with
 /// it every tie-break, is the same on every peer that holds the same entries.
 ///
-/// Peers are numbered in name order and the traversals run on those numbers (arrays, not
-/// dictionaries): a route table computes one tree per origin, so this is the hot path of
-/// every recalculation.
-struct TopologyGraph: Sendable {
-    /// Every known peer, sorted: a peer's number is its position.
-    private let names: [PeerName]
-    private let numbers: [PeerName: Int]
-    /// Sorted neighbour numbers of every peer.
-    private let adjacency: [[Int]]
+/// Peers are numbered (in the order they were added) and the traversals run on those numbers
+/// (arrays, not dictionaries): a route table computes one tree per origin, so this is the hot
+/// path of every recalculation. Tie-breaks compare names, never numbers.
+///
+/// ``GossipEngine`` keeps one graph and ``update(_:)``s it as entries change: only the edges of
+/// the peer whose connections changed are touched (O(its connections)), instead of a new graph
+/// for every received message.
+struct TopologyGraph: Sendable, Equatable {
+    /// Every peer an entry was added for: a peer's number is its position.
+    private var names: [PeerName] = []
+    private var numbers: [PeerName: Int] = [:]
+    /// What each numbered peer reports as established, sorted by name, unique, itself excluded
+    /// (peers not numbered yet included: the edge appears when their entry arrives).
+    private var reported: [[PeerName]] = []
+    /// Neighbour numbers of every peer, sorted by name.
+    private var adjacency: [[Int]] = []
 
     init<Entries: Sequence<PeerEntry>>(entries: Entries) {
-        let all = Array(entries)
-        var names = all.map(\.name)
-        names.sort()
-        var numbers: [PeerName: Int] = [:]
-        numbers.reserveCapacity(names.count)
-        for (number, name) in names.enumerated() { numbers[name] = number }
-        // What each peer reports as established, as sorted numbers (peers we hold no entry
-        // for cannot be two-way: they report nothing).
-        var reported = [[Int]](repeating: [], count: names.count)
-        for entry in all {
-            let number = numbers[entry.name]!
-            reported[number] = entry.connections.compactMap { $0.established ? numbers[$0.peer] : nil }.sorted()
+        for entry in entries { update(entry) }
+    }
+
+    /// Two graphs are equal when they join the same peers (numbering aside).
+    static func == (lhs: TopologyGraph, rhs: TopologyGraph) -> Bool { lhs.neighbours == rhs.neighbours }
+
+    /// The established connections of `entry`: sorted, unique, itself excluded.
+    private static func reported(by entry: PeerEntry) -> [PeerName] {
+        var result = entry.connections.compactMap { $0.established && $0.peer != entry.name ? $0.peer : nil }
+        result.sort()
+        var unique: [PeerName] = []
+        unique.reserveCapacity(result.count)
+        for other in result where other != unique.last { unique.append(other) }
+        return unique
+    }
+
+    /// Adds `entry`'s peer, or takes its new connections: only the edges to the peers it adds or
+    /// drops change.
+    mutating func update(_ entry: PeerEntry) {
+        let number: Int
+        if let known = numbers[entry.name] {
+            number = known
+        } else {
+            number = names.count
+            names.append(entry.name)
+            numbers[entry.name] = number
+            reported.append([])
+            adjacency.append([])
         }
-        var adjacency = [[Int]](repeating: [], count: names.count)
-        for number in names.indices {
-            var previous = -1
-            for other in reported[number] where other != number && other != previous {
-                previous = other
-                if Self.contains(reported[other], number) { adjacency[number].append(other) }
-            }
+        let new = Self.reported(by: entry)
+        let old = reported[number]
+        guard new != old else { return }
+        reported[number] = new
+        for name in old where !Self.contains(new, name) {
+            guard let other = numbers[name] else { continue }
+            removeEdge(number, other)
+            removeEdge(other, number)
         }
-        self.names = names
-        self.numbers = numbers
-        self.adjacency = adjacency
+        for name in new where !Self.contains(old, name) {
+            guard let other = numbers[name], Self.contains(reported[other], entry.name) else { continue }
+            insertEdge(number, other)
+            insertEdge(other, number)
+        }
     }
 
     /// Binary search in a sorted array.
-    private static func contains(_ sorted: [Int], _ value: Int) -> Bool {
+    private static func contains(_ sorted: [PeerName], _ value: PeerName) -> Bool {
         var low = 0, high = sorted.count
         while low < high {
             let middle = (low + high) / 2
             if sorted[middle] < value { low = middle + 1 } else { high = middle }
         }
         return low < sorted.count && sorted[low] == value
+    }
+
+    /// Where `other` is or would go in `peer`'s neighbour list (sorted by name).
+    private func position(of other: Int, in peer: Int) -> Int {
+        let list = adjacency[peer], name = names[other]
+        var low = 0, high = list.count
+        while low < high {
+            let middle = (low + high) / 2
+            if names[list[middle]] < name { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    private mutating func insertEdge(_ peer: Int, _ other: Int) {
+        let index = position(of: other, in: peer)
+        if index == adjacency[peer].count || adjacency[peer][index] != other { adjacency[peer].insert(other, at: index) }
+    }
+
+    private mutating func removeEdge(_ peer: Int, _ other: Int) {
+        let index = position(of: other, in: peer)
+        if index < adjacency[peer].count, adjacency[peer][index] == other { adjacency[peer].remove(at: index) }
     }
 
     /// Sorted neighbours of every known peer (peers without two-way connections map to []).
@@ -62,41 +109,50 @@ struct TopologyGraph: Sendable {
         return adjacency[number].map { names[$0] }
     }
 
-    /// Breadth-first from `root` over numbers: distance (-1: unreachable) and parent (the
-    /// lowest-numbered, hence lowest-named, neighbour one hop closer; -1 for the root).
-    private func tree(from root: Int) -> (distance: [Int], parent: [Int]) {
+    /// Hop counts from `root` over numbers (-1: unreachable), breadth-first with one queue.
+    /// With `until`, the search stops once every peer up to one hop beyond `until` has its
+    /// distance (all a broadcast decision at `until` needs); farther peers stay -1.
+    private func distances(from root: Int, until target: Int? = nil) -> [Int] {
         var distance = [Int](repeating: -1, count: names.count)
-        var parent = [Int](repeating: -1, count: names.count)
         distance[root] = 0
-        var frontier = [root]
-        var depth = 0
-        while !frontier.isEmpty {
-            depth += 1
-            var next: [Int] = []
-            // The frontier is sorted, so the first parent to reach a peer is its lowest-named one.
-            for peer in frontier {
-                for neighbour in adjacency[peer] where distance[neighbour] < 0 {
-                    distance[neighbour] = depth
-                    parent[neighbour] = peer
-                    next.append(neighbour)
-                }
+        var queue = [Int]()
+        queue.reserveCapacity(names.count)
+        queue.append(root)
+        var head = 0
+        var last = target == root ? 0 : Int.max
+        while head < queue.count {
+            let peer = queue[head]
+            head += 1
+            let depth = distance[peer]
+            if depth > last { break }
+            for neighbour in adjacency[peer] where distance[neighbour] < 0 {
+                distance[neighbour] = depth + 1
+                if neighbour == target { last = depth + 1 }
+                queue.append(neighbour)
             }
-            next.sort()
-            frontier = next
         }
-        return (distance, parent)
+        return distance
+    }
+
+    /// The parent of `peer` in the tree whose hop counts are `distance`: its lowest-named
+    /// neighbour one hop closer to the root (neighbour lists are sorted by name); -1 for the root.
+    private func parent(of peer: Int, distance: [Int]) -> Int {
+        let depth = distance[peer]
+        guard depth > 0 else { return -1 }
+        return adjacency[peer].first { distance[$0] == depth - 1 } ?? -1
     }
 
     /// The breadth-first tree from `root`: hop count and parent of every reachable peer. The
     /// parent is the lowest-named neighbour one hop closer to `root`.
     func shortestPathTree(from root: PeerName) -> (distance: [PeerName: Int], parent: [PeerName: PeerName]) {
         guard let number = numbers[root] else { return ([root: 0], [:]) }
-        let (distance, parent) = tree(from: number)
+        let distance = distances(from: number)
         var distances: [PeerName: Int] = [:]
         var parents: [PeerName: PeerName] = [:]
         for index in names.indices where distance[index] >= 0 {
             distances[names[index]] = distance[index]
-            if parent[index] >= 0 { parents[names[index]] = names[parent[index]] }
+            let parent = parent(of: index, distance: distance)
+            if parent >= 0 { parents[names[index]] = names[parent] }
         }
         return (distances, parents)
     }
@@ -104,7 +160,7 @@ struct TopologyGraph: Sendable {
     /// The peers reachable from `root` over two-way connections, `root` included.
     func reachable(from root: PeerName) -> Set<PeerName> {
         guard let number = numbers[root] else { return [root] }
-        let distance = tree(from: number).distance
+        let distance = distances(from: number)
         return Set(names.indices.lazy.filter { distance[$0] >= 0 }.map { names[$0] })
     }
 
@@ -130,7 +186,7 @@ struct TopologyGraph: Sendable {
                 for neighbour in adjacency[peer] {
                     if distance[neighbour] >= 0 {
                         // Another shortest path: keep the lowest first hop of all of them.
-                        if distance[neighbour] == depth, hop < firstHop[neighbour] { firstHop[neighbour] = hop }
+                        if distance[neighbour] == depth, names[hop] < names[firstHop[neighbour]] { firstHop[neighbour] = hop }
                     } else {
                         distance[neighbour] = depth
                         firstHop[neighbour] = hop
@@ -151,9 +207,10 @@ struct TopologyGraph: Sendable {
     /// where `peer` forwards a broadcast that `origin` started. Nil when `origin` cannot reach `peer`.
     func broadcastChildren(of peer: PeerName, origin: PeerName) -> [PeerName]? {
         guard let number = numbers[peer], let root = numbers[origin] else { return peer == origin ? [] : nil }
-        let parent = tree(from: root)
-        guard parent.distance[number] >= 0 else { return nil }
-        return adjacency[number].filter { parent.parent[$0] == number }.map { names[$0] }
+        let distance = distances(from: root, until: number)
+        let depth = distance[number]
+        guard depth >= 0 else { return nil }
+        return adjacency[number].filter { distance[$0] == depth + 1 && parent(of: $0, distance: distance) == number }.map { names[$0] }
     }
 
     /// ``broadcastChildren(of:origin:)`` for every origin that reaches `peer` (itself
@@ -163,10 +220,10 @@ struct TopologyGraph: Sendable {
     /// origin: a few dozen traversals in a sparse mesh instead of one per origin.
     func broadcastChildrenByOrigin(of peer: PeerName) -> [PeerName: [PeerName]] {
         guard let local = numbers[peer] else { return [peer: []] }
-        var near: [Int: [Int]] = [:]
+        var near = [[Int]?](repeating: nil, count: names.count)
         func distances(_ number: Int) -> [Int] {
             if let known = near[number] { return known }
-            let distance = tree(from: number).distance
+            let distance = self.distances(from: number)
             near[number] = distance
             return distance
         }
