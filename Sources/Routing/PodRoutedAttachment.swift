@@ -74,7 +74,8 @@ public struct PodRoutedAttachment: Sendable {
 
     /// Creates the pair with the host end's MAC and the MTU in the creation request
     /// (``PodAttachment/create(host:pod:)``), then configures the host end (`sysctl
-    /// net.ipv4.conf.HOST.proxy_arp=1 net.ipv4.neigh.HOST.proxy_delay=0`), the pod (`ip addr
+    /// net.ipv4.conf.HOST.proxy_arp=1 net.ipv4.conf.HOST.forwarding=1
+    /// net.ipv4.neigh.HOST.proxy_delay=0`), the pod (`ip addr
     /// add A/32 dev eth0; ip neigh replace 169.254.1.1 lladdr HOSTMAC dev eth0 nud permanent;
     /// ip route replace 169.254.1.1 dev eth0 scope link; ip route replace default via
     /// 169.254.1.1 dev eth0`) and the host routes (`ip route replace A/32 dev HOST scope link
@@ -84,6 +85,10 @@ public struct PodRoutedAttachment: Sendable {
         let links = try veth.create(host: host, pod: pod)
         do {
             try host.setProxyARP(true, device: veth.hostInterface)
+            // Forwarding per device, as Calico does: the node-wide switch copies itself to the
+            // devices present when it flips, and a host end moved into the node while a
+            // parallel ADD flipped it can keep forwarding off (its pod then reaches only the node).
+            try host.setSysctl("net.ipv4.conf.\(veth.hostInterface).forwarding", to: "1")
             // Answer at once instead of after a random delay of up to 0.8 s; only a latency
             // matter, so a kernel without the knob is no error.
             try? host.setSysctl("net.ipv4.neigh.\(veth.hostInterface).proxy_delay", to: "0")

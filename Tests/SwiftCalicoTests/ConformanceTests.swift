@@ -195,8 +195,13 @@ import TestSupport
                 if try !pods[0].ping(target) {
                     // Say what the kernel had, and whether it was only late, before failing.
                     let state = try [pods[0], node].map { try $0.ip(["-4", "neigh"]) + $0.ip(["-4", "route"]) }
+                    let links = try node.ip(["-s", "-d", "link", "show"])
+                    let forwarding = try node.runProcess("/usr/sbin/sysctl", arguments: ["-a", "--pattern", "forwarding"]).standardOutput
                     let later = try pods[0].ping(target, waitSeconds: 3)
-                    Issue.record("no answer from \(target) within 1 s (within 3 s more: \(later)); pod: \(state[0]) node: \(state[1])")
+                    let sysctls = String(decoding: forwarding, as: UTF8.self)
+                    Issue.record(
+                        "no answer from \(target) within 1 s (within 3 s more: \(later)); pod: \(state[0]) node: \(state[1]) node links: \(links) node forwarding: \(sysctls)"
+                    )
                 }
             }
             try await withThrowingTaskGroup(of: Void.self) { group in
