@@ -192,15 +192,18 @@ import TestSupport
             #expect(try node.ip(["route", "show", "proto", "92"]).split(separator: "\n").count == 20)
             for address in addresses.prefix(2) {
                 let target = address.replacingOccurrences(of: "/32", with: "")
-                if try !pods[0].ping(target) {
+                // Reachable at once as a rule; a loaded 2-core CI machine was once seen to take
+                // longer, so the test waits up to 10 s before it calls the pod unreachable.
+                let reached = try await eventually(within: 10) { try pods[0].ping(target) }
+                if !reached {
                     // Say what the kernel had, and whether it was only late, before failing.
                     let state = try [pods[0], node].map { try $0.ip(["-4", "neigh"]) + $0.ip(["-4", "route"]) }
                     let links = try node.ip(["-s", "-d", "link", "show"])
                     let forwarding = try node.runProcess("/usr/sbin/sysctl", arguments: ["-a", "--pattern", "forwarding"]).standardOutput
-                    let later = try pods[0].ping(target, waitSeconds: 3)
+                    let later = try pods[0].ping(target, waitSeconds: 5)
                     let sysctls = String(decoding: forwarding, as: UTF8.self)
                     Issue.record(
-                        "no answer from \(target) within 1 s (within 3 s more: \(later)); pod: \(state[0]) node: \(state[1]) node links: \(links) node forwarding: \(sysctls)"
+                        "no answer from \(target) within 10 s (within 5 s more: \(later)); pod: \(state[0]) node: \(state[1]) node links: \(links) node forwarding: \(sysctls)"
                     )
                 }
             }
