@@ -47,17 +47,29 @@ public struct CNIRuntime: Sendable {
             previous = try CNIJSON.decode(JSONValue.self, from: output)
         }
         guard let previous else { throw CNIError(.invalidNetworkConfig, "network \"\(list.name)\" has no plugins") }
-        try cache.store(network: list.name, attachment: attachment.attachment, result: previous)
+        try cache.store(
+            ResultCache.Entry(
+                containerID: attachment.containerID, interfaceName: attachment.interfaceName.value, networkName: list.name,
+                configuration: try list.encoded(), networkNamespace: attachment.networkNamespace, arguments: attachment.arguments,
+                capabilityArguments: attachment.capabilityArguments, result: previous))
         return try AnyCNIResult(previous, assumingVersion: version)
     }
 
     /// DEL: runs every plugin in reverse order with the cached ADD result as `prevResult`
-    /// (0.4.0 and later), then forgets the cached result.
+    /// (0.4.0 and later), then forgets the cached result. An unreadable cache entry is dropped
+    /// and DEL goes on without `prevResult`, as libcni does. After a restart, a runtime that no
+    /// longer has the configuration takes it from ``cachedConfiguration(network:_:)``.
     public func delete(_ list: NetworkConfigurationList, _ attachment: RuntimeAttachment) async throws(CNIError) {
         try validate(attachment)
         let version = try list.selectVersion(maximum: maximumVersion)
-        let cached = try cache.load(network: list.name, attachment: attachment.attachment)?.result
-        let previous = version >= .v0_4_0 ? cached : nil
+        var previous: JSONValue? = nil
+        if version >= .v0_4_0 {
+            do {
+                previous = try cache.load(network: list.name, attachment: attachment.attachment)?.result
+            } catch {
+                cache.remove(network: list.name, attachment: attachment.attachment)
+            }
+        }
         for plugin in list.plugins.reversed() {
             let configuration = try RequestConfiguration.derive(
                 plugin, list: list, version: version, attachment: attachment, previousResult: previous)
@@ -85,17 +97,25 @@ public struct CNIRuntime: Sendable {
         }
     }
 
-    /// GC (1.1.0+): tells every plugin which attachments are still valid; continues past
-    /// failures and reports them all. Also drops cached results of attachments not listed.
-    /// Does nothing when the list sets `disableGC`.
+    /// GC, as libcni does it for every configuration version: first a DEL of each cached
+    /// attachment of this network that is not in `validAttachments` (with the namespace,
+    /// `CNI_ARGS` and capability arguments cached at its ADD), then, from 1.1.0, the GC command
+    /// to every plugin with the valid attachments. Continues past failures and reports them
+    /// all. Does nothing when the list sets `disableGC`.
     public func garbageCollect(_ list: NetworkConfigurationList, validAttachments: [NetworkAttachment]) async throws(CNIError) {
         let version = try list.selectVersion(maximum: maximumVersion)
-        guard version.supportsGarbageCollectionAndStatus else {
-            throw CNIError(.incompatibleVersion, "configuration version \"\(version)\" does not support the GC command")
-        }
         if list.disableGC { return }
         var failures: [String] = []
-        for plugin in list.plugins {
+        let valid = Set(validAttachments)
+        for entry in cache.entries(network: list.name)
+        where !valid.contains(NetworkAttachment(containerID: entry.containerID, interfaceName: entry.interfaceName)) {
+            do {
+                try await delete(list, try entry.runtimeAttachment())
+            } catch {
+                failures.append("stale attachment \(entry.containerID) \(entry.interfaceName): \(error)")
+            }
+        }
+        for plugin in list.plugins where version.supportsGarbageCollectionAndStatus {
             let configuration = try RequestConfiguration.derive(
                 plugin, list: list, version: version, validAttachments: validAttachments)
             do {
@@ -104,22 +124,16 @@ public struct CNIRuntime: Sendable {
                 failures.append("\(plugin["type"]?.stringValue ?? "?"): \(error)")
             }
         }
-        let valid = Set(validAttachments)
-        for entry in cache.entries(network: list.name) {
-            let attachment = NetworkAttachment(containerID: entry.containerID, interfaceName: entry.interfaceName)
-            if !valid.contains(attachment) { cache.remove(network: list.name, attachment: attachment) }
-        }
         if !failures.isEmpty {
-            throw CNIError(.internal, "GC of network \"\(list.name)\" failed for \(failures.count) plugin(s)", details: failures.joined(separator: "; "))
+            throw CNIError(.internal, "GC of network \"\(list.name)\" failed for \(failures.count) plugin(s) or attachment(s)", details: failures.joined(separator: "; "))
         }
     }
 
     /// STATUS (1.1.0+): asks every plugin whether it can service ADD; the first error wins.
+    /// Before 1.1.0 there is no STATUS and the network counts as ready, as libcni answers.
     public func status(_ list: NetworkConfigurationList) async throws(CNIError) {
         let version = try list.selectVersion(maximum: maximumVersion)
-        guard version.supportsGarbageCollectionAndStatus else {
-            throw CNIError(.incompatibleVersion, "configuration version \"\(version)\" does not support the STATUS command")
-        }
+        guard version.supportsGarbageCollectionAndStatus else { return }
         for plugin in list.plugins {
             let configuration = try RequestConfiguration.derive(plugin, list: list, version: version)
             _ = try await execute(plugin, .status, configuration, nil)
@@ -137,10 +151,32 @@ public struct CNIRuntime: Sendable {
         return try CNIJSON.decode(VersionInfo.self, from: output)
     }
 
+    /// The network configuration and runtime parameters an attachment was added with, from
+    /// the cache (libcni's `GetNetworkListCachedConfig`): `CNI_ARGS` and capability
+    /// arguments are the cached ones, the namespace is `attachment`'s when it names one. Nil
+    /// when nothing (or no configuration) is cached for it.
+    public func cachedConfiguration(
+        network name: String, _ attachment: RuntimeAttachment
+    ) throws(CNIError) -> (list: NetworkConfigurationList, attachment: RuntimeAttachment)? {
+        guard let entry = try cache.load(network: name, attachment: attachment.attachment),
+            let list = try entry.configurationList()
+        else { return nil }
+        var cached = attachment
+        if let arguments = entry.arguments { cached.arguments = arguments }
+        cached.capabilityArguments = entry.capabilityArguments ?? [:]
+        if cached.networkNamespace.isEmpty { cached.networkNamespace = entry.networkNamespace ?? "" }
+        return (list, cached)
+    }
+
+    /// The cached attachments, optionally of one container (libcni's `GetCachedAttachments`).
+    public func cachedAttachments(containerID: String? = nil) -> [ResultCache.Entry] {
+        cache.entries(containerID: containerID)
+    }
+
     /// The cached ADD result of an attachment, if any.
     public func cachedResult(_ list: NetworkConfigurationList, _ attachment: RuntimeAttachment) throws(CNIError) -> AnyCNIResult? {
-        guard let entry = try cache.load(network: list.name, attachment: attachment.attachment) else { return nil }
-        return try AnyCNIResult(entry.result, assumingVersion: list.selectVersion(maximum: maximumVersion))
+        guard let entry = try cache.load(network: list.name, attachment: attachment.attachment), let result = entry.result else { return nil }
+        return try AnyCNIResult(result, assumingVersion: list.selectVersion(maximum: maximumVersion))
     }
 
     private func validate(_ attachment: RuntimeAttachment) throws(CNIError) {

@@ -96,11 +96,24 @@ extension NetworkConfigurationList: Codable {
         cniVersion = try container.decodeIfPresent(String.self, forKey: DynamicKey("cniVersion"))
         cniVersions = try container.decodeIfPresent([String].self, forKey: DynamicKey("cniVersions"))
         name = try container.decodeIfPresent(String.self, forKey: DynamicKey("name")) ?? ""
-        disableCheck = try container.decodeIfPresent(Bool.self, forKey: DynamicKey("disableCheck")) ?? false
-        disableGC = try container.decodeIfPresent(Bool.self, forKey: DynamicKey("disableGC")) ?? false
-        loadOnlyInlinedPlugins = try container.decodeIfPresent(Bool.self, forKey: DynamicKey("loadOnlyInlinedPlugins"))
+        disableCheck = try Self.flag("disableCheck", in: container) ?? false
+        disableGC = try Self.flag("disableGC", in: container) ?? false
+        loadOnlyInlinedPlugins = try Self.flag("loadOnlyInlinedPlugins", in: container)
         plugins = try container.decodeIfPresent([[String: JSONValue]].self, forKey: DynamicKey("plugins")) ?? []
         additionalFields = try container.unknownMembers(excluding: Self.keys)
+    }
+
+    /// A boolean key, also given as the string "true" or "false" in any case (libcni reads both).
+    static func flag(_ key: String, in container: KeyedDecodingContainer<DynamicKey>) throws -> Bool? {
+        let key = DynamicKey(key)
+        guard container.contains(key) else { return nil }
+        if let value = try? container.decode(Bool.self, forKey: key) { return value }
+        switch try container.decode(String.self, forKey: key).lowercased() {
+        case "true": return true
+        case "false": return false
+        default:
+            throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "\(key.stringValue) must be true or false")
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -5,7 +5,7 @@ public enum RequestConfiguration {
     /// - For attachments: `runtimeConfig` holds the capability arguments the plugin declares
     ///   (`capabilities: {"x": true}`) and the runtime offers, and nothing else; `prevResult` is
     ///   set when given.
-    /// - For GC: `cni.dev/valid-attachments`.
+    /// - For GC: `cni.dev/valid-attachments` (and `cni.dev/attachments`, as libcni sends both).
     /// - Every other key passes through unchanged.
     public static func derive(
         _ plugin: [String: JSONValue], list: NetworkConfigurationList, version: CNIVersion,
@@ -26,7 +26,10 @@ public enum RequestConfiguration {
         }
         if let previousResult { object["prevResult"] = previousResult }
         if let validAttachments {
-            object["cni.dev/valid-attachments"] = try JSONValue(encoding: validAttachments)
+            // libcni sends the list under both names (the second is the pre-1.1.0 draft's).
+            let value = try JSONValue(encoding: validAttachments)
+            object["cni.dev/valid-attachments"] = value
+            object["cni.dev/attachments"] = value
         }
         return try CNIJSON.encode(JSONValue.object(object))
     }

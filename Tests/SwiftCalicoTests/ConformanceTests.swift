@@ -160,6 +160,9 @@ import TestSupport
             #expect(try await store.get(KeyLayout.pod(namespace: "_", name: "stale")) != nil)
             let block = try #require(try await store.get(KeyLayout.block("10.244.0.0/26")))
             #expect(block.string.contains("k8s-pod-network.stale"))
+            // The runtime would DEL the stale attachment from its cache first (as libcni does);
+            // without that entry, only the plugin's own GC can clean it up, which is tested here.
+            harness.runtime.cache.remove(network: list.name, attachment: NetworkAttachment(containerID: "stale", interfaceName: "eth0"))
             try await harness.runtime.garbageCollect(list, validAttachments: [NetworkAttachment(containerID: "keep", interfaceName: "eth0")])
             let after = try #require(try await store.get(KeyLayout.block("10.244.0.0/26")))
             #expect(after.string.contains("k8s-pod-network.keep") && !after.string.contains("k8s-pod-network.stale"))

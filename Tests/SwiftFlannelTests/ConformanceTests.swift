@@ -160,6 +160,9 @@ import TestSupport
             _ = try await harness.runtime.add(list, harness.attachment("keep", pod: kept))
             _ = try await harness.runtime.add(list, harness.attachment("stale", pod: stale))
             #expect(harness.reservedAddresses().count == 2)
+            // The runtime would DEL the stale attachment from its cache first (as libcni does);
+            // without that entry, only the plugin's own GC can clean it up, which is tested here.
+            harness.runtime.cache.remove(network: list.name, attachment: NetworkAttachment(containerID: "stale", interfaceName: "eth0"))
             try await harness.runtime.garbageCollect(list, validAttachments: [NetworkAttachment(containerID: "keep", interfaceName: "eth0")])
             #expect(harness.reservedAddresses() == ["10.244.1.2"])
             let staleHost = PodInterfaceNaming.hostInterfaceName(containerID: "stale", interfaceName: "eth0")
