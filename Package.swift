@@ -160,7 +160,7 @@ let package = Package(
         .executableTarget(
             name: "swift-calico-node",
             dependencies: [
-                "BGP", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "IPAM", "Datastore", "PolicyAgent", "AgentHTTP", "Routing",
+                "BGP", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "IPAM", "Datastore", "PolicyAgent", "AgentHTTP", "Routing", "Kubernetes",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -274,7 +274,7 @@ let package = Package(
             name: "swift-flanneld",
             dependencies: [
                 "ChildProcess", "Routing", "VXLAN", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "CNISpec", "Datastore", "IPAM",
-                "AgentHTTP",
+                "AgentHTTP", "Kubernetes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -569,7 +569,10 @@ let package = Package(
         ),
         .testTarget(
             name: "FlannelAgentTests",
-            dependencies: ["swift-flanneld", "Datastore", "Netlink", "Nftables", "TestSupport", "Namespaces", "NetPrimitives", "ChildProcess"],
+            dependencies: [
+                "swift-flanneld", "Datastore", "Netlink", "Nftables", "TestSupport", "Namespaces", "NetPrimitives", "ChildProcess",
+                "Kubernetes", "KubernetesTestServer",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -633,7 +636,7 @@ let package = Package(
             name: "SwiftCalicoTests",
             dependencies: [
                 "swift-calico", "swift-calico-node", "swift-ipam", "CNISpec", "Netlink", "Nftables", "TestSupport", "Namespaces", "ChildProcess",
-                "NetPrimitives", "Datastore", "AgentHTTP",
+                "NetPrimitives", "Datastore", "AgentHTTP", "Kubernetes", "KubernetesTestServer",
             ],
             swiftSettings: swiftSettings
         ),

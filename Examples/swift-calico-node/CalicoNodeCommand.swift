@@ -41,6 +41,9 @@ extension CalicoNodeCommand {
         @Option(help: "Log level (trace, debug, info, notice, warning, error).") var logLevel = "info"
         @Option(help: "File to keep the store revision this node's policy enforces in (JSON, rewritten after every change).")
         var policyStatusFile: String?
+        @Option(help: "Take the BGP mesh from the Kubernetes API's Nodes (and publish Calico's node annotations and condition), with this kubeconfig.")
+        var kubeconfig: String?
+        @Flag(help: "As --kubeconfig, with the pod's service account.") var kubeInCluster = false
         @OptionGroup var state: StateDirectoryOption
 
         func run() async throws {
@@ -72,9 +75,18 @@ extension CalicoNodeCommand {
             let installer = RouteInstaller(
                 speaker: speaker, netlink: netlink, logger: logger,
                 leftoverSweepDelay: .seconds(configuration.gracefulRestartTime))
+            var kube: KubeNodeSource?
+            if kubeconfig != nil || kubeInCluster {
+                // Calico's IPv4Address annotation is a CIDR: the node address with its prefix.
+                let prefix = try netlink.addresses(family: .v4).first { $0.network.address == .v4(nodeAddress) }?.network.prefixLength ?? 32
+                kube = try KubeNodeSource(
+                    kubeconfig: kubeconfig, node: node,
+                    address: try IPNetwork(address: .v4(nodeAddress), prefixLength: prefix),
+                    asNumber: configuration.bgp.asNumber, logger: logger)
+            }
             let agent = NodeAgent(
                 node: node, address: nodeAddress, configuration: configuration, store: store, speaker: speaker,
-                netlink: netlink, installer: installer, logger: logger, resyncInterval: .milliseconds(resyncIntervalMs))
+                netlink: netlink, installer: installer, logger: logger, resyncInterval: .milliseconds(resyncIntervalMs), kube: kube)
             for peer in await agent.globalPeers { try await speaker.addPeer(peer) }
             let server = StatusServer.calicoNode(
                 listen: listenAddress, socketPath: state.socketPath, metrics: metrics, logger: logger,

@@ -23,14 +23,17 @@ actor NodeAgent: Service {
     let installer: RouteInstaller
     let logger: Logger
     let resyncInterval: Duration
+    /// With `--kubeconfig`: the mesh comes from the API's Nodes (see ``KubeNodeSource``).
+    let kube: KubeNodeSource?
 
     private(set) var meshPeers: [IPAddress: String] = [:]
     private(set) var advertisedBlocks: Set<IPNetwork> = []
 
     init(
         node: String, address: IPv4Address, configuration: NodeConfiguration, store: any Datastore, speaker: BGPSpeaker,
-        netlink: NetlinkHandle, installer: RouteInstaller, logger: Logger, resyncInterval: Duration
+        netlink: NetlinkHandle, installer: RouteInstaller, logger: Logger, resyncInterval: Duration, kube: KubeNodeSource? = nil
     ) {
+        self.kube = kube
         self.node = node
         self.address = address
         self.configuration = configuration
@@ -53,6 +56,9 @@ actor NodeAgent: Service {
 
     func run() async throws {
         try await register()
+        if let kube {
+            try await kube.publish()
+        }
         if let rules = OutgoingNAT(pools: configuration.ipPools ?? []) {
             try await rules.apply(in: netlink.namespace)
         }
@@ -96,9 +102,14 @@ actor NodeAgent: Service {
                 try? await Task.sleep(for: interval)
             }
         }
+        let nodes = Task { [kube] in
+            guard let kube else { return }
+            await kube.run { wake.yield() }
+        }
         defer {
             watcher.cancel()
             ticker.cancel()
+            nodes.cancel()
         }
         for await _ in wakeups {
             try Task.checkCancellation()
@@ -116,7 +127,15 @@ actor NodeAgent: Service {
     func reconcilePeers() async throws {
         var desired: [IPAddress: (name: String, record: NodeRecord)] = [:]
         let logger = self.logger
-        for record in try await ClusterRegistry(store: store).nodes(reportingMalformed: { logger.warning("skipping a node: \($0)") }) {
+        let records: [NodeRecord]
+        if let kube {
+            // Not listed yet: keep the current peers (the first list wakes the loop again).
+            guard await kube.isSynced() else { return }
+            records = await kube.meshNodes().map { NodeRecord(name: $0.name, addresses: ["\($0.address)"], asNumber: $0.asNumber) }
+        } else {
+            records = try await ClusterRegistry(store: store).nodes(reportingMalformed: { logger.warning("skipping a node: \($0)") })
+        }
+        for record in records {
             guard record.name != node, let text = record.addresses.first, let peer = IPAddress(text), peer != .v4(address)
             else { continue }
             desired[peer] = (record.name, record)

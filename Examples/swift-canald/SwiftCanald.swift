@@ -51,6 +51,20 @@ struct SwiftCanald: AsyncParsableCommand {
     @Option(help: "Serve /healthz and /metrics (policy) on ADDR:PORT.")
     var listen: String?
 
+    @Flag(help: "Pass flannel's kube subnet manager mode through: swift-flanneld takes the subnet from the Node's spec.podCIDR and its peers from the Kubernetes API (policies still come from the store).")
+    var kubeSubnetMgr = false
+
+    @Option(
+        name: [.customLong("kubeconfig"), .customLong("kubeconfig-file")],
+        help: "With --kube-subnet-mgr: the kubeconfig swift-flanneld uses (default: the pod's service account).")
+    var kubeconfig: String?
+
+    @Option(help: "With --kube-subnet-mgr: flannel's network configuration (net-conf.json) for swift-flanneld.")
+    var netConfigPath: String?
+
+    @Option(help: "With --kube-subnet-mgr: the prefix of flannel's node annotations.")
+    var kubeAnnotationPrefix: String?
+
     @Option(help: "The swift-flanneld executable.")
     var flanneld: String?
 
@@ -84,11 +98,7 @@ struct SwiftCanald: AsyncParsableCommand {
         let nodeAddresses = try NodeUnderlay.addresses(of: underlay, netlink)
         try netlink.setIPForwarding(true)
         let executable = flanneld ?? Self.siblingExecutable("swift-flanneld")
-        let overlay = FlannelProcess(
-            executable: executable,
-            arguments: ["--node", node, "--iface", underlay.value, "--store", store, "--subnet-file", subnetFile,
-                        "--etcd-prefix", etcdPrefix, "--resync-interval", "\(resyncInterval)"] + (ipMasq ? ["--ip-masq"] : []),
-            logger: logger)
+        let overlay = FlannelProcess(executable: executable, arguments: flanneldArguments(underlay: underlay.value), logger: logger)
         let agent = PolicyAgent(
             store: try StoreLocation.open(store), node: node, namespace: namespace, localAddresses: nodeAddresses,
             resyncInterval: .seconds(resyncInterval), logger: logger,
@@ -103,6 +113,20 @@ struct SwiftCanald: AsyncParsableCommand {
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+    }
+
+    /// swift-flanneld's command line: the store's lease mode, or the kube subnet manager mode.
+    func flanneldArguments(underlay: String) -> [String] {
+        var arguments = ["--node", node, "--iface", underlay, "--subnet-file", subnetFile, "--resync-interval", "\(resyncInterval)"]
+        if kubeSubnetMgr {
+            arguments += ["--kube-subnet-mgr"]
+            if let kubeconfig { arguments += ["--kubeconfig", kubeconfig] }
+            if let netConfigPath { arguments += ["--net-config-path", netConfigPath] }
+            if let kubeAnnotationPrefix { arguments += ["--kube-annotation-prefix", kubeAnnotationPrefix] }
+        } else {
+            arguments += ["--store", store, "--etcd-prefix", etcdPrefix]
+        }
+        return arguments + (ipMasq ? ["--ip-masq"] : [])
     }
 
     static func siblingExecutable(_ name: String) -> String {

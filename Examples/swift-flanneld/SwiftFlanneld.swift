@@ -14,7 +14,9 @@ struct SwiftFlanneld: AsyncParsableCommand {
             Reads flannel's network configuration from <prefix>/config in the store, leases a subnet \
             under <prefix>/subnets/, writes subnet.env for the swift-flannel CNI plugin and keeps the \
             routes (proto 91), neighbour and FDB entries towards every other node converged. \
-            SIGTERM stops it and leaves the data path in place.
+            SIGTERM stops it and leaves the data path in place. With --kube-subnet-mgr it takes the \
+            subnet from its Node's spec.podCIDR instead, writes flannel's node annotations and the \
+            NetworkUnavailable condition, and learns the other nodes from the Kubernetes API.
             """)
 
     @Option(help: "This node's name (the lease is found again by it after a restart).")
@@ -23,8 +25,25 @@ struct SwiftFlanneld: AsyncParsableCommand {
     @Option(help: "The underlay interface; its first IPv4 address is the node's public IP.")
     var iface: String
 
-    @Option(help: "The store: file:DIR or etcd:URL[,URL...].")
-    var store: String
+    @Option(help: "The store: file:DIR or etcd:URL[,URL...] (not used with --kube-subnet-mgr).")
+    var store: String?
+
+    @Flag(help: "Take the subnet from the Node's spec.podCIDR and the peers from the Kubernetes API instead of a store.")
+    var kubeSubnetMgr = false
+
+    @Option(
+        name: [.customLong("kubeconfig"), .customLong("kubeconfig-file")],
+        help: "With --kube-subnet-mgr: the kubeconfig (default: the pod's service account).")
+    var kubeconfig: String?
+
+    @Option(help: "With --kube-subnet-mgr: flannel's network configuration (net-conf.json).")
+    var netConfigPath = NetworkConfigFile.defaultPath
+
+    @Option(help: "With --kube-subnet-mgr: the prefix of flannel's node annotations.")
+    var kubeAnnotationPrefix = FlannelAnnotations.defaultPrefix
+
+    @Option(help: "With --kube-subnet-mgr: set the node's NetworkUnavailable condition to False once ready.")
+    var setNodeNetworkUnavailable = true
 
     @Option(help: "Where to write subnet.env.")
     var subnetFile = "/run/flannel/subnet.env"
@@ -50,8 +69,13 @@ struct SwiftFlanneld: AsyncParsableCommand {
     func validate() throws {
         guard !node.isEmpty, !node.contains("/") else { throw ValidationError("--node must be a non-empty name without '/'") }
         guard (try? InterfaceName(iface)) != nil else { throw ValidationError("--iface \(iface) is not a valid interface name") }
-        guard store.hasPrefix("file:") || store.hasPrefix("etcd:") else {
-            throw ValidationError("--store must be file:DIR or etcd:URL[,URL...]")
+        if kubeSubnetMgr {
+            do { _ = try FlannelAnnotations(prefix: kubeAnnotationPrefix) } catch { throw ValidationError(error.description) }
+        } else {
+            guard let store else { throw ValidationError("--store is required (or --kube-subnet-mgr)") }
+            guard store.hasPrefix("file:") || store.hasPrefix("etcd:") else {
+                throw ValidationError("--store must be file:DIR or etcd:URL[,URL...]")
+            }
         }
         if let listen {
             do { _ = try ListenAddress(parsing: listen) } catch { throw ValidationError("--listen: \(error.message)") }
@@ -69,11 +93,21 @@ struct SwiftFlanneld: AsyncParsableCommand {
         logger[metadataKey: "node"] = "\(node)"
         if let parentPid { ParentWatch.start(expectedParent: parentPid, logger: logger) }
         let status = AgentHealth()
-        let agent = Agent(
-            settings: Agent.Settings(
-                node: node, underlayDevice: try InterfaceName(iface), store: store, prefix: etcdPrefix, subnetFile: subnetFile,
-                ipMasquerade: ipMasq, leaseTTLSeconds: leaseTtl, resyncSeconds: resyncInterval),
-            status: status, logger: logger)
+        let agent: any Service
+        if kubeSubnetMgr {
+            agent = KubeAgent(
+                settings: KubeAgent.Settings(
+                    node: node, underlayDevice: try InterfaceName(iface), kubeconfig: kubeconfig, netConfigPath: netConfigPath,
+                    annotationPrefix: kubeAnnotationPrefix, subnetFile: subnetFile, ipMasquerade: ipMasq,
+                    setNodeNetworkUnavailable: setNodeNetworkUnavailable, resyncSeconds: resyncInterval),
+                status: status, logger: logger)
+        } else {
+            agent = Agent(
+                settings: Agent.Settings(
+                    node: node, underlayDevice: try InterfaceName(iface), store: store ?? "", prefix: etcdPrefix, subnetFile: subnetFile,
+                    ipMasquerade: ipMasq, leaseTTLSeconds: leaseTtl, resyncSeconds: resyncInterval),
+                status: status, logger: logger)
+        }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: agent, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
         ]

@@ -78,9 +78,13 @@ enum ObjectRules {
         }
         var object: JSONObject
         if statusOnly {
-            // The status subresource changes only status (and nothing else of the body).
+            // The status subresource changes only status (and nothing else of the body), except
+            // that kube-apiserver's node status strategy resets only the spec: a node's labels
+            // and annotations may be changed through nodes/NAME/status (flannel's kube subnet
+            // manager writes its annotations that way).
             object = old
             object["status"] = body["status"]
+            if resource == .nodes, let metadata = body["metadata"] { object["metadata"] = metadata }
         } else {
             object = body
             if resource.hasStatus { object["status"] = old["status"] }

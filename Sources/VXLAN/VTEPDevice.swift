@@ -22,6 +22,10 @@ public struct VTEPDevice: Hashable, Sendable {
     public var underlayDevice: InterfaceName
     public var underlayAddress: IPAddress
     public var underlayMTU: Int
+    /// The MAC a new device gets instead of ``derivedMACAddress`` (flannel's kube subnet
+    /// manager gives it the one published in the node's `backend-data` annotation, so a
+    /// recreated device keeps the MAC its peers know). An existing device keeps its own.
+    public var macAddress: MACAddress?
 
     public init(
         identifier: UInt32 = 1, port: UInt16 = 8472, nodeName: String, subnet: IPNetwork,
@@ -58,7 +62,7 @@ public struct VTEPDevice: Hashable, Sendable {
         let options = VXLANOptions(identifier: identifier, localAddress: underlayAddress, underlayDevice: underlayDevice,
                                    port: port, learning: false)
         var specification = LinkSpecification.vxlan(name, options: options, mtu: mtu)
-        specification.macAddress = derivedMACAddress
+        specification.macAddress = macAddress ?? derivedMACAddress
         return specification
     }
 
@@ -81,7 +85,7 @@ public struct VTEPDevice: Hashable, Sendable {
     public func ensure(handle: NetlinkHandle) throws(VXLANError) -> State {
         do {
             var created = false
-            var mac = derivedMACAddress
+            var mac = macAddress ?? derivedMACAddress
             if let link = try handle.linkIfPresent(named: name) {
                 if let existing = link.macAddress { mac = existing }
                 if !matches(link) {

@@ -1,0 +1,178 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ChildProcess
+import Datastore
+import Foundation
+import Kubernetes
+import KubernetesTestServer
+import Namespaces
+import NetPrimitives
+import Netlink
+import TestSupport
+
+/// FlannelCluster's node namespaces plus the fixture API server (HTTPS, bearer tokens) serving
+/// inside the fabric namespace on the bridge address 192.168.50.1:6443, where the agents
+/// reach it over their underlay. The test process reads and writes objects through the
+/// fixture's direct access (it is not in the fabric namespace). Certificates are made with
+/// openssl in the cluster's temporary directory.
+final class KubeFlannelLab: @unchecked Sendable {
+    // @unchecked: used by one test task at a time, as FlannelCluster.
+    let cluster: FlannelCluster
+    let fixture: APIServerFixture
+    let pki: String
+    static let server = "https://192.168.50.1:6443"
+    static let token = "swiftcni-agent-token"
+    static let vxlan = #"{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}"#
+
+    private init(cluster: FlannelCluster, fixture: APIServerFixture, pki: String) {
+        self.cluster = cluster
+        self.fixture = fixture
+        self.pki = pki
+    }
+
+    /// Runs `body` with a lab of `count` nodes whose Node objects exist with
+    /// `spec.podCIDR` 10.244.N.0/24 (node-N); tears everything down afterwards.
+    static func with(nodes count: Int, _ body: (KubeFlannelLab) async throws -> Void) async throws {
+        try await FlannelCluster.with(nodes: count) { cluster in
+            let pki = cluster.directory + "/pki"
+            try generateCertificates(in: pki)
+            let bridge = try NetlinkHandle(namespace: cluster.fabric)
+            try bridge.addAddress(Address(try IPNetwork(parsing: "192.168.50.1/24")), device: "br0")
+            let descriptor = try await cluster.fabric.run { try listeningSocket(address: "192.168.50.1", port: 6443) }
+            let store = try FileDatastore(directory: cluster.directory + "/kube-store", pollIntervalMilliseconds: 10, synchronousWrites: false)
+            let fixture = try await APIServerFixture.start(
+                store: store, host: "192.168.50.1", boundSocket: descriptor,
+                tls: FixtureTLS(certificatePath: pki + "/server.crt", privateKeyPath: pki + "/server.key"), tokens: [token])
+            let lab = KubeFlannelLab(cluster: cluster, fixture: fixture, pki: pki)
+            do {
+                try "\(token)\n".write(toFile: lab.tokenFile, atomically: true, encoding: .utf8)
+                try vxlan.write(toFile: lab.netConfig, atomically: true, encoding: .utf8)
+                try lab.writeKubeconfig(lab.kubeconfig)
+                for index in 0..<count {
+                    var node = Node(name: "node-\(index + 1)")
+                    node.podCIDR = "10.244.\(index + 1).0/24"
+                    node.podCIDRs = ["10.244.\(index + 1).0/24"]
+                    _ = try await fixture.create(.nodes, object: node.json)
+                }
+                try await body(lab)
+            } catch {
+                for index in 0..<count where cluster.agents[index] != nil {
+                    print("agent \(index + 1) log:\n\(cluster.log(index))")
+                }
+                await fixture.shutdown()
+                throw error
+            }
+            await fixture.shutdown()
+        }
+    }
+
+    var tokenFile: String { cluster.directory + "/token" }
+    var kubeconfig: String { cluster.directory + "/kubeconfig" }
+    var netConfig: String { cluster.directory + "/net-conf.json" }
+
+    /// A kubeconfig for the agents: the fixture's URL, `ca` (default: the CA that signed the
+    /// server's certificate), and a token file (nil: no credentials).
+    func writeKubeconfig(_ path: String, ca: String? = nil, tokenFile: String? = nil) throws {
+        let user = tokenFile ?? self.tokenFile
+        let text = """
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: lab
+              cluster: {server: "\(Self.server)", certificate-authority: \(ca ?? pki + "/ca.crt")}
+            users:
+            - name: flannel
+              user: {tokenFile: "\(user)"}
+            contexts:
+            - name: lab
+              context: {cluster: lab, user: flannel}
+            current-context: lab
+
+            """
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    /// Starts swift-flanneld on node `index` in kube-subnet-mgr mode.
+    func start(_ index: Int, kubeconfig: String? = nil, extra: [String] = []) throws {
+        cluster.agents[index] = try cluster.nodes[index].launchProcess(
+            FlannelCluster.binary,
+            arguments: ["--node", "node-\(index + 1)", "--iface", "eth0", "--kube-subnet-mgr", "--kubeconfig", kubeconfig ?? self.kubeconfig,
+                        "--net-config-path", netConfig, "--subnet-file", cluster.subnetFile(index), "--resync-interval", "2"] + extra,
+            standardError: .file(cluster.logFile(index)))
+    }
+
+    func node(_ name: String) async throws -> Node {
+        Node(json: try await fixture.get(.nodes, name: name))
+    }
+
+    /// Waits (bounded) until `condition` holds for the Node `name`.
+    func waitForNode(_ name: String, seconds: Double = 20, _ condition: (Node) -> Bool) async throws -> Node {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while true {
+            let node = try await self.node(name)
+            if condition(node) { return node }
+            guard ContinuousClock.now < deadline else { throw AgentTestError("node \(name) never met the condition: \(node.json)") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// Waits (bounded) for the agent on node `index` to exit; returns its status.
+    func waitForExit(_ index: Int, seconds: Double = 20) async throws -> ExitStatus {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while true {
+            if let status = cluster.agents[index]?.poll() {
+                cluster.agents[index] = nil
+                return status
+            }
+            guard ContinuousClock.now < deadline else { throw AgentTestError("agent \(index + 1) did not exit: \(cluster.log(index))") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// The MAC of flannel.1 on node `index`.
+    func vtepMAC(_ index: Int) throws -> String? {
+        try cluster.json(index, ["link", "show", "flannel.1"]).first?["address"] as? String
+    }
+
+    /// A CA, a server certificate for 192.168.50.1 signed by it, and an unrelated CA.
+    static func generateCertificates(in directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let d = directory
+        let key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        try openssl(["req", "-x509"] + key + ["-keyout", "\(d)/ca.key", "-out", "\(d)/ca.crt", "-days", "1", "-subj", "/CN=swiftcni-lab-ca"])
+        try openssl(["req", "-x509"] + key + ["-keyout", "\(d)/other-ca.key", "-out", "\(d)/other-ca.crt", "-days", "1", "-subj", "/CN=swiftcni-other-ca"])
+        try "subjectAltName=IP:192.168.50.1\nextendedKeyUsage=serverAuth\n".write(toFile: "\(d)/server.ext", atomically: true, encoding: .utf8)
+        try openssl(["req"] + key + ["-keyout", "\(d)/server.key", "-out", "\(d)/server.csr", "-subj", "/CN=192.168.50.1"])
+        try openssl([
+            "x509", "-req", "-in", "\(d)/server.csr", "-CA", "\(d)/ca.crt", "-CAkey", "\(d)/ca.key", "-CAcreateserial",
+            "-out", "\(d)/server.crt", "-days", "1", "-extfile", "\(d)/server.ext",
+        ])
+    }
+
+    private static func openssl(_ arguments: [String]) throws {
+        let output = try ChildProcess.run("/usr/bin/openssl", arguments: arguments, timeoutMilliseconds: 20_000)
+        guard output.status.isSuccess else { throw AgentTestError("openssl \(arguments.joined(separator: " ")): \(output.standardErrorText)") }
+    }
+
+    /// A TCP socket bound to `address:port` and listening, made in the calling thread's
+    /// network namespace (call it inside `NetworkNamespace.run`).
+    static func listeningSocket(address: String, port: UInt16) throws -> CInt {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw AgentTestError("socket: errno \(errno)") }
+        var one: CInt = 1
+        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<CInt>.size))
+        var socketAddress = sockaddr_in()
+        socketAddress.sin_family = sa_family_t(AF_INET)
+        socketAddress.sin_addr.s_addr = inet_addr(address)
+        socketAddress.sin_port = port.bigEndian
+        let bound = withUnsafePointer(to: &socketAddress) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(descriptor, 64) == 0 else {
+            close(descriptor)
+            throw AgentTestError("bind/listen \(address):\(port): errno \(errno)")
+        }
+        return descriptor
+    }
+}
