@@ -123,6 +123,7 @@ extension SwiftWeaved {
         }
 
         func run() async throws {
+            signal(SIGPIPE, SIG_IGN)  // a client that hung up is an error on its socket, not the agent's death
             LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
             let metrics = PrometheusExposition()
             MetricsSystem.bootstrap(metrics.factory)

@@ -95,6 +95,9 @@ import Weave
         let socket1 = directory + "/nodes/1/weave.sock"
         #expect(try pluginStatus(node: node1, socket: socket1).status.isSuccess)
         try await lab.stopAgent(1)
+        // SIGTERM is a clean stop: the socket is removed, the data path stays.
+        #expect(!FileManager.default.fileExists(atPath: socket1))
+        #expect(try NetworkNamespace.open(name: node1.networkNamespace).ip(["-o", "link", "show", "vxlan-6784"]).contains("master weave"))
         let down = try pluginStatus(node: node1, socket: socket1)
         #expect(!down.status.isSuccess && down.standardOutputText.contains("\"code\":50"), "\(down.standardOutputText)")
         try await lab.deletePod(try PodReference(namespace: "x", name: "p2"))
