@@ -12,7 +12,7 @@ import Weave
 /// pods added with swift-weave through the lab's runtime. Every pod reaches every other over
 /// TCP and UDP; addresses are unique and from 10.32.0.0/12; each node floods to the two
 /// others; STATUS fails while an agent is down and DEL still succeeds; a restarted agent keeps
-/// its pods' addresses; `link block` cuts a node pair in the fabric and `unblock` heals it.
+/// its pods' addresses; a removed node's space is reclaimed by `rmpeer`; `link block` cuts a node pair in the fabric and `unblock` heals it.
 @Suite(.serialized) struct WeaveLabTests {
     static var productsDirectory: String {
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
@@ -117,6 +117,26 @@ import Weave
         #expect(again.address?.hasPrefix(try #require(pod3.address) + "/") == true, "\(again)")
         let after = try await lab.probe(ProbeOptions(ports: [80], protocols: [.tcp], timeoutMilliseconds: 1_000))
         #expect(after.count == 3 * 2 && after.allSatisfy(\.connected), "\(after.filter { !$0.connected })")
+
+        // Node 2 dies for good: once the mesh has dropped it, rmpeer on node 0 reclaims its
+        // space (a quorum of the ring's owners: nodes 0 and 1 of 0, 1, 2).
+        try await lab.removeNode(2)
+        let client0 = WeaveAgentClient(socketPath: socket0, timeoutSeconds: 40)
+        var outcome = WeaveAgentResponse()
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(30)
+        repeat {
+            outcome = try await Task.detached { try client0.exchange(WeaveAgentRequest(operation: .removePeer, peer: "node-2")) }.value
+            if outcome.error == nil { break }
+            try await Task.sleep(for: .milliseconds(500))
+        } while clock.now < deadline
+        #expect(outcome.error == nil && outcome.text?.contains("reclaimed the space of") == true, "\(outcome)")
+        let ring = try WeaveAgentClient(socketPath: socket0, timeoutSeconds: 5).perform(WeaveAgentRequest(operation: .status)).text ?? ""
+        let document = try JSONSerialization.jsonObject(with: Data(ring.utf8)) as? [String: Any]
+        let reclaimed = ((document?["ring"] as? [String: Any])?["reclaimed"] as? [[String: Any]]) ?? []
+        let dead = reclaimed.compactMap { ($0["dead"] as? [String: Any])?["nickname"] as? String }
+        let winners = reclaimed.compactMap { ($0["winner"] as? [String: Any])?["nickname"] as? String }
+        #expect(dead == ["node-2"] && winners == ["node-0"], "\(reclaimed)")
 
         try await lab.down()
         #expect(NetworkNamespace.list().filter { $0.hasPrefix("cnilab-\(name)-") }.isEmpty)
