@@ -667,7 +667,7 @@ let package = Package(
             name: "WeaveTests",
             dependencies: [
                 "Weave", "VXLAN", "swift-weave", "swift-weaved", "Lab", "LabProfiles", "NetpolConformance", "NetpolConformanceLab",
-                "cnilab-pod-server", "CNISpec", "Netlink",
+                "cnilab-pod-server", "CNISpec", "Netlink", "Mesh",
                 "Namespaces", "NetPrimitives", "TestSupport", "ChildProcess", "IPAM", "Datastore",
             ],
             swiftSettings: swiftSettings
