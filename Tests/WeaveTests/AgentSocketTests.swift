@@ -10,6 +10,14 @@ import Weave
 /// The agent's local socket: a request and its answer, a refusal, a malformed request answered
 /// with an error (the server keeps serving), and an agent that is not there.
 struct AgentSocketTests {
+    /// Runs a blocking client call on a thread of its own: the server's handler needs the
+    /// concurrency pool, which other tests of a parallel run may keep busy.
+    static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try body() }) }.start()
+        }
+    }
+
     @Test func requestAndAnswer() async throws {
         let directory = try TestDirectories.temporary(prefix: "weave-socket")
         defer { TestDirectories.remove(directory) }
@@ -23,12 +31,12 @@ struct AgentSocketTests {
         try server.start()
         defer { server.stop() }
         let client = WeaveAgentClient(socketPath: path, timeoutSeconds: 5)
-        let answer = try await Task.detached { try client.perform(WeaveAgentRequest(operation: .allocate, containerID: "c1")) }.value
+        let answer = try await Self.offPool { try client.perform(WeaveAgentRequest(operation: .allocate, containerID: "c1")) }
         #expect(answer == WeaveAgentResponse(address: "10.32.0.5/12", gateway: "10.32.0.1", mtu: 1450))
 
-        let refusal = await Task.detached { () -> WeaveError? in
+        let refusal = try await Self.offPool { () -> WeaveError? in
             do throws(WeaveError) { _ = try client.perform(WeaveAgentRequest(operation: .ping)); return nil } catch { return error }
-        }.value
+        }
         #expect(refusal?.code == .refused && refusal?.message == "no ping here")
 
         // Garbage instead of JSON: an error answer, and the server still serves.
@@ -37,7 +45,7 @@ struct AgentSocketTests {
         let reply = try UnixSocket.readMessage(raw, limit: 1 << 16, what: "reply")
         close(raw)
         #expect(String(decoding: reply, as: UTF8.self).contains("\"error\""))
-        let again = try await Task.detached { try client.perform(WeaveAgentRequest(operation: .allocate, containerID: "c2")) }.value
+        let again = try await Self.offPool { try client.perform(WeaveAgentRequest(operation: .allocate, containerID: "c2")) }
         #expect(again.address == "10.32.0.5/12")
     }
 
@@ -47,7 +55,7 @@ struct AgentSocketTests {
         #expect(error?.code == .agentUnavailable)
     }
 
-    @Test func staleSocketFileIsReplaced() throws {
+    @Test func staleSocketFileIsReplaced() async throws {
         let directory = try TestDirectories.temporary(prefix: "weave-socket")
         defer { TestDirectories.remove(directory) }
         let path = directory + "/weave.sock"
@@ -60,7 +68,8 @@ struct AgentSocketTests {
         let second = AgentSocketServer(path: path) { _ in WeaveAgentResponse(text: "second") }
         try second.start()
         defer { second.stop() }
-        #expect(try WeaveAgentClient(socketPath: path, timeoutSeconds: 5).perform(WeaveAgentRequest(operation: .status)).text == "second")
+        let answer = try await Self.offPool { try WeaveAgentClient(socketPath: path, timeoutSeconds: 5).perform(WeaveAgentRequest(operation: .status)) }
+        #expect(answer.text == "second")
     }
 
     @Test func peerNamesAreStablePerNode() {

@@ -115,6 +115,14 @@ import Weave
                 .perform(WeaveAgentRequest(operation: .allocate, containerID: pod3.containerID))
         }.value
         #expect(again.address?.hasPrefix(try #require(pod3.address) + "/") == true, "\(again)")
+        // The restarted agent serves at once (from disk); its pods' traffic flows again once the
+        // mesh has reconnected it and the flood lists name it.
+        let reconnected = try await eventually(within: 20) {
+            let text = (try? WeaveAgentClient(socketPath: socket2, timeoutSeconds: 2).perform(WeaveAgentRequest(operation: .status)).text) ?? ""
+            let document = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+            return ((document?["fastPath"] as? [String: Any])?["remotes"] as? [String])?.count == 2
+        }
+        #expect(reconnected)
         let after = try await lab.probe(ProbeOptions(ports: [80], protocols: [.tcp], timeoutMilliseconds: 1_000))
         #expect(after.count == 3 * 2 && after.allSatisfy(\.connected), "\(after.filter { !$0.connected })")
 
