@@ -34,6 +34,7 @@ let package = Package(
         .library(name: "AgentHTTP", targets: ["AgentHTTP"]),
         .library(name: "Routing", targets: ["Routing"]),
         .library(name: "VXLAN", targets: ["VXLAN"]),
+        .library(name: "Weave", targets: ["Weave"]),
         .library(name: "Lab", targets: ["Lab"]),
         .library(name: "LabProfiles", targets: ["LabProfiles"]),
         .library(name: "LabMeasurement", targets: ["LabMeasurement"]),
@@ -223,10 +224,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // The Weave-like agent (Examples/swift-weaved): today only generate-secret; the agent comes with issue 15.
+
+        // The Weave-like agent (Examples/swift-weaved): mesh, fast path, ring IPAM, policy; generate-secret, status, rmpeer.
         .executableTarget(
             name: "swift-weaved",
-            dependencies: ["Mesh", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "Weave", "Mesh", "IPAM", "VXLAN", "Routing", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "Datastore",
+                "PolicyAgent", "AgentHTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Examples/swift-weaved",
             exclude: ["README.md"],
             swiftSettings: swiftSettings
@@ -316,11 +325,28 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: swift-weave: Weave Net's pod attachment (bridge weave, ring addresses from the
+        // local swift-weaved, whose target is next to Mesh's).
+        // The Weave library is what both sides share: names, the agent socket protocol and its
+        // client (lean: no full Foundation, no NIO, so the plugin stays small).
+        .target(
+            name: "Weave",
+            dependencies: ["Routing", "NetPrimitives", "SystemSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "swift-weave",
+            dependencies: ["Weave", "CNISpec", "Routing", "Netlink", "Namespaces", "NetPrimitives", "IPAM", "Datastore"],
+            path: "Examples/swift-weave",
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: The multi-node lab (engine of cnilab and of the end-to-end tests)
         .target(
             name: "Lab",
             dependencies: [
-                "Netlink", "Namespaces", "CNISpec", "ChildProcess", "NetPrimitives", "Datastore", "Policy", "PolicyAgent", "SystemSupport",
+                "Netlink", "Nftables", "Namespaces", "CNISpec", "ChildProcess", "NetPrimitives", "Datastore", "Policy", "PolicyAgent", "SystemSupport",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
@@ -330,7 +356,7 @@ let package = Package(
         // knows no plugin, these conform to its LabProfile protocol.
         .target(
             name: "LabProfiles",
-            dependencies: ["Lab", "CNISpec", "Datastore", "IPAM", "NetPrimitives", "Netlink", "Namespaces"],
+            dependencies: ["Lab", "CNISpec", "Datastore", "IPAM", "NetPrimitives", "Netlink", "Namespaces", "Weave"],
             swiftSettings: swiftSettings
         ),
 
@@ -637,6 +663,15 @@ let package = Package(
             dependencies: [
                 "swift-calico", "swift-calico-node", "swift-ipam", "CNISpec", "Netlink", "Nftables", "TestSupport", "Namespaces", "ChildProcess",
                 "NetPrimitives", "Datastore", "AgentHTTP", "Kubernetes", "KubernetesTestServer",
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WeaveTests",
+            dependencies: [
+                "Weave", "VXLAN", "swift-weave", "swift-weaved", "Lab", "LabProfiles", "NetpolConformance", "NetpolConformanceLab",
+                "cnilab-pod-server", "CNISpec", "Netlink", "Mesh",
+                "Namespaces", "NetPrimitives", "TestSupport", "ChildProcess", "IPAM", "Datastore",
             ],
             swiftSettings: swiftSettings
         ),

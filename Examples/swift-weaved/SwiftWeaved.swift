@@ -1,16 +1,16 @@
 import ArgumentParser
+import Foundation
 import Mesh
+import Weave
 
 @main
-struct SwiftWeaved: ParsableCommand {
+struct SwiftWeaved: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swift-weaved",
-        abstract: "The swift-cni Weave-like agent. Today: the commands that need the Mesh library only.",
-        discussion: """
-            The agent itself (joining the mesh, the data path, ring IPAM, status) comes with \
-            issue 15; see README.md.
-            """,
-        subcommands: [GenerateSecret.self])
+        abstract: "The swift-cni Weave-like agent: mesh, fast path, ring IPAM and network policy on one node.",
+        discussion: "Without a subcommand it runs the agent (see `swift-weaved run --help`); see README.md.",
+        subcommands: [Run.self, Status.self, RemovePeer.self, GenerateSecret.self],
+        defaultSubcommand: Run.self)
 
     struct GenerateSecret: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -32,5 +32,72 @@ struct SwiftWeaved: ParsableCommand {
                 print(MeshSecret.generate().hexEncoded)
             }
         }
+    }
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the running agent's status: peers, connections, routes, ring ownership, fast path.")
+
+        @Option(help: "The agent's local socket.")
+        var socket = WeaveNames.defaultSocketPath
+
+        @Flag(help: "The whole status document as JSON.")
+        var json = false
+
+        func run() throws {
+            let text = try WeaveAgentClient(socketPath: socket, timeoutSeconds: 10)
+                .perform(WeaveAgentRequest(operation: .status)).text ?? "{}"
+            if json {
+                print(text)
+                return
+            }
+            let status = try JSONDecoder().decode(AgentStatus.self, from: Data(text.utf8))
+            print(status.summary)
+        }
+    }
+
+    struct RemovePeer: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rmpeer",
+            abstract: "Reclaim the address space of a dead peer (agreed by a quorum of the ring's owners).")
+
+        @Argument(help: "The dead peer's nickname (node name) or peer name.")
+        var peer: String
+
+        @Option(help: "The agent's local socket.")
+        var socket = WeaveNames.defaultSocketPath
+
+        func run() throws {
+            let answer = try WeaveAgentClient(socketPath: socket, timeoutSeconds: 40)
+                .perform(WeaveAgentRequest(operation: .removePeer, peer: peer))
+            print(answer.text ?? "done")
+        }
+    }
+}
+
+extension AgentStatus {
+    /// The human-readable `status`.
+    var summary: String {
+        var lines = [
+            "node \(node) (peer \(peer)), range \(range), bridge \(gateway ?? "no address yet"), MTU \(mtu)",
+            "data encryption: \(dataEncrypted ? "on" : "off (the fast path carries data in clear)")",
+            "fast path \(fastPath.device) udp/\(fastPath.port): \(fastPath.remotes.count) peers \(fastPath.remotes.joined(separator: " "))",
+            "connections:",
+        ]
+        for connection in mesh.node.connections {
+            lines.append("  \(connection.address) \(connection.state.rawValue) \(connection.peer.map { "\($0)" } ?? "?") encrypted=\(connection.encrypted)")
+        }
+        for refusal in mesh.node.recentRefusals.suffix(5) {
+            lines.append("  refused \(refusal.address): \(refusal.reason)")
+        }
+        lines.append("routes:")
+        for route in mesh.topology.routes {
+            lines.append("  \(route.destination) via \(route.nextHop) (\(route.hops) hops)")
+        }
+        lines.append("ring: initialised=\(ring.initialised), allocations \(ring.allocations)")
+        for space in ring.peers {
+            lines.append("  \(space.peer): owns \(space.owned), free \(space.free)")
+        }
+        return lines.joined(separator: "\n")
     }
 }

@@ -6,7 +6,7 @@ import Lab
 public enum LabProfiles {
     /// Every profile type of this library (what `cnilab` opens labs with).
     public static let all: [any LabProfile.Type] = [
-        ReferenceProfile.self, FlannelProfile.self, CalicoProfile.self, CanalProfile.self,
+        ReferenceProfile.self, FlannelProfile.self, CalicoProfile.self, CanalProfile.self, WeaveProfile.self,
     ]
 
     /// The pod network of every profile here (flannel's `Network`, calico's pool).

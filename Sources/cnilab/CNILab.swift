@@ -18,6 +18,7 @@ struct CNILab: AsyncParsableCommand {
         subcommands: [
             Up.self, NodeCommand.self, AgentCommandGroup.self, PodCommand.self, NamespaceCommand.self, Exec.self,
             Probe.self, Status.self, Logs.self, Bench.self, Down.self, Demo.self, PolicyCommand.self, Compare.self, Netpol.self,
+            LinkCommand.self,
         ])
 }
 
@@ -56,18 +57,20 @@ struct Up: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Create a lab: fabric, nodes, agents.")
 
     enum Plugin: String, ExpressibleByArgument, CaseIterable {
-        case flannel, calico, canal
+        case flannel, calico, canal, weave
         /// The reference bridge + host-local plugins with static routes (for testing the lab).
         case reference
     }
 
     @OptionGroup var options: LabOptions
-    @Option(help: "flannel, calico or canal (reference: the reference plugins, for testing).") var plugin = Plugin.flannel
+    @Option(help: "flannel, calico, canal or weave (reference: the reference plugins, for testing).") var plugin = Plugin.flannel
     @Option(help: "The number of nodes (numbered 0..N-1).") var nodes = 2
     @Option(help: "file (embedded, default) or etcd (a real etcd inside the fabric namespace).") var store = LabStoreKind.file
     @Option(help: "flannel's backend: vxlan or host-gw.") var backend = FlannelBackend.vxlan
     @Option(help: "calico: the BGP hold time in seconds (default 9).") var holdTime: Int?
     @Option(help: "calico: seconds the peers keep a killed agent's routes (default 30).") var gracefulRestartTime: Int?
+    @Option(help: "weave: the mesh secret file (from swift-weaved generate-secret) every agent gets.") var secretFile: String?
+    @Option(help: "weave: underlay networks whose traffic needs no encryption (comma-separated CIDRs).") var trustedSubnets: String?
     @Flag(help: .hidden) var standInAgent = false
 
     func run() async throws {
@@ -83,6 +86,13 @@ struct Up: AsyncParsableCommand {
                     connectRetryTime: CalicoSettings.standard.connectRetryTime,
                     gracefulRestartTime: gracefulRestartTime ?? CalicoSettings.standard.gracefulRestartTime))
         case .canal: profile = CanalProfile()
+        case .weave:
+            profile = WeaveProfile(
+                secretFile: secretFile.map { URL(fileURLWithPath: $0).standardizedFileURL.path },
+                trustedSubnets: trustedSubnets.map { $0.split(separator: ",").map { String($0) } } ?? [])
+        }
+        if plugin != .weave, secretFile != nil || trustedSubnets != nil {
+            throw ValidationError("--secret-file and --trusted-subnets are options of --plugin weave")
         }
         Output.progress("creating lab '\(options.lab)' (\(profile), \(nodes) nodes, \(store.rawValue) store)…")
         let lab = try await Lab.up(

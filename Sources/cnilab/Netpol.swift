@@ -19,10 +19,10 @@ struct Netpol: AsyncParsableCommand {
             The lab is removed at the end (--keep leaves it). Exit status 1 when a case fails.
             """)
 
-    enum Plugin: String, ExpressibleByArgument, CaseIterable { case calico, canal }
+    enum Plugin: String, ExpressibleByArgument, CaseIterable { case calico, canal, weave }
 
     @OptionGroup var options: LabOptions
-    @Option(help: "Comma-separated plugins: calico, canal (default: both).") var plugins = "calico,canal"
+    @Option(help: "Comma-separated plugins: calico, canal, weave (default: calico,canal).") var plugins = "calico,canal"
     @Option(name: .customLong("case"), help: "Run only the cases with this id (repeatable; see --list).") var caseIDs: [String] = []
     @Flag(help: "Run only the representative subset CI runs.") var representative = false
     @Flag(help: "List the cases (and the upstream cases left out) and exit.") var list = false
@@ -38,7 +38,8 @@ struct Netpol: AsyncParsableCommand {
             switch Plugin(rawValue: name.trimmingCharacters(in: .whitespaces)) {
             case .calico: ("calico", CalicoProfile(.standard))
             case .canal: ("canal", CanalProfile())
-            case nil: throw LabError(.invalidArgument, "netpol: unknown plugin '\(name)' (calico, canal)")
+            case .weave: ("weave", WeaveProfile())
+            case nil: throw LabError(.invalidArgument, "netpol: unknown plugin '\(name)' (calico, canal, weave)")
             }
         }
         var reports: [NetpolReport] = []

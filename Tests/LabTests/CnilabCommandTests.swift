@@ -105,10 +105,10 @@ import TestSupport
             _ = held
         }
 
-        // An unknown plugin is refused by the argument parser (canal is a real profile now:
-        // CanalLabTests).
-        let unknown = try run("up", "--plugin", "weave")
-        #expect(!unknown.succeeded && unknown.errors.contains("weave"))
+        // An unknown plugin is refused by the argument parser (canal and weave are real profiles
+        // now: CanalLabTests, WeaveLabTests).
+        let unknown = try run("up", "--plugin", "cilium")
+        #expect(!unknown.succeeded && unknown.errors.contains("cilium"))
 
         // A crash: agent 0 killed and the state file lost; down still removes every namespace,
         // process (found inside the lab's namespaces) and file.

@@ -1,0 +1,91 @@
+import NetPrimitives
+import Netlink
+import Nftables
+
+/// Cutting the underlay between two nodes, for every plugin: inside the fabric namespace,
+/// table `inet cnilab_links` drops IPv4 forwarded between the two nodes' underlay addresses, in
+/// both directions, on the fabric bridge (bridged traffic passes the IP hooks:
+/// `net.bridge.bridge-nf-call-iptables=1` in the fabric namespace). The table is the state: a
+/// rule per direction with the comment `cnilab link A B`.
+extension Lab {
+    static let linksTable = NftablesTable(family: .inet, name: "cnilab_links")
+
+    /// The blocked node pairs (lower index first), from the fabric's table.
+    public func blockedLinks() throws -> [LinkBlock] {
+        let fabric = try Self.openNamespace(LabNames.fabric(lab: name))
+        return try Self.kernel("reading \(Self.linksTable)") {
+            let handle = try NftablesHandle(namespace: fabric)
+            guard let contents = try? handle.contents(of: Self.linksTable) else { return [] }
+            return Set(contents.rules.compactMap { LinkBlock(comment: $0.comment) }).sorted()
+        }
+    }
+
+    /// Drops underlay traffic between nodes `a` and `b` (both directions) until
+    /// ``unblockLink(_:_:)``; blocking a blocked pair changes nothing.
+    public func blockLink(_ a: Int, _ b: Int) throws {
+        let pair = try linkBlock(a, b)
+        try writeLinks(Set(try blockedLinks()).union([pair]))
+    }
+
+    /// Lets underlay traffic between nodes `a` and `b` through again.
+    public func unblockLink(_ a: Int, _ b: Int) throws {
+        let pair = try linkBlock(a, b)
+        try writeLinks(Set(try blockedLinks()).subtracting([pair]))
+    }
+
+    private func linkBlock(_ a: Int, _ b: Int) throws -> LinkBlock {
+        guard a != b else { throw LabError(.invalidArgument, "a link joins two different nodes, not \(a) and \(b)") }
+        _ = try nodeRecord(a)
+        _ = try nodeRecord(b)
+        return LinkBlock(min(a, b), max(a, b))
+    }
+
+    private func writeLinks(_ pairs: Set<LinkBlock>) throws {
+        let fabric = try Self.openNamespace(LabNames.fabric(lab: name))
+        let chain = NftablesChain.base(table: Self.linksTable, name: "forward", hook: .forward, priority: -10)
+        var rules: [NftablesRule] = []
+        for pair in pairs.sorted() {
+            let first = try IPAddress(parsing: LabAddressing.underlayAddress(node: pair.first))
+            let second = try IPAddress(parsing: LabAddressing.underlayAddress(node: pair.second))
+            for (from, to) in [(first, second), (second, first)] {
+                rules.append(NftablesRule(
+                    in: chain, matches: [.sourceAddress(IPNetwork(host: from)), .destinationAddress(IPNetwork(host: to))],
+                    statements: [.counter, .drop], comment: pair.comment))
+            }
+        }
+        try Self.kernel("programming \(Self.linksTable)") {
+            let netlink = try NetlinkHandle(namespace: fabric)
+            if try netlink.sysctl("net.bridge.bridge-nf-call-iptables") != "1" {
+                try netlink.setSysctl("net.bridge.bridge-nf-call-iptables", to: "1")
+            }
+            let handle = try NftablesHandle(namespace: fabric)
+            var transaction = NftablesTransaction()
+            transaction.replace(with: NftablesTableContents(table: Self.linksTable, chains: [chain], rules: rules))
+            try handle.apply(transaction)
+        }
+    }
+}
+
+/// Two nodes whose underlay traffic the fabric drops (`cnilab link block A B`).
+public struct LinkBlock: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    public var first: Int
+    public var second: Int
+
+    public init(_ first: Int, _ second: Int) {
+        self.first = first
+        self.second = second
+    }
+
+    init?(comment: String?) {
+        guard let comment, comment.hasPrefix("cnilab link ") else { return nil }
+        let parts = comment.dropFirst("cnilab link ".count).split(separator: " ").compactMap { Int($0) }
+        guard parts.count == 2 else { return nil }
+        self.init(parts[0], parts[1])
+    }
+
+    var comment: String { "cnilab link \(first) \(second)" }
+
+    public static func < (lhs: LinkBlock, rhs: LinkBlock) -> Bool { (lhs.first, lhs.second) < (rhs.first, rhs.second) }
+
+    public var description: String { "node \(first) ⟷ node \(second)" }
+}
