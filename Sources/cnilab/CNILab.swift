@@ -18,6 +18,7 @@ struct CNILab: AsyncParsableCommand {
         subcommands: [
             Up.self, NodeCommand.self, AgentCommandGroup.self, PodCommand.self, NamespaceCommand.self, Exec.self,
             Probe.self, Status.self, Logs.self, Bench.self, Down.self, Demo.self, PolicyCommand.self, Compare.self, Netpol.self,
+            KubeconfigCommand.self,
         ])
 }
 
@@ -69,6 +70,8 @@ struct Up: AsyncParsableCommand {
     @Option(help: "calico: the BGP hold time in seconds (default 9).") var holdTime: Int?
     @Option(help: "calico: seconds the peers keep a killed agent's routes (default 30).") var gracefulRestartTime: Int?
     @Flag(help: .hidden) var standInAgent = false
+    @Flag(help: "Run a Kubernetes API server and swift-kube-sync in the fabric namespace; pods, labels and NetworkPolicies then go through the API (see `cnilab kubeconfig`).")
+    var kube = false
 
     func run() async throws {
         let profile: any LabProfile
@@ -84,10 +87,10 @@ struct Up: AsyncParsableCommand {
                     gracefulRestartTime: gracefulRestartTime ?? CalicoSettings.standard.gracefulRestartTime))
         case .canal: profile = CanalProfile()
         }
-        Output.progress("creating lab '\(options.lab)' (\(profile), \(nodes) nodes, \(store.rawValue) store)…")
+        Output.progress("creating lab '\(options.lab)' (\(profile), \(nodes) nodes, \(store.rawValue) store\(kube ? ", Kubernetes API" : ""))…")
         let lab = try await Lab.up(
             LabConfiguration(name: options.lab, stateDirectory: options.directory, profile: profile, nodeCount: nodes, store: store,
-                progress: { Output.progress("  " + $0) }))
+                progress: { Output.progress("  " + $0) }, kubernetes: kube))
         for node in await lab.nodes() {
             print("node \(node.index) \(node.name) \(node.underlayAddress) subnet \(node.subnet ?? "-") agent \(node.agent.rawValue)")
         }
