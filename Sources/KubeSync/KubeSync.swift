@@ -114,12 +114,14 @@ public actor KubeSync {
     }
 
     private func loop(wakes: AsyncStream<Void>, wake: AsyncStream<Void>.Continuation) async {
-        await nodes.waitUntilSynced()
-        await pods.waitUntilSynced()
-        await namespaces.waitUntilSynced()
-        await policies.waitUntilSynced()
-        logger.info("every informer listed; mirroring into the store")
         do {
+            // Polled, not awaited: `waitUntilSynced` cannot be cancelled, and a sync that never
+            // reaches the API must still stop on SIGTERM.
+            while true {
+                if await nodes.hasSynced, await pods.hasSynced, await namespaces.hasSynced, await policies.hasSynced { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            logger.info("every informer listed; mirroring into the store")
             try await round(wake: wake)
             for await _ in wakes {
                 try Task.checkCancellation()

@@ -89,6 +89,43 @@ struct SyncFixtureTests {
         }
     }
 
+    /// `--allocate-node-cidrs`: nodes without a pod CIDR get the lowest free ones, written to the
+    /// API (and from there to the node records); a node's existing CIDR is kept.
+    @Test func allocatesNodeCIDRsThroughTheAPI() async throws {
+        try await withTimeout(.seconds(60), "node CIDRs allocated") {
+            let directory = try TestDirectories.temporary(prefix: "swiftcni-kubesync-")
+            defer { TestDirectories.remove(directory) }
+            let store = try FileDatastore(directory: directory + "/store", pollIntervalMilliseconds: 10, synchronousWrites: false)
+            let fixture = try await APIServerFixture.start(store: store, bookmarkInterval: .milliseconds(200))
+            defer { Task { await fixture.shutdown() } }
+            let client = try KubernetesClient(configuration: ClientConfiguration(server: fixture.url, requestTimeout: .seconds(10)))
+            var holding = Node(name: "node-c")
+            holding.podCIDRs = ["10.244.0.0/24"]
+            holding.podCIDR = "10.244.0.0/24"
+            _ = try await client.create(holding)
+            for name in ["node-b", "node-a"] { _ = try await client.create(Node(name: name)) }
+            let sync = KubeSync(
+                client: client, store: store,
+                options: KubeSyncOptions(
+                    markerInterval: .milliseconds(100), nodeCIDRs: try NodeCIDRAllocator(clusterCIDR: "10.244.0.0/16", maskSize: 24),
+                    informer: InformerOptions(backoff: Self.backoff)))
+            let runner = Task { await sync.run() }
+            defer { runner.cancel() }
+            let expected = ["node-a": "10.244.1.0/24", "node-b": "10.244.2.0/24", "node-c": "10.244.0.0/24"]
+            while true {
+                let nodes = try await client.list(Node.self).items
+                let records = try await ClusterRegistry(store: store).nodes()
+                if Dictionary(uniqueKeysWithValues: nodes.map { ($0.name, $0.podCIDR ?? "") }) == expected,
+                    Dictionary(uniqueKeysWithValues: records.map { ($0.name, $0.podCIDRs?.first ?? "") }) == expected
+                {
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(try await client.get(Node.self, name: "node-a").podCIDRs == ["10.244.1.0/24"])
+        }
+    }
+
     /// nil when the store reflects a fresh list of the API; else what differs.
     static func mismatch(client: KubernetesClient, store: any Datastore) async throws -> String? {
         let nodes = try await client.list(Node.self).items
