@@ -656,7 +656,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KubeSyncTests",
-            dependencies: ["KubeSync", "Kubernetes", "KubernetesTestServer", "Datastore", "Policy", "TestSupport"],
+            dependencies: ["KubeSync", "Kubernetes", "KubernetesTestServer", "Datastore", "Policy", "TestSupport", "ChildProcess", "swift-kube-sync"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
