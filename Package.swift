@@ -43,6 +43,7 @@ let package = Package(
         .library(name: "TestSupport", targets: ["TestSupport"]),
         .library(name: "Kubernetes", targets: ["Kubernetes"]),
         .library(name: "KubernetesTestServer", targets: ["KubernetesTestServer"]),
+        .library(name: "KubeSync", targets: ["KubeSync"]),
         .executable(name: "cnilab", targets: ["cnilab"]),
     ],
     dependencies: [
@@ -347,6 +348,7 @@ let package = Package(
             name: "Lab",
             dependencies: [
                 "Netlink", "Nftables", "Namespaces", "CNISpec", "ChildProcess", "NetPrimitives", "Datastore", "Policy", "PolicyAgent", "SystemSupport",
+                "Kubernetes",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
@@ -607,6 +609,7 @@ let package = Package(
                 "Lab", "LabProfiles", "NetpolConformance", "NetpolConformanceLab", "TestSupport", "Namespaces", "CNISpec", "ChildProcess",
                 "Datastore", "Netlink", "NetPrimitives",
                 "Policy", "cnilab", "cnilab-pod-server", "swift-flannel", "swift-flanneld", "swift-calico", "swift-calico-node", "swift-canal", "swift-canald",
+                "cnilab-apiserver", "swift-kube-sync", "Kubernetes",
             ],
             swiftSettings: swiftSettings
         ),
@@ -650,6 +653,39 @@ let package = Package(
                 "swift-canal", "swift-canald", "swift-flanneld", "PolicyAgent", "CNISpec", "Datastore", "Netlink", "TestSupport",
                 "Namespaces", "NetPrimitives", "ChildProcess",
             ],
+            swiftSettings: swiftSettings
+        ),
+        // MARK: swift-kube-sync (issue 20, item 3): the API's nodes, pods, namespaces and network
+        // policies mirrored into the Datastore keys the agents read; the fixture API server as the
+        // process `cnilab up --kube` runs in a lab's fabric namespace.
+        .target(
+            name: "KubeSync",
+            dependencies: ["Kubernetes", "Datastore", "NetPrimitives", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "swift-kube-sync",
+            dependencies: [
+                "KubeSync", "Kubernetes", "Datastore", "AgentHTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Examples/swift-kube-sync",
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "cnilab-apiserver",
+            dependencies: [
+                "KubernetesTestServer", "Datastore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KubeSyncTests",
+            dependencies: ["KubeSync", "Kubernetes", "KubernetesTestServer", "Datastore", "Policy", "TestSupport", "ChildProcess", "swift-kube-sync"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -51,6 +51,19 @@ public enum KeyLayout {
     /// `/swiftcni/policies/calico/global/<name>`: a Calico GlobalNetworkPolicy.
     public static func calicoGlobalPolicy(name: String) -> String { policies + "calico/global/\(name)" }
 
+    /// `/swiftcni/sync/kubernetes/`: swift-kube-sync's own keys (its marker of the API versions
+    /// it reflects, and its claims on keys whose values cannot carry a mark).
+    public static let kubernetesSync = root + "/sync/kubernetes/"
+    /// `/swiftcni/sync/kubernetes/versions`: the API versions and resource versions the mirrored
+    /// keys reflect.
+    public static let kubernetesSyncMarker = kubernetesSync + "versions"
+    /// `/swiftcni/sync/kubernetes/namespaces/<namespace>`: swift-kube-sync owns the namespace's
+    /// label map (`/swiftcni/labels/namespace/_cluster/<namespace>`).
+    public static func kubernetesSyncNamespaceClaim(_ namespace: String) -> String { kubernetesSyncNamespaceClaims + namespace }
+    public static let kubernetesSyncNamespaceClaims = kubernetesSync + "namespaces/"
+    /// `/swiftcni/labels/namespace/_cluster/`: every namespace's label map.
+    public static let namespaceLabels = root + "/labels/namespace/_cluster/"
+
     /// A CIDR as one key component, flannel-style: `10.244.1.0/24` → `10.244.1.0-24`,
     /// `fd00::/64` → `fd00::-64`.
     public static func cidrKey(_ cidr: String) -> String {

@@ -26,6 +26,11 @@ public struct ClientConfiguration: Sendable {
     public var namespace: String?
     /// Bound on connecting and on every request except watches.
     public var requestTimeout: Duration
+    /// When set, opens each connection instead of a connect from this process: it returns a
+    /// connected TCP socket (made, say, inside another network namespace, where the server is
+    /// reachable) that the client adopts and closes. `host` and `port` still name the server
+    /// (the `Host` header, TLS).
+    public var socketConnector: (@Sendable () async throws -> Int32)?
 
     public init(
         server: String, certificateAuthorityPEM: [UInt8]? = nil, insecureSkipTLSVerify: Bool = false,

@@ -138,20 +138,25 @@ final class HTTPTransport: Sendable {
         let sslContext = self.sslContext
         let host = configuration.host
         let sniName = configuration.tlsServerName ?? (Self.isIPAddress(host) ? nil : host)
+        let initialize: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>> = { channel in
+            channel.eventLoop.makeCompletedFuture {
+                if let sslContext {
+                    let handler = try NIOSSLClientHandler(context: sslContext, serverHostname: sniName)
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                }
+                try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
+            }
+        }
         do {
+            if let connector = configuration.socketConnector {
+                let descriptor = try await connector()
+                return try await ClientBootstrap(group: group).withConnectedSocket(descriptor, channelInitializer: initialize)
+            }
             return try await ClientBootstrap(group: group)
                 .connectTimeout(.seconds(Int64(configuration.requestTimeout.components.seconds)))
                 .channelOption(.socketOption(.so_reuseaddr), value: 1)
-                .connect(host: host, port: configuration.port) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        if let sslContext {
-                            let handler = try NIOSSLClientHandler(context: sslContext, serverHostname: sniName)
-                            try channel.pipeline.syncOperations.addHandler(handler)
-                        }
-                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                        return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
-                    }
-                }
+                .connect(host: host, port: configuration.port, channelInitializer: initialize)
         } catch {
             throw mapTransportError(error)
         }

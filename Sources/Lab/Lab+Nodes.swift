@@ -61,6 +61,7 @@ extension Lab {
                 setSubnet(subnet, node: index)
             }
             try save()
+            try await registerKubernetesNode(index)
             try await startAgent(index)
             if let subnet = try await profile.waitUntilReady(profileNode(try nodeRecord(index)), in: profileContext) {
                 setSubnet(subnet, node: index)
@@ -86,6 +87,7 @@ extension Lab {
         forgetProcess(node.agent)
         for pod in state.pods where pod.node == index { try? await deletePod(try PodReference(namespace: pod.namespace, name: pod.name)) }
         try await profile.nodeLeft(profileNode(node), in: profileContext)
+        await unregisterKubernetesNode(node.name)
         if let namespace = try? NetworkNamespace.open(name: node.namespace) { ProcessSupervisor.killAll(in: namespace) }
         try? NetworkNamespace.delete(name: node.namespace)
         state.nodes.removeAll { $0.index == index }

@@ -35,6 +35,7 @@ extension Lab {
         state.pods.append(record)
         try recordNamespace(record.networkNamespace)
         do {
+            if usesKubernetes { try await createKubernetesPod(record) }
             let namespace = try Self.createNamespace(record.networkNamespace)
             let nodeNamespace = try Self.openNamespace(node.namespace)
             do {
@@ -50,8 +51,12 @@ extension Lab {
             replacePod(record)
             try recordProcess(record.server!)
             try await waitForPodServer(in: namespace, record: record.server!)
-            try await publish(record)
-            try await publishNamespaceLabels(pod.namespace)
+            if usesKubernetes {
+                try await reportKubernetesPodStatus(record)
+            } else {
+                try await publish(record)
+                try await publishNamespaceLabels(pod.namespace)
+            }
         } catch {
             // Roll back: the plugin's DEL (the ADD may have half-happened), the server, the
             // namespace and the record, so the same pod can be added again.
@@ -66,6 +71,8 @@ extension Lab {
         let record = try podRecord(pod)
         if let server = record.server { ProcessSupervisor.stop(server, graceMilliseconds: 1_000) }
         forgetProcess(record.server)
+        // As in a cluster: the pod leaves the API, then the kubelet tears its sandbox down.
+        if usesKubernetes { try await deleteKubernetesPod(namespace: pod.namespace, name: pod.name) }
         if let node = try? nodeRecord(record.node), let nodeNamespace = try? NetworkNamespace.open(name: node.namespace) {
             do {
                 try await runtime(on: nodeNamespace).delete(try networkConfiguration(node: record.node), attachment(record))
@@ -78,16 +85,18 @@ extension Lab {
         state.pods.removeAll { $0.namespace == pod.namespace && $0.name == pod.name }
         state.namespaces.removeAll { $0 == record.networkNamespace }
         try save()
-        try await unpublish(record)
+        if !usesKubernetes { try await unpublish(record) }
     }
 
     /// Adds or overwrites labels; a key ending in `-` (`app-`) removes that label.
     public func labelPod(_ pod: PodReference, _ changes: [String]) async throws -> [String: String] {
         var record = try podRecord(pod)
+        let old = record.labels
         record.labels = try Self.applyLabelChanges(changes, to: record.labels)
+        if usesKubernetes { try await labelKubernetesPod(namespace: pod.namespace, name: pod.name, from: old, to: record.labels) }
         replacePod(record)
         try save()
-        try await publish(record)
+        if !usesKubernetes { try await publish(record) }
         return record.labels
     }
 
@@ -96,10 +105,12 @@ extension Lab {
     public func labelNamespace(_ namespace: String, _ changes: [String]) async throws -> [String: String] {
         try LabNames.validateKubernetesName(namespace, what: "namespace")
         ensureNamespaceLabels(namespace)
-        let labels = try Self.applyLabelChanges(changes, to: state.namespaceLabels[namespace] ?? [:])
+        let old = state.namespaceLabels[namespace] ?? [:]
+        let labels = try Self.applyLabelChanges(changes, to: old)
+        if usesKubernetes { try await labelKubernetesNamespace(namespace, from: old, to: labels) }
         state.namespaceLabels[namespace] = labels
         try save()
-        try await publishNamespaceLabels(namespace)
+        if !usesKubernetes { try await publishNamespaceLabels(namespace) }
         return labels
     }
 
@@ -112,6 +123,7 @@ extension Lab {
     // MARK: - Helpers
 
     func rollBack(_ record: LabState.PodRecord) async {
+        if usesKubernetes { try? await deleteKubernetesPod(namespace: record.namespace, name: record.name) }
         if let server = record.server { ProcessSupervisor.stop(server, graceMilliseconds: 1_000) }
         forgetProcess(record.server)
         if let nodeNamespace = try? NetworkNamespace.open(name: (try? nodeRecord(record.node).namespace) ?? ""),

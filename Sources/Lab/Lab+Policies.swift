@@ -13,7 +13,15 @@ extension Lab {
     @discardableResult
     public func applyPolicies(_ text: String) async throws -> [LabPolicy] {
         let documents = try LabPolicy.documents(parsing: text)
-        for policy in documents { try await storePut(policy.key, policy.document) }
+        for policy in documents {
+            // Through the API (`cnilab up --kube`): swift-kube-sync stores it. Calico's kinds
+            // have no API here (no CRDs): they go to the store as before.
+            if usesKubernetes && policy.kind == .kubernetes {
+                try await applyKubernetesPolicy(policy)
+            } else {
+                try await storePut(policy.key, policy.document)
+            }
+        }
         return documents
     }
 
@@ -31,9 +39,21 @@ extension Lab {
     @discardableResult
     public func deletePolicy(namespace: String, name: String) async throws -> [LabPolicy] {
         try LabNames.validateKubernetesName(namespace, what: "namespace")
-        let deleted = try await policies().filter { $0.kind != .calicoGlobal && $0.namespace == namespace && $0.name == name }
+        var deleted = try await policies().filter { $0.kind != .calicoGlobal && $0.namespace == namespace && $0.name == name }
+        if usesKubernetes {
+            // The API holds the Kubernetes ones (the store's copy is swift-kube-sync's).
+            let stored = deleted.first { $0.kind == .kubernetes }
+            deleted.removeAll { $0.kind == .kubernetes }
+            if try await deleteKubernetesPolicy(namespace: namespace, name: name) {
+                deleted.append(
+                    stored
+                        ?? LabPolicy(
+                            kind: .kubernetes, namespace: namespace, name: name,
+                            key: LabPolicy.kubernetesKey(namespace: namespace, name: name), document: "{}"))
+            }
+        }
         guard !deleted.isEmpty else { throw LabError(.notFound, "no policy \(namespace)/\(name) in lab '\(self.name)'") }
-        for policy in deleted { try await storeDelete(policy.key) }
+        for policy in deleted where !(usesKubernetes && policy.kind == .kubernetes) { try await storeDelete(policy.key) }
         return deleted
     }
 

@@ -23,6 +23,8 @@ extension Lab {
         guard enforcesPolicy else { throw LabError(.notAvailable, "the \(state.plugin.kind) profile enforces no network policy") }
         let clock = ContinuousClock()
         let start = clock.now
+        // Through the API: the store first has to reflect it (swift-kube-sync).
+        if usesKubernetes { try await waitForKubeSync(timeout: timeout) }
         let target = try await storePutReturningRevision(Self.policySyncMarkerKey, "\(Date().timeIntervalSince1970)")
         let running = nodes().filter { $0.agent == .running }.map(\.index)
         while true {

@@ -5,7 +5,8 @@ import Foundation
 extension Lab {
     /// What the profile's hooks see of this lab.
     var profileContext: LabProfileContext {
-        LabProfileContext(lab: self, labName: name, stateDirectory: stateDirectory, store: state.store)
+        LabProfileContext(
+            lab: self, labName: name, stateDirectory: stateDirectory, store: state.store, kubeconfig: state.kubernetes?.kubeconfig)
     }
 
     /// A node as the profile's hooks see it: the subnet the lab recorded.
@@ -66,6 +67,11 @@ public struct LabProfileContext: Sendable {
     public let stateDirectory: String
     /// The store URL the agents and plugins use: `file:DIR` or `etcd:http://192.168.77.1:2379`.
     public let store: String
+    /// In a lab made with `cnilab up --kube`: the kubeconfig of the lab's API server (reachable
+    /// from the nodes and the fabric namespace). A profile with a kube-native agent mode
+    /// (flannel's `--kube-subnet-mgr`, calico-node reading Nodes) passes it to its agents; the
+    /// project's profiles leave the API to swift-kube-sync and keep reading the store. Nil otherwise.
+    public let kubeconfig: String?
 
     /// Each node's underlay link (its veth to the fabric bridge), the device agents bind to.
     public static let underlayDevice = "eth0"

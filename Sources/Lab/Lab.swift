@@ -62,7 +62,7 @@ public actor Lab {
             name: configuration.name, stateDirectory: directory, state: state, profile: configuration.profile,
             executableDirectories: configuration.executableDirectories, lock: lock)
         do {
-            try await lab.createFabric(store: configuration.store)
+            try await lab.createFabric(store: configuration.store, kubernetes: configuration.kubernetes)
             configuration.progress?("fabric \(LabNames.fabric(lab: configuration.name)) ready (store \(storeURL))")
             for index in 0..<configuration.nodeCount {
                 let node = try await lab.addNode(index: index)
@@ -114,7 +114,7 @@ public actor Lab {
 
     // MARK: - Fabric
 
-    private func createFabric(store: LabStoreKind) async throws {
+    private func createFabric(store: LabStoreKind, kubernetes: Bool) async throws {
         try Self.writeText(executableDirectories.joined(separator: "\n"), to: stateDirectory + "/bin-dirs")
         try save()
         let fabricName = LabNames.fabric(lab: name)
@@ -129,6 +129,7 @@ public actor Lab {
             try netlink.setLinkUp("br0")
         }
         if store == .etcd { try await startEtcd(in: fabric) }
+        if kubernetes { try await startKubernetes(in: fabric) }
         try await profile.prepare(profileContext)
     }
 

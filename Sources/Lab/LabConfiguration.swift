@@ -11,6 +11,9 @@ public struct LabConfiguration: Sendable {
     public var profile: any LabProfile
     public var nodeCount: Int
     public var store: LabStoreKind
+    /// Run the fixture API server and swift-kube-sync in the fabric namespace; pods, labels and
+    /// Kubernetes policies then go through the API (`cnilab up --kube`).
+    public var kubernetes: Bool
     /// Where to find `cnilab-pod-server`, agents and the project's plugins (default
     /// ``defaultExecutableDirectories``).
     public var executableDirectories: [String]
@@ -20,8 +23,9 @@ public struct LabConfiguration: Sendable {
     public init(
         name: String = "default", stateDirectory: String? = nil, profile: some LabProfile,
         nodeCount: Int = 2, store: LabStoreKind = .file, executableDirectories: [String]? = nil,
-        progress: (@Sendable (String) -> Void)? = nil
+        progress: (@Sendable (String) -> Void)? = nil, kubernetes: Bool = false
     ) {
+        self.kubernetes = kubernetes
         self.progress = progress
         self.name = name
         self.stateDirectory = stateDirectory ?? Self.defaultStateDirectory(lab: name)
@@ -59,4 +63,6 @@ enum LabAddressing {
     static let maximumNodes = 200
     static let underlayMTU = 1500
     static let etcdClientURL = "http://192.168.77.1:2379"
+    /// The port of the lab's API server (`cnilab up --kube`) on the fabric address.
+    static let apiServerPort = 6443
 }

@@ -15,6 +15,13 @@ struct LabState: Codable, Sendable {
     var processes: [ProcessRecord] = []
     /// Namespace labels (`kubernetes.io/metadata.name` is set on first use).
     var namespaceLabels: [String: [String: String]] = [:]
+    /// Set when the lab runs the API server and swift-kube-sync (`cnilab up --kube`).
+    var kubernetes: KubernetesRecord?
+
+    struct KubernetesRecord: Codable, Sendable {
+        var server: String
+        var kubeconfig: String
+    }
 
     struct NodeRecord: Codable, Sendable {
         var index: Int

@@ -18,7 +18,7 @@ struct CNILab: AsyncParsableCommand {
         subcommands: [
             Up.self, NodeCommand.self, AgentCommandGroup.self, PodCommand.self, NamespaceCommand.self, Exec.self,
             Probe.self, Status.self, Logs.self, Bench.self, Down.self, Demo.self, PolicyCommand.self, Compare.self, Netpol.self,
-            LinkCommand.self,
+            LinkCommand.self, KubeconfigCommand.self,
         ])
 }
 
@@ -72,6 +72,8 @@ struct Up: AsyncParsableCommand {
     @Option(help: "weave: the mesh secret file (from swift-weaved generate-secret) every agent gets.") var secretFile: String?
     @Option(help: "weave: underlay networks whose traffic needs no encryption (comma-separated CIDRs).") var trustedSubnets: String?
     @Flag(help: .hidden) var standInAgent = false
+    @Flag(help: "Run a Kubernetes API server and swift-kube-sync in the fabric namespace; pods, labels and NetworkPolicies then go through the API (see `cnilab kubeconfig`).")
+    var kube = false
 
     func run() async throws {
         let profile: any LabProfile
@@ -94,10 +96,10 @@ struct Up: AsyncParsableCommand {
         if plugin != .weave, secretFile != nil || trustedSubnets != nil {
             throw ValidationError("--secret-file and --trusted-subnets are options of --plugin weave")
         }
-        Output.progress("creating lab '\(options.lab)' (\(profile), \(nodes) nodes, \(store.rawValue) store)…")
+        Output.progress("creating lab '\(options.lab)' (\(profile), \(nodes) nodes, \(store.rawValue) store\(kube ? ", Kubernetes API" : ""))…")
         let lab = try await Lab.up(
             LabConfiguration(name: options.lab, stateDirectory: options.directory, profile: profile, nodeCount: nodes, store: store,
-                progress: { Output.progress("  " + $0) }))
+                progress: { Output.progress("  " + $0) }, kubernetes: kube))
         for node in await lab.nodes() {
             print("node \(node.index) \(node.name) \(node.underlayAddress) subnet \(node.subnet ?? "-") agent \(node.agent.rawValue)")
         }

@@ -29,6 +29,8 @@ struct Netpol: AsyncParsableCommand {
     @Option(help: "file or etcd.") var store = LabStoreKind.file
     @Option(help: "Probe timeout in milliseconds.") var probeTimeout = 400
     @Flag(help: "Keep the lab(s) afterwards.") var keep = false
+    @Flag(help: "Through the Kubernetes API: the labs run an API server and swift-kube-sync (`cnilab up --kube`).")
+    var kube = false
     @Flag var json = false
 
     func run() async throws {
@@ -46,8 +48,9 @@ struct Netpol: AsyncParsableCommand {
         for (index, (plugin, profile)) in profiles.enumerated() {
             let name = options.lab == "default" ? "netpol\(index)" : options.lab + "np\(index)"
             let directory = options.stateDirectory.map { $0 + "-np\(index)" } ?? LabConfiguration.defaultStateDirectory(lab: name)
-            Output.progress("[\(plugin)] creating lab '\(name)': 3 nodes, \(store.rawValue) store…")
-            let lab = try await Lab.up(LabConfiguration(name: name, stateDirectory: directory, profile: profile, nodeCount: 3, store: store))
+            Output.progress("[\(plugin)] creating lab '\(name)': 3 nodes, \(store.rawValue) store\(kube ? ", through the Kubernetes API" : "")…")
+            let lab = try await Lab.up(
+                LabConfiguration(name: name, stateDirectory: directory, profile: profile, nodeCount: 3, store: store, kubernetes: kube))
             do {
                 let runner = NetpolRunner(lab: lab, options: NetpolRunOptions(probeTimeoutMilliseconds: probeTimeout))
                 try await runner.prepare()

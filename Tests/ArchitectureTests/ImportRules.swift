@@ -37,7 +37,7 @@ struct ImportRules {
         "CLinuxShim": ["ChildProcess", "Namespaces"],
     ]
     /// The lab and the command-line tools over it: no SDK library may import them.
-    static let tools: Set<String> = ["Lab", "LabProfiles", "LabMeasurement", "NetpolConformanceLab", "cnilab", "cnilab_pod_server"]
+    static let tools: Set<String> = ["Lab", "LabProfiles", "LabMeasurement", "NetpolConformanceLab", "cnilab", "cnilab_pod_server", "cnilab_apiserver"]
     /// The lab's own libraries: they build on the Lab (profiles, measurement, the netpol
     /// runner), and nothing below them imports them.
     static let labLayer: Set<String> = ["Lab", "LabProfiles", "LabMeasurement", "NetpolConformanceLab"]
