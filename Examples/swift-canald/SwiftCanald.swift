@@ -33,6 +33,8 @@ struct SwiftCanald: AsyncParsableCommand {
     @Option(help: "The store: file:DIR or etcd:URL[,URL...].")
     var store: String
 
+    @OptionGroup var etcd: EtcdOptions
+
     @Option(help: "The underlay interface (default: the interface of the first global IPv4 address).")
     var iface: String?
 
@@ -87,10 +89,10 @@ struct SwiftCanald: AsyncParsableCommand {
         let overlay = FlannelProcess(
             executable: executable,
             arguments: ["--node", node, "--iface", underlay.value, "--store", store, "--subnet-file", subnetFile,
-                        "--etcd-prefix", etcdPrefix, "--resync-interval", "\(resyncInterval)"] + (ipMasq ? ["--ip-masq"] : []),
+                        "--etcd-prefix", etcdPrefix, "--resync-interval", "\(resyncInterval)"] + (ipMasq ? ["--ip-masq"] : []) + etcd.arguments,
             logger: logger)
         let agent = PolicyAgent(
-            store: try StoreLocation.open(store), node: node, namespace: namespace, localAddresses: nodeAddresses,
+            store: try StoreLocation.open(store, security: etcd.security), node: node, namespace: namespace, localAddresses: nodeAddresses,
             resyncInterval: .seconds(resyncInterval), logger: logger,
             statusHandler: status.statusHandler(then: PolicyAgentStatus.fileWriter(policyStatusFile)))
         let endpoint = try listen.map { [status.server(listen: try ListenAddress(parsing: $0), metrics: metrics, logger: logger)] } ?? []

@@ -26,6 +26,8 @@ struct SwiftFlanneld: AsyncParsableCommand {
     @Option(help: "The store: file:DIR or etcd:URL[,URL...].")
     var store: String
 
+    @OptionGroup var etcd: EtcdOptions
+
     @Option(help: "Where to write subnet.env.")
     var subnetFile = "/run/flannel/subnet.env"
 
@@ -71,7 +73,7 @@ struct SwiftFlanneld: AsyncParsableCommand {
         let status = AgentHealth()
         let agent = Agent(
             settings: Agent.Settings(
-                node: node, underlayDevice: try InterfaceName(iface), store: store, prefix: etcdPrefix, subnetFile: subnetFile,
+                node: node, underlayDevice: try InterfaceName(iface), store: store, etcdSecurity: etcd.security, prefix: etcdPrefix, subnetFile: subnetFile,
                 ipMasquerade: ipMasq, leaseTTLSeconds: leaseTtl, resyncSeconds: resyncInterval),
             status: status, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [

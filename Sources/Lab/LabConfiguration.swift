@@ -11,6 +11,10 @@ public struct LabConfiguration: Sendable {
     public var profile: any LabProfile
     public var nodeCount: Int
     public var store: LabStoreKind
+    /// With ``LabStoreKind/etcd``: etcd serves `https://` only and requires client
+    /// certificates (a PKI made with openssl in `<state>/etcd/pki`); every agent and plugin
+    /// gets the CA, certificate and key (`cnilab up --store etcd --etcd-tls`).
+    public var etcdTLS: Bool
     /// Where to find `cnilab-pod-server`, agents and the project's plugins (default
     /// ``defaultExecutableDirectories``).
     public var executableDirectories: [String]
@@ -20,9 +24,10 @@ public struct LabConfiguration: Sendable {
     public init(
         name: String = "default", stateDirectory: String? = nil, profile: some LabProfile,
         nodeCount: Int = 2, store: LabStoreKind = .file, executableDirectories: [String]? = nil,
-        progress: (@Sendable (String) -> Void)? = nil
+        progress: (@Sendable (String) -> Void)? = nil, etcdTLS: Bool = false
     ) {
         self.progress = progress
+        self.etcdTLS = etcdTLS
         self.name = name
         self.stateDirectory = stateDirectory ?? Self.defaultStateDirectory(lab: name)
         self.profile = profile
@@ -59,4 +64,5 @@ enum LabAddressing {
     static let maximumNodes = 200
     static let underlayMTU = 1500
     static let etcdClientURL = "http://192.168.77.1:2379"
+    static let etcdTLSClientURL = "https://192.168.77.1:2379"
 }
