@@ -69,6 +69,37 @@ import Testing
         }
     }
 
+    @Test func fulfilsTheContractOnAnEtcdWithAuthentication() async throws {
+        let protection = EtcdCluster.Guard(authentication: true, tokenTTLSeconds: 1)
+        try await EtcdCluster.with(members: 1, guard: protection, timeLimit: .seconds(120)) { cluster in
+            let store = EtcdDatastore(endpoints: cluster.endpoints, security: cluster.security)
+            let failures = try await exerciseContract(store, prefix: "/auth/")
+            #expect(failures.isEmpty, "\(failures)")
+            let transactionFailures = try await exerciseTransactions(store, prefix: "/auth/")
+            #expect(transactionFailures.isEmpty, "\(transactionFailures)")
+
+            // A token etcd no longer knows (expired, or never issued) is renewed.
+            try await store.put("/auth/kept", string: "v")
+            try await Task.sleep(for: .milliseconds(2500))
+            #expect(try await store.get("/auth/kept")?.string == "v")
+            // (A low index: etcd holds a request whose simple token names a raft index it has
+            // not applied yet until it has.)
+            store.tokens.withLock { $0[0] = "notAToken.1" }
+            #expect(try await store.get("/auth/kept")?.string == "v")
+            #expect(store.tokens.withLock { $0[0] } != "notAToken.1")
+
+            let endpoint = cluster.endpoints[0]
+            var wrongPassword = cluster.security
+            wrongPassword.password = "wrong"
+            let refused = try await failure(endpoint, wrongPassword)
+            #expect(refused.code == .authenticationFailed)
+            #expect(refused.message.contains("etcd user \"root\"") && refused.message.contains("authentication failed"), "\(refused)")
+
+            let anonymous = try await failure(endpoint, .none)
+            #expect(anonymous.code == .authenticationFailed && anonymous.message.contains("requires authentication"), "\(anonymous)")
+        }
+    }
+
     /// The error a read through `security` gives, within a few seconds (never a hang, never
     /// the full failover time).
     private func failure(_ endpoint: HTTPEndpoint, _ security: EtcdSecurity) async throws -> DatastoreError {
