@@ -117,9 +117,16 @@ let package = Package(
         ),
 
         // MARK: Cluster state and addresses
+        // OpenSSL (libssl-dev) for the etcd client's https:// endpoints; imported `internal` by the
+        // Datastore only. Static archives exist, so fully static plugin binaries link it too.
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
         .target(
             name: "Datastore",
-            dependencies: ["SystemSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SystemSupport", "COpenSSL", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -557,7 +564,7 @@ let package = Package(
         .testTarget(name: "ChildProcessTests", dependencies: ["ChildProcess"], swiftSettings: swiftSettings),
         .testTarget(
             name: "DatastoreTests",
-            dependencies: ["Datastore", "TestSupport", "ChildProcess"],
+            dependencies: ["Datastore", "TestSupport", "ChildProcess", "Lab"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

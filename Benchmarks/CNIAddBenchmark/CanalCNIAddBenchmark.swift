@@ -21,6 +21,24 @@ public enum CanalCNIAddBenchmark {
         public var referencePluginDirectory: String
         /// Scratch directory for subnet.env, the address stores and the file store (created and removed).
         public var workDirectory: String
+        /// With a real etcd as well: two more configurations, pod records in etcd over plain
+        /// HTTP and over HTTPS with a client certificate (one etcd, both listeners, in a
+        /// namespace of the bench's own; loopback only).
+        public var etcd: EtcdFiles?
+
+        /// The PKI for the etcd configurations (the Lab's `EtcdCertificates` makes one).
+        public struct EtcdFiles: Sendable {
+            public var caFile, serverCertificateFile, serverKeyFile, clientCertificateFile, clientKeyFile: String
+            public init(
+                caFile: String, serverCertificateFile: String, serverKeyFile: String, clientCertificateFile: String, clientKeyFile: String
+            ) {
+                self.caFile = caFile
+                self.serverCertificateFile = serverCertificateFile
+                self.serverKeyFile = serverKeyFile
+                self.clientCertificateFile = clientCertificateFile
+                self.clientKeyFile = clientKeyFile
+            }
+        }
 
         public init(
             pods: Int = 50, swiftCanal: String, referencePluginDirectory: String = "/usr/lib/cni",
@@ -54,6 +72,11 @@ public enum CanalCNIAddBenchmark {
             for row in rows {
                 lines.append("| \(row.label) | " + [row.add.median, row.add.p95, row.delete.median, row.delete.p95].map(format).joined(separator: " | ") + " |")
             }
+            if let tls = rows.first(where: { $0.label.contains("https") }),
+                let plain = rows.first(where: { $0.label.contains("etcd, http)") }), plain.add.median > 0
+            {
+                lines.append("etcd https ADD median / etcd http ADD median = \(format(tls.add.median / plain.add.median))")
+            }
             for row in rows.dropLast() where reference.add.median > 0 {
                 lines.append("\(row.label): ADD median / reference ADD median = \(format(row.add.median / reference.add.median))")
             }
@@ -65,7 +88,9 @@ public enum CanalCNIAddBenchmark {
         let tag = "swcni-cbench-\(getpid())-"
         var created: [String] = []
         let work = options.workDirectory
+        var etcdProcess: RunningProcess?
         defer {
+            _ = etcdProcess?.terminate(graceMilliseconds: 2000)
             for name in created { try? NetworkNamespace.delete(name: name) }
             _ = try? ChildProcess.run("/bin/rm", arguments: ["-rf", work])
         }
@@ -80,7 +105,7 @@ public enum CanalCNIAddBenchmark {
         let subnetFile = work + "/subnet.env"
         _ = try ChildProcess.run(
             "/bin/sh", arguments: ["-c", "printf 'FLANNEL_NETWORK=10.244.0.0/16\\nFLANNEL_SUBNET=10.244.1.1/24\\nFLANNEL_MTU=1450\\nFLANNEL_IPMASQ=false\\n' > \(subnetFile)"])
-        let systems = [
+        var systems = [
             CNIAddBenchmark.System(
                 name: "swift-canal + pod records (file store)", node: try namespace("a"), executable: options.swiftCanal,
                 configuration: """
@@ -103,31 +128,83 @@ public enum CanalCNIAddBenchmark {
                     """,
                 pluginPath: options.referencePluginDirectory),
         ]
+        if let files = options.etcd {
+            let node = try namespace("e")
+            etcdProcess = try startEtcd(in: node, files: files, directory: work + "/etcd")
+            let common = #""cniVersion":"1.0.0","type":"swift-canal","subnetFile":"\#(subnetFile)","nodeName":"node-1""#
+            let tlsKeys = #""etcd_ca_cert_file":"\#(files.caFile)","etcd_cert_file":"\#(files.clientCertificateFile)","etcd_key_file":"\#(files.clientKeyFile)""#
+            systems.insert(contentsOf: [
+                CNIAddBenchmark.System(
+                    name: "swift-canal + pod records (etcd, https + client certificate)", node: node, executable: options.swiftCanal,
+                    configuration: "{\(common),\"name\":\"canal-e\",\"dataDir\":\"\(work)/ipam-e\",\"datastore\":\"etcd:https://127.0.0.1:\(etcdTLSPort)\",\(tlsKeys)}",
+                    pluginPath: options.referencePluginDirectory),
+                CNIAddBenchmark.System(
+                    name: "swift-canal + pod records (etcd, http)", node: node, executable: options.swiftCanal,
+                    configuration: "{\(common),\"name\":\"canal-f\",\"dataDir\":\"\(work)/ipam-f\",\"datastore\":\"etcd:http://127.0.0.1:\(etcdPlainPort)\"}",
+                    pluginPath: options.referencePluginDirectory),
+            ], at: 0)
+        }
         var pods: [[NetworkNamespace]] = Array(repeating: [], count: systems.count)
         for which in systems.indices {
             for index in 0..<options.pods { pods[which].append(try namespace("\(which)p\(index)")) }
             // Warm-up (pages the binaries in, creates the stores), not counted.
             let warm = try namespace("\(which)w")
-            _ = try CNIAddBenchmark.invoke(systems[which], command: "ADD", containerID: "warm", pod: warm)
-            _ = try CNIAddBenchmark.invoke(systems[which], command: "DEL", containerID: "warm", pod: warm)
+            _ = try CNIAddBenchmark.invoke(systems[which], command: "ADD", containerID: "warm\(which)", pod: warm)
+            _ = try CNIAddBenchmark.invoke(systems[which], command: "DEL", containerID: "warm\(which)", pod: warm)
         }
         var adds: [[Double]] = Array(repeating: [], count: systems.count)
         var deletes: [[Double]] = Array(repeating: [], count: systems.count)
         for index in 0..<options.pods {
             for step in systems.indices {
                 let which = (index + step) % systems.count
-                adds[which].append(try CNIAddBenchmark.invoke(systems[which], command: "ADD", containerID: "pod\(index)", pod: pods[which][index]))
+                adds[which].append(try CNIAddBenchmark.invoke(systems[which], command: "ADD", containerID: "s\(which)pod\(index)", pod: pods[which][index]))
             }
         }
         for index in 0..<options.pods {
             for step in systems.indices {
                 let which = (index + step) % systems.count
                 deletes[which].append(
-                    try CNIAddBenchmark.invoke(systems[which], command: "DEL", containerID: "pod\(index)", pod: pods[which][index]))
+                    try CNIAddBenchmark.invoke(systems[which], command: "DEL", containerID: "s\(which)pod\(index)", pod: pods[which][index]))
             }
         }
         return Report(
             pods: options.pods,
             rows: systems.indices.map { Row(label: systems[$0].name, add: .init(adds[$0]), delete: .init(deletes[$0])) })
+    }
+}
+
+extension CanalCNIAddBenchmark {
+    static let etcdPlainPort = 23791
+    static let etcdTLSPort = 23792
+
+    /// One etcd inside `node` (its loopback brought up), listening on plain HTTP and on HTTPS
+    /// with client certificates required; waits until both answer.
+    static func startEtcd(in node: NetworkNamespace, files: Options.EtcdFiles, directory: String) throws -> RunningProcess {
+        _ = try node.runProcess("/usr/sbin/ip", arguments: ["link", "set", "lo", "up"], timeoutMilliseconds: 5000)
+        let process = try node.launchProcess(
+            "/usr/bin/etcd",
+            arguments: [
+                "--name", "bench", "--data-dir", directory,
+                "--listen-client-urls", "http://127.0.0.1:\(etcdPlainPort),https://127.0.0.1:\(etcdTLSPort)",
+                "--advertise-client-urls", "http://127.0.0.1:\(etcdPlainPort)",
+                "--listen-peer-urls", "http://127.0.0.1:23793", "--initial-advertise-peer-urls", "http://127.0.0.1:23793",
+                "--initial-cluster", "bench=http://127.0.0.1:23793",
+                "--cert-file", files.serverCertificateFile, "--key-file", files.serverKeyFile,
+                "--trusted-ca-file", files.caFile, "--client-cert-auth",
+            ],
+            standardError: .file(directory + ".log"))
+        for _ in 0..<100 {
+            let health = try node.runProcess(
+                "/usr/bin/etcdctl",
+                arguments: [
+                    "--endpoints", "https://127.0.0.1:\(etcdTLSPort),http://127.0.0.1:\(etcdPlainPort)", "--cacert", files.caFile,
+                    "--cert", files.clientCertificateFile, "--key", files.clientKeyFile, "endpoint", "health",
+                ],
+                environment: ["ETCDCTL_API": "3"], timeoutMilliseconds: 10_000)
+            if health.status.isSuccess { return process }
+            usleep(100_000)
+        }
+        _ = process.terminate(graceMilliseconds: 1000)
+        throw ChildProcessError(.timedOut, executable: "/usr/bin/etcd")
     }
 }

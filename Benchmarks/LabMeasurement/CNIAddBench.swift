@@ -44,10 +44,31 @@ public enum CNIAddBench {
     }
 
     /// swift-canal (pod records in a file store, and without a store) against ptp + host-local, in process.
-    public static func canal(pods: Int, binary: String) throws -> BenchOutput {
-        let report = try CanalCNIAddBenchmark.run(CanalCNIAddBenchmark.Options(pods: pods, swiftCanal: binary))
+    /// `etcd`: pod records in a real etcd too, over plain HTTP and over HTTPS with a client
+    /// certificate (a PKI made with openssl in a temporary directory), in the same run.
+    public static func canal(pods: Int, binary: String, etcd: Bool = false) throws -> BenchOutput {
+        var options = CanalCNIAddBenchmark.Options(pods: pods, swiftCanal: binary)
+        let pkiDirectory = "/tmp/swcni-canal-bench-pki-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: pkiDirectory) }
+        if etcd {
+            try FileManager.default.createDirectory(atPath: pkiDirectory, withIntermediateDirectories: true)
+            let pki = try EtcdCertificates.generate(in: pkiDirectory, serverAddresses: ["127.0.0.1"])
+            options.etcd = .init(
+                caFile: pki.caFile, serverCertificateFile: pki.serverCertificateFile, serverKeyFile: pki.serverKeyFile,
+                clientCertificateFile: pki.clientCertificateFile, clientKeyFile: pki.clientKeyFile)
+        }
+        let report = try CanalCNIAddBenchmark.run(options)
+        func row(_ label: String) -> CanalCNIAddBenchmark.Row? { report.rows.first { $0.label.contains(label) } }
         // ours: swift-canal as a Canal cluster runs it (pod records in the store).
-        let (ours, reference) = (report.rows[0], report.reference)
+        let (ours, reference) = (row("file store") ?? report.rows[0], report.reference)
+        let noStore = row("no store") ?? report.rows[1]
+        var etcdMetrics: [BenchDocument.Metric] = []
+        if let tls = row("https"), let plain = row("etcd, http)") {
+            etcdMetrics = [
+                .time("add_median_ms_etcd_https", ours: tls.add.median, reference: reference.add.median),
+                .time("add_median_ms_etcd_http", ours: plain.add.median, reference: reference.add.median),
+            ]
+        }
         let document = BenchDocument(
             scenario: "cni-add-canal",
             metrics: [
@@ -55,9 +76,9 @@ public enum CNIAddBench {
                 .time("add_p95_ms", ours: ours.add.p95, reference: reference.add.p95),
                 .time("del_median_ms", ours: ours.delete.median, reference: reference.delete.median),
                 .time("del_p95_ms", ours: ours.delete.p95, reference: reference.delete.p95),
-                .time("add_median_ms_no_store", ours: report.rows[1].add.median, reference: reference.add.median),
-                .time("del_median_ms_no_store", ours: report.rows[1].delete.median, reference: reference.delete.median),
-            ])
+                .time("add_median_ms_no_store", ours: noStore.add.median, reference: reference.add.median),
+                .time("del_median_ms_no_store", ours: noStore.delete.median, reference: reference.delete.median),
+            ] + etcdMetrics)
         return BenchOutput(text: report.description, document: document)
     }
 

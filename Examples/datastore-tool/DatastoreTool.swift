@@ -24,6 +24,7 @@ struct DatastoreTool: AsyncParsableCommand {
     }
 
     @Argument(help: "The store: file:DIR or etcd:URL[,URL…].") var store: String
+    @OptionGroup var etcd: EtcdOptions
     @Argument(help: "get, list, put, del or increment.") var command: Command
     @Argument(help: "The key (the prefix for list).") var key: String
     @Argument(help: "put: the value; increment: how many compare-and-swap increments.") var value: String?
@@ -40,7 +41,7 @@ struct DatastoreTool: AsyncParsableCommand {
 
     func run() async {
         do {
-            let store = try StoreLocation.open(self.store)
+            let store = try StoreLocation.open(self.store, security: etcd.security)
             switch command {
             case .get:
                 guard let item = try await store.get(key) else { Self.fail("\(key): not found") }

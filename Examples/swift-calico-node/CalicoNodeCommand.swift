@@ -35,6 +35,7 @@ extension CalicoNodeCommand {
         @Option(help: "This node's name (its key under /swiftcni/nodes/).") var node: String
         @Option(help: "The JSON configuration file (Calico's field names).") var config: String
         @Option(help: "The datastore: file:DIR or etcd:URL[,URL…].") var store: String
+        @OptionGroup var etcd: EtcdOptions
         @Option(help: "ADDR:PORT to serve /healthz and /metrics on.") var listen: String?
         @Option(help: "The node's IPv4 address (default: the first global IPv4 address).") var address: String?
         @Option(help: "Resync interval in milliseconds.") var resyncIntervalMs = 1000
@@ -64,7 +65,7 @@ extension CalicoNodeCommand {
             let listenAddress = try listen.map(Self.parseListen)
             let metrics = PrometheusExposition()
             MetricsSystem.bootstrap(metrics.factory)
-            let store = try StoreLocation.open(self.store)
+            let store = try StoreLocation.open(self.store, security: etcd.security)
             try netlink.setIPForwarding(true)
 
             let speaker = try BGPSpeaker(

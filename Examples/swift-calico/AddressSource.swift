@@ -28,7 +28,7 @@ enum AddressSource {
             throw CNIError(.invalidNetworkConfig, "ipam type \(CalicoOptions.inProcessIPAMType) needs \"datastore\" and \"nodeName\"")
         }
         do {
-            let store = try StoreLocation.open(datastore)
+            let store = try StoreLocation.open(datastore, security: configuration.etcdSecurity)
             let allocator = try BlockAllocator(
                 store: store, node: node, pools: options.pools, strictAffinity: options.strictAffinity ?? false)
             // GC and STATUS carry no container ID; they need no handle.

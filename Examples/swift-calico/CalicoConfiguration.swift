@@ -1,4 +1,5 @@
 import CNISpec
+import Datastore
 import IPAM
 import NetPrimitives
 
@@ -9,6 +10,9 @@ import NetPrimitives
 ///  "datastore":"file:/var/lib/swiftcni/store","nodeName":"node-1","mtu":1500,
 ///  "ipam":{"type":"calico-ipam","pools":[{"cidr":"10.244.0.0/16","blockSize":26}]}}
 /// ```
+///
+/// An etcd store (`etcd:https://…`) takes Calico's keys beside `datastore`:
+/// `etcd_ca_cert_file`, `etcd_cert_file`, `etcd_key_file`, and `etcd_username`, `etcd_password`.
 ///
 /// `ipam.type` `calico-ipam` allocates in process from the block-affinity IPAM (Calico's
 /// model: blocks affine to `nodeName` in `datastore`); any other type (host-local, swift-ipam)
@@ -40,6 +44,8 @@ struct CalicoNetworkConfiguration: Decodable, Sendable {
     var ipam: IPAMConfiguration?
     /// swift-calico's own top-level keys.
     var options: CalicoOptions
+    /// Calico's `etcd_ca_cert_file`, `etcd_cert_file`, `etcd_key_file` (and user keys).
+    var etcdSecurity: EtcdSecurity
     /// Only whether addresses are requested through it matters (host-local in process or not).
     var runtimeConfig: RuntimeConfiguration?
     var args: JSONValue?
@@ -62,6 +68,7 @@ struct CalicoNetworkConfiguration: Decodable, Sendable {
         args = try container.decodeIfPresent(JSONValue.self, forKey: .args)
         validAttachments = try container.decodeIfPresent([NetworkAttachment].self, forKey: .validAttachments)
         options = try CalicoOptions(from: decoder)
+        etcdSecurity = try EtcdSecurity(from: decoder)
     }
 
     /// Decodes a request's configuration; failures are code 6 (decoding failure).

@@ -10,7 +10,7 @@ struct PodRegistry: Sendable {
 
     init?(configuration: CalicoNetworkConfiguration) throws(CNIError) {
         guard let datastore = configuration.options.datastore, configuration.options.nodeName != nil else { return nil }
-        do { registry = ClusterRegistry(store: try StoreLocation.open(datastore)) } catch {
+        do { registry = ClusterRegistry(store: try StoreLocation.open(datastore, security: configuration.etcdSecurity)) } catch {
             throw CNIError(.invalidNetworkConfig, "invalid \"datastore\" \(datastore)", details: "\(error)")
         }
     }

@@ -1,4 +1,5 @@
 import CNISpec
+import Datastore
 import IPAM
 
 /// The keys of the swift-canal network configuration:
@@ -9,7 +10,9 @@ import IPAM
 /// ```
 ///
 /// `datastore` and `nodeName` are optional: with both, ADD writes the pod record the policy
-/// agent reads (`/swiftcni/pods/<namespace>/<name>`) and DEL deletes it.
+/// agent reads (`/swiftcni/pods/<namespace>/<name>`) and DEL deletes it. An etcd store takes
+/// Calico's `etcd_ca_cert_file`, `etcd_cert_file`, `etcd_key_file` (and `etcd_username`,
+/// `etcd_password`).
 struct CanalOptions: Decodable, Sendable {
     var name: String?
     var subnetFile: String?
@@ -17,11 +20,18 @@ struct CanalOptions: Decodable, Sendable {
     var mtu: Int?
     var datastore: String?
     var nodeName: String?
+    /// Decoded on its own from the same object (its keys are EtcdSecurity's).
+    var etcdSecurity = EtcdSecurity.none
+
+    private enum CodingKeys: String, CodingKey {
+        case name, subnetFile, dataDir, mtu, datastore, nodeName
+    }
 
     static let defaultDataDirectory = "/var/lib/cni/networks"
 
     init(decoding bytes: some Collection<UInt8>) throws(CNIError) {
         self = try CNIJSON.decode(Self.self, from: bytes)
+        if datastore?.hasPrefix("etcd:") == true { etcdSecurity = try CNIJSON.decode(EtcdSecurity.self, from: bytes) }
         guard let name, !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
             throw CNIError(.invalidNetworkConfig, "invalid or missing network name")
         }

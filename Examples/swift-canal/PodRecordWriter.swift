@@ -10,7 +10,7 @@ struct PodRecordWriter: Sendable {
 
     init?(options: CanalOptions) throws(CNIError) {
         guard let location = options.datastore, let node = options.nodeName else { return nil }
-        do { registry = ClusterRegistry(store: try StoreLocation.open(location)) } catch {
+        do { registry = ClusterRegistry(store: try StoreLocation.open(location, security: options.etcdSecurity)) } catch {
             throw CNIError(.invalidNetworkConfig, "invalid \"datastore\" \(location)", details: "\(error)")
         }
         self.node = node

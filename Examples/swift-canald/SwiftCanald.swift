@@ -33,6 +33,8 @@ struct SwiftCanald: AsyncParsableCommand {
     @Option(help: "The store: file:DIR or etcd:URL[,URL...].")
     var store: String
 
+    @OptionGroup var etcd: EtcdOptions
+
     @Option(help: "The underlay interface (default: the interface of the first global IPv4 address).")
     var iface: String?
 
@@ -100,7 +102,7 @@ struct SwiftCanald: AsyncParsableCommand {
         let executable = flanneld ?? Self.siblingExecutable("swift-flanneld")
         let overlay = FlannelProcess(executable: executable, arguments: flanneldArguments(underlay: underlay.value), logger: logger)
         let agent = PolicyAgent(
-            store: try StoreLocation.open(store), node: node, namespace: namespace, localAddresses: nodeAddresses,
+            store: try StoreLocation.open(store, security: etcd.security), node: node, namespace: namespace, localAddresses: nodeAddresses,
             resyncInterval: .seconds(resyncInterval), logger: logger,
             statusHandler: status.statusHandler(then: PolicyAgentStatus.fileWriter(policyStatusFile)))
         let endpoint = try listen.map { [status.server(listen: try ListenAddress(parsing: $0), metrics: metrics, logger: logger)] } ?? []
@@ -124,7 +126,7 @@ struct SwiftCanald: AsyncParsableCommand {
             if let netConfigPath { arguments += ["--net-config-path", netConfigPath] }
             if let kubeAnnotationPrefix { arguments += ["--kube-annotation-prefix", kubeAnnotationPrefix] }
         } else {
-            arguments += ["--store", store, "--etcd-prefix", etcdPrefix]
+            arguments += ["--store", store, "--etcd-prefix", etcdPrefix] + etcd.arguments
         }
         return arguments + (ipMasq ? ["--ip-masq"] : [])
     }

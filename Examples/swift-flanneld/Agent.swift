@@ -20,6 +20,7 @@ struct Agent: Service {
         var node: String
         var underlayDevice: InterfaceName
         var store: String
+        var etcdSecurity: EtcdSecurity = .none
         var prefix: String
         var subnetFile: String
         var ipMasquerade: Bool
@@ -39,7 +40,7 @@ struct Agent: Service {
     let duration = Metrics.Timer(label: "flannel_reconcile_duration_seconds")
 
     func run() async throws {
-        let store = try StoreLocation.open(settings.store)
+        let store = try StoreLocation.open(settings.store, security: settings.etcdSecurity)
         defer { Task { await store.close() } }
         let leases = SubnetLeaseManager(store: store, prefix: settings.prefix)
         let configuration = try await waitForConfiguration(leases)

@@ -45,6 +45,8 @@ struct SwiftFlanneld: AsyncParsableCommand {
     @Option(help: "With --kube-subnet-mgr: set the node's NetworkUnavailable condition to False once ready.")
     var setNodeNetworkUnavailable = true
 
+    @OptionGroup var etcd: EtcdOptions
+
     @Option(help: "Where to write subnet.env.")
     var subnetFile = "/run/flannel/subnet.env"
 
@@ -104,7 +106,7 @@ struct SwiftFlanneld: AsyncParsableCommand {
         } else {
             agent = Agent(
                 settings: Agent.Settings(
-                    node: node, underlayDevice: try InterfaceName(iface), store: store ?? "", prefix: etcdPrefix, subnetFile: subnetFile,
+                    node: node, underlayDevice: try InterfaceName(iface), store: store ?? "", etcdSecurity: etcd.security, prefix: etcdPrefix, subnetFile: subnetFile,
                     ipMasquerade: ipMasq, leaseTTLSeconds: leaseTtl, resyncSeconds: resyncInterval),
                 status: status, logger: logger)
         }

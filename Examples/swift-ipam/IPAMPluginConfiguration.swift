@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import Datastore
 import IPAM
 import NetPrimitives
 
@@ -12,6 +13,9 @@ struct IPAMNetworkConfiguration: Decodable {
     var cniVersion: String?
     var name: String
     var ipam: IPAMPluginOptions
+    /// Calico's `etcd_ca_cert_file`, `etcd_cert_file`, `etcd_key_file` (and `etcd_username`,
+    /// `etcd_password`) beside `datastore` in the `ipam` section.
+    var etcdSecurity: EtcdSecurity
     var hostLocal: HostLocalConfiguration
     var runtimeConfig: RuntimeConfig?
     var args: Arguments?
@@ -37,6 +41,7 @@ struct IPAMNetworkConfiguration: Decodable {
         cniVersion = try container.decodeIfPresent(String.self, forKey: .cniVersion)
         name = try container.decode(String.self, forKey: .name)
         ipam = try container.decode(IPAMPluginOptions.self, forKey: .ipam)
+        etcdSecurity = ipam.datastore?.hasPrefix("etcd:") == true ? try container.decode(EtcdSecurity.self, forKey: .ipam) : .none
         hostLocal = try container.decode(HostLocalConfiguration.self, forKey: .ipam)
         runtimeConfig = try container.decodeIfPresent(RuntimeConfig.self, forKey: .runtimeConfig)
         args = try container.decodeIfPresent(Arguments.self, forKey: .args)

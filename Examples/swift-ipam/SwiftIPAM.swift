@@ -23,7 +23,7 @@ struct SwiftIPAM {
     }
 
     func openStore() throws -> any Datastore {
-        try StoreLocation.open(options.datastore ?? IPAMPluginOptions.defaultDatastore)
+        try StoreLocation.open(options.datastore ?? IPAMPluginOptions.defaultDatastore, security: configuration.etcdSecurity)
     }
 
     var handle: String { get throws { try BlockAllocator.handle(network: configuration.name, containerID: containerID) } }

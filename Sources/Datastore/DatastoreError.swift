@@ -32,6 +32,12 @@ public struct DatastoreError: Error, Hashable, Sendable, CustomStringConvertible
         public static let malformedRecord = Code("malformed record")
         /// The operation took longer than allowed.
         public static let timedOut = Code("timed out")
+        /// TLS could not be set up: a CA, certificate or key file that does not load, a server
+        /// certificate the CA does not vouch for, a client certificate the server refuses or
+        /// that has expired. Not retried on another endpoint: it is a configuration error.
+        public static let tlsFailed = Code("TLS failed")
+        /// etcd refused the user name or password, or requires them and none were given.
+        public static let authenticationFailed = Code("authentication failed")
     }
 
     public let code: Code

@@ -22,6 +22,13 @@ import Musl
 /// endpoint; a compare-and-swap or lease grant whose request may have reached a server is not
 /// retried blindly (its outcome would be unknown) and fails with `.unavailable`.
 ///
+/// Security (``EtcdSecurity``): `https://` endpoints verify the server against the CA file and
+/// may present a client certificate; with a user name every request carries an auth token from
+/// `/v3/auth/authenticate`, obtained per endpoint (etcd's simple tokens are per member) and
+/// renewed once when etcd calls it invalid or expired. A TLS or authentication failure is a
+/// configuration error: thrown at once (``DatastoreError/Code/tlsFailed``,
+/// ``DatastoreError/Code/authenticationFailed``), naming the endpoint, never retried.
+///
 /// Bounded: one attempt takes at most `requestTimeoutMilliseconds` to connect plus as much
 /// again for the whole exchange (a server trickling bytes cannot stretch it), so an operation
 /// ends within about `operationTimeoutMilliseconds` plus two request timeouts.
@@ -29,10 +36,19 @@ public final class EtcdDatastore: Datastore {
     public let endpoints: [HTTPEndpoint]
     public let requestTimeoutMilliseconds: Int
     public let operationTimeoutMilliseconds: Int
+    public let security: EtcdSecurity
     private let preferred = Mutex<Int>(0)
+    /// Loaded on the first `https://` connection: a plain store never touches OpenSSL.
+    private let tlsContext = Mutex<TLSContext?>(nil)
+    /// Auth tokens by endpoint index.
+    let tokens = Mutex<[Int: String]>([:])
 
-    public init(endpoints: [HTTPEndpoint], requestTimeoutMilliseconds: Int = 3000, operationTimeoutMilliseconds: Int = 15000) {
+    public init(
+        endpoints: [HTTPEndpoint], security: EtcdSecurity = .none, requestTimeoutMilliseconds: Int = 3000,
+        operationTimeoutMilliseconds: Int = 15000
+    ) {
         self.endpoints = endpoints
+        self.security = security
         self.requestTimeoutMilliseconds = requestTimeoutMilliseconds
         self.operationTimeoutMilliseconds = operationTimeoutMilliseconds
     }
@@ -48,6 +64,26 @@ public final class EtcdDatastore: Datastore {
                 try JSONDecoder().decode(Response.self, from: Data(data))
             }
         }
+    }
+
+    /// A connection to `endpoint`, over TLS for `https://` (the TLS context is loaded once).
+    func connect(to endpoint: HTTPEndpoint) throws(HTTPConnection.Failure) -> HTTPConnection {
+        guard endpoint.usesTLS else {
+            return try HTTPConnection(endpoint: endpoint, timeoutMilliseconds: requestTimeoutMilliseconds)
+        }
+        let context: TLSContext
+        do {
+            context = try tlsContext.withLock { (cached) throws(DatastoreError) -> TLSContext in
+                if let cached { return cached }
+                let created = try TLSContext(
+                    security: security, endpoints: endpoints.map(\.description).joined(separator: ","))
+                cached = created
+                return created
+            }
+        } catch {
+            throw HTTPConnection.Failure(stage: .connecting, error: error)
+        }
+        return try HTTPConnection(endpoint: endpoint, timeoutMilliseconds: requestTimeoutMilliseconds, tls: context)
     }
 
     /// One request with failover; `decode` turns a 200 body into the result.
@@ -67,20 +103,32 @@ public final class EtcdDatastore: Datastore {
                 let index = (start + step) % endpoints.count
                 let endpoint = endpoints[index]
                 do {
-                    var connection = try HTTPConnection(endpoint: endpoint, timeoutMilliseconds: requestTimeoutMilliseconds)
-                    try connection.sendPost(path: path, body: body)
-                    let head = try connection.readHead()
-                    let response = try connection.readBody(head)
-                    if head.status == 200 {
-                        preferred.withLock { $0 = index }
-                        do { return try decode(response) } catch let error as DatastoreError { throw error } catch {
-                            throw DatastoreError(.protocolError, "\(path): undecodable response: \(error)", endpoint: endpoint.description)
+                    // A second try only with a fresh token, when etcd said the cached one expired.
+                    var renewed = false
+                    while true {
+                        let token = try authorization(endpoint: index)
+                        var connection = try connect(to: endpoint)
+                        try connection.sendPost(path: path, body: body, authorization: token)
+                        let head = try connection.readHead()
+                        let response = try connection.readBody(head)
+                        if head.status == 200 {
+                            preferred.withLock { $0 = index }
+                            do { return try decode(response) } catch let error as DatastoreError { throw error } catch {
+                                throw DatastoreError(.protocolError, "\(path): undecodable response: \(error)", endpoint: endpoint.description)
+                            }
                         }
+                        let error = Self.serverError(status: head.status, body: response, endpoint: endpoint)
+                        if token != nil, !renewed, Self.isStaleToken(error) {
+                            forgetToken(endpoint: index)
+                            renewed = true
+                            continue
+                        }
+                        guard error.code == .unavailable else { throw error }
+                        lastErrors[endpoint.description] = error.message
+                        break
                     }
-                    let error = Self.serverError(status: head.status, body: response, endpoint: endpoint)
-                    guard error.code == .unavailable else { throw error }
-                    lastErrors[endpoint.description] = error.message
                 } catch let failure as HTTPConnection.Failure {
+                    if failure.error.code == .tlsFailed { throw failure.error }
                     lastErrors[endpoint.description] = failure.error.message
                     if failure.stage == .connecting && failure.error.errno == ECONNREFUSED { refused += 1 }
                     if failure.stage == .exchanging && !idempotent {
@@ -109,6 +157,7 @@ public final class EtcdDatastore: Datastore {
         if text.contains("lease not found") {
             return DatastoreError(.leaseNotFound, text, endpoint: endpoint.description)
         }
+        if let authentication = authenticationError(text, endpoint: endpoint) { return authentication }
         if status >= 500 && (parsed?.code == 14 || retryable.contains(where: text.contains)) {
             return DatastoreError(.unavailable, text, endpoint: endpoint.description)
         }
@@ -221,8 +270,10 @@ public final class EtcdDatastore: Datastore {
         for attempt in 0..<endpoints.count * 3 {
             let endpoint = endpoints[(preferred.withLock { $0 } + attempt) % endpoints.count]
             do {
-                var connection = try HTTPConnection(endpoint: endpoint, timeoutMilliseconds: requestTimeoutMilliseconds)
-                try connection.sendPost(path: "/v3/lease/keepalive", body: body)
+                let index = endpoints.firstIndex(of: endpoint) ?? 0
+                let token = try authorization(endpoint: index)
+                var connection = try connect(to: endpoint)
+                try connection.sendPost(path: "/v3/lease/keepalive", body: body, authorization: token)
                 let head = try connection.readHead()
                 var remaining = head.contentLength
                 var splitter = JSONObjectSplitter()
@@ -242,8 +293,13 @@ public final class EtcdDatastore: Datastore {
                     }
                 }
                 let error = Self.serverError(status: head.status, body: collected, endpoint: endpoint)
-                if error.code != .unavailable { throw error }
-            } catch is HTTPConnection.Failure {
+                if Self.isStaleToken(error) {
+                    forgetToken(endpoint: index)
+                } else if error.code != .unavailable {
+                    throw error
+                }
+            } catch let failure as HTTPConnection.Failure {
+                if failure.error.code == .tlsFailed { throw failure.error }
                 usleep(100_000)
             }
         }

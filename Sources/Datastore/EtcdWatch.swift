@@ -75,12 +75,13 @@ struct EtcdWatch: Sendable {
                     range_end: Etcd.base64(Etcd.rangeEnd(forPrefix: prefix)),
                     start_revision: next.map(Etcd.Int64Value.init))
                 let body = Array(try JSONEncoder().encode(Etcd.WatchRequest(create_request: create)))
-                var connection = try HTTPConnection(endpoint: endpoint, timeoutMilliseconds: store.requestTimeoutMilliseconds)
+                let token = try store.authorization(endpoint: (index - 1) % endpoints.count)
+                var connection = try store.connect(to: endpoint)
                 guard control.register(connection.socketDescriptor) else { return }
                 let ended: Result<String, any Error>
                 do {
                     ended = .success(try follow(
-                        &connection, body: body, endpoint: endpoint, next: &next, failures: &failures, continuation: continuation))
+                        &connection, body: body, token: token, endpoint: endpoint, next: &next, failures: &failures, continuation: continuation))
                 } catch {
                     ended = .failure(error)
                 }
@@ -90,7 +91,11 @@ struct EtcdWatch: Sendable {
                 _ = consume connection
                 lastError = try ended.get()
             } catch let failure as HTTPConnection.Failure {
+                if failure.error.code == .tlsFailed { throw failure.error }
                 lastError = failure.error.message
+            } catch let error as DatastoreError where EtcdDatastore.isStaleToken(error) {
+                store.forgetToken(endpoint: (index - 1) % endpoints.count)
+                lastError = error.message
             }
             if control.isCancelled { return }
             failures += 1
@@ -104,10 +109,10 @@ struct EtcdWatch: Sendable {
     /// Sends the watch request on `connection` and yields its events until the stream ends;
     /// returns why it ended when another endpoint may carry on.
     private func follow(
-        _ connection: inout HTTPConnection, body: [UInt8], endpoint: HTTPEndpoint, next: inout Int64?, failures: inout Int,
+        _ connection: inout HTTPConnection, body: [UInt8], token: String?, endpoint: HTTPEndpoint, next: inout Int64?, failures: inout Int,
         continuation: AsyncThrowingStream<WatchEvent, any Error>.Continuation
     ) throws -> String {
-        try connection.sendPost(path: "/v3/watch", body: body)
+        try connection.sendPost(path: "/v3/watch", body: body, authorization: token)
         // The stream is idle between events: no deadline once the request is sent.
         connection.makeStream()
         let head = try connection.readHead()
@@ -122,7 +127,8 @@ struct EtcdWatch: Sendable {
             for object in splitter.append(piece) {
                 let envelope = try JSONDecoder().decode(Etcd.StreamEnvelope<Etcd.WatchResponse>.self, from: Data(object))
                 if let error = envelope.error {
-                    throw DatastoreError(.serverError, error.text, endpoint: endpoint.description)
+                    throw EtcdDatastore.authenticationError(error.text, endpoint: endpoint)
+                        ?? DatastoreError(.serverError, error.text, endpoint: endpoint.description)
                 }
                 guard let result = envelope.result else { continue }
                 failures = 0

@@ -8,7 +8,9 @@ import Darwin
 
 /// A minimal HTTP/1.1 client on POSIX sockets, enough for etcd's JSON gateway on loopback or a
 /// cluster network: POST with a body, `Connection: close`, responses with Content-Length,
-/// chunked encoding or read-to-end. It keeps plugin binaries free of an HTTP stack.
+/// chunked encoding or read-to-end. It keeps plugin binaries free of an HTTP stack. An
+/// `https://` endpoint runs the same exchange over a ``TLSSession`` (OpenSSL); a plain one
+/// never touches OpenSSL.
 ///
 /// Blocking I/O, always bounded: the connect by the timeout, and the whole exchange (sending
 /// the request and receiving the entire response) by a deadline one timeout after the
@@ -18,6 +20,7 @@ import Darwin
 struct HTTPConnection: ~Copyable {
     let endpoint: HTTPEndpoint
     private let descriptor: Int32
+    private let tls: TLSSession?
     private var buffer: [UInt8] = []
     private var position = 0
     private var finished = false
@@ -32,7 +35,7 @@ struct HTTPConnection: ~Copyable {
         var error: DatastoreError
     }
 
-    init(endpoint: HTTPEndpoint, timeoutMilliseconds: Int) throws(Failure) {
+    init(endpoint: HTTPEndpoint, timeoutMilliseconds: Int, tls context: TLSContext? = nil) throws(Failure) {
         self.endpoint = endpoint
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -84,7 +87,27 @@ struct HTTPConnection: ~Copyable {
                 .unavailable, "connect failed: \(String(cString: strerror(lastError)))", errno: lastError,
                 endpoint: endpoint.description))
         }
-        _ = fcntl(fd, F_SETFL, flags)
+        if endpoint.usesTLS {
+            // TLS stays non-blocking: every OpenSSL wait is a poll bounded by the deadline.
+            guard let context else {
+                close(fd)
+                throw Failure(stage: .connecting, error: DatastoreError(
+                    .tlsFailed, "an https endpoint needs TLS settings", endpoint: endpoint.description))
+            }
+            let session: TLSSession
+            do {
+                session = try context.session(descriptor: fd, host: endpoint.host, endpoint: endpoint)
+                try session.handshake(
+                    descriptor: fd, deadline: FileSystem.monotonicMilliseconds() + Int64(max(1, timeoutMilliseconds)))
+            } catch {
+                close(fd)
+                throw error
+            }
+            tls = session
+        } else {
+            tls = nil
+            _ = fcntl(fd, F_SETFL, flags)
+        }
         var timeout = timeval(tv_sec: timeoutMilliseconds / 1000, tv_usec: (timeoutMilliseconds % 1000) * 1000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -150,10 +173,12 @@ struct HTTPConnection: ~Copyable {
     }
 
     /// Sends a POST with a JSON body.
-    func sendPost(path: String, body: [UInt8]) throws(Failure) {
+    func sendPost(path: String, body: [UInt8], authorization: String? = nil) throws(Failure) {
         var request = Array("POST \(path) HTTP/1.1\r\nHost: \(endpoint.host):\(endpoint.port)\r\n".utf8)
+        if let authorization { request += Array("Authorization: \(authorization)\r\n".utf8) }
         request += Array("Content-Type: application/json\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n".utf8)
         request += body
+        if let tls { return try tls.write(request, descriptor: descriptor, deadline: deadline) }
         var offset = 0
         while offset < request.count {
             if let deadline, FileSystem.monotonicMilliseconds() >= deadline { throw timedOut() }
@@ -174,6 +199,15 @@ struct HTTPConnection: ~Copyable {
             position = 0
         }
         var chunk = [UInt8](repeating: 0, count: 16384)
+        if let tls {
+            let descriptor = descriptor, deadline = deadline
+            let count = try chunk.withUnsafeMutableBytes { raw in
+                Result { () throws(Failure) -> Int in try tls.read(into: raw, descriptor: descriptor, deadline: deadline) }
+            }.get()
+            if count == 0 { finished = true; return false }
+            buffer += chunk[0..<count]
+            return true
+        }
         while true {
             try awaitReadable()
             let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
@@ -269,49 +303,5 @@ struct HTTPConnection: ~Copyable {
         var body: [UInt8] = []
         while let piece = try nextBodyPiece(head, remaining: &remaining) { body += piece }
         return body
-    }
-}
-
-/// Splits a byte stream into top-level JSON objects (etcd's gateway streams one object per
-/// message, not necessarily aligned with chunks).
-struct JSONObjectSplitter {
-    private var pending: [UInt8] = []
-    private var depth = 0
-    private var inString = false
-    private var escaped = false
-    private var start: Int?
-    private var scanned = 0
-
-    mutating func append(_ bytes: [UInt8]) -> [[UInt8]] {
-        pending += bytes
-        var objects: [[UInt8]] = []
-        var index = scanned
-        while index < pending.count {
-            let byte = pending[index]
-            if inString {
-                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
-            } else if byte == UInt8(ascii: "\"") {
-                inString = true
-            } else if byte == UInt8(ascii: "{") {
-                if depth == 0 { start = index }
-                depth += 1
-            } else if byte == UInt8(ascii: "}") && depth > 0 {
-                depth -= 1
-                if depth == 0, let begin = start {
-                    objects.append(Array(pending[begin...index]))
-                    start = nil
-                }
-            }
-            index += 1
-        }
-        if depth == 0 {
-            pending.removeAll(keepingCapacity: true)
-            scanned = 0
-        } else if let begin = start {
-            pending.removeFirst(begin)
-            start = 0
-            scanned = pending.count
-        }
-        return objects
     }
 }

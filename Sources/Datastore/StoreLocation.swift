@@ -1,6 +1,7 @@
 /// Where a store lives, written the same way by every plugin, agent and the lab:
 /// `file:DIR` (the embedded file backend, a directory) or `etcd:URL[,URL…]` (etcd v3 endpoints,
-/// e.g. `etcd:http://10.0.0.1:2379,http://10.0.0.2:2379`).
+/// e.g. `etcd:http://10.0.0.1:2379,http://10.0.0.2:2379`, or `https://` ones with
+/// ``EtcdSecurity``).
 public enum StoreLocation: Hashable, Sendable, CustomStringConvertible {
     case file(directory: String)
     case etcd(endpoints: [HTTPEndpoint])
@@ -34,36 +35,45 @@ public enum StoreLocation: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Opens the store: the one factory every component uses.
-    public func open() throws -> any Datastore {
+    /// Opens the store: the one factory every component uses. `security` applies to etcd
+    /// (TLS files for `https://` endpoints, an etcd user); the file store ignores it.
+    public func open(security: EtcdSecurity = .none) throws -> any Datastore {
         switch self {
         case .file(let directory): try FileDatastore(directory: directory)
-        case .etcd(let endpoints): EtcdDatastore(endpoints: endpoints)
+        case .etcd(let endpoints): EtcdDatastore(endpoints: endpoints, security: security)
         }
     }
 
     /// Parses and opens in one step.
-    public static func open(_ text: String) throws -> any Datastore {
-        try StoreLocation(parsing: text).open()
+    public static func open(_ text: String, security: EtcdSecurity = .none) throws -> any Datastore {
+        try StoreLocation(parsing: text).open(security: security)
     }
 }
 
-/// An `http://host:port` endpoint (TLS is not supported by the built-in client).
+/// An `http://host:port` or `https://host:port` endpoint (no scheme means `http://`).
 public struct HTTPEndpoint: Hashable, Sendable, CustomStringConvertible {
     public var host: String
     public var port: Int
+    /// `https://`: the exchange runs over TLS (see ``EtcdSecurity``).
+    public var usesTLS: Bool
 
-    public init(host: String, port: Int) {
+    public init(host: String, port: Int, usesTLS: Bool = false) {
         self.host = host
         self.port = port
+        self.usesTLS = usesTLS
     }
 
     public init(parsing text: String) throws {
         var rest = Substring(text.trimmingWhitespace())
+        var usesTLS = false
         if rest.hasPrefix("https://") {
-            throw DatastoreError(.invalidStoreURL, "\"\(text)\": https is not supported, use http://")
+            rest = rest.dropFirst("https://".count)
+            usesTLS = true
+        } else if rest.hasPrefix("http://") {
+            rest = rest.dropFirst("http://".count)
+        } else if let scheme = rest.firstRange(of: "://") {
+            throw DatastoreError(.invalidStoreURL, "\"\(text)\": unsupported scheme \(rest[..<scheme.lowerBound]), use http:// or https://")
         }
-        if rest.hasPrefix("http://") { rest = rest.dropFirst("http://".count) }
         if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
         var host = rest
         var port = 2379
@@ -87,14 +97,16 @@ public struct HTTPEndpoint: Hashable, Sendable, CustomStringConvertible {
             port = value
         }
         guard !host.isEmpty, (1...65535).contains(port) else {
-            throw DatastoreError(.invalidStoreURL, "\"\(text)\": expected http://HOST:PORT")
+            throw DatastoreError(.invalidStoreURL, "\"\(text)\": expected http://HOST:PORT or https://HOST:PORT")
         }
         self.host = String(host)
         self.port = port
+        self.usesTLS = usesTLS
     }
 
     public var description: String {
-        host.contains(":") ? "http://[\(host)]:\(port)" : "http://\(host):\(port)"
+        let scheme = usesTLS ? "https" : "http"
+        return host.contains(":") ? "\(scheme)://[\(host)]:\(port)" : "\(scheme)://\(host):\(port)"
     }
 }
 

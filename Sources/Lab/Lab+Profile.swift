@@ -1,4 +1,5 @@
 import CNISpec
+import Datastore
 import Foundation
 
 /// The lab's side of a ``LabProfile``: the hooks' calls, and what the lab offers them.
@@ -72,6 +73,31 @@ public struct LabProfileContext: Sendable {
     /// (flannel's `--kube-subnet-mgr`, calico-node reading Nodes) passes it to its agents; the
     /// project's profiles leave the API to swift-kube-sync and keep reading the store. Nil otherwise.
     public let kubeconfig: String?
+
+    /// What agents and plugins need beyond ``store`` to reach the lab's etcd (its CA, client
+    /// certificate and key with `--etcd-tls`; nothing otherwise).
+    public var etcdSecurity: EtcdSecurity {
+        Lab.etcdCertificates(store: store, stateDirectory: stateDirectory)?.clientSecurity ?? .none
+    }
+
+    /// ``etcdSecurity`` as agent flags (flannel's names: `--etcd-cafile`, `--etcd-certfile`,
+    /// `--etcd-keyfile`), to append after `--store`.
+    public var storeArguments: [String] {
+        let security = etcdSecurity
+        return [("--etcd-cafile", security.certificateAuthorityFile), ("--etcd-certfile", security.certificateFile),
+                ("--etcd-keyfile", security.keyFile)].flatMap { flag, value in value.map { [flag, $0] } ?? [] }
+    }
+
+    /// ``etcdSecurity`` as plugin configuration keys (Calico's names: `etcd_ca_cert_file`,
+    /// `etcd_cert_file`, `etcd_key_file`), to add beside `datastore`.
+    public var storeConfiguration: [String: JSONValue] {
+        let security = etcdSecurity
+        var keys: [String: JSONValue] = [:]
+        if let file = security.certificateAuthorityFile { keys["etcd_ca_cert_file"] = .string(file) }
+        if let file = security.certificateFile { keys["etcd_cert_file"] = .string(file) }
+        if let file = security.keyFile { keys["etcd_key_file"] = .string(file) }
+        return keys
+    }
 
     /// Each node's underlay link (its veth to the fabric bridge), the device agents bind to.
     public static let underlayDevice = "eth0"

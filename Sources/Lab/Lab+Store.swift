@@ -11,14 +11,24 @@ extension Lab {
         let directory = stateDirectory + "/etcd"
         try Self.makeDirectory(directory)
         let executable = try findExecutable("/usr/bin/etcd")
+        var arguments = [
+            "--name", "cnilab-\(name)", "--data-dir", directory + "/data",
+            "--listen-client-urls", etcdURL, "--advertise-client-urls", etcdURL,
+            "--listen-peer-urls", "http://127.0.0.1:2380", "--initial-advertise-peer-urls", "http://127.0.0.1:2380",
+            "--initial-cluster", "cnilab-\(name)=http://127.0.0.1:2380",
+        ]
+        if let pki = etcdCertificates {
+            // Client-certificate authentication only: the one client listener is https.
+            try Self.makeDirectory(pki.directory)
+            _ = try EtcdCertificates.generate(in: pki.directory, serverAddresses: [LabAddressing.fabricAddress])
+            arguments += [
+                "--cert-file", pki.serverCertificateFile, "--key-file", pki.serverKeyFile,
+                "--trusted-ca-file", pki.caFile, "--client-cert-auth",
+            ]
+        }
         let record = try ProcessSupervisor.launch(
             role: "etcd", executable: executable,
-            arguments: [
-                "--name", "cnilab-\(name)", "--data-dir", directory + "/data",
-                "--listen-client-urls", LabAddressing.etcdClientURL, "--advertise-client-urls", LabAddressing.etcdClientURL,
-                "--listen-peer-urls", "http://127.0.0.1:2380", "--initial-advertise-peer-urls", "http://127.0.0.1:2380",
-                "--initial-cluster", "cnilab-\(name)=http://127.0.0.1:2380",
-            ],
+            arguments: arguments,
             in: fabric, namespaceName: LabNames.fabric(lab: name), log: directory + "/etcd.log")
         try recordProcess(record)
         for _ in 0..<100 {
@@ -32,12 +42,27 @@ extension Lab {
     func etcdctl(_ arguments: [String], input: String = "") throws -> ChildProcess.Output {
         let fabric = try Self.openNamespace(LabNames.fabric(lab: name))
         return try fabric.runProcess(
-            "/usr/bin/etcdctl", arguments: ["--endpoints", LabAddressing.etcdClientURL, "--dial-timeout", "2s"] + arguments,
+            "/usr/bin/etcdctl", arguments: ["--endpoints", etcdURL, "--dial-timeout", "2s"] + etcdctlSecurity + arguments,
             environment: ["ETCDCTL_API": "3", "PATH": "/usr/bin:/bin"], standardInput: Array(input.utf8),
             timeoutMilliseconds: 10_000)
     }
 
     var usesEtcd: Bool { state.store.hasPrefix("etcd:") }
+
+    /// The lab etcd's client URL (https with `--etcd-tls`).
+    var etcdURL: String { state.store.hasPrefix("etcd:https:") ? LabAddressing.etcdTLSClientURL : LabAddressing.etcdClientURL }
+
+    /// The PKI of an etcd that requires client certificates, in `<state>/etcd/pki`.
+    public var etcdCertificates: EtcdCertificates? { Self.etcdCertificates(store: state.store, stateDirectory: stateDirectory) }
+
+    nonisolated static func etcdCertificates(store: String, stateDirectory: String) -> EtcdCertificates? {
+        store.hasPrefix("etcd:https:") ? EtcdCertificates(directory: stateDirectory + "/etcd/pki") : nil
+    }
+
+    private var etcdctlSecurity: [String] {
+        guard let pki = etcdCertificates else { return [] }
+        return ["--cacert", pki.caFile, "--cert", pki.clientCertificateFile, "--key", pki.clientKeyFile]
+    }
 
     func storePut(_ key: String, _ value: String) async throws {
         _ = try await storePutReturningRevision(key, value)

@@ -44,6 +44,9 @@ public actor Lab {
             throw LabError(.invalidArgument, "a lab has 1–\(LabAddressing.maximumNodes) nodes, not \(configuration.nodeCount)")
         }
         try configuration.profile.validate()
+        if configuration.etcdTLS, configuration.store != .etcd {
+            throw LabError(.invalidArgument, "--etcd-tls needs --store etcd")
+        }
         let directory = configuration.stateDirectory
         try makeDirectory(directory)
         let lock = try LabLock(path: directory + "/lock")
@@ -55,7 +58,7 @@ public actor Lab {
         let storeURL =
             switch configuration.store {
             case .file: "file:" + directory + "/store"
-            case .etcd: "etcd:" + LabAddressing.etcdClientURL
+            case .etcd: "etcd:" + (configuration.etcdTLS ? LabAddressing.etcdTLSClientURL : LabAddressing.etcdClientURL)
             }
         let state = LabState(lab: configuration.name, plugin: try LabProfileRecord(configuration.profile), store: storeURL)
         let lab = Lab(

@@ -14,6 +14,10 @@ public struct LabConfiguration: Sendable {
     /// Run the fixture API server and swift-kube-sync in the fabric namespace; pods, labels and
     /// Kubernetes policies then go through the API (`cnilab up --kube`).
     public var kubernetes: Bool
+    /// With ``LabStoreKind/etcd``: etcd serves `https://` only and requires client
+    /// certificates (a PKI made with openssl in `<state>/etcd/pki`); every agent and plugin
+    /// gets the CA, certificate and key (`cnilab up --store etcd --etcd-tls`).
+    public var etcdTLS: Bool
     /// Where to find `cnilab-pod-server`, agents and the project's plugins (default
     /// ``defaultExecutableDirectories``).
     public var executableDirectories: [String]
@@ -23,10 +27,11 @@ public struct LabConfiguration: Sendable {
     public init(
         name: String = "default", stateDirectory: String? = nil, profile: some LabProfile,
         nodeCount: Int = 2, store: LabStoreKind = .file, executableDirectories: [String]? = nil,
-        progress: (@Sendable (String) -> Void)? = nil, kubernetes: Bool = false
+        progress: (@Sendable (String) -> Void)? = nil, kubernetes: Bool = false, etcdTLS: Bool = false
     ) {
         self.kubernetes = kubernetes
         self.progress = progress
+        self.etcdTLS = etcdTLS
         self.name = name
         self.stateDirectory = stateDirectory ?? Self.defaultStateDirectory(lab: name)
         self.profile = profile
@@ -65,4 +70,5 @@ enum LabAddressing {
     static let etcdClientURL = "http://192.168.77.1:2379"
     /// The port of the lab's API server (`cnilab up --kube`) on the fabric address.
     static let apiServerPort = 6443
+    static let etcdTLSClientURL = "https://192.168.77.1:2379"
 }

@@ -46,18 +46,18 @@ public struct CalicoProfile: LabProfile, Hashable {
                 "--state-dir", lab.nodeDirectory(node.index) + "/calico-node",
                 "--resync-interval-ms", String(settings.resyncIntervalMilliseconds),
                 "--policy-status-file", lab.policyStatusPath(node: node.index),
-            ])
+            ] + lab.storeArguments)
     }
 
     public func networkConfiguration(for node: LabNode, in lab: LabProfileContext) throws -> NetworkConfigurationList {
         NetworkConfigurationList(cniVersion: "1.0.0", name: "k8s-pod-network", plugins: [
-            [
-                "type": "swift-calico", "datastore": .string(lab.store), "nodeName": .string(node.name),
-                "ipam": [
-                    "type": "calico-ipam",
-                    "pools": [["cidr": .string(LabProfiles.clusterNetwork), "blockSize": .integer(Int64(Self.blockSize))]],
-                ],
-            ]
+                [
+                    "type": "swift-calico", "datastore": .string(lab.store), "nodeName": .string(node.name),
+                    "ipam": [
+                        "type": "calico-ipam",
+                        "pools": [["cidr": .string(LabProfiles.clusterNetwork), "blockSize": .integer(Int64(Self.blockSize))]],
+                    ],
+                ].merging(lab.storeConfiguration) { own, _ in own }
         ])
     }
 

@@ -29,7 +29,7 @@ public struct CanalProfile: LabProfile, Hashable {
                 "--node", node.name, "--store", lab.store, "--iface", LabProfileContext.underlayDevice,
                 "--subnet-file", FlannelNetwork.subnetFile(of: node, in: lab), "--resync-interval", String(Self.resyncSeconds),
                 "--policy-status-file", lab.policyStatusPath(node: node.index),
-            ])
+            ] + lab.storeArguments)
     }
 
     public func networkConfiguration(for node: LabNode, in lab: LabProfileContext) throws -> NetworkConfigurationList {
@@ -38,7 +38,7 @@ public struct CanalProfile: LabProfile, Hashable {
                 "type": "swift-canal", "subnetFile": .string(FlannelNetwork.subnetFile(of: node, in: lab)),
                 "dataDir": .string(lab.nodeDirectory(node.index) + "/canal"), "datastore": .string(lab.store),
                 "nodeName": .string(node.name),
-            ]
+            ].merging(lab.storeConfiguration) { own, _ in own }
         ])
     }
 

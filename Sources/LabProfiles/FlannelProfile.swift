@@ -27,7 +27,7 @@ public struct FlannelProfile: LabProfile, Hashable {
             arguments: [
                 "--node", node.name, "--iface", LabProfileContext.underlayDevice, "--store", lab.store,
                 "--subnet-file", FlannelNetwork.subnetFile(of: node, in: lab),
-            ])
+            ] + lab.storeArguments)
     }
 
     public func networkConfiguration(for node: LabNode, in lab: LabProfileContext) throws -> NetworkConfigurationList {

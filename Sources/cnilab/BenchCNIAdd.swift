@@ -23,6 +23,8 @@ extension Bench {
         var pluginDirectory: String?
         @Option(name: [.customLong("plugin-binary"), .customLong("swift-flannel")], help: "The plugin binary itself.")
         var pluginBinary: String?
+        @Option(help: "canal: etcd adds pod records in a real etcd over http and over https with a client certificate (same run).")
+        var store: String?
         @Flag var json = false
 
         func run() async throws {
@@ -33,7 +35,9 @@ extension Bench {
                 guard !json else { throw LabError(.notAvailable, "bench cni-add --plugin calico has no --json yet") }
                 let code = try CNIAddBench.calico(pods: pods, binary: binary)
                 if code != 0 { throw ExitCode(code) }
-            case "canal": try Bench.show(try CNIAddBench.canal(pods: pods, binary: binary), json: json)
+            case "canal":
+                guard store == nil || store == "etcd" else { throw ValidationError("--store: only etcd (canal)") }
+                try Bench.show(try CNIAddBench.canal(pods: pods, binary: binary, etcd: store == "etcd"), json: json)
             default: try Bench.show(try CNIAddBench.flannel(pods: pods, binary: binary), json: json)
             }
         }

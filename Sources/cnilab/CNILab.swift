@@ -66,6 +66,8 @@ struct Up: AsyncParsableCommand {
     @Option(help: "flannel, calico, canal or weave (reference: the reference plugins, for testing).") var plugin = Plugin.flannel
     @Option(help: "The number of nodes (numbered 0..N-1).") var nodes = 2
     @Option(help: "file (embedded, default) or etcd (a real etcd inside the fabric namespace).") var store = LabStoreKind.file
+    @Flag(help: "With --store etcd: etcd serves https only and requires client certificates (made with openssl in the lab's directory).")
+    var etcdTls = false
     @Option(help: "flannel's backend: vxlan or host-gw.") var backend = FlannelBackend.vxlan
     @Option(help: "calico: the BGP hold time in seconds (default 9).") var holdTime: Int?
     @Option(help: "calico: seconds the peers keep a killed agent's routes (default 30).") var gracefulRestartTime: Int?
@@ -96,10 +98,10 @@ struct Up: AsyncParsableCommand {
         if plugin != .weave, secretFile != nil || trustedSubnets != nil {
             throw ValidationError("--secret-file and --trusted-subnets are options of --plugin weave")
         }
-        Output.progress("creating lab '\(options.lab)' (\(profile), \(nodes) nodes, \(store.rawValue) store\(kube ? ", Kubernetes API" : ""))…")
+        Output.progress("creating lab '\(options.lab)' (\(profile), \(nodes) nodes, \(store.rawValue)\(etcdTls ? " TLS" : "") store\(kube ? ", Kubernetes API" : ""))…")
         let lab = try await Lab.up(
             LabConfiguration(name: options.lab, stateDirectory: options.directory, profile: profile, nodeCount: nodes, store: store,
-                progress: { Output.progress("  " + $0) }, kubernetes: kube))
+                progress: { Output.progress("  " + $0) }, kubernetes: kube, etcdTLS: etcdTls))
         for node in await lab.nodes() {
             print("node \(node.index) \(node.name) \(node.underlayAddress) subnet \(node.subnet ?? "-") agent \(node.agent.rawValue)")
         }

@@ -5,6 +5,7 @@ import FoundationEssentials
 import Foundation
 #endif
 @testable import Datastore
+import Lab
 import Synchronization
 import TestSupport
 #if canImport(Glibc)
@@ -23,35 +24,70 @@ final class EtcdCluster: Sendable {
         var clientPort: Int
         var peerPort: Int
         var process: RunningProcess?
-        var endpoint: HTTPEndpoint { HTTPEndpoint(host: "127.0.0.1", port: clientPort) }
+        var usesTLS = false
+        var endpoint: HTTPEndpoint { HTTPEndpoint(host: "127.0.0.1", port: clientPort, usesTLS: usesTLS) }
+    }
+
+    /// How the members guard their client port.
+    struct Guard: Sendable {
+        /// HTTPS only, client certificates required (`--client-cert-auth`), from a PKI the
+        /// fixture makes with openssl in its temporary directory.
+        var clientCertificates = false
+        /// etcd users on: a `root` user with ``password``, auth enabled after start.
+        var authentication = false
+        /// `--auth-token-ttl`: how long an idle simple token lives.
+        var tokenTTLSeconds: Int?
+        static let password = "swcni-root-pw"
     }
 
     static let executable = "/usr/bin/etcd"
     private let state: Mutex<[Member]>
     let directory: String
+    let protection: Guard
+    /// The PKI, when ``Guard/clientCertificates``.
+    let certificates: EtcdCertificates?
+    /// What a well-configured client passes.
+    var security: EtcdSecurity {
+        var security = certificates?.clientSecurity ?? .none
+        if protection.authentication {
+            security.username = "root"
+            security.password = Guard.password
+        }
+        return security
+    }
 
     var members: [Member] { state.withLock { $0 } }
     var endpoints: [HTTPEndpoint] { members.map(\.endpoint) }
     var location: String { "etcd:" + endpoints.map(\.description).joined(separator: ",") }
 
-    private init(members: [Member], directory: String) {
+    private init(members: [Member], directory: String, protection: Guard, certificates: EtcdCertificates?) {
         self.state = Mutex(members)
         self.directory = directory
+        self.protection = protection
+        self.certificates = certificates
     }
 
     /// Starts `count` members, waits until each answers, runs `body` (failing with a clear
     /// error when it takes longer than `timeLimit`), then stops every member still running.
     static func with<T: Sendable>(
-        members count: Int, timeLimit: Duration = .seconds(180), _ body: @escaping @Sendable (EtcdCluster) async throws -> T
+        members count: Int, guard protection: Guard = Guard(), timeLimit: Duration = .seconds(180),
+        _ body: @escaping @Sendable (EtcdCluster) async throws -> T
     ) async throws -> T {
         try await withTemporaryDirectory { directory in
+            let certificates = protection.clientCertificates
+                ? try EtcdCertificates.generate(in: directory, serverAddresses: ["127.0.0.1", "localhost"]) : nil
             let cluster = EtcdCluster(
-                members: (0..<count).map { Member(name: "m\($0)", clientPort: freeLoopbackPort(), peerPort: freeLoopbackPort()) },
-                directory: directory)
+                members: (0..<count).map {
+                    Member(
+                        name: "m\($0)", clientPort: freeLoopbackPort(), peerPort: freeLoopbackPort(),
+                        usesTLS: protection.clientCertificates)
+                },
+                directory: directory, protection: protection, certificates: certificates)
             do {
                 try cluster.start()
                 let result = try await withTimeout(timeLimit, "the etcd test body") {
                     try await cluster.waitHealthy()
+                    if protection.authentication { try await cluster.enableAuthentication() }
                     return try await body(cluster)
                 }
                 await cluster.stopAll()
@@ -78,16 +114,23 @@ final class EtcdCluster: Sendable {
         let initial = members.map { "\($0.name)=http://127.0.0.1:\($0.peerPort)" }.joined(separator: ",")
         for index in members.indices {
             let member = members[index]
-            let arguments = [
+            var arguments = [
                 "--name", member.name, "--data-dir", "\(directory)/\(member.name).etcd",
-                "--listen-client-urls", "http://127.0.0.1:\(member.clientPort)",
-                "--advertise-client-urls", "http://127.0.0.1:\(member.clientPort)",
+                "--listen-client-urls", member.endpoint.description,
+                "--advertise-client-urls", member.endpoint.description,
                 "--listen-peer-urls", "http://127.0.0.1:\(member.peerPort)",
                 "--initial-advertise-peer-urls", "http://127.0.0.1:\(member.peerPort)",
                 "--initial-cluster", initial, "--initial-cluster-state", "new",
                 "--initial-cluster-token", "swcni-test-\(getpid())",
                 "--heartbeat-interval", "50", "--election-timeout", "500",
             ]
+            if let certificates {
+                arguments += [
+                    "--cert-file", certificates.serverCertificateFile, "--key-file", certificates.serverKeyFile,
+                    "--trusted-ca-file", certificates.caFile, "--client-cert-auth",
+                ]
+            }
+            if let ttl = protection.tokenTTLSeconds { arguments += ["--auth-token-ttl", String(ttl)] }
             let process = try ChildProcess.launch(
                 Self.executable, arguments: arguments, standardOutput: .null,
                 standardError: .file("\(directory)/\(member.name).log"))
@@ -99,7 +142,9 @@ final class EtcdCluster: Sendable {
     func waitHealthy(timeoutMilliseconds: Int = 20000) async throws {
         let deadline = FileSystem.nowMilliseconds() + Int64(timeoutMilliseconds)
         for member in members where member.process != nil {
-            let probe = EtcdDatastore(endpoints: [member.endpoint], requestTimeoutMilliseconds: 500, operationTimeoutMilliseconds: 300)
+            let probe = EtcdDatastore(
+                endpoints: [member.endpoint], security: certificates?.clientSecurity ?? .none, requestTimeoutMilliseconds: 500,
+                operationTimeoutMilliseconds: 300)
             while true {
                 if (try? await probe.list(prefix: "/probe")) != nil { break }
                 guard FileSystem.nowMilliseconds() < deadline else {
@@ -118,13 +163,33 @@ final class EtcdCluster: Sendable {
 
     /// The index of the current leader, asking each live member's `/v3/maintenance/status`.
     func leaderIndex() async throws -> Int? {
-        let members = members
-        return try await offPool { try Self.leaderIndex(members) }
+        let members = members, security = security
+        return try await offPool { try Self.leaderIndex(members, security: security) }
     }
 
-    private static func leaderIndex(_ members: [Member]) throws -> Int? {
+    /// Adds the `root` user and turns authentication on, with etcdctl (the v3 API's own client).
+    private func enableAuthentication() async throws {
+        var common = ["--endpoints", endpoints.map(\.description).joined(separator: ","), "--dial-timeout", "3s"]
+        if let certificates {
+            common += ["--cacert", certificates.caFile, "--cert", certificates.clientCertificateFile, "--key", certificates.clientKeyFile]
+        }
+        for arguments in [["user", "add", "root", "--new-user-password", Guard.password], ["user", "grant-role", "root", "root"], ["auth", "enable"]] {
+            let full = common + arguments
+            let output = try await offPool {
+                try ChildProcess.run(
+                    "/usr/bin/etcdctl", arguments: full, environment: ["ETCDCTL_API": "3", "PATH": "/usr/bin:/bin"],
+                    timeoutMilliseconds: 15_000)
+            }
+            guard output.status.isSuccess else {
+                throw DatastoreError(.serverError, "etcdctl \(arguments.joined(separator: " ")): \(output.standardErrorText)")
+            }
+        }
+    }
+
+    private static func leaderIndex(_ members: [Member], security: EtcdSecurity) throws -> Int? {
         for (index, member) in members.enumerated() where member.process != nil {
-            let store = EtcdDatastore(endpoints: [member.endpoint], requestTimeoutMilliseconds: 1000, operationTimeoutMilliseconds: 500)
+            let store = EtcdDatastore(
+                endpoints: [member.endpoint], security: security, requestTimeoutMilliseconds: 1000, operationTimeoutMilliseconds: 500)
             let status = try? store.exchange("/v3/maintenance/status", body: Array("{}".utf8), idempotent: true) {
                 try JSONDecoder().decode(Status.self, from: Data($0))
             }

@@ -18,12 +18,27 @@ import Testing
         #expect(try StoreLocation(parsing: "etcd:localhost") == .etcd(endpoints: [HTTPEndpoint(host: "localhost", port: 2379)]))
     }
 
-    @Test(arguments: ["", "file:", "etcd:", "etcd:https://x:1", "etcd:http://h:99999", "etcd:http://h:port", "redis:x", "/tmp/dir"])
+    @Test(arguments: ["", "file:", "etcd:", "etcd:http://h:99999", "etcd:http://h:port", "redis:x", "/tmp/dir", "etcd:ftp://h:1"])
     func rejectsBadLocations(_ text: String) {
         #expect(throws: DatastoreError.self) { try StoreLocation(parsing: text) }
         do { _ = try StoreLocation(parsing: text) } catch let error as DatastoreError {
             #expect(error.code == .invalidStoreURL)
         } catch { Issue.record("unexpected \(error)") }
+    }
+
+    @Test func parsesHTTPSEndpoints() throws {
+        let location = try StoreLocation(parsing: "etcd:https://127.0.0.1:2379,https://[::1]:2380,http://h:1")
+        #expect(location == .etcd(endpoints: [
+            HTTPEndpoint(host: "127.0.0.1", port: 2379, usesTLS: true), HTTPEndpoint(host: "::1", port: 2380, usesTLS: true),
+            HTTPEndpoint(host: "h", port: 1),
+        ]))
+        #expect(location.description == "etcd:https://127.0.0.1:2379,https://[::1]:2380,http://h:1")
+    }
+
+    @Test func securityTreatsEmptyStringsAsAbsent() {
+        let security = EtcdSecurity(certificateAuthorityFile: "", certificateFile: "/c", keyFile: "", username: "")
+        #expect(security == EtcdSecurity(certificateFile: "/c"))
+        #expect(!security.usesAuthentication)
     }
 
     @Test func prefixRangeEnd() {
