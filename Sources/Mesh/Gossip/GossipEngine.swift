@@ -27,11 +27,15 @@ public struct GossipEngine: Sendable {
     /// The two-way connection graph of ``entries``, kept up to date as entries change instead
     /// of being rebuilt for every received message.
     private(set) var graph: TopologyGraph
-    /// Changes whenever any entry's connections change or a peer is added or removed: the
-    /// forwarding targets cached under one generation hold until the next change.
+    /// Changes whenever any entry's connections change or a peer is added or removed.
     private(set) var topologyGeneration: UInt64 = 0
+    /// Changes only when what routes are computed from changes: an edge of the two-way graph
+    /// appears or disappears, a peer is added or removed, or the local connection list changes.
+    /// Routes and forwarding targets computed under one value hold until it changes (most
+    /// received entries change one end of a connection only, or an address: no new routes).
+    private(set) var routingGeneration: UInt64 = 0
     /// Forwarding targets per entry owner (before removing sender and owner), valid for
-    /// ``topologyGeneration`` `forwardCacheGeneration`.
+    /// ``routingGeneration`` `forwardCacheGeneration`.
     private var forwardCache: [PeerName: [PeerName]] = [:]
     private var forwardCacheGeneration: UInt64 = 0
 
@@ -50,8 +54,10 @@ public struct GossipEngine: Sendable {
     mutating func store(_ entry: PeerEntry) {
         let old = entries.updateValue(entry, forKey: entry.name)
         if let old, old.connections == entry.connections { return }
+        let before = graph.generation
         graph.update(entry)
         topologyGeneration &+= 1
+        if graph.generation != before || entry.name == localName { routingGeneration &+= 1 }
     }
 
     /// Removes the entries of `names` and rebuilds the graph (rare: garbage collection).
@@ -60,6 +66,7 @@ public struct GossipEngine: Sendable {
         for name in names { entries[name] = nil }
         graph = TopologyGraph(entries: entries.values)
         topologyGeneration &+= 1
+        routingGeneration &+= 1
     }
 
     /// The local peer's current entry.
@@ -256,12 +263,12 @@ public struct GossipEngine: Sendable {
     /// Where a new entry (or patch) of `owner` goes: our children in `owner`'s broadcast tree and
     /// connected peers not yet two-way in our view, or all connected peers when `owner` cannot
     /// reach us; never the sender or the owner. Cached per owner until the topology changes
-    /// (``topologyGeneration``), so the many entries and patches one topology state forwards
+    /// (``routingGeneration``), so the many entries and patches one topology state forwards
     /// cost one tree per owner.
     private mutating func forwardTargets(owner: PeerName, from sender: PeerName) -> [PeerName] {
-        if forwardCacheGeneration != topologyGeneration {
+        if forwardCacheGeneration != routingGeneration {
             forwardCache.removeAll(keepingCapacity: true)
-            forwardCacheGeneration = topologyGeneration
+            forwardCacheGeneration = routingGeneration
         }
         let targets: [PeerName]
         if let cached = forwardCache[owner] {

@@ -18,20 +18,27 @@ public actor MeshRouter {
     /// The connection node underneath (status, data-path keys).
     public nonisolated let node: MeshNode
     private let logger: Logger
-    private var core: RouterCore
-    private let outbox: AsyncStream<RouterCore.Action>.Continuation
-    private let outboxStream: AsyncStream<RouterCore.Action>
+    // The members without `private` are used by the timers in MeshRouter+Repair.swift.
+    var core: RouterCore
+    /// What one event decided, in order (one element per event, so its sends reach the node's
+    /// event loop together).
+    private let outbox: AsyncStream<[RouterCore.Action]>.Continuation
+    private let outboxStream: AsyncStream<[RouterCore.Action]>
     private var tasks: [Task<Void, Never>] = []
-    private var timer: Task<Void, Never>?
-    private var timerDeadline: ContinuousClock.Instant?
+    var timer: Task<Void, Never>?
+    var timerDeadline: ContinuousClock.Instant?
     private var routeSubscribers: [Int: AsyncStream<RouteTableDiff>.Continuation] = [:]
     private var messageSubscribers: [Int: (channel: String, continuation: AsyncStream<MeshRoutedMessage>.Continuation)] = [:]
     private var nextSubscriber = 0
     private var resyncPending: Set<PeerName> = []
-    private var repairTimer: Task<Void, Never>?
-    private static let initialRepairDelay: Duration = .milliseconds(100)
-    private var repairDelay = MeshRouter.initialRepairDelay
-    private var running = false
+    var repairTimer: Task<Void, Never>?
+    static let initialRepairDelay: Duration = .milliseconds(100)
+    var repairDelay = MeshRouter.initialRepairDelay
+    var repairDeadline: ContinuousClock.Instant?
+    /// Repairs sent for the current gap (``repairHint``); the first is aimed, later ones digests.
+    var repairAttempt = 0
+    var repairHint: PeerName?
+    var running = false
     private var stopped = false
 
     public init(
@@ -50,7 +57,7 @@ public actor MeshRouter {
         options.maximumDelay = configuration.recalculationMaximumDelay
         core = RouterCore(identity: configuration.node.identity, options: options)
         core.directAddresses = Set(configuration.node.peers)
-        (outboxStream, outbox) = AsyncStream<RouterCore.Action>.makeStream()
+        (outboxStream, outbox) = AsyncStream<[RouterCore.Action]>.makeStream()
     }
 
     /// The local peer's name.
@@ -66,18 +73,20 @@ public actor MeshRouter {
         let gossip = node.gossip()
         let node = self.node
         let outbox = self.outboxStream
-        // One sender, so messages to a neighbour leave in the order they were decided.
+        // One sender, so messages to a neighbour leave in the order they were decided. The
+        // sends between two local actions go to the node's event loop in one hop.
         tasks.append(Task { [weak self] in
-            for await action in outbox {
-                guard case .send(let peer, let channel, let payload) = action else {
+            for await actions in outbox {
+                var sends: [MeshNode.OutgoingGossip] = []
+                for action in actions {
+                    if case .send(let peer, let channel, let payload) = action {
+                        sends.append(MeshNode.OutgoingGossip(peer: peer, channel: channel, payload: payload))
+                        continue
+                    }
+                    await Self.flush(&sends, node: node, router: self)
                     await self?.performLocal(action)
-                    continue
                 }
-                do throws(MeshError) { try await node.send(payload, channel: channel, to: peer) } catch {
-                    // A lost connection: its loss event updates the topology. A backlogged
-                    // neighbour missed a topology update: a digest exchange repairs it soon.
-                    if error.code == .peerBacklogged, channel == Self.topologyChannel { await self?.resynchronise(peer) }
-                }
+                await Self.flush(&sends, node: node, router: self)
             }
         })
         tasks.append(Task { [weak self] in
@@ -234,41 +243,21 @@ public actor MeshRouter {
         perform(core.antiEntropy(to: peer))
     }
 
-    private func tick() {
-        timer = nil
-        timerDeadline = nil
-        perform(core.tick(now: .now))
-        if core.missingGossipHint() != nil { armRepair() }
-    }
-
-    /// While the view looks incomplete after a recalculation, a digest goes out after 100 ms,
-    /// then 150, 225… (×1.5) up to the gossip interval; the delay resets once the view is complete.
-    /// Nothing extra is sent while the view is complete, so a change still costs only its entries.
-    private func armRepair() {
-        guard running, repairTimer == nil else { return }
-        let delay = repairDelay
-        repairTimer = Task { [weak self] in
-            try? await Task.sleep(for: delay)
-            guard !Task.isCancelled else { return }
-            await self?.repairNow()
+    /// Sends gossip in one hop to the node. A lost connection: its loss event updates the
+    /// topology. A backlogged neighbour missed a topology update: a digest exchange repairs it soon.
+    private static func flush(_ sends: inout [MeshNode.OutgoingGossip], node: MeshNode, router: MeshRouter?) async {
+        guard !sends.isEmpty else { return }
+        let batch = sends
+        sends = []
+        let backlogged = await node.send(batch)
+        for peer in backlogged where batch.contains(where: { $0.peer == peer && $0.channel == Self.topologyChannel }) {
+            await router?.resynchronise(peer)
         }
-    }
-
-    private func repairNow() {
-        repairTimer = nil
-        let actions = core.repair(anyNeighbour: repairDelay > Self.initialRepairDelay)
-        guard !actions.isEmpty else {
-            repairDelay = Self.initialRepairDelay
-            return
-        }
-        perform(actions)
-        repairDelay = min(repairDelay * 1.5, configuration.gossipInterval)
-        armRepair()
     }
 
     /// Queues the actions and arms the recalculation timer when one is pending.
-    private func perform(_ actions: [RouterCore.Action]) {
-        for action in actions { outbox.yield(action) }
+    func perform(_ actions: [RouterCore.Action]) {
+        if !actions.isEmpty { outbox.yield(actions) }
         guard running, let deadline = core.deadline, timerDeadline.map({ deadline < $0 }) ?? true else { return }
         timer?.cancel()
         timerDeadline = deadline

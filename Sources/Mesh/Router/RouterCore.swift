@@ -46,6 +46,12 @@ struct RouterCore: Sendable {
     /// never adds or forgets them.
     var directAddresses: Set<MeshPeerAddress> = []
     var counters = MeshRouterCounters()
+    /// The engine's routing generation ``routes`` were calculated at (nil: never).
+    private var routedGeneration: UInt64?
+    /// Changes whenever ``routes`` is recalculated.
+    private(set) var routesGeneration: UInt64 = 0
+    /// ``missingGossipHint()`` as last computed, and the topology and routes it was computed for.
+    var cachedHint: (topology: UInt64, routes: UInt64, hint: PeerName?)?
 
     init(identity: PeerIdentity, options: Options) {
         self.options = options
@@ -125,12 +131,20 @@ struct RouterCore: Sendable {
         return recalculate()
     }
 
+    /// New routes, unless nothing they depend on changed since the last calculation (the
+    /// engine's ``GossipEngine/routingGeneration``): most gossip changes one end of a new
+    /// connection, or an address, and leaves the two-way graph as it was.
     private mutating func recalculate() -> [Action] {
-        counters.recalculations += 1
-        let table = engine.routes()
-        let diff = table.changes(since: routes)
-        routes = table
-        var actions: [Action] = diff.isEmpty ? [] : [.routesChanged(diff)]
+        var actions: [Action] = []
+        if routedGeneration != engine.routingGeneration {
+            counters.recalculations += 1
+            routedGeneration = engine.routingGeneration
+            let table = engine.routes()
+            let diff = table.changes(since: routes)
+            routes = table
+            routesGeneration &+= 1
+            if !diff.isEmpty { actions.append(.routesChanged(diff)) }
+        }
         if options.discovery { actions += rediscover() }
         return actions
     }

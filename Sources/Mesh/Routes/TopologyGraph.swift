@@ -18,6 +18,9 @@ struct TopologyGraph: Sendable, Equatable {
     private var reported: [[PeerName]] = []
     /// Neighbour numbers of every peer, sorted by name.
     private var adjacency: [[Int]] = []
+    /// Changes whenever an edge appears or disappears or a peer is added: everything computed
+    /// from the graph (routes, broadcast trees) holds while it stays the same.
+    private(set) var generation: UInt64 = 0
 
     init<Entries: Sequence<PeerEntry>>(entries: Entries) {
         for entry in entries { update(entry) }
@@ -48,6 +51,7 @@ struct TopologyGraph: Sendable, Equatable {
             numbers[entry.name] = number
             reported.append([])
             adjacency.append([])
+            generation &+= 1
         }
         let new = Self.reported(by: entry)
         let old = reported[number]
@@ -88,12 +92,16 @@ struct TopologyGraph: Sendable, Equatable {
 
     private mutating func insertEdge(_ peer: Int, _ other: Int) {
         let index = position(of: other, in: peer)
-        if index == adjacency[peer].count || adjacency[peer][index] != other { adjacency[peer].insert(other, at: index) }
+        guard index == adjacency[peer].count || adjacency[peer][index] != other else { return }
+        adjacency[peer].insert(other, at: index)
+        generation &+= 1
     }
 
     private mutating func removeEdge(_ peer: Int, _ other: Int) {
         let index = position(of: other, in: peer)
-        if index < adjacency[peer].count, adjacency[peer][index] == other { adjacency[peer].remove(at: index) }
+        guard index < adjacency[peer].count, adjacency[peer][index] == other else { return }
+        adjacency[peer].remove(at: index)
+        generation &+= 1
     }
 
     /// Sorted neighbours of every known peer (peers without two-way connections map to []).
@@ -220,23 +228,34 @@ struct TopologyGraph: Sendable, Equatable {
     /// origin: a few dozen traversals in a sparse mesh instead of one per origin.
     func broadcastChildrenByOrigin(of peer: PeerName) -> [PeerName: [PeerName]] {
         guard let local = numbers[peer] else { return [peer: []] }
-        var near = [[Int]?](repeating: nil, count: names.count)
-        func distances(_ number: Int) -> [Int] {
-            if let known = near[number] { return known }
-            let distance = self.distances(from: number)
-            near[number] = distance
-            return distance
+        let count = names.count
+        // Hop counts from `local`, its neighbours and theirs, in one flat table: row `slot[x]`
+        // holds the distances from x (by symmetry, x's distance from every origin).
+        var slot = [Int](repeating: -1, count: count)
+        var rows: [Int] = []
+        func addRow(_ number: Int) {
+            guard slot[number] < 0 else { return }
+            slot[number] = rows.count / count
+            rows.append(contentsOf: distances(from: number))
         }
-        let fromLocal = distances(local)
-        let neighbourDistances = adjacency[local].map { distances($0) }
+        addRow(local)
+        for child in adjacency[local] {
+            addRow(child)
+            for other in adjacency[child] { addRow(other) }
+        }
+        let localRow = slot[local] * count
         var result: [PeerName: [PeerName]] = [:]
-        for origin in names.indices where fromLocal[origin] >= 0 {
-            let depth = fromLocal[origin] + 1
+        result.reserveCapacity(count)
+        for origin in 0..<count where rows[localRow + origin] >= 0 {
+            let depth = rows[localRow + origin] + 1
             var children: [PeerName] = []
-            for (position, child) in adjacency[local].enumerated() where neighbourDistances[position][origin] == depth {
-                // The child's parent in the tree from `origin`: its lowest-named neighbour one hop closer.
-                let parent = adjacency[child].first { distances($0)[origin] == depth - 1 }
-                if parent == local { children.append(names[child]) }
+            for child in adjacency[local] where rows[slot[child] * count + origin] == depth {
+                // The child's parent in the tree from `origin`: its lowest-named neighbour one hop
+                // closer (neighbour lists are sorted by name).
+                for other in adjacency[child] where rows[slot[other] * count + origin] == depth - 1 {
+                    if other == local { children.append(names[child]) }
+                    break
+                }
             }
             result[names[origin]] = children
         }

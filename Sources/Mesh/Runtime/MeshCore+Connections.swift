@@ -62,7 +62,12 @@ extension MeshCore {
             case .send(let body):
                 var buffer = connection.channel.allocator.buffer(capacity: body.count + 4)
                 MeshFrame.write(body, to: &buffer)
-                connection.lastWrite = connection.channel.writeAndFlush(buffer)
+                if batching {
+                    connection.lastWrite = connection.channel.write(buffer)
+                    unflushed[ObjectIdentifier(connection)] = connection
+                } else {
+                    connection.lastWrite = connection.channel.writeAndFlush(buffer)
+                }
             case .established(let established):
                 didEstablish(connection, established)
             case .deliver(let channel, let payload):
@@ -178,6 +183,23 @@ extension MeshCore {
         }
         counters.gossipSent += 1
         perform(connection.machine.sendGossip(channel: channel, payload: payload, now: .now()), on: connection)
+    }
+
+    /// Sends several gossip messages with one flush per connection at the end (one write
+    /// system call per connection instead of one per message). Returns the peers that refused
+    /// some as backlogged; messages to peers without a connection are dropped.
+    func send(_ messages: [MeshNode.OutgoingGossip]) -> Set<PeerName> {
+        var backlogged: Set<PeerName> = []
+        batching = true
+        for message in messages {
+            do throws(MeshError) { try send(message.payload, channel: message.channel, to: message.peer) } catch {
+                if error.code == .peerBacklogged { backlogged.insert(message.peer) }
+            }
+        }
+        batching = false
+        for connection in unflushed.values { connection.channel.flush() }
+        unflushed.removeAll(keepingCapacity: true)
+        return backlogged
     }
 
     /// Writes raw frame bodies on the connection to `peer` (tests: tampered and replayed records).

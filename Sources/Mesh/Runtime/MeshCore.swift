@@ -33,7 +33,16 @@ final class MeshCore: @unchecked Sendable {
     var eventSubscribers: [Int: AsyncStream<MeshConnectionEvent>.Continuation] = [:]
     var gossipSubscribers: [Int: AsyncStream<MeshGossipMessage>.Continuation] = [:]
     var nextSubscriber = 0
+    /// While set (inside a batch send), frames are written without a flush and their
+    /// connections collected in ``unflushed``, flushed once at the end of the batch.
+    var batching = false
+    var unflushed: [ObjectIdentifier: MeshConnection] = [:]
     static let refusalsKept = 32
+    /// Receive buffers per connection: NIO keeps each connection's last one for the next read,
+    /// sized by the largest recent burst (its default grows to 64 KiB). Gossip is mostly small
+    /// messages with rare large digest answers, and a node may hold hundreds of connections,
+    /// so reads stay at most 8 KiB; a larger frame takes a few reads.
+    static let receiveBuffers = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 1024, maximum: 8192)
 
     init(loop: any EventLoop, configuration: MeshConfiguration, logger: Logger) {
         self.loop = loop
@@ -52,6 +61,7 @@ final class MeshCore: @unchecked Sendable {
         return ServerBootstrap(group: loop)
             .serverChannelOption(.backlog, value: 128)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.recvAllocator, value: Self.receiveBuffers)
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture { try self.addHandlers(to: channel, target: nil) }
             }
@@ -140,6 +150,7 @@ final class MeshCore: @unchecked Sendable {
         targets[address] = target
         var bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(configuration.connectTimeout)
+            .channelOption(.recvAllocator, value: Self.receiveBuffers)
             .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture { try self.addHandlers(to: channel, target: address) }
             }

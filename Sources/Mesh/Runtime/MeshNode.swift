@@ -100,6 +100,23 @@ public final class MeshNode: Sendable {
         try result.get()
     }
 
+    /// One message for ``send(_:)``.
+    struct OutgoingGossip: Sendable {
+        var peer: PeerName
+        var channel: String
+        var payload: [UInt8]
+    }
+
+    /// Sends several messages in one hop to the event loop, in order (the router's outbox).
+    /// Messages to peers without a connection, or over the limits ``send(_:channel:to:)``
+    /// checks, are dropped; returns the peers that refused some as backlogged.
+    func send(_ messages: [OutgoingGossip]) async -> Set<PeerName> {
+        let core = self.core
+        let maximum = configuration.maximumGossipPayload
+        let valid = messages.filter { $0.payload.count <= maximum && $0.channel.utf8.count <= 255 }
+        return (try? await core.loop.submit { core.send(valid) }.get()) ?? []
+    }
+
     /// The peers with an established connection, by name.
     public func connectedPeers() async -> [PeerIdentity] {
         let core = self.core
