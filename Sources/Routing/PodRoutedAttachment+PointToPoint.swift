@@ -90,7 +90,7 @@ extension PodRoutedAttachment {
 
     /// CHECK of the ptp-style attachment: the host end exists, is up and carries every gateway
     /// with a host route per pod address (`proto P`); the pod end carries every address with its
-    /// prefix and every route of ``pointToPointPodRoutes(gateways:)``.
+    /// prefix and every route of `pointToPointPodRoutes(gateways:)`.
     public func validatePointToPoint(gateways: [IPAddress], host: NetlinkHandle, pod: NetlinkHandle) throws(CNIError) {
         try CheckValidation.validateHost(hostInterface: veth.hostInterface, bridge: nil, host: host)
         let device = veth.containerInterface
