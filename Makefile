@@ -7,7 +7,7 @@ DEBIAN_PACKAGES := libnl-3-dev libnftnl-dev libmnl-dev libssl-dev openssl pkg-co
 	containernetworking-plugins iproute2 nftables iptables iputils-ping iperf3 \
 	etcd-server etcd-client bird2 gobgpd podman crun busybox-static jq curl procps
 
-.PHONY: deps build release test demo clean install-plugins
+.PHONY: deps build release test demo clean install-plugins example-packages docs
 
 deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
@@ -46,7 +46,7 @@ demo: deps
 # $(PREFIX)/bin (`make install-plugins PREFIX=/opt/cni`). They build in their own scratch
 # directory, since the flags differ from a normal build. PLUGIN_BIN_DIR=DIR installs binaries
 # already built there instead (the install test uses it).
-PLUGINS ?= swift-flannel swift-ipam
+PLUGINS ?= swift-flannel swift-ipam swift-calico swift-canal swift-ptp swift-weave
 PLUGIN_SCRATCH_PATH ?= .build-plugins
 PLUGIN_BUILD_FLAGS := -c release --static-swift-stdlib -Xswiftc -static-executable --scratch-path $(PLUGIN_SCRATCH_PATH)
 install-plugins:
@@ -57,6 +57,19 @@ install-plugins:
 	fi; \
 	install -d "$(PREFIX)/bin"; \
 	for p in $(PLUGINS); do install -m 0755 "$$bin/$$p" "$(PREFIX)/bin/$$p"; echo "installed $(PREFIX)/bin/$$p"; done
+
+# The examples kept as packages of their own (they depend on swift-cni by path and use its
+# public API only), built as an outside user builds them. CI runs this.
+EXAMPLE_PACKAGES ?= Examples/swift-ptp
+example-packages: deps
+	for package in $(EXAMPLE_PACKAGES); do $(SWIFT) build --package-path $$package || exit 1; done
+
+# Every DocC catalog (Sources/*/*.docc), warnings as errors, with swift-docc-plugin in its own
+# scratch directory (symbol graphs need a build of their own: about 10 minutes on 2 idle cores).
+DOCC_TARGETS := $(patsubst Sources/%/,%,$(dir $(wildcard Sources/*/*.docc)))
+docs: deps
+	$(SWIFT) package --scratch-path .build-docs --disable-sandbox generate-documentation \
+	  $(addprefix --target ,$(DOCC_TARGETS)) --warnings-as-errors
 
 clean:
 	rm -rf .build

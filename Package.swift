@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "Netlink", targets: ["Netlink"]),
         .library(name: "Nftables", targets: ["Nftables"]),
         .library(name: "Datastore", targets: ["Datastore"]),
+        .library(name: "IPAMCore", targets: ["IPAMCore"]),
         .library(name: "IPAM", targets: ["IPAM"]),
         .library(name: "BGP", targets: ["BGP"]),
         .library(name: "Mesh", targets: ["Mesh"]),
@@ -85,7 +86,8 @@ let package = Package(
         ),
         .target(
             name: "CNISpec",
-            dependencies: ["NetPrimitives", "ChildProcess", "SystemSupport"],
+            // Namespaces: the runtime side's NamespacePluginLauncher (no libnl; a pure module still).
+            dependencies: ["NetPrimitives", "ChildProcess", "SystemSupport", "Namespaces"],
             swiftSettings: swiftSettings
         ),
 
@@ -135,9 +137,16 @@ let package = Package(
             path: "Examples/datastore-tool",
             swiftSettings: swiftSettings
         ),
+        // The allocation model, host-local and the IPAM↔CNI glue (IPAMSource): what a plugin
+        // with host-local in process links, without Datastore or logging. IPAM re-exports it.
+        .target(
+            name: "IPAMCore",
+            dependencies: ["NetPrimitives", "CNISpec", "SystemSupport"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "IPAM",
-            dependencies: ["NetPrimitives", "CNISpec", "Datastore", "SystemSupport"],
+            dependencies: ["IPAMCore", "NetPrimitives", "CNISpec", "Datastore", "SystemSupport"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -267,7 +276,7 @@ let package = Package(
         // FoundationEssentials' own static dependencies unresolved; SwiftPM's option links them.
         .executableTarget(
             name: "swift-flannel",
-            dependencies: ["CNISpec", "Routing", "Netlink", "Namespaces", "NetPrimitives", "IPAM"],
+            dependencies: ["CNISpec", "Routing", "Netlink", "Namespaces", "NetPrimitives", "IPAMCore"],
             path: "Examples/swift-flannel",
             exclude: ["README.md", "10-swift-flannel.conflist"],
             swiftSettings: swiftSettings
@@ -347,6 +356,16 @@ let package = Package(
             dependencies: ["Weave", "CNISpec", "Routing", "Netlink", "Namespaces", "NetPrimitives", "IPAM", "Datastore"],
             path: "Examples/swift-weave",
             exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
+        // MARK: swift-ptp: the reference ptp plugin's data path and configuration, written as the
+        // DocC tutorial writes it. Examples/swift-ptp is also a package of its own (depending on this
+        // one by path, public API only; CI builds it so); this target builds the same sources for
+        // the tests and `make install-plugins`.
+        .executableTarget(
+            name: "swift-ptp",
+            dependencies: ["CNISpec", "IPAMCore", "Routing", "Netlink", "NetPrimitives", "ChildProcess"],
+            path: "Examples/swift-ptp/Sources/swift-ptp",
             swiftSettings: swiftSettings
         ),
 
@@ -569,7 +588,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IPAMTests",
-            dependencies: ["IPAM", "Datastore", "CNISpec", "TestSupport", "Namespaces", "ChildProcess"],
+            dependencies: ["IPAM", "IPAMCore", "Datastore", "CNISpec", "TestSupport", "Namespaces", "ChildProcess"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -594,7 +613,8 @@ let package = Package(
         ),
         .testTarget(
             name: "SwiftFlannelTests",
-            dependencies: ["swift-flannel", "Routing", "Netlink", "TestSupport", "Namespaces", "CNISpec", "ChildProcess", "NetPrimitives"],
+            // The install test installs every plugin (make install-plugins), so it needs them built.
+            dependencies: ["swift-flannel", "swift-ipam", "swift-calico", "swift-canal", "swift-ptp", "Routing", "Netlink", "TestSupport", "Namespaces", "CNISpec", "ChildProcess", "NetPrimitives"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -699,6 +719,11 @@ let package = Package(
             name: "KubernetesTests",
             dependencies: ["Kubernetes", "KubernetesTestServer", "Datastore", "TestSupport", "ChildProcess"],
             exclude: ["Scripts"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SwiftPTPTests",
+            dependencies: ["swift-ptp", "CNISpec", "TestSupport", "Namespaces", "ChildProcess", "NetPrimitives"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

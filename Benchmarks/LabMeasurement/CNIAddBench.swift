@@ -6,13 +6,14 @@ import Lab
 /// `cnilab bench cni-add`: pod ADD and DEL latency (plugin process time only) of the project's
 /// plugins against the reference plugins.
 public enum CNIAddBench {
-    /// The plugin executable each `--plugin` measures: `flannel`, `calico`, `canal`.
+    /// The plugin executable each `--plugin` measures: `flannel`, `calico`, `canal`, `ptp`.
     public static func executableName(plugin: String) throws -> String {
         switch plugin {
         case "flannel": "swift-flannel"
         case "calico": "swift-calico"
         case "canal": "swift-canal"
-        default: throw LabError(.invalidArgument, "bench cni-add --plugin \(plugin): flannel, calico or canal")
+        case "ptp": "swift-ptp"
+        default: throw LabError(.invalidArgument, "bench cni-add --plugin \(plugin): flannel, calico, canal or ptp")
         }
     }
 
@@ -79,6 +80,21 @@ public enum CNIAddBench {
                 .time("add_median_ms_no_store", ours: noStore.add.median, reference: reference.add.median),
                 .time("del_median_ms_no_store", ours: noStore.delete.median, reference: reference.delete.median),
             ] + etcdMetrics)
+        return BenchOutput(text: report.description, document: document)
+    }
+
+    /// swift-ptp (host-local in process) against the reference ptp + host-local, same configuration, in process.
+    public static func ptp(pods: Int, binary: String) throws -> BenchOutput {
+        let report = try PTPCNIAddBenchmark.run(PTPCNIAddBenchmark.Options(pods: pods, swiftPTP: binary))
+        let (ours, reference) = (report.ours, report.reference)
+        let document = BenchDocument(
+            scenario: "cni-add-ptp",
+            metrics: [
+                .time("add_median_ms", ours: ours.add.median, reference: reference.add.median),
+                .time("add_p95_ms", ours: ours.add.p95, reference: reference.add.p95),
+                .time("del_median_ms", ours: ours.delete.median, reference: reference.delete.median),
+                .time("del_p95_ms", ours: ours.delete.p95, reference: reference.delete.p95),
+            ])
         return BenchOutput(text: report.description, document: document)
     }
 

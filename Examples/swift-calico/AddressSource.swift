@@ -4,19 +4,20 @@ import IPAM
 import NetPrimitives
 
 /// Where a pod's addresses come from: the block-affinity IPAM in process (`calico-ipam`),
-/// host-local in process (``HostLocalAddressing``: same keys, same files), or a delegated IPAM
-/// plugin (swift-ipam, …) run from CNI_PATH.
+/// host-local in process (IPAMCore's `InProcessHostLocal`: same keys, same files), or a
+/// delegated IPAM plugin (swift-ipam, …) run from CNI_PATH.
 enum AddressSource {
     case blocks(BlockAllocator, handle: String)
-    case hostLocal(HostLocalAddressing)
+    case hostLocal(InProcessHostLocal)
     case delegated(DelegatedPlugin)
 
     init(configuration: CalicoNetworkConfiguration, request: PluginRequest) throws(CNIError) {
         guard let ipam = configuration.ipam else {
             throw CNIError(.invalidNetworkConfig, "swift-calico needs an \"ipam\" section")
         }
-        if ipam.type == HostLocalAddressing.type, HostLocalAddressing.servesInProcess(configuration) {
-            self = .hostLocal(try HostLocalAddressing(configuration: configuration, ipam: ipam, request: request))
+        // Addresses asked for through the runtime configuration or `args` go to the real plugin.
+        if ipam.type == InProcessHostLocal.type, configuration.runtimeConfig?.ips == nil, configuration.args == nil {
+            self = .hostLocal(try InProcessHostLocal(network: configuration.name ?? "", ipam: ipam, request: request))
             return
         }
         guard ipam.type == CalicoOptions.inProcessIPAMType else {
@@ -56,7 +57,7 @@ enum AddressSource {
         case .delegated(let plugin):
             return try await plugin.add().current()
         case .hostLocal(let hostLocal):
-            return try hostLocal.allocate()
+            return try hostLocal.add()
         case .blocks(let allocator, let handle):
             do {
                 let addresses = try await allocator.allocate(handle: handle) { try extra($0.map { IPNetwork(host: $0.address) }) }
@@ -70,7 +71,7 @@ enum AddressSource {
     func release() async throws(CNIError) {
         switch self {
         case .delegated(let plugin): try await plugin.delete()
-        case .hostLocal(let hostLocal): try hostLocal.release()
+        case .hostLocal(let hostLocal): try hostLocal.delete()
         case .blocks(let allocator, let handle):
             do { _ = try await allocator.release(handle: handle) } catch { throw CNIError.fromIPAM(error) }
         }

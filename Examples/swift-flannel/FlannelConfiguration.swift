@@ -1,5 +1,5 @@
 import CNISpec
-import IPAM
+import IPAMCore
 import NetPrimitives
 
 /// The keys of flannel's CNI configuration that swift-flannel reads (everything else passes

@@ -1,5 +1,5 @@
 import CNISpec
-import IPAM
+import IPAMCore
 import NetPrimitives
 
 /// Pod addresses through the IPAM library's host-local allocator, so reservations are in the

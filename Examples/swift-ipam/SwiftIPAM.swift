@@ -1,3 +1,4 @@
+import CNISpec
 import Datastore
 import IPAM
 import NetPrimitives
@@ -48,7 +49,7 @@ struct SwiftIPAM {
         var hostLocal = configuration.hostLocal
         hostLocal.ranges = [[HostLocalRange(subnet: lease.subnet)]]
         hostLocal.subnet = nil
-        if hostLocal.routes == nil { hostLocal.routes = [RouteSpecification(dst: stored.Network.network)] }
+        if hostLocal.routes == nil { hostLocal.routes = [CNIRoute(destination: stored.Network.network)] }
         return try HostLocalAllocator(network: configuration.name, configuration: hostLocal)
     }
 

@@ -5,7 +5,7 @@ import Glibc
 
 @main
 struct SwiftIPAMMain {
-    static func main() async {
-        exit(await PluginMain(SwiftIPAMPlugin()).run())
+    static func main() {
+        exit(PluginMain(SwiftIPAMPlugin()).runOnCallingThread())
     }
 }

@@ -25,13 +25,7 @@ struct SwiftIPAMPlugin: CNIPlugin {
     func add(_ request: PluginRequest) async throws -> CNIResult {
         let ipam = try ipam(request)
         let allocation = try await mapped { try await ipam.add() }
-        return CNIResult(
-            cniVersion: request.version,
-            ips: allocation.addresses.map { CNIResult.IPConfiguration(address: $0.address, gateway: $0.gateway) },
-            routes: allocation.routes.map { CNIRoute(destination: $0.dst, gateway: $0.gw) },
-            dns: DNS(
-                nameservers: allocation.dns.nameservers, domain: allocation.dns.domain, search: allocation.dns.search,
-                options: allocation.dns.options))
+        return CNIResult(allocation, cniVersion: request.version)
     }
 
     func delete(_ request: PluginRequest) async throws {

@@ -13,7 +13,7 @@ import Synchronization
 /// (`NetworkNamespace.runBlocking`) and stays bound to it, so the handle can be used from any
 /// task or thread afterwards; requests on one handle are serialised. The socket, its
 /// sequence numbers, acknowledgements and extended-ACK errors are Netlink's netlink core
-/// (the same as ``Netlink/NetlinkHandle``'s); this module encodes and decodes the nftables
+/// (the same as Netlink's `NetlinkHandle`); this module encodes and decodes the nftables
 /// objects with libnftnl.
 ///
 /// ```swift
@@ -61,7 +61,7 @@ public final class NftablesHandle: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` with exclusive use of the socket; any error becomes a ``NetlinkError``.
+    /// Runs `body` with exclusive use of the socket; any error becomes a `NetlinkError`.
     private func withSocket<T>(_ body: (NetlinkSocket) throws -> T) throws(NetlinkError) -> T {
         do {
             return try lock.withLock { _ in try body(socket) }
@@ -75,7 +75,7 @@ public final class NftablesHandle: @unchecked Sendable {
     // MARK: Applying
 
     /// Applies every operation of `transaction` in ONE netlink batch (`nft -f FILE`). Either all
-    /// take effect or none does. On failure the error (code ``NetlinkError/Code/batchFailed``)
+    /// take effect or none does. On failure the error (code `NetlinkError.Code.batchFailed`)
     /// names the operation the kernel refused, in `nft` syntax, with the kernel's errno and
     /// extended-ACK text. Invalid arguments are refused before anything is sent.
     public func apply(_ transaction: NftablesTransaction) throws(NetlinkError) {

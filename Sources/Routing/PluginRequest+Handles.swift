@@ -42,3 +42,45 @@ extension PluginRequest {
         }
     }
 }
+
+/// What an attaching plugin opens for a request: the pod's namespace and a netlink handle in
+/// it and in the node (`PluginRequest.attachmentHandles()`).
+public struct AttachmentHandles: Sendable {
+    /// `CNI_IFNAME`.
+    public var interfaceName: InterfaceName
+    /// The pod's network namespace (`CNI_NETNS`).
+    public var podNamespace: NetworkNamespace
+    /// A netlink handle in the pod's namespace.
+    public var pod: NetlinkHandle
+    /// A netlink handle in the node's namespace (the one the plugin runs in).
+    public var node: NetlinkHandle
+}
+
+extension PluginRequest {
+    /// `CNI_IFNAME`, the pod's namespace and netlink handles in the pod and in the node, with the
+    /// codes of ``requiredInterfaceName()`` and ``podNamespace()``.
+    ///
+    /// ```swift
+    /// let handles = try request.attachmentHandles()
+    /// let veth = PodAttachment(request: request, handles: handles, mtu: 1500)
+    /// let links = try veth.create(host: handles.node, pod: handles.pod)
+    /// ```
+    public func attachmentHandles() throws(CNIError) -> AttachmentHandles {
+        let interfaceName = try requiredInterfaceName()
+        let namespace = try podNamespace()
+        return AttachmentHandles(
+            interfaceName: interfaceName, podNamespace: namespace, pod: try Self.handle(in: namespace), node: try Self.nodeHandle())
+    }
+}
+
+extension PodAttachment {
+    /// The veth pair of a request: its container ID, `CNI_IFNAME` and pod namespace; the host
+    /// end named by ``PodInterfaceNaming/hostInterfaceName(containerID:interfaceName:prefix:)``
+    /// with `hostInterfacePrefix`.
+    public init(request: PluginRequest, handles: AttachmentHandles, mtu: Int? = nil, hostInterfacePrefix: String = "veth") {
+        self.init(
+            containerID: request.containerID, interfaceName: handles.interfaceName, podNamespace: handles.podNamespace, mtu: mtu,
+            hostInterface: PodInterfaceNaming.hostInterfaceName(
+                containerID: request.containerID, interfaceName: handles.interfaceName.value, prefix: hostInterfacePrefix))
+    }
+}

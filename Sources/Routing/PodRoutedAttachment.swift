@@ -26,10 +26,30 @@ public struct PodRoutedAttachment: Sendable {
     /// proxy ARP on the host end.
     public static let gateway = try! IPAddress(parsing: "169.254.1.1")
 
+    /// The pod's gateway: Calico's link-local one or the IPAM gateways (ptp's data path).
+    public enum Gateway: Hashable, Sendable {
+        /// 169.254.1.1 (``gateway``), a permanent neighbour entry in the pod and proxy ARP on
+        /// the host end; the pod's addresses are host addresses (/32, /128).
+        case linkLocal
+        /// ptp's: the gateway of each address (`gateways[i]` for `addresses[i]`) is placed on
+        /// the host end as a host address; the pod keeps each address with its subnet's prefix,
+        /// reaches the gateway on the link (`ip route add GW/32 dev eth0 scope link src A`) and
+        /// the rest of the subnet through it (`ip route add SUBNET via GW dev eth0 src A`), no
+        /// prefix route; ``PodRoutedAttachment/podRoutes`` (IPAM's `routes`) go via the gateway.
+        case ipam(gateways: [IPAddress])
+    }
+
     /// The veth pair (its ``PodAttachment/bridge`` is ignored: routed ends join no bridge).
     public var veth: PodAttachment
-    /// The pod's addresses; each is installed as a host address (/32 or /128).
+    /// The pod's addresses: host addresses (/32 or /128) with ``Gateway/linkLocal``, with
+    /// their subnet's prefix with ``Gateway/ipam(gateways:)``.
     public var addresses: [IPNetwork]
+    /// How the pod reaches the node (``Gateway/linkLocal`` unless made with
+    /// ``init(veth:ips:routes:hostRouteProtocol:)``).
+    public var gatewayMode: Gateway = .linkLocal
+    /// With ``Gateway/ipam(gateways:)``, the routes the pod gets besides its subnet's (the
+    /// IPAM result's `routes`; a route without `gw` goes via the gateway of its family).
+    public var podRoutes: [CNIRoute] = []
     /// The protocol number the host routes carry, so their owner can find them.
     public var hostRouteProtocol: Netlink.Route.ProtocolTag
     /// The host end's MAC address (Calico uses ee:ee:ee:ee:ee:ee), set when the pair is created
@@ -54,9 +74,11 @@ public struct PodRoutedAttachment: Sendable {
     }
 
     /// The result this attachment produces (interfaces host end and pod end, /32 addresses
-    /// with the link-local gateway, the default route).
+    /// with the link-local gateway, the default route; with IPAM gateways, the addresses with
+    /// their gateways and ``podRoutes``).
     public func result(links: PodAttachment.Links, sandbox: String, version: CNIVersion = .latest) -> CNIResult {
-        CNIResult(
+        if case .ipam = gatewayMode { return pointToPointResult(links: links, sandbox: sandbox, version: version) }
+        return CNIResult(
             cniVersion: version,
             interfaces: [
                 CNIResult.Interface(name: links.host.name, mac: links.host.macAddress),
@@ -82,6 +104,7 @@ public struct PodRoutedAttachment: Sendable {
     /// proto P`). Routes and the neighbour are replaced, so a retried ADD that meets them
     /// succeeds. Everything is deleted again on failure.
     public func create(host: NetlinkHandle, pod: NetlinkHandle) throws(CNIError) -> PodAttachment.Links {
+        if case .ipam(let gateways) = gatewayMode { return try createPointToPoint(gateways: gateways, host: host, pod: pod) }
         let links = try veth.create(host: host, pod: pod)
         do {
             try host.setProxyARP(true, device: veth.hostInterface)
@@ -120,11 +143,13 @@ public struct PodRoutedAttachment: Sendable {
     @discardableResult
     public func remove(host: NetlinkHandle) throws(CNIError) -> Bool { try veth.remove(host: host) }
 
-    /// CHECK: the host end exists and is up with a host route per address (`ip route show
+    /// CHECK (the ``Gateway/ipam(gateways:)`` variant: see ``validatePointToPoint(gateways:host:pod:)``):
+    /// the host end exists and is up with a host route per address (`ip route show
     /// proto P`); the pod end exists with every address as /32 (/128) and, for IPv4, the
     /// default route via 169.254.1.1. Failures are ``CheckValidation``-style `CNIError`s (999)
     /// naming the object and the namespace.
     public func validate(host: NetlinkHandle, pod: NetlinkHandle) throws(CNIError) {
+        if case .ipam(let gateways) = gatewayMode { return try validatePointToPoint(gateways: gateways, host: host, pod: pod) }
         try CheckValidation.validateHost(hostInterface: veth.hostInterface, bridge: nil, host: host)
         let device = veth.containerInterface
         do {

@@ -120,7 +120,7 @@ public struct RouteReconciler: Hashable, Sendable {
     }
 
     /// Reads this owner's routes, plans and applies the plan in one batch. Running it again
-    /// with the same desired set changes nothing. Throws ``Netlink/NetlinkError`` only when
+    /// with the same desired set changes nothing. Throws `NetlinkError` (Netlink) only when
     /// the routes cannot be read or the socket fails; refused requests are in the outcome.
     @discardableResult
     public func reconcile(_ desired: [Route], handle: NetlinkHandle) throws -> RouteReconciliation {

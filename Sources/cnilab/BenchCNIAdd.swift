@@ -12,13 +12,14 @@ extension Bench {
                 flannel: swift-flannel against bridge + host-local (in process). calico: swift-calico against \
                 ptp + host-local (runs calico-cni-bench, built next to cnilab). canal: swift-canal (with pod records \
                 in a file store, and without a store) against ptp + host-local over the same node subnet (in \
-                process). Plugins are installed as fully \
+                process). ptp: swift-ptp (host-local in process) against the reference ptp + host-local, the same \
+                configuration but `type` (in process). Plugins are installed as fully \
                 static executables (make install-plugins); pass those with --plugin-dir DIR (e.g. the \
                 release directory of the plugins' scratch path, or /opt/cni/bin) or --plugin-binary PATH. \
                 The binary used is printed, with whether it is static.
                 """)
         @Option var pods = 50
-        @Option(help: "flannel, calico or canal.") var plugin = "flannel"
+        @Option(help: "flannel, calico, canal or ptp.") var plugin = "flannel"
         @Option(name: .customLong("plugin-dir"), help: "Where to look for the plugin binary first (static builds).")
         var pluginDirectory: String?
         @Option(name: [.customLong("plugin-binary"), .customLong("swift-flannel")], help: "The plugin binary itself.")
@@ -38,6 +39,7 @@ extension Bench {
             case "canal":
                 guard store == nil || store == "etcd" else { throw ValidationError("--store: only etcd (canal)") }
                 try Bench.show(try CNIAddBench.canal(pods: pods, binary: binary, etcd: store == "etcd"), json: json)
+            case "ptp": try Bench.show(try CNIAddBench.ptp(pods: pods, binary: binary), json: json)
             default: try Bench.show(try CNIAddBench.flannel(pods: pods, binary: binary), json: json)
             }
         }

@@ -23,7 +23,7 @@ struct ImportRules {
     }
 
     /// Modules that must build and test anywhere, without root or a C library.
-    static let pureModules: Set<String> = ["CNISpec", "IPAM", "Datastore", "BGP", "Mesh", "Policy"]
+    static let pureModules: Set<String> = ["CNISpec", "IPAMCore", "IPAM", "Datastore", "BGP", "Mesh", "Policy"]
     /// The netlink family: what a pure module must not import.
     static let kernelModules: Set<String> = ["Netlink", "Nftables"]
     /// Targets linking libnl or libnftnl.

@@ -31,7 +31,8 @@ enum SourceScanner {
         for target in targets {
             let directory = root.appendingPathComponent(target.path)
             guard let enumerator = FileManager.default.enumerator(at: directory, includingPropertiesForKeys: nil) else { continue }
-            for case let url as URL in enumerator where url.pathExtension == "swift" {
+            // A documentation catalog is not compiled (its .swift files are tutorial code shown as text).
+            for case let url as URL in enumerator where url.pathExtension == "swift" && !url.path.contains(".docc/") {
                 let text = try String(contentsOf: url, encoding: .utf8)
                 let relative = String(url.path.dropFirst(root.path.count + 1))
                 result += imports(in: text, importer: target.name, file: relative)

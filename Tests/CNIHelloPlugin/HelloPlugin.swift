@@ -20,7 +20,7 @@ struct HelloPlugin: CNIPlugin {
 
 @main
 enum Main {
-    static func main() async {
-        exit(await PluginMain(HelloPlugin()).run())
+    static func main() {
+        exit(PluginMain(HelloPlugin()).runOnCallingThread())
     }
 }

@@ -49,8 +49,8 @@ struct FirstPlugin: CNIPlugin {
 
 @Suite struct FirstPluginTests {
     @Test func addAndDeleteInProcess() async throws {
-        let dataDirectory = try temporaryDirectory()
-        defer { removeDirectory(dataDirectory) }
+        let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("first-plugin-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
         let configuration = """
             {"cniVersion": "1.0.0", "name": "firstnet", "type": "first-plugin", "mtu": 1450,
              "ipam": {"type": "host-local", "subnet": "10.22.0.0/24", "dataDir": "\(dataDirectory)"}}

@@ -7,6 +7,7 @@ import Foundation
 import NetPrimitives
 import Testing
 @testable import IPAM
+@testable import IPAMCore
 
 @Suite struct BlockPlanTests {
     let pool = BlockPool(cidr: "10.244.0.0/24", blockSize: 26)

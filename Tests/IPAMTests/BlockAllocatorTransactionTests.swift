@@ -7,6 +7,7 @@ import Foundation
 import NetPrimitives
 import Testing
 @testable import IPAM
+@testable import IPAMCore
 
 @Suite struct BlockAllocatorTransactionTests {
     /// An allocation in an existing block, its handle record and the caller's extra key are one

@@ -10,6 +10,7 @@ import Testing
 import Glibc
 #endif
 @testable import IPAM
+@testable import IPAMCore
 
 /// 1,000 ADD/DEL cycles leave the state as it started (apart from host-local's round-robin
 /// cursor `last_reserved_ip.N`).

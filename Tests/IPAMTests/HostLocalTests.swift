@@ -1,6 +1,8 @@
+import CNISpec
 import NetPrimitives
 import Testing
 @testable import IPAM
+@testable import IPAMCore
 
 @Suite struct HostLocalPlanningTests {
     @Test func defaultsMatchHostLocal() throws {
@@ -60,7 +62,7 @@ import Testing
 
 @Suite struct HostLocalAllocatorTests {
     func configuration(_ directory: String, _ sets: [[HostLocalRange]]) -> HostLocalConfiguration {
-        HostLocalConfiguration(ranges: sets, routes: [RouteSpecification(dst: "0.0.0.0/0")], dataDir: directory)
+        HostLocalConfiguration(ranges: sets, routes: [CNIRoute(destination: "0.0.0.0/0")], dataDir: directory)
     }
 
     @Test func allocatesWritesHostLocalFilesAndReleases() async throws {
@@ -70,7 +72,7 @@ import Testing
             let first = try allocator.allocate(containerID: "c1", interfaceName: "eth0")
             #expect(first.addresses.map(\.address.description) == ["10.22.0.2/24", "fd00:22::2/120"])
             #expect(first.addresses.map(\.gateway) == ["10.22.0.1", "fd00:22::1"])
-            #expect(first.routes == [RouteSpecification(dst: "0.0.0.0/0")])
+            #expect(first.routes == [CNIRoute(destination: "0.0.0.0/0")])
             #expect(readText("\(directory)/net1/10.22.0.2") == "c1\r\neth0")
             #expect(readText("\(directory)/net1/last_reserved_ip.0") == "10.22.0.2")
             #expect(readText("\(directory)/net1/last_reserved_ip.1") == "fd00:22::2")

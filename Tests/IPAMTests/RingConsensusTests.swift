@@ -1,6 +1,7 @@
 import NetPrimitives
 import Testing
 @testable import IPAM
+@testable import IPAMCore
 
 /// Initialisation by quorum and reclaims (rmpeer) by consensus.
 @Suite struct RingConsensusTests {

@@ -1,6 +1,7 @@
 import NetPrimitives
 import Testing
 @testable import IPAM
+@testable import IPAMCore
 
 /// The ring as a CRDT: random histories of legitimate owner changes and gossip among a few
 /// peers; every snapshot taken along the way is merged with others in random combinations.

@@ -7,6 +7,7 @@ import Datastore
 import NetPrimitives
 import Testing
 @testable import IPAM
+@testable import IPAMCore
 
 /// A ring peer on the file store: what it saved comes back after a restart; corrupt records
 /// are errors naming their key. Status and messages round-trip as JSON.

@@ -4,6 +4,7 @@ import Glibc
 import NetPrimitives
 import Testing
 @testable import IPAM
+@testable import IPAMCore
 
 /// Ring IPAM end to end in one process: peers exchange their messages over ``RingNetwork``
 /// (random order and delays, partitions), allocate and release, join and die (and are

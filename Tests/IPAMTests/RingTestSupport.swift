@@ -4,6 +4,7 @@ import Glibc
 import NetPrimitives
 import Testing
 @testable import IPAM
+@testable import IPAMCore
 
 /// SplitMix64: a deterministic generator so a failing seed replays.
 struct RingRandom: RandomNumberGenerator {

@@ -8,6 +8,7 @@ import Foundation
 import NetPrimitives
 import Testing
 @testable import IPAM
+@testable import IPAMCore
 
 @Suite struct SubnetEnvironmentTests {
     @Test func parsesAndRendersFlannelsFormat() throws {

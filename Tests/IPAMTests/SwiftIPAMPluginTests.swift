@@ -8,6 +8,7 @@ import Datastore
 import NetPrimitives
 import Testing
 @testable import IPAM
+@testable import IPAMCore
 #if canImport(Glibc)
 import Glibc
 #endif

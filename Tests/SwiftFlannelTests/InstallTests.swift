@@ -22,7 +22,10 @@ import TestSupport
         #expect(make.status == .exited(0), "\(make.standardErrorText)")
         let installed = prefix + "/bin/swift-flannel"
         #expect(FileManager.default.isExecutableFile(atPath: installed))
-        #expect(FileManager.default.isExecutableFile(atPath: prefix + "/bin/swift-ipam"))
+        // Every plugin by default, the separate-package example swift-ptp too.
+        for plugin in ["swift-ipam", "swift-calico", "swift-canal", "swift-ptp"] {
+            #expect(FileManager.default.isExecutableFile(atPath: prefix + "/bin/" + plugin), "\(plugin) not installed")
+        }
         let version = try ChildProcess.run(
             installed, environment: ["CNI_COMMAND": "VERSION"], standardInput: Array(#"{"cniVersion":"1.0.0"}"#.utf8),
             timeoutMilliseconds: 10_000)

@@ -66,14 +66,14 @@ public struct IPAMError: Error, Hashable, Sendable, CustomStringConvertible {
 }
 
 /// Decodes the record stored at `key`; any failure is `.malformedRecord` naming the key.
-func decodeRecord<T: Decodable>(_ type: T.Type, _ bytes: [UInt8], key: String) throws(IPAMError) -> T {
+package func decodeRecord<T: Decodable>(_ type: T.Type, _ bytes: [UInt8], key: String) throws(IPAMError) -> T {
     do { return try JSONDecoder().decode(T.self, from: Data(bytes)) } catch {
         throw IPAMError(.malformedRecord, "\(key) does not decode", underlying: describeDecoding(error))
     }
 }
 
 /// A one-line description of a decoding error: the field path and the reason.
-func describeDecoding(_ error: any Error) -> String {
+package func describeDecoding(_ error: any Error) -> String {
     switch error {
     case DecodingError.dataCorrupted(let context), DecodingError.keyNotFound(_, let context),
         DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
@@ -85,7 +85,7 @@ func describeDecoding(_ error: any Error) -> String {
 }
 
 /// Wraps datastore failures into ``IPAMError``.
-func withDatastore<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
+package func withDatastore<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
     do {
         return try await body()
     } catch let error as IPAMError {

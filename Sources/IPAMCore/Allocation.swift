@@ -1,3 +1,4 @@
+import CNISpec
 import NetPrimitives
 
 /// What an IPAM ADD hands back, independent of the CNI result version: addresses (with the
@@ -15,29 +16,25 @@ public struct IPAMAllocation: Hashable, Sendable {
     }
 
     public var addresses: [Address]
-    public var routes: [RouteSpecification]
-    public var dns: DNSSettings
+    public var routes: [CNIRoute]
+    public var dns: DNS
 
-    public init(addresses: [Address], routes: [RouteSpecification] = [], dns: DNSSettings = DNSSettings()) {
+    public init(addresses: [Address], routes: [CNIRoute] = [], dns: DNS = DNS()) {
         self.addresses = addresses
         self.routes = routes
         self.dns = dns
     }
 }
 
-/// DNS settings, as read from a resolv.conf (`nameserver`, `domain`, `search`, `options`).
-public struct DNSSettings: Hashable, Sendable {
-    public var nameservers: [String] = []
-    public var domain: String?
-    public var search: [String] = []
-    public var options: [String] = []
+/// DNS settings: CNISpec's `DNS`, the one type for `dns` in configurations, results and
+/// allocations (this name is kept for existing callers).
+public typealias DNSSettings = DNS
 
-    public init() {}
-
-    public var isEmpty: Bool { nameservers.isEmpty && domain == nil && search.isEmpty && options.isEmpty }
-
-    /// Parses resolv.conf text (comments with `#` or `;`).
+extension DNS {
+    /// Parses resolv.conf text (`nameserver`, `domain`, `search`, `options`; comments with `#`
+    /// or `;`), as host-local's `resolvConf` key reads it.
     public init(resolvConf text: String) {
+        self.init()
         for line in text.split(whereSeparator: \.isNewline) {
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             guard let keyword = fields.first, !keyword.hasPrefix("#"), !keyword.hasPrefix(";") else { continue }

@@ -1,3 +1,4 @@
+import CNISpec
 import NetPrimitives
 
 /// One address range inside a subnet, as host-local's `ranges` entries spell it.
@@ -58,16 +59,9 @@ public struct CanonicalRange: Hashable, Sendable {
     }
 }
 
-/// A route handed to the container, host-local's `routes` entries.
-public struct RouteSpecification: Hashable, Sendable, Codable {
-    public var dst: IPNetwork
-    public var gw: IPAddress?
-
-    public init(dst: IPNetwork, gw: IPAddress? = nil) {
-        self.dst = dst
-        self.gw = gw
-    }
-}
+/// A route of host-local's `routes` key: CNISpec's `CNIRoute` (`dst`, optional `gw`), the
+/// one route type of configurations and results (this name is kept for existing callers).
+public typealias RouteSpecification = CNIRoute
 
 /// host-local's IPAM configuration, key for key: `ranges` (a list of range sets; each set is a
 /// list of ranges tried in order), the legacy single-range keys (`subnet`, `rangeStart`,

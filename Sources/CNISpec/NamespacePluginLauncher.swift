@@ -1,4 +1,3 @@
-import CNISpec
 import ChildProcess
 import Namespaces
 

@@ -1,0 +1,1 @@
+../../../../Examples/swift-ptp/Sources/swift-ptp/PTPOptions.swift

@@ -1,0 +1,1 @@
+../../../../Examples/swift-ptp/Package.swift
