@@ -2,7 +2,7 @@
 // swift-cni: an embeddable Swift SDK for writing Kubernetes CNI network plugins.
 // Dependencies point one way (Documentation/Architecture.md, "Layers", shows the graph, generated
 // from this file; ArchitectureTests checks the import rules):
-//   bottom:   NetPrimitives (nothing of the project), CLinuxShim -> ChildProcess, Namespaces
+//   bottom:   NetPrimitives, JSONValues (nothing of the project), CLinuxShim -> ChildProcess, Namespaces
 //   pure:     CNISpec, Datastore, IPAM, BGP, Mesh, Policy: no Netlink, no C library, no root
 //   kernel:   CNetlink -> Netlink -> Routing -> VXLAN; CNftnl -> Nftables (beside Netlink) -> PolicyEnforcement
 //   agents:   PolicyAgent (Policy + PolicyEnforcement + Datastore), AgentHTTP (status/metrics server)
@@ -19,6 +19,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "NetPrimitives", targets: ["NetPrimitives"]),
+        .library(name: "JSONValues", targets: ["JSONValues"]),
         .library(name: "ChildProcess", targets: ["ChildProcess"]),
         .library(name: "Namespaces", targets: ["Namespaces"]),
         .library(name: "CNISpec", targets: ["CNISpec"]),
@@ -75,6 +76,9 @@ let package = Package(
 
         // MARK: Foundations (no root, no C libraries)
         .target(name: "NetPrimitives", swiftSettings: swiftSettings),
+        // The one untyped JSON value (CNISpec's configurations, Datastore's records, Kubernetes'
+        // objects), re-exported by those three.
+        .target(name: "JSONValues", swiftSettings: swiftSettings),
         .target(name: "ChildProcess", dependencies: ["CLinuxShim", "SystemSupport"], swiftSettings: swiftSettings),
         .target(
             name: "Namespaces",
@@ -83,7 +87,7 @@ let package = Package(
         ),
         .target(
             name: "CNISpec",
-            dependencies: ["NetPrimitives", "ChildProcess", "SystemSupport"],
+            dependencies: ["NetPrimitives", "JSONValues", "ChildProcess", "SystemSupport"],
             swiftSettings: swiftSettings
         ),
 
@@ -117,7 +121,7 @@ let package = Package(
         // MARK: Cluster state and addresses
         .target(
             name: "Datastore",
-            dependencies: ["SystemSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SystemSupport", "JSONValues", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -128,7 +132,7 @@ let package = Package(
         ),
         .target(
             name: "IPAM",
-            dependencies: ["NetPrimitives", "CNISpec", "Datastore", "SystemSupport"],
+            dependencies: ["NetPrimitives", "JSONValues", "CNISpec", "Datastore", "SystemSupport"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -455,6 +459,7 @@ let package = Package(
         .target(
             name: "Kubernetes",
             dependencies: [
+                "JSONValues",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -497,6 +502,7 @@ let package = Package(
         // The import rules and the module graph of Documentation/Architecture.md (reads the tree; no dependencies).
         .testTarget(name: "ArchitectureTests", swiftSettings: swiftSettings),
         .testTarget(name: "NetPrimitivesTests", dependencies: ["NetPrimitives"], swiftSettings: swiftSettings),
+        .testTarget(name: "JSONValuesTests", dependencies: ["JSONValues"], swiftSettings: swiftSettings),
         .testTarget(
             name: "NamespacesTests",
             dependencies: ["Namespaces", "TestSupport", "ChildProcess"],
