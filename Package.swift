@@ -575,7 +575,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FlannelAgentTests",
-            dependencies: ["swift-flanneld", "Datastore", "Netlink", "Nftables", "TestSupport", "Namespaces", "NetPrimitives", "ChildProcess"],
+            dependencies: ["swift-flanneld", "AgentHTTP", "Datastore", "Netlink", "Nftables", "TestSupport", "Namespaces", "NetPrimitives", "ChildProcess"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
