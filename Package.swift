@@ -94,7 +94,7 @@ let package = Package(
         // MARK: Kernel core
         .target(
             name: "Netlink",
-            dependencies: ["CNetlink", "CLinuxShim", "Namespaces", "NetPrimitives"],
+            dependencies: ["CNetlink", "CLinuxShim", "Namespaces", "NetPrimitives", "SystemSupport"],
             swiftSettings: swiftSettings
         ),
         // nftables on libnftnl/libmnl, apart from Netlink so that plugins, which need no
