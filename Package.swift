@@ -2,7 +2,7 @@
 // swift-cni: an embeddable Swift SDK for writing Kubernetes CNI network plugins.
 // Dependencies point one way (Documentation/Architecture.md, "Layers", shows the graph, generated
 // from this file; ArchitectureTests checks the import rules):
-//   bottom:   NetPrimitives (nothing of the project), CLinuxShim -> ChildProcess, Namespaces
+//   bottom:   NetPrimitives, JSONValues (nothing of the project), CLinuxShim -> ChildProcess, Namespaces
 //   pure:     CNISpec, Datastore, IPAM, BGP, Mesh, Policy: no Netlink, no C library, no root
 //   kernel:   CNetlink -> Netlink -> Routing -> VXLAN; CNftnl -> Nftables (beside Netlink) -> PolicyEnforcement
 //   agents:   PolicyAgent (Policy + PolicyEnforcement + Datastore), AgentHTTP (status/metrics server)
@@ -19,6 +19,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "NetPrimitives", targets: ["NetPrimitives"]),
+        .library(name: "JSONValues", targets: ["JSONValues"]),
         .library(name: "ChildProcess", targets: ["ChildProcess"]),
         .library(name: "Namespaces", targets: ["Namespaces"]),
         .library(name: "CNISpec", targets: ["CNISpec"]),
@@ -78,6 +79,9 @@ let package = Package(
 
         // MARK: Foundations (no root, no C libraries)
         .target(name: "NetPrimitives", swiftSettings: swiftSettings),
+        // The one untyped JSON value (CNISpec's configurations, Datastore's records, Kubernetes'
+        // objects), re-exported by those three.
+        .target(name: "JSONValues", swiftSettings: swiftSettings),
         .target(name: "ChildProcess", dependencies: ["CLinuxShim", "SystemSupport"], swiftSettings: swiftSettings),
         .target(
             name: "Namespaces",
@@ -87,14 +91,14 @@ let package = Package(
         .target(
             name: "CNISpec",
             // Namespaces: the runtime side's NamespacePluginLauncher (no libnl; a pure module still).
-            dependencies: ["NetPrimitives", "ChildProcess", "SystemSupport", "Namespaces"],
+            dependencies: ["NetPrimitives", "JSONValues", "ChildProcess", "SystemSupport", "Namespaces"],
             swiftSettings: swiftSettings
         ),
 
         // MARK: Kernel core
         .target(
             name: "Netlink",
-            dependencies: ["CNetlink", "CLinuxShim", "Namespaces", "NetPrimitives"],
+            dependencies: ["CNetlink", "CLinuxShim", "Namespaces", "NetPrimitives", "SystemSupport"],
             swiftSettings: swiftSettings
         ),
         // nftables on libnftnl/libmnl, apart from Netlink so that plugins, which need no
@@ -128,7 +132,7 @@ let package = Package(
         ),
         .target(
             name: "Datastore",
-            dependencies: ["SystemSupport", "COpenSSL", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SystemSupport", "COpenSSL", "JSONValues", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -141,12 +145,12 @@ let package = Package(
         // with host-local in process links, without Datastore or logging. IPAM re-exports it.
         .target(
             name: "IPAMCore",
-            dependencies: ["NetPrimitives", "CNISpec", "SystemSupport"],
+            dependencies: ["NetPrimitives", "JSONValues", "CNISpec", "SystemSupport"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "IPAM",
-            dependencies: ["IPAMCore", "NetPrimitives", "CNISpec", "Datastore", "SystemSupport"],
+            dependencies: ["IPAMCore", "NetPrimitives", "JSONValues", "CNISpec", "Datastore", "SystemSupport"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -509,6 +513,7 @@ let package = Package(
         .target(
             name: "Kubernetes",
             dependencies: [
+                "JSONValues",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -551,6 +556,7 @@ let package = Package(
         // The import rules and the module graph of Documentation/Architecture.md (reads the tree; no dependencies).
         .testTarget(name: "ArchitectureTests", swiftSettings: swiftSettings),
         .testTarget(name: "NetPrimitivesTests", dependencies: ["NetPrimitives"], swiftSettings: swiftSettings),
+        .testTarget(name: "JSONValuesTests", dependencies: ["JSONValues"], swiftSettings: swiftSettings),
         .testTarget(
             name: "NamespacesTests",
             dependencies: ["Namespaces", "TestSupport", "ChildProcess"],
@@ -625,7 +631,7 @@ let package = Package(
         .testTarget(
             name: "FlannelAgentTests",
             dependencies: [
-                "swift-flanneld", "Datastore", "Netlink", "Nftables", "TestSupport", "Namespaces", "NetPrimitives", "ChildProcess",
+                "swift-flanneld", "AgentHTTP", "Datastore", "Netlink", "Nftables", "TestSupport", "Namespaces", "NetPrimitives", "ChildProcess",
                 "Kubernetes", "KubernetesTestServer",
             ],
             swiftSettings: swiftSettings

@@ -116,7 +116,14 @@ extension CalicoNodeCommand {
         @OptionGroup var state: StateDirectoryOption
 
         func run() async throws {
-            let body = try StatusClient.get("/status", socketPath: state.socketPath)
+            let response: StatusServer.Response
+            do { response = try await StatusClient(.unixSocket(state.socketPath)).get("/status") } catch {
+                throw AgentError(error.code, "\(error.message): is swift-calico-node running with this --state-dir?", underlying: error.underlying)
+            }
+            guard response.status == 200 else {
+                throw AgentError(.malformedResponse, "GET /status answered \(response.status): \(response.body)")
+            }
+            let body = response.body
             if json {
                 print(body)
             } else {

@@ -1,3 +1,4 @@
+import AgentHTTP
 import Foundation
 import IPAM
 import NetPrimitives
@@ -50,16 +51,10 @@ struct NodeConfiguration: Codable, Sendable {
 
     static func load(path: String) throws -> NodeConfiguration {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw AgentError("cannot read the configuration file \(path)")
+            throw AgentError(.invalidConfiguration, "cannot read the configuration file \(path)")
         }
         do { return try JSONDecoder().decode(NodeConfiguration.self, from: data) } catch {
-            throw AgentError("invalid configuration file \(path): \(error)")
+            throw AgentError(.invalidConfiguration, "\(path): \(error)")
         }
     }
-}
-
-/// The agent's one error type: a message for the operator.
-struct AgentError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
 }

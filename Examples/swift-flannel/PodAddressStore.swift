@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import CNISpec
 import IPAMCore
 import NetPrimitives
@@ -21,7 +26,7 @@ struct PodAddressStore: Sendable {
     }
 
     /// Whether the store has ever been written (DEL and GC have nothing to do otherwise).
-    var exists: Bool { (try? FileAccess.entries(directory)) != nil }
+    var exists: Bool { access(directory, F_OK) == 0 }
 
     private func allocator(subnet: IPNetwork, gateway: IPAddress) throws(CNIError) -> HostLocalAllocator {
         let configuration = HostLocalConfiguration(

@@ -27,9 +27,9 @@ struct SwiftFlannelPlugin: CNIPlugin {
                 name: settings.bridge, mtu: network.mtu,
                 gatewayAddresses: settings.isGateway ? [network.gateway] : [], enablesForwarding: false),
             host: host)
-        // A gateway forwards. The plugin runs in the node namespace, so its own /proc/sys is the
-        // node's: read and write it directly instead of through a namespace thread.
-        if settings.isGateway { try Self.enableForwarding() }
+        // A gateway forwards. The plugin runs in the node namespace, so the node handle reads and
+        // writes its /proc/sys on the calling thread, without a namespace thread.
+        if settings.isGateway { try Self.enableForwarding(host: host) }
         let store = PodAddressStore(dataDirectory: settings.dataDirectory, network: settings.networkName)
         let address = try store.allocate(
             containerID: request.containerID, interfaceName: interfaceName.value, subnet: network.subnet,
@@ -156,10 +156,12 @@ struct SwiftFlannelPlugin: CNIPlugin {
             routes: routes)
     }
 
-    static func enableForwarding() throws(CNIError) {
-        let path = "/proc/sys/net/ipv4/ip_forward"
-        if let current = try? FileAccess.read(path), current.first == UInt8(ascii: "1") { return }
-        do { try FileAccess.overwrite(path, contents: Array("1".utf8)) } catch {
+    /// `net.ipv4.ip_forward=1` in the node namespace, written only when it is not set yet.
+    static func enableForwarding(host: NetlinkHandle) throws(CNIError) {
+        do {
+            if try host.sysctl("net/ipv4/ip_forward") == "1" { return }
+            try host.setIPForwarding(true)
+        } catch {
             throw CNIError(.internal, "failed to enable IPv4 forwarding: \(error)")
         }
     }

@@ -50,7 +50,7 @@ struct Agent: Service {
         // The underlay: its first IPv4 address is this node's public IP.
         let underlay = try handle.link(named: settings.underlayDevice)
         guard let underlayAddress = try handle.addresses(family: .v4, device: settings.underlayDevice).first?.network else {
-            throw AgentError("\(settings.underlayDevice) has no IPv4 address")
+            throw AgentError(.invalidConfiguration, "\(settings.underlayDevice) has no IPv4 address")
         }
         let vtepName = try InterfaceName("flannel.\(backend.identifier)")
         var backendData: JSONValue? = nil
@@ -79,7 +79,7 @@ struct Agent: Service {
                 underlayDevice: settings.underlayDevice, underlayAddress: underlayAddress.address, underlayMTU: underlay.mtu)
             let state = try vtep.ensure(handle: handle)
             mtu = state.mtu
-            if state.macAddress != vtepMAC { throw AgentError("VTEP MAC changed under the agent; restart it") }
+            if state.macAddress != vtepMAC { throw AgentError(.failed, "VTEP MAC changed under the agent; restart it") }
         }
         try? handle.setIPForwarding(true)
         if settings.ipMasquerade {
@@ -111,7 +111,7 @@ struct Agent: Service {
                                     node: settings.node, attributes: attributes, configuration: configuration,
                                     ttlSeconds: settings.leaseTTLSeconds, preferred: subnet)
                                 guard again.subnet.network == subnet else {
-                                    throw AgentError("lost subnet \(subnet) (the store now gives \(again.subnet)); restart the agent")
+                                    throw AgentError(.failed, "lost subnet \(subnet) (the store now gives \(again.subnet)); restart the agent")
                                 }
                                 held.withLockedValue { $0 = again }
                             }

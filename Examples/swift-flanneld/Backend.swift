@@ -1,3 +1,4 @@
+import AgentHTTP
 import Netlink
 import NetPrimitives
 import Routing
@@ -25,7 +26,7 @@ struct DataPath: Sendable {
         case .hostGateway:
             let peers = nodes.map { HostGatewayPeer(subnet: $0.subnet, nodeAddress: $0.address) }
             let outcome = try HostGateway(underlayDevice: underlayDevice, localSubnet: localSubnet).reconcile(peers: peers, handle: handle)
-            guard outcome.succeeded else { throw AgentError("host-gw routes refused: \(outcome.failures)") }
+            guard outcome.succeeded else { throw AgentError(.failed, "host-gw routes refused: \(outcome.failures)") }
             return outcome.plan.count
         case .vxlan:
             let peers = nodes.compactMap { node in
@@ -35,7 +36,7 @@ struct DataPath: Sendable {
                 device: try InterfaceName("flannel.\(backend.identifier)"), localSubnet: localSubnet,
                 directRouting: backend.directRouting, underlayDevice: underlayDevice, underlayNetwork: underlayNetwork)
             let outcome = try overlay.reconcile(peers: peers, handle: handle)
-            guard outcome.succeeded else { throw AgentError("overlay changes refused: \(outcome.failures)") }
+            guard outcome.succeeded else { throw AgentError(.failed, "overlay changes refused: \(outcome.failures)") }
             let plan = outcome.plan
             return plan.routes.count + plan.neighborUpdates.count + plan.neighborDeletions.count
                 + plan.forwardingUpdates.count + plan.forwardingDeletions.count

@@ -1,3 +1,4 @@
+import AgentHTTP
 import CNISpec
 import IPAM
 import NetPrimitives
@@ -21,21 +22,15 @@ struct BackendConfiguration: Hashable, Sendable {
         let object = value?.objectValue ?? [:]
         let type = object["Type"]?.stringValue ?? "vxlan"
         guard let kind = Kind(rawValue: type) else {
-            throw AgentError("unsupported backend type \"\(type)\" (this agent supports vxlan and host-gw)")
+            throw AgentError(.invalidConfiguration, "unsupported backend type \"\(type)\" (this agent supports vxlan and host-gw)")
         }
         self.kind = kind
         let vni = object["VNI"]?.integerValue ?? 1
-        guard vni >= 0, vni < 1 << 24 else { throw AgentError("Backend.VNI \(vni) is out of range") }
+        guard vni >= 0, vni < 1 << 24 else { throw AgentError(.invalidConfiguration, "Backend.VNI \(vni) is out of range") }
         identifier = UInt32(vni)
         let port = object["Port"]?.integerValue ?? 0
-        guard port >= 0, port <= 65535 else { throw AgentError("Backend.Port \(port) is out of range") }
+        guard port >= 0, port <= 65535 else { throw AgentError(.invalidConfiguration, "Backend.Port \(port) is out of range") }
         self.port = port == 0 ? 8472 : UInt16(port)
         directRouting = object["DirectRouting"]?.boolValue ?? false
     }
-}
-
-/// The agent's error: a message for the operator.
-struct AgentError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
 }

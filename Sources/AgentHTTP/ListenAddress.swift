@@ -10,15 +10,15 @@ public struct ListenAddress: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses `ADDR:PORT`, `[IPv6]:PORT` or `:PORT` (all IPv4 addresses). Port 0 lets the
     /// kernel choose.
-    public init(parsing text: String) throws(AgentHTTPError) {
+    public init(parsing text: String) throws(AgentError) {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
-            throw AgentHTTPError(.invalidListenAddress, "wants ADDR:PORT with a port from 0 to 65535, got \"\(text)\"")
+            throw AgentError(.invalidListenAddress, "wants ADDR:PORT with a port from 0 to 65535, got \"\(text)\"")
         }
         var host = String(text[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") {
             host = String(host.dropFirst().dropLast())
         } else if host.contains(":") {
-            throw AgentHTTPError(.invalidListenAddress, "an IPv6 address is written in brackets, [ADDR]:PORT, got \"\(text)\"")
+            throw AgentError(.invalidListenAddress, "an IPv6 address is written in brackets, [ADDR]:PORT, got \"\(text)\"")
         }
         self.init(host: host.isEmpty ? "0.0.0.0" : host, port: port)
     }

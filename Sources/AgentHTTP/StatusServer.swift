@@ -102,7 +102,7 @@ public struct StatusServer: Service {
             }
         } catch {
             for channel in channels { try? await channel.close() }
-            throw AgentHTTPError(.bindFailed, "cannot serve on \(listen?.description ?? unixSocketPath ?? "nothing")", underlying: "\(error)")
+            throw AgentError(.bindFailed, "cannot serve on \(listen?.description ?? unixSocketPath ?? "nothing")", underlying: "\(error)")
         }
         let addresses = channels.compactMap { $0.localAddress?.description }
         logger.info("serving /healthz and /metrics", metadata: ["listen": "\(addresses.joined(separator: ", "))"])

@@ -30,18 +30,7 @@ public enum CNIJSON {
     }
 
     /// A one-line description of a decoding error (the key path and the reason).
-    static func describe(_ error: any Error) -> String {
-        switch error {
-        case DecodingError.dataCorrupted(let context),
-            DecodingError.keyNotFound(_, let context),
-            DecodingError.typeMismatch(_, let context),
-            DecodingError.valueNotFound(_, let context):
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            return path.isEmpty ? context.debugDescription : "\(path): \(context.debugDescription)"
-        default:
-            return "\(error)"
-        }
-    }
+    static func describe(_ error: any Error) -> String { JSONValue.describe(decodingError: error) }
 }
 
 /// Reads only `cniVersion` of a document.

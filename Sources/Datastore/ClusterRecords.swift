@@ -27,12 +27,12 @@ public struct PodRecord: Hashable, Sendable, Codable {
     /// The pod's named container ports, what a policy's named port resolves to.
     public var ports: [PortRecord]?
     /// Fields written by others, kept as read.
-    public var unknownFields: [String: RecordValue]
+    public var unknownFields: [String: JSONValue]
 
     public init(
         namespace: String, name: String, node: String? = nil, containerID: String? = nil, interface: String? = nil,
         addresses: [String], hostInterface: String? = nil, labels: [String: String]? = nil, ports: [PortRecord]? = nil,
-        unknownFields: [String: RecordValue] = [:]
+        unknownFields: [String: JSONValue] = [:]
     ) {
         self.namespace = namespace
         self.name = name
@@ -139,11 +139,11 @@ public struct NodeRecord: Hashable, Sendable, Codable {
     public var asNumber: UInt32?
     /// The node's BGP listen port (swift-calico-node).
     public var bgpPort: Int?
-    public var unknownFields: [String: RecordValue]
+    public var unknownFields: [String: JSONValue]
 
     public init(
         name: String, addresses: [String], podCIDRs: [String]? = nil, asNumber: UInt32? = nil, bgpPort: Int? = nil,
-        unknownFields: [String: RecordValue] = [:]
+        unknownFields: [String: JSONValue] = [:]
     ) {
         self.name = name
         self.addresses = addresses

@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+internal import SystemSupport
 
 /// A minimal HTTP/1.1 client on POSIX sockets, enough for etcd's JSON gateway on loopback or a
 /// cluster network: POST with a body, `Connection: close`, responses with Content-Length,
@@ -182,9 +183,10 @@ struct HTTPConnection: ~Copyable {
         var offset = 0
         while offset < request.count {
             if let deadline, FileSystem.monotonicMilliseconds() >= deadline { throw timedOut() }
-            let sent = request.withUnsafeBytes { send(descriptor, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+            let sent = SystemCall.retryingInterrupts {
+                request.withUnsafeBytes { send(descriptor, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+            }
             if sent < 0 {
-                if errno == EINTR { continue }
                 throw failure("send failed: \(String(cString: strerror(errno)))", code: errno)
             }
             offset += sent
@@ -210,9 +212,8 @@ struct HTTPConnection: ~Copyable {
         }
         while true {
             try awaitReadable()
-            let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            let count = SystemCall.retryingInterrupts { chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) } }
             if count < 0 {
-                if errno == EINTR { continue }
                 throw failure("receive failed: \(String(cString: strerror(errno)))", code: errno)
             }
             if count == 0 { finished = true; return false }

@@ -3,50 +3,11 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+@_exported import JSONValues
 
-/// A JSON value of a record field this library does not model, kept as read so that a
-/// read-modify-write (``ClusterRegistry/merge(_:)``) writes it back unchanged.
-public indirect enum RecordValue: Hashable, Sendable, Codable {
-    case null
-    case bool(Bool)
-    case integer(Int64)
-    case number(Double)
-    case string(String)
-    case array([RecordValue])
-    case object([String: RecordValue])
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? container.decode(Int64.self) {
-            self = .integer(value)
-        } else if let value = try? container.decode(Double.self) {
-            self = .number(value)
-        } else if let value = try? container.decode(String.self) {
-            self = .string(value)
-        } else if let value = try? container.decode([RecordValue].self) {
-            self = .array(value)
-        } else {
-            self = .object(try container.decode([String: RecordValue].self))
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        switch self {
-        case .null: try container.encodeNil()
-        case .bool(let value): try container.encode(value)
-        case .integer(let value): try container.encode(value)
-        case .number(let value): try container.encode(value)
-        case .string(let value): try container.encode(value)
-        case .array(let value): try container.encode(value)
-        case .object(let value): try container.encode(value)
-        }
-    }
-}
+// A record field this library does not model is a JSONValue (JSONValues, re-exported since
+// records carry it in their public API), kept as read so that a read-modify-write
+// (ClusterRegistry.merge) writes it back unchanged.
 
 /// Any JSON object key.
 struct RecordKey: CodingKey {
@@ -75,28 +36,19 @@ enum RecordCoding {
     }
 
     /// The unknown members of an object: every key not in `known`.
-    static func unknownFields(_ decoder: any Decoder, known: Set<String>) throws -> [String: RecordValue] {
+    static func unknownFields(_ decoder: any Decoder, known: Set<String>) throws -> [String: JSONValue] {
         let container = try decoder.container(keyedBy: RecordKey.self)
-        var result: [String: RecordValue] = [:]
+        var result: [String: JSONValue] = [:]
         for key in container.allKeys where !known.contains(key.stringValue) {
-            result[key.stringValue] = try container.decode(RecordValue.self, forKey: key)
+            result[key.stringValue] = try container.decode(JSONValue.self, forKey: key)
         }
         return result
     }
 
-    static func encodeUnknown(_ fields: [String: RecordValue], to encoder: any Encoder) throws {
+    static func encodeUnknown(_ fields: [String: JSONValue], to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: RecordKey.self)
         for (key, value) in fields { try container.encode(value, forKey: RecordKey(key)) }
     }
 
-    static func describe(_ error: any Error) -> String {
-        switch error {
-        case DecodingError.dataCorrupted(let context), DecodingError.keyNotFound(_, let context),
-            DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            return path.isEmpty ? context.debugDescription : "\(path): \(context.debugDescription)"
-        default:
-            return "\(error)"
-        }
-    }
+    static func describe(_ error: any Error) -> String { JSONValue.describe(decodingError: error) }
 }

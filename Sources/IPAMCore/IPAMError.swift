@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import JSONValues
 
 /// The one error type of the IPAM module.
 public struct IPAMError: Error, Hashable, Sendable, CustomStringConvertible {
@@ -73,16 +74,7 @@ package func decodeRecord<T: Decodable>(_ type: T.Type, _ bytes: [UInt8], key: S
 }
 
 /// A one-line description of a decoding error: the field path and the reason.
-package func describeDecoding(_ error: any Error) -> String {
-    switch error {
-    case DecodingError.dataCorrupted(let context), DecodingError.keyNotFound(_, let context),
-        DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
-        let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-        return path.isEmpty ? context.debugDescription : "\(path): \(context.debugDescription)"
-    default:
-        return "\(error)"
-    }
-}
+package func describeDecoding(_ error: any Error) -> String { JSONValue.describe(decodingError: error) }
 
 /// Wraps datastore failures into ``IPAMError``.
 package func withDatastore<T>(_ what: String, _ body: () async throws -> T) async throws -> T {

@@ -37,7 +37,7 @@ extension Lab {
         guard index < LabAddressing.maximumNodes else { throw LabError(.invalidArgument, "too many nodes") }
         let namespaceName = LabNames.node(lab: name, index: index)
         let underlay = LabAddressing.underlayAddress(node: index)
-        let record = LabState.NodeRecord(
+        let record = LabState.NodeEntry(
             index: index, name: "node-\(index)", namespace: namespaceName, underlayAddress: underlay)
         state.nodes.append(record)
         try recordNamespace(namespaceName)
@@ -130,14 +130,14 @@ extension Lab {
 
     nonisolated func nodeDirectory(_ index: Int) -> String { stateDirectory + "/nodes/\(index)" }
 
-    func nodeRecord(_ index: Int) throws -> LabState.NodeRecord {
+    func nodeRecord(_ index: Int) throws -> LabState.NodeEntry {
         guard let node = state.nodes.first(where: { $0.index == index }) else {
             throw LabError(.notFound, "no node \(index) in lab '\(name)' (nodes: \(state.nodes.map(\.index)))")
         }
         return node
     }
 
-    func updateNode(_ index: Int, _ change: (inout LabState.NodeRecord) -> Void) {
+    func updateNode(_ index: Int, _ change: (inout LabState.NodeEntry) -> Void) {
         if let position = state.nodes.firstIndex(where: { $0.index == index }) { change(&state.nodes[position]) }
     }
 

@@ -28,7 +28,7 @@ extension Lab {
         let podIndex = state.nextPodIndex
         state.nextPodIndex += 1
         let random = String(UInt32.random(in: 0...UInt32.max), radix: 16)
-        var record = LabState.PodRecord(
+        var record = LabState.PodEntry(
             namespace: pod.namespace, name: pod.name, node: index,
             networkNamespace: LabNames.pod(lab: name, index: podIndex),
             containerID: "\(pod.namespace)-\(pod.name)-\(random)", labels: labels)
@@ -122,7 +122,7 @@ extension Lab {
 
     // MARK: - Helpers
 
-    func rollBack(_ record: LabState.PodRecord) async {
+    func rollBack(_ record: LabState.PodEntry) async {
         if usesKubernetes { try? await deleteKubernetesPod(namespace: record.namespace, name: record.name) }
         if let server = record.server { ProcessSupervisor.stop(server, graceMilliseconds: 1_000) }
         forgetProcess(record.server)
@@ -160,7 +160,7 @@ extension Lab {
             launcher: NamespacePluginLauncher(namespace: node))
     }
 
-    func attachment(_ pod: LabState.PodRecord) -> RuntimeAttachment {
+    func attachment(_ pod: LabState.PodEntry) -> RuntimeAttachment {
         RuntimeAttachment(
             containerID: pod.containerID, networkNamespace: NetworkNamespace.namedDirectory + "/" + pod.networkNamespace,
             interfaceName: "eth0",
@@ -172,14 +172,14 @@ extension Lab {
             ]))
     }
 
-    func podRecord(_ pod: PodReference) throws -> LabState.PodRecord {
+    func podRecord(_ pod: PodReference) throws -> LabState.PodEntry {
         guard let record = state.pods.first(where: { $0.namespace == pod.namespace && $0.name == pod.name }) else {
             throw LabError(.notFound, "no pod \(pod) in lab '\(name)'")
         }
         return record
     }
 
-    func replacePod(_ record: LabState.PodRecord) {
+    func replacePod(_ record: LabState.PodEntry) {
         if let position = state.pods.firstIndex(where: { $0.namespace == record.namespace && $0.name == record.name }) {
             state.pods[position] = record
         }

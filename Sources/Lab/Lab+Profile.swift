@@ -11,7 +11,7 @@ extension Lab {
     }
 
     /// A node as the profile's hooks see it: the subnet the lab recorded.
-    func profileNode(_ node: LabState.NodeRecord) -> LabNode {
+    func profileNode(_ node: LabState.NodeEntry) -> LabNode {
         let agent: AgentState =
             if let record = node.agent { ProcessSupervisor.isRunning(record) ? .running : .stopped } else { .none }
         return LabNode(

@@ -15,7 +15,7 @@ extension Lab {
         }
     }
 
-    func publish(_ pod: LabState.PodRecord) async throws {
+    func publish(_ pod: LabState.PodEntry) async throws {
         let record = PodRecord(
             namespace: pod.namespace, name: pod.name, node: (try? nodeRecord(pod.node).name) ?? "node-\(pod.node)",
             containerID: pod.containerID, addresses: pod.address.map { [$0] } ?? [], labels: pod.labels,
@@ -24,7 +24,7 @@ extension Lab {
         try await storePut(Keys.podLabels(namespace: pod.namespace, name: pod.name), Self.json(pod.labels))
     }
 
-    func unpublish(_ pod: LabState.PodRecord) async throws {
+    func unpublish(_ pod: LabState.PodEntry) async throws {
         try await storeDelete(Keys.pod(namespace: pod.namespace, name: pod.name))
         try await storeDelete(Keys.podLabels(namespace: pod.namespace, name: pod.name))
     }

@@ -1,13 +1,16 @@
 import Foundation
+internal import SystemSupport
 
 /// What a lab's state directory records (`state.json`): enough to use, inspect and tear down
 /// the lab from another process, written before each creation so a crash leaves a trail.
+/// Its entries are the lab's own bookkeeping (namespaces, processes); the cluster's pod and
+/// node records are Datastore's `PodRecord`/`NodeRecord`, published to the store.
 struct LabState: Codable, Sendable {
     var lab: String
     var plugin: LabProfileRecord
     var store: String
-    var nodes: [NodeRecord] = []
-    var pods: [PodRecord] = []
+    var nodes: [NodeEntry] = []
+    var pods: [PodEntry] = []
     var nextPodIndex = 0
     /// Every namespace the lab created or was about to create.
     var namespaces: [String] = []
@@ -23,7 +26,7 @@ struct LabState: Codable, Sendable {
         var kubeconfig: String
     }
 
-    struct NodeRecord: Codable, Sendable {
+    struct NodeEntry: Codable, Sendable {
         var index: Int
         var name: String
         var namespace: String
@@ -32,7 +35,7 @@ struct LabState: Codable, Sendable {
         var agent: ProcessRecord?
     }
 
-    struct PodRecord: Codable, Sendable {
+    struct PodEntry: Codable, Sendable {
         var namespace: String
         var name: String
         var node: Int
@@ -56,10 +59,10 @@ struct LabState: Codable, Sendable {
         do {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            let data = try encoder.encode(self)
-            let temporary = path + ".tmp"
-            try data.write(to: URL(fileURLWithPath: temporary))
-            guard rename(temporary, path) == 0 else { throw LabError(.state, "rename to \(path) failed (errno \(errno))") }
+            // Replaced atomically but not fsynced: written before every creation, and a lab
+            // does not outlive a crash of its machine.
+            try SystemFile.writeAtomically(
+                Array(encoder.encode(self)), to: path, directory: (path as NSString).deletingLastPathComponent, synchronous: false)
         } catch {
             throw LabError(.state, "cannot write \(path)", underlying: error)
         }

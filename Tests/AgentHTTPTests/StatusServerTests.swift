@@ -18,7 +18,7 @@ struct StatusServerTests {
         #expect(try ListenAddress(parsing: "[::1]:80") == ListenAddress(host: "::1", port: 80))
         #expect(try ListenAddress(parsing: "[::1]:80").description == "[::1]:80")
         for bad in ["9099", "host:", "host:port", "1.2.3.4:70000", "::1:80", ""] {
-            #expect(throws: AgentHTTPError.self, "\(bad)") { try ListenAddress(parsing: bad) }
+            #expect(throws: AgentError.self, "\(bad)") { try ListenAddress(parsing: bad) }
         }
     }
 
@@ -82,10 +82,26 @@ struct StatusServerTests {
             #expect(second.hasPrefix("HTTP/1.1 200 OK") && second.contains("test_scrapes 2"), "\(second)")
             let bad = try await Self.requestOffPool("this is not http\r\n\r\n", unixSocket: socketPath)
             #expect(bad.hasPrefix("HTTP/1.1 400"), "\(bad)")
+            // The agents' client, over both endpoints.
+            let status = try await StatusClient(.unixSocket(socketPath)).get("/status")
+            #expect(status == .json("{\"ok\":true}"), "\(status)")
+            let missing = try await StatusClient(.tcp(ListenAddress(host: "127.0.0.1", port: port))).get("/nothing")
+            #expect(missing.status == 404 && missing.body == "not found\n", "\(missing)")
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }
         #expect(!FileManager.default.fileExists(atPath: socketPath), "the socket file is removed on shutdown")
+    }
+
+    /// No agent behind the socket: an `unreachable` error naming it, within the bound.
+    @Test(.timeLimit(.minutes(1))) func clientWithoutAgent() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("swcni-agenthttp-none-\(getpid()).sock").path
+        do {
+            _ = try await StatusClient(.unixSocket(path), timeout: .seconds(5)).get("/status")
+            Issue.record("answered without a server")
+        } catch {
+            #expect(error.code == .unreachable && error.message.contains(path), "\(error)")
+        }
     }
 
     final class ScrapeCounter: Sendable {

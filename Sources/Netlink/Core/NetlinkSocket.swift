@@ -2,6 +2,7 @@
 import Glibc
 #endif
 internal import CNetlink
+internal import SystemSupport
 
 /// The netlink families this package speaks.
 package enum NetlinkFamily: Sendable {
@@ -102,20 +103,18 @@ package final class NetlinkSocket {
             sendBufferSize = Int32(clamping: bytes.count * 2)
             try setOption(SOL_SOCKET, SO_SNDBUFFORCE, sendBufferSize, fallback: SO_SNDBUF)
         }
-        while true {
-            let sent = Glibc.send(descriptor, bytes.baseAddress, bytes.count, 0)
-            if sent == bytes.count { return }
-            if sent < 0 && errno == EINTR { continue }
-            throw NetlinkError(.socketFailed, operation: operation(), errno: sent < 0 ? errno : EMSGSIZE)
-        }
+        let sent = SystemCall.retryingInterrupts { Glibc.send(descriptor, bytes.baseAddress, bytes.count, 0) }
+        if sent == bytes.count { return }
+        throw NetlinkError(.socketFailed, operation: operation(), errno: sent < 0 ? errno : EMSGSIZE)
     }
 
     /// Receives one datagram and splits it into messages; with `wait: false`, nil when none
     /// is queued.
     func receive(operation: @autoclosure () -> String, wait: Bool) throws -> [NetlinkReply]? {
         while true {
-            let count = recv(descriptor, buffer.baseAddress, buffer.count, Int32(MSG_TRUNC) | (wait ? 0 : Int32(MSG_DONTWAIT)))
-            if count < 0 && errno == EINTR { continue }
+            let count = SystemCall.retryingInterrupts {
+                recv(descriptor, buffer.baseAddress, buffer.count, Int32(MSG_TRUNC) | (wait ? 0 : Int32(MSG_DONTWAIT)))
+            }
             if count < 0 && !wait && (errno == EAGAIN || errno == EWOULDBLOCK) { return nil }
             guard count >= 0 else { throw NetlinkError(.socketFailed, operation: operation(), errno: errno) }
             guard count <= buffer.count else {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 internal import CNetlink
+internal import SystemSupport
 import Namespaces
 
 /// Which changes to subscribe to (`ip monitor link address route neigh`).
@@ -124,8 +125,7 @@ final class NetlinkEventReader: @unchecked Sendable {
         var descriptors = [pollfd(fd: socket.descriptor, events: Int16(POLLIN), revents: 0),
                            pollfd(fd: wakeup, events: Int16(POLLIN), revents: 0)]
         while true {
-            let ready = poll(&descriptors, 2, -1)
-            if ready < 0 && errno == EINTR { continue }
+            let ready = SystemCall.retryingInterrupts { poll(&descriptors, 2, -1) }
             if ready < 0 || descriptors[1].revents != 0 { break }
             guard descriptors[0].revents != 0 else { continue }
             do {

@@ -1,5 +1,6 @@
-/// The one error type of the AgentHTTP module.
-public struct AgentHTTPError: Error, Hashable, Sendable, CustomStringConvertible {
+/// The one error type of AgentHTTP and of the agents built on it (swift-flanneld,
+/// swift-calico-node, swift-canald): a message for the operator with a code to match on.
+public struct AgentError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What kind of failure this is. Extensible: new codes may be added.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         public let name: String
@@ -10,6 +11,14 @@ public struct AgentHTTPError: Error, Hashable, Sendable, CustomStringConvertible
         public static let invalidListenAddress = Code("invalid listen address")
         /// The server could not bind its address or socket.
         public static let bindFailed = Code("bind failed")
+        /// A ``StatusClient`` could not reach the agent, or got no answer in time.
+        public static let unreachable = Code("agent unreachable")
+        /// The agent's answer is not HTTP, or not what the client asked for.
+        public static let malformedResponse = Code("malformed response")
+        /// An agent's configuration (file, flags or network configuration) is not valid.
+        public static let invalidConfiguration = Code("invalid configuration")
+        /// The agent cannot go on (its node, its lease or its data path changed under it).
+        public static let failed = Code("agent failed")
     }
 
     public let code: Code
