@@ -1,3 +1,4 @@
+import AgentHTTP
 import Foundation
 import Kubernetes
 import Logging
@@ -23,7 +24,7 @@ final class KubeNodeSource: Sendable {
             configuration = try kubeconfig.map { try Kubeconfig(contentsOf: $0).configuration() }
                 ?? ClientConfiguration.inCluster(environment: ProcessInfo.processInfo.environment)
         } catch let error as KubernetesError {
-            throw AgentError("Kubernetes client configuration: \(error.message)")
+            throw AgentError(.invalidConfiguration, "Kubernetes client configuration: \(error.message)")
         }
         client = try KubernetesClient(configuration: configuration)
         informer = Informer(client: client, type: Node.self, logger: logger)

@@ -47,15 +47,15 @@ struct KubeAgent: Service {
         // The own node, once it has a pod CIDR (the controller-manager, or whoever allocates
         // node CIDRs, may not have got to it yet).
         var node = try await waitForPodCIDR(client, manager)
-        guard let subnet = try manager.subnet(of: node) else { throw AgentError("node \(settings.node) has no IPv4 pod CIDR") }
+        guard let subnet = try manager.subnet(of: node) else { throw AgentError(.failed, "node \(settings.node) has no IPv4 pod CIDR") }
         guard configuration.Network.network.contains(subnet) else {
-            throw AgentError("Network \(configuration.Network) of \(settings.netConfigPath) does not contain \(subnet), the pod CIDR of node \(settings.node)")
+            throw AgentError(.invalidConfiguration, "Network \(configuration.Network) of \(settings.netConfigPath) does not contain \(subnet), the pod CIDR of node \(settings.node)")
         }
 
         let handle = try NetlinkHandle(namespace: NetworkNamespace.current())
         let underlay = try handle.link(named: settings.underlayDevice)
         guard let underlayAddress = try handle.addresses(family: .v4, device: settings.underlayDevice).first?.network else {
-            throw AgentError("\(settings.underlayDevice) has no IPv4 address")
+            throw AgentError(.invalidConfiguration, "\(settings.underlayDevice) has no IPv4 address")
         }
         var mtu = underlay.mtu
         let lease: PublishedLease
@@ -131,7 +131,7 @@ struct KubeAgent: Service {
             if let path = settings.kubeconfig { return try Kubeconfig(contentsOf: path).configuration() }
             return try ClientConfiguration.inCluster(environment: ProcessInfo.processInfo.environment)
         } catch let error as KubernetesError {
-            throw AgentError("Kubernetes client configuration: \(error.message)")
+            throw AgentError(.invalidConfiguration, "Kubernetes client configuration: \(error.message)")
         }
     }
 
@@ -146,7 +146,7 @@ struct KubeAgent: Service {
                 if try manager.subnet(of: node) != nil { return node }
                 if !logged { logger.info("waiting for node \(settings.node) to get a pod CIDR (spec.podCIDR)") }
             } catch let error as KubernetesError where Self.isFatal(error) {
-                throw AgentError("the Kubernetes API refuses this agent: \(error)")
+                throw AgentError(.failed, "the Kubernetes API refuses this agent: \(error)")
             } catch let error as KubernetesError {
                 if !logged { logger.warning("waiting for node \(settings.node): \(error)") }
             }
@@ -171,7 +171,7 @@ struct KubeAgent: Service {
                 logger.warning("\(what) failed; retrying: \(error)")
                 try await Task.sleep(for: .seconds(3))
             } catch {
-                throw AgentError("\(what): \(error)")
+                throw AgentError(.failed, "\(what): \(error)")
             }
         }
     }

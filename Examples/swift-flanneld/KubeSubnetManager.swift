@@ -1,3 +1,4 @@
+import AgentHTTP
 import Kubernetes
 import NetPrimitives
 
@@ -18,11 +19,11 @@ struct FlannelAnnotations: Hashable, Sendable {
     init(prefix: String = Self.defaultPrefix) throws(AgentError) {
         var prefix = prefix
         let slashes = prefix.count { $0 == "/" }
-        guard slashes <= 1 else { throw AgentError("--kube-annotation-prefix \(prefix): at most one '/'") }
+        guard slashes <= 1 else { throw AgentError(.invalidConfiguration, "--kube-annotation-prefix \(prefix): at most one '/'") }
         if slashes == 0 { prefix += "/" }
         if !prefix.hasSuffix("/") && !prefix.hasSuffix("-") { prefix += "-" }
         guard Self.isValid(prefix) else {
-            throw AgentError("--kube-annotation-prefix \(prefix): must be fqdn/[0-9a-z-_]*")
+            throw AgentError(.invalidConfiguration, "--kube-annotation-prefix \(prefix): must be fqdn/[0-9a-z-_]*")
         }
         kubeSubnetManager = prefix + "kube-subnet-manager"
         backendType = prefix + "backend-type"
@@ -69,10 +70,10 @@ struct KubeSubnetManager: Hashable, Sendable {
     /// is assigned yet. More than two pod CIDRs, or an unparsable one, is an error.
     func subnet(of node: Node) throws(AgentError) -> IPNetwork? {
         let cidrs = node.podCIDRs
-        guard cidrs.count < 3 else { throw AgentError("node \(node.name): pod CIDRs should be IPv4/IPv6 only or dual stack: \(cidrs)") }
+        guard cidrs.count < 3 else { throw AgentError(.invalidConfiguration, "node \(node.name): pod CIDRs should be IPv4/IPv6 only or dual stack: \(cidrs)") }
         for cidr in cidrs {
             guard let network = try? IPNetwork(parsing: cidr) else {
-                throw AgentError("node \(node.name): pod CIDR \(cidr) is not a CIDR")
+                throw AgentError(.invalidConfiguration, "node \(node.name): pod CIDR \(cidr) is not a CIDR")
             }
             if network.family == .v4 { return network.network }
         }

@@ -1,3 +1,4 @@
+import AgentHTTP
 import CNISpec
 import Foundation
 import IPAM
@@ -10,16 +11,16 @@ enum NetworkConfigFile {
 
     static func load(_ path: String) throws(AgentError) -> (SubnetLeaseConfiguration, BackendConfiguration) {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw AgentError("network configuration \(path) does not exist or cannot be read")
+            throw AgentError(.invalidConfiguration, "network configuration \(path) does not exist or cannot be read")
         }
         let configuration: SubnetLeaseConfiguration
         do {
             configuration = try JSONDecoder().decode(SubnetLeaseConfiguration.self, from: data)
         } catch {
-            throw AgentError("network configuration \(path) does not decode: \(error)")
+            throw AgentError(.invalidConfiguration, "network configuration \(path) does not decode: \(error)")
         }
         guard configuration.Network.family == .v4 else {
-            throw AgentError("network configuration \(path): Network \(configuration.Network) must be IPv4")
+            throw AgentError(.invalidConfiguration, "network configuration \(path): Network \(configuration.Network) must be IPv4")
         }
         return (configuration, try BackendConfiguration(configuration.Backend))
     }

@@ -16,7 +16,7 @@ public enum SyncMarks {
     public static let policyAnnotation = "swiftcni.io/kube-sync"
 
     /// The UID a record's mark names, nil when the record is not the sync's.
-    public static func mark(of fields: [String: RecordValue]) -> String? {
+    public static func mark(of fields: [String: JSONValue]) -> String? {
         guard let value = fields[recordField] else { return nil }
         if case .string(let uid) = value { return uid }
         return ""

@@ -26,7 +26,7 @@ extension Lab {
 
     /// Creates the Pod (scheduled on its node, its labels, the pod server's named ports), as
     /// the scheduler leaves it for the kubelet.
-    func createKubernetesPod(_ pod: LabState.PodRecord) async throws {
+    func createKubernetesPod(_ pod: LabState.PodEntry) async throws {
         try await ensureKubernetesNamespace(pod.namespace)
         let nodeName = try nodeRecord(pod.node).name
         var object = Kubernetes.Pod(name: pod.name, namespace: pod.namespace)
@@ -43,7 +43,7 @@ extension Lab {
     }
 
     /// The kubelet's status update after the sandbox is up: Running, its address, the host's.
-    func reportKubernetesPodStatus(_ pod: LabState.PodRecord) async throws {
+    func reportKubernetesPodStatus(_ pod: LabState.PodEntry) async throws {
         let client = try kubernetesClient()
         let ips: [JSONValue] = pod.address.map { [["ip": .string($0)]] } ?? []
         let hostIP = try nodeRecord(pod.node).underlayAddress

@@ -1,3 +1,4 @@
+import AgentHTTP
 import Foundation
 import Kubernetes
 import NetPrimitives
