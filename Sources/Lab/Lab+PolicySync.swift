@@ -28,7 +28,7 @@ extension Lab {
         let target = try await storePutReturningRevision(Self.policySyncMarkerKey, "\(Date().timeIntervalSince1970)")
         let running = nodes().filter { $0.agent == .running }.map(\.index)
         while true {
-            let behind = running.filter { (PolicyAgentStatus.read(fromFile: policyStatusPath(node: $0))?.revision ?? 0) < target }
+            let behind = try running.filter { (try PolicyAgentStatus.read(fromFile: policyStatusPath(node: $0))?.revision ?? 0) < target }
             if behind.isEmpty { return clock.now - start }
             if clock.now - start > timeout {
                 throw LabError(

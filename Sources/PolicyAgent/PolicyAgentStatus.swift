@@ -29,9 +29,14 @@ public struct PolicyAgentStatus: Codable, Hashable, Sendable {
         return { status in status.write(toFile: path) }
     }
 
-    /// The status in `path`, if there is a readable one.
-    public static func read(fromFile path: String) -> PolicyAgentStatus? {
+    /// The status in `path`; nil while there is none. The file is written atomically, so one
+    /// that does not decode is corrupt: an error naming it.
+    public static func read(fromFile path: String) throws(PolicyAgentError) -> PolicyAgentStatus? {
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        return try? JSONDecoder().decode(PolicyAgentStatus.self, from: data)
+        do {
+            return try JSONDecoder().decode(PolicyAgentStatus.self, from: data)
+        } catch {
+            throw PolicyAgentError(.malformedRecord, "the policy agent status \(path) does not decode", key: path, underlying: "\(error)")
+        }
     }
 }
