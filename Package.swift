@@ -122,6 +122,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The command-line options the agents and tools share (flannel's etcd TLS and user flags).
+        .target(
+            name: "AgentOptions",
+            dependencies: ["Datastore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Cluster state and addresses
         // OpenSSL (libssl-dev) for the etcd client's https:// endpoints; imported `internal` by the
         // Datastore only. Static archives exist, so fully static plugin binaries link it too.
@@ -137,7 +144,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "datastore-tool",
-            dependencies: ["Datastore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["AgentOptions", "Datastore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/datastore-tool",
             swiftSettings: swiftSettings
         ),
@@ -181,7 +188,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "swift-calico-node",
-            dependencies: [
+            dependencies: ["AgentOptions", 
                 "BGP", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "IPAM", "Datastore", "PolicyAgent", "AgentHTTP", "Routing", "Kubernetes",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -302,7 +309,7 @@ let package = Package(
         // The flannel agent (Examples/swift-flanneld): not on the pod ADD path, so it may use NIO.
         .executableTarget(
             name: "swift-flanneld",
-            dependencies: [
+            dependencies: ["AgentOptions", 
                 "ChildProcess", "Routing", "VXLAN", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "CNISpec", "Datastore", "IPAM",
                 "AgentHTTP", "Kubernetes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -334,7 +341,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "swift-canald",
-            dependencies: [
+            dependencies: ["AgentOptions", 
                 "PolicyAgent", "Netlink", "Namespaces", "NetPrimitives", "Datastore", "ChildProcess", "AgentHTTP", "Routing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -7,6 +7,7 @@
 //   datastore-tool STORE put KEY VALUE
 //   datastore-tool STORE del KEY
 //   datastore-tool STORE increment KEY COUNT   (COUNT compare-and-swap increments of a counter)
+import AgentOptions
 import ArgumentParser
 import Datastore
 

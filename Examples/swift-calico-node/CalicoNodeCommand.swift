@@ -1,3 +1,4 @@
+import AgentOptions
 import AgentHTTP
 import ArgumentParser
 import BGP
