@@ -76,27 +76,48 @@ final class EtcdCluster: Sendable {
         try await withTemporaryDirectory { directory in
             let certificates = protection.clientCertificates
                 ? try EtcdCertificates.generate(in: directory, serverAddresses: ["127.0.0.1", "localhost"]) : nil
-            let cluster = EtcdCluster(
-                members: (0..<count).map {
-                    Member(
-                        name: "m\($0)", clientPort: freeLoopbackPort(), peerPort: freeLoopbackPort(),
-                        usesTLS: protection.clientCertificates)
-                },
-                directory: directory, protection: protection, certificates: certificates)
-            do {
-                try cluster.start()
-                let result = try await withTimeout(timeLimit, "the etcd test body") {
+            // A port found free may be taken by another test before etcd binds it (the member
+            // then exits at once): such a start is retried on new ports, twice at most.
+            var attempt = 0
+            while true {
+                attempt += 1
+                let cluster = EtcdCluster(
+                    members: (0..<count).map {
+                        Member(
+                            name: "m\($0)", clientPort: freeLoopbackPort(), peerPort: freeLoopbackPort(),
+                            usesTLS: protection.clientCertificates)
+                    },
+                    directory: directory, protection: protection, certificates: certificates)
+                do {
+                    try cluster.start()
                     try await cluster.waitHealthy()
-                    if protection.authentication { try await cluster.enableAuthentication() }
-                    return try await body(cluster)
+                } catch let error as MemberExited where attempt < 3 {
+                    await cluster.stopAll()
+                    for member in cluster.members { try? FileManager.default.removeItem(atPath: "\(directory)/\(member.name).etcd") }
+                    _ = error
+                    continue
+                } catch {
+                    await cluster.stopAll()
+                    throw error
                 }
-                await cluster.stopAll()
-                return result
-            } catch {
-                await cluster.stopAll()
-                throw error
+                do {
+                    let result = try await withTimeout(timeLimit, "the etcd test body") {
+                        if protection.authentication { try await cluster.enableAuthentication() }
+                        return try await body(cluster)
+                    }
+                    await cluster.stopAll()
+                    return result
+                } catch {
+                    await cluster.stopAll()
+                    throw error
+                }
             }
         }
+    }
+
+    /// A member's process ended before it answered (its log's last lines say why).
+    struct MemberExited: Error, CustomStringConvertible {
+        var description: String
     }
 
     /// Stops every member still running, off the concurrency pool (a 2 s grace period must not
@@ -147,12 +168,21 @@ final class EtcdCluster: Sendable {
                 operationTimeoutMilliseconds: 300)
             while true {
                 if (try? await probe.list(prefix: "/probe")) != nil { break }
+                if let status = member.process?.poll() {
+                    throw MemberExited(description: "etcd member \(member.name) exited (\(status)) before it answered: \(logTail(member))")
+                }
                 guard FileSystem.nowMilliseconds() < deadline else {
-                    throw DatastoreError(.timedOut, "etcd member \(member.name) did not become healthy")
+                    throw DatastoreError(.timedOut, "etcd member \(member.name) did not become healthy: \(logTail(member))")
                 }
                 await sleepMilliseconds(50)
             }
         }
+    }
+
+    /// The last lines of a member's log, for an error message.
+    func logTail(_ member: Member) -> String {
+        let text = (try? String(contentsOfFile: "\(directory)/\(member.name).log", encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").suffix(3).joined(separator: " | ")
     }
 
     struct Status: Decodable {
