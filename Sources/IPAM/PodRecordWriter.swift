@@ -1,7 +1,7 @@
 import CNISpec
 import Datastore
 
-/// What a plugin writes for the policy agent: the pod record (Datastore's ``PodRecord`` at
+/// What a plugin writes for the policy agent: the pod record (Datastore's `PodRecord` at
 /// `/swiftcni/pods/<namespace>/<name>`) with the pod's identity (from `K8S_POD_NAMESPACE` and
 /// `K8S_POD_NAME`, else the container ID), node, addresses and host interface. Failures are CNI
 /// errors from the one IPAM table.

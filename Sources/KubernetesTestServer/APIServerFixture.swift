@@ -37,7 +37,7 @@ public struct LoggedRequest: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// A Kubernetes API server for tests, on SwiftNIO, backed by a ``Datastore``: the discovery
+/// A Kubernetes API server for tests, on SwiftNIO, backed by a `Datastore`: the discovery
 /// documents, namespaces, nodes, pods and network policies (namespaced and cluster-scoped),
 /// label and field selectors, paging, watches with bookmarks, merge and strategic-merge
 /// patches, status subresources and `Status` errors with kube-apiserver's codes and reasons.

@@ -7,7 +7,7 @@ import Foundation
 /// temporary directory): a CA, a server certificate for the given addresses, and client
 /// certificates. ECDSA P-256 keys: quick to make and to handshake.
 ///
-/// `openssl` equivalent of ``generate(in:serverAddresses:)``:
+/// `openssl` equivalent of ``generate(in:serverAddresses:validDays:)``:
 /// `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca-key.pem -out ca.pem -subj /CN=…`
 /// then `openssl req -newkey …` and `openssl x509 -req -CA ca.pem -CAkey ca-key.pem -extfile …` per certificate.
 public struct EtcdCertificates: Sendable {

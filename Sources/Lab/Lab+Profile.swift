@@ -108,7 +108,7 @@ public struct LabProfileContext: Sendable {
     /// Node I's agent log.
     public func agentLogPath(_ index: Int) -> String { lab.agentLogPath(index) }
 
-    /// Where a policy-enforcing agent of node I keeps its ``PolicyAgent/PolicyAgentStatus``.
+    /// Where a policy-enforcing agent of node I keeps its `PolicyAgentStatus` (PolicyAgent).
     public func policyStatusPath(node index: Int) -> String { lab.policyStatusPath(node: index) }
 
     /// The lab's nodes (as the lab recorded them).

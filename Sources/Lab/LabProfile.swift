@@ -60,7 +60,7 @@ public protocol LabProfile: Codable, Sendable, CustomStringConvertible {
     func reportedSubnet(of node: LabNode) -> String?
 
     /// Whether the profile's agents enforce the store's network policies and report the store
-    /// revision they enforce as a ``PolicyAgent/PolicyAgentStatus`` in
+    /// revision they enforce as a `PolicyAgentStatus` (PolicyAgent) in
     /// ``LabProfileContext/policyStatusPath(node:)`` (what ``Lab/waitForPolicyEnforcement(timeout:)``
     /// waits for). Default: false.
     var enforcesPolicy: Bool { get }

@@ -3,8 +3,8 @@ import Lab
 import NetpolConformance
 import Synchronization
 
-/// Runs ``NetpolConformance/NetpolCase``s against a live lab whose profile enforces policy (calico, canal): sets
-/// up ``NetpolModel``'s namespaces and pods, then for each case applies its steps through the
+/// Runs `NetpolCase`s (from NetpolConformance) against a live lab whose profile enforces policy (calico, canal): sets
+/// up `NetpolModel`'s namespaces and pods, then for each case applies its steps through the
 /// lab's policy and label API (as `cnilab policy apply` and `cnilab label` do), waits until
 /// every node's agent enforces them (`Lab.waitForPolicyEnforcement(timeout:)`), probes
 /// every ordered pair of distinct pods and compares with the truth table; afterwards it

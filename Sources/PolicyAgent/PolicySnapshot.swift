@@ -4,7 +4,7 @@ import NetPrimitives
 import Policy
 
 /// The policy-relevant part of the Datastore at one revision (pod and node records are the
-/// Datastore's cluster model, ``Datastore/PodRecord`` and ``Datastore/NodeRecord``), and its pure mapping to what
+/// Datastore's cluster model, `Datastore.PodRecord` and `Datastore.NodeRecord`), and its pure mapping to what
 /// `PolicyEnforcer` (PolicyEnforcement library) needs: a `PolicySet` and a `ClusterState`.
 ///
 /// ```swift

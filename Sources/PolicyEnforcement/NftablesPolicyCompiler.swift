@@ -3,10 +3,10 @@ import Netlink
 import Nftables
 import Policy
 
-/// Lowers a ``PolicyProgram`` into the nftables rule set of table `inet swiftcni_policy`. Pure:
+/// Lowers a `PolicyProgram` into the nftables rule set of table `inet swiftcni_policy`. Pure:
 /// it builds values and never talks to the kernel.
 ///
-/// The layout (see <doc:Enforcement>):
+/// The layout (see "The rule set" in the module overview):
 /// - base chains `egress` (hook forward, priority 0), `ingress` (hook forward, priority 10)
 ///   and `node-egress` (hook input, priority 0: a pod talking to its own node). Each accepts
 ///   `ct state established,related` first, drops `ct state invalid`, then dispatches through a
@@ -95,7 +95,7 @@ public struct NftablesPolicyCompiler: Sendable {
         return transaction
     }
 
-    /// The transaction for an element-only change (``ProgramChanges/isElementOnly``): set
+    /// The transaction for an element-only change (`ProgramChanges/isElementOnly`): set
     /// element deletions, then additions; no rule is touched.
     public func elementTransaction(for changes: ProgramChanges, in program: PolicyProgram) throws(PolicyError)
         -> NftablesTransaction

@@ -8,7 +8,7 @@ extension NftablesPolicyCompiler {
     /// rewritten, vanished chains and sets deleted. Objects that did not change are not
     /// touched, so sets already in use keep serving lookups while the batch commits (a set
     /// created anew by a whole-table replacement can miss lookups for a moment after the
-    /// commit on some kernels; see <doc:Enforcement>). Nil when a set or chain keeps its name
+    /// commit on some kernels; see "The rule set" in the module overview). Nil when a set or chain keeps its name
     /// but changes its definition, or the tables differ: then replace the table instead.
     public func transaction(from current: NftablesTableContents, to desired: NftablesTableContents) -> NftablesTransaction? {
         guard current.table == desired.table else { return nil }

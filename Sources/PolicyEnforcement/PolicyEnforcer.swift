@@ -146,7 +146,7 @@ public final class PolicyEnforcer: Sendable {
     }
 
     /// Why `packet` is allowed or denied under the enforced policies, naming the deciding
-    /// policy and rule (delegates to ``PolicyEvaluator``).
+    /// policy and rule (delegates to `PolicyEvaluator`).
     public func explain(_ packet: Packet) throws -> Explanation {
         let (policies, cluster) = state.withLock { ($0.compiler.policies, $0.compiler.cluster) }
         return try PolicyEvaluator(policies: policies, cluster: cluster).explain(packet)

@@ -4,9 +4,9 @@ import Routing
 /// Weave Net's names and numbers, as swift-weave uses them on a node.
 public enum WeaveNames {
     /// The pod bridge.
-    public static let bridge = try! InterfaceName("weave")
+    public static let bridge: InterfaceName = "weave"
     /// The kernel VXLAN port of the fast path, in ``bridge``.
-    public static let fastPathDevice = try! InterfaceName("vxlan-6784")
+    public static let fastPathDevice: InterfaceName = "vxlan-6784"
     /// The fast path's UDP port (kernel VXLAN).
     public static let fastPathPort: UInt16 = 6784
     /// The VXLAN network identifier of the fast path (one flat L2 network).

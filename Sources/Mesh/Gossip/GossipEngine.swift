@@ -21,7 +21,7 @@ public struct GossipEngine: Sendable {
     /// The local peer's name.
     public let localName: PeerName
     /// Every known entry, the local one included.
-    /// (Written only through ``store(_:)`` and ``removeEntries(_:)``, which keep ``graph`` in step.)
+    /// (Written only through `store(_:)` and `removeEntries(_:)`, which keep the private `graph` in step.)
     public private(set) var entries: [PeerName: PeerEntry]
     private var unreachableSince: [PeerName: ContinuousClock.Instant] = [:]
     /// The two-way connection graph of ``entries``, kept up to date as entries change instead

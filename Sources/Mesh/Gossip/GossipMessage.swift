@@ -3,7 +3,7 @@ import NIOCore
 /// One topology gossip message between two directly connected peers: entries the receiver
 /// may not have, and optionally a digest of everything the sender has ("send me what I lack").
 ///
-/// The connection layer carries it as opaque bytes (``encoded()`` / ``init(decoding:)``).
+/// The connection layer carries it as opaque bytes (``encoded(allocator:)`` / ``init(decoding:)``).
 public struct GossipMessage: Hashable, Sendable {
     /// Entries, each newer than what the sender believes the receiver has.
     public var entries: [PeerEntry]
