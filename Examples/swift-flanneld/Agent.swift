@@ -199,7 +199,7 @@ struct Agent: Service {
         do {
             return try SubnetEnvironment.load(path: path).subnet.network
         } catch {
-            if (error as? IPAMError)?.code != .notReady { logger.warning("ignoring the previous \(path): \(error)") }
+            if error.code != .notReady { logger.warning("ignoring the previous \(path): \(error)") }
             return nil
         }
     }

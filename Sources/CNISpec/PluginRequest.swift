@@ -41,6 +41,13 @@ public struct PluginRequest: Sendable {
         self.standardError = standardError
     }
 
+    /// `CNI_IFNAME`: always set for ADD, DEL and CHECK (``PluginMain`` validated it); for a
+    /// request built by hand without one, error 4 (invalid environment variables).
+    public func requiredInterfaceName() throws(CNIError) -> InterfaceName {
+        guard let interfaceName else { throw CNIError(.invalidEnvironmentVariables, "CNI_IFNAME is required") }
+        return interfaceName
+    }
+
     /// The configuration with the plugin's typed options.
     public func configuration<Options>(as options: Options.Type = NoOptions.self) throws(CNIError) -> NetworkConfiguration<Options> {
         try NetworkConfiguration<Options>(decoding: configurationBytes)

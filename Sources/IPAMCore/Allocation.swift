@@ -26,8 +26,9 @@ public struct IPAMAllocation: Hashable, Sendable {
     }
 }
 
-/// DNS settings: CNISpec's `DNS`, the one type for `dns` in configurations, results and
-/// allocations (this name is kept for existing callers).
+/// The former name of CNISpec's `DNS`, the one type for `dns` in configurations, results and
+/// allocations.
+@available(*, deprecated, renamed: "DNS", message: "IPAM and CNISpec share one DNS type: use DNS")
 public typealias DNSSettings = DNS
 
 extension DNS {

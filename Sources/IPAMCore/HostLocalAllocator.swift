@@ -1,3 +1,4 @@
+import CNISpec
 import NetPrimitives
 
 /// host-local's allocator: one address per range set, round-robin, requested addresses
@@ -27,10 +28,10 @@ public struct HostLocalAllocator: Sendable {
         try Identifier.validateContainerID(containerID)
         try Identifier.validateInterfaceName(interfaceName)
         // resolv.conf first: a failure must not leave a reservation behind.
-        var dns = DNSSettings()
+        var dns = DNS()
         if let path = configuration.resolvConf, !path.isEmpty {
             let bytes = try POSIX.readFile(path)
-            dns = DNSSettings(resolvConf: String(decoding: bytes, as: UTF8.self))
+            dns = DNS(resolvConf: String(decoding: bytes, as: UTF8.self))
         }
         var requestedBySet: [Int: IPAddress] = [:]
         for address in requested {

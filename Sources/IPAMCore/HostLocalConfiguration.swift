@@ -59,8 +59,9 @@ public struct CanonicalRange: Hashable, Sendable {
     }
 }
 
-/// A route of host-local's `routes` key: CNISpec's `CNIRoute` (`dst`, optional `gw`), the
-/// one route type of configurations and results (this name is kept for existing callers).
+/// The former name of CNISpec's `CNIRoute` (`dst`, optional `gw`), the one route type of
+/// configurations, results and host-local's `routes` key.
+@available(*, deprecated, renamed: "CNIRoute", message: "IPAM and CNISpec share one route type: use CNIRoute")
 public typealias RouteSpecification = CNIRoute
 
 /// host-local's IPAM configuration, key for key: `ranges` (a list of range sets; each set is a
@@ -72,14 +73,14 @@ public struct HostLocalConfiguration: Hashable, Sendable, Codable {
     public var rangeStart: IPAddress?
     public var rangeEnd: IPAddress?
     public var gateway: IPAddress?
-    public var routes: [RouteSpecification]?
+    public var routes: [CNIRoute]?
     public var dataDir: String?
     public var resolvConf: String?
 
     public static let defaultDataDirectory = "/var/lib/cni/networks"
 
     public init(
-        ranges: [[HostLocalRange]]? = nil, routes: [RouteSpecification]? = nil, dataDir: String? = nil,
+        ranges: [[HostLocalRange]]? = nil, routes: [CNIRoute]? = nil, dataDir: String? = nil,
         resolvConf: String? = nil
     ) {
         self.ranges = ranges

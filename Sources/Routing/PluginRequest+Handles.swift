@@ -7,12 +7,6 @@ import NetPrimitives
 /// codes: a missing `CNI_IFNAME` or `CNI_NETNS`, or a `CNI_NETNS` that cannot be opened, is 4
 /// (invalid environment variables); a netlink socket that cannot be opened is 999.
 extension PluginRequest {
-    /// `CNI_IFNAME`, required.
-    public func requiredInterfaceName() throws(CNIError) -> InterfaceName {
-        guard let interfaceName else { throw CNIError(.invalidEnvironmentVariables, "CNI_IFNAME is required") }
-        return interfaceName
-    }
-
     /// The pod's network namespace (`CNI_NETNS`), required and opened.
     public func podNamespace() throws(CNIError) -> NetworkNamespace {
         guard !networkNamespace.isEmpty else { throw CNIError(.invalidEnvironmentVariables, "CNI_NETNS is required") }
@@ -58,7 +52,7 @@ public struct AttachmentHandles: Sendable {
 
 extension PluginRequest {
     /// `CNI_IFNAME`, the pod's namespace and netlink handles in the pod and in the node, with the
-    /// codes of ``requiredInterfaceName()`` and ``podNamespace()``.
+    /// codes of `requiredInterfaceName()` (CNISpec) and ``podNamespace()``.
     ///
     /// ```swift
     /// let handles = try request.attachmentHandles()

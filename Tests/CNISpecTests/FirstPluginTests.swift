@@ -26,7 +26,7 @@ struct FirstPlugin: CNIPlugin {
         return try await DelegatedPlugin(type: ipam.type, request: request).add { allocation in
             var result = allocation
             result.interfaces = [
-                .init(name: request.interfaceName!.value, mtu: configuration.options.mtu, sandbox: request.networkNamespace)
+                .init(name: try request.requiredInterfaceName().value, mtu: configuration.options.mtu, sandbox: request.networkNamespace)
             ]
             for index in result.ips.indices { result.ips[index].interface = 0 }
             return result

@@ -45,7 +45,7 @@ import Testing
     }
 
     @Test func parsesResolvConf() {
-        let dns = DNSSettings(resolvConf: "# c\nnameserver 10.0.0.10\nnameserver fd00::a\nsearch a.svc b.svc\ndomain example\noptions ndots:5\n")
+        let dns = DNS(resolvConf: "# c\nnameserver 10.0.0.10\nnameserver fd00::a\nsearch a.svc b.svc\ndomain example\noptions ndots:5\n")
         #expect(dns.nameservers == ["10.0.0.10", "fd00::a"] && dns.search == ["a.svc", "b.svc"] && dns.domain == "example" && dns.options == ["ndots:5"])
     }
 

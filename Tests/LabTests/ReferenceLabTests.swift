@@ -61,7 +61,7 @@ import TestSupport
         // A failed ADD rolls back: host-local cannot create its directory (a file is in the way).
         let blocker = directory + "/lab/nodes/1/ipam/cnilab"
         try FileManager.default.moveItem(atPath: blocker, toPath: blocker + ".saved")
-        FileManager.default.createFile(atPath: blocker, contents: Data())
+        _ = FileManager.default.createFile(atPath: blocker, contents: Data())
         let namespacesBefore = LabTestSupport.namespaces(of: labName)
         await #expect(throws: LabError.self) { try await lab.addPod(try PodReference(parsing: "x/e"), node: 1) }
         #expect(await lab.pods().count == 3)
