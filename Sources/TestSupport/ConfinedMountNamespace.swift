@@ -4,15 +4,18 @@ import Glibc
 import ChildProcess
 import Foundation
 import Namespaces
+import Synchronization
 
 /// A private mount namespace inside a node network namespace, held open by a `sleep` process:
 /// the confinement ``PodmanSandbox`` and ``ContainerdSandbox`` share. A set-up script run by
 /// `/bin/sh` (its `$0` is the test's directory) mounts what the runtime needs over the machine's
 /// paths (bind mounts from the directory, tmpfs); they exist only in this namespace and vanish
 /// with its last process. Commands run in both namespaces through `nsenter`.
-public struct ConfinedMountNamespace: Sendable {
+public final class ConfinedMountNamespace: Sendable {
     public let directory: String
     public let holder: RunningProcess
+    /// Set by ``stop()``: the holder is reaped, so its pid may belong to someone else.
+    let stopped = Mutex(false)
 
     /// Runs `script` in a new private mount namespace in `node`, then holds it open for
     /// `lifetimeSeconds` at most. Throws, with the script's error output, when it fails.
@@ -73,11 +76,33 @@ public struct ConfinedMountNamespace: Sendable {
         }
     }
 
-    /// SIGKILLs every process left in the mount namespace, then ends the holder: the namespace
-    /// and its mounts go with it.
+    /// SIGKILLs every process left in the mount namespace and waits (5 s at most) until they are
+    /// gone, then ends the holder: the namespace and its mounts go with it. Only the first call
+    /// acts (the holder's pid is free once it is reaped).
     public func stop() {
-        for pid in processes() { kill(pid, SIGKILL) }
+        guard stopped.withLock({ stopped in
+            defer { stopped = true }
+            return !stopped
+        }) else { return }
+        let remaining = processes()
+        for pid in remaining { kill(pid, SIGKILL) }
+        Self.waitUntilGone(remaining, milliseconds: 5_000)
         _ = holder.terminate(graceMilliseconds: 2_000)
+    }
+
+    /// Whether `pid` runs (a zombie, dead but not yet reaped by its parent, does not).
+    public static func isRunning(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
+        return stat.split(separator: ")").last?.split(separator: " ").first.map { $0 != "Z" && $0 != "X" } ?? false
+    }
+
+    /// Waits until none of `pids` runs, `milliseconds` at most.
+    public static func waitUntilGone(_ pids: [Int32], milliseconds: Int) {
+        var waited = 0
+        while waited < milliseconds, pids.contains(where: isRunning) {
+            usleep(20_000)
+            waited += 20
+        }
     }
 
     /// A busybox root file system at `path` (/bin/busybox from busybox-static, `applets` linked

@@ -37,6 +37,9 @@ public final class ContainerdSandbox: Sendable {
     public let daemon: RunningProcess
     /// The foreground `ctr run` of every container started and not yet stopped.
     let runs = Mutex<[String: RunningProcess]>([:])
+    /// Set once the daemon is reaped (its pid may then be another process's) or torn down.
+    let daemonGone = Mutex(false)
+    let tornDown = Mutex(false)
     /// ctr's namespace: go-cni's container ID is `NAMESPACE-NAME`.
     public static let namespace = "default"
 
@@ -116,7 +119,7 @@ public final class ContainerdSandbox: Sendable {
                 answering = true
                 break
             }
-            if daemon.poll() != nil { break }
+            if !daemonRunning() { break }
             usleep(100_000)
         }
         guard answering else {
@@ -203,11 +206,15 @@ public final class ContainerdSandbox: Sendable {
     /// every process of the mount namespace (shims, ctr), and kills any container process
     /// that outlived its shim. Safe to call more than once.
     public func tearDown() {
+        guard tornDown.withLock({ done in
+            defer { done = true }
+            return !done
+        }) else { return }
         var pending = runs.withLock { runs in
             defer { runs.removeAll() }
             return runs
         }
-        if daemon.poll() == nil {
+        if daemonRunning() {
             for name in pending.keys { _ = try? ctr(["task", "kill", "--signal", "SIGKILL", name], timeout: 10_000) }
             let deadline = Date().addingTimeInterval(15)
             while Date() < deadline, !pending.isEmpty {
@@ -220,19 +227,41 @@ public final class ContainerdSandbox: Sendable {
             for container in containers.split(separator: "\n") { _ = try? ctr(["containers", "rm", String(container)], timeout: 10_000) }
         }
         for run in pending.values { _ = run.terminate(graceMilliseconds: 0) }
-        _ = daemon.terminate(graceMilliseconds: 5_000)
-        // A container whose shim is gone keeps running, reparented: its init's pid is in the state.
+        if daemonRunning() { _ = daemon.terminate(graceMilliseconds: 5_000) }
+        daemonGone.withLock { $0 = true }
+        // A container of a shim that outlived containerd keeps running: its init's pid is in the
+        // state directory, and its parent is the shim, in the mount namespace (which rules out a
+        // pid reused since by another process).
+        let shims = Set(mounts.processes())
+        var killed: [Int32] = []
         let tasks = directory + "/state/io.containerd.runtime.v2.task"
         for namespace in (try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? [] {
             for container in (try? FileManager.default.contentsOfDirectory(atPath: "\(tasks)/\(namespace)")) ?? [] {
                 if let text = try? String(contentsOfFile: "\(tasks)/\(namespace)/\(container)/init.pid", encoding: .utf8),
-                    let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1
+                    let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1,
+                    let parent = Self.parent(of: pid), shims.contains(parent)
                 {
                     kill(pid, SIGKILL)
+                    killed.append(pid)
                 }
             }
         }
+        ConfinedMountNamespace.waitUntilGone(killed, milliseconds: 5_000)
         mounts.stop()
+    }
+
+    /// Whether containerd still runs; reaps it once it has exited.
+    func daemonRunning() -> Bool {
+        daemonGone.withLock { gone in
+            if !gone, daemon.poll() != nil { gone = true }
+            return !gone
+        }
+    }
+
+    static func parent(of pid: Int32) -> Int32? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        let line = status.split(separator: "\n").first { $0.hasPrefix("PPid:") }
+        return line.flatMap { Int32($0.dropFirst(5).trimmingCharacters(in: .whitespaces)) }
     }
 
     func contents(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }

@@ -42,11 +42,7 @@ import TestSupport
         ((try? FileManager.default.contentsOfDirectory(atPath: directory + "/data/" + network)) ?? []).filter { IPAddress($0) != nil }
     }
 
-    static func alive(_ pid: Int32) -> Bool {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
-        // A zombie waits only for its parent's wait: it runs no more.
-        return stat.split(separator: ")").last?.split(separator: " ").first != "Z"
-    }
+    static func alive(_ pid: Int32) -> Bool { ConfinedMountNamespace.isRunning(pid) }
 
     @Test(.privileged, .timeLimit(.minutes(1))) func tearDownDeletesARunningContainer() async throws {
         try await withSandbox { sandbox, directory in
