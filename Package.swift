@@ -640,6 +640,8 @@ let package = Package(
             dependencies: [
                 "swift-flanneld", "AgentHTTP", "Datastore", "Netlink", "Nftables", "TestSupport", "Namespaces", "NetPrimitives", "ChildProcess",
                 "Kubernetes", "KubernetesTestServer",
+                // ContainerdTests runs the plugin under containerd.
+                "swift-flannel", "CNISpec",
             ],
             swiftSettings: swiftSettings
         ),

@@ -18,7 +18,9 @@ import Namespaces
 /// ```
 public struct PodmanSandbox: Sendable {
     public let directory: String
-    public let holder: RunningProcess
+    /// The private mount namespace podman runs in (``ConfinedMountNamespace``).
+    public let mounts: ConfinedMountNamespace
+    public var holder: RunningProcess { mounts.holder }
 
     /// The busybox root file system for `podman run --rootfs`.
     public var rootFileSystem: String { directory + "/rootfs" }
@@ -38,13 +40,10 @@ public struct PodmanSandbox: Sendable {
         files: [String: String] = [:]
     ) throws {
         let fileManager = FileManager.default
-        for sub in ["varlib", "root", "run", "tmp", "cni-conf", "bin", "data", "rootfs/bin", "rootfs/proc", "rootfs/sys", "rootfs/dev", "rootfs/etc", "rootfs/tmp"] {
+        for sub in ["varlib", "root", "run", "tmp", "cni-conf", "bin", "data"] {
             try fileManager.createDirectory(atPath: directory + "/" + sub, withIntermediateDirectories: true)
         }
-        try fileManager.copyItem(atPath: "/usr/bin/busybox", toPath: directory + "/rootfs/bin/busybox")
-        for applet in ["sh", "ip", "ping", "sleep", "cat"] {
-            try fileManager.createSymbolicLink(atPath: directory + "/rootfs/bin/" + applet, withDestinationPath: "busybox")
-        }
+        try ConfinedMountNamespace.makeBusyboxRoot(at: directory + "/rootfs", applets: ["sh", "ip", "ping", "sleep", "cat"])
         for (name, path) in plugins {
             try fileManager.createSymbolicLink(atPath: directory + "/bin/" + name, withDestinationPath: path)
         }
@@ -82,30 +81,20 @@ public struct PodmanSandbox: Sendable {
             umount /sys/fs/cgroup/unified 2>/dev/null
             mount --bind "$0/varlib" /var/lib || exit 1
             mount -t tmpfs -o size=1m swcni-netns /run/netns || exit 1
-            exec sleep 600
             """
-        let holder = try node.launchProcess(
-            "/usr/bin/unshare", arguments: ["--mount", "--propagation", "private", "--", "/bin/sh", "-c", script, directory])
-        // Wait until the holder's mounts are in place (its /var/lib is the bind mount).
-        for _ in 0..<100 {
-            if let target = try? fileManager.destinationOfSymbolicLink(atPath: "/proc/\(holder.pid)/exe"), target.hasSuffix("sleep") { break }
-            usleep(20_000)
-        }
+        mounts = try ConfinedMountNamespace(node: node, directory: directory, script: script)
         self.directory = directory
-        self.holder = holder
     }
 
     /// Runs `podman ARGS` in the holder's network and mount namespaces.
     @discardableResult
     public func podman(_ arguments: [String], timeout: Int = 60_000) throws -> ChildProcess.Output {
-        try ChildProcess.run(
-            "/usr/bin/nsenter", arguments: ["-t", "\(holder.pid)", "-m", "-n", "--", "/usr/bin/podman"] + arguments,
-            environment: environment, timeoutMilliseconds: timeout)
+        try mounts.run("/usr/bin/podman", arguments, environment: environment, timeoutMilliseconds: timeout)
     }
 
     /// Removes every container (their DEL runs) and stops the holder.
     public func tearDown() {
         _ = try? podman(["rm", "-fa", "-t", "0"])
-        _ = holder.terminate(graceMilliseconds: 2_000)
+        mounts.stop()
     }
 }
