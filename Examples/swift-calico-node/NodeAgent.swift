@@ -28,6 +28,8 @@ actor NodeAgent: Service {
 
     private(set) var meshPeers: [IPAddress: String] = [:]
     private(set) var advertisedBlocks: Set<IPNetwork> = []
+    /// Host routes of addresses borrowed from other nodes' blocks.
+    private(set) var advertisedBorrowed: Set<IPNetwork> = []
 
     init(
         node: String, address: IPv4Address, configuration: NodeConfiguration, store: any Datastore, speaker: BGPSpeaker,
@@ -159,17 +161,31 @@ actor NodeAgent: Service {
     }
 
     /// Advertises the blocks affine to this node, each with a blackhole route so traffic to an
-    /// unallocated address of a local block is dropped here; withdraws released blocks.
+    /// unallocated address of a local block is dropped here, and each address this node
+    /// borrowed from another node's block as a host route (/32, /128): more specific than the
+    /// owner's block, so the owner and every other node route it here (IPAM's ``BlockRoutes``).
+    /// Withdraws released blocks and addresses.
     func reconcileBlocks() async throws {
-        var mine: Set<IPNetwork> = []
+        var blocks: [AllocationBlock] = []
         for item in try await store.list(prefix: KeyLayout.blocks).items {
-            let block: AllocationBlock
-            do { block = try JSONDecoder().decode(AllocationBlock.self, from: Data(item.value)) } catch {
+            do { blocks.append(try JSONDecoder().decode(AllocationBlock.self, from: Data(item.value))) } catch {
                 logger.warning("skipping the IPAM block \(item.key): it does not decode: \(error)")
-                continue
             }
-            if block.affinity == node { mine.insert(block.cidr.network) }
         }
+        // The handle records say who holds an address: read only when some other node's block
+        // (or an unaffined one) has allocations this node may have borrowed.
+        var owners: [String: String] = [:]
+        if blocks.contains(where: { $0.affinity != node && !$0.isEmpty }) {
+            for item in try await store.list(prefix: KeyLayout.handles).items {
+                guard let record = try? JSONDecoder().decode(BlockAllocator.HandleRecord.self, from: Data(item.value)) else {
+                    logger.warning("skipping the IPAM handle \(item.key): it does not decode")
+                    continue
+                }
+                owners[String(item.key.dropFirst(KeyLayout.handles.count))] = record.node
+            }
+        }
+        let routes = BlockRoutes(node: node, blocks: blocks, handleOwners: owners)
+        let mine = routes.affineBlocks
         for block in mine.subtracting(advertisedBlocks).sorted(by: { $0.address < $1.address }) {
             try netlink.replaceRoute(Netlink.Route(destination: block, kind: .blackhole, protocolTag: Self.blackholeProtocol))
             try await speaker.advertise(block)
@@ -182,6 +198,16 @@ actor NodeAgent: Service {
                 Netlink.Route(destination: block, kind: .blackhole, protocolTag: Self.blackholeProtocol))
             advertisedBlocks.remove(block)
             logger.info("withdrew released block \(block)")
+        }
+        for address in routes.borrowedAddresses.subtracting(advertisedBorrowed).sorted(by: { $0.address < $1.address }) {
+            try await speaker.advertise(address)
+            advertisedBorrowed.insert(address)
+            logger.info("advertising borrowed address \(address)")
+        }
+        for address in advertisedBorrowed.subtracting(routes.borrowedAddresses) {
+            try await speaker.withdraw(address)
+            advertisedBorrowed.remove(address)
+            logger.info("withdrew borrowed address \(address)")
         }
     }
 
