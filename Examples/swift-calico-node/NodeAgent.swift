@@ -30,6 +30,8 @@ actor NodeAgent: Service {
     private(set) var advertisedBlocks: Set<IPNetwork> = []
     /// Host routes of addresses borrowed from other nodes' blocks.
     private(set) var advertisedBorrowed: Set<IPNetwork> = []
+    /// The node of each handle allocated in another node's block (from the handle records).
+    private var handleOwners: [String: String] = [:]
 
     init(
         node: String, address: IPv4Address, configuration: NodeConfiguration, store: any Datastore, speaker: BGPSpeaker,
@@ -172,10 +174,12 @@ actor NodeAgent: Service {
                 logger.warning("skipping the IPAM block \(item.key): it does not decode: \(error)")
             }
         }
-        // The handle records say who holds an address: read only when some other node's block
-        // (or an unaffined one) has allocations this node may have borrowed.
-        var owners: [String: String] = [:]
-        if blocks.contains(where: { $0.affinity != node && !$0.isEmpty }) {
+        // The handle records say who holds an address in another node's (or an unaffined)
+        // block. A handle's node never changes, so they are kept between reconciles and the
+        // handles are listed again only when such a block holds a handle not seen yet.
+        let foreign = Set(blocks.filter { $0.affinity != node }.flatMap(\.allocations.values))
+        if !foreign.isSubset(of: handleOwners.keys) {
+            var owners: [String: String] = [:]
             for item in try await store.list(prefix: KeyLayout.handles).items {
                 guard let record = try? JSONDecoder().decode(BlockAllocator.HandleRecord.self, from: Data(item.value)) else {
                     logger.warning("skipping the IPAM handle \(item.key): it does not decode")
@@ -183,8 +187,10 @@ actor NodeAgent: Service {
                 }
                 owners[String(item.key.dropFirst(KeyLayout.handles.count))] = record.node
             }
+            handleOwners = owners
         }
-        let routes = BlockRoutes(node: node, blocks: blocks, handleOwners: owners)
+        handleOwners = handleOwners.filter { foreign.contains($0.key) }
+        let routes = BlockRoutes(node: node, blocks: blocks, handleOwners: handleOwners)
         let mine = routes.affineBlocks
         for block in mine.subtracting(advertisedBlocks).sorted(by: { $0.address < $1.address }) {
             try netlink.replaceRoute(Netlink.Route(destination: block, kind: .blackhole, protocolTag: Self.blackholeProtocol))

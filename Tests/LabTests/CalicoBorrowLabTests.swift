@@ -55,8 +55,13 @@ import TestSupport
         #expect(learned != nil, "routes: \(nodes.map { (try? CalicoLab.bgpRoutes(in: $0.networkNamespace)) ?? [:] })")
         let blackholes = try CalicoLab.ipJSON(in: nodes[0].networkNamespace, ["route", "show", "proto", "93"]).compactMap { $0["dst"] as? String }
         #expect(blackholes == ["10.244.0.0/28"])
-        let matrix = try await lab.probe(ProbeOptions(timeoutMilliseconds: 1_000))
-        #expect(matrix.count == 3 * 2 * 4 && matrix.allSatisfy(\.connected), "\(matrix.filter { !$0.connected })")
+        // The blocks' routes may still be on their way: probe until every pair connects.
+        var matrix: [ProbeResult] = []
+        let connected = try await CalicoLab.waitUntil(timeoutMilliseconds: 15_000) {
+            matrix = try await lab.probe(ProbeOptions(timeoutMilliseconds: 1_000))
+            return matrix.allSatisfy(\.connected)
+        }
+        #expect(connected != nil && matrix.count == 3 * 2 * 4, "\(matrix.filter { !$0.connected })")
         for node in nodes {
             #expect(try Self.ping(borrowed, from: node.networkNamespace), "node \(node.index) cannot reach \(borrowed)")
         }
@@ -76,15 +81,23 @@ import TestSupport
             #expect(!item.key.contains("node-1") && !item.string.contains("\"node-1\""), "\(item.key) remains: \(item.string)")
         }
         #expect(try await store.get(KeyLayout.block("10.244.0.16/28")) == nil)
-        let remaining = try await Lab.probe([a, d], ProbeOptions(timeoutMilliseconds: 1_000))
-        #expect(remaining.count == 2 * 4 && remaining.allSatisfy(\.connected), "\(remaining.filter { !$0.connected })")
+        var remaining: [ProbeResult] = []
+        let stillConnected = try await CalicoLab.waitUntil(timeoutMilliseconds: 10_000) {
+            remaining = try await Lab.probe([a, d], ProbeOptions(timeoutMilliseconds: 1_000))
+            return remaining.allSatisfy(\.connected)
+        }
+        #expect(stillConnected != nil && remaining.count == 2 * 4, "\(remaining.filter { !$0.connected })")
         #expect(b.node == 1)
 
         // A new node takes node 1's block.
         let joined = try await lab.addNode()
         let e = try await lab.addPod(try PodReference(namespace: "x", name: "e"), node: joined.index)
         #expect(e.address?.hasPrefix("10.244.0.") == true && Int(e.address!.split(separator: ".").last!)! >= 16, "\(String(describing: e.address))")
-        #expect(await CalicoLab.blocks(lab, node: joined.index) == ["10.244.0.16/28"])
+        let claimed = try await CalicoLab.waitUntil(timeoutMilliseconds: 10_000) {
+            await CalicoLab.blocks(lab, node: joined.index) == ["10.244.0.16/28"]
+        }
+        let joinedBlocks = await CalicoLab.blocks(lab, node: joined.index)
+        #expect(claimed != nil, "\(joinedBlocks)")
         let rejoined = try await CalicoLab.waitUntil(timeoutMilliseconds: 15_000) {
             try await Lab.probe([a, d, e], ProbeOptions(ports: [80], timeoutMilliseconds: 500)).allSatisfy(\.connected)
         }
