@@ -104,6 +104,59 @@ import TestSupport
         #expect(rejoined != nil)
     }
 
+    /// On etcd, the owner of a block another node borrows from leaves: nothing of it stays in
+    /// the store, the block stays (unaffined) for the borrower, whose pod keeps working, and a
+    /// new node takes the freed addresses.
+    @Test(.privileged) func theOwnerOfABorrowedBlockLeavesOnEtcd() async throws {
+        let root = try LabTestSupport.temporaryDirectory()
+        let name = LabTestSupport.uniqueLabName()
+        let directory = root + "/lab"
+        defer {
+            _ = try? Lab.down(name: name, stateDirectory: directory)
+            try? FileManager.default.removeItem(atPath: root)
+        }
+        let lab = try await Lab.up(
+            LabConfiguration(name: name, stateDirectory: directory, profile: .calico(Self.settings), nodeCount: 3, store: .etcd))
+        _ = try await lab.addPod(try PodReference(namespace: "x", name: "a"), node: 0)
+        let b = try await lab.addPod(try PodReference(namespace: "x", name: "b"), node: 1)
+        let c = try await lab.addPod(try PodReference(namespace: "x", name: "c"), node: 2)
+        #expect(c.address.map { Int($0.split(separator: ".").last!)! < 16 } == true, "borrowed from node 0's block: \(String(describing: c.address))")
+
+        try await lab.removeNode(0)
+        let keys = try Self.etcdKeys(name)
+        #expect(!keys.isEmpty)
+        for (key, value) in keys {
+            #expect(!key.contains("node-0") && !value.contains("\"node-0\""), "\(key) remains: \(value)")
+        }
+        let block = try #require(keys[KeyLayout.block("10.244.0.0/28")])
+        #expect(!block.contains("affinity") && block.contains("x-c-"), "\(block)")
+        var probes: [ProbeResult] = []
+        let connected = try await CalicoLab.waitUntil(timeoutMilliseconds: 15_000) {
+            probes = try await Lab.probe([b, c], ProbeOptions(timeoutMilliseconds: 1_000))
+            return probes.allSatisfy(\.connected)
+        }
+        #expect(connected != nil, "\(probes.filter { !$0.connected })")
+
+        let joined = try await lab.addNode()
+        let e = try await lab.addPod(try PodReference(namespace: "x", name: "e"), node: joined.index)
+        #expect(e.address.map { Int($0.split(separator: ".").last!)! < 16 } == true, "node 0's freed addresses: \(String(describing: e.address))")
+        let rejoined = try await CalicoLab.waitUntil(timeoutMilliseconds: 15_000) {
+            probes = try await Lab.probe([b, c, e], ProbeOptions(ports: [80], timeoutMilliseconds: 500))
+            return probes.allSatisfy(\.connected)
+        }
+        #expect(rejoined != nil, "\(probes.filter { !$0.connected })")
+    }
+
+    /// Every key of the lab's etcd and its value (`etcdctl get --prefix /` in the fabric).
+    static func etcdKeys(_ lab: String) throws -> [String: String] {
+        let fabric = try NetworkNamespace.open(name: "cnilab-\(lab)-fabric")
+        let output = try fabric.runProcess(
+            "/usr/bin/etcdctl", arguments: ["--endpoints", "http://192.168.77.1:2379", "get", "--prefix", "/"],
+            environment: ["ETCDCTL_API": "3"], timeoutMilliseconds: 10_000)
+        let lines = output.standardOutputText.split(separator: "\n").map(String.init)
+        return Dictionary(uniqueKeysWithValues: stride(from: 0, to: lines.count - 1, by: 2).map { (lines[$0], lines[$0 + 1]) })
+    }
+
     /// One ICMP echo from a namespace.
     static func ping(_ address: String, from namespace: String) throws -> Bool {
         let output = try NetworkNamespace.open(name: namespace).runProcess(
