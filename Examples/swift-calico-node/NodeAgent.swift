@@ -217,7 +217,7 @@ actor NodeAgent: Service {
         }
     }
 
-    func snapshot() -> (meshPeers: [IPAddress: String], blocks: [IPNetwork]) {
-        (meshPeers, advertisedBlocks.sorted { $0.address < $1.address })
+    func snapshot() -> (meshPeers: [IPAddress: String], blocks: [IPNetwork], borrowed: [IPNetwork]) {
+        (meshPeers, advertisedBlocks.sorted { $0.address < $1.address }, advertisedBorrowed.sorted { $0.address < $1.address })
     }
 }

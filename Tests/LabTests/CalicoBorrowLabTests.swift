@@ -53,6 +53,11 @@ import TestSupport
             try [0, 1].allSatisfy { try CalicoLab.bgpRoutes(in: nodes[$0].networkNamespace)[borrowed] == nodes[2].underlayAddress }
         }
         #expect(learned != nil, "routes: \(nodes.map { (try? CalicoLab.bgpRoutes(in: $0.networkNamespace)) ?? [:] })")
+        let status = try NetworkNamespace.open(name: nodes[2].networkNamespace).runProcess(
+            LabTestSupport.productsDirectory + "/swift-calico-node",
+            arguments: ["status", "--json", "--state-dir", directory + "/nodes/2/calico-node"], timeoutMilliseconds: 10_000)
+        let report = try JSONSerialization.jsonObject(with: Data(status.standardOutput)) as? [String: Any]
+        #expect(report?["borrowed"] as? [String] == [borrowed + "/32"], "\(status.standardOutputText) \(status.standardErrorText)")
         let blackholes = try CalicoLab.ipJSON(in: nodes[0].networkNamespace, ["route", "show", "proto", "93"]).compactMap { $0["dst"] as? String }
         #expect(blackholes == ["10.244.0.0/28"])
         // The blocks' routes may still be on their way: probe until every pair connects.
