@@ -144,7 +144,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "datastore-tool",
-            dependencies: ["AgentOptions", "Datastore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["AgentOptions", "Datastore", "IPAM", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/datastore-tool",
             swiftSettings: swiftSettings
         ),
@@ -651,7 +651,7 @@ let package = Package(
                 "Lab", "LabProfiles", "NetpolConformance", "NetpolConformanceLab", "TestSupport", "Namespaces", "CNISpec", "ChildProcess",
                 "Datastore", "Netlink", "NetPrimitives",
                 "Policy", "cnilab", "cnilab-pod-server", "swift-flannel", "swift-flanneld", "swift-calico", "swift-calico-node", "swift-canal", "swift-canald",
-                "cnilab-apiserver", "swift-kube-sync", "Kubernetes",
+                "cnilab-apiserver", "swift-kube-sync", "Kubernetes", "datastore-tool",
             ],
             swiftSettings: swiftSettings
         ),

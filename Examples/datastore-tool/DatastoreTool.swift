@@ -7,9 +7,13 @@
 //   datastore-tool STORE put KEY VALUE
 //   datastore-tool STORE del KEY
 //   datastore-tool STORE increment KEY COUNT   (COUNT compare-and-swap increments of a counter)
+//   datastore-tool STORE remove-node NODE      (IPAM's NodeCleanup: every record of a node that
+//                                               left; prints what was released as JSON)
 import AgentOptions
 import ArgumentParser
 import Datastore
+import Foundation
+import IPAM
 
 #if canImport(Glibc)
 import Glibc
@@ -22,12 +26,13 @@ struct DatastoreTool: AsyncParsableCommand {
 
     enum Command: String, CaseIterable, ExpressibleByArgument {
         case get, list, put, del, increment
+        case removeNode = "remove-node"
     }
 
     @Argument(help: "The store: file:DIR or etcd:URL[,URL…].") var store: String
     @OptionGroup var etcd: EtcdOptions
-    @Argument(help: "get, list, put, del or increment.") var command: Command
-    @Argument(help: "The key (the prefix for list).") var key: String
+    @Argument(help: "get, list, put, del, increment or remove-node.") var command: Command
+    @Argument(help: "The key (the prefix for list, the node name for remove-node).") var key: String
     @Argument(help: "put: the value; increment: how many compare-and-swap increments.") var value: String?
 
     func validate() throws {
@@ -36,7 +41,7 @@ struct DatastoreTool: AsyncParsableCommand {
         case .put: guard value != nil else { throw ValidationError("put needs a VALUE") }
         case .increment:
             guard let value, let count = Int(value), count >= 0 else { throw ValidationError("increment needs a COUNT ≥ 0") }
-        case .get, .list, .del: guard value == nil else { throw ValidationError("\(command.rawValue) takes no VALUE") }
+        case .get, .list, .del, .removeNode: guard value == nil else { throw ValidationError("\(command.rawValue) takes no VALUE") }
         }
     }
 
@@ -55,6 +60,11 @@ struct DatastoreTool: AsyncParsableCommand {
                 try await store.delete(key)
             case .increment:
                 for _ in 0..<(Int(value ?? "") ?? 0) { try await Self.increment(store, key) }
+            case .removeNode:
+                let report = try await NodeCleanup(store: store).removeNode(key)
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
             }
         } catch {
             Self.fail("\(error)")

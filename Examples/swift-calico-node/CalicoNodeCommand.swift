@@ -38,7 +38,9 @@ extension CalicoNodeCommand {
         @Option(help: "The datastore: file:DIR or etcd:URL[,URL…].") var store: String
         @OptionGroup var etcd: EtcdOptions
         @Option(help: "ADDR:PORT to serve /healthz and /metrics on.") var listen: String?
-        @Option(help: "The node's IPv4 address (default: the first global IPv4 address).") var address: String?
+        @Option(help: "The node's IPv4 address (default: autodetected, see --ip-autodetection-method).") var address: String?
+        @Option(help: "Calico's IP_AUTODETECTION_METHOD: first-found, interface=REGEX[,REGEX], skip-interface=REGEX[,REGEX], can-reach=DEST or cidr=CIDR[,CIDR] (default: $IP_AUTODETECTION_METHOD, else first-found).")
+        var ipAutodetectionMethod: String?
         @Option(help: "Resync interval in milliseconds.") var resyncIntervalMs = 1000
         @Option(help: "Log level (trace, debug, info, notice, warning, error).") var logLevel = "info"
         @Option(help: "File to keep the store revision this node's policy enforces in (JSON, rewritten after every change).")
@@ -54,11 +56,18 @@ extension CalicoNodeCommand {
             let configuration = try NodeConfiguration.load(path: config)
             let namespace = try NetworkNamespace.current()
             let netlink = try NetlinkHandle(namespace: namespace)
-            let configuredAddress: IPv4Address? = try address.map { text in
-                guard let parsed = IPv4Address(text) else { throw ValidationError("invalid --address \(text)") }
-                return parsed
-            } ?? NodeUnderlay.detect(netlink)?.ipv4Address
-            guard let nodeAddress = configuredAddress else { throw ValidationError("no IPv4 address found: pass --address") }
+            let nodeAddress: IPv4Address
+            if let address {
+                guard let parsed = IPv4Address(address) else { throw ValidationError("invalid --address \(address)") }
+                nodeAddress = parsed
+            } else {
+                let method = ipAutodetectionMethod ?? ProcessInfo.processInfo.environment["IP_AUTODETECTION_METHOD"] ?? "first-found"
+                let choice = try UnderlayDetection(calicoMethod: method).choose(in: try UnderlayInventory.read(netlink))
+                guard case .v4(let detected) = choice.address.address else { throw ValidationError("no IPv4 address found: pass --address") }
+                nodeAddress = detected
+                // Routed (BGP) pods need no encapsulation: their MTU is the interface's.
+                logger.info("autodetected \(choice.address) on \(choice.interface) (\(method)); pod MTU \(choice.podMTU(.none))")
+            }
             let routerID = try configuration.bgp.routerID.map { text in
                 guard let parsed = IPv4Address(text) else { throw ValidationError("invalid bgp.routerID \(text)") }
                 return parsed

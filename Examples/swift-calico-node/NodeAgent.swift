@@ -28,6 +28,10 @@ actor NodeAgent: Service {
 
     private(set) var meshPeers: [IPAddress: String] = [:]
     private(set) var advertisedBlocks: Set<IPNetwork> = []
+    /// Host routes of addresses borrowed from other nodes' blocks.
+    private(set) var advertisedBorrowed: Set<IPNetwork> = []
+    /// The node of each handle allocated in another node's block (from the handle records).
+    private var handleOwners: [String: String] = [:]
 
     init(
         node: String, address: IPv4Address, configuration: NodeConfiguration, store: any Datastore, speaker: BGPSpeaker,
@@ -159,17 +163,35 @@ actor NodeAgent: Service {
     }
 
     /// Advertises the blocks affine to this node, each with a blackhole route so traffic to an
-    /// unallocated address of a local block is dropped here; withdraws released blocks.
+    /// unallocated address of a local block is dropped here, and each address this node
+    /// borrowed from another node's block as a host route (/32, /128): more specific than the
+    /// owner's block, so the owner and every other node route it here (IPAM's ``BlockRoutes``).
+    /// Withdraws released blocks and addresses.
     func reconcileBlocks() async throws {
-        var mine: Set<IPNetwork> = []
+        var blocks: [AllocationBlock] = []
         for item in try await store.list(prefix: KeyLayout.blocks).items {
-            let block: AllocationBlock
-            do { block = try JSONDecoder().decode(AllocationBlock.self, from: Data(item.value)) } catch {
+            do { blocks.append(try JSONDecoder().decode(AllocationBlock.self, from: Data(item.value))) } catch {
                 logger.warning("skipping the IPAM block \(item.key): it does not decode: \(error)")
-                continue
             }
-            if block.affinity == node { mine.insert(block.cidr.network) }
         }
+        // The handle records say who holds an address in another node's (or an unaffined)
+        // block. A handle's node never changes, so they are kept between reconciles and the
+        // handles are listed again only when such a block holds a handle not seen yet.
+        let foreign = Set(blocks.filter { $0.affinity != node }.flatMap(\.allocations.values))
+        if !foreign.isSubset(of: handleOwners.keys) {
+            var owners: [String: String] = [:]
+            for item in try await store.list(prefix: KeyLayout.handles).items {
+                guard let record = try? JSONDecoder().decode(BlockAllocator.HandleRecord.self, from: Data(item.value)) else {
+                    logger.warning("skipping the IPAM handle \(item.key): it does not decode")
+                    continue
+                }
+                owners[String(item.key.dropFirst(KeyLayout.handles.count))] = record.node
+            }
+            handleOwners = owners
+        }
+        handleOwners = handleOwners.filter { foreign.contains($0.key) }
+        let routes = BlockRoutes(node: node, blocks: blocks, handleOwners: handleOwners)
+        let mine = routes.affineBlocks
         for block in mine.subtracting(advertisedBlocks).sorted(by: { $0.address < $1.address }) {
             try netlink.replaceRoute(Netlink.Route(destination: block, kind: .blackhole, protocolTag: Self.blackholeProtocol))
             try await speaker.advertise(block)
@@ -183,9 +205,19 @@ actor NodeAgent: Service {
             advertisedBlocks.remove(block)
             logger.info("withdrew released block \(block)")
         }
+        for address in routes.borrowedAddresses.subtracting(advertisedBorrowed).sorted(by: { $0.address < $1.address }) {
+            try await speaker.advertise(address)
+            advertisedBorrowed.insert(address)
+            logger.info("advertising borrowed address \(address)")
+        }
+        for address in advertisedBorrowed.subtracting(routes.borrowedAddresses) {
+            try await speaker.withdraw(address)
+            advertisedBorrowed.remove(address)
+            logger.info("withdrew borrowed address \(address)")
+        }
     }
 
-    func snapshot() -> (meshPeers: [IPAddress: String], blocks: [IPNetwork]) {
-        (meshPeers, advertisedBlocks.sorted { $0.address < $1.address })
+    func snapshot() -> (meshPeers: [IPAddress: String], blocks: [IPNetwork], borrowed: [IPNetwork]) {
+        (meshPeers, advertisedBlocks.sorted { $0.address < $1.address }, advertisedBorrowed.sorted { $0.address < $1.address })
     }
 }

@@ -3,7 +3,7 @@ import Foundation
 import NetPrimitives
 
 /// What `swift-calico-node status` prints: each peer's state and its received / accepted
-/// (installed) / advertised prefix counts, the node's blocks and installed routes.
+/// (installed) / advertised prefix counts, the node's blocks, borrowed addresses and installed routes.
 struct StatusReport: Codable, Sendable {
     struct Peer: Codable, Sendable {
         var address: String
@@ -23,6 +23,8 @@ struct StatusReport: Codable, Sendable {
     var asNumber: UInt32
     var peers: [Peer]
     var blocks: [String]
+    /// The addresses this node borrowed from other nodes' blocks, advertised as host routes.
+    var borrowed: [String]?
     var installedRoutes: Int
     var failedRouteRequests: Int
 
@@ -43,7 +45,7 @@ struct StatusReport: Codable, Sendable {
         }
         return StatusReport(
             node: agent.node, address: "\(agent.address)", asNumber: agent.configuration.bgp.asNumber, peers: peers,
-            blocks: snapshot.blocks.map(\.description), installedRoutes: installed.count,
+            blocks: snapshot.blocks.map(\.description), borrowed: snapshot.borrowed.map(\.description), installedRoutes: installed.count,
             failedRouteRequests: installer.failedRequests)
     }
 
@@ -61,6 +63,7 @@ struct StatusReport: Codable, Sendable {
         let rule = "+" + widths.map { String(repeating: "-", count: $0 + 2) }.joined(separator: "+") + "+"
         lines += [rule, line(header), rule] + rows.map(line) + [rule, ""]
         lines.append("Blocks: \(blocks.joined(separator: ", "))")
+        if let borrowed, !borrowed.isEmpty { lines.append("Borrowed addresses: \(borrowed.joined(separator: ", "))") }
         lines.append("Installed routes (proto bgp): \(installedRoutes)")
         return lines.joined(separator: "\n") + "\n"
     }

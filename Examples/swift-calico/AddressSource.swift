@@ -7,7 +7,8 @@ import NetPrimitives
 /// host-local in process (IPAMCore's `InProcessHostLocal`: same keys, same files), or a
 /// delegated IPAM plugin (swift-ipam, …) run from CNI_PATH.
 enum AddressSource {
-    case blocks(BlockAllocator, handle: String)
+    /// `requested`: addresses asked for (`IP=` in `CNI_ARGS`, the `ips` capability), else empty.
+    case blocks(BlockAllocator, handle: String, requested: [IPAddress])
     case hostLocal(InProcessHostLocal)
     case delegated(DelegatedPlugin)
 
@@ -35,10 +36,34 @@ enum AddressSource {
             // GC and STATUS carry no container ID; they need no handle.
             let handle = request.containerID.isEmpty
                 ? "" : try BlockAllocator.handle(network: configuration.name ?? "", containerID: request.containerID)
-            self = .blocks(allocator, handle: handle)
+            self = .blocks(allocator, handle: handle, requested: try Self.requestedAddresses(configuration: configuration, request: request))
+        } catch let error as CNIError {
+            throw error
         } catch {
             throw CNIError.fromIPAM(error)
         }
+    }
+
+    /// The addresses a pod asks for in block mode: `runtimeConfig.ips` (the `ips` capability:
+    /// `["10.244.0.9/32"]`, a prefix ignored) or else `IP=` in `CNI_ARGS` (comma-separated).
+    static func requestedAddresses(configuration: CalicoNetworkConfiguration, request: PluginRequest) throws(CNIError) -> [IPAddress] {
+        var texts: [String] = []
+        if let ips = configuration.runtimeConfig?.ips {
+            guard case .array(let values) = ips else { throw CNIError(.invalidNetworkConfig, "runtimeConfig.ips is not an array") }
+            for value in values {
+                guard case .string(let text) = value else { throw CNIError(.invalidNetworkConfig, "runtimeConfig.ips holds a non-string \(value)") }
+                texts.append(text)
+            }
+        }
+        if texts.isEmpty { texts = (request.arguments["IP"] ?? "").split(separator: ",").map(String.init) }
+        var result: [IPAddress] = []
+        for text in texts {
+            guard let address = IPAddress(String(text.split(separator: "/").first ?? "")) else {
+                throw CNIError(.invalidNetworkConfig, "invalid requested IP \"\(text)\"")
+            }
+            if !result.contains(address) { result.append(address) }
+        }
+        return result
     }
 
     /// Whether ``allocate(alsoWriting:)`` writes the extra keys with the allocation (the
@@ -58,9 +83,9 @@ enum AddressSource {
             return try await plugin.add().current()
         case .hostLocal(let hostLocal):
             return try hostLocal.add()
-        case .blocks(let allocator, let handle):
+        case .blocks(let allocator, let handle, let requested):
             do {
-                let addresses = try await allocator.allocate(handle: handle) { try extra($0.map { IPNetwork(host: $0.address) }) }
+                let addresses = try await allocator.allocate(handle: handle, requested: requested) { try extra($0.map { IPNetwork(host: $0.address) }) }
                 return CNIResult(ips: addresses.map { CNIResult.IPConfiguration(address: IPNetwork(host: $0.address)) })
             } catch {
                 throw CNIError.fromIPAM(error)
@@ -72,7 +97,7 @@ enum AddressSource {
         switch self {
         case .delegated(let plugin): try await plugin.delete()
         case .hostLocal(let hostLocal): try hostLocal.delete()
-        case .blocks(let allocator, let handle):
+        case .blocks(let allocator, let handle, _):
             do { _ = try await allocator.release(handle: handle) } catch { throw CNIError.fromIPAM(error) }
         }
     }
@@ -81,7 +106,7 @@ enum AddressSource {
         switch self {
         case .delegated(let plugin): try await plugin.check()
         case .hostLocal(let hostLocal): try hostLocal.check()
-        case .blocks(let allocator, let handle):
+        case .blocks(let allocator, let handle, _):
             let record: KeyValue?
             do { record = try await allocator.store.get(KeyLayout.handle(handle)) } catch { throw CNIError.fromIPAM(error) }
             guard record != nil else { throw CNIError(.internal, "IPAM handle \(handle) does not exist") }
@@ -93,7 +118,7 @@ enum AddressSource {
         switch self {
         case .delegated(let plugin): try await plugin.garbageCollect()
         case .hostLocal(let hostLocal): try hostLocal.garbageCollect(validAttachments: validAttachments)
-        case .blocks(let allocator, _):
+        case .blocks(let allocator, _, _):
             do { _ = try await allocator.garbageCollect(network: network, validContainerIDs: validContainerIDs) } catch {
                 throw CNIError.fromIPAM(error)
             }
@@ -105,7 +130,7 @@ enum AddressSource {
         case .delegated(let plugin): try await plugin.status()
         // The allocator opened (and if needed created) its data directory: it can allocate.
         case .hostLocal: break
-        case .blocks(let allocator, _):
+        case .blocks(let allocator, _, _):
             do { _ = try await allocator.store.get(KeyLayout.root + "/status-probe") } catch {
                 throw CNIError(.pluginNotAvailable, "the datastore does not answer", details: "\(error)")
             }

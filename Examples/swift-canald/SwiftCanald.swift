@@ -36,8 +36,17 @@ struct SwiftCanald: AsyncParsableCommand {
 
     @OptionGroup var etcd: EtcdOptions
 
-    @Option(help: "The underlay interface (default: the interface of the first global IPv4 address).")
-    var iface: String?
+    @Option(help: "The underlay interface, by name or by one of its addresses; repeat it to try several in order (flannel's; default: the interface of the first global IPv4 address).")
+    var iface: [String] = []
+
+    @Option(help: "flannel's --iface-regex: a regex matched against interface names, then their addresses; repeatable.")
+    var ifaceRegex: [String] = []
+
+    @Option(help: "flannel's --iface-can-reach: the interface (and source address) of the route to this address.")
+    var ifaceCanReach: String?
+
+    @Option(help: "flannel's --public-ip: the address other nodes reach this one at.")
+    var publicIp: String?
 
     @Option(help: "Where swift-flanneld writes subnet.env (read by the swift-canal plugin).")
     var subnetFile = "/run/flannel/subnet.env"
@@ -79,7 +88,12 @@ struct SwiftCanald: AsyncParsableCommand {
         guard store.hasPrefix("file:") || store.hasPrefix("etcd:") else {
             throw ValidationError("--store must be file:DIR or etcd:URL[,URL...]")
         }
-        if let iface, (try? InterfaceName(iface)) == nil { throw ValidationError("--iface \(iface) is not a valid interface name") }
+        for option in iface where IPAddress(option) == nil && (try? InterfaceName(option)) == nil {
+            throw ValidationError("--iface \(option) is neither an interface name nor an address")
+        }
+        for pattern in ifaceRegex where (try? Regex(pattern)) == nil { throw ValidationError("--iface-regex \(pattern) is not a valid regex") }
+        if let ifaceCanReach, IPAddress(ifaceCanReach) == nil { throw ValidationError("--iface-can-reach \(ifaceCanReach) is not an address") }
+        if let publicIp, IPAddress(publicIp) == nil { throw ValidationError("--public-ip \(publicIp) is not an address") }
         guard resyncInterval >= 1 else { throw ValidationError("--resync-interval must be at least 1 second") }
         if let listen {
             do { _ = try ListenAddress(parsing: listen) } catch { throw ValidationError("--listen: \(error.message)") }
@@ -95,13 +109,29 @@ struct SwiftCanald: AsyncParsableCommand {
         logger[metadataKey: "node"] = "\(node)"
         let namespace = try NetworkNamespace.current()
         let netlink = try NetlinkHandle(namespace: namespace)
-        guard let underlay = try iface.map({ try InterfaceName($0) }) ?? NodeUnderlay.detect(netlink)?.interface else {
-            throw ValidationError("no interface with a global IPv4 address: pass --iface")
+        // flannel's options choose the interface and address (Routing's UnderlayDetection);
+        // without any, the interface of the first global IPv4 address. swift-flanneld gets the
+        // chosen address as its --iface, so it takes that very address.
+        let underlay: InterfaceName
+        var flanneldInterface: [String]
+        if iface.isEmpty && ifaceRegex.isEmpty && ifaceCanReach == nil && publicIp == nil {
+            guard let detected = try NodeUnderlay.detect(netlink) else {
+                throw ValidationError("no interface with a global IPv4 address: pass --iface")
+            }
+            underlay = detected.interface
+            flanneldInterface = ["--iface", detected.interface.value]
+        } else {
+            let options = FlannelInterfaceOptions(
+                interfaces: iface, regexes: ifaceRegex, canReach: ifaceCanReach.flatMap(IPAddress.init), publicIP: publicIp.flatMap(IPAddress.init))
+            let choice = try UnderlayDetection.flannel(options).choose(in: try UnderlayInventory.read(netlink))
+            underlay = choice.interface
+            flanneldInterface = ["--iface", choice.address.address.description]
+            if let publicIp { flanneldInterface += ["--public-ip", publicIp] }
         }
         let nodeAddresses = try NodeUnderlay.addresses(of: underlay, netlink)
         try netlink.setIPForwarding(true)
         let executable = flanneld ?? Self.siblingExecutable("swift-flanneld")
-        let overlay = FlannelProcess(executable: executable, arguments: flanneldArguments(underlay: underlay.value), logger: logger)
+        let overlay = FlannelProcess(executable: executable, arguments: flanneldArguments(interface: flanneldInterface), logger: logger)
         let agent = PolicyAgent(
             store: try StoreLocation.open(store, security: etcd.security), node: node, namespace: namespace, localAddresses: nodeAddresses,
             resyncInterval: .seconds(resyncInterval), logger: logger,
@@ -119,8 +149,8 @@ struct SwiftCanald: AsyncParsableCommand {
     }
 
     /// swift-flanneld's command line: the store's lease mode, or the kube subnet manager mode.
-    func flanneldArguments(underlay: String) -> [String] {
-        var arguments = ["--node", node, "--iface", underlay, "--subnet-file", subnetFile, "--resync-interval", "\(resyncInterval)"]
+    func flanneldArguments(interface: [String]) -> [String] {
+        var arguments = ["--node", node] + interface + ["--subnet-file", subnetFile, "--resync-interval", "\(resyncInterval)"]
         if kubeSubnetMgr {
             arguments += ["--kube-subnet-mgr"]
             if let kubeconfig { arguments += ["--kubeconfig", kubeconfig] }

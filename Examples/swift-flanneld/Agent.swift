@@ -7,6 +7,7 @@ import Metrics
 import Namespaces
 import NIOConcurrencyHelpers
 import Netlink
+import Routing
 import Nftables
 import NetPrimitives
 import ServiceLifecycle
@@ -18,7 +19,8 @@ import VXLAN
 struct Agent: Service {
     struct Settings: Sendable {
         var node: String
-        var underlayDevice: InterfaceName
+        /// The underlay interface and address autodetection chose (``UnderlayDetection``).
+        var underlay: UnderlayChoice
         var store: String
         var etcdSecurity: EtcdSecurity = .none
         var prefix: String
@@ -47,11 +49,9 @@ struct Agent: Service {
         let backend = try BackendConfiguration(configuration.Backend)
         let handle = try NetlinkHandle(namespace: NetworkNamespace.current())
 
-        // The underlay: its first IPv4 address is this node's public IP.
-        let underlay = try handle.link(named: settings.underlayDevice)
-        guard let underlayAddress = try handle.addresses(family: .v4, device: settings.underlayDevice).first?.network else {
-            throw AgentError(.invalidConfiguration, "\(settings.underlayDevice) has no IPv4 address")
-        }
+        // The underlay as chosen at start; the lease announces its public address.
+        let underlay = settings.underlay
+        let underlayAddress = underlay.address
         let vtepName = try InterfaceName("flannel.\(backend.identifier)")
         var backendData: JSONValue? = nil
         var vtepMAC: MACAddress? = nil
@@ -61,7 +61,7 @@ struct Agent: Service {
             backendData = ["VNI": .integer(Int64(backend.identifier)), "VtepMAC": .string(vtepMAC!.description)]
         }
         let attributes = SubnetLeaseAttributes(
-            publicIP: underlayAddress.address.description, backendType: backend.kind.rawValue, backendData: backendData,
+            publicIP: underlay.publicAddress.description, backendType: backend.kind.rawValue, backendData: backendData,
             nodeName: settings.node)
         // The subnet of an existing subnet.env is the preference after a restart.
         let preferred = Self.previousSubnet(settings.subnetFile, logger: logger)
@@ -72,11 +72,12 @@ struct Agent: Service {
         logger.info("leased subnet", metadata: ["subnet": "\(subnet)", "backend": "\(backend.kind.rawValue)"])
 
         // The device and the node-level settings, then subnet.env.
-        var mtu = underlay.mtu
+        // The pod MTU: the interface's minus the encapsulation (the VTEP's MTU with vxlan).
+        var mtu = underlay.podMTU(.none)
         if backend.kind == .vxlan {
             let vtep = try VTEPDevice(
                 identifier: backend.identifier, port: backend.port, nodeName: settings.node, subnet: subnet,
-                underlayDevice: settings.underlayDevice, underlayAddress: underlayAddress.address, underlayMTU: underlay.mtu)
+                underlayDevice: underlay.interface, underlayAddress: underlayAddress.address, underlayMTU: underlay.mtu)
             let state = try vtep.ensure(handle: handle)
             mtu = state.mtu
             if state.macAddress != vtepMAC { throw AgentError(.failed, "VTEP MAC changed under the agent; restart it") }
@@ -89,7 +90,7 @@ struct Agent: Service {
             .write(to: settings.subnetFile)
 
         let dataPath = DataPath(
-            backend: backend, handle: handle, underlayDevice: settings.underlayDevice, underlayNetwork: underlayAddress.network,
+            backend: backend, handle: handle, underlayDevice: underlay.interface, underlayNetwork: underlayAddress.network,
             localSubnet: subnet)
         // Watch from the revision of a listing taken before the first convergence, so no
         // change between the two is missed (a change seen twice only costs a no-op reconcile).

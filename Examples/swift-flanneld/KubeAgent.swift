@@ -6,6 +6,7 @@ import Logging
 import Metrics
 import Namespaces
 import Netlink
+import Routing
 import Nftables
 import NetPrimitives
 import ServiceLifecycle
@@ -19,7 +20,8 @@ import VXLAN
 struct KubeAgent: Service {
     struct Settings: Sendable {
         var node: String
-        var underlayDevice: InterfaceName
+        /// The underlay interface and address autodetection chose (``UnderlayDetection``).
+        var underlay: UnderlayChoice
         /// nil: the in-cluster service account.
         var kubeconfig: String?
         var netConfigPath: String
@@ -53,26 +55,25 @@ struct KubeAgent: Service {
         }
 
         let handle = try NetlinkHandle(namespace: NetworkNamespace.current())
-        let underlay = try handle.link(named: settings.underlayDevice)
-        guard let underlayAddress = try handle.addresses(family: .v4, device: settings.underlayDevice).first?.network else {
-            throw AgentError(.invalidConfiguration, "\(settings.underlayDevice) has no IPv4 address")
-        }
-        var mtu = underlay.mtu
+        let underlay = settings.underlay
+        let underlayAddress = underlay.address
+        // The pod MTU: the interface's minus the encapsulation (the VTEP's MTU with vxlan).
+        var mtu = underlay.podMTU(.none)
         let lease: PublishedLease
         switch backend.kind {
         case .vxlan:
             var vtep = try VTEPDevice(
                 identifier: backend.identifier, port: backend.port, nodeName: settings.node, subnet: subnet,
-                underlayDevice: settings.underlayDevice, underlayAddress: underlayAddress.address, underlayMTU: underlay.mtu)
+                underlayDevice: underlay.interface, underlayAddress: underlayAddress.address, underlayMTU: underlay.mtu)
             vtep.macAddress = manager.storedVTEPMAC(of: node)
             let state = try vtep.ensure(handle: handle)
             mtu = state.mtu
             lease = PublishedLease(
                 backendType: backend.kind.rawValue,
                 backendData: PublishedLease.vxlanBackendData(identifier: backend.identifier, vtepMAC: state.macAddress),
-                publicIP: underlayAddress.address)
+                publicIP: underlay.publicAddress)
         case .hostGateway:
-            lease = PublishedLease(backendType: backend.kind.rawValue, backendData: "null", publicIP: underlayAddress.address)
+            lease = PublishedLease(backendType: backend.kind.rawValue, backendData: "null", publicIP: underlay.publicAddress)
         }
         if let patch = manager.annotationPatch(for: node, lease: lease) {
             node = try await retrying("annotating node \(settings.node)") {
@@ -90,7 +91,7 @@ struct KubeAgent: Service {
             .write(to: settings.subnetFile)
 
         let dataPath = DataPath(
-            backend: backend, handle: handle, underlayDevice: settings.underlayDevice, underlayNetwork: underlayAddress.network,
+            backend: backend, handle: handle, underlayDevice: underlay.interface, underlayNetwork: underlayAddress.network,
             localSubnet: subnet)
         let informer = Informer(client: client, type: Node.self, logger: logger)
         let events = await informer.events()

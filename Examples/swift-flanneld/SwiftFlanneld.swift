@@ -3,7 +3,10 @@ import AgentHTTP
 import ArgumentParser
 import Logging
 import Metrics
+import Namespaces
+import Netlink
 import NetPrimitives
+import Routing
 import ServiceLifecycle
 
 @main
@@ -23,8 +26,17 @@ struct SwiftFlanneld: AsyncParsableCommand {
     @Option(help: "This node's name (the lease is found again by it after a restart).")
     var node: String
 
-    @Option(help: "The underlay interface; its first IPv4 address is the node's public IP.")
-    var iface: String
+    @Option(help: "The underlay interface, by name or by one of its addresses; repeat it to try several in order (default: the interface of the default route).")
+    var iface: [String] = []
+
+    @Option(help: "A regex matched against interface names, then against their addresses; repeat it to try several in order (after every --iface).")
+    var ifaceRegex: [String] = []
+
+    @Option(help: "Use the interface (and source address) of the route to this address.")
+    var ifaceCanReach: String?
+
+    @Option(help: "The address other nodes reach this one at (default: the chosen interface's address).")
+    var publicIp: String?
 
     @Option(help: "The store: file:DIR or etcd:URL[,URL...] (not used with --kube-subnet-mgr).")
     var store: String?
@@ -71,7 +83,12 @@ struct SwiftFlanneld: AsyncParsableCommand {
 
     func validate() throws {
         guard !node.isEmpty, !node.contains("/") else { throw ValidationError("--node must be a non-empty name without '/'") }
-        guard (try? InterfaceName(iface)) != nil else { throw ValidationError("--iface \(iface) is not a valid interface name") }
+        for option in iface where IPAddress(option) == nil && (try? InterfaceName(option)) == nil {
+            throw ValidationError("--iface \(option) is neither an interface name nor an address")
+        }
+        for pattern in ifaceRegex where (try? Regex(pattern)) == nil { throw ValidationError("--iface-regex \(pattern) is not a valid regex") }
+        if let ifaceCanReach, IPAddress(ifaceCanReach) == nil { throw ValidationError("--iface-can-reach \(ifaceCanReach) is not an address") }
+        if let publicIp, IPAddress(publicIp) == nil { throw ValidationError("--public-ip \(publicIp) is not an address") }
         if kubeSubnetMgr {
             do { _ = try FlannelAnnotations(prefix: kubeAnnotationPrefix) } catch { throw ValidationError(error.description) }
         } else {
@@ -96,18 +113,20 @@ struct SwiftFlanneld: AsyncParsableCommand {
         logger[metadataKey: "node"] = "\(node)"
         if let parentPid { ParentWatch.start(expectedParent: parentPid, logger: logger) }
         let status = AgentHealth()
+        let underlay = try chooseUnderlay()
+        logger.info("underlay \(underlay.interface) \(underlay.address), public address \(underlay.publicAddress), MTU \(underlay.mtu)")
         let agent: any Service
         if kubeSubnetMgr {
             agent = KubeAgent(
                 settings: KubeAgent.Settings(
-                    node: node, underlayDevice: try InterfaceName(iface), kubeconfig: kubeconfig, netConfigPath: netConfigPath,
+                    node: node, underlay: underlay, kubeconfig: kubeconfig, netConfigPath: netConfigPath,
                     annotationPrefix: kubeAnnotationPrefix, subnetFile: subnetFile, ipMasquerade: ipMasq,
                     setNodeNetworkUnavailable: setNodeNetworkUnavailable, resyncSeconds: resyncInterval),
                 status: status, logger: logger)
         } else {
             agent = Agent(
                 settings: Agent.Settings(
-                    node: node, underlayDevice: try InterfaceName(iface), store: store ?? "", etcdSecurity: etcd.security, prefix: etcdPrefix, subnetFile: subnetFile,
+                    node: node, underlay: underlay, store: store ?? "", etcdSecurity: etcd.security, prefix: etcdPrefix, subnetFile: subnetFile,
                     ipMasquerade: ipMasq, leaseTTLSeconds: leaseTtl, resyncSeconds: resyncInterval),
                 status: status, logger: logger)
         }
@@ -121,5 +140,14 @@ struct SwiftFlanneld: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+    }
+
+    /// The underlay flannel's options choose among this namespace's interfaces (Routing's
+    /// ``UnderlayDetection``).
+    func chooseUnderlay() throws -> UnderlayChoice {
+        let options = FlannelInterfaceOptions(
+            interfaces: iface, regexes: ifaceRegex, canReach: ifaceCanReach.flatMap(IPAddress.init), publicIP: publicIp.flatMap(IPAddress.init))
+        let netlink = try NetlinkHandle(namespace: NetworkNamespace.current())
+        return try UnderlayDetection.flannel(options).choose(in: try UnderlayInventory.read(netlink))
     }
 }

@@ -57,8 +57,8 @@ public struct BlockAllocator: Sendable {
 
     /// Allocates one address per address family of the pools for `handle`. Idempotent: a
     /// handle that already holds an address of a family keeps it.
-    public func allocate(handle: String) async throws -> [IPNetwork] {
-        try await allocate(handle: handle) { _ in [] }
+    public func allocate(handle: String, requested: [IPAddress] = []) async throws -> [IPNetwork] {
+        try await allocate(handle: handle, requested: requested) { _ in [] }
     }
 
     /// ``allocate(handle:)`` plus the writes `alsoWriting` derives from the addresses (a pod
@@ -69,55 +69,34 @@ public struct BlockAllocator: Sendable {
     /// So an ADD costs one write (one fsync pair on the file store, one etcd txn), and a crash
     /// can never leave a block allocation without its handle record, nor half of a dual-stack
     /// allocation.
+    ///
+    /// `requested` addresses (`IP=` in `CNI_ARGS`, the `ips` capability) are allocated instead
+    /// of one per family: each in its block, borrowed when the block is another node's, its
+    /// block claimed for this node when nobody has it (``BlockPlan/make(requested:node:pools:blocks:handle:)``).
     public func allocate(
-        handle: String, alsoWriting extra: ([IPNetwork]) throws -> [DatastoreTransaction.Operation]
+        handle: String, requested: [IPAddress] = [], alsoWriting extra: ([IPNetwork]) throws -> [DatastoreTransaction.Operation]
     ) async throws -> [IPNetwork] {
         let families = pools.map(\.cidr.family).reduce(into: [IPAddress.Family]()) { if !$0.contains($1) { $0.append($1) } }
         for _ in 0..<100 {
-            let current = try await blocks()
-            var transaction = DatastoreTransaction()
+            var changes = BlockChanges(try await blocks())
             var result: [IPNetwork] = []
-            for family in families {
-                let familyPools = pools.filter { $0.cidr.family == family }
-                result.append(try plan(handle: handle, pools: familyPools, blocks: current, into: &transaction))
+            if requested.isEmpty {
+                for family in families {
+                    result.append(try changes.assign(handle: handle, node: node, pools: pools.filter { $0.cidr.family == family }, strictAffinity: strictAffinity))
+                }
+            } else {
+                for address in requested {
+                    let plan = try BlockPlan.make(requested: address, node: node, pools: pools, blocks: Array(changes.blocks.values), handle: handle)
+                    result.append(try changes.apply(plan, handle: handle, node: node))
+                }
             }
+            var transaction = try changes.transaction(node: node)
             transaction.put(KeyLayout.handle(handle), value: try encode(HandleRecord(node: node, addresses: result.map(\.address))))
             transaction.operations += try extra(result)
             let outcome = try await withDatastore("allocate for \(handle)") { try await store.commit(transaction) }
             if outcome.succeeded { return result }
         }
         throw IPAMError(.contention, "could not allocate for \(handle) after 100 attempts")
-    }
-
-    /// The address of one family for `handle`: the one it holds already, or a new one whose
-    /// block update (or claim, with its affinity) is added to `transaction`.
-    private func plan(
-        handle: String, pools: [BlockPool], blocks all: [(block: AllocationBlock, revision: Int64)],
-        into transaction: inout DatastoreTransaction
-    ) throws -> IPNetwork {
-        let current = all.filter { entry in pools.contains { $0.cidr.contains(entry.block.cidr.network) } }
-        if let held = current.first(where: { !$0.block.ordinals(of: handle).isEmpty }) {
-            return try IPNetwork(address: held.block.address(ordinal: held.block.ordinals(of: handle)[0])!, prefixLength: held.block.cidr.prefixLength)
-        }
-        switch BlockPlan.make(node: node, pools: pools, blocks: current.map(\.block), strictAffinity: strictAffinity) {
-        case .exhausted:
-            throw IPAMError(.exhausted, "no free address in pools \(pools.map(\.cidr)) for \(node)")
-        case .allocate(let cidr, let ordinal, _):
-            let entry = current.first { $0.block.cidr == cidr }!
-            var block = entry.block
-            block.allocations[String(ordinal)] = handle
-            let key = KeyLayout.block(cidr.description)
-            transaction.require(key, .modRevision(entry.revision))
-            transaction.put(key, value: try encode(block))
-            return try IPNetwork(address: block.address(ordinal: ordinal)!, prefixLength: cidr.prefixLength)
-        case .claim(let cidr, let ordinal):
-            let block = AllocationBlock(cidr: cidr, affinity: node, allocations: [String(ordinal): handle])
-            let key = KeyLayout.block(cidr.description)
-            transaction.require(key, .absent)
-            transaction.put(key, value: try encode(block))
-            transaction.put(KeyLayout.affinity(node: node, block: cidr.description), value: Array("{\"state\":\"confirmed\"}".utf8))
-            return try IPNetwork(address: block.address(ordinal: ordinal)!, prefixLength: cidr.prefixLength)
-        }
     }
 
     /// Releases every address `handle` holds (in any block) and its handle record; a missing
@@ -180,5 +159,64 @@ public struct BlockAllocator: Sendable {
         }
         guard !doomed.isEmpty else { return [] }
         return try await release { doomed.contains($0) }
+    }
+}
+
+/// The blocks as read, with the allocations of one ADD applied: what the transaction writes.
+private struct BlockChanges {
+    var blocks: [IPNetwork: AllocationBlock] = [:]
+    var revisions: [IPNetwork: Int64] = [:]
+    var changed: Set<IPNetwork> = []
+    var claimed: Set<IPNetwork> = []
+
+    init(_ read: [(block: AllocationBlock, revision: Int64)]) {
+        for entry in read {
+            blocks[entry.block.cidr] = entry.block
+            revisions[entry.block.cidr] = entry.revision
+        }
+    }
+
+    /// The address of one family of `pools` for `handle`: the one it holds already, or a new one.
+    mutating func assign(handle: String, node: String, pools: [BlockPool], strictAffinity: Bool) throws -> IPNetwork {
+        let current = blocks.values.filter { block in pools.contains { $0.cidr.contains(block.cidr.network) } }
+        if let held = current.first(where: { !$0.ordinals(of: handle).isEmpty }) {
+            return try IPNetwork(address: held.address(ordinal: held.ordinals(of: handle)[0])!, prefixLength: held.cidr.prefixLength)
+        }
+        let plan = BlockPlan.make(node: node, pools: pools, blocks: current, strictAffinity: strictAffinity)
+        if plan == .exhausted { throw IPAMError(.exhausted, "no free address in pools \(pools.map(\.cidr)) for \(node)") }
+        return try apply(plan, handle: handle, node: node)
+    }
+
+    mutating func apply(_ plan: BlockPlan, handle: String, node: String) throws -> IPNetwork {
+        let cidr: IPNetwork
+        let ordinal: Int
+        switch plan {
+        case .exhausted:
+            throw IPAMError(.exhausted, "no free address for \(node)")
+        case .allocate(let block, let offset, _):
+            (cidr, ordinal) = (block, offset)
+            blocks[cidr]!.allocations[String(ordinal)] = handle
+        case .claim(let block, let offset):
+            (cidr, ordinal) = (block, offset)
+            blocks[cidr] = AllocationBlock(cidr: cidr, affinity: node, allocations: [String(ordinal): handle])
+            claimed.insert(cidr)
+        }
+        changed.insert(cidr)
+        return try IPNetwork(address: blocks[cidr]!.address(ordinal: ordinal)!, prefixLength: cidr.prefixLength)
+    }
+
+    /// Each changed block conditioned on the revision read (or on being absent when claimed),
+    /// with the affinity of each claimed block.
+    func transaction(node: String) throws -> DatastoreTransaction {
+        var transaction = DatastoreTransaction()
+        for cidr in changed.sorted(by: { $0.address < $1.address }) {
+            let key = KeyLayout.block(cidr.description)
+            transaction.require(key, revisions[cidr].map { .modRevision($0) } ?? .absent)
+            transaction.put(key, value: Array(try JSONEncoder().encode(blocks[cidr]!)))
+            if claimed.contains(cidr) {
+                transaction.put(KeyLayout.affinity(node: node, block: cidr.description), value: Array("{\"state\":\"confirmed\"}".utf8))
+            }
+        }
+        return transaction
     }
 }

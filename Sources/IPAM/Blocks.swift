@@ -95,3 +95,59 @@ public enum BlockPlan: Hashable, Sendable {
         return .exhausted
     }
 }
+
+extension BlockPlan {
+    /// The pure decision for a requested address (`IP=` in `CNI_ARGS`, the `ips` capability):
+    /// take it in its block (affine to the node, or borrowed from another node's block), or
+    /// claim its block for the node when nobody has yet. An address outside every pool, a
+    /// pool's network or (IPv4) broadcast address, or one held by another handle is
+    /// `.requestedAddressUnavailable`.
+    public static func make(
+        requested address: IPAddress, node: String, pools: [BlockPool], blocks: [AllocationBlock], handle: String
+    ) throws(IPAMError) -> BlockPlan {
+        guard let pool = pools.first(where: { $0.cidr.contains(address) }) else {
+            throw IPAMError(.requestedAddressUnavailable, "\(address) is in no pool (\(pools.map(\.cidr)))")
+        }
+        let poolNetwork = pool.cidr.network
+        if address == poolNetwork.address || (address.family == .v4 && address == poolNetwork.lastAddress) {
+            throw IPAMError(.requestedAddressUnavailable, "\(address) is the network or broadcast address of pool \(poolNetwork)")
+        }
+        guard let cidr = try? IPNetwork(address: address, prefixLength: pool.effectiveBlockSize).network,
+            let ordinal = cidr.offset(of: address).map(Int.init)
+        else {
+            throw IPAMError(.requestedAddressUnavailable, "\(address) has no block in pool \(poolNetwork)")
+        }
+        guard let block = blocks.first(where: { $0.cidr.network == cidr }) else { return .claim(block: cidr, ordinal: ordinal) }
+        if let holder = block.allocations[String(ordinal)], holder != handle {
+            throw IPAMError(.requestedAddressUnavailable, "\(address) is already allocated (to \(holder))")
+        }
+        return .allocate(block: block.cidr, ordinal: ordinal, borrowed: block.affinity != node)
+    }
+}
+
+/// What swift-calico-node routes for a node from the IPAM records: the blocks affine to it
+/// (each advertised with a blackhole route) and the addresses it borrowed from other nodes'
+/// blocks (each advertised as a host route, /32 or /128, the more specific route that wins over
+/// the block owner's blackhole). Pure.
+public struct BlockRoutes: Hashable, Sendable {
+    public var affineBlocks: Set<IPNetwork>
+    public var borrowedAddresses: Set<IPNetwork>
+
+    /// `handleOwners`: the node of each handle (the handle records); an allocation whose handle
+    /// has no record is its block's node's and never counts as borrowed.
+    public init(node: String, blocks: [AllocationBlock], handleOwners: [String: String]) {
+        var affine: Set<IPNetwork> = []
+        var borrowed: Set<IPNetwork> = []
+        for block in blocks {
+            if block.affinity == node {
+                affine.insert(block.cidr.network)
+                continue
+            }
+            for (ordinal, handle) in block.allocations where handleOwners[handle] == node {
+                if let ordinal = Int(ordinal), let address = block.address(ordinal: ordinal) { borrowed.insert(IPNetwork(host: address)) }
+            }
+        }
+        affineBlocks = affine
+        borrowedAddresses = borrowed
+    }
+}

@@ -79,14 +79,17 @@ extension Lab {
     }
 
     /// A node leaves: its agent is stopped, its pods removed, the profile's
-    /// ``LabProfile/nodeLeft(_:in:)`` (e.g. flannel's lease deleted from the store), its
-    /// namespace removed, then the profile's ``LabProfile/nodesChanged(_:)``.
+    /// ``LabProfile/nodeLeft(_:in:)`` (e.g. flannel's lease deleted from the store), every
+    /// record of the node released from the store as a controller would (``releaseNodeRecords(_:)``:
+    /// blocks, affinities, leases, pod and node records), its namespace removed, then the
+    /// profile's ``LabProfile/nodesChanged(_:)``.
     public func removeNode(_ index: Int) async throws {
         let node = try nodeRecord(index)
         if let agent = node.agent { ProcessSupervisor.stop(agent) }
         forgetProcess(node.agent)
         for pod in state.pods where pod.node == index { try? await deletePod(try PodReference(namespace: pod.namespace, name: pod.name)) }
         try await profile.nodeLeft(profileNode(node), in: profileContext)
+        try releaseNodeRecords(node.name)
         await unregisterKubernetesNode(node.name)
         if let namespace = try? NetworkNamespace.open(name: node.namespace) { ProcessSupervisor.killAll(in: namespace) }
         try? NetworkNamespace.delete(name: node.namespace)
@@ -129,6 +132,12 @@ extension Lab {
     public nonisolated func agentLogPath(_ index: Int) -> String { nodeDirectory(index) + "/agent.log" }
 
     nonisolated func nodeDirectory(_ index: Int) -> String { stateDirectory + "/nodes/\(index)" }
+
+    /// The index of the node named by `reference`: its index (`3`) or its name (`node-3`).
+    public func nodeIndex(_ reference: String) throws -> Int {
+        if let node = state.nodes.first(where: { $0.name == reference || String($0.index) == reference }) { return node.index }
+        throw LabError(.notFound, "no node \(reference) in lab '\(name)' (nodes: \(state.nodes.map(\.name)))")
+    }
 
     func nodeRecord(_ index: Int) throws -> LabState.NodeEntry {
         guard let node = state.nodes.first(where: { $0.index == index }) else {

@@ -64,6 +64,22 @@ extension Lab {
         return ["--cacert", pki.caFile, "--cert", pki.clientCertificateFile, "--key", pki.clientKeyFile]
     }
 
+    /// Releases every record of node `name` from the lab's store with IPAM's `NodeCleanup`,
+    /// the call a real controller makes: `datastore-tool STORE remove-node NAME`, run in the
+    /// fabric namespace (where the lab's etcd is reachable). Returns its JSON report.
+    @discardableResult
+    func releaseNodeRecords(_ node: String) throws -> String {
+        let executable = try findExecutable("datastore-tool")
+        let fabric = try Self.openNamespace(LabNames.fabric(lab: name))
+        let output = try fabric.runProcess(
+            executable, arguments: [state.store] + profileContext.storeArguments + ["remove-node", node],
+            environment: ["PATH": "/usr/bin:/bin"], timeoutMilliseconds: 30_000)
+        guard output.status.isSuccess else {
+            throw LabError(.state, "datastore-tool remove-node \(node) failed: \(output.standardErrorText)")
+        }
+        return output.standardOutputText
+    }
+
     func storePut(_ key: String, _ value: String) async throws {
         _ = try await storePutReturningRevision(key, value)
     }

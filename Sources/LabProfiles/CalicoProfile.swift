@@ -55,7 +55,7 @@ public struct CalicoProfile: LabProfile, Hashable {
                     "type": "swift-calico", "datastore": .string(lab.store), "nodeName": .string(node.name),
                     "ipam": [
                         "type": "calico-ipam",
-                        "pools": [["cidr": .string(LabProfiles.clusterNetwork), "blockSize": .integer(Int64(Self.blockSize))]],
+                        "pools": [["cidr": .string(settings.effectivePool), "blockSize": .integer(Int64(settings.effectiveBlockSize))]],
                     ],
                 ].merging(lab.storeConfiguration) { own, _ in own }
         ])
@@ -77,11 +77,11 @@ public struct CalicoProfile: LabProfile, Hashable {
     /// The node's affine blocks as its agent announces them, else the pool.
     public func reportedSubnet(of node: LabNode) -> String? {
         let blocks = Self.blocks(inNamespace: node.networkNamespace)
-        return blocks.isEmpty ? LabProfiles.clusterNetwork : blocks.map(\.description).joined(separator: ",")
+        return blocks.isEmpty ? settings.effectivePool : blocks.map(\.description).joined(separator: ",")
     }
 
     /// The agents' configuration in Calico's field names: AS 64512, node-to-node mesh, the
-    /// lab's timers, one pool (10.244.0.0/16, /26 blocks, natOutgoing).
+    /// lab's timers, one pool (by default 10.244.0.0/16, /26 blocks; natOutgoing).
     static func configuration(_ settings: CalicoSettings) throws -> String {
         try settings.validate()
         let keepalive = max(1, settings.holdTime / 3)
@@ -89,7 +89,7 @@ public struct CalicoProfile: LabProfile, Hashable {
             {"bgp":{"asNumber":\(asNumber),"nodeToNodeMeshEnabled":true,"listenPort":179,\
             "holdTime":\(settings.holdTime),"keepaliveTime":\(keepalive),"gracefulRestartTime":\(settings.gracefulRestartTime),\
             "connectRetryTime":\(settings.connectRetryTime)},
-             "ipPools":[{"cidr":"\(LabProfiles.clusterNetwork)","blockSize":\(blockSize),"natOutgoing":true}]}
+             "ipPools":[{"cidr":"\(settings.effectivePool)","blockSize":\(settings.effectiveBlockSize),"natOutgoing":true}]}
 
             """
     }
@@ -126,13 +126,28 @@ public struct CalicoSettings: Codable, Hashable, Sendable {
     public var gracefulRestartTime: Int
     /// How often the agent re-reads the store (milliseconds).
     public var resyncIntervalMilliseconds: Int
+    /// The IP pool (`cnilab up --pool`); nil: the lab's cluster network, 10.244.0.0/16.
+    public var pool: String?
+    /// The IPAM block size (`cnilab up --block-size`); nil: 26, Calico's default. A pool with
+    /// fewer blocks than nodes makes nodes borrow addresses from other nodes' blocks.
+    public var blockSize: Int?
 
-    public init(holdTime: Int = 9, connectRetryTime: Int = 2, gracefulRestartTime: Int = 30, resyncIntervalMilliseconds: Int = 1_000) {
+    public init(
+        holdTime: Int = 9, connectRetryTime: Int = 2, gracefulRestartTime: Int = 30, resyncIntervalMilliseconds: Int = 1_000,
+        pool: String? = nil, blockSize: Int? = nil
+    ) {
         self.holdTime = holdTime
         self.connectRetryTime = connectRetryTime
         self.gracefulRestartTime = gracefulRestartTime
         self.resyncIntervalMilliseconds = resyncIntervalMilliseconds
+        self.pool = pool
+        self.blockSize = blockSize
     }
+
+    /// The pool in effect.
+    public var effectivePool: String { pool ?? LabProfiles.clusterNetwork }
+    /// The block size in effect.
+    public var effectiveBlockSize: Int { blockSize ?? CalicoProfile.blockSize }
 
     /// For people using a lab: a 9 s hold time (a dead peer is noticed within seconds, still
     /// tolerant of a loaded machine) and 30 s of graceful restart (Calico's own defaults are
@@ -156,6 +171,12 @@ public struct CalicoSettings: Codable, Hashable, Sendable {
         }
         guard (50...60_000).contains(resyncIntervalMilliseconds) else {
             throw LabError(.invalidArgument, "the resync interval is 50–60000 ms, not \(resyncIntervalMilliseconds)")
+        }
+        guard let network = IPNetwork(effectivePool), network.family == .v4, network.network == network else {
+            throw LabError(.invalidArgument, "the pool is an IPv4 network such as 10.244.0.0/16, not \(effectivePool)")
+        }
+        guard (network.prefixLength...30).contains(effectiveBlockSize), effectiveBlockSize - network.prefixLength <= 24 else {
+            throw LabError(.invalidArgument, "the block size is /\(network.prefixLength)–/30 for pool \(network), not /\(effectiveBlockSize)")
         }
     }
 }

@@ -1,5 +1,6 @@
 import Netlink
 import NetPrimitives
+import Routing
 
 /// The VXLAN tunnel endpoint of a node, as flannel's vxlan backend makes it: `flannel.<VNI>`,
 /// VNI 1, UDP port 8472, no learning (the overlay reconciler programs every peer), MTU = the
@@ -12,8 +13,9 @@ import NetPrimitives
 /// let state = try vtep.ensure(handle: handle)   // flannel.1, 1450, 10.244.1.0/32
 /// ```
 public struct VTEPDevice: Hashable, Sendable {
-    /// VXLAN encapsulation overhead on IPv4 (outer IP 20 + UDP 8 + VXLAN 8 + Ethernet 14).
-    public static let encapsulationOverhead = 50
+    /// VXLAN encapsulation overhead on IPv4 (outer IP 20 + UDP 8 + VXLAN 8 + Ethernet 14):
+    /// Routing's ``Routing/Encapsulation/vxlan``.
+    public static let encapsulationOverhead = Encapsulation.vxlan.overhead(underlay: .v4)
 
     public var identifier: UInt32
     public var port: UInt16

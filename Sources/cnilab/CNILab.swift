@@ -71,6 +71,8 @@ struct Up: AsyncParsableCommand {
     @Option(help: "flannel's backend: vxlan or host-gw.") var backend = FlannelBackend.vxlan
     @Option(help: "calico: the BGP hold time in seconds (default 9).") var holdTime: Int?
     @Option(help: "calico: seconds the peers keep a killed agent's routes (default 30).") var gracefulRestartTime: Int?
+    @Option(help: "calico: the IP pool (default 10.244.0.0/16).") var pool: String?
+    @Option(help: "calico: the IPAM block size (default 26); a pool with fewer blocks than nodes makes nodes borrow.") var blockSize: Int?
     @Option(help: "weave: the mesh secret file (from swift-weaved generate-secret) every agent gets.") var secretFile: String?
     @Option(help: "weave: underlay networks whose traffic needs no encryption (comma-separated CIDRs).") var trustedSubnets: String?
     @Flag(help: .hidden) var standInAgent = false
@@ -88,7 +90,8 @@ struct Up: AsyncParsableCommand {
                 CalicoSettings(
                     holdTime: holdTime ?? CalicoSettings.standard.holdTime,
                     connectRetryTime: CalicoSettings.standard.connectRetryTime,
-                    gracefulRestartTime: gracefulRestartTime ?? CalicoSettings.standard.gracefulRestartTime))
+                    gracefulRestartTime: gracefulRestartTime ?? CalicoSettings.standard.gracefulRestartTime,
+                    pool: pool, blockSize: blockSize))
         case .canal: profile = CanalProfile()
         case .weave:
             profile = WeaveProfile(

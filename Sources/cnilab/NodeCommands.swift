@@ -17,13 +17,15 @@ struct NodeCommand: AsyncParsableCommand {
 
     struct Remove: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Node I leaves: agent stopped, its lease deleted from the store, its pods and namespace removed.")
+            abstract: "A node leaves: agent stopped, its pods removed, every record of it released from the store (blocks, affinities, leases, pod and node records), its namespace removed.")
         @OptionGroup var options: LabOptions
-        @Argument var index: Int
+        @Argument(help: "The node: its name (node-3) or its index (3).") var node: String
 
         func run() async throws {
-            try await options.open().removeNode(index)
-            print("node \(index) removed")
+            let lab = try await options.open()
+            let index = try await lab.nodeIndex(node)
+            try await lab.removeNode(index)
+            print("node \(index) node-\(index) removed")
         }
     }
 }

@@ -1,6 +1,8 @@
 import AgentHTTP
+import Datastore
 import Foundation
 import NetPrimitives
+import Netlink
 import TestSupport
 import Testing
 
@@ -179,6 +181,35 @@ struct FlannelAgentClusterTests {
         }
     }
 
+    @Test("autodetection: --iface-regex picks one address of several on a second interface, --public-ip is announced, the MTU follows the interface; without options the default route's interface",
+          .privileged, .timeLimit(.minutes(1)))
+    func autodetection() async throws {
+        try await FlannelCluster.with(nodes: 1) { cluster in
+            try await cluster.writeConfiguration(Self.vxlan)
+            let node = try NetlinkHandle(namespace: cluster.nodes[0])
+            try node.addLink(.veth("ens9", peer: "ens9p", mtu: 1_400))
+            for address in ["10.77.0.5/24", "10.77.0.6/24"] { try node.addAddress(Address(try IPNetwork(parsing: address)), device: "ens9") }
+            try node.setLinkUp("ens9")
+            try node.setLinkUp("ens9p")
+            try cluster.start(0, interface: ["--iface", "nosuch0", "--iface-regex", "^10\\.77\\.0\\.6$", "--public-ip", "203.0.113.9"])
+            #expect(cluster.eventually { cluster.subnetEnvironment(0) != nil }, "\(cluster.log(0))")
+            #expect(cluster.subnetEnvironment(0)?["FLANNEL_MTU"] == "1350")
+            let lease = try #require(try await cluster.store.list(prefix: KeyLayout.flannelSubnets(prefix: FlannelCluster.prefix)).items.first)
+            #expect(lease.string.contains("\"PublicIP\":\"203.0.113.9\""), "\(lease.string)")
+            let vtep = try #require(try cluster.json(0, ["-d", "link", "show", "flannel.1"]).first)
+            let data = (vtep["linkinfo"] as? [String: Any])?["info_data"] as? [String: Any]
+            #expect(data?["local"] as? String == "10.77.0.6" && vtep["mtu"] as? Int == 1350, "\(vtep)")
+            #expect(cluster.stop(0))
+
+            // No option: the interface of the default route (eth0), its address.
+            try node.deleteLink(named: "flannel.1")
+            try node.replaceRoute(Route(destination: try IPNetwork(parsing: "0.0.0.0/0"), gateway: try IPAddress(parsing: "192.168.50.1"), device: "eth0"))
+            try cluster.start(0, interface: [])
+            #expect(cluster.eventually { (try? cluster.json(0, ["-d", "link", "show", "flannel.1"]).first).flatMap { ($0["linkinfo"] as? [String: Any])?["info_data"] as? [String: Any] }?["local"] as? String == "192.168.50.11" }, "\(cluster.log(0))")
+            #expect(cluster.eventually { cluster.subnetEnvironment(0)?["FLANNEL_MTU"] == "1450" })
+        }
+    }
+
     @Test("bad input: missing flags, a bad store URL, an unsupported backend and a missing interface exit non-zero with a clear message",
           .privileged, .timeLimit(.minutes(1)))
     func badInput() async throws {
@@ -186,7 +217,10 @@ struct FlannelAgentClusterTests {
             let node = cluster.nodes[0]
             let usage = try node.runProcess(FlannelCluster.binary, arguments: ["--node", "n1"], timeoutMilliseconds: 5000)
             #expect(!usage.status.isSuccess)
-            #expect(usage.standardErrorText.contains("--iface"), "\(usage.standardErrorText)")
+            #expect(usage.standardErrorText.contains("--store"), "\(usage.standardErrorText)")
+            let regex = try node.runProcess(
+                FlannelCluster.binary, arguments: ["--node", "n1", "--iface-regex", "(", "--store", cluster.storeLocation], timeoutMilliseconds: 5000)
+            #expect(!regex.status.isSuccess && regex.standardErrorText.contains("--iface-regex"), "\(regex.standardErrorText)")
             let store = try node.runProcess(
                 FlannelCluster.binary, arguments: ["--node", "n1", "--iface", "eth0", "--store", "redis:x"], timeoutMilliseconds: 5000)
             #expect(!store.status.isSuccess)

@@ -103,10 +103,11 @@ final class FlannelCluster: @unchecked Sendable {
         return (executable as NSString).deletingLastPathComponent + "/swift-flanneld"
     }
 
-    func start(_ index: Int, extra: [String] = []) throws {
+    /// `interface`: the agent's underlay options (default `--iface eth0`).
+    func start(_ index: Int, extra: [String] = [], interface: [String] = ["--iface", "eth0"]) throws {
         agents[index] = try nodes[index].launchProcess(
             Self.binary,
-            arguments: ["--node", "node-\(index + 1)", "--iface", "eth0", "--store", storeLocation,
+            arguments: ["--node", "node-\(index + 1)"] + interface + ["--store", storeLocation,
                         "--subnet-file", subnetFile(index), "--listen", "127.0.0.1:9101", "--resync-interval", "2",
                         "--lease-ttl", "60"] + extra,
             standardError: .file(logFile(index)))

@@ -44,15 +44,15 @@ final class CalicoCluster: @unchecked Sendable {
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
-    /// Starts node `index`'s agent inside its namespace.
-    func startAgent(_ index: Int) throws {
+    /// Starts node `index`'s agent inside its namespace; `address`: how it finds its address
+    /// (default `--address 192.168.100.1N`), `environment` its environment (default inherited).
+    func startAgent(_ index: Int, address: [String]? = nil, environment: [String: String]? = nil) throws {
         let arguments = [
             "--node", "node-\(index + 1)", "--config", configPath, "--store", "file:" + harnesses[index].storeDirectory,
-            "--listen", "127.0.0.1:9099", "--address", nodeAddress(index), "--state-dir", directory + "/state-\(index + 1)",
-            "--resync-interval-ms", "300",
-        ]
+            "--listen", "127.0.0.1:9099", "--state-dir", directory + "/state-\(index + 1)", "--resync-interval-ms", "300",
+        ] + (address ?? ["--address", nodeAddress(index)])
         agents[index] = try nodes[index].launchProcess(
-            TestDirectories.products + "/swift-calico-node", arguments: arguments,
+            TestDirectories.products + "/swift-calico-node", arguments: arguments, environment: environment,
             standardError: .file(directory + "/agent-\(index + 1).log"))
     }
 
