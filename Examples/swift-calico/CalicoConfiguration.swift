@@ -24,6 +24,12 @@ struct CalicoOptions: Codable, Sendable, Equatable {
     var nodeName: String?
     /// MTU of both veth ends (default: the kernel's, 1500).
     var mtu: Int?
+    /// swift-calico-node's readiness file, read by STATUS (default: `ready` in the agent's
+    /// default `--state-dir`, /var/run/swiftcni/calico-node).
+    var readinessFile: String?
+
+    static let defaultReadinessFile = "/var/run/swiftcni/calico-node/ready"
+    var readinessPath: String { readinessFile.flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultReadinessFile }
 
     static let inProcessIPAMType = "calico-ipam"
 }
@@ -97,11 +103,6 @@ struct PodIdentity: Sendable, Equatable {
         if let namespace, let name { return namespace + "." + name + (interfaceName == "eth0" ? "" : "." + interfaceName) }
         return containerID + "." + interfaceName
     }
-
-    /// The pod record's key components (`/swiftcni/pods/<namespace>/<name>`): without
-    /// Kubernetes arguments the namespace is `_` and the name the container ID.
-    var recordNamespace: String { namespace ?? "_" }
-    var recordName: String { name ?? containerID }
 
     /// `cali` and 11 hex digits of a 64-bit FNV-1a hash of ``hashedText``: 15 bytes, the
     /// kernel's limit, stable across ADD, CHECK and DEL.

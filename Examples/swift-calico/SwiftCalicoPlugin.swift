@@ -122,6 +122,8 @@ struct SwiftCalicoPlugin: CNIPlugin {
 
     func status(_ request: PluginRequest) async throws {
         let context = try context(request, needsInterface: false)
+        // The node agent first (down, crashed or not ready yet: 50), then the IPAM's store.
+        try AgentReadiness.check(path: context.configuration.options.readinessPath, agent: "swift-calico-node")
         try await context.addressing.status()
     }
 }

@@ -77,6 +77,9 @@ struct SwiftCanalPlugin: CNIPlugin {
 
     func status(_ request: PluginRequest) async throws {
         let options = try CanalOptions(decoding: request.configurationBytes)
+        // swift-canald (policy) and its swift-flanneld (overlay, subnet.env) must both be ready.
+        try AgentReadiness.check(path: options.agentReadinessPath, agent: "swift-canald")
+        try AgentReadiness.check(path: options.overlayReadinessPath, agent: "swift-flanneld")
         do { _ = try Self.loadSubnet(options.subnetPath) } catch {
             throw CNIError(.pluginNotAvailable, error.message, details: error.details)
         }

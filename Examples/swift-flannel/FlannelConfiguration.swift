@@ -16,6 +16,9 @@ struct FlannelOptions: Decodable, Sendable {
     /// Where pod addresses are reserved, in host-local's on-disk format
     /// (`DATADIR/NETWORK/ADDRESS`; default /var/lib/cni/flannel).
     var dataDir: String?
+    /// swift-flanneld's readiness file, read by STATUS (default: subnetFile's path +
+    /// `.ready`, where the agent publishes it by default).
+    var readinessFile: String?
     /// The bridge options flannel hands to the bridge plugin it delegates to.
     var delegate: DelegateOptions?
     /// Present when chained after another plugin (and for CHECK); decoded only when present.
@@ -24,7 +27,7 @@ struct FlannelOptions: Decodable, Sendable {
     var validAttachments: [NetworkAttachment]?
 
     enum CodingKeys: String, CodingKey {
-        case name, subnetFile, dataDir, delegate, prevResult, validAttachments = "cni.dev/valid-attachments"
+        case name, subnetFile, dataDir, readinessFile, delegate, prevResult, validAttachments = "cni.dev/valid-attachments"
     }
 
     static let defaultDataDirectory = "/var/lib/cni/flannel"
@@ -50,6 +53,7 @@ struct FlannelSettings: Sendable {
     var networkName: String
     var dataDirectory: String
     var subnetFile: String
+    var readinessFile: String
     var bridge: InterfaceName
     var isGateway: Bool
     var isDefaultGateway: Bool
@@ -64,6 +68,8 @@ struct FlannelSettings: Sendable {
         }
         dataDirectory = options.dataDir.flatMap { $0.isEmpty ? nil : $0 } ?? FlannelOptions.defaultDataDirectory
         subnetFile = options.subnetFile.flatMap { $0.isEmpty ? nil : $0 } ?? SubnetEnvironment.defaultPath
+        readinessFile = options.readinessFile.flatMap { $0.isEmpty ? nil : $0 }
+            ?? AgentReadiness.path(beside: subnetFile)
         do { bridge = try InterfaceName(delegate.bridge ?? "cni0") } catch {
             throw CNIError(.invalidNetworkConfig, "invalid bridge name \"\(delegate.bridge ?? "")\"", details: "\(error)")
         }

@@ -122,6 +122,8 @@ struct SwiftFlannelPlugin: CNIPlugin {
     func status(_ request: PluginRequest) async throws {
         let configuration = try FlannelOptions(decoding: request.configurationBytes)
         let settings = try FlannelSettings(configuration)
+        // The agent first (down, crashed or not ready yet: 50), then what it wrote.
+        try AgentReadiness.check(path: settings.readinessFile, agent: "swift-flanneld")
         do {
             _ = try PodNetwork(settings: settings)
         } catch {

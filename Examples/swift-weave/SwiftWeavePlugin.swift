@@ -107,15 +107,11 @@ struct SwiftWeavePlugin: CNIPlugin {
         _ = try Self.agent { () throws(WeaveError) in try options.client.perform(WeaveAgentRequest(operation: .retain, containerIDs: keep)) }
     }
 
-    /// STATUS: fails (code 50) while the agent is down or not ready.
+    /// STATUS: fails (code 50) while the agent is down, crashed or not ready (its readiness
+    /// file: no socket round trip, so a polling runtime never waits).
     func status(_ request: PluginRequest) async throws {
         let options = try WeaveOptions(decoding: request.configurationBytes)
-        do throws(WeaveError) {
-            _ = try WeaveAgentClient(socketPath: options.client.socketPath, timeoutSeconds: 5)
-                .perform(WeaveAgentRequest(operation: .ping))
-        } catch {
-            throw CNIError(.pluginNotAvailable, "swift-weaved is not ready", details: error.message)
-        }
+        try AgentReadiness.check(path: options.readinessPath, agent: "swift-weaved")
     }
 
     // MARK: Helpers
