@@ -52,15 +52,11 @@ struct CalicoNetworkConfiguration: Decodable, Sendable {
     var options: CalicoOptions
     /// Calico's `etcd_ca_cert_file`, `etcd_cert_file`, `etcd_key_file` (and user keys).
     var etcdSecurity: EtcdSecurity
-    /// Only whether addresses are requested through it matters (host-local in process or not).
-    var runtimeConfig: RuntimeConfiguration?
+    /// The capability arguments (`mac`, `dns`; `ips` with a delegated IPAM, which reads them).
+    var runtimeConfig: RuntimeCapabilities?
     var args: JSONValue?
     /// GC's `cni.dev/valid-attachments`.
     var validAttachments: [NetworkAttachment]?
-
-    struct RuntimeConfiguration: Decodable, Sendable {
-        var ips: JSONValue?
-    }
 
     enum CodingKeys: String, CodingKey {
         case name, ipam, runtimeConfig, args, validAttachments = "cni.dev/valid-attachments"
@@ -70,11 +66,18 @@ struct CalicoNetworkConfiguration: Decodable, Sendable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         name = try container.decodeIfPresent(String.self, forKey: .name)
         ipam = try container.decodeIfPresent(IPAMConfiguration.self, forKey: .ipam)
-        runtimeConfig = try container.decodeIfPresent(RuntimeConfiguration.self, forKey: .runtimeConfig)
+        runtimeConfig = try container.decodeIfPresent(RuntimeCapabilities.self, forKey: .runtimeConfig)
         args = try container.decodeIfPresent(JSONValue.self, forKey: .args)
         validAttachments = try container.decodeIfPresent([NetworkAttachment].self, forKey: .validAttachments)
         options = try CalicoOptions(from: decoder)
         etcdSecurity = try EtcdSecurity(from: decoder)
+    }
+
+    /// What swift-calico honours: `mac` and `dns` itself; `ips` through a delegated IPAM plugin
+    /// (host-local, swift-ipam), not with the in-process block IPAM. `portMappings` and
+    /// `bandwidth` are the chained portmap and bandwidth plugins'.
+    var honouredCapabilities: Set<RuntimeCapabilities.Name> {
+        ipam?.type == CalicoOptions.inProcessIPAMType ? [.mac, .dns] : [.mac, .dns, .ips]
     }
 
     /// Decodes a request's configuration; failures are code 6 (decoding failure).

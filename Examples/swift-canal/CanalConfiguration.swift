@@ -23,14 +23,18 @@ struct CanalOptions: Decodable, Sendable {
     /// swift-canald's readiness file, read by STATUS (default: subnetFile's path +
     /// `.canald.ready`); swift-flanneld's, subnetFile's path + `.ready`, is read too.
     var readinessFile: String?
+    /// The capability arguments (`mac`, `ips`, `dns` are honoured).
+    var runtimeConfig: RuntimeCapabilities?
     /// Decoded on its own from the same object (its keys are EtcdSecurity's).
     var etcdSecurity = EtcdSecurity.none
 
     private enum CodingKeys: String, CodingKey {
-        case name, subnetFile, dataDir, mtu, datastore, nodeName, readinessFile
+        case name, subnetFile, dataDir, mtu, datastore, nodeName, readinessFile, runtimeConfig
     }
 
     static let defaultDataDirectory = "/var/lib/cni/networks"
+    /// What swift-canal does itself; `portMappings` and `bandwidth` are chained plugins'.
+    static let honouredCapabilities: Set<RuntimeCapabilities.Name> = [.mac, .ips, .dns]
 
     init(decoding bytes: some Collection<UInt8>) throws(CNIError) {
         self = try CNIJSON.decode(Self.self, from: bytes)

@@ -23,14 +23,20 @@ struct FlannelOptions: Decodable, Sendable {
     var delegate: DelegateOptions?
     /// Present when chained after another plugin (and for CHECK); decoded only when present.
     var prevResult: JSONValue?
+    /// The capability arguments the runtime passes (`mac`, `ips`, `dns` are honoured).
+    var runtimeConfig: RuntimeCapabilities?
     /// GC's `cni.dev/valid-attachments`.
     var validAttachments: [NetworkAttachment]?
 
     enum CodingKeys: String, CodingKey {
-        case name, subnetFile, dataDir, readinessFile, delegate, prevResult, validAttachments = "cni.dev/valid-attachments"
+        case name, subnetFile, dataDir, readinessFile, delegate, prevResult, runtimeConfig, validAttachments = "cni.dev/valid-attachments"
     }
 
     static let defaultDataDirectory = "/var/lib/cni/flannel"
+
+    /// What swift-flannel does itself; `portMappings` and `bandwidth` are the chained portmap
+    /// and bandwidth plugins' (refused when declared for swift-flannel).
+    static let honouredCapabilities: Set<RuntimeCapabilities.Name> = [.mac, .ips, .dns]
 
     /// Decodes a request's configuration; failures are code 6.
     init(decoding bytes: some Collection<UInt8>) throws(CNIError) {
