@@ -257,6 +257,7 @@ let package = Package(
         .executableTarget(
             name: "swift-weaved",
             dependencies: [
+                "CNISpec",
                 "Weave", "Mesh", "IPAM", "VXLAN", "Routing", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "Datastore",
                 "PolicyAgent", "AgentHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -341,7 +342,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "swift-canald",
-            dependencies: ["AgentOptions", 
+            dependencies: ["AgentOptions", "CNISpec", 
                 "PolicyAgent", "Netlink", "Namespaces", "NetPrimitives", "Datastore", "ChildProcess", "AgentHTTP", "Routing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -453,7 +454,8 @@ let package = Package(
         // their own paths, on NIOHTTP1 (swift-flanneld, swift-calico-node, swift-canald).
         .target(
             name: "AgentHTTP",
-            dependencies: [
+            // CNISpec: AgentHealth publishes the agent's readiness for the plugin's STATUS.
+            dependencies: ["CNISpec",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -638,7 +640,7 @@ let package = Package(
         .testTarget(
             name: "FlannelAgentTests",
             dependencies: [
-                "swift-flanneld", "AgentHTTP", "Datastore", "Netlink", "Nftables", "TestSupport", "Namespaces", "NetPrimitives", "ChildProcess",
+                "swift-flanneld", "swift-flannel", "AgentHTTP", "Datastore", "Netlink", "Nftables", "TestSupport", "Namespaces", "NetPrimitives", "ChildProcess",
                 "Kubernetes", "KubernetesTestServer",
                 // ContainerdTests runs the plugin under containerd.
                 "swift-flannel", "CNISpec",

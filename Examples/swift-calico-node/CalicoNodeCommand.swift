@@ -19,6 +19,10 @@ struct CalicoNodeCommand: AsyncParsableCommand {
         commandName: "swift-calico-node",
         abstract: "Calico-style node agent: BGP full mesh, block advertisement, route installation.",
         subcommands: [Run.self, Status.self], defaultSubcommand: Run.self)
+
+    /// The readiness file's name in `--state-dir` (swift-calico's default `readinessFile` is
+    /// `/var/run/swiftcni/calico-node/ready`, the default state directory's).
+    static let readinessFileName = "ready"
 }
 
 /// Options shared by both subcommands.
@@ -27,6 +31,9 @@ struct StateDirectoryOption: ParsableArguments {
     var stateDir = "/var/run/swiftcni/calico-node"
 
     var socketPath: String { stateDir + "/status.sock" }
+
+    /// Where the agent publishes readiness for swift-calico's STATUS (its `readinessFile`).
+    var readinessPath: String { stateDir + "/" + CalicoNodeCommand.readinessFileName }
 }
 
 extension CalicoNodeCommand {
@@ -95,12 +102,15 @@ extension CalicoNodeCommand {
                     address: try IPNetwork(address: .v4(nodeAddress), prefixLength: prefix),
                     asNumber: configuration.bgp.asNumber, logger: logger)
             }
+            let health = try AgentHealth(agent: "swift-calico-node", readinessFile: state.readinessPath, detail: "registering the node")
+            defer { health.withdraw() }
             let agent = NodeAgent(
                 node: node, address: nodeAddress, configuration: configuration, store: store, speaker: speaker,
-                netlink: netlink, installer: installer, logger: logger, resyncInterval: .milliseconds(resyncIntervalMs), kube: kube)
+                netlink: netlink, installer: installer, logger: logger, resyncInterval: .milliseconds(resyncIntervalMs), kube: kube,
+                health: health)
             for peer in await agent.globalPeers { try await speaker.addPeer(peer) }
             let server = StatusServer.calicoNode(
-                listen: listenAddress, socketPath: state.socketPath, metrics: metrics, logger: logger,
+                listen: listenAddress, socketPath: state.socketPath, health: health, metrics: metrics, logger: logger,
                 report: { await StatusReport.collect(agent: agent, speaker: speaker, installer: installer) })
             let group = ServiceGroup(
                 configuration: .init(

@@ -1,3 +1,4 @@
+import AgentHTTP
 import BGP
 import Datastore
 import Foundation
@@ -25,6 +26,8 @@ actor NodeAgent: Service {
     let resyncInterval: Duration
     /// With `--kubeconfig`: the mesh comes from the API's Nodes (see ``KubeNodeSource``).
     let kube: KubeNodeSource?
+    /// Ready (and published for swift-calico's STATUS) after the first full reconcile.
+    let health: AgentHealth?
 
     private(set) var meshPeers: [IPAddress: String] = [:]
     private(set) var advertisedBlocks: Set<IPNetwork> = []
@@ -35,8 +38,10 @@ actor NodeAgent: Service {
 
     init(
         node: String, address: IPv4Address, configuration: NodeConfiguration, store: any Datastore, speaker: BGPSpeaker,
-        netlink: NetlinkHandle, installer: RouteInstaller, logger: Logger, resyncInterval: Duration, kube: KubeNodeSource? = nil
+        netlink: NetlinkHandle, installer: RouteInstaller, logger: Logger, resyncInterval: Duration, kube: KubeNodeSource? = nil,
+        health: AgentHealth? = nil
     ) {
+        self.health = health
         self.kube = kube
         self.node = node
         self.address = address
@@ -117,7 +122,12 @@ actor NodeAgent: Service {
         }
         for await _ in wakeups {
             try Task.checkCancellation()
-            do { try await reconcile() } catch { logger.warning("reconcile failed: \(error)") }
+            do {
+                try await reconcile()
+                health?.update(ready: true, detail: "node \(node) registered, \(advertisedBlocks.count) block(s) advertised")
+            } catch {
+                logger.warning("reconcile failed: \(error)")
+            }
         }
     }
 

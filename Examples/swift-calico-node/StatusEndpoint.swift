@@ -69,14 +69,14 @@ extension StatusServer {
     /// `/healthz`, `/metrics` and `/status` (JSON, read by `swift-calico-node status`) on TCP
     /// `--listen` and on the unix socket `<state-dir>/status.sock`.
     static func calicoNode(
-        listen: ListenAddress?, socketPath: String, metrics: PrometheusExposition, logger: Logger,
+        listen: ListenAddress?, socketPath: String, health: AgentHealth, metrics: PrometheusExposition, logger: Logger,
         report: @escaping @Sendable () async -> StatusReport
     ) -> StatusServer {
         try? FileManager.default.createDirectory(
             atPath: (socketPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let calicoMetrics = CalicoMetrics()
         return StatusServer(
-            listen: listen, unixSocketPath: socketPath, health: AgentHealth(ready: true, detail: "running"), metrics: metrics,
+            listen: listen, unixSocketPath: socketPath, health: health, metrics: metrics,
             routes: [
                 "/status": {
                     let data = (try? JSONEncoder().encode(await report())) ?? Data()

@@ -47,17 +47,9 @@ enum AddressSource {
     /// The addresses a pod asks for in block mode: `runtimeConfig.ips` (the `ips` capability:
     /// `["10.244.0.9/32"]`, a prefix ignored) or else `IP=` in `CNI_ARGS` (comma-separated).
     static func requestedAddresses(configuration: CalicoNetworkConfiguration, request: PluginRequest) throws(CNIError) -> [IPAddress] {
-        var texts: [String] = []
-        if let ips = configuration.runtimeConfig?.ips {
-            guard case .array(let values) = ips else { throw CNIError(.invalidNetworkConfig, "runtimeConfig.ips is not an array") }
-            for value in values {
-                guard case .string(let text) = value else { throw CNIError(.invalidNetworkConfig, "runtimeConfig.ips holds a non-string \(value)") }
-                texts.append(text)
-            }
-        }
-        if texts.isEmpty { texts = (request.arguments["IP"] ?? "").split(separator: ",").map(String.init) }
-        var result: [IPAddress] = []
-        for text in texts {
+        var result = try configuration.runtimeConfig?.requestedAddresses() ?? []
+        if !result.isEmpty { return result }
+        for text in (request.arguments["IP"] ?? "").split(separator: ",").map(String.init) {
             guard let address = IPAddress(String(text.split(separator: "/").first ?? "")) else {
                 throw CNIError(.invalidNetworkConfig, "invalid requested IP \"\(text)\"")
             }

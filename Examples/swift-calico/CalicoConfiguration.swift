@@ -24,6 +24,12 @@ struct CalicoOptions: Codable, Sendable, Equatable {
     var nodeName: String?
     /// MTU of both veth ends (default: the kernel's, 1500).
     var mtu: Int?
+    /// swift-calico-node's readiness file, read by STATUS (default: `ready` in the agent's
+    /// default `--state-dir`, /var/run/swiftcni/calico-node).
+    var readinessFile: String?
+
+    static let defaultReadinessFile = "/var/run/swiftcni/calico-node/ready"
+    var readinessPath: String { readinessFile.flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultReadinessFile }
 
     static let inProcessIPAMType = "calico-ipam"
 }
@@ -46,15 +52,11 @@ struct CalicoNetworkConfiguration: Decodable, Sendable {
     var options: CalicoOptions
     /// Calico's `etcd_ca_cert_file`, `etcd_cert_file`, `etcd_key_file` (and user keys).
     var etcdSecurity: EtcdSecurity
-    /// Only whether addresses are requested through it matters (host-local in process or not).
-    var runtimeConfig: RuntimeConfiguration?
+    /// The capability arguments (`mac`, `dns`; `ips` with a delegated IPAM, which reads them).
+    var runtimeConfig: RuntimeCapabilities?
     var args: JSONValue?
     /// GC's `cni.dev/valid-attachments`.
     var validAttachments: [NetworkAttachment]?
-
-    struct RuntimeConfiguration: Decodable, Sendable {
-        var ips: JSONValue?
-    }
 
     enum CodingKeys: String, CodingKey {
         case name, ipam, runtimeConfig, args, validAttachments = "cni.dev/valid-attachments"
@@ -64,11 +66,19 @@ struct CalicoNetworkConfiguration: Decodable, Sendable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         name = try container.decodeIfPresent(String.self, forKey: .name)
         ipam = try container.decodeIfPresent(IPAMConfiguration.self, forKey: .ipam)
-        runtimeConfig = try container.decodeIfPresent(RuntimeConfiguration.self, forKey: .runtimeConfig)
+        runtimeConfig = try container.decodeIfPresent(RuntimeCapabilities.self, forKey: .runtimeConfig)
         args = try container.decodeIfPresent(JSONValue.self, forKey: .args)
         validAttachments = try container.decodeIfPresent([NetworkAttachment].self, forKey: .validAttachments)
         options = try CalicoOptions(from: decoder)
         etcdSecurity = try EtcdSecurity(from: decoder)
+    }
+
+    /// What swift-calico honours: `mac` and `dns` itself; `ips` with the in-process block IPAM
+    /// (a requested address, borrowed or claimed: ``AddressSource``) or through a delegated IPAM
+    /// plugin (host-local, swift-ipam). `portMappings` and `bandwidth` are the chained portmap
+    /// and bandwidth plugins'.
+    var honouredCapabilities: Set<RuntimeCapabilities.Name> {
+        [.mac, .dns, .ips]
     }
 
     /// Decodes a request's configuration; failures are code 6 (decoding failure).
@@ -97,11 +107,6 @@ struct PodIdentity: Sendable, Equatable {
         if let namespace, let name { return namespace + "." + name + (interfaceName == "eth0" ? "" : "." + interfaceName) }
         return containerID + "." + interfaceName
     }
-
-    /// The pod record's key components (`/swiftcni/pods/<namespace>/<name>`): without
-    /// Kubernetes arguments the namespace is `_` and the name the container ID.
-    var recordNamespace: String { namespace ?? "_" }
-    var recordName: String { name ?? containerID }
 
     /// `cali` and 11 hex digits of a 64-bit FNV-1a hash of ``hashedText``: 15 bytes, the
     /// kernel's limit, stable across ADD, CHECK and DEL.

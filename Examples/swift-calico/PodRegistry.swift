@@ -37,3 +37,14 @@ struct PodRegistry: Sendable {
         }
     }
 }
+
+extension PodIdentity {
+    /// The pod record's key components (`/swiftcni/pods/<namespace>/<name>`, Datastore's
+    /// `PodRecord.identity`): without Kubernetes arguments the namespace is `_` and the name the
+    /// container ID; one record per attachment (a second interface's name is `<name>:<interface>`).
+    var recordIdentity: (namespace: String, name: String) {
+        PodRecord.identity(podNamespace: namespace, podName: name, containerID: containerID, interface: interfaceName)
+    }
+    var recordNamespace: String { recordIdentity.namespace }
+    var recordName: String { recordIdentity.name }
+}

@@ -19,13 +19,15 @@ struct SwiftCalicoPlugin: CNIPlugin {
         var hostInterface: InterfaceName
         var podInterface: InterfaceName
         var node: NetlinkHandle
+        /// The `mac` capability: the pod end's address.
+        var podMACAddress: MACAddress? = nil
 
         /// The routed veth of this pod in the namespace `pod` is a handle for.
         func routed(pod: NetlinkHandle, addresses: [IPNetwork]) -> PodRoutedAttachment {
             PodRoutedAttachment.calico(
                 veth: PodAttachment(
                     containerID: identity.containerID, interfaceName: podInterface, podNamespace: pod.namespace,
-                    mtu: configuration.options.mtu, hostInterface: hostInterface),
+                    mtu: configuration.options.mtu, hostInterface: hostInterface, containerMACAddress: podMACAddress),
                 addresses: addresses)
         }
     }
@@ -42,7 +44,10 @@ struct SwiftCalicoPlugin: CNIPlugin {
     }
 
     func add(_ request: PluginRequest) async throws -> CNIResult {
-        let context = try context(request)
+        var context = try context(request)
+        let capabilities = context.configuration.runtimeConfig ?? RuntimeCapabilities()
+        try capabilities.refuseUnhonoured(context.configuration.honouredCapabilities, plugin: "swift-calico")
+        context.podMACAddress = try capabilities.macAddress()
         let pod = try request.podHandle()
         let registry = try PodRegistry(configuration: context.configuration)
         func record(_ addresses: [IPNetwork]) -> PodRecord {
@@ -83,7 +88,7 @@ struct SwiftCalicoPlugin: CNIPlugin {
                 ips: addresses.map { CNIResult.IPConfiguration(address: IPNetwork(host: $0.address), interface: 1) },
                 routes: addresses.contains { $0.family == .v4 }
                     ? [CNIRoute(destination: try IPNetwork(parsing: "0.0.0.0/0"), gateway: PodRoutedAttachment.gateway)] : [],
-                dns: allocation.dns)
+                dns: capabilities.resultDNS ?? allocation.dns)
         } catch {
             try? await context.addressing.release()
             if recordWithAllocation { try? await registry?.unregister(identity: context.identity) }
@@ -122,6 +127,8 @@ struct SwiftCalicoPlugin: CNIPlugin {
 
     func status(_ request: PluginRequest) async throws {
         let context = try context(request, needsInterface: false)
+        // The node agent first (down, crashed or not ready yet: 50), then the IPAM's store.
+        try AgentReadiness.check(path: context.configuration.options.readinessPath, agent: "swift-calico-node")
         try await context.addressing.status()
     }
 }

@@ -20,14 +20,21 @@ struct CanalOptions: Decodable, Sendable {
     var mtu: Int?
     var datastore: String?
     var nodeName: String?
+    /// swift-canald's readiness file, read by STATUS (default: subnetFile's path +
+    /// `.canald.ready`); swift-flanneld's, subnetFile's path + `.ready`, is read too.
+    var readinessFile: String?
+    /// The capability arguments (`mac`, `ips`, `dns` are honoured).
+    var runtimeConfig: RuntimeCapabilities?
     /// Decoded on its own from the same object (its keys are EtcdSecurity's).
     var etcdSecurity = EtcdSecurity.none
 
     private enum CodingKeys: String, CodingKey {
-        case name, subnetFile, dataDir, mtu, datastore, nodeName
+        case name, subnetFile, dataDir, mtu, datastore, nodeName, readinessFile, runtimeConfig
     }
 
     static let defaultDataDirectory = "/var/lib/cni/networks"
+    /// What swift-canal does itself; `portMappings` and `bandwidth` are chained plugins'.
+    static let honouredCapabilities: Set<RuntimeCapabilities.Name> = [.mac, .ips, .dns]
 
     init(decoding bytes: some Collection<UInt8>) throws(CNIError) {
         self = try CNIJSON.decode(Self.self, from: bytes)
@@ -40,5 +47,9 @@ struct CanalOptions: Decodable, Sendable {
 
     var networkName: String { name ?? "canal" }
     var subnetPath: String { subnetFile.flatMap { $0.isEmpty ? nil : $0 } ?? SubnetEnvironment.defaultPath }
+    var agentReadinessPath: String {
+        readinessFile.flatMap { $0.isEmpty ? nil : $0 } ?? AgentReadiness.path(beside: subnetPath, agent: "canald")
+    }
+    var overlayReadinessPath: String { AgentReadiness.path(beside: subnetPath) }
     var dataDirectory: String { dataDir.flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultDataDirectory }
 }

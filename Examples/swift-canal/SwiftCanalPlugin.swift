@@ -16,24 +16,30 @@ struct SwiftCanalPlugin: CNIPlugin {
     func add(_ request: PluginRequest) async throws -> CNIResult {
         let options = try CanalOptions(decoding: request.configurationBytes)
         let interface = try request.requiredInterfaceName()
+        let capabilities = options.runtimeConfig ?? RuntimeCapabilities()
+        try capabilities.refuseUnhonoured(CanalOptions.honouredCapabilities, plugin: "swift-canal")
+        let mac = try capabilities.macAddress()
+        let requested = try capabilities.requestedAddresses()
         let subnet = try Self.loadSubnet(options.subnetPath)
         let registry = try PodRecordWriter(options: options)
         let podNamespace = try request.podNamespace()
         let host = try PluginRequest.nodeHandle()
         let pod = try PluginRequest.handle(in: podNamespace)
         let allocator = try Self.allocator(options, subnet: subnet)
-        let allocation = try Self.ipam { try allocator.allocate(containerID: request.containerID, interfaceName: interface.value) }
+        let allocation = try Self.ipam { try allocator.allocate(containerID: request.containerID, interfaceName: interface.value, requested: requested) }
         let routed = PodRoutedAttachment.calico(
             veth: PodAttachment(
                 containerID: request.containerID, interfaceName: interface, podNamespace: podNamespace,
-                mtu: options.mtu ?? subnet.mtu, hostInterface: Self.hostInterface(request, interface)),
+                mtu: options.mtu ?? subnet.mtu, hostInterface: Self.hostInterface(request, interface), containerMACAddress: mac),
             addresses: allocation.addresses.map { IPNetwork(host: $0.address.address) })
         do {
             // Also the pod's permanent neighbour entry for 169.254.1.1 (the host end's MAC).
             let links = try routed.create(host: host, pod: pod)
             try await registry?.register(
                 request, addresses: routed.addresses.map { "\($0.address)" }, hostInterface: routed.veth.hostInterface.value)
-            return routed.result(links: links, sandbox: request.networkNamespace, version: request.version)
+            var result = routed.result(links: links, sandbox: request.networkNamespace, version: request.version)
+            if let dns = capabilities.resultDNS { result.dns = dns }
+            return result
         } catch {
             _ = try? routed.remove(host: host)
             _ = try? allocator.release(containerID: request.containerID, interfaceName: interface.value)
@@ -77,6 +83,9 @@ struct SwiftCanalPlugin: CNIPlugin {
 
     func status(_ request: PluginRequest) async throws {
         let options = try CanalOptions(decoding: request.configurationBytes)
+        // swift-canald (policy) and its swift-flanneld (overlay, subnet.env) must both be ready.
+        try AgentReadiness.check(path: options.agentReadinessPath, agent: "swift-canald")
+        try AgentReadiness.check(path: options.overlayReadinessPath, agent: "swift-flanneld")
         do { _ = try Self.loadSubnet(options.subnetPath) } catch {
             throw CNIError(.pluginNotAvailable, error.message, details: error.details)
         }

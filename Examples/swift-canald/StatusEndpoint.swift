@@ -9,10 +9,15 @@ import Synchronization
 /// (the store revision enforced) and `canal_policy_updates_total` (updates applied), beside
 /// swift-flanneld's own endpoint for the overlay.
 final class CanalStatus: Sendable {
-    let health = AgentHealth(detail: "policy not yet programmed")
+    let health: AgentHealth
     private let revision = Gauge(label: "canal_policy_revision")
     private let updates = Counter(label: "canal_policy_updates_total")
     private let applied = Mutex(0)
+
+    /// `readinessFile`: where swift-canal's STATUS reads that the policy is programmed.
+    init(readinessFile: String) throws {
+        health = try AgentHealth(agent: "swift-canald", readinessFile: readinessFile, detail: "policy not yet programmed")
+    }
 
     /// Records a policy agent status, then hands it on (to the status file writer).
     func statusHandler(then next: (@Sendable (PolicyAgentStatus) -> Void)?) -> @Sendable (PolicyAgentStatus) -> Void {

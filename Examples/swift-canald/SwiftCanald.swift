@@ -1,6 +1,7 @@
 import AgentOptions
 import AgentHTTP
 import ArgumentParser
+import CNISpec
 import Datastore
 import Foundation
 import Logging
@@ -50,6 +51,9 @@ struct SwiftCanald: AsyncParsableCommand {
 
     @Option(help: "Where swift-flanneld writes subnet.env (read by the swift-canal plugin).")
     var subnetFile = "/run/flannel/subnet.env"
+
+    @Option(help: "Where to publish readiness for swift-canal's STATUS (default: the --subnet-file path + .canald.ready; its swift-flanneld publishes the --subnet-file path + .ready).")
+    var readinessFile: String?
 
     @Option(help: "The key prefix of flannel's keys.")
     var etcdPrefix = "/coreos.com/network"
@@ -104,7 +108,8 @@ struct SwiftCanald: AsyncParsableCommand {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let metrics = PrometheusExposition()
         MetricsSystem.bootstrap(metrics.factory)
-        let status = CanalStatus()
+        let status = try CanalStatus(readinessFile: readinessFile ?? AgentReadiness.path(beside: subnetFile, agent: "canald"))
+        defer { status.health.withdraw() }
         var logger = Logger(label: "swift-canald")
         logger[metadataKey: "node"] = "\(node)"
         let namespace = try NetworkNamespace.current()

@@ -16,18 +16,27 @@ struct FlannelOptions: Decodable, Sendable {
     /// Where pod addresses are reserved, in host-local's on-disk format
     /// (`DATADIR/NETWORK/ADDRESS`; default /var/lib/cni/flannel).
     var dataDir: String?
+    /// swift-flanneld's readiness file, read by STATUS (default: subnetFile's path +
+    /// `.ready`, where the agent publishes it by default).
+    var readinessFile: String?
     /// The bridge options flannel hands to the bridge plugin it delegates to.
     var delegate: DelegateOptions?
     /// Present when chained after another plugin (and for CHECK); decoded only when present.
     var prevResult: JSONValue?
+    /// The capability arguments the runtime passes (`mac`, `ips`, `dns` are honoured).
+    var runtimeConfig: RuntimeCapabilities?
     /// GC's `cni.dev/valid-attachments`.
     var validAttachments: [NetworkAttachment]?
 
     enum CodingKeys: String, CodingKey {
-        case name, subnetFile, dataDir, delegate, prevResult, validAttachments = "cni.dev/valid-attachments"
+        case name, subnetFile, dataDir, readinessFile, delegate, prevResult, runtimeConfig, validAttachments = "cni.dev/valid-attachments"
     }
 
     static let defaultDataDirectory = "/var/lib/cni/flannel"
+
+    /// What swift-flannel does itself; `portMappings` and `bandwidth` are the chained portmap
+    /// and bandwidth plugins' (refused when declared for swift-flannel).
+    static let honouredCapabilities: Set<RuntimeCapabilities.Name> = [.mac, .ips, .dns]
 
     /// Decodes a request's configuration; failures are code 6.
     init(decoding bytes: some Collection<UInt8>) throws(CNIError) {
@@ -50,6 +59,7 @@ struct FlannelSettings: Sendable {
     var networkName: String
     var dataDirectory: String
     var subnetFile: String
+    var readinessFile: String
     var bridge: InterfaceName
     var isGateway: Bool
     var isDefaultGateway: Bool
@@ -64,6 +74,8 @@ struct FlannelSettings: Sendable {
         }
         dataDirectory = options.dataDir.flatMap { $0.isEmpty ? nil : $0 } ?? FlannelOptions.defaultDataDirectory
         subnetFile = options.subnetFile.flatMap { $0.isEmpty ? nil : $0 } ?? SubnetEnvironment.defaultPath
+        readinessFile = options.readinessFile.flatMap { $0.isEmpty ? nil : $0 }
+            ?? AgentReadiness.path(beside: subnetFile)
         do { bridge = try InterfaceName(delegate.bridge ?? "cni0") } catch {
             throw CNIError(.invalidNetworkConfig, "invalid bridge name \"\(delegate.bridge ?? "")\"", details: "\(error)")
         }

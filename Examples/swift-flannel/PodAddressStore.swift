@@ -40,9 +40,9 @@ struct PodAddressStore: Sendable {
 
     /// Reserves the next free address of `subnet` for the attachment (host-local's
     /// round-robin); the same attachment twice is an error.
-    func allocate(containerID: String, interfaceName: String, subnet: IPNetwork, gateway: IPAddress) throws(CNIError) -> IPAddress {
+    func allocate(containerID: String, interfaceName: String, subnet: IPNetwork, gateway: IPAddress, requested: [IPAddress] = []) throws(CNIError) -> IPAddress {
         let allocator = try allocator(subnet: subnet, gateway: gateway)
-        let allocation = try Self.mapped { try allocator.allocate(containerID: containerID, interfaceName: interfaceName) }
+        let allocation = try Self.mapped { try allocator.allocate(containerID: containerID, interfaceName: interfaceName, requested: requested) }
         guard let address = allocation.addresses.first?.address.address else {
             throw CNIError(.internal, "the allocator returned no address")
         }

@@ -15,6 +15,10 @@ struct SwiftFlannelPlugin: CNIPlugin {
         let settings = try FlannelSettings(configuration)
         let network = try PodNetwork(settings: settings)
         let interfaceName = try request.requiredInterfaceName()
+        let capabilities = configuration.runtimeConfig ?? RuntimeCapabilities()
+        try capabilities.refuseUnhonoured(FlannelOptions.honouredCapabilities, plugin: "swift-flannel")
+        let mac = try capabilities.macAddress()
+        let requested = try capabilities.requestedAddresses()
         // Chained after another plugin: its result is kept and ours added (decoded before
         // anything is created, so a bad prevResult leaves nothing behind).
         let previous = configuration.prevResult == nil ? nil : try request.previousResult()
@@ -33,10 +37,10 @@ struct SwiftFlannelPlugin: CNIPlugin {
         let store = PodAddressStore(dataDirectory: settings.dataDirectory, network: settings.networkName)
         let address = try store.allocate(
             containerID: request.containerID, interfaceName: interfaceName.value, subnet: network.subnet,
-            gateway: network.gateway.address)
+            gateway: network.gateway.address, requested: requested)
         let attachment = PodAttachment(
             containerID: request.containerID, interfaceName: interfaceName, podNamespace: podNamespace,
-            mtu: network.mtu, bridge: settings.bridge, hairpin: settings.hairpin)
+            mtu: network.mtu, bridge: settings.bridge, hairpin: settings.hairpin, containerMACAddress: mac)
         let links: PodAttachment.Links
         do {
             links = try attachment.create(host: host, pod: pod)
@@ -44,8 +48,9 @@ struct SwiftFlannelPlugin: CNIPlugin {
             _ = try? store.release(containerID: request.containerID, interfaceName: interfaceName.value)
             throw error
         }
-        let result = Self.result(
+        var result = Self.result(
             request: request, settings: settings, network: network, address: address, bridge: bridge, links: links)
+        if let dns = capabilities.resultDNS { result.dns = dns }
         do {
             try PodAddressing.apply(result, interface: interfaceName, pod: pod)
         } catch {
@@ -122,6 +127,8 @@ struct SwiftFlannelPlugin: CNIPlugin {
     func status(_ request: PluginRequest) async throws {
         let configuration = try FlannelOptions(decoding: request.configurationBytes)
         let settings = try FlannelSettings(configuration)
+        // The agent first (down, crashed or not ready yet: 50), then what it wrote.
+        try AgentReadiness.check(path: settings.readinessFile, agent: "swift-flanneld")
         do {
             _ = try PodNetwork(settings: settings)
         } catch {

@@ -1,4 +1,5 @@
 import AgentOptions
+import CNISpec
 import AgentHTTP
 import ArgumentParser
 import Logging
@@ -63,6 +64,9 @@ struct SwiftFlanneld: AsyncParsableCommand {
     @Option(help: "Where to write subnet.env.")
     var subnetFile = "/run/flannel/subnet.env"
 
+    @Option(help: "Where to publish readiness for swift-flannel's STATUS (default: the --subnet-file path + .ready).")
+    var readinessFile: String?
+
     @Option(help: "The key prefix of flannel's keys.")
     var etcdPrefix = "/coreos.com/network"
 
@@ -112,7 +116,11 @@ struct SwiftFlanneld: AsyncParsableCommand {
         var logger = Logger(label: "swift-flanneld")
         logger[metadataKey: "node"] = "\(node)"
         if let parentPid { ParentWatch.start(expectedParent: parentPid, logger: logger) }
-        let status = AgentHealth()
+        let status = try AgentHealth(
+            agent: "swift-flanneld", readinessFile: readinessFile ?? Self.defaultReadinessFile(subnetFile: subnetFile),
+            detail: "leasing a subnet")
+        // Withdrawn on every exit the process lives through; a crash leaves it to the pid check.
+        defer { status.withdraw() }
         let underlay = try chooseUnderlay()
         logger.info("underlay \(underlay.interface) \(underlay.address), public address \(underlay.publicAddress), MTU \(underlay.mtu)")
         let agent: any Service
@@ -149,5 +157,10 @@ struct SwiftFlanneld: AsyncParsableCommand {
             interfaces: iface, regexes: ifaceRegex, canReach: ifaceCanReach.flatMap(IPAddress.init), publicIP: publicIp.flatMap(IPAddress.init))
         let netlink = try NetlinkHandle(namespace: NetworkNamespace.current())
         return try UnderlayDetection.flannel(options).choose(in: try UnderlayInventory.read(netlink))
+    }
+
+    /// swift-flannel's default: subnet.env's path + `.ready`.
+    static func defaultReadinessFile(subnetFile: String) -> String {
+        AgentReadiness.path(beside: subnetFile)
     }
 }

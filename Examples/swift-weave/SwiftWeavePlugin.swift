@@ -21,13 +21,17 @@ struct SwiftWeavePlugin: CNIPlugin {
         let options = try WeaveOptions(decoding: request.configurationBytes)
         let interface = try request.requiredInterfaceName()
         try Self.validateContainerID(request.containerID)
+        let capabilities = options.runtimeConfig ?? RuntimeCapabilities()
+        try capabilities.refuseUnhonoured(WeaveOptions.honouredCapabilities, plugin: "swift-weave")
+        let mac = try capabilities.macAddress()
         let registry = try PodRecordWriter(options: options)
         let podNamespace = try request.podNamespace()
         let host = try PluginRequest.nodeHandle()
         let pod = try PluginRequest.handle(in: podNamespace)
         let client = options.client
-        let answer = try Self.agent { () throws(WeaveError) in try client.perform(WeaveAgentRequest(operation: .allocate, containerID: request.containerID)) }
-        let release = { _ = try? client.perform(WeaveAgentRequest(operation: .release, containerID: request.containerID)) }
+        let owner = Self.addressOwner(containerID: request.containerID, interface: interface.value)
+        let answer = try Self.agent { () throws(WeaveError) in try client.perform(WeaveAgentRequest(operation: .allocate, containerID: owner)) }
+        let release = { _ = try? client.perform(WeaveAgentRequest(operation: .release, containerID: owner)) }
         guard let addressText = answer.address, let address = try? IPNetwork(parsing: addressText),
             let gatewayText = answer.gateway, let gateway = try? IPAddress(parsing: gatewayText)
         else {
@@ -37,7 +41,8 @@ struct SwiftWeavePlugin: CNIPlugin {
         let attachment = PodAttachment(
             containerID: request.containerID, interfaceName: interface, podNamespace: podNamespace, mtu: answer.mtu,
             bridge: WeaveNames.bridge, hairpin: options.hairpin,
-            hostInterface: WeaveNames.hostInterface(containerID: request.containerID, interfaceName: interface.value))
+            hostInterface: WeaveNames.hostInterface(containerID: request.containerID, interfaceName: interface.value),
+            containerMACAddress: mac)
         let links: PodAttachment.Links
         let bridge: Link
         do {
@@ -47,7 +52,7 @@ struct SwiftWeavePlugin: CNIPlugin {
             release()
             throw CNIError.fromIPAM(error, "bridge \(WeaveNames.bridge) is missing: is swift-weaved running?")
         }
-        let result = CNIResult(
+        var result = CNIResult(
             cniVersion: request.version,
             interfaces: [
                 CNIResult.Interface(name: bridge.name, mac: bridge.macAddress),
@@ -56,6 +61,7 @@ struct SwiftWeavePlugin: CNIPlugin {
             ],
             ips: [CNIResult.IPConfiguration(address: address, gateway: gateway, interface: 2)],
             routes: [CNIRoute(destination: try! IPNetwork(parsing: "0.0.0.0/0"), gateway: gateway)])
+        if let dns = capabilities.resultDNS { result.dns = dns }
         do {
             try PodAddressing.apply(result, interface: interface, pod: pod)
             // Host end: the pod's address without the bridge port.
@@ -77,7 +83,8 @@ struct SwiftWeavePlugin: CNIPlugin {
         if let registry = try PodRecordWriter(options: options) { try await registry.unregister(request) }
         // DEL succeeds while the agent is down: the address stays held until GC (retain) frees it.
         do throws(WeaveError) {
-            _ = try options.client.perform(WeaveAgentRequest(operation: .release, containerID: request.containerID))
+            let owner = Self.addressOwner(containerID: request.containerID, interface: interface.value)
+            _ = try options.client.perform(WeaveAgentRequest(operation: .release, containerID: owner))
         } catch where error.code == .agentUnavailable {
             let line = "swift-weave: \(error.message); the address of \(request.containerID) is freed by the next GC\n"
             _ = line.withCString { write(2, $0, strlen($0)) }
@@ -103,22 +110,25 @@ struct SwiftWeavePlugin: CNIPlugin {
     /// GC: every address of a container not among the valid attachments is freed.
     func garbageCollect(_ request: PluginRequest) async throws {
         let options = try WeaveOptions(decoding: request.configurationBytes)
-        let keep = (options.validAttachments ?? []).map(\.containerID)
+        let keep = (options.validAttachments ?? []).map { Self.addressOwner(containerID: $0.containerID, interface: $0.interfaceName) }
         _ = try Self.agent { () throws(WeaveError) in try options.client.perform(WeaveAgentRequest(operation: .retain, containerIDs: keep)) }
     }
 
-    /// STATUS: fails (code 50) while the agent is down or not ready.
+    /// STATUS: fails (code 50) while the agent is down, crashed or not ready (its readiness
+    /// file: no socket round trip, so a polling runtime never waits).
     func status(_ request: PluginRequest) async throws {
         let options = try WeaveOptions(decoding: request.configurationBytes)
-        do throws(WeaveError) {
-            _ = try WeaveAgentClient(socketPath: options.client.socketPath, timeoutSeconds: 5)
-                .perform(WeaveAgentRequest(operation: .ping))
-        } catch {
-            throw CNIError(.pluginNotAvailable, "swift-weaved is not ready", details: error.message)
-        }
+        try AgentReadiness.check(path: options.readinessPath, agent: "swift-weaved")
     }
 
     // MARK: Helpers
+
+    /// Who holds an attachment's address in the agent's ring: the container ID for the pod's
+    /// main interface (`eth0`, as before), `<containerID>.<interface>` for a second one (Multus'
+    /// `net1`), so one attachment's DEL does not free the other's address.
+    static func addressOwner(containerID: String, interface: String) -> String {
+        interface == "eth0" || interface.isEmpty ? containerID : containerID + "." + interface
+    }
 
     static func validateContainerID(_ id: String) throws(CNIError) {
         do { try Identifier.validateContainerID(id) } catch { throw CNIError.fromIPAM(error, "invalid container ID") }

@@ -16,13 +16,17 @@ struct WeaveOptions: Decodable, Sendable {
     var socket: String?
     /// Hairpin on the pod's bridge port (default true, as Weave).
     var hairpinMode: Bool?
+    /// swift-weaved's readiness file, read by STATUS (default: the socket's path + `.ready`).
+    var readinessFile: String?
+    /// The capability arguments (`mac` and `dns` are honoured; addresses come from the ring).
+    var runtimeConfig: RuntimeCapabilities?
     var datastore: String?
     var nodeName: String?
     /// `cni.dev/valid-attachments` of a GC request.
     var validAttachments: [NetworkAttachment]?
 
     enum CodingKeys: String, CodingKey {
-        case name, socket, hairpinMode, datastore, nodeName
+        case name, socket, hairpinMode, readinessFile, runtimeConfig, datastore, nodeName
         case validAttachments = "cni.dev/valid-attachments"
     }
 
@@ -36,4 +40,9 @@ struct WeaveOptions: Decodable, Sendable {
 
     var client: WeaveAgentClient { WeaveAgentClient(socketPath: socket ?? WeaveNames.defaultSocketPath) }
     var hairpin: Bool { hairpinMode ?? true }
+    static let honouredCapabilities: Set<RuntimeCapabilities.Name> = [.mac, .dns]
+    var readinessPath: String {
+        readinessFile.flatMap { $0.isEmpty ? nil : $0 }
+            ?? AgentReadiness.path(beside: socket ?? WeaveNames.defaultSocketPath)
+    }
 }

@@ -1,5 +1,6 @@
 import AgentHTTP
 import ArgumentParser
+import CNISpec
 import Datastore
 import Foundation
 import IPAM
@@ -53,6 +54,9 @@ extension SwiftWeaved {
 
         @Option(help: "The local socket the swift-weave plugin asks for addresses on.")
         var socket = WeaveNames.defaultSocketPath
+
+        @Option(help: "Where to publish readiness for swift-weave's STATUS (default: the --socket path + .ready).")
+        var readinessFile: String?
 
         @Option(help: "The store with network policies and pod records: file:DIR or etcd:URL[,URL...]. Without it, no policy.")
         var store: String?
@@ -170,7 +174,10 @@ extension SwiftWeaved {
                 initialPeerCount: initialCount, observer: observer)
             let agent = WeaveAgent(router: router, dataPath: dataPath, ringStore: ringStore, ring: ring, logger: logger)
 
-            let health = AgentHealth(detail: "starting")
+            let health = try AgentHealth(
+                agent: "swift-weaved", readinessFile: readinessFile ?? AgentReadiness.path(beside: socket),
+                detail: "starting")
+            defer { health.withdraw() }
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
                 .init(service: AgentService(agent: agent, node: node, socketPath: socket, health: health, logger: logger),
                       successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)

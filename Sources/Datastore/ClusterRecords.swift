@@ -51,10 +51,20 @@ public struct PodRecord: Hashable, Sendable, Codable {
 
     /// The key components of a pod a CNI runtime names in its arguments (`K8S_POD_NAMESPACE`,
     /// `K8S_POD_NAME`): without (or with an empty) namespace it is `_`, without a name the
-    /// container ID.
-    public static func identity(podNamespace: String?, podName: String?, containerID: String) -> (namespace: String, name: String) {
-        (podNamespace.flatMap { $0.isEmpty ? nil : $0 } ?? "_", podName.flatMap { $0.isEmpty ? nil : $0 } ?? containerID)
+    /// container ID. One record per attachment: a second interface of the same pod (Multus'
+    /// `net1`) is `<name>:<interface>` (`:` is in no Kubernetes name), so neither attachment's
+    /// ADD overwrites nor its DEL removes the other's record; the main interface (`eth0`, or
+    /// none given) keeps the plain name.
+    public static func identity(
+        podNamespace: String?, podName: String?, containerID: String, interface: String? = nil
+    ) -> (namespace: String, name: String) {
+        let name = podName.flatMap { $0.isEmpty ? nil : $0 } ?? containerID
+        let attachment = interface.flatMap { $0.isEmpty || $0 == mainInterface ? nil : $0 }
+        return (podNamespace.flatMap { $0.isEmpty ? nil : $0 } ?? "_", attachment.map { name + ":" + $0 } ?? name)
     }
+
+    /// The pod's main interface, whose record keeps the pod's plain name.
+    public static let mainInterface = "eth0"
 
     /// The record stored at `key`; a value that does not decode is a `.malformedRecord` naming it.
     public init(decoding value: [UInt8], key: String) throws(DatastoreError) {

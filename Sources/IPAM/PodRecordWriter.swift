@@ -27,14 +27,16 @@ public struct PodRecordWriter: Sendable {
     /// The record's namespace and name for a request.
     public static func identity(_ request: PluginRequest) -> (namespace: String, name: String) {
         PodRecord.identity(
-            podNamespace: request.arguments["K8S_POD_NAMESPACE"], podName: request.arguments["K8S_POD_NAME"], containerID: request.containerID)
+            podNamespace: request.arguments["K8S_POD_NAMESPACE"], podName: request.arguments["K8S_POD_NAME"], containerID: request.containerID,
+            interface: request.interfaceName?.value)
     }
 
     /// Writes (or replaces) the pod's record.
     public func register(_ request: PluginRequest, addresses: [String], hostInterface: String?) async throws(CNIError) {
         let (namespace, name) = Self.identity(request)
         let record = PodRecord(
-            namespace: namespace, name: name, node: node, containerID: request.containerID, addresses: addresses,
+            namespace: namespace, name: name, node: node, containerID: request.containerID, interface: request.interfaceName?.value,
+            addresses: addresses,
             hostInterface: hostInterface, labels: [:])
         do { try await registry.put(record) } catch {
             throw CNIError.fromIPAM(error, "failed to write the pod record of \(namespace)/\(name)")

@@ -53,6 +53,7 @@ public struct CalicoProfile: LabProfile, Hashable {
         NetworkConfigurationList(cniVersion: "1.0.0", name: "k8s-pod-network", plugins: [
                 [
                     "type": "swift-calico", "datastore": .string(lab.store), "nodeName": .string(node.name),
+                    "readinessFile": .string(lab.nodeDirectory(node.index) + "/calico-node/ready"),
                     "ipam": [
                         "type": "calico-ipam",
                         "pools": [["cidr": .string(settings.effectivePool), "blockSize": .integer(Int64(settings.effectiveBlockSize))]],

@@ -32,14 +32,18 @@ public struct PodAttachment: Sendable {
     /// The host end's MAC address, set in the creation request itself (`ip link add HOST
     /// address MAC …`); nil lets the kernel pick a random one.
     public var hostMACAddress: MACAddress?
+    /// The pod end's MAC address (the `mac` capability), set in the creation request; nil
+    /// lets the kernel pick one.
+    public var containerMACAddress: MACAddress?
 
     /// An attachment; `hostInterface` defaults to
     /// ``PodInterfaceNaming/hostInterfaceName(containerID:interfaceName:prefix:)``.
     public init(
         containerID: String, interfaceName: InterfaceName, podNamespace: NetworkNamespace, mtu: Int? = nil,
         bridge: InterfaceName? = nil, hairpin: Bool = false, hostInterface: InterfaceName? = nil,
-        hostMACAddress: MACAddress? = nil
+        hostMACAddress: MACAddress? = nil, containerMACAddress: MACAddress? = nil
     ) {
+        self.containerMACAddress = containerMACAddress
         self.containerID = containerID
         self.containerInterface = interfaceName
         self.hostInterface = hostInterface
@@ -70,7 +74,7 @@ public struct PodAttachment: Sendable {
     public func create(host: NetlinkHandle, pod: NetlinkHandle) throws(CNIError) -> Links {
         let specification = LinkSpecification(
             name: hostInterface,
-            kind: .veth(peer: VethPeer(name: containerInterface, namespace: podNamespace, mtu: mtu)),
+            kind: .veth(peer: VethPeer(name: containerInterface, namespace: podNamespace, macAddress: containerMACAddress, mtu: mtu)),
             mtu: mtu, macAddress: hostMACAddress, master: bridge, isUp: true)
         // The common case costs one request; a name clash (EEXIST from either end) is sorted
         // out afterwards: a taken pod name is the caller's error, a stale host end is replaced.

@@ -123,8 +123,16 @@ public struct PodRoutedAttachment: Sendable {
                 if let mac = links.host.macAddress {
                     try pod.replaceNeighbor(.permanent(Self.gateway, macAddress: mac), device: device)
                 }
-                try pod.replaceRoute(Netlink.Route(destination: IPNetwork(host: Self.gateway), device: device, scope: .link))
-                try pod.replaceRoute(Netlink.Route(destination: Self.defaultIPv4, gateway: Self.gateway, device: device))
+                // A second attachment of the same pod (Multus' net1) leaves the first one's
+                // gateway and default route where they are: its own are added only when the pod
+                // has no default route through another interface.
+                let others = try pod.routes(family: .v4).contains { route in
+                    route.destination == Self.defaultIPv4 && route.nextHops.contains { $0.device != nil && $0.device != device }
+                }
+                if !others {
+                    try pod.replaceRoute(Netlink.Route(destination: IPNetwork(host: Self.gateway), device: device, scope: .link))
+                    try pod.replaceRoute(Netlink.Route(destination: Self.defaultIPv4, gateway: Self.gateway, device: device))
+                }
             }
             for address in addresses {
                 try host.replaceRoute(

@@ -37,3 +37,42 @@ public enum HostLocalFiles {
         return entries.filter { IPAddress($0) != nil }.sorted()
     }
 }
+
+/// A plugin's STATUS answer, as the tests of every plugin with an agent read it.
+public struct PluginStatusAnswer: Sendable, CustomStringConvertible {
+    /// nil when STATUS succeeded; the spec error's code otherwise (0 when the output was not one).
+    public var code: Int?
+    public var message: String
+    public var output: String
+
+    public var isReady: Bool { code == nil }
+    public var description: String { code.map { "\($0): \(message)" } ?? "ready" }
+
+    public init(_ result: ChildProcess.Output) {
+        output = result.standardOutputText + result.standardErrorText
+        guard !result.status.isSuccess else {
+            code = nil
+            message = ""
+            return
+        }
+        let object = (try? JSONSerialization.jsonObject(with: Data(result.standardOutput))) as? [String: Any]
+        code = (object?["code"] as? Int) ?? 0
+        message = (object?["msg"] as? String) ?? output
+    }
+}
+
+extension NetworkNamespace {
+    /// Runs `executable`'s STATUS (CNI 1.1.0) in this namespace with `configuration` (the
+    /// plugin's object, `cniVersion` and `name` added when missing).
+    /// `CNI_PATH` defaults to the plugin's own directory.
+    public func pluginStatus(_ executable: String, configuration: [String: Any], pluginPath: [String]? = nil) throws -> PluginStatusAnswer {
+        var object = configuration
+        if object["cniVersion"] == nil { object["cniVersion"] = "1.1.0" }
+        if object["name"] == nil { object["name"] = "status-test" }
+        let data = try JSONSerialization.data(withJSONObject: object)
+        return PluginStatusAnswer(
+            try runPluginRaw(
+                executable, command: "STATUS", configuration: String(decoding: data, as: UTF8.self), podNamespace: nil,
+                pluginPath: pluginPath ?? [(executable as NSString).deletingLastPathComponent], timeoutMilliseconds: 10_000))
+    }
+}

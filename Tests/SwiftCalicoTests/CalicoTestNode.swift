@@ -15,6 +15,9 @@ struct CalicoTestNode {
 
     var dataDirectory: String { directory + "/host-local" }
     var storeDirectory: String { directory + "/store" }
+    /// The agent's `--state-dir` (CalicoCluster's `state-N` for `node-N`) and its readiness file.
+    var stateDirectory: String { directory + "/state-" + (nodeName.split(separator: "-").last.map(String.init) ?? nodeName) }
+    var readinessFile: String { stateDirectory + "/ready" }
 
     init(node: NetworkNamespace, directory: String, nodeName: String = "node-1") {
         self.node = node
@@ -30,11 +33,12 @@ struct CalicoTestNode {
         if blocks {
             return [
                 "type": "swift-calico", "datastore": .string("file:" + storeDirectory), "nodeName": .string(nodeName),
+                "readinessFile": .string(readinessFile),
                 "ipam": ["type": "calico-ipam", "pools": [["cidr": "10.244.0.0/16", "blockSize": 26]]],
             ]
         }
         return [
-            "type": "swift-calico",
+            "type": "swift-calico", "readinessFile": .string(readinessFile),
             "ipam": ["type": .string(ipamType), "subnet": "10.65.0.0/24", "dataDir": .string(dataDirectory)],
         ]
     }

@@ -151,6 +151,9 @@ import TestSupport
             let (node, kept, stale) = (namespaces[0], namespaces[1], namespaces[2])
             let harness = CalicoTestNode(node: node, directory: directory)
             let list = harness.conflist(version: .v1_1_0, blocks: true)
+            #expect(await cniError { try await harness.runtime.status(list) }?.code == .pluginNotAvailable)
+            // This process stands in for swift-calico-node (its readiness record).
+            try AgentReadiness.current(agent: "swift-calico-node", ready: true, detail: "test").publish(to: harness.readinessFile)
             try await harness.runtime.status(list)
             let first = try await harness.runtime.add(list, harness.attachment("keep", pod: kept)).current()
             #expect(first.ips.first?.address.description == "10.244.0.0/32" || first.ips.first?.address.description == "10.244.0.1/32")

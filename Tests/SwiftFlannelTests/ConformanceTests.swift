@@ -156,6 +156,15 @@ import TestSupport
             let (node, kept, stale) = (namespaces[0], namespaces[1], namespaces[2])
             let harness = try FlannelTestNode(node: node, directory: directory)
             let list = harness.conflist(version: .v1_1_0)
+            // No agent: 50. This process stands in for swift-flanneld (its readiness record).
+            #expect(await cniError { try await harness.runtime.status(list) }?.code == .pluginNotAvailable)
+            let readiness = harness.subnetFile + ".ready"
+            var record = try AgentReadiness.current(agent: "swift-flanneld", ready: false, detail: "waiting for the network configuration")
+            try record.publish(to: readiness)
+            let waiting = await cniError { try await harness.runtime.status(list) }
+            #expect(waiting?.code == .pluginNotAvailable && waiting?.message.contains("waiting for the network configuration") == true)
+            record.ready = true
+            try record.publish(to: readiness)
             try await harness.runtime.status(list)
             _ = try await harness.runtime.add(list, harness.attachment("keep", pod: kept))
             _ = try await harness.runtime.add(list, harness.attachment("stale", pod: stale))
@@ -170,6 +179,14 @@ import TestSupport
             try FileManager.default.removeItem(atPath: harness.subnetFile)
             let error = await cniError { try await harness.runtime.status(list) }
             #expect(error?.code == .pluginNotAvailable)
+            // A record naming a process that is gone (another start time) is stale.
+            var gone = record
+            gone.startTime += 1
+            try gone.publish(to: readiness)
+            let dead = await cniError { try await harness.runtime.status(list) }
+            #expect(dead?.code == .pluginNotAvailable && dead?.message.contains("no longer running") == true, "\(String(describing: dead))")
+            record.withdraw(from: readiness)
+            #expect(!FileManager.default.fileExists(atPath: readiness + ".tmp"))
         }
     }
 }

@@ -103,6 +103,16 @@ import Weave
         try await lab.deletePod(try PodReference(namespace: "x", name: "p2"))
         try await lab.startAgent(1)
         try await Self.waitUntilReady(socket1)
+        let readyAgain = try await eventually(within: 15) { try pluginStatus(node: node1, socket: socket1).status.isSuccess }
+        #expect(readyAgain, "\((try? pluginStatus(node: node1, socket: socket1).standardOutputText) ?? "")")
+        // Killed with SIGKILL (no clean stop): its readiness file names a dead process.
+        try await lab.killAgent(1)
+        let killed = try pluginStatus(node: node1, socket: socket1)
+        #expect(
+            !killed.status.isSuccess && killed.standardOutputText.contains("\"code\":50")
+                && killed.standardOutputText.contains("no longer running"), "\(killed.standardOutputText)")
+        try await lab.startAgent(1)
+        try await Self.waitUntilReady(socket1)
 
         // A restarted agent keeps its pods' addresses (its ring state is on disk).
         let pod3 = try #require(pods.first { $0.name == "p3" })
