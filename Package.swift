@@ -359,7 +359,7 @@ let package = Package(
         // client (lean: no full Foundation, no NIO, so the plugin stays small).
         .target(
             name: "Weave",
-            dependencies: ["Routing", "NetPrimitives", "SystemSupport"],
+            dependencies: ["Routing", "NetPrimitives", "SystemSupport", "CLinuxShim"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

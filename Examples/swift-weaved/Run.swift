@@ -149,9 +149,6 @@ extension SwiftWeaved {
             let dataPath = try DataPath(netlink: netlink, range: try parsedRange(), underlay: underlay, underlayMTU: underlayMTU)
 
             let secret = try secretFile.map { path throws(MeshError) in try MeshSecret(contentsOfFile: path) }
-            if secret != nil {
-                logger.warning("a secret encrypts the mesh's control connections; pod data still crosses the fast path in clear (no sleeve yet)")
-            }
             let identity = PeerNaming.identity(node: node)
             var meshConfiguration = MeshConfiguration(
                 identity: identity, listen: MeshPeerAddress(underlay.address.address, port: WeaveNames.controlPort),
@@ -168,7 +165,10 @@ extension SwiftWeaved {
             let ring = try await ringStore.load(
                 me: PeerNaming.ringPeer(identity.name, nickname: node), range: try parsedRange(),
                 initialPeerCount: initialCount, observer: observer)
-            let agent = WeaveAgent(router: router, dataPath: dataPath, ringStore: ringStore, ring: ring, logger: logger)
+            let sleeve = Sleeve(
+                local: identity.name.rawValue, tap: try TapDevice(name: WeaveNames.sleeveDevice),
+                socket: try SleeveSocket(port: UInt16(WeaveNames.controlPort)))
+            let agent = WeaveAgent(router: router, dataPath: dataPath, sleeve: sleeve, ringStore: ringStore, ring: ring, logger: logger)
 
             let health = AgentHealth(detail: "starting")
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
