@@ -15,7 +15,7 @@ struct DataPath: Sendable {
     let fastPath: BridgedVXLANPort
     let floodList: FloodListReconciler
 
-    init(netlink: NetlinkHandle, range: IPNetwork, underlay: NodeUnderlay, underlayMTU: Int) throws {
+    init(netlink: NetlinkHandle, range: IPNetwork, underlay: NodeUnderlay, underlayMTU: Int, bridgeMAC: MACAddress? = nil) throws {
         self.netlink = netlink
         self.range = range
         fastPath = try BridgedVXLANPort(
@@ -24,9 +24,13 @@ struct DataPath: Sendable {
             underlayMTU: underlayMTU)
         floodList = FloodListReconciler(device: WeaveNames.fastPathDevice)
         self.underlayMTU = underlayMTU
+        self.bridgeMAC = bridgeMAC
     }
 
     let underlayMTU: Int
+    /// The bridge's MAC: the local peer's name (a locally administered unicast address), so
+    /// peers address fast-path heartbeats to it without asking.
+    let bridgeMAC: MACAddress?
 
     /// The MTU of the bridge and the pods: frames must fit the fast path and a sealed sleeve
     /// datagram alike (a pair may move from one to the other while traffic flows), so the pods
@@ -40,7 +44,9 @@ struct DataPath: Sendable {
         try BridgeAttachment.ensure(
             BridgeConfiguration(name: WeaveNames.bridge, mtu: mtu, gatewayAddresses: addresses, enablesForwarding: true),
             host: netlink)
-        if try netlink.link(named: WeaveNames.bridge).mtu != mtu { try netlink.setMTU(mtu, of: WeaveNames.bridge) }
+        let bridge = try netlink.link(named: WeaveNames.bridge)
+        if bridge.mtu != mtu { try netlink.setMTU(mtu, of: WeaveNames.bridge) }
+        if let bridgeMAC, bridge.macAddress != bridgeMAC { try netlink.setMACAddress(bridgeMAC, of: WeaveNames.bridge) }
         try fastPath.ensure(handle: netlink)
         if let sleeve = try netlink.linkIfPresent(named: WeaveNames.sleeveDevice) {
             if sleeve.mtu != mtu { try netlink.setMTU(mtu, of: WeaveNames.sleeveDevice) }

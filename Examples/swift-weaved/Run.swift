@@ -146,10 +146,12 @@ extension SwiftWeaved {
                 underlay = detected
             }
             let underlayMTU = try netlink.link(named: underlay.interface).mtu
-            let dataPath = try DataPath(netlink: netlink, range: try parsedRange(), underlay: underlay, underlayMTU: underlayMTU)
 
             let secret = try secretFile.map { path throws(MeshError) in try MeshSecret(contentsOfFile: path) }
             let identity = PeerNaming.identity(node: node)
+            let dataPath = try DataPath(
+                netlink: netlink, range: try parsedRange(), underlay: underlay, underlayMTU: underlayMTU,
+                bridgeMAC: MACAddress(bytes: identity.name.bytes))
             var meshConfiguration = MeshConfiguration(
                 identity: identity, listen: MeshPeerAddress(underlay.address.address, port: WeaveNames.controlPort),
                 dialFromListenAddress: true, peers: try parsedPeers(), secret: secret, trustedSubnets: try parsedTrustedSubnets())

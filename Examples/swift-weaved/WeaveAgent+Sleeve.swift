@@ -75,8 +75,9 @@ extension WeaveAgent {
                 channels[peer] = channel
             }
         }
+        let failed = fastPathFailures(neighbours: neighbours, encrypted: Set(channels.keys))
         let plan = PathPlan.plan(neighbours: neighbours, routes: routes, encrypted: Set(channels.keys),
-                                 fastPathFailed: fastPathFailures)
+                                 fastPathFailed: failed)
         var sleeveRoutes = SleeveRoutes(local: router.localName.rawValue)
         for (peer, address) in neighbours {
             guard case .v4(let v4) = address else { continue }
@@ -101,6 +102,25 @@ extension WeaveAgent {
             floodErrors += 1
             logger.warning("fast path flood list: \(error)")
         }
+    }
+
+    /// Hands the heartbeat its targets (the unencrypted neighbours) and returns those whose
+    /// heartbeats went unacknowledged for ``heartbeatTimeout`` (or never were): their data goes
+    /// over the sleeve until the fast path answers again. Without heartbeats (tests that run no
+    /// sleeve), no neighbour has failed.
+    private func fastPathFailures(neighbours: [PeerName: IPAddress], encrypted: Set<PeerName>) -> Set<PeerName> {
+        guard let heartbeat else { return [] }
+        var targets: [UInt64: UInt32] = [:]
+        for (peer, address) in neighbours where !encrypted.contains(peer) {
+            if case .v4(let v4) = address { targets[peer.rawValue] = v4.value }
+        }
+        heartbeat.update(targets: targets)
+        let acknowledged = heartbeat.lastAcknowledged
+        let now = ContinuousClock.now
+        return Set(neighbours.keys.filter { peer in
+            guard targets[peer.rawValue] != nil else { return false }
+            return acknowledged[peer.rawValue].map { now - $0 > Self.heartbeatTimeout } ?? true
+        })
     }
 
     private func nicknames(status: MeshRouterStatus) -> [PeerName: String] {

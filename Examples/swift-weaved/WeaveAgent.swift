@@ -27,8 +27,10 @@ actor WeaveAgent {
     /// Which path carries each peer, as last computed by ``refreshPaths()``.
     var pathPlan = PathPlan()
     var peerPaths: [PeerPath] = []
-    /// Neighbours whose fast path is down (their data goes over the sleeve).
-    var fastPathFailures: Set<PeerName> = []
+    /// Heartbeats over the fast path (started with the sleeve).
+    var heartbeat: FastPathHeartbeat?
+    /// How long a neighbour's fast path may go without an acknowledged heartbeat.
+    static let heartbeatTimeout: Duration = .seconds(3)
     private var tasks: [Task<Void, Never>] = []
 
     init(router: MeshRouter, dataPath: DataPath, sleeve: Sleeve?, ringStore: RingNodeStore, ring: RingNode, logger: Logger) {
@@ -50,7 +52,14 @@ actor WeaveAgent {
     func start() async throws {
         gateway = ring.address(of: WeaveNames.bridgeAddressOwner).map { IPAddress.v4($0) }
         try dataPath.ensure(gateway: gateway)
-        try sleeve?.start()
+        if let sleeve {
+            try sleeve.start()
+            let heartbeat = try FastPathHeartbeat(
+                local: router.localName.rawValue, bridgeIndex: try dataPath.netlink.link(named: WeaveNames.bridge).index,
+                frameSize: dataPath.mtu + 14, identifier: WeaveNames.fastPathIdentifier, port: WeaveNames.fastPathPort)
+            try heartbeat.start()
+            self.heartbeat = heartbeat
+        }
         let inbox = await router.messages(channel: Self.ringChannel)
         try await router.start()
         let routes = await router.routeChanges()
@@ -77,6 +86,7 @@ actor WeaveAgent {
         tasks = []
         await router.stop()
         sleeve?.stop()
+        heartbeat?.stop()
         _ = await saveChain?.result
     }
 

@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 #include <net/if.h>
 #include <linux/if_tun.h>
+#include <linux/if_packet.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/uio.h>
 #include "CLinuxShim.h"
@@ -105,4 +107,21 @@ int cnishim_receive_batch(int fd, cnishim_datagram *datagrams, unsigned count) {
         datagrams[i].port = ntohs(addresses[i].sin_port);
     }
     return received;
+}
+
+int cnishim_packet_socket(int ifindex, uint16_t protocol) {
+    int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(protocol));
+    if (fd < 0) return -1;
+    struct sockaddr_ll address;
+    memset(&address, 0, sizeof address);
+    address.sll_family = AF_PACKET;
+    address.sll_protocol = htons(protocol);
+    address.sll_ifindex = ifindex;
+    if (bind(fd, (struct sockaddr *)&address, sizeof address) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
 }

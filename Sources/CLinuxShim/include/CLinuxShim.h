@@ -49,4 +49,8 @@ int cnishim_send_batch(int fd, const cnishim_datagram *datagrams, unsigned count
 /// of `payload_length` bytes each; sets each received `payload_length`, `address`, `port`.
 /// Returns how many were received or -1 (EAGAIN when none was waiting).
 int cnishim_receive_batch(int fd, cnishim_datagram *datagrams, unsigned count);
+/// A packet socket (AF_PACKET, SOCK_DGRAM, O_NONBLOCK | O_CLOEXEC) bound to the device with
+/// index `ifindex` for the EtherType `protocol` (host order): it receives the payloads of the
+/// frames of that type the device delivers to this host. Returns the descriptor or -1.
+int cnishim_packet_socket(int ifindex, uint16_t protocol);
 #endif
