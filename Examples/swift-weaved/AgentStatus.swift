@@ -128,6 +128,7 @@ extension WeaveAgent {
         Gauge(label: "weave_ipam_free_addresses").record(Int(ring.ring.freeByOwner[me] ?? 0))
         Gauge(label: "weave_fastpath_flood_entries").record(floodRemotes.count)
         Gauge(label: "weave_fastpath_errors").record(floodErrors)
+        Gauge(label: "weave_fastpath_heartbeats_sent").record(heartbeat?.heartbeatsSent ?? 0)
         let sleeveCounters = sleeve?.counters ?? SleeveCounters()
         for (direction, bytes) in [("sent", sleeveCounters.bytesSent), ("received", sleeveCounters.bytesReceived)] {
             Gauge(label: "weave_sleeve_bytes", dimensions: [("direction", direction)]).record(bytes)

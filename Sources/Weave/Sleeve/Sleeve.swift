@@ -127,12 +127,11 @@ public final class Sleeve: Sendable {
 
     private func enqueue(_ frame: UnsafeRawBufferPointer, to peer: UInt64, table: SleeveRoutes,
                          batch: inout DatagramBatch, counted: inout SleeveCounters) {
-        guard let (next, neighbour) = table.hop(towards: peer) else { counted.drop(.noRoute); return }
+        guard let (_, neighbour) = table.hop(towards: peer) else { counted.drop(.noRoute); return }
         if batch.isFull { flush(&batch, counted: &counted) }
         let header = SleeveHeader(kind: .frame, sender: local, origin: local, destination: peer)
         append(header, frame: frame, to: neighbour, batch: &batch)
         counted.framesSent += 1
-        _ = next
     }
 
     /// Adds `frame` with `header`, sealed for `neighbour` when it has a cipher.
