@@ -407,7 +407,7 @@ let package = Package(
         .target(
             name: "LabMeasurement",
             dependencies: [
-                "Lab", "LabProfiles", "NetpolConformance", "NetpolConformanceLab", "Namespaces", "ChildProcess",
+                "Lab", "LabProfiles", "NetpolConformance", "NetpolConformanceLab", "Namespaces", "ChildProcess", "Mesh",
                 "NetlinkBenchmark", "CNIAddBenchmark", "IPAMBenchmark", "BGPBenchmark", "PolicyEnforcerBenchmark",
             ],
             path: "Benchmarks/LabMeasurement",

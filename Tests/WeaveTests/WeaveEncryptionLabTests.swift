@@ -12,10 +12,6 @@ import Weave
 /// sleeve sealed with its connection's data-channel keys and the marker never appears; without
 /// a secret, or with a secret and both nodes in the trusted subnets (fast path in clear), it does.
 @Suite(.serialized) struct WeaveEncryptionLabTests {
-    /// "SWCNIMRK" as the hex pattern ping repeats through its payload.
-    static let marker = Array("SWCNIMRK".utf8)
-    static var markerHex: String { marker.map { String(format: "%02x", $0) }.joined() }
-
     /// Runs a 2-node weave lab with `profile`, pings pod 1 from pod 0 with the marker while
     /// tcpdump captures the underlay; returns whether the pings were answered, whether the
     /// marker was in the capture, and node 0's path to node 1.
@@ -28,30 +24,11 @@ import Weave
         try await lab.addPod(try PodReference(namespace: "x", name: "b"), node: 1, labels: [:])
         let pods = await lab.pods()
         let from = try #require(pods.first { $0.name == "a" }), to = try #require(pods.first { $0.name == "b" })
-        let target = try #require(to.address)
         let socket0 = directory + "/nodes/0/weave.sock"
         _ = try await eventually(within: 15) { WeaveRelayLabTests.path(to: "node-1", socket: socket0) != nil }
 
-        let capture = root + "/\(name).pcap"
-        let fabric = try NetworkNamespace.open(name: "cnilab-\(name)-fabric")
-        let tcpdump = try fabric.launchProcess(
-            "/usr/bin/tcpdump", arguments: ["-i", "br0", "-U", "-n", "-s", "0", "-w", capture, "udp"])
-        defer { _ = tcpdump.terminate(graceMilliseconds: 2_000) }
-        let started = try await eventually(within: 10) { FileManager.default.fileExists(atPath: capture) }
-        try #require(started, "tcpdump did not start")
-        try await Task.sleep(for: .milliseconds(300))
-        let pod = try NetworkNamespace.open(name: from.networkNamespace)
-        let answered = try await pod.run {
-            try pod.runProcess(
-                "/usr/bin/ping", arguments: ["-c", "4", "-i", "0.2", "-W", "2", "-s", "200", "-p", markerHex, target],
-                timeoutMilliseconds: 20_000).status == .exited(0)
-        }
-        try await Task.sleep(for: .milliseconds(300))
-        _ = tcpdump.terminate(graceMilliseconds: 2_000)
-        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: capture)))
-        let seen = bytes.count >= marker.count && (0...(bytes.count - marker.count)).contains { index in
-            bytes[index] == marker[0] && Array(bytes[index..<(index + marker.count)]) == marker
-        }
+        let capture = try await lab.captureMarker(from: from, to: to, in: root)
+        let (answered, seen) = (capture.answered, capture.seen)
         let path = WeaveRelayLabTests.path(to: "node-1", socket: socket0)
         try await lab.down()
         return (answered, seen, path)
