@@ -40,13 +40,26 @@ extension Lab {
                 "/usr/bin/ping", arguments: ["-c", "4", "-i", "0.2", "-W", "2", "-s", "200", "-p", pattern, target],
                 timeoutMilliseconds: 20_000).status.isSuccess
         }
-        try await Task.sleep(for: .milliseconds(300))
-        _ = tcpdump.terminate(graceMilliseconds: 2_000)
-        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: capture)))
+        // tcpdump writes each packet as it reads it (-U) but drops what it has not read yet when
+        // it is stopped: wait until the file stops growing (or shows the marker), 5 s at most.
         let marker = Self.captureMarker
-        let seen = bytes.count >= marker.count && (0...(bytes.count - marker.count)).contains { index in
-            bytes[index] == marker[0] && bytes[index..<(index + marker.count)].elementsEqual(marker)
+        func contains(_ bytes: [UInt8]) -> Bool {
+            bytes.count >= marker.count && (0...(bytes.count - marker.count)).contains { index in
+                bytes[index] == marker[0] && bytes[index..<(index + marker.count)].elementsEqual(marker)
+            }
         }
+        var seen = false
+        var size = -1
+        let settle = clock.now + .seconds(5)
+        while clock.now < settle {
+            try await Task.sleep(for: .milliseconds(700))
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: capture)))
+            seen = contains(bytes)
+            if seen || bytes.count == size { break }
+            size = bytes.count
+        }
+        _ = tcpdump.terminate(graceMilliseconds: 2_000)
+        if !seen { seen = contains([UInt8](try Data(contentsOf: URL(fileURLWithPath: capture)))) }
         return MarkerCapture(answered: answered, seen: seen)
     }
 }
