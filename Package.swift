@@ -360,7 +360,7 @@ let package = Package(
         // client (lean: no full Foundation, no NIO, so the plugin stays small).
         .target(
             name: "Weave",
-            dependencies: ["Routing", "NetPrimitives", "SystemSupport"],
+            dependencies: ["Routing", "NetPrimitives", "SystemSupport", "CLinuxShim"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -408,7 +408,7 @@ let package = Package(
         .target(
             name: "LabMeasurement",
             dependencies: [
-                "Lab", "LabProfiles", "NetpolConformance", "NetpolConformanceLab", "Namespaces", "ChildProcess",
+                "Lab", "LabProfiles", "NetpolConformance", "NetpolConformanceLab", "Namespaces", "ChildProcess", "Mesh",
                 "NetlinkBenchmark", "CNIAddBenchmark", "IPAMBenchmark", "BGPBenchmark", "PolicyEnforcerBenchmark",
             ],
             path: "Benchmarks/LabMeasurement",

@@ -21,6 +21,8 @@ public struct ComparisonFigures: Sendable {
     /// Upstream NetworkPolicy e2e cases passed / run (only for profiles that enforce policy).
     public var netpolCasesPassed: Int?
     public var netpolCasesRun: Int?
+    /// Pod traffic was not readable on the fabric (a ping's marker absent from a capture).
+    public var encryptedOnWire: Bool?
     public var errors: [String] = []
 
     public init(plugin: String) { self.plugin = plugin }
@@ -52,7 +54,8 @@ public struct ComparisonMeasurement: Sendable {
     func announce(_ text: String) { progress?(text) }
 
     public func run() async throws -> ComparisonFigures {
-        var result = ComparisonFigures(plugin: profile.name)
+        var result = ComparisonFigures(plugin: ComparisonPlan.columnName(of: profile))
+        try ComparisonPlan.prepareSecret(for: profile)
         announce("[\(profile.name)] creating lab '\(lab)' (2 nodes)…")
         _ = try? Lab.down(name: lab, stateDirectory: directory)
         let start = ContinuousClock.now
@@ -71,6 +74,11 @@ public struct ComparisonMeasurement: Sendable {
             // (calico learns a new pod's route over BGP a moment after the ADD).
             await attempt("routes to the pods") { _ = try await waitForFullMatrix(lab, since: .now) }
             await attempt("datapath") { try await datapath(client: pods.0, server: pods.1, into: &result) }
+            await attempt("capture") {
+                let capture = try await lab.captureMarker(from: pods.0, to: pods.1, in: directory)
+                guard capture.answered else { throw LabError(.process, "the marked pings were not answered") }
+                result.encryptedOnWire = !capture.seen
+            }
             await attempt("mtu") { try await mtu(lab, pod: pods.0, into: &result) }
             await attempt("agent memory") { result.agentMemoryMebibytes = try await agentMemory(lab) }
             await attempt("convergence") { result.convergenceSeconds = try await convergence(lab) }

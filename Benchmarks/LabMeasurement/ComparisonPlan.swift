@@ -1,16 +1,40 @@
 import Foundation
 import Lab
 import LabProfiles
+import Mesh
 
 /// Which profiles `compare` measures, by plugin name: flannel (vxlan), calico (standard
-/// timers) and canal.
+/// timers), canal, weave, and weave with a mesh secret (`weave-encrypted`, its secret file
+/// written by ``prepareSecret(for:)`` before its lab comes up).
 public enum ComparisonPlan {
-    public static var profiles: [any LabProfile] { [FlannelProfile(backend: .vxlan), CalicoProfile(.standard), CanalProfile()] }
+    /// The secret file of the `weave-encrypted` column.
+    public static let weaveSecretFile = NSTemporaryDirectory() + "cnilab-compare-weave.secret"
 
-    /// `flannel`, `calico`, `canal`.
-    public static var availableNames: [String] { profiles.map(\.name) }
+    public static var entries: [(name: String, profile: any LabProfile)] {
+        [("flannel", FlannelProfile(backend: .vxlan)), ("calico", CalicoProfile(.standard)), ("canal", CanalProfile()),
+         ("weave", WeaveProfile()), ("weave-encrypted", WeaveProfile(secretFile: weaveSecretFile))]
+    }
 
-    public static func profile(named name: String) -> (any LabProfile)? { profiles.first { $0.name == name } }
+    public static var profiles: [any LabProfile] { entries.map(\.profile) }
+
+    /// `flannel`, `calico`, `canal`, `weave`, `weave-encrypted`.
+    public static var availableNames: [String] { entries.map(\.name) }
+
+    public static func profile(named name: String) -> (any LabProfile)? { entries.first { $0.name == name }?.profile }
+
+    /// The column of `profile` in the table: its name, `weave-encrypted` for weave with a secret.
+    public static func columnName(of profile: any LabProfile) -> String {
+        if let weave = profile as? WeaveProfile, weave.secretFile != nil { return "weave-encrypted" }
+        return profile.name
+    }
+
+    /// Writes a fresh mesh secret for a weave profile that names one (`swift-weaved
+    /// generate-secret`'s format, through the Mesh library).
+    public static func prepareSecret(for profile: any LabProfile) throws {
+        guard let path = (profile as? WeaveProfile)?.secretFile else { return }
+        try? FileManager.default.removeItem(atPath: path)
+        _ = try MeshSecret.generateFile(atPath: path)
+    }
 
     /// The profiles of a `--plugins` list (comma-separated; nil: every available one).
     public static func profiles(named list: String?) throws -> [any LabProfile] {

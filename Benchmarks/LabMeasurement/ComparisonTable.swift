@@ -63,6 +63,9 @@ public struct ComparisonTable: Sendable {
             row("rtt_ms", "cross-node round-trip time", "ms") { number($0.roundTripMilliseconds) },
             row("node_join_convergence_s", "converged after a node joins", "s") { number($0.convergenceSeconds) },
             row("network_policy_enforced", "NetworkPolicy enforced (probed)", "") { $0.enforcesPolicy.map(Value.flag) ?? .missing },
+            row("traffic_encrypted_on_wire", "traffic encrypted on the wire (checked by capture)", "") {
+                $0.encryptedOnWire.map(Value.flag) ?? .missing
+            },
             row("policy_enforced_after_s", "deny policy effective after", "s") { number($0.policyEnforcementSeconds) },
             row("netpol_e2e_cases_passed", "upstream NetworkPolicy e2e cases passed (cnilab netpol)", "") { result in
                 guard let passed = result.netpolCasesPassed, let run = result.netpolCasesRun else { return .missing }

@@ -22,22 +22,40 @@ struct AgentStatus: Codable, Sendable {
     /// The bridge's address (the pods' gateway); nil until the ring gave one.
     var gateway: String?
     var mtu: Int
-    /// Whether data between peers is encrypted (not yet: the sleeve is not built; the fast path
-    /// carries data in clear even with a secret, which encrypts the control connections only).
+    /// Whether data between untrusted peers is encrypted: true with a mesh secret (such pairs
+    /// use the sleeve, sealed with their connection's data-channel keys; pairs inside the
+    /// trusted subnets keep the fast path in clear).
     var dataEncrypted: Bool
     var fastPath: FastPath
+    var sleeve: SleeveStatus
+    /// How each reachable peer is reached: path, first hop, hops, encryption.
+    var paths: [PeerPath]
     var mesh: MeshRouterStatus
     var ring: RingStatus
 }
 
+/// The sleeve's part of the status.
+struct SleeveStatus: Codable, Sendable {
+    var device: String
+    var port: Int
+    /// The peers whose data goes over the sleeve (nicknames).
+    var peers: [String]
+    var counters: SleeveCounters
+}
+
 extension WeaveAgent {
     func status(node: String) async -> AgentStatus {
-        AgentStatus(
+        let sleevePeers = peerPaths.filter { $0.path == .sleeve }.map(\.peer)
+        return AgentStatus(
             node: node, peer: me.nameText, range: "\(range)",
-            gateway: gateway.map { "\($0)" }, mtu: dataPath.mtu, dataEncrypted: false,
+            gateway: gateway.map { "\($0)" }, mtu: dataPath.mtu, dataEncrypted: router.configuration.node.secret != nil,
             fastPath: AgentStatus.FastPath(
                 device: WeaveNames.fastPathDevice.value, port: WeaveNames.fastPathPort,
                 remotes: floodRemotes.sorted().map(\.description), errors: floodErrors),
+            sleeve: SleeveStatus(
+                device: WeaveNames.sleeveDevice.value, port: WeaveNames.controlPort, peers: sleevePeers,
+                counters: sleeve?.counters ?? SleeveCounters()),
+            paths: peerPaths,
             mesh: await router.status(), ring: ring.status)
     }
 
@@ -92,10 +110,8 @@ extension WeaveAgent {
     func recordMetrics() async {
         let status = await router.node.status()
         var byPath: [String: Int] = [:]
-        for connection in status.connections where connection.state == .established {
-            byPath["fastpath/\(connection.encrypted)", default: 0] += 1
-        }
-        for path in ["fastpath"] {
+        for path in peerPaths { byPath["\(path.path.rawValue)/\(path.encrypted)", default: 0] += 1 }
+        for path in ["fastpath", "sleeve"] {
             for encrypted in [true, false] {
                 Gauge(label: "weave_connections", dimensions: [("path", path), ("encrypted", "\(encrypted)")])
                     .record(byPath["\(path)/\(encrypted)"] ?? 0)
@@ -112,5 +128,18 @@ extension WeaveAgent {
         Gauge(label: "weave_ipam_free_addresses").record(Int(ring.ring.freeByOwner[me] ?? 0))
         Gauge(label: "weave_fastpath_flood_entries").record(floodRemotes.count)
         Gauge(label: "weave_fastpath_errors").record(floodErrors)
+        Gauge(label: "weave_fastpath_heartbeats_sent").record(heartbeat?.heartbeatsSent ?? 0)
+        let sleeveCounters = sleeve?.counters ?? SleeveCounters()
+        for (direction, bytes) in [("sent", sleeveCounters.bytesSent), ("received", sleeveCounters.bytesReceived)] {
+            Gauge(label: "weave_sleeve_bytes", dimensions: [("direction", direction)]).record(bytes)
+        }
+        for (kind, frames) in [("sent", sleeveCounters.framesSent), ("delivered", sleeveCounters.framesDelivered),
+                               ("relayed", sleeveCounters.framesRelayed)] {
+            Gauge(label: "weave_sleeve_frames", dimensions: [("kind", kind)]).record(frames)
+        }
+        for reason in SleeveDrop.allCases {
+            Gauge(label: "weave_sleeve_drops", dimensions: [("reason", reason.rawValue)])
+                .record(sleeveCounters.drops[reason.rawValue] ?? 0)
+        }
     }
 }

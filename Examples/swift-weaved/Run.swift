@@ -150,13 +150,12 @@ extension SwiftWeaved {
                 underlay = detected
             }
             let underlayMTU = try netlink.link(named: underlay.interface).mtu
-            let dataPath = try DataPath(netlink: netlink, range: try parsedRange(), underlay: underlay, underlayMTU: underlayMTU)
 
             let secret = try secretFile.map { path throws(MeshError) in try MeshSecret(contentsOfFile: path) }
-            if secret != nil {
-                logger.warning("a secret encrypts the mesh's control connections; pod data still crosses the fast path in clear (no sleeve yet)")
-            }
             let identity = PeerNaming.identity(node: node)
+            let dataPath = try DataPath(
+                netlink: netlink, range: try parsedRange(), underlay: underlay, underlayMTU: underlayMTU,
+                bridgeMAC: MACAddress(bytes: identity.name.bytes))
             var meshConfiguration = MeshConfiguration(
                 identity: identity, listen: MeshPeerAddress(underlay.address.address, port: WeaveNames.controlPort),
                 dialFromListenAddress: true, peers: try parsedPeers(), secret: secret, trustedSubnets: try parsedTrustedSubnets())
@@ -172,7 +171,10 @@ extension SwiftWeaved {
             let ring = try await ringStore.load(
                 me: PeerNaming.ringPeer(identity.name, nickname: node), range: try parsedRange(),
                 initialPeerCount: initialCount, observer: observer)
-            let agent = WeaveAgent(router: router, dataPath: dataPath, ringStore: ringStore, ring: ring, logger: logger)
+            let sleeve = Sleeve(
+                local: identity.name.rawValue, tap: try TapDevice(name: WeaveNames.sleeveDevice),
+                socket: try SleeveSocket(port: UInt16(WeaveNames.controlPort)))
+            let agent = WeaveAgent(router: router, dataPath: dataPath, sleeve: sleeve, ringStore: ringStore, ring: ring, logger: logger)
 
             let health = try AgentHealth(
                 agent: "swift-weaved", readinessFile: readinessFile ?? AgentReadiness.path(beside: socket),

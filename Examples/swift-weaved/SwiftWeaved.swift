@@ -80,8 +80,15 @@ extension AgentStatus {
     var summary: String {
         var lines = [
             "node \(node) (peer \(peer)), range \(range), bridge \(gateway ?? "no address yet"), MTU \(mtu)",
-            "data encryption: \(dataEncrypted ? "on" : "off (the fast path carries data in clear)")",
+            "data encryption: \(dataEncrypted ? "on (untrusted pairs over the sealed sleeve)" : "off")",
             "fast path \(fastPath.device) udp/\(fastPath.port): \(fastPath.remotes.count) peers \(fastPath.remotes.joined(separator: " "))",
+            "sleeve \(sleeve.device) udp/\(sleeve.port): \(sleeve.peers.count) peers \(sleeve.peers.joined(separator: " "))",
+            "paths:",
+        ]
+        for path in paths {
+            lines.append("  \(path.peer) \(path.path.rawValue) via \(path.via) (\(path.hops) hops)\(path.encrypted ? " encrypted" : "")")
+        }
+        lines += [
             "connections:",
         ]
         for connection in mesh.node.connections {

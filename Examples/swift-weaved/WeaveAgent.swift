@@ -20,12 +20,22 @@ actor WeaveAgent {
     private(set) var ring: RingNode
     private var saveChain: Task<Void, any Error>?
     private(set) var gateway: IPAddress?
-    private(set) var floodRemotes: Set<IPAddress> = []
-    private(set) var floodErrors = 0
+    var floodRemotes: Set<IPAddress> = []
+    var floodErrors = 0
+    /// The sleeve (nil in tests that run the agent without one).
+    let sleeve: Sleeve?
+    /// Which path carries each peer, as last computed by ``refreshPaths()``.
+    var pathPlan = PathPlan()
+    var peerPaths: [PeerPath] = []
+    /// Heartbeats over the fast path (started with the sleeve).
+    var heartbeat: FastPathHeartbeat?
+    /// How long a neighbour's fast path may go without an acknowledged heartbeat.
+    static let heartbeatTimeout: Duration = .seconds(3)
     private var tasks: [Task<Void, Never>] = []
 
-    init(router: MeshRouter, dataPath: DataPath, ringStore: RingNodeStore, ring: RingNode, logger: Logger) {
+    init(router: MeshRouter, dataPath: DataPath, sleeve: Sleeve?, ringStore: RingNodeStore, ring: RingNode, logger: Logger) {
         self.router = router
+        self.sleeve = sleeve
         self.dataPath = dataPath
         self.ringStore = ringStore
         self.ring = ring
@@ -42,6 +52,14 @@ actor WeaveAgent {
     func start() async throws {
         gateway = ring.address(of: WeaveNames.bridgeAddressOwner).map { IPAddress.v4($0) }
         try dataPath.ensure(gateway: gateway)
+        if let sleeve {
+            try sleeve.start()
+            let heartbeat = try FastPathHeartbeat(
+                local: router.localName.rawValue, bridgeIndex: try dataPath.netlink.link(named: WeaveNames.bridge).index,
+                frameSize: dataPath.mtu + 14, identifier: WeaveNames.fastPathIdentifier, port: WeaveNames.fastPathPort)
+            try heartbeat.start()
+            self.heartbeat = heartbeat
+        }
         let inbox = await router.messages(channel: Self.ringChannel)
         try await router.start()
         let routes = await router.routeChanges()
@@ -49,7 +67,7 @@ actor WeaveAgent {
             for await message in inbox { await self?.receive(message) }
         })
         tasks.append(Task { [weak self] in
-            for await _ in routes { await self?.refreshFloodList() }
+            for await _ in routes { await self?.refreshPaths() }
         })
         tasks.append(Task { [weak self] in
             var tick = 0
@@ -67,13 +85,15 @@ actor WeaveAgent {
         for task in tasks { task.cancel() }
         tasks = []
         await router.stop()
+        sleeve?.stop()
+        heartbeat?.stop()
         _ = await saveChain?.result
     }
 
     /// Every second: the flood list; every 2 s the ring to everyone; every 3 s a retry of
     /// undecided proposals.
     private func periodic(_ tick: Int) async {
-        await refreshFloodList()
+        await refreshPaths()
         if tick % 2 == 0, ring.ring.isInitialised { await send([ring.gossip()]) }
         if tick % 3 == 2, ring.isProposing { await send((try? await ringChange { try $0.retry() }) ?? []) }
     }
@@ -202,21 +222,5 @@ actor WeaveAgent {
             }
         }
         throw WeaveError(.timedOut, "no quorum agreed on reclaiming \(dead) within 30 s")
-    }
-
-    // MARK: - Fast path
-
-    /// One flood entry per directly connected peer (its underlay address).
-    func refreshFloodList() async {
-        let status = await router.node.status()
-        let remotes = Set(status.connections.filter { $0.state == .established && $0.peer != nil }.map(\.address.address))
-        do {
-            let plan = try dataPath.reconcileFloodList(remotes: remotes)
-            if !plan.isEmpty { logger.info("fast path: \(plan)") }
-            floodRemotes = remotes
-        } catch {
-            floodErrors += 1
-            logger.warning("fast path flood list: \(error)")
-        }
     }
 }

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include <sched.h>
+#include <errno.h>
 #include <unistd.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
@@ -9,6 +10,11 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <net/if.h>
+#include <linux/if_tun.h>
+#include <linux/if_packet.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/uio.h>
 #include "CLinuxShim.h"
 
 int cnishim_setns_net(int fd) { return setns(fd, CLONE_NEWNET); }
@@ -38,3 +44,84 @@ int cnishim_loopback_up(void) {
 int cnishim_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 int cnishim_set_thread_name(const char *name) { return prctl(PR_SET_NAME, name, 0, 0, 0); }
 int cnishim_set_parent_death_signal(int signal) { return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0, 0, 0); }
+
+int cnishim_tap_open(const char *name) {
+    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return -1;
+    struct ifreq request;
+    memset(&request, 0, sizeof request);
+    request.ifr_flags = IFF_TAP | IFF_NO_PI;
+    strncpy(request.ifr_name, name, IFNAMSIZ - 1);
+    if (ioctl(fd, TUNSETIFF, &request) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+#define CNISHIM_BATCH 64
+
+int cnishim_send_batch(int fd, const cnishim_datagram *datagrams, unsigned count) {
+    if (count > CNISHIM_BATCH) count = CNISHIM_BATCH;
+    struct mmsghdr messages[CNISHIM_BATCH];
+    struct iovec vectors[CNISHIM_BATCH][2];
+    struct sockaddr_in addresses[CNISHIM_BATCH];
+    memset(messages, 0, sizeof(struct mmsghdr) * count);
+    for (unsigned i = 0; i < count; i++) {
+        memset(&addresses[i], 0, sizeof addresses[i]);
+        addresses[i].sin_family = AF_INET;
+        addresses[i].sin_addr.s_addr = datagrams[i].address;
+        addresses[i].sin_port = htons(datagrams[i].port);
+        vectors[i][0].iov_base = (void *)datagrams[i].header;
+        vectors[i][0].iov_len = datagrams[i].header_length;
+        vectors[i][1].iov_base = datagrams[i].payload;
+        vectors[i][1].iov_len = datagrams[i].payload_length;
+        messages[i].msg_hdr.msg_name = &addresses[i];
+        messages[i].msg_hdr.msg_namelen = sizeof addresses[i];
+        messages[i].msg_hdr.msg_iov = vectors[i];
+        messages[i].msg_hdr.msg_iovlen = 2;
+    }
+    return sendmmsg(fd, messages, count, 0);
+}
+
+int cnishim_receive_batch(int fd, cnishim_datagram *datagrams, unsigned count) {
+    if (count > CNISHIM_BATCH) count = CNISHIM_BATCH;
+    struct mmsghdr messages[CNISHIM_BATCH];
+    struct iovec vectors[CNISHIM_BATCH];
+    struct sockaddr_in addresses[CNISHIM_BATCH];
+    memset(messages, 0, sizeof(struct mmsghdr) * count);
+    for (unsigned i = 0; i < count; i++) {
+        vectors[i].iov_base = datagrams[i].payload;
+        vectors[i].iov_len = datagrams[i].payload_length;
+        messages[i].msg_hdr.msg_name = &addresses[i];
+        messages[i].msg_hdr.msg_namelen = sizeof addresses[i];
+        messages[i].msg_hdr.msg_iov = &vectors[i];
+        messages[i].msg_hdr.msg_iovlen = 1;
+    }
+    int received = recvmmsg(fd, messages, count, MSG_DONTWAIT, NULL);
+    for (int i = 0; i < received; i++) {
+        datagrams[i].payload_length = (messages[i].msg_hdr.msg_flags & MSG_TRUNC) ? 0 : messages[i].msg_len;
+        datagrams[i].address = addresses[i].sin_addr.s_addr;
+        datagrams[i].port = ntohs(addresses[i].sin_port);
+    }
+    return received;
+}
+
+int cnishim_packet_socket(int ifindex, uint16_t protocol) {
+    int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(protocol));
+    if (fd < 0) return -1;
+    struct sockaddr_ll address;
+    memset(&address, 0, sizeof address);
+    address.sll_family = AF_PACKET;
+    address.sll_protocol = htons(protocol);
+    address.sll_ifindex = ifindex;
+    if (bind(fd, (struct sockaddr *)&address, sizeof address) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}

@@ -20,16 +20,19 @@ extension Lab {
         }
     }
 
-    /// Drops underlay traffic between nodes `a` and `b` (both directions) until
-    /// ``unblockLink(_:_:)``; blocking a blocked pair changes nothing.
-    public func blockLink(_ a: Int, _ b: Int) throws {
-        let pair = try linkBlock(a, b)
+    /// Drops underlay traffic between nodes `a` and `b` (both directions; with `udpPort`, only
+    /// UDP to that port) until ``unblockLink(_:_:udpPort:)``; blocking a blocked pair changes
+    /// nothing.
+    public func blockLink(_ a: Int, _ b: Int, udpPort: UInt16? = nil) throws {
+        var pair = try linkBlock(a, b)
+        pair.udpPort = udpPort
         try writeLinks(Set(try blockedLinks()).union([pair]))
     }
 
     /// Lets underlay traffic between nodes `a` and `b` through again.
-    public func unblockLink(_ a: Int, _ b: Int) throws {
-        let pair = try linkBlock(a, b)
+    public func unblockLink(_ a: Int, _ b: Int, udpPort: UInt16? = nil) throws {
+        var pair = try linkBlock(a, b)
+        pair.udpPort = udpPort
         try writeLinks(Set(try blockedLinks()).subtracting([pair]))
     }
 
@@ -49,7 +52,9 @@ extension Lab {
             let second = try IPAddress(parsing: LabAddressing.underlayAddress(node: pair.second))
             for (from, to) in [(first, second), (second, first)] {
                 rules.append(NftablesRule(
-                    in: chain, matches: [.sourceAddress(IPNetwork(host: from)), .destinationAddress(IPNetwork(host: to))],
+                    in: chain,
+                    matches: [.sourceAddress(IPNetwork(host: from)), .destinationAddress(IPNetwork(host: to))]
+                        + (pair.udpPort.map { [.destinationPort(.udp, $0)] } ?? []),
                     statements: [.counter, .drop], comment: pair.comment))
             }
         }
@@ -71,21 +76,33 @@ public struct LinkBlock: Hashable, Comparable, Sendable, Codable, CustomStringCo
     public var first: Int
     public var second: Int
 
-    public init(_ first: Int, _ second: Int) {
+    /// Only UDP to this port is dropped (nil: all traffic).
+    public var udpPort: UInt16?
+
+    public init(_ first: Int, _ second: Int, udpPort: UInt16? = nil) {
         self.first = first
         self.second = second
+        self.udpPort = udpPort
     }
 
     init?(comment: String?) {
         guard let comment, comment.hasPrefix("cnilab link ") else { return nil }
-        let parts = comment.dropFirst("cnilab link ".count).split(separator: " ").compactMap { Int($0) }
+        let words = comment.dropFirst("cnilab link ".count).split(separator: " ")
+        let parts = words.prefix(2).compactMap { Int($0) }
         guard parts.count == 2 else { return nil }
-        self.init(parts[0], parts[1])
+        if words.count == 4, words[2] == "udp", let port = UInt16(words[3]) {
+            self.init(parts[0], parts[1], udpPort: port)
+        } else {
+            guard words.count == 2 else { return nil }
+            self.init(parts[0], parts[1])
+        }
     }
 
-    var comment: String { "cnilab link \(first) \(second)" }
+    var comment: String { "cnilab link \(first) \(second)" + (udpPort.map { " udp \($0)" } ?? "") }
 
-    public static func < (lhs: LinkBlock, rhs: LinkBlock) -> Bool { (lhs.first, lhs.second) < (rhs.first, rhs.second) }
+    public static func < (lhs: LinkBlock, rhs: LinkBlock) -> Bool {
+        (lhs.first, lhs.second, Int(lhs.udpPort ?? 0)) < (rhs.first, rhs.second, Int(rhs.udpPort ?? 0))
+    }
 
-    public var description: String { "node \(first) ⟷ node \(second)" }
+    public var description: String { "node \(first) ⟷ node \(second)" + (udpPort.map { " (udp/\($0) only)" } ?? "") }
 }

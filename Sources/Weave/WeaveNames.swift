@@ -11,6 +11,8 @@ public enum WeaveNames {
     public static let fastPathPort: UInt16 = 6784
     /// The VXLAN network identifier of the fast path (one flat L2 network).
     public static let fastPathIdentifier: UInt32 = 0x7765  // "we"
+    /// The sleeve's TAP port in ``bridge`` (user-space forwarding over UDP ``controlPort``).
+    public static let sleeveDevice = try! InterfaceName("sleeve-6783")
     /// The control port (TCP) and the sleeve's UDP port.
     public static let controlPort = 6783
     /// The default address range, split among the peers by the ring.

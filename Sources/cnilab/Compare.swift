@@ -9,14 +9,15 @@ struct Compare: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Build the same lab with each plugin in turn and measure them side by side.",
         discussion: """
-            For each plugin (flannel vxlan, calico, and canal when the Lab has its profile): a 2-node lab on \
+            For each plugin (flannel vxlan, calico, canal, weave, weave-encrypted with a fresh mesh secret): a 2-node lab on \
             the file store; pod ADD/DEL latency through the lab (runtime + plugin + pod server), cross-node TCP \
             throughput (iperf3) and RTT (ping), pod MTU against the underlay MTU, agent RSS per node (the \
             agent's process tree: VmRSS of /proc/PID/status of the agent and its descendants, so canal counts \
             swift-canald and its swift-flanneld), time to converge after a node joins (node add + one pod until \
             every TCP probe connects), NetworkPolicy support (a deny-all ingress policy applied through the lab's policy \
             API, then probed) and, for the plugins that enforce policy, how many of upstream's NetworkPolicy e2e \
-            cases pass (cnilab netpol's representative subset; --quick: two of them). Each lab is removed after its measurements.
+            cases pass (cnilab netpol's representative subset; --quick: two of them), and whether pod traffic is encrypted \
+            on the wire (checked by capture: tcpdump on the fabric while a pod pings with a marker). Each lab is removed after its measurements.
             --json prints {"plugins":[NAME…],"rows":[{"name":ID,"label":TEXT,"unit":UNIT,\
             "values":{NAME:NUMBER|BOOL|null}}],"errors":{NAME:[TEXT…]}}; null means the measurement failed \
             (its error is listed under errors).

@@ -13,9 +13,11 @@ struct LinkCommand: AsyncParsableCommand {
         @OptionGroup var options: LabOptions
         @Argument var first: Int
         @Argument var second: Int
+        @Option(help: "Only UDP to this port (e.g. 6784, weave's fast path).")
+        var udpPort: UInt16?
         func run() async throws {
-            try await options.open().blockLink(first, second)
-            print("link \(first) \(second) blocked")
+            try await options.open().blockLink(first, second, udpPort: udpPort)
+            print("link \(first) \(second)\(udpPort.map { " udp/\($0)" } ?? "") blocked")
         }
     }
 
@@ -24,9 +26,11 @@ struct LinkCommand: AsyncParsableCommand {
         @OptionGroup var options: LabOptions
         @Argument var first: Int
         @Argument var second: Int
+        @Option(help: "Only UDP to this port (e.g. 6784, weave's fast path).")
+        var udpPort: UInt16?
         func run() async throws {
-            try await options.open().unblockLink(first, second)
-            print("link \(first) \(second) unblocked")
+            try await options.open().unblockLink(first, second, udpPort: udpPort)
+            print("link \(first) \(second)\(udpPort.map { " udp/\($0)" } ?? "") unblocked")
         }
     }
 

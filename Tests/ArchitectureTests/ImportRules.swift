@@ -35,9 +35,10 @@ struct ImportRules {
         // OpenSSL for the etcd client's https:// endpoints: a system library present on every
         // machine, so the Datastore stays buildable anywhere; it touches no kernel interface.
         "COpenSSL": ["Datastore"],
-        // The system-call shim under the two bottom libraries that need it. If a single system
-        // layer takes it over, name that module here alone.
-        "CLinuxShim": ["ChildProcess", "Namespaces"],
+        // The system-call shim under the two bottom libraries that need it, and Weave, which
+        // wraps its TAP device (TUNSETIFF) and batched datagram calls (sendmmsg/recvmmsg) for
+        // the sleeve. If a single system layer takes it over, name that module here alone.
+        "CLinuxShim": ["ChildProcess", "Namespaces", "Weave"],
     ]
     /// The lab and the command-line tools over it: no SDK library may import them.
     static let tools: Set<String> = ["Lab", "LabProfiles", "LabMeasurement", "NetpolConformanceLab", "cnilab", "cnilab_pod_server", "cnilab_apiserver"]

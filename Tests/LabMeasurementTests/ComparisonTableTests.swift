@@ -21,6 +21,7 @@ struct ComparisonTableTests {
         canal.netpolCasesRun = 2
         canal.podMTU = 1450
         canal.underlayMTU = 1500
+        canal.encryptedOnWire = false
         return [flannel, canal]
     }
 
@@ -28,7 +29,7 @@ struct ComparisonTableTests {
         let table = ComparisonTable(results: Self.results())
         #expect(table.rows.map(\.name) == [
             "pod_add_median_ms", "pod_del_median_ms", "tcp_throughput_gbps", "rtt_ms", "node_join_convergence_s",
-            "network_policy_enforced", "policy_enforced_after_s", "netpol_e2e_cases_passed", "pod_mtu", "underlay_mtu",
+            "network_policy_enforced", "traffic_encrypted_on_wire", "policy_enforced_after_s", "netpol_e2e_cases_passed", "pod_mtu", "underlay_mtu",
             "encapsulation_overhead_bytes", "agent_rss_mib", "lab_up_s",
         ])
     }
@@ -56,6 +57,7 @@ struct ComparisonTableTests {
         #expect(lines.contains("| deny policy effective after (s) | – | 0.500 |"))
         #expect(lines.contains("| upstream NetworkPolicy e2e cases passed (cnilab netpol) | – | 2/2 |"))
         #expect(lines.contains("| NetworkPolicy enforced (probed) | no | yes |"))
+        #expect(lines.contains("| traffic encrypted on the wire (checked by capture) | failed | no |"))
         #expect(lines.contains("| 2-node lab up (s) | 2.50 | failed |"))
         #expect(lines.suffix(2) == ["", "flannel: datapath: iperf3 gave no result"])
     }

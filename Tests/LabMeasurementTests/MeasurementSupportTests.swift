@@ -43,12 +43,15 @@ struct MeasurementSupportTests {
     }
 
     @Test func comparisonPlan() throws {
-        #expect(ComparisonPlan.availableNames == ["flannel", "calico", "canal"])
+        #expect(ComparisonPlan.availableNames == ["flannel", "calico", "canal", "weave", "weave-encrypted"])
         let chosen = try ComparisonPlan.profiles(named: " canal ,flannel")
         #expect(chosen.map(\.name) == ["canal", "flannel"])
         #expect(chosen[0].enforcesPolicy && !chosen[1].enforcesPolicy)
         #expect((chosen[1] as? FlannelProfile)?.backend == .vxlan)
-        #expect(throws: LabError.self) { _ = try ComparisonPlan.profiles(named: "flannel,weave") }
+        #expect(throws: LabError.self) { _ = try ComparisonPlan.profiles(named: "flannel,nope") }
+        let weave = try ComparisonPlan.profiles(named: "weave,weave-encrypted")
+        #expect(weave.map(ComparisonPlan.columnName(of:)) == ["weave", "weave-encrypted"])
+        #expect((weave[1] as? WeaveProfile)?.secretFile == ComparisonPlan.weaveSecretFile)
         #expect(throws: LabError.self) { _ = try ComparisonPlan.profiles(named: "") }
     }
 

@@ -57,6 +57,10 @@ import TestSupport
         let flannelMemory = number("agent_rss_mib", "flannel") ?? -1
         let canalMemory = number("agent_rss_mib", "canal") ?? -1
         #expect(canalMemory > flannelMemory + 5, "canal \(canalMemory) MiB vs flannel \(flannelMemory) MiB: swift-flanneld not counted?")
+        // None of them encrypts: the capture on the fabric reads a ping's marker.
+        for plugin in ["flannel", "calico", "canal"] {
+            #expect(values["traffic_encrypted_on_wire"]?[plugin] as? Bool == false, "\(plugin)")
+        }
         #expect(values["network_policy_enforced"]?["flannel"] as? Bool == false)
         #expect(values["network_policy_enforced"]?["calico"] as? Bool == true)
         #expect(values["network_policy_enforced"]?["canal"] as? Bool == true)
@@ -66,5 +70,36 @@ import TestSupport
         #expect(values["netpol_e2e_cases_passed"]?["canal"] as? String == "2/2")
         #expect(values["netpol_e2e_cases_passed"]?["flannel"] is NSNull)
         for index in 0..<3 { #expect(LabTestSupport.namespaces(of: lab + "cmp\(index)").isEmpty) }
+    }
+
+    /// `cnilab compare --quick --plugins weave,weave-encrypted`: both columns measured, and the
+    /// capture row tells them apart (the secret seals pod traffic on the sleeve).
+    @Test(.privileged) func quickCompareOfWeavePlainAndEncrypted() throws {
+        let root = try LabTestSupport.temporaryDirectory()
+        let lab = LabTestSupport.uniqueLabName()
+        let directory = root + "/lab"
+        defer {
+            for index in 0..<2 { _ = try? Lab.down(name: lab + "cmp\(index)", stateDirectory: directory + "-cmp\(index)") }
+            try? FileManager.default.removeItem(atPath: root)
+        }
+        let output = try ChildProcess.run(
+            executable,
+            arguments: ["compare", "--quick", "--json", "--plugins", "weave,weave-encrypted", "--lab", lab, "--state-dir", directory],
+            timeoutMilliseconds: 240_000)
+        #expect(output.status.isSuccess, "\(output.standardErrorText)")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(output.standardOutputText.utf8)) as? [String: Any])
+        #expect(document["plugins"] as? [String] == ["weave", "weave-encrypted"])
+        #expect((document["errors"] as? [String: Any])?.isEmpty == true, "\(document["errors"] ?? "no errors key")")
+        var values: [String: [String: Any]] = [:]
+        for row in try #require(document["rows"] as? [[String: Any]]) {
+            values[try #require(row["name"] as? String)] = row["values"] as? [String: Any]
+        }
+        #expect(values["traffic_encrypted_on_wire"]?["weave"] as? Bool == false)
+        #expect(values["traffic_encrypted_on_wire"]?["weave-encrypted"] as? Bool == true)
+        for plugin in ["weave", "weave-encrypted"] {
+            let throughput = values["tcp_throughput_gbps"]?[plugin] as? Double ?? -1
+            #expect(throughput > 0.01, "\(plugin): \(throughput) Gbit/s")
+        }
+        for index in 0..<2 { #expect(LabTestSupport.namespaces(of: lab + "cmp\(index)").isEmpty) }
     }
 }

@@ -26,4 +26,31 @@ int cnishim_set_thread_name(const char *name);
 /// spawned it exits (or its whole process dies). Kept per thread: only while the calling
 /// thread lives, so call it from a thread that lives as long as the process.
 int cnishim_set_parent_death_signal(int signal);
+
+#include <stddef.h>
+#include <stdint.h>
+/// Opens /dev/net/tun (O_RDWR | O_CLOEXEC | O_NONBLOCK) and attaches it to the TAP device
+/// `name` without packet information (ioctl TUNSETIFF, IFF_TAP | IFF_NO_PI), creating the
+/// device in the calling thread's network namespace. Returns the descriptor or -1.
+int cnishim_tap_open(const char *name);
+/// One datagram of a batch: `header` then `payload` (either may be empty), to or from the
+/// IPv4 address `address` (network byte order) and `port` (host byte order).
+typedef struct cnishim_datagram {
+    const void *header;
+    size_t header_length;
+    void *payload;
+    size_t payload_length;
+    uint32_t address;
+    uint16_t port;
+} cnishim_datagram;
+/// sendmmsg(2) of `count` datagrams (at most 64). Returns how many were sent or -1.
+int cnishim_send_batch(int fd, const cnishim_datagram *datagrams, unsigned count);
+/// recvmmsg(2) with MSG_DONTWAIT of at most `count` (<= 64) datagrams into `payload` buffers
+/// of `payload_length` bytes each; sets each received `payload_length`, `address`, `port`.
+/// Returns how many were received or -1 (EAGAIN when none was waiting).
+int cnishim_receive_batch(int fd, cnishim_datagram *datagrams, unsigned count);
+/// A packet socket (AF_PACKET, SOCK_DGRAM, O_NONBLOCK | O_CLOEXEC) bound to the device with
+/// index `ifindex` for the EtherType `protocol` (host order): it receives the payloads of the
+/// frames of that type the device delivers to this host. Returns the descriptor or -1.
+int cnishim_packet_socket(int ifindex, uint16_t protocol);
 #endif

@@ -52,6 +52,7 @@ enum RouteNetlinkConstant {
     static let VETH_INFO_PEER: Int = 1
     static let IFLA_BR_VLAN_FILTERING: Int = 7
     static let IFLA_BRPORT_MODE: Int = 4
+    static let IFLA_BRPORT_ISOLATED: Int = 33
     static let IFLA_VXLAN_ID: Int = 1
     static let IFLA_VXLAN_LINK: Int = 3
     static let IFLA_VXLAN_LOCAL: Int = 4

@@ -44,6 +44,9 @@ public struct Link: Hashable, Sendable, CustomStringConvertible {
     public var macvlanMode: MacvlanMode?
     /// Hairpin mode of a bridge port (`bridge link` "hairpin"), nil when not a bridge port.
     public var isHairpin: Bool?
+    /// Whether this bridge port is isolated: it forwards only to non-isolated ports (`bridge
+    /// link set dev NAME isolated on`); nil when not a bridge port.
+    public var isIsolated: Bool?
 
     /// ``name`` as a validated interface name, to pass back to other operations.
     public var interfaceName: InterfaceName? { try? InterfaceName(name) }

@@ -33,6 +33,7 @@ extension Link {
             }
             if info.string(K.IFLA_INFO_SLAVE_KIND) == "bridge", let port = info.nested(K.IFLA_INFO_SLAVE_DATA) {
                 isHairpin = (port.uint8(K.IFLA_BRPORT_MODE) ?? 0) != 0
+                isIsolated = (port.uint8(K.IFLA_BRPORT_ISOLATED) ?? 0) != 0
             }
         }
     }

@@ -182,6 +182,18 @@ enum LinkRequest {
         return try builder.finish { "ip link set \(name) type bridge_slave hairpin \(hairpin ? "on" : "off")" }
     }
 
+    /// RTM_NEWLINK without NLM_F_CREATE setting a bridge port's isolation.
+    static func bridgePort(_ name: InterfaceName, isolated: Bool) throws -> NetlinkRequest {
+        let builder = RouteNetlinkMessageBuilder(type: K.RTM_NEWLINK, flags: 0)
+        builder.appendHeader(header())
+        builder.put(K.IFLA_IFNAME, string: name.value)
+        builder.nested(K.IFLA_LINKINFO) {
+            builder.put(K.IFLA_INFO_SLAVE_KIND, string: "bridge")
+            builder.nested(K.IFLA_INFO_SLAVE_DATA) { builder.put(K.IFLA_BRPORT_ISOLATED, uint8: isolated ? 1 : 0) }
+        }
+        return try builder.finish { "ip link set \(name) type bridge_slave isolated \(isolated ? "on" : "off")" }
+    }
+
     static func delete(_ name: InterfaceName) throws -> NetlinkRequest {
         let builder = RouteNetlinkMessageBuilder(type: K.RTM_DELLINK, flags: 0)
         builder.appendHeader(header())

@@ -121,4 +121,11 @@ extension NetlinkHandle {
     public func setHairpin(_ enabled: Bool, port name: InterfaceName) throws {
         try perform(LinkRequest.bridgePort(name, hairpin: enabled))
     }
+
+    /// Isolates a bridge port: frames it brings in never leave by another isolated port, and
+    /// frames from another isolated port never leave by it (`bridge link set dev NAME isolated
+    /// on`). Overlay ports of one bridge use it as split horizon.
+    public func setIsolated(_ isolated: Bool, port name: InterfaceName) throws {
+        try perform(LinkRequest.bridgePort(name, isolated: isolated))
+    }
 }
