@@ -7,19 +7,21 @@ import LabProfiles
 extension Bench {
     /// `cnilab bench route-reflectors`: the same calico lab as a full mesh and with two route
     /// reflectors, one after the other in one run; per topology the BGP sessions (total and
-    /// per node) and how long a joining node takes until every node routes to it and it to every node.
+    /// per node) and how long a joining node takes until every node routes to it and it to every
+    /// node. The lab starts with `nodes - 1` nodes; each join adds one more.
     struct RouteReflectors: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "route-reflectors",
             abstract: "calico: full mesh against two route reflectors (cluster 244.0.0.1, nodes 0 and 1); sessions and convergence after a node joins.")
         @Option(help: "Nodes after the join (the lab starts with one fewer).") var nodes = 12
-        @Option(help: "Joins measured per topology (a node joins, is measured, and is removed again).") var runs = 3
+        @Option(help: "Joins measured per topology: the lab grows by one node per join (a removed node's address would come back with a new MAC that the other nodes' ARP caches do not know for about a minute).")
+        var runs = 3
         @Flag var json = false
 
         struct Result: Encodable {
             var topology: String
             var nodes: Int
-            /// Established sessions counted at both ends, summed over the nodes, before the join.
+            /// Established sessions counted at both ends, summed over the `nodes` nodes (after the first join).
             var sessions: Int
             var sessionsPerNode: [Int]
             /// From `node add` until every node has a BGP route to the new node's block and the new node one to every other block.
@@ -59,7 +61,17 @@ extension Bench {
             Output.progress("\(topology): \(nodes - 1) nodes…")
             let lab = try await Lab.up(
                 LabConfiguration(name: name, stateDirectory: directory, profile: .calico(.fast), nodeCount: nodes - 1))
-            defer { _ = try? Lab.down(name: name, stateDirectory: directory) }
+            do {
+                let result = try await measure(lab, topology: topology, reflectors: reflectors)
+                _ = try? await lab.down()
+                return result
+            } catch {
+                _ = try? await lab.down()
+                throw error
+            }
+        }
+
+        func measure(_ lab: Lab, topology: String, reflectors: Bool) async throws -> Result {
             if reflectors {
                 for index in 0..<2 {
                     try await lab.setNodeBGP(index, labels: ["route-reflector": "true"], routeReflectorClusterID: "244.0.0.1")
@@ -74,11 +86,14 @@ extension Bench {
             }
             let expectedPerNode = { (index: Int, count: Int) in reflectors ? (index < 2 ? count - 1 : 2) : count - 1 }
             var perNode: [Int] = []
-            guard try await waitUntil(seconds: 60, {
-                perNode = []
-                for node in await lab.nodes() { perNode.append(try await lab.bgpSessions(node.index).established) }
-                return perNode.enumerated().allSatisfy { $0.element == expectedPerNode($0.offset, nodes - 1) }
-            }) else { throw LabError(.timedOut, "\(topology): sessions did not settle: \(perNode)") }
+            func sessionsSettle(_ count: Int) async throws {
+                guard try await waitUntil(seconds: 60, {
+                    perNode = []
+                    for node in await lab.nodes() { perNode.append(try await lab.bgpSessions(node.index).established) }
+                    return perNode.count == count && perNode.enumerated().allSatisfy { $0.element == expectedPerNode($0.offset, count) }
+                }) else { throw LabError(.timedOut, "\(topology): sessions did not settle: \(perNode)") }
+            }
+            try await sessionsSettle(nodes - 1)
 
             var joins: [Double] = []
             var blocks: [Double] = []
@@ -94,8 +109,9 @@ extension Bench {
                 let end = clock.now
                 joins.append((end - start) / .milliseconds(1))
                 blocks.append((end - podStart) / .milliseconds(1))
-                Output.progress("  \(topology) join \(run + 1): \(Int(joins.last!)) ms")
-                try await lab.removeNode(node.index)
+                // The sessions of the N-node lab, after the first join.
+                if run == 0 { try await sessionsSettle(nodes) }
+                Output.progress("  \(topology) join \(run + 1) (node \(node.index), \(node.index + 1) nodes): \(Int(joins.last!)) ms")
             }
             return Result(
                 topology: topology, nodes: nodes, sessions: perNode.reduce(0, +), sessionsPerNode: perNode, joinMilliseconds: joins,
