@@ -63,14 +63,14 @@ extension NodeAgent {
         let desired = Dictionary(
             plan.peers.filter { !fileAddresses.contains($0.address) }.map { ($0.address, $0) }, uniquingKeysWith: { first, _ in first })
         for (address, peer) in plannedPeers where desired[address] != peer {
-            logger.info("peer \(peer.node ?? "\(address)") (\(address)): \(desired[address] == nil ? "removed" : "changed")")
+            logger.info("\(peer.node.map { "node \($0)" } ?? "peer") (\(address)) \(desired[address] == nil ? "left: removing the peer" : "changed: peering again")")
             try? await speaker.removePeer(address)
             plannedPeers[address] = nil
         }
         for (address, peer) in desired.sorted(by: { $0.key < $1.key }) where plannedPeers[address] == nil {
-            logger.info(
-                "peering with \(peer.node ?? "\(address)") (\(address), \(peer.kind.rawValue)\(peer.routeReflectorClient ? ", route reflector client" : "")\(peer.passive ? ", passive" : ""))"
-            )
+            let details = [peer.kind.rawValue, peer.routeReflectorClient ? "route reflector client" : nil, peer.passive ? "passive" : nil]
+                .compactMap { $0 }.joined(separator: ", ")
+            logger.info("\(peer.node.map { "node \($0)" } ?? "peer") (\(address)) joined: peering (\(details))")
             try await speaker.addPeer(
                 BGPSpeaker.PeerConfiguration(
                     address: address, asNumber: peer.asNumber, port: peer.port, passive: peer.passive, holdTime: configuration.holdTime,
