@@ -27,8 +27,12 @@ import TestSupport
             let record = try await lab.setNodeBGP(reflector, labels: ["route-reflector": "true"], routeReflectorClusterID: "244.0.0.1")
             #expect(record.routeReflectorClusterID == "244.0.0.1" && record.labels == ["route-reflector": "true"])
         }
+        // With a password: both ends of each session take it from this one BGPPeer (TCP MD5).
         try await lab.putBGPPeer(
-            BGPPeerRecord(name: "peer-with-route-reflectors", nodeSelector: "all()", peerSelector: "route-reflector == 'true'"))
+            BGPPeerRecord(
+                name: "peer-with-route-reflectors", nodeSelector: "all()", peerSelector: "route-reflector == 'true'",
+                password: .init(value: "rr-secret")))
+        #expect(try await lab.bgpPeers().map(\.password?.value) == ["rr-secret"])
         let configuration = try await lab.setBGPConfiguration(nodeToNodeMeshEnabled: false, asNumber: nil)
         #expect(!configuration.meshEnabled)
         // A bad label change is refused before anything is written.
