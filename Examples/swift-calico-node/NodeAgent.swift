@@ -8,8 +8,9 @@ import Netlink
 import NetPrimitives
 import ServiceLifecycle
 
-/// The node agent: registers the node, keeps one BGP session per other registered node (full
-/// mesh; the higher address is passive) and per global peer, advertises the node's affine
+/// The node agent: registers the node, keeps the BGP sessions Calico's resources describe
+/// (``BGPPeerPlan``: the full mesh, route reflectors, BGPPeers) and the configuration file's
+/// global peers, advertises the node's affine
 /// IPAM blocks with a blackhole route each (`proto 93`), and hands learned routes to the
 /// ``RouteInstaller``. State changes come from a watch of `/swiftcni/` plus a periodic resync.
 actor NodeAgent: Service {
@@ -29,7 +30,12 @@ actor NodeAgent: Service {
     /// Ready (and published for swift-calico's STATUS) after the first full reconcile.
     let health: AgentHealth?
 
-    private(set) var meshPeers: [IPAddress: String] = [:]
+    /// The peers applied from the last ``BGPPeerPlan``, by address.
+    var plannedPeers: [IPAddress: BGPPeerPlan.Peer] = [:]
+    /// The route reflector cluster ID the speaker was given (nil: not a route reflector).
+    var appliedClusterID: IPv4Address?
+    /// The last plan's problems, logged once each.
+    var reportedProblems: Set<String> = []
     private(set) var advertisedBlocks: Set<IPNetwork> = []
     /// Host routes of addresses borrowed from other nodes' blocks.
     private(set) var advertisedBorrowed: Set<IPNetwork> = []
@@ -85,7 +91,7 @@ actor NodeAgent: Service {
     func register() async throws {
         let record = NodeRecord(
             name: node, addresses: ["\(address)"], asNumber: configuration.bgp.asNumber, bgpPort: configuration.listenPort)
-        try await ClusterRegistry(store: store).put(record)
+        try await ClusterRegistry(store: store).register(record)
         logger.info("registered node \(node) at \(address) AS \(configuration.bgp.asNumber)")
     }
 
@@ -133,43 +139,8 @@ actor NodeAgent: Service {
 
     func reconcile() async throws {
         if try await ClusterRegistry(store: store).node(node) == nil { try await register() }
-        if configuration.meshEnabled { try await reconcilePeers() }
+        try await reconcilePeers()
         try await reconcileBlocks()
-    }
-
-    /// Full mesh: one peer per other registered node; the side with the higher address waits.
-    func reconcilePeers() async throws {
-        var desired: [IPAddress: (name: String, record: NodeRecord)] = [:]
-        let logger = self.logger
-        let records: [NodeRecord]
-        if let kube {
-            // Not listed yet: keep the current peers (the first list wakes the loop again).
-            guard await kube.isSynced() else { return }
-            records = await kube.meshNodes().map { NodeRecord(name: $0.name, addresses: ["\($0.address)"], asNumber: $0.asNumber) }
-        } else {
-            records = try await ClusterRegistry(store: store).nodes(reportingMalformed: { logger.warning("skipping a node: \($0)") })
-        }
-        for record in records {
-            guard record.name != node, let text = record.addresses.first, let peer = IPAddress(text), peer != .v4(address)
-            else { continue }
-            desired[peer] = (record.name, record)
-        }
-        for (peer, name) in meshPeers where desired[peer] == nil {
-            logger.info("node \(name) (\(peer)) left: removing the peer")
-            try? await speaker.removePeer(peer)
-            meshPeers[peer] = nil
-        }
-        for (peer, entry) in desired where meshPeers[peer] == nil {
-            let passive = peer < .v4(address)
-            logger.info("node \(entry.name) (\(peer)) joined: peering\(passive ? " (passive)" : "")")
-            try await speaker.addPeer(
-                BGPSpeaker.PeerConfiguration(
-                    address: peer, asNumber: entry.record.asNumber ?? configuration.bgp.asNumber,
-                    port: entry.record.bgpPort ?? configuration.listenPort, passive: passive,
-                    holdTime: configuration.holdTime, connectRetryTime: configuration.connectRetryTime,
-                    localAddress: .v4(address)))
-            meshPeers[peer] = entry.name
-        }
     }
 
     /// Advertises the blocks affine to this node, each with a blackhole route so traffic to an
@@ -227,7 +198,7 @@ actor NodeAgent: Service {
         }
     }
 
-    func snapshot() -> (meshPeers: [IPAddress: String], blocks: [IPNetwork], borrowed: [IPNetwork]) {
-        (meshPeers, advertisedBlocks.sorted { $0.address < $1.address }, advertisedBorrowed.sorted { $0.address < $1.address })
+    func snapshot() -> (peers: [IPAddress: BGPPeerPlan.Peer], clusterID: IPv4Address?, blocks: [IPNetwork], borrowed: [IPNetwork]) {
+        (plannedPeers, appliedClusterID, advertisedBlocks.sorted { $0.address < $1.address }, advertisedBorrowed.sorted { $0.address < $1.address })
     }
 }

@@ -8,9 +8,12 @@ struct StatusReport: Codable, Sendable {
     struct Peer: Codable, Sendable {
         var address: String
         var asNumber: UInt32
-        /// `node-mesh` (with the node's name) or `global`.
+        /// `node-mesh`, `node-specific` (a BGPPeer for chosen nodes), `global` (a BGPPeer for
+        /// every node, or the configuration file's `peers`); `node` names a peer node.
         var type: String
         var node: String?
+        /// The peer is this node's route reflector client.
+        var routeReflectorClient: Bool?
         var state: String
         var received: Int
         var accepted: Int
@@ -21,6 +24,10 @@ struct StatusReport: Codable, Sendable {
     var node: String
     var address: String
     var asNumber: UInt32
+    /// Set when this node is a route reflector.
+    var routeReflectorClusterID: String?
+    /// Peers whose session is Established.
+    var establishedSessions: Int?
     var peers: [Peer]
     var blocks: [String]
     /// The addresses this node borrowed from other nodes' blocks, advertised as host routes.
@@ -36,17 +43,30 @@ struct StatusReport: Codable, Sendable {
         for route in best {
             if let peer = route.peer, installed[route.prefix.network] != nil { accepted[peer, default: 0] += 1 }
         }
-        let peers = await speaker.peerStatuses().map { status in
-            Peer(
-                address: "\(status.address)", asNumber: status.asNumber,
-                type: snapshot.meshPeers[status.address] != nil ? "node-mesh" : "global",
-                node: snapshot.meshPeers[status.address], state: status.state.rawValue, received: status.prefixesReceived,
-                accepted: accepted[status.address] ?? 0, advertised: status.prefixesAdvertised, stale: status.stalePrefixes)
+        let statuses = await speaker.peerStatuses()
+        let peers = statuses.map { status in
+            let planned = snapshot.peers[status.address]
+            return Peer(
+                address: "\(status.address)", asNumber: status.asNumber, type: planned?.kind.rawValue ?? "global",
+                node: planned?.node, routeReflectorClient: planned?.routeReflectorClient ?? false, state: status.state.rawValue,
+                received: status.prefixesReceived, accepted: accepted[status.address] ?? 0, advertised: status.prefixesAdvertised,
+                stale: status.stalePrefixes)
         }
         return StatusReport(
-            node: agent.node, address: "\(agent.address)", asNumber: agent.configuration.bgp.asNumber, peers: peers,
+            node: agent.node, address: "\(agent.address)", asNumber: agent.configuration.bgp.asNumber,
+            routeReflectorClusterID: snapshot.clusterID.map { "\($0)" },
+            establishedSessions: statuses.filter { $0.state == .established }.count, peers: peers,
             blocks: snapshot.blocks.map(\.description), borrowed: snapshot.borrowed.map(\.description), installedRoutes: installed.count,
             failedRouteRequests: installer.failedRequests)
+    }
+
+    /// `calicoctl node status`'s peer types.
+    static func peerType(_ peer: Peer) -> String {
+        switch peer.type {
+        case "node-mesh": return "node-to-node mesh"
+        case "node-specific": return peer.routeReflectorClient == true ? "node specific (rr client)" : "node specific"
+        default: return peer.routeReflectorClient == true ? "global (rr client)" : "global"
+        }
     }
 
     /// Calico's `calicoctl node status` layout.
@@ -54,7 +74,7 @@ struct StatusReport: Codable, Sendable {
         var lines = ["Calico process is running (swift-calico-node \(node), \(address), AS \(asNumber))", "", "IPv4 BGP status"]
         let header = ["PEER ADDRESS", "PEER TYPE", "STATE", "RECEIVED", "ACCEPTED", "ADVERTISED"]
         let rows = peers.map {
-            [$0.address, $0.type == "node-mesh" ? "node-to-node mesh" : "global", $0.state, "\($0.received)", "\($0.accepted)", "\($0.advertised)"]
+            [$0.address, Self.peerType($0), $0.state, "\($0.received)", "\($0.accepted)", "\($0.advertised)"]
         }
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
         func line(_ cells: [String]) -> String {

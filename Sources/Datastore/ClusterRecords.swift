@@ -149,17 +149,24 @@ public struct NodeRecord: Hashable, Sendable, Codable {
     public var asNumber: UInt32?
     /// The node's BGP listen port (swift-calico-node).
     public var bgpPort: Int?
+    /// The node's labels (Calico's Node `metadata.labels`), matched by BGPPeer selectors.
+    public var labels: [String: String]?
+    /// Calico's Node `spec.bgp.routeReflectorClusterID`: set, the node is a route reflector of
+    /// that cluster (an IPv4 address in dotted form).
+    public var routeReflectorClusterID: String?
     public var unknownFields: [String: JSONValue]
 
     public init(
         name: String, addresses: [String], podCIDRs: [String]? = nil, asNumber: UInt32? = nil, bgpPort: Int? = nil,
-        unknownFields: [String: JSONValue] = [:]
+        labels: [String: String]? = nil, routeReflectorClusterID: String? = nil, unknownFields: [String: JSONValue] = [:]
     ) {
         self.name = name
         self.addresses = addresses
         self.podCIDRs = podCIDRs
         self.asNumber = asNumber
         self.bgpPort = bgpPort
+        self.labels = labels
+        self.routeReflectorClusterID = routeReflectorClusterID
         self.unknownFields = unknownFields
     }
 
@@ -176,7 +183,7 @@ public struct NodeRecord: Hashable, Sendable, Codable {
     public func encoded() throws(DatastoreError) -> [UInt8] { try RecordCoding.encode(self, key: key) }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, addresses, podCIDRs, asNumber, bgpPort
+        case name, addresses, podCIDRs, asNumber, bgpPort, labels, routeReflectorClusterID
     }
 
     public init(from decoder: any Decoder) throws {
@@ -186,6 +193,8 @@ public struct NodeRecord: Hashable, Sendable, Codable {
         podCIDRs = try container.decodeIfPresent([String].self, forKey: .podCIDRs)
         asNumber = try container.decodeIfPresent(UInt32.self, forKey: .asNumber)
         bgpPort = try container.decodeIfPresent(Int.self, forKey: .bgpPort)
+        labels = try container.decodeIfPresent([String: String].self, forKey: .labels)
+        routeReflectorClusterID = try container.decodeIfPresent(String.self, forKey: .routeReflectorClusterID)
         unknownFields = try RecordCoding.unknownFields(decoder, known: Set(CodingKeys.allCases.map(\.rawValue)))
     }
 
@@ -197,5 +206,7 @@ public struct NodeRecord: Hashable, Sendable, Codable {
         try container.encodeIfPresent(podCIDRs, forKey: .podCIDRs)
         try container.encodeIfPresent(asNumber, forKey: .asNumber)
         try container.encodeIfPresent(bgpPort, forKey: .bgpPort)
+        try container.encodeIfPresent(labels, forKey: .labels)
+        try container.encodeIfPresent(routeReflectorClusterID, forKey: .routeReflectorClusterID)
     }
 }

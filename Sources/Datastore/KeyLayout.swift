@@ -23,6 +23,13 @@ public enum KeyLayout {
     /// `/swiftcni/nodes/<node>` (``NodeRecord``).
     public static func node(_ name: String) -> String { nodes + name }
     public static let nodes = root + "/nodes/"
+    /// `/swiftcni/bgp/configurations/<name>`: Calico's BGPConfiguration (``BGPConfigurationRecord``;
+    /// `default` is the cluster's).
+    public static func bgpConfiguration(_ name: String) -> String { bgpConfigurations + name }
+    public static let bgpConfigurations = root + "/bgp/configurations/"
+    /// `/swiftcni/bgp/peers/<name>`: Calico's BGPPeer (``BGPPeerRecord``).
+    public static func bgpPeer(_ name: String) -> String { bgpPeers + name }
+    public static let bgpPeers = root + "/bgp/peers/"
     /// `/swiftcni/ipam/blocks/<10.244.0.0-26>`.
     public static func block(_ cidr: String) -> String { blocks + cidrKey(cidr) }
     public static let blocks = root + "/ipam/blocks/"

@@ -5,7 +5,7 @@ import LabMeasurement
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks, run by hand. netlink, cni-add, datapath, ipam, bgp, policy, mesh; exec runs the stand-alone ones.",
-        subcommands: [Netlink.self, CNIAdd.self, IPAM.self, Datapath.self, BGP.self, Policy.self, Mesh.self, Exec.self])
+        subcommands: [Netlink.self, CNIAdd.self, IPAM.self, Datapath.self, BGP.self, Policy.self, Mesh.self, Exec.self, RouteReflectors.self])
 
     /// The text, or with `--json` the document.
     static func show(_ output: BenchOutput, json: Bool) throws {

@@ -18,7 +18,7 @@ struct CNILab: AsyncParsableCommand {
         subcommands: [
             Up.self, NodeCommand.self, AgentCommandGroup.self, PodCommand.self, NamespaceCommand.self, Exec.self,
             Probe.self, Status.self, Logs.self, Bench.self, Down.self, Demo.self, PolicyCommand.self, Compare.self, Netpol.self,
-            LinkCommand.self, KubeconfigCommand.self,
+            LinkCommand.self, KubeconfigCommand.self, BGPCommand.self,
         ])
 }
 

@@ -14,8 +14,8 @@ struct RoutingInformationBase {
 
     let localAS: UInt32
     let routerID: IPv4Address
-    /// RFC 4456 cluster ID (defaults to the router ID).
-    let clusterID: IPv4Address
+    /// RFC 4456 cluster ID (defaults to the router ID); changed by ``BGPSpeaker/setClusterID(_:)``.
+    var clusterID: IPv4Address
     let defaultLocalPreference: UInt32
     var tables: [PeerTables?]
     var loc: [BGPPrefix: LocEntry] = [:]

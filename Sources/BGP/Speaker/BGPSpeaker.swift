@@ -71,6 +71,13 @@ public final class BGPSpeaker: Service, Sendable {
         try await core.loop.submit { try core.removePeer(address) }.get()
     }
 
+    /// Sets the RFC 4456 cluster ID used from now on when reflecting (nil: the router ID), as
+    /// when a node becomes a route reflector while it runs. Routes already reflected keep theirs.
+    public func setClusterID(_ clusterID: IPv4Address?) async throws {
+        let core = self.core
+        try await core.loop.submit { core.rib.clusterID = clusterID ?? core.rib.routerID }.get()
+    }
+
     /// State and counters of every peer, sorted by address.
     public func peerStatuses() async -> [PeerStatus] {
         let core = self.core
