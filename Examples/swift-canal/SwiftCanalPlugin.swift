@@ -18,6 +18,8 @@ struct SwiftCanalPlugin: CNIPlugin {
         let interface = try request.requiredInterfaceName()
         let subnet = try Self.loadSubnet(options.subnetPath)
         let registry = try PodRecordWriter(options: options)
+        // The pod's labels and named ports from the API (`kubernetes.kubeconfig`), before anything is allocated.
+        let metadata = registry == nil ? nil : try PodMetadata.fetch(request)
         let podNamespace = try request.podNamespace()
         let host = try PluginRequest.nodeHandle()
         let pod = try PluginRequest.handle(in: podNamespace)
@@ -32,7 +34,7 @@ struct SwiftCanalPlugin: CNIPlugin {
             // Also the pod's permanent neighbour entry for 169.254.1.1 (the host end's MAC).
             let links = try routed.create(host: host, pod: pod)
             try await registry?.register(
-                request, addresses: routed.addresses.map { "\($0.address)" }, hostInterface: routed.veth.hostInterface.value)
+                request, addresses: routed.addresses.map { "\($0.address)" }, hostInterface: routed.veth.hostInterface.value, metadata: metadata)
             return routed.result(links: links, sandbox: request.networkNamespace, version: request.version)
         } catch {
             _ = try? routed.remove(host: host)
