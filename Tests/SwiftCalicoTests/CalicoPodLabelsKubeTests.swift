@@ -47,6 +47,7 @@ import TestSupport
             try await NamespaceFixture.with(count: 6) { namespaces in
                 let cluster = try CalicoCluster(fabric: namespaces[0], nodes: Array(namespaces[1...2]), directory: directory)
                 defer { cluster.stopAll() }
+                try FileManager.default.createDirectory(atPath: directory + "/pki", withIntermediateDirectories: true)
                 let pki = try EtcdCertificates.generate(in: directory + "/pki", serverAddresses: ["192.168.100.254"])
                 let other = EtcdCertificates(directory: directory + "/other-pki")
                 try FileManager.default.createDirectory(atPath: other.directory, withIntermediateDirectories: true)
