@@ -29,6 +29,17 @@ public struct KubeconfigFile: Sendable, Hashable {
         public var certificateAuthorityData: String?
         public var insecureSkipTLSVerify: Bool
         public var tlsServerName: String?
+
+        public init(
+            server: String, certificateAuthority: String? = nil, certificateAuthorityData: String? = nil,
+            insecureSkipTLSVerify: Bool = false, tlsServerName: String? = nil
+        ) {
+            self.server = server
+            self.certificateAuthority = certificateAuthority
+            self.certificateAuthorityData = certificateAuthorityData
+            self.insecureSkipTLSVerify = insecureSkipTLSVerify
+            self.tlsServerName = tlsServerName
+        }
     }
 
     public struct User: Sendable, Hashable {
@@ -40,12 +51,31 @@ public struct KubeconfigFile: Sendable, Hashable {
         public var clientKeyData: String?
         /// Whether the user names an exec or auth-provider plugin (not supported).
         public var usesPlugin: Bool
+
+        public init(
+            token: String? = nil, tokenFile: String? = nil, clientCertificate: String? = nil, clientCertificateData: String? = nil,
+            clientKey: String? = nil, clientKeyData: String? = nil, usesPlugin: Bool = false
+        ) {
+            self.token = token
+            self.tokenFile = tokenFile
+            self.clientCertificate = clientCertificate
+            self.clientCertificateData = clientCertificateData
+            self.clientKey = clientKey
+            self.clientKeyData = clientKeyData
+            self.usesPlugin = usesPlugin
+        }
     }
 
     public struct Context: Sendable, Hashable {
         public var cluster: String
         public var user: String?
         public var namespace: String?
+
+        public init(cluster: String, user: String? = nil, namespace: String? = nil) {
+            self.cluster = cluster
+            self.user = user
+            self.namespace = namespace
+        }
     }
 
     public var clusters: [String: Cluster]
