@@ -707,7 +707,7 @@ let package = Package(
             name: "SwiftCanalTests",
             dependencies: [
                 "swift-canal", "swift-canald", "swift-flanneld", "PolicyAgent", "CNISpec", "Datastore", "Netlink", "TestSupport",
-                "Namespaces", "NetPrimitives", "ChildProcess",
+                "Namespaces", "NetPrimitives", "ChildProcess", "Kubernetes", "KubernetesTestServer", "Lab",
             ],
             swiftSettings: swiftSettings
         ),
