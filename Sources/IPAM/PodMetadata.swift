@@ -29,6 +29,8 @@ public struct PodMetadata: Sendable, Hashable {
     /// later) when the server cannot be reached or answers with a server error, 7 for a
     /// kubeconfig, TLS or credential problem, 999 for a pod the API does not know.
     public static func fetch(_ request: PluginRequest, timeoutMilliseconds: Int = 5000) throws(CNIError) -> PodMetadata? {
+        // Most ADDs have no section: skip the second decode of the configuration then.
+        guard request.arguments["K8S_POD_NAME"] != nil, Self.mentionsKubernetes(request.configurationBytes) else { return nil }
         let settings: KubernetesSettings?
         do { settings = try KubernetesSettings.decode(networkConfiguration: Array(request.configurationBytes)) } catch {
             throw CNIError(.invalidNetworkConfig, "invalid \"kubernetes\" section", details: error.message)
@@ -50,5 +52,18 @@ public struct PodMetadata: Sendable, Hashable {
                 code, "failed to read pod \(namespace)/\(name) from the Kubernetes API (kubernetes.kubeconfig \(kubeconfig))",
                 details: "\(error)")
         }
+    }
+
+    /// Whether the bytes contain `"kubernetes"` (a key named so, or a value: then the decode decides).
+    static func mentionsKubernetes(_ bytes: [UInt8]) -> Bool {
+        let needle = Array("\"kubernetes\"".utf8)
+        guard bytes.count >= needle.count else { return false }
+        var start = 0
+        while start + needle.count <= bytes.count {
+            guard let first = bytes[start...].firstIndex(of: needle[0]), first + needle.count <= bytes.count else { return false }
+            if bytes[first..<first + needle.count].elementsEqual(needle) { return true }
+            start = first + 1
+        }
+        return false
     }
 }
