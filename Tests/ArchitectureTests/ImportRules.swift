@@ -11,6 +11,7 @@ struct ImportRules {
         case examplesWithoutC = "no example imports a C module"
         case cImportsHidden = "a C module is imported internal, private or fileprivate"
         case cImportsByWrapper = "a C module is imported only by the library that wraps it"
+        case leanPluginModules = "HTTPTransport and KubernetesCore (a plugin's Kubernetes reads at ADD) import no NIO, Yams, logging or Kubernetes library"
     }
 
     struct Violation: Hashable, CustomStringConvertible {
@@ -40,6 +41,10 @@ struct ImportRules {
         // layer takes it over, name that module here alone.
         "CLinuxShim": ["ChildProcess", "Namespaces"],
     ]
+    /// What a plugin links to read the API at ADD, kept free of the agents' stack.
+    static let leanPluginModules: Set<String> = ["HTTPTransport", "KubernetesCore"]
+    /// What they must not import (a name, or a prefix ending in `*`).
+    static let heavyModules = ["NIO*", "_NIO*", "Yams", "Logging", "Kubernetes", "KubernetesTestServer"]
     /// The lab and the command-line tools over it: no SDK library may import them.
     static let tools: Set<String> = ["Lab", "LabProfiles", "LabMeasurement", "NetpolConformanceLab", "cnilab", "cnilab_pod_server", "cnilab_apiserver"]
     /// The lab's own libraries: they build on the Lab (profiles, measurement, the netpol
@@ -84,6 +89,11 @@ struct ImportRules {
                 flag(.librariesBelowTools)
             }
             if isExample, cModules.contains(item.module) { flag(.examplesWithoutC) }
+            if Self.leanPluginModules.contains(item.importer),
+                Self.heavyModules.contains(where: { $0.hasSuffix("*") ? item.module.hasPrefix($0.dropLast()) : item.module == $0 })
+            {
+                flag(.leanPluginModules)
+            }
             if cModules.contains(item.module) {
                 if !item.isHidden { flag(.cImportsHidden) }
                 if !(Self.wrappers[item.module] ?? []).contains(item.importer) { flag(.cImportsByWrapper) }
