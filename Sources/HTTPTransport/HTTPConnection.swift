@@ -16,7 +16,7 @@ internal import SystemSupport
 /// Blocking I/O, always bounded: the connect by the timeout, and the whole exchange (sending
 /// the request and receiving the entire response) by a deadline one timeout after the
 /// connection is up, however slowly the server trickles bytes. Only a watch stream lifts the
-/// deadline (``EtcdWatch``), and relies on connection closure, TCP keep-alive and cancellation
+/// deadline (the Datastore's etcd watch), and relies on connection closure, TCP keep-alive and cancellation
 /// instead. Callers run it on a thread they may block, never on the Swift concurrency pool.
 ///
 /// ```swift

@@ -14,7 +14,7 @@ import KubernetesCore
 /// `namespace`. Relative file paths are relative to the kubeconfig's directory, as kubectl
 /// reads them. Exec and auth-provider plugins are not supported (an error says so).
 ///
-/// The file is read by KubernetesCore's ``KubernetesCore/KubeconfigFile`` (the one kubeconfig
+/// The file is read by KubernetesCore's `KubeconfigFile` (the one kubeconfig
 /// model, shared with the plugins): the YAML subset kubeconfigs are written in, or JSON.
 public struct Kubeconfig: Sendable {
     public typealias Cluster = KubeconfigFile.Cluster

@@ -7,7 +7,7 @@ import HTTPTransport
 internal import SystemSupport
 
 /// A kubeconfig file as a plugin reads it (Calico's `kubernetes.kubeconfig`): clusters, users,
-/// contexts and the current context, without a YAML library (``KubeconfigFile/init(text:directory:)``
+/// contexts and the current context, without a YAML library (``KubeconfigFile/init(text:directory:source:)``
 /// reads the YAML subset kubeconfigs use, and JSON).
 ///
 /// Understood, as the Kubernetes library's `Kubeconfig` reads them: a cluster's `server`,
