@@ -33,7 +33,7 @@ release: deps
 # pool (Documentation/Testing.md). Phases 1, 2 and 4 run their tests in parallel; phase 3 (the
 # agents against an in-process fixture in node namespaces) runs serially. No test is skipped.
 KUBE_UNIT_SUITES := KubernetesTests|KubeSyncTests|KubeSubnetManagerUnitTests|CanaldKubeModeTests|AgentSocketTests
-KUBE_LAB_SUITES := FlannelKubeLabTests|CalicoNodeKubeTests|CalicoNodeKubeLabTests|KubeLabTests
+KUBE_LAB_SUITES := FlannelKubeLabTests|CalicoNodeKubeTests|CalicoNodeKubeLabTests|KubeLabTests|CalicoPodLabelsKubeTests|CanalPodLabelsKubeTests
 test: deps
 	$(SWIFT) test --skip '$(KUBE_UNIT_SUITES)|$(KUBE_LAB_SUITES)|MeshTests'
 	$(SWIFT) test --skip-build --filter '$(KUBE_UNIT_SUITES)'

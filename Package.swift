@@ -25,7 +25,9 @@ let package = Package(
         .library(name: "CNISpec", targets: ["CNISpec"]),
         .library(name: "Netlink", targets: ["Netlink"]),
         .library(name: "Nftables", targets: ["Nftables"]),
+        .library(name: "HTTPTransport", targets: ["HTTPTransport"]),
         .library(name: "Datastore", targets: ["Datastore"]),
+        .library(name: "KubernetesCore", targets: ["KubernetesCore"]),
         .library(name: "IPAMCore", targets: ["IPAMCore"]),
         .library(name: "IPAM", targets: ["IPAM"]),
         .library(name: "BGP", targets: ["BGP"]),
@@ -130,16 +132,30 @@ let package = Package(
         ),
 
         // MARK: Cluster state and addresses
-        // OpenSSL (libssl-dev) for the etcd client's https:// endpoints; imported `internal` by the
-        // Datastore only. Static archives exist, so fully static plugin binaries link it too.
+        // OpenSSL (libssl-dev) for https:// endpoints; imported `internal` by HTTPTransport only.
+        // Static archives exist, so fully static plugin binaries link it too.
         .systemLibrary(
             name: "COpenSSL",
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
+        // The blocking HTTP/1.1 + TLS client the etcd client and a plugin's Kubernetes reads
+        // share (no NIO, no logging): what a short-lived plugin binary can afford.
+        .target(
+            name: "HTTPTransport",
+            dependencies: ["SystemSupport", "COpenSSL"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Datastore",
-            dependencies: ["SystemSupport", "COpenSSL", "JSONValues", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SystemSupport", "HTTPTransport", "JSONValues", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        // A plugin's lean, blocking Kubernetes reads: kubeconfig (YAML subset or JSON) and
+        // `get pod` (labels, named ports) over HTTPTransport; no NIO, Yams or logging.
+        .target(
+            name: "KubernetesCore",
+            dependencies: ["HTTPTransport", "SystemSupport"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -157,7 +173,8 @@ let package = Package(
         ),
         .target(
             name: "IPAM",
-            dependencies: ["IPAMCore", "NetPrimitives", "JSONValues", "CNISpec", "Datastore", "SystemSupport"],
+            // KubernetesCore: a pod's labels and named ports for its record (PodMetadata).
+            dependencies: ["IPAMCore", "NetPrimitives", "JSONValues", "CNISpec", "Datastore", "SystemSupport", "KubernetesCore"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -523,14 +540,13 @@ let package = Package(
         .target(
             name: "Kubernetes",
             dependencies: [
-                "JSONValues",
+                "JSONValues", "KubernetesCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -696,7 +712,7 @@ let package = Package(
             name: "SwiftCanalTests",
             dependencies: [
                 "swift-canal", "swift-canald", "swift-flanneld", "PolicyAgent", "CNISpec", "Datastore", "Netlink", "TestSupport",
-                "Namespaces", "NetPrimitives", "ChildProcess",
+                "Namespaces", "NetPrimitives", "ChildProcess", "Kubernetes", "KubernetesTestServer", "Lab",
             ],
             swiftSettings: swiftSettings
         ),
@@ -735,7 +751,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KubernetesTests",
-            dependencies: ["Kubernetes", "KubernetesTestServer", "Datastore", "TestSupport", "ChildProcess"],
+            dependencies: ["Kubernetes", "KubernetesTestServer", "KubernetesCore", "HTTPTransport", "Datastore", "TestSupport", "ChildProcess"],
             exclude: ["Scripts"],
             swiftSettings: swiftSettings
         ),
@@ -748,7 +764,7 @@ let package = Package(
             name: "SwiftCalicoTests",
             dependencies: [
                 "swift-calico", "swift-calico-node", "swift-ipam", "CNISpec", "Netlink", "Nftables", "TestSupport", "Namespaces", "ChildProcess",
-                "NetPrimitives", "Datastore", "AgentHTTP", "Kubernetes", "KubernetesTestServer",
+                "NetPrimitives", "Datastore", "AgentHTTP", "Kubernetes", "KubernetesTestServer", "Lab",
             ],
             swiftSettings: swiftSettings
         ),

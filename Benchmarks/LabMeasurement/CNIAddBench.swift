@@ -100,12 +100,14 @@ public enum CNIAddBench {
 
     /// swift-calico against ptp + host-local: runs `calico-cni-bench` (its own executable, next
     /// to the program) with this plugin binary, its output on ours; returns its exit status.
-    public static func calico(pods: Int, binary: String) throws -> Int32 {
+    /// `kubeAPI`: also swift-calico reading each pod from an API server at ADD (`--kube-api`).
+    public static func calico(pods: Int, binary: String, kubeAPI: Bool = false) throws -> Int32 {
         guard let bench = ChildProcess.find("calico-cni-bench", in: LabConfiguration.defaultExecutableDirectories) else {
             throw LabError(.missingExecutable, "calico-cni-bench not found next to cnilab; build it: swift build --product calico-cni-bench")
         }
         let process = try ChildProcess.launch(
-            bench, arguments: ["--pods", String(pods), "--plugin", binary], standardOutput: .inherit, standardError: .inherit)
+            bench, arguments: ["--pods", String(pods), "--plugin", binary] + (kubeAPI ? ["--kube-api"] : []),
+            standardOutput: .inherit, standardError: .inherit)
         guard case .exited(let code) = try process.wait() else { return 128 }
         return code
     }

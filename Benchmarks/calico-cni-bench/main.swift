@@ -9,7 +9,12 @@
 // namespace; a delegated IPAM exec is included). Configurations:
 //   swift-calico + host-local (ipam type host-local: served in process, same files),
 //   swift-calico + calico-ipam (in process, file store),
-//   ptp + host-local (the reference plugins, /usr/lib/cni).
+//   ptp + host-local (the reference plugins, /usr/lib/cni),
+//   with --kube-api: swift-calico + calico-ipam reading each pod's labels and named ports from
+//   an API server at ADD (Calico's kubernetes.kubeconfig): cnilab-apiserver (next to this
+//   executable) serving HTTPS with a bearer token on 127.0.0.1 inside that configuration's node
+//   namespace. The calico-ipam configuration then gets the same K8S_POD_* arguments, so the two
+//   differ only in the API read.
 // Build swift-calico fully static first, as plugins are installed (Makefile install-plugins):
 //   swift build -c release --static-swift-stdlib -Xswiftc -static-executable --product swift-calico
 //   swift build -c release --product calico-cni-bench
@@ -46,6 +51,8 @@ struct Options: ParsableCommand {
     @Option(help: "The swift-calico plugin (default: next to this executable).") var plugin: String?
     @Option(name: .customLong("plugin-dir"), help: "Directory searched for plugins first.") var pluginDirectory: String?
     @Option(name: .customLong("reference-dir"), help: "The reference CNI plugins.") var referenceDirectory = "/usr/lib/cni"
+    @Flag(name: .customLong("kube-api"), help: "Add swift-calico reading pods from an API server (HTTPS, token) at ADD.")
+    var kubeAPI = false
 
     func validate() throws {
         guard pods >= 1 else { throw ValidationError("--pods must be at least 1") }
@@ -82,6 +89,8 @@ struct Configuration {
     var executable: String
     var json: String
     var node: NetworkNamespace
+    /// Whether ADD/DEL carry K8S_POD_NAMESPACE/K8S_POD_NAME (the container ID as the pod name).
+    var kubernetesArguments = false
     var pods: [NetworkNamespace] = []
     var adds: [Double] = []
     var deletes: [Double] = []
@@ -89,10 +98,11 @@ struct Configuration {
 
 /// One plugin call inside the configuration's node namespace; its wall time in ms.
 @MainActor func invoke(_ configuration: Configuration, command: String, containerID: String, pod: NetworkNamespace) throws -> Double {
-    let environment = [
+    var environment = [
         "CNI_COMMAND": command, "CNI_CONTAINERID": containerID, "CNI_NETNS": pod.path,
         "CNI_IFNAME": "eth0", "CNI_PATH": searchPath, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
     ]
+    if configuration.kubernetesArguments { environment["CNI_ARGS"] = "K8S_POD_NAMESPACE=bench;K8S_POD_NAME=\(containerID)" }
     let (output, milliseconds) = try configuration.node.runBlocking { () throws -> (ChildProcess.Output, Double) in
         var start = timespec()
         var end = timespec()
@@ -140,6 +150,18 @@ do {
             json: #"{"cniVersion":"1.0.0","name":"bench-c","type":"ptp","ipMasq":false,"ipam":{"type":"host-local","subnet":"10.66.0.0/24","dataDir":"\#(directory)/hl-c"}}"#,
             node: try namespace("c")),
     ]
+    var apiServer: RunningProcess?
+    if options.kubeAPI {
+        configurations[1].kubernetesArguments = true
+        let node = try namespace("d")
+        let (server, kubeconfig) = try startAPIServer(in: node, podNames: ["warm"] + (0..<pods).map { "bench-\($0)" })
+        apiServer = server
+        configurations.append(Configuration(
+            label: "swift-calico + calico-ipam + pod from the API (HTTPS, token)", executable: plugin,
+            json: #"{"cniVersion":"1.0.0","name":"bench-d","type":"swift-calico","datastore":"file:\#(directory)/store-d","nodeName":"node-1","kubernetes":{"kubeconfig":"\#(kubeconfig)"},"ipam":{"type":"calico-ipam","pools":[{"cidr":"10.245.0.0/16","blockSize":26}]}}"#,
+            node: node, kubernetesArguments: true))
+    }
+    defer { _ = apiServer?.terminate(graceMilliseconds: 2000) }
     for which in configurations.indices {
         for index in 0..<pods { configurations[which].pods.append(try namespace("\(which)p\(index)")) }
         // Warm-up (pages the binaries in, creates the stores), not counted.
@@ -173,7 +195,7 @@ do {
         print("| \(configuration.label) | " + figures.map(format).joined(separator: " | ") + " |")
     }
     let reference = percentile(configurations[2].adds, 0.5)
-    for configuration in configurations.prefix(2) {
+    for configuration in configurations where configuration.executable == plugin {
         print("\(configuration.label): ADD median / reference ADD median = "
             + format2(percentile(configuration.adds, 0.5) / reference) + " (target <= 0.5)")
     }
@@ -183,3 +205,75 @@ do {
     exit(1)
 }
 cleanup()
+
+/// cnilab-apiserver inside `node` (HTTPS on 127.0.0.1:6443, a bearer token, certificates made
+/// with openssl), the pods `bench/<name>` created in it with curl; returns the server and a
+/// kubeconfig for it.
+@MainActor func startAPIServer(in node: NetworkNamespace, podNames: [String]) throws -> (RunningProcess, String) {
+    let pki = directory + "/pki"
+    _ = mkdir(pki, 0o700)
+    func run(_ executable: String, _ arguments: [String], input: String = "", inNode: Bool = false) throws -> ChildProcess.Output {
+        let output = inNode
+            ? try node.runProcess(executable, arguments: arguments, standardInput: Array(input.utf8), timeoutMilliseconds: 10_000)
+            : try ChildProcess.run(executable, arguments: arguments, standardInput: Array(input.utf8), timeoutMilliseconds: 30_000)
+        guard output.status == .exited(0) else {
+            throw BenchError(description: "\(executable) \(arguments.joined(separator: " ")) failed: "
+                + String(decoding: output.standardOutput + output.standardError, as: UTF8.self))
+        }
+        return output
+    }
+    let curve = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"]
+    _ = try run("/usr/bin/openssl", ["req", "-x509"] + curve + ["-keyout", pki + "/ca.key", "-out", pki + "/ca.crt", "-subj", "/CN=bench-ca"])
+    _ = try run("/usr/bin/openssl", ["req"] + curve.dropLast(2) + ["-keyout", pki + "/server.key", "-out", pki + "/server.csr", "-subj", "/CN=127.0.0.1"])
+    _ = try run("/bin/sh", ["-c", "printf 'subjectAltName=IP:127.0.0.1\\n' > \(pki)/server.ext"])
+    _ = try run("/usr/bin/openssl", [
+        "x509", "-req", "-in", pki + "/server.csr", "-CA", pki + "/ca.crt", "-CAkey", pki + "/ca.key", "-CAcreateserial",
+        "-out", pki + "/server.crt", "-days", "1", "-extfile", pki + "/server.ext",
+    ])
+    _ = try run("/usr/sbin/ip", ["link", "set", "lo", "up"], inNode: true)
+    let token = "bench-token"
+    let server = try node.launchProcess(
+        ownDirectory() + "/cnilab-apiserver",
+        arguments: [
+            "--store", "file:" + directory + "/kube-store", "--host", "127.0.0.1", "--port", "6443",
+            "--tls-cert-file", pki + "/server.crt", "--tls-private-key-file", pki + "/server.key", "--token", token,
+        ],
+        standardError: .file(directory + "/apiserver.log"))
+    let curl = ["-sS", "--fail", "--cacert", pki + "/ca.crt", "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: application/json"]
+    let base = "https://127.0.0.1:6443"
+    var ready = false
+    for _ in 0..<100 where !ready {
+        ready = (try? run("/usr/bin/curl", curl + [base + "/api/v1/namespaces"], inNode: true)) != nil
+        if !ready { usleep(100_000) }
+    }
+    guard ready else {
+        _ = server.terminate(graceMilliseconds: 1000)
+        throw BenchError(description: "cnilab-apiserver did not answer within 10 s (see \(directory)/apiserver.log)")
+    }
+    _ = try run("/usr/bin/curl", curl + ["-X", "POST", "--data", #"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"bench"}}"#, base + "/api/v1/namespaces"], inNode: true)
+    for name in podNames {
+        let pod = #"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"\#(name)","namespace":"bench","labels":{"app":"bench","pod":"\#(name)"}},"spec":{"containers":[{"name":"c","image":"busybox","ports":[{"name":"http","containerPort":8080}]}]}}"#
+        _ = try run("/usr/bin/curl", curl + ["-X", "POST", "--data", pod, base + "/api/v1/namespaces/bench/pods"], inNode: true)
+    }
+    let kubeconfig = directory + "/kubeconfig"
+    let text = """
+        apiVersion: v1
+        kind: Config
+        clusters:
+        - name: bench
+          cluster:
+            server: \(base)
+            certificate-authority: \(pki)/ca.crt
+        users:
+        - name: calico-cni
+          user:
+            token: \(token)
+        contexts:
+        - name: bench
+          context: {cluster: bench, user: calico-cni}
+        current-context: bench
+
+        """
+    _ = try run("/bin/sh", ["-c", "cat > \(kubeconfig)"], input: text)
+    return (server, kubeconfig)
+}

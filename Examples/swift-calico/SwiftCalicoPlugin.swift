@@ -1,5 +1,6 @@
 import CNISpec
 import Datastore
+import IPAM
 import Namespaces
 import Netlink
 import NetPrimitives
@@ -50,12 +51,14 @@ struct SwiftCalicoPlugin: CNIPlugin {
         context.podMACAddress = try capabilities.macAddress()
         let pod = try request.podHandle()
         let registry = try PodRegistry(configuration: context.configuration)
+        // The pod's labels and named ports from the API (`kubernetes.kubeconfig`), before anything is allocated.
+        let metadata = registry == nil ? nil : try PodMetadata.fetch(request)
         func record(_ addresses: [IPNetwork]) -> PodRecord {
             PodRecord(
                 namespace: context.identity.recordNamespace, name: context.identity.recordName,
                 node: context.configuration.options.nodeName ?? "", containerID: request.containerID,
                 interface: context.podInterface.value, addresses: addresses.map { "\($0.address)" },
-                hostInterface: context.hostInterface.value, labels: [:])
+                hostInterface: context.hostInterface.value, labels: metadata?.labels ?? [:], ports: metadata?.ports)
         }
         // With the block IPAM the pod record goes into the allocation's one datastore
         // transaction (one write per ADD); otherwise it is written once the veth exists.

@@ -22,6 +22,8 @@ struct SwiftCanalPlugin: CNIPlugin {
         let requested = try capabilities.requestedAddresses()
         let subnet = try Self.loadSubnet(options.subnetPath)
         let registry = try PodRecordWriter(options: options)
+        // The pod's labels and named ports from the API (`kubernetes.kubeconfig`), before anything is allocated.
+        let metadata = registry == nil ? nil : try PodMetadata.fetch(request)
         let podNamespace = try request.podNamespace()
         let host = try PluginRequest.nodeHandle()
         let pod = try PluginRequest.handle(in: podNamespace)
@@ -36,7 +38,7 @@ struct SwiftCanalPlugin: CNIPlugin {
             // Also the pod's permanent neighbour entry for 169.254.1.1 (the host end's MAC).
             let links = try routed.create(host: host, pod: pod)
             try await registry?.register(
-                request, addresses: routed.addresses.map { "\($0.address)" }, hostInterface: routed.veth.hostInterface.value)
+                request, addresses: routed.addresses.map { "\($0.address)" }, hostInterface: routed.veth.hostInterface.value, metadata: metadata)
             var result = routed.result(links: links, sandbox: request.networkNamespace, version: request.version)
             if let dns = capabilities.resultDNS { result.dns = dns }
             return result

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import HTTPTransport
 
 /// etcd users: `/v3/auth/authenticate` trades the user name and password for a token that
 /// every later request carries in its `Authorization` header. etcd's default "simple" tokens
@@ -26,7 +27,9 @@ extension EtcdDatastore {
                 throw DatastoreError(
                     .authenticationFailed, "etcd user \"\(username)\": \(error.message)", endpoint: endpoint.description)
             }
-            if error.code == .unavailable { throw HTTPConnection.Failure(stage: .connecting, error: error) }
+            if error.code == .unavailable {
+                throw HTTPConnection.Failure(stage: .connecting, error: HTTPTransportError(.unavailable, error.message, endpoint: error.endpoint))
+            }
             throw error
         }
         guard let token = (try? JSONDecoder().decode(Etcd.AuthenticateResponse.self, from: Data(response)))?.token,

@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import Synchronization
+import HTTPTransport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -73,10 +74,10 @@ public final class EtcdDatastore: Datastore {
         }
         let context: TLSContext
         do {
-            context = try tlsContext.withLock { (cached) throws(DatastoreError) -> TLSContext in
+            context = try tlsContext.withLock { (cached) throws(HTTPTransportError) -> TLSContext in
                 if let cached { return cached }
                 let created = try TLSContext(
-                    security: security, endpoints: endpoints.map(\.description).joined(separator: ","))
+                    security.tlsConfiguration, endpoints: endpoints.map(\.description).joined(separator: ","))
                 cached = created
                 return created
             }
@@ -128,7 +129,7 @@ public final class EtcdDatastore: Datastore {
                         break
                     }
                 } catch let failure as HTTPConnection.Failure {
-                    if failure.error.code == .tlsFailed { throw failure.error }
+                    if failure.error.code == .tlsFailed { throw DatastoreError(failure.error) }
                     lastErrors[endpoint.description] = failure.error.message
                     if failure.stage == .connecting && failure.error.errno == ECONNREFUSED { refused += 1 }
                     if failure.stage == .exchanging && !idempotent {
@@ -299,7 +300,7 @@ public final class EtcdDatastore: Datastore {
                     throw error
                 }
             } catch let failure as HTTPConnection.Failure {
-                if failure.error.code == .tlsFailed { throw failure.error }
+                if failure.error.code == .tlsFailed { throw DatastoreError(failure.error) }
                 usleep(100_000)
             }
         }

@@ -1,3 +1,5 @@
+import HTTPTransport
+
 /// How an etcd client proves who it is and checks whom it talks to: TLS files for `https://`
 /// endpoints and an etcd user. Every field is optional; the empty value means plain etcd.
 ///
@@ -62,5 +64,18 @@ extension EtcdSecurity: Decodable {
             keyFile: try container.decodeIfPresent(String.self, forKey: .keyFile),
             username: try container.decodeIfPresent(String.self, forKey: .username),
             password: try container.decodeIfPresent(String.self, forKey: .password))
+    }
+}
+
+extension EtcdSecurity {
+    /// The TLS files as the shared transport's configuration, with flannel's and Calico's
+    /// option names for messages.
+    var tlsConfiguration: TLSConfiguration {
+        TLSConfiguration(
+            certificateAuthority: certificateAuthorityFile.map { .file($0) }, certificate: certificateFile.map { .file($0) },
+            key: keyFile.map { .file($0) },
+            names: TLSConfiguration.SettingNames(
+                certificateAuthority: "--etcd-cafile, etcd_ca_cert_file", certificate: "--etcd-certfile, etcd_cert_file",
+                key: "--etcd-keyfile, etcd_key_file"))
     }
 }

@@ -9,6 +9,7 @@ import Glibc
 import Musl
 #endif
 import Synchronization
+import HTTPTransport
 
 /// One etcd watch: a thread reads the gateway's chunked stream of `{"result":…}` objects and
 /// feeds an AsyncThrowingStream. When the connection drops it resumes on the next endpoint
@@ -91,7 +92,7 @@ struct EtcdWatch: Sendable {
                 _ = consume connection
                 lastError = try ended.get()
             } catch let failure as HTTPConnection.Failure {
-                if failure.error.code == .tlsFailed { throw failure.error }
+                if failure.error.code == .tlsFailed { throw DatastoreError(failure.error) }
                 lastError = failure.error.message
             } catch let error as DatastoreError where EtcdDatastore.isStaleToken(error) {
                 store.forgetToken(endpoint: (index - 1) % endpoints.count)

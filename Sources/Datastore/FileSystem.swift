@@ -55,9 +55,5 @@ enum FileSystem {
 
     /// Milliseconds on the monotonic clock: for deadlines, which a wall-clock step (NTP) must
     /// neither stretch nor cut short.
-    static func monotonicMilliseconds() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &spec)
-        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
-    }
+    static func monotonicMilliseconds() -> Int64 { MonotonicClock.milliseconds() }
 }

@@ -50,63 +50,13 @@ public enum StoreLocation: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// An `http://host:port` or `https://host:port` endpoint (no scheme means `http://`).
-public struct HTTPEndpoint: Hashable, Sendable, CustomStringConvertible {
-    public var host: String
-    public var port: Int
-    /// `https://`: the exchange runs over TLS (see ``EtcdSecurity``).
-    public var usesTLS: Bool
-
-    public init(host: String, port: Int, usesTLS: Bool = false) {
-        self.host = host
-        self.port = port
-        self.usesTLS = usesTLS
-    }
-
-    public init(parsing text: String) throws {
-        var rest = Substring(text.trimmingWhitespace())
-        var usesTLS = false
-        if rest.hasPrefix("https://") {
-            rest = rest.dropFirst("https://".count)
-            usesTLS = true
-        } else if rest.hasPrefix("http://") {
-            rest = rest.dropFirst("http://".count)
-        } else if let scheme = rest.firstRange(of: "://") {
-            throw DatastoreError(.invalidStoreURL, "\"\(text)\": unsupported scheme \(rest[..<scheme.lowerBound]), use http:// or https://")
+extension HTTPEndpoint {
+    /// Parses an etcd endpoint: `http://host:port` or `https://host:port` (no scheme means
+    /// `http://`, no port 2379); errors are ``DatastoreError/Code/invalidStoreURL``.
+    public init(parsing text: String) throws(DatastoreError) {
+        do { try self.init(parsing: text, defaultPort: 2379) } catch {
+            throw DatastoreError(.invalidStoreURL, error.message)
         }
-        if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
-        var host = rest
-        var port = 2379
-        if rest.hasPrefix("[") {  // [IPv6]:port
-            guard let close = rest.firstIndex(of: "]") else {
-                throw DatastoreError(.invalidStoreURL, "\"\(text)\": unterminated [IPv6] host")
-            }
-            host = rest[rest.index(after: rest.startIndex)..<close]
-            let after = rest[rest.index(after: close)...]
-            if after.hasPrefix(":") {
-                guard let value = Int(after.dropFirst()) else {
-                    throw DatastoreError(.invalidStoreURL, "\"\(text)\": invalid port")
-                }
-                port = value
-            }
-        } else if let colon = rest.lastIndex(of: ":") {
-            host = rest[..<colon]
-            guard let value = Int(rest[rest.index(after: colon)...]) else {
-                throw DatastoreError(.invalidStoreURL, "\"\(text)\": invalid port")
-            }
-            port = value
-        }
-        guard !host.isEmpty, (1...65535).contains(port) else {
-            throw DatastoreError(.invalidStoreURL, "\"\(text)\": expected http://HOST:PORT or https://HOST:PORT")
-        }
-        self.host = String(host)
-        self.port = port
-        self.usesTLS = usesTLS
-    }
-
-    public var description: String {
-        let scheme = usesTLS ? "https" : "http"
-        return host.contains(":") ? "\(scheme)://[\(host)]:\(port)" : "\(scheme)://\(host):\(port)"
     }
 }
 

@@ -31,13 +31,16 @@ public struct PodRecordWriter: Sendable {
             interface: request.interfaceName?.value)
     }
 
-    /// Writes (or replaces) the pod's record.
-    public func register(_ request: PluginRequest, addresses: [String], hostInterface: String?) async throws(CNIError) {
+    /// Writes (or replaces) the pod's record, with the labels and named ports of `metadata`
+    /// (``PodMetadata/fetch(_:timeoutMilliseconds:)``) when given.
+    public func register(
+        _ request: PluginRequest, addresses: [String], hostInterface: String?, metadata: PodMetadata? = nil
+    ) async throws(CNIError) {
         let (namespace, name) = Self.identity(request)
         let record = PodRecord(
             namespace: namespace, name: name, node: node, containerID: request.containerID, interface: request.interfaceName?.value,
             addresses: addresses,
-            hostInterface: hostInterface, labels: [:])
+            hostInterface: hostInterface, labels: metadata?.labels ?? [:], ports: metadata.map(\.ports))
         do { try await registry.put(record) } catch {
             throw CNIError.fromIPAM(error, "failed to write the pod record of \(namespace)/\(name)")
         }

@@ -3,7 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import Yams
+import KubernetesCore
 
 /// A kubeconfig file (`~/.kube/config`, `--kubeconfig F`): clusters, users, contexts and the
 /// current context.
@@ -13,31 +13,13 @@ import Yams
 /// `client-certificate(-data)`, `client-key(-data)`; a context's `cluster`, `user`,
 /// `namespace`. Relative file paths are relative to the kubeconfig's directory, as kubectl
 /// reads them. Exec and auth-provider plugins are not supported (an error says so).
+///
+/// The file is read by KubernetesCore's `KubeconfigFile` (the one kubeconfig
+/// model, shared with the plugins): the YAML subset kubeconfigs are written in, or JSON.
 public struct Kubeconfig: Sendable {
-    public struct Cluster: Sendable, Hashable {
-        public var server: String
-        public var certificateAuthority: String?
-        public var certificateAuthorityData: String?
-        public var insecureSkipTLSVerify: Bool
-        public var tlsServerName: String?
-    }
-
-    public struct User: Sendable, Hashable {
-        public var token: String?
-        public var tokenFile: String?
-        public var clientCertificate: String?
-        public var clientCertificateData: String?
-        public var clientKey: String?
-        public var clientKeyData: String?
-        /// Whether the user names an exec or auth-provider plugin (not supported).
-        public var usesPlugin: Bool
-    }
-
-    public struct Context: Sendable, Hashable {
-        public var cluster: String
-        public var user: String?
-        public var namespace: String?
-    }
+    public typealias Cluster = KubeconfigFile.Cluster
+    public typealias User = KubeconfigFile.User
+    public typealias Context = KubeconfigFile.Context
 
     public var clusters: [String: Cluster]
     public var users: [String: User]
@@ -46,48 +28,16 @@ public struct Kubeconfig: Sendable {
     /// The directory relative paths are resolved against.
     public var directory: String
 
-    /// Parses kubeconfig YAML (or JSON).
+    /// Parses kubeconfig YAML (the subset kubeconfigs use) or JSON.
     public init(yaml: String, directory: String = ".") throws {
-        let node: Any?
-        do { node = try Yams.load(yaml: yaml) } catch {
-            throw KubernetesError(.invalidConfiguration, "kubeconfig is not valid YAML: \(error)")
+        let file: KubeconfigFile
+        do { file = try KubeconfigFile(text: yaml, directory: directory) } catch {
+            throw KubernetesError(.invalidConfiguration, error.message)
         }
-        guard let root = node as? [String: Any] else {
-            throw KubernetesError(.invalidConfiguration, "kubeconfig is not a YAML mapping")
-        }
-        func named(_ key: String, _ inner: String) throws -> [String: [String: Any]] {
-            var result: [String: [String: Any]] = [:]
-            for entry in root[key] as? [Any] ?? [] {
-                guard let entry = entry as? [String: Any], let name = entry["name"] as? String else {
-                    throw KubernetesError(.invalidConfiguration, "kubeconfig: an entry of '\(key)' has no name")
-                }
-                result[name] = entry[inner] as? [String: Any] ?? [:]
-            }
-            return result
-        }
-        clusters = try named("clusters", "cluster").mapValues { fields in
-            Cluster(
-                server: fields["server"] as? String ?? "",
-                certificateAuthority: fields["certificate-authority"] as? String,
-                certificateAuthorityData: fields["certificate-authority-data"] as? String,
-                insecureSkipTLSVerify: fields["insecure-skip-tls-verify"] as? Bool ?? false,
-                tlsServerName: fields["tls-server-name"] as? String)
-        }
-        users = try named("users", "user").mapValues { fields in
-            User(
-                token: fields["token"] as? String, tokenFile: fields["tokenFile"] as? String,
-                clientCertificate: fields["client-certificate"] as? String,
-                clientCertificateData: fields["client-certificate-data"] as? String,
-                clientKey: fields["client-key"] as? String, clientKeyData: fields["client-key-data"] as? String,
-                usesPlugin: fields["exec"] != nil || fields["auth-provider"] != nil)
-        }
-        contexts = try named("contexts", "context").mapValues { fields in
-            Context(
-                cluster: fields["cluster"] as? String ?? "", user: fields["user"] as? String,
-                namespace: fields["namespace"] as? String)
-        }
-        let current = root["current-context"] as? String
-        currentContext = (current?.isEmpty ?? true) ? nil : current
+        clusters = file.clusters
+        users = file.users
+        contexts = file.contexts
+        currentContext = file.currentContext
         self.directory = directory
     }
 

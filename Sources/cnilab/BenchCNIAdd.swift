@@ -26,6 +26,8 @@ extension Bench {
         var pluginBinary: String?
         @Option(help: "canal: etcd adds pod records in a real etcd over http and over https with a client certificate (same run).")
         var store: String?
+        @Flag(name: .customLong("kube-api"), help: "calico: also swift-calico reading each pod (labels, named ports) from an API server over HTTPS at ADD.")
+        var kubeAPI = false
         @Flag var json = false
 
         func run() async throws {
@@ -34,7 +36,7 @@ extension Bench {
             switch plugin {
             case "calico":
                 guard !json else { throw LabError(.notAvailable, "bench cni-add --plugin calico has no --json yet") }
-                let code = try CNIAddBench.calico(pods: pods, binary: binary)
+                let code = try CNIAddBench.calico(pods: pods, binary: binary, kubeAPI: kubeAPI)
                 if code != 0 { throw ExitCode(code) }
             case "canal":
                 guard store == nil || store == "etcd" else { throw ValidationError("--store: only etcd (canal)") }

@@ -42,6 +42,10 @@ struct ImportRuleTests {
         #expect(rulesBroken("Netlink", "internal import CNetlink").isEmpty)
         #expect(rulesBroken("Nftables", "public import CNftnl") == [.cImportsHidden])
         #expect(rulesBroken("Netlink", "internal import CNftnl") == [.cImportsByWrapper])
+        #expect(rulesBroken("KubernetesCore", "import NIOCore") == [.leanPluginModules])
+        #expect(rulesBroken("HTTPTransport", "import Yams") == [.leanPluginModules])
+        #expect(rulesBroken("KubernetesCore", "import Kubernetes") == [.leanPluginModules])
+        #expect(rulesBroken("KubernetesCore", "import HTTPTransport").isEmpty)
     }
 
     @Test func scannerReadsDeclarationsOnly() {

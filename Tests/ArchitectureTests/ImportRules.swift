@@ -11,6 +11,7 @@ struct ImportRules {
         case examplesWithoutC = "no example imports a C module"
         case cImportsHidden = "a C module is imported internal, private or fileprivate"
         case cImportsByWrapper = "a C module is imported only by the library that wraps it"
+        case leanPluginModules = "HTTPTransport and KubernetesCore (a plugin's Kubernetes reads at ADD) import no NIO, Yams, logging or Kubernetes library"
     }
 
     struct Violation: Hashable, CustomStringConvertible {
@@ -23,7 +24,7 @@ struct ImportRules {
     }
 
     /// Modules that must build and test anywhere, without root or a C library.
-    static let pureModules: Set<String> = ["CNISpec", "IPAMCore", "IPAM", "Datastore", "BGP", "Mesh", "Policy"]
+    static let pureModules: Set<String> = ["CNISpec", "IPAMCore", "IPAM", "HTTPTransport", "Datastore", "KubernetesCore", "BGP", "Mesh", "Policy"]
     /// The netlink family: what a pure module must not import.
     static let kernelModules: Set<String> = ["Netlink", "Nftables"]
     /// Targets linking libnl or libnftnl.
@@ -32,14 +33,19 @@ struct ImportRules {
     static let wrappers: [String: Set<String>] = [
         "CNetlink": ["Netlink"],
         "CNftnl": ["Nftables"],
-        // OpenSSL for the etcd client's https:// endpoints: a system library present on every
-        // machine, so the Datastore stays buildable anywhere; it touches no kernel interface.
-        "COpenSSL": ["Datastore"],
+        // OpenSSL for https:// endpoints, wrapped by the blocking transport the etcd client and a
+        // plugin's Kubernetes reads share: a system library present on every machine, so the
+        // Datastore stays buildable anywhere; it touches no kernel interface.
+        "COpenSSL": ["HTTPTransport"],
         // The system-call shim under the two bottom libraries that need it, and Weave, which
         // wraps its TAP device (TUNSETIFF) and batched datagram calls (sendmmsg/recvmmsg) for
         // the sleeve. If a single system layer takes it over, name that module here alone.
         "CLinuxShim": ["ChildProcess", "Namespaces", "Weave"],
     ]
+    /// What a plugin links to read the API at ADD, kept free of the agents' stack.
+    static let leanPluginModules: Set<String> = ["HTTPTransport", "KubernetesCore"]
+    /// What they must not import (a name, or a prefix ending in `*`).
+    static let heavyModules = ["NIO*", "_NIO*", "Yams", "Logging", "Kubernetes", "KubernetesTestServer"]
     /// The lab and the command-line tools over it: no SDK library may import them.
     static let tools: Set<String> = ["Lab", "LabProfiles", "LabMeasurement", "NetpolConformanceLab", "cnilab", "cnilab_pod_server", "cnilab_apiserver"]
     /// The lab's own libraries: they build on the Lab (profiles, measurement, the netpol
@@ -84,6 +90,11 @@ struct ImportRules {
                 flag(.librariesBelowTools)
             }
             if isExample, cModules.contains(item.module) { flag(.examplesWithoutC) }
+            if Self.leanPluginModules.contains(item.importer),
+                Self.heavyModules.contains(where: { $0.hasSuffix("*") ? item.module.hasPrefix($0.dropLast()) : item.module == $0 })
+            {
+                flag(.leanPluginModules)
+            }
             if cModules.contains(item.module) {
                 if !item.isHidden { flag(.cImportsHidden) }
                 if !(Self.wrappers[item.module] ?? []).contains(item.importer) { flag(.cImportsByWrapper) }

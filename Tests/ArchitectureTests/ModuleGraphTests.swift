@@ -58,7 +58,8 @@ struct ModuleGraphTests {
         #expect(manifest["CNetlink"]?.kind == .systemLibrary)
         #expect(manifest["PolicyTests"]?.kind == .test)
         // Package products are not project dependencies.
-        #expect(manifest["Datastore"]?.dependencies == ["SystemSupport", "COpenSSL", "JSONValues"])
+        #expect(manifest["Datastore"]?.dependencies == ["SystemSupport", "HTTPTransport", "JSONValues"])
+        #expect(manifest["HTTPTransport"]?.dependencies == ["SystemSupport", "COpenSSL"])
         #expect(manifest.closure(of: "Routing").contains("CNetlink"))
     }
 }
