@@ -38,6 +38,11 @@ public struct GossipEngine: Sendable {
     /// ``routingGeneration`` `forwardCacheGeneration`.
     private var forwardCache: [PeerName: [PeerName]] = [:]
     private var forwardCacheGeneration: UInt64 = 0
+    /// While the local view has a one-sided connection or names a peer without an entry (a
+    /// cold start, a change on its way), forward new entries to every neighbour but the sender
+    /// instead of along the owner's broadcast tree: trees computed from views that differ miss
+    /// peers, and each miss costs a repair later. Off: always along the tree.
+    public var floodsWhileViewIncomplete = false
 
     /// A fresh engine: the local entry has version 1, no connections, and claims `shortID`
     /// (default: ``ShortID/preferred(for:)``).
@@ -155,7 +160,9 @@ public struct GossipEngine: Sendable {
         }
         if !accepted.isEmpty || !acceptedPatches.isEmpty {
             output.topologyChanged = true
-            localChanged = resolveShortIDCollision() || localChanged
+            // Only a changed entry can newly claim our short ID.
+            localChanged = resolveShortIDCollision(among: accepted.map(\.name) + acceptedPatches.map(\.name)) || localChanged
+            prepareForwardTargets(owners: accepted.count + acceptedPatches.count)
         }
         for entry in accepted {
             // Our children held what we held: the change from it is enough (they ask for
@@ -248,11 +255,15 @@ public struct GossipEngine: Sendable {
 
     /// If a peer with a lower name claims our short ID, pick a free one (the lower name keeps it).
     @discardableResult
-    private mutating func resolveShortIDCollision() -> Bool {
+    private mutating func resolveShortIDCollision(among changed: [PeerName]? = nil) -> Bool {
         let ours = localEntry.shortID
-        let collides = entries.values.contains { $0.name < localName && $0.shortID == ours }
-        guard collides else { return false }
         let local = localName
+        let collides = if let changed {
+            changed.contains { $0 < local && entries[$0]?.shortID == ours }
+        } else {
+            entries.values.contains { $0.name < local && $0.shortID == ours }
+        }
+        guard collides else { return false }
         let used = Set(entries.values.filter { $0.name != local }.map(\.shortID))
         guard let free = ShortID.free(for: localName, avoiding: used) else { return false }
         entries[localName]!.shortID = free
@@ -266,10 +277,10 @@ public struct GossipEngine: Sendable {
     /// (``routingGeneration``), so the many entries and patches one topology state forwards
     /// cost one tree per owner.
     private mutating func forwardTargets(owner: PeerName, from sender: PeerName) -> [PeerName] {
-        if forwardCacheGeneration != routingGeneration {
-            forwardCache.removeAll(keepingCapacity: true)
-            forwardCacheGeneration = routingGeneration
+        if floodsWhileViewIncomplete, graph.unmatchedReports > 0 {
+            return connectedPeers.filter { $0 != sender && $0 != owner }
         }
+        invalidateForwardCacheIfStale()
         let targets: [PeerName]
         if let cached = forwardCache[owner] {
             targets = cached
@@ -284,6 +295,28 @@ public struct GossipEngine: Sendable {
             forwardCache[owner] = targets
         }
         return targets.filter { $0 != sender && $0 != owner }
+    }
+
+    private mutating func invalidateForwardCacheIfStale() {
+        guard forwardCacheGeneration != routingGeneration else { return }
+        forwardCache.removeAll(keepingCapacity: true)
+        forwardCacheGeneration = routingGeneration
+    }
+
+    /// Before forwarding many owners' entries under one topology (a batch of updates): every
+    /// owner's targets from one pass over the trees of the peers within two hops
+    /// (``TopologyGraph/broadcastChildrenByOrigin(of:)``, a few dozen traversals) instead of
+    /// one traversal per owner.
+    private mutating func prepareForwardTargets(owners: Int) {
+        invalidateForwardCacheIfStale()
+        guard owners >= 16, !(floodsWhileViewIncomplete && graph.unmatchedReports > 0), forwardCache.count < owners else { return }
+        let connected = connectedPeers
+        let twoWay = Set(graph.neighbours(of: localName))
+        let notTwoWay = connected.filter { !twoWay.contains($0) }
+        let children = graph.broadcastChildrenByOrigin(of: localName)
+        for name in entries.keys where forwardCache[name] == nil {
+            forwardCache[name] = children[name].map { $0 + notTwoWay } ?? connected
+        }
     }
 
     private func answer(_ digest: [PeerDigest], isReply: Bool, from sender: PeerName, into output: inout GossipOutput) {
