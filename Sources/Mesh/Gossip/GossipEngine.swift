@@ -36,8 +36,8 @@ public struct GossipEngine: Sendable {
     private(set) var routingGeneration: UInt64 = 0
     /// Forwarding targets per entry owner (before removing sender and owner), valid for
     /// ``routingGeneration`` `forwardCacheGeneration`.
-    private var forwardCache: [PeerName: [PeerName]] = [:]
-    private var forwardCacheGeneration: UInt64 = 0
+    var forwardCache: [PeerName: [PeerName]] = [:]
+    var forwardCacheGeneration: UInt64 = 0
     /// While the local view has a one-sided connection or names a peer without an entry (a
     /// cold start, a change on its way), forward new entries to every neighbour but the sender
     /// instead of along the owner's broadcast tree: trees computed from views that differ miss
@@ -269,54 +269,6 @@ public struct GossipEngine: Sendable {
         entries[localName]!.shortID = free
         entries[localName]!.version += 1
         return true
-    }
-
-    /// Where a new entry (or patch) of `owner` goes: our children in `owner`'s broadcast tree and
-    /// connected peers not yet two-way in our view, or all connected peers when `owner` cannot
-    /// reach us; never the sender or the owner. Cached per owner until the topology changes
-    /// (``routingGeneration``), so the many entries and patches one topology state forwards
-    /// cost one tree per owner.
-    private mutating func forwardTargets(owner: PeerName, from sender: PeerName) -> [PeerName] {
-        if floodsWhileViewIncomplete, graph.unmatchedReports > 0 {
-            return connectedPeers.filter { $0 != sender && $0 != owner }
-        }
-        invalidateForwardCacheIfStale()
-        let targets: [PeerName]
-        if let cached = forwardCache[owner] {
-            targets = cached
-        } else {
-            let connected = connectedPeers
-            if let children = graph.broadcastChildren(of: localName, origin: owner) {
-                let twoWay = Set(graph.neighbours(of: localName))
-                targets = children + connected.filter { !twoWay.contains($0) }
-            } else {
-                targets = connected
-            }
-            forwardCache[owner] = targets
-        }
-        return targets.filter { $0 != sender && $0 != owner }
-    }
-
-    private mutating func invalidateForwardCacheIfStale() {
-        guard forwardCacheGeneration != routingGeneration else { return }
-        forwardCache.removeAll(keepingCapacity: true)
-        forwardCacheGeneration = routingGeneration
-    }
-
-    /// Before forwarding many owners' entries under one topology (a batch of updates): every
-    /// owner's targets from one pass over the trees of the peers within two hops
-    /// (``TopologyGraph/broadcastChildrenByOrigin(of:)``, a few dozen traversals) instead of
-    /// one traversal per owner.
-    private mutating func prepareForwardTargets(owners: Int) {
-        invalidateForwardCacheIfStale()
-        guard owners >= 16, !(floodsWhileViewIncomplete && graph.unmatchedReports > 0), forwardCache.count < owners else { return }
-        let connected = connectedPeers
-        let twoWay = Set(graph.neighbours(of: localName))
-        let notTwoWay = connected.filter { !twoWay.contains($0) }
-        let children = graph.broadcastChildrenByOrigin(of: localName)
-        for name in entries.keys where forwardCache[name] == nil {
-            forwardCache[name] = children[name].map { $0 + notTwoWay } ?? connected
-        }
     }
 
     private func answer(_ digest: [PeerDigest], isReply: Bool, from sender: PeerName, into output: inout GossipOutput) {
