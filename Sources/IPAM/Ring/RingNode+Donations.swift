@@ -66,7 +66,7 @@ extension RingNode {
 
     /// An owner's answer to a donation claim: refused (with this peer's ring, which may tell
     /// the recipient who won the donor's space) when this peer is reclaiming the donor or the
-    /// range's owner in its own ring; otherwise it merges the claim's ring, so a promise it
+    /// range's (effective) owner in its own ring; otherwise it merges the claim's ring, so a promise it
     /// makes later carries the donation to the reclaimer, and confirms.
     mutating func answer(_ claim: RingDonationClaim, from recipient: RingPeer) throws -> [RingEnvelope] {
         guard ring.isInitialised else { return [] }
@@ -74,7 +74,9 @@ extension RingNode {
         if let first = ring.entryIndex(containing: UInt64(claim.token)) {
             var index = first
             while index < ring.entries.count, UInt64(ring.entries[index].token) < claim.upper {
-                owners.insert(ring.entries[index].owner)
+                // Effective owners: a peer reclaimed long ago hands its space to the winner,
+                // who may donate it like any other.
+                owners.insert(ring.owner(ofEntry: index))
                 index += 1
             }
         }

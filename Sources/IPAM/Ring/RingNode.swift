@@ -88,11 +88,12 @@ public struct RingNode: Hashable, Sendable, Codable {
     }
 
     /// Asks ``bestDonor()`` for space (no message when nobody has any). While a donation waits
-    /// for its confirmations, asks for those again instead.
+    /// for its confirmations, also asks for those again (a donation that never gets them, its
+    /// donor being reclaimed, must not leave this peer without space).
     public func requestDonation() -> [RingEnvelope] {
-        if !pendingDonations.isEmpty { return requestConfirmations() }
-        guard let donor = bestDonor() else { return [] }
-        return [RingEnvelope(from: me, to: donor, message: .donationRequest)]
+        let confirmations = requestConfirmations()
+        guard let donor = bestDonor() else { return confirmations }
+        return confirmations + [RingEnvelope(from: me, to: donor, message: .donationRequest)]
     }
 
     /// Sets the free count of each own entry from the allocations (versions bump on change).
