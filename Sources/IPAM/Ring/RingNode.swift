@@ -88,12 +88,12 @@ public struct RingNode: Hashable, Sendable, Codable {
     }
 
     /// Asks ``bestDonor()`` for space (no message when nobody has any). While a donation waits
-    /// for its confirmations, also asks for those again (a donation that never gets them, its
-    /// donor being reclaimed, must not leave this peer without space).
+    /// for its confirmations, asks for those again instead (a donation whose donor is being
+    /// reclaimed goes to the winner once the reclaim is decided, and then space is asked for).
     public func requestDonation() -> [RingEnvelope] {
-        let confirmations = requestConfirmations()
-        guard let donor = bestDonor() else { return confirmations }
-        return confirmations + [RingEnvelope(from: me, to: donor, message: .donationRequest)]
+        if !pendingDonations.isEmpty { return requestConfirmations() }
+        guard let donor = bestDonor() else { return [] }
+        return [RingEnvelope(from: me, to: donor, message: .donationRequest)]
     }
 
     /// Sets the free count of each own entry from the allocations (versions bump on change).
