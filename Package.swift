@@ -520,6 +520,12 @@ let package = Package(
             path: "Benchmarks/MeshBenchmark",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "mesh-bench",
+            dependencies: ["MeshBenchmark"],
+            path: "Benchmarks/mesh-bench",
+            swiftSettings: swiftSettings
+        ),
 
         // Benchmark of the nftables policy enforcer, run by hand as root (Documentation/Performance-PolicyEnforcer.md).
         .target(

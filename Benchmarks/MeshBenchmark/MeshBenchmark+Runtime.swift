@@ -73,6 +73,19 @@ extension MeshBenchmark {
         }
         let convergence: Duration = wrongAtEnd == 0 ? clock.now - start : .seconds(-1)
         let resident = residentMiB()
+        var coldStart = MeshRouterCounters()
+        for router in routers {
+            let counters = await router.counters()
+            coldStart.topologyMessagesSent += counters.topologyMessagesSent
+            coldStart.topologyBytesSent += counters.topologyBytesSent
+            coldStart.topologyEntriesSent += counters.topologyEntriesSent
+            coldStart.topologyPatchesSent += counters.topologyPatchesSent
+            coldStart.topologyDigestsSent += counters.topologyDigestsSent
+            coldStart.topologyDigestBytesSent += counters.topologyDigestBytesSent
+            coldStart.topologyWantsSent += counters.topologyWantsSent
+            coldStart.recalculations += counters.recalculations
+        }
+        log("runtime \(count) peers: cold start sent \(coldStart.topologyMessagesSent) topology messages, \(coldStart.topologyBytesSent) B: \(coldStart.topologyEntriesSent) entries, \(coldStart.topologyPatchesSent) patches, \(coldStart.topologyDigestsSent) digests (\(coldStart.topologyDigestBytesSent) B), \(coldStart.topologyWantsSent) wants; \(coldStart.recalculations) route recalculations")
         let wrong = wrongAtEnd
 
         // One topology change: a new connection between two peers that were not linked.

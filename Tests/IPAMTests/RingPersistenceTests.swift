@@ -48,6 +48,25 @@ import Testing
         }
     }
 
+    /// A donation waiting for its confirmations stays unusable after a restart (forgetting it
+    /// would let the restarted peer hand out a range a reclaim may have given away).
+    @Test func pendingDonationSurvivesARestart() async throws {
+        let network = try Self.cluster()
+        let owner = network.nodes[ringPeer(0)]!.ring.seeds[0]
+        var node = network.nodes[owner]!
+        guard let range = node.ring.ranges(ownedBy: owner).first else { Issue.record("a seed owns nothing"); return }
+        node.pendingDonations = [RingPendingDonation(token: UInt32(range.lower), donor: ringPeer(2))]
+        try await withTemporaryDirectory { directory in
+            let store = RingNodeStore(store: try FileDatastore(directory: directory))
+            try await store.save(node)
+            var after = try await store.load(me: owner, range: "10.32.0.0/20", initialPeerCount: 3)
+            #expect(after.pendingDonations == node.pendingDonations)
+            if case .allocated(let address) = try after.allocate(containerID: "p") {
+                #expect(UInt64(address.value) >= range.upper || UInt64(address.value) < range.lower, "allocated from a pending donation")
+            }
+        }
+    }
+
     @Test func corruptRecordIsAnErrorNamingItsKey() async throws {
         let network = try Self.cluster()
         try await withTemporaryDirectory { directory in

@@ -6,7 +6,11 @@ import Testing
 @Suite struct IncrementalGraphTests {
     static func expectGraphsFresh(_ simulation: MeshSimulation, _ context: String) {
         for (name, engine) in simulation.engines {
-            #expect(engine.graph == TopologyGraph(entries: engine.entries.values), "\(context): \(name)'s graph is stale")
+            let fresh = TopologyGraph(entries: engine.entries.values)
+            #expect(engine.graph == fresh, "\(context): \(name)'s graph is stale")
+            // The one-sided report count kept edge by edge matches a count from scratch.
+            #expect(engine.graph.unmatchedReports == fresh.unmatchedReports, "\(context): \(name)'s one-sided count is stale")
+            #expect(engine.graph.unmatchedReports >= 0)
         }
     }
 

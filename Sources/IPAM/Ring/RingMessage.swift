@@ -10,6 +10,11 @@ public enum RingMessage: Hashable, Sendable, Codable {
     case donationRequest
     /// Paxos for the initial split and for reclaims.
     case consensus(RingConsensusMessage)
+    /// A donation's recipient asks every peer to hold the donated token and confirm
+    /// (``RingPendingDonation``); broadcast.
+    case confirmDonation(RingDonationClaim)
+    /// The sender holds the donated token at `token` and is not reclaiming its donor.
+    case donationConfirmed(token: UInt32)
 }
 
 /// A ``RingMessage`` with its sender and addressee (`to == nil`: every peer).

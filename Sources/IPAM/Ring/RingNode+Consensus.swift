@@ -40,9 +40,10 @@ extension RingNode {
         return winner == me ? .won : .lost(winner: winner)
     }
 
-    /// Restarts every undecided proposal with a higher ballot (call after a timeout).
+    /// Restarts every undecided proposal with a higher ballot, and asks again for the
+    /// confirmations of pending donations (call after a timeout).
     public mutating func retry() throws -> [RingEnvelope] {
-        var outbox: [RingEnvelope] = []
+        var outbox: [RingEnvelope] = try deliver(requestConfirmations(), local: false)
         for proposal in proposers.values.sorted(by: { $0.instance.key < $1.instance.key }) {
             outbox += try propose(proposal.instance, quorum: proposal.quorum, electorate: proposal.electorate)
         }
@@ -88,7 +89,7 @@ extension RingNode {
             return [send(.promise(instance, ballot, accepted: acceptor.accepted, ring: ring), to: peer)]
         case .promise(_, let ballot, let accepted, let promisedRing):
             guard var proposal = proposers[key], proposal.ballot == ballot, proposal.phase == .preparing else { return [] }
-            if let promisedRing { try ring.merge(promisedRing) }
+            if let promisedRing { try mergeRing(promisedRing) }
             if proposal.electorate.map({ $0.contains(peer) }) ?? true { proposal.promises[peer] = .some(accepted) }
             guard proposal.promises.count >= proposal.quorum else { proposers[key] = proposal; return [] }
             let value = proposal.constrainedValue ?? chooseValue(for: instance, promisers: Array(proposal.promises.keys))

@@ -26,6 +26,11 @@ public struct RingNode: Hashable, Sendable, Codable {
     public internal(set) var decisions: [String: RingConsensusValue] = [:]
     /// The highest ballot round seen; new ballots go above it.
     public internal(set) var highestRound: UInt64 = 0
+    /// Ranges received by donation, unused until a majority of the owners confirmed them.
+    public internal(set) var pendingDonations: [RingPendingDonation] = []
+    /// Off only in tests, to show the hazard the confirmations prevent (a donated range is then
+    /// used at once, as before they existed).
+    var confirmsDonations = true
 
     public init(me: RingPeer, range: IPNetwork = AddressRing.defaultRange, initialPeerCount: Int, observer: Bool = false) throws {
         guard initialPeerCount >= 1 else { throw IPAMError(.invalidConfiguration, "the initial peer count must be at least 1") }
@@ -47,7 +52,7 @@ public struct RingNode: Hashable, Sendable, Codable {
         if let address = allocations[containerID] { return .allocated(IPv4Address(address)) }
         guard ring.isInitialised else { return .needsInitialisation }
         let taken = Set(allocations.values)
-        for (index, lower, upper) in ring.ranges(ownedBy: me) where ring.entries[index].free > 0 {
+        for (index, lower, upper) in ring.ranges(ownedBy: me) where ring.entries[index].free > 0 && !isPending(entry: index) {
             var candidate = max(lower, UInt64(ring.start) + 1)
             while candidate < min(upper, ring.end - 1) {
                 if !taken.contains(UInt32(candidate)) {
@@ -82,8 +87,11 @@ public struct RingNode: Hashable, Sendable, Codable {
             .max { ($0.value, $1.key) < ($1.value, $0.key) }?.key
     }
 
-    /// Asks ``bestDonor()`` for space (no message when nobody has any).
+    /// Asks ``bestDonor()`` for space (no message when nobody has any). While a donation waits
+    /// for its confirmations, asks for those again instead (a donation whose donor is being
+    /// reclaimed goes to the winner once the reclaim is decided, and then space is asked for).
     public func requestDonation() -> [RingEnvelope] {
+        if !pendingDonations.isEmpty { return requestConfirmations() }
         guard let donor = bestDonor() else { return [] }
         return [RingEnvelope(from: me, to: donor, message: .donationRequest)]
     }
@@ -104,7 +112,7 @@ public struct RingNode: Hashable, Sendable, Codable {
     mutating func donate(to requester: RingPeer) throws {
         let taken = allocations.values.map(UInt64.init).sorted()
         var best: (lower: UInt64, upper: UInt64)?
-        for (_, lower, upper) in ring.ranges(ownedBy: me) {
+        for (index, lower, upper) in ring.ranges(ownedBy: me) where !isPending(entry: index) {
             let low = max(lower, UInt64(ring.start) + 1), high = min(upper, ring.end - 1)
             guard low < high else { continue }
             var gapStart = low
@@ -154,10 +162,20 @@ public struct RingNode: Hashable, Sendable, Codable {
     }
 
     mutating func handle(_ envelope: RingEnvelope) throws -> [RingEnvelope] {
+        let pending = pendingDonations.count
+        var outbox = try handleMessage(envelope)
+        // A pending donation whose donor was reclaimed meanwhile goes to the winner; a new one
+        // asks the owners to confirm it.
+        outbox += try settlePendingDonations()
+        if pendingDonations.count > pending { outbox += requestConfirmations() }
+        return outbox
+    }
+
+    private mutating func handleMessage(_ envelope: RingEnvelope) throws -> [RingEnvelope] {
         switch envelope.message {
         case .gossip(let other):
             let wasInitialised = ring.isInitialised
-            try ring.merge(other)
+            try mergeRing(other)
             if !wasInitialised, ring.isInitialised {
                 proposers[RingConsensusInstance.initialisation.key] = nil
             }
@@ -175,6 +193,11 @@ public struct RingNode: Hashable, Sendable, Codable {
             return [RingEnvelope(from: me, to: envelope.from, message: .gossip(ring))]
         case .consensus(let message):
             return try handleConsensus(message, from: envelope.from)
+        case .confirmDonation(let claim):
+            return try answer(claim, from: envelope.from)
+        case .donationConfirmed(let token):
+            confirmed(token: token, by: envelope.from)
+            return []
         }
     }
 }

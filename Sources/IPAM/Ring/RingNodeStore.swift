@@ -23,6 +23,8 @@ public struct RingNodeStore: Sendable {
         var proposers: [String: RingProposerState]
         var decisions: [String: RingConsensusValue]
         var highestRound: UInt64
+        /// Absent in records written before donations were confirmed.
+        var pendingDonations: [RingPendingDonation]?
     }
 
     /// The three keys of `peer`.
@@ -56,6 +58,7 @@ public struct RingNodeStore: Sendable {
             node.proposers = record.proposers
             node.decisions = record.decisions
             node.highestRound = record.highestRound
+            node.pendingDonations = record.pendingDonations ?? []
         }
         return node
     }
@@ -68,7 +71,8 @@ public struct RingNodeStore: Sendable {
         transaction.put(keys.ring, value: try encode(node.ring))
         transaction.put(keys.allocations, value: try encode(node.allocations.mapValues(IPv4Address.init)))
         let record = ConsensusRecord(
-            acceptors: node.acceptors, proposers: node.proposers, decisions: node.decisions, highestRound: node.highestRound)
+            acceptors: node.acceptors, proposers: node.proposers, decisions: node.decisions, highestRound: node.highestRound,
+            pendingDonations: node.pendingDonations)
         transaction.put(keys.consensus, value: try encode(record))
         _ = try await withDatastore("write \(KeyLayout.ringPeer(node.me.nameText))") { try await store.commit(transaction) }
     }

@@ -36,8 +36,13 @@ public struct GossipEngine: Sendable {
     private(set) var routingGeneration: UInt64 = 0
     /// Forwarding targets per entry owner (before removing sender and owner), valid for
     /// ``routingGeneration`` `forwardCacheGeneration`.
-    private var forwardCache: [PeerName: [PeerName]] = [:]
-    private var forwardCacheGeneration: UInt64 = 0
+    var forwardCache: [PeerName: [PeerName]] = [:]
+    var forwardCacheGeneration: UInt64 = 0
+    /// While the local view has a one-sided connection or names a peer without an entry (a
+    /// cold start, a change on its way), forward new entries to every neighbour but the sender
+    /// instead of along the owner's broadcast tree: trees computed from views that differ miss
+    /// peers, and each miss costs a repair later. Off: always along the tree.
+    public var floodsWhileViewIncomplete = false
 
     /// A fresh engine: the local entry has version 1, no connections, and claims `shortID`
     /// (default: ``ShortID/preferred(for:)``).
@@ -155,7 +160,9 @@ public struct GossipEngine: Sendable {
         }
         if !accepted.isEmpty || !acceptedPatches.isEmpty {
             output.topologyChanged = true
-            localChanged = resolveShortIDCollision() || localChanged
+            // Only a changed entry can newly claim our short ID.
+            localChanged = resolveShortIDCollision(among: accepted.map(\.name) + acceptedPatches.map(\.name)) || localChanged
+            prepareForwardTargets(owners: accepted.count + acceptedPatches.count)
         }
         for entry in accepted {
             // Our children held what we held: the change from it is enough (they ask for
@@ -248,42 +255,20 @@ public struct GossipEngine: Sendable {
 
     /// If a peer with a lower name claims our short ID, pick a free one (the lower name keeps it).
     @discardableResult
-    private mutating func resolveShortIDCollision() -> Bool {
+    private mutating func resolveShortIDCollision(among changed: [PeerName]? = nil) -> Bool {
         let ours = localEntry.shortID
-        let collides = entries.values.contains { $0.name < localName && $0.shortID == ours }
-        guard collides else { return false }
         let local = localName
+        let collides = if let changed {
+            changed.contains { $0 < local && entries[$0]?.shortID == ours }
+        } else {
+            entries.values.contains { $0.name < local && $0.shortID == ours }
+        }
+        guard collides else { return false }
         let used = Set(entries.values.filter { $0.name != local }.map(\.shortID))
         guard let free = ShortID.free(for: localName, avoiding: used) else { return false }
         entries[localName]!.shortID = free
         entries[localName]!.version += 1
         return true
-    }
-
-    /// Where a new entry (or patch) of `owner` goes: our children in `owner`'s broadcast tree and
-    /// connected peers not yet two-way in our view, or all connected peers when `owner` cannot
-    /// reach us; never the sender or the owner. Cached per owner until the topology changes
-    /// (``routingGeneration``), so the many entries and patches one topology state forwards
-    /// cost one tree per owner.
-    private mutating func forwardTargets(owner: PeerName, from sender: PeerName) -> [PeerName] {
-        if forwardCacheGeneration != routingGeneration {
-            forwardCache.removeAll(keepingCapacity: true)
-            forwardCacheGeneration = routingGeneration
-        }
-        let targets: [PeerName]
-        if let cached = forwardCache[owner] {
-            targets = cached
-        } else {
-            let connected = connectedPeers
-            if let children = graph.broadcastChildren(of: localName, origin: owner) {
-                let twoWay = Set(graph.neighbours(of: localName))
-                targets = children + connected.filter { !twoWay.contains($0) }
-            } else {
-                targets = connected
-            }
-            forwardCache[owner] = targets
-        }
-        return targets.filter { $0 != sender && $0 != owner }
     }
 
     private func answer(_ digest: [PeerDigest], isReply: Bool, from sender: PeerName, into output: inout GossipOutput) {

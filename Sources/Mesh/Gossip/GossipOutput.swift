@@ -49,6 +49,27 @@ public struct GossipOutput: Sendable {
         }
     }
 
+    /// True when there is nothing to send.
+    var isEmpty: Bool { order.isEmpty }
+
+    /// Adds what `later` sends after what this output sends, per peer: a later entry replaces
+    /// an earlier one of the same peer, patches and wants are appended, the later digest
+    /// replaces the earlier one (and asks for an answer when either did). The runtime batches
+    /// what several events decided into one message per neighbour this way.
+    mutating func append(_ later: GossipOutput) {
+        topologyChanged = topologyChanged || later.topologyChanged
+        for peer in later.order {
+            let batch = later.pending[peer]!
+            if !batch.entries.isEmpty { add(batch.entries, to: peer) }
+            for patch in batch.patches { add(patch, to: peer) }
+            if !batch.wants.isEmpty { add(wants: batch.wants, to: peer) }
+            if let digest = batch.digest {
+                let earlierAsked = pending[peer]?.digest != nil && pending[peer]?.isDigestReply == false
+                add(digest: digest, isReply: batch.isDigestReply && !earlierAsked, to: peer)
+            }
+        }
+    }
+
     mutating func add(_ entries: [PeerEntry], to peer: PeerName) {
         if pending[peer] == nil { order.append(peer); pending[peer] = Batch() }
         for entry in entries {

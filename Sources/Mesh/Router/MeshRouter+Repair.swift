@@ -5,6 +5,7 @@ extension MeshRouter {
         timer = nil
         timerDeadline = nil
         perform(core.tick(now: .now))
+        guard core.tickRecalculated else { return }
         // A pending repair looks at the view when it fires; checking now would only cost time
         // unless the repair is far off.
         if let repairDeadline, repairDeadline <= .now + Self.initialRepairDelay { return }
@@ -46,6 +47,14 @@ extension MeshRouter {
         if hint != repairHint {
             repairHint = hint
             repairAttempt = 0
+            // The view changed since the repair was armed: the gap may be an entry still on
+            // its way. Only a gap that stays for a whole delay is repaired (a cold start would
+            // otherwise ask for entries already in flight, every delay).
+            if hint != nil {
+                repairDelay = Self.initialRepairDelay
+                armRepair()
+                return
+            }
         }
         let actions = core.repair(attempt: repairAttempt)
         guard !actions.isEmpty else {

@@ -32,7 +32,7 @@ public actor MeshRouter {
     private var nextSubscriber = 0
     private var resyncPending: Set<PeerName> = []
     var repairTimer: Task<Void, Never>?
-    static let initialRepairDelay: Duration = .milliseconds(100)
+    static let initialRepairDelay: Duration = .milliseconds(200)
     var repairDelay = MeshRouter.initialRepairDelay
     var repairDeadline: ContinuousClock.Instant?
     /// Repairs sent for the current gap (``repairHint``); the first is aimed, later ones digests.
@@ -55,6 +55,10 @@ public actor MeshRouter {
         options.defaultPort = configuration.node.listen.port == 0 ? MeshPeerAddress.defaultPort : configuration.node.listen.port
         options.quietPeriod = configuration.recalculationQuietPeriod
         options.maximumDelay = configuration.recalculationMaximumDelay
+        options.sendDelay = configuration.gossipBatchDelay
+        options.connectionDelay = configuration.connectionChangeDelay
+        options.floodWhileIncomplete = configuration.floodWhileViewIncomplete
+        options.incompleteViewDelay = configuration.incompleteViewRecalculationDelay
         core = RouterCore(identity: configuration.node.identity, options: options)
         core.directAddresses = Set(configuration.node.peers)
         (outboxStream, outbox) = AsyncStream<[RouterCore.Action]>.makeStream()

@@ -16,11 +16,25 @@ public struct MeshRouterConfiguration: Sendable {
     public var gossipInterval: Duration
     /// A peer unreachable this long is forgotten.
     public var forgetUnreachableAfter: Duration
+    /// Topology gossip for a neighbour waits this long for more, so a burst of received
+    /// updates leaves as one message per neighbour instead of one per update.
+    public var gossipBatchDelay: Duration
+    /// Connection changes wait this long before they are gossiped, so connections that come up
+    /// together cost one new version of the local entry network-wide instead of one each.
+    public var connectionChangeDelay: Duration
+    /// Forward topology updates to every neighbour while this peer's view is incomplete
+    /// (``GossipEngine/floodsWhileViewIncomplete``), instead of only along broadcast trees.
+    public var floodWhileViewIncomplete: Bool
+    /// While the view is incomplete (entries on their way), routes are recalculated at most
+    /// this long after a burst's first change instead of ``recalculationMaximumDelay``.
+    public var incompleteViewRecalculationDelay: Duration
 
     public init(
         node: MeshConfiguration, discovery: Bool = true,
         recalculationQuietPeriod: Duration = .milliseconds(50), recalculationMaximumDelay: Duration = .milliseconds(500),
-        gossipInterval: Duration = .seconds(30), forgetUnreachableAfter: Duration = .seconds(60)
+        gossipInterval: Duration = .seconds(30), forgetUnreachableAfter: Duration = .seconds(60),
+        gossipBatchDelay: Duration = .milliseconds(20), connectionChangeDelay: Duration = .milliseconds(100),
+        floodWhileViewIncomplete: Bool = true, incompleteViewRecalculationDelay: Duration = .seconds(2)
     ) {
         self.node = node
         self.discovery = discovery
@@ -28,5 +42,9 @@ public struct MeshRouterConfiguration: Sendable {
         self.recalculationMaximumDelay = recalculationMaximumDelay
         self.gossipInterval = gossipInterval
         self.forgetUnreachableAfter = forgetUnreachableAfter
+        self.gossipBatchDelay = gossipBatchDelay
+        self.connectionChangeDelay = connectionChangeDelay
+        self.floodWhileViewIncomplete = floodWhileViewIncomplete
+        self.incompleteViewRecalculationDelay = incompleteViewRecalculationDelay
     }
 }

@@ -8,6 +8,13 @@ public struct MeshRouterCounters: Hashable, Sendable, Codable {
     public var topologyBytesReceived = 0
     /// Topology messages that did not decode (the sender is left connected; the message is ignored).
     public var topologyMalformed = 0
+    /// Of the topology messages sent: whole entries and patches carried, digests (their bytes
+    /// too) and asks for missing entries (repairs and anti-entropy included).
+    public var topologyEntriesSent = 0
+    public var topologyPatchesSent = 0
+    public var topologyDigestsSent = 0
+    public var topologyDigestBytesSent = 0
+    public var topologyWantsSent = 0
     /// Route recalculations (coalesced: one per burst of topology changes).
     public var recalculations = 0
     /// Routed messages this peer originated, relayed for others and delivered to its subscribers.

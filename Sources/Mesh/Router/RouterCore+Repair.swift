@@ -14,24 +14,7 @@ extension RouterCore {
     /// differ (a cold start, a partition healing). Reachable peers are visited by name, so the
     /// first gap is the same on every call for the same view.
     func gossipGaps(limit: Int = .max) -> [GossipGap] {
-        let entries = engine.entries
-        var reachable = Set(routes.unicast.keys)
-        reachable.insert(localName)
-        var gaps: [GossipGap] = []
-        for name in reachable.sorted() {
-            guard let entry = entries[name] else { continue }
-            for connection in entry.connections where connection.established {
-                if let other = entries[connection.peer] {
-                    guard reachable.contains(connection.peer),
-                          !other.connections.contains(where: { $0.peer == name && $0.established }) else { continue }
-                    gaps.append(GossipGap(wanted: connection.peer, near: connection.peer))
-                } else {
-                    gaps.append(GossipGap(wanted: connection.peer, near: name))
-                }
-                if gaps.count >= limit { return gaps }
-            }
-        }
-        return gaps
+        engine.graph.oneSidedReports(from: localName, limit: limit).map { GossipGap(wanted: $0.wanted, near: $0.near) }
     }
 
     /// A reachable peer whose gossip we apparently lack, if any (the first gap's ``GossipGap/near``
@@ -78,10 +61,10 @@ extension RouterCore {
 
     /// Asks the neighbour `peer` for its entries of `names`.
     private mutating func wants(_ names: [PeerName], from peer: PeerName) -> [Action] {
-        guard connections[peer] != nil, let bytes = try? GossipMessage(wants: names).encoded() else { return [] }
+        let message = GossipMessage(wants: names)
+        guard connections[peer] != nil, let bytes = try? message.encoded() else { return [] }
         let payload = Array(bytes.readableBytesView)
-        counters.topologyMessagesSent += 1
-        counters.topologyBytesSent += payload.count
+        count(message, bytes: payload.count)
         return [.send(peer: peer, channel: options.topologyChannel, payload: payload)]
     }
 }

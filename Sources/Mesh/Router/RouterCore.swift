@@ -31,6 +31,21 @@ struct RouterCore: Sendable {
         var defaultPort = MeshPeerAddress.defaultPort
         var quietPeriod: Duration = .milliseconds(50)
         var maximumDelay: Duration = .milliseconds(500)
+        /// Topology gossip waits this long for more to send to the same neighbours, so what a
+        /// burst of received messages decides leaves as one message per neighbour (zero: at once).
+        var sendDelay: Duration = .zero
+        /// Local connection changes wait this long before the local entry changes, so a peer
+        /// whose connections come up together gossips one version, not one per connection
+        /// (zero: at once).
+        var connectionDelay: Duration = .zero
+        /// ``GossipEngine/floodsWhileViewIncomplete``.
+        var floodWhileIncomplete = false
+        /// While the view is incomplete (a connection reported by one end only, a peer named
+        /// without an entry: entries still on their way), routes wait up to this long after the
+        /// first change instead of ``maximumDelay``: they would change again as the missing
+        /// entries arrive, and a cold start otherwise recalculates every peer's routes every
+        /// ``maximumDelay`` until it converges. Zero: no difference.
+        var incompleteViewDelay: Duration = .zero
     }
 
     let options: Options
@@ -52,18 +67,37 @@ struct RouterCore: Sendable {
     private(set) var routesGeneration: UInt64 = 0
     /// ``missingGossipHint()`` as last computed, and the topology and routes it was computed for.
     var cachedHint: (topology: UInt64, routes: UInt64, hint: PeerName?)?
+    /// Topology gossip waiting for ``sendDeadline`` (``Options/sendDelay``).
+    private var outgoing = GossipOutput()
+    private var sendDeadline: Instant?
+    /// When the engine takes the changed ``connections`` (``Options/connectionDelay``).
+    private var connectionDeadline: Instant?
+    /// Whether the last ``tick(now:)`` recalculated the routes.
+    private(set) var tickRecalculated = false
 
     init(identity: PeerIdentity, options: Options) {
         self.options = options
         engine = GossipEngine(identity: identity)
+        engine.floodsWhileViewIncomplete = options.floodWhileIncomplete
         coalescer = RecalculationCoalescer(quietPeriod: options.quietPeriod, maximumDelay: options.maximumDelay)
         routes = RouteTable(localPeer: identity.name)
     }
 
     var localName: PeerName { engine.localName }
 
-    /// When ``tick(now:)`` should run next (a recalculation is pending); nil when nothing is.
-    var deadline: Instant? { coalescer.deadline }
+    /// When ``tick(now:)`` should run next (a recalculation, batched gossip or a connection
+    /// change is pending); nil when nothing is.
+    var deadline: Instant? {
+        [recalculationDeadline, sendDeadline, connectionDeadline].compactMap { $0 }.min()
+    }
+
+    /// When the pending recalculation is due: the coalescer's deadline, later while the view
+    /// is incomplete (``Options/incompleteViewDelay``).
+    private var recalculationDeadline: Instant? {
+        guard let due = coalescer.deadline else { return nil }
+        guard options.incompleteViewDelay > .zero, engine.graph.unmatchedReports > 0, let first = coalescer.firstChange else { return due }
+        return max(due, first.advanced(by: options.incompleteViewDelay))
+    }
 
     // MARK: - Connections
 
@@ -78,6 +112,10 @@ struct RouterCore: Sendable {
     }
 
     private mutating func connectionsChanged(now: Instant) -> [Action] {
+        guard options.connectionDelay == .zero else {
+            if connectionDeadline == nil { connectionDeadline = now.advanced(by: options.connectionDelay) }
+            return []
+        }
         var actions: [Action] = []
         apply(engine.setLocalConnections(Array(connections.values)), now: now, into: &actions)
         return actions
@@ -106,22 +144,52 @@ struct RouterCore: Sendable {
     }
 
     private mutating func apply(_ output: GossipOutput, now: Instant, into actions: inout [Action]) {
+        if output.topologyChanged { coalescer.noteChange(at: now) }
+        guard options.sendDelay == .zero else {
+            guard !output.isEmpty else { return }
+            outgoing.append(output)
+            if sendDeadline == nil { sendDeadline = now.advanced(by: options.sendDelay) }
+            return
+        }
+        send(output, into: &actions)
+    }
+
+    /// Encodes `output`'s messages as sends.
+    private mutating func send(_ output: GossipOutput, into actions: inout [Action]) {
         for send in output.sends {
             guard let bytes = try? send.message.encoded() else { continue }
             let payload = Array(bytes.readableBytesView)
-            counters.topologyMessagesSent += 1
-            counters.topologyBytesSent += payload.count
+            count(send.message, bytes: payload.count)
             actions.append(.send(peer: send.peer, channel: options.topologyChannel, payload: payload))
         }
-        if output.topologyChanged { coalescer.noteChange(at: now) }
     }
 
     // MARK: - Timers
 
-    /// Recalculates the routes when the coalescer says a burst of changes is over.
+    /// Does what is due: hands the engine changed connections, sends batched gossip, and
+    /// recalculates the routes when the coalescer says a burst of changes is over.
     mutating func tick(now: Instant) -> [Action] {
-        guard coalescer.shouldRecalculate(at: now) else { return [] }
-        return recalculate()
+        var actions: [Action] = []
+        if let connectionDeadline, now >= connectionDeadline {
+            self.connectionDeadline = nil
+            let output = engine.setLocalConnections(Array(connections.values))
+            if output.topologyChanged { coalescer.noteChange(at: now) }
+            // The new local entry leaves now, with whatever else was waiting.
+            outgoing.append(output)
+            if !outgoing.isEmpty { sendDeadline = now }
+        }
+        if let sendDeadline, now >= sendDeadline {
+            self.sendDeadline = nil
+            let output = outgoing
+            outgoing = GossipOutput()
+            send(output, into: &actions)
+        }
+        tickRecalculated = false
+        if let due = recalculationDeadline, now >= due {
+            tickRecalculated = coalescer.shouldRecalculate(at: now)
+            if tickRecalculated { actions += recalculate() }
+        }
+        return actions
     }
 
     /// Routes now, whatever the coalescer says (before relaying with a change pending).
@@ -151,11 +219,24 @@ struct RouterCore: Sendable {
 
     /// A digest for one neighbour (the shell picks one at random every gossip interval).
     mutating func antiEntropy(to peer: PeerName) -> [Action] {
-        guard connections[peer] != nil, let bytes = try? engine.antiEntropyMessage().encoded() else { return [] }
+        let message = engine.antiEntropyMessage()
+        guard connections[peer] != nil, let bytes = try? message.encoded() else { return [] }
         let payload = Array(bytes.readableBytesView)
-        counters.topologyMessagesSent += 1
-        counters.topologyBytesSent += payload.count
+        count(message, bytes: payload.count)
         return [.send(peer: peer, channel: options.topologyChannel, payload: payload)]
+    }
+
+    /// Counts one topology message sent.
+    mutating func count(_ message: GossipMessage, bytes: Int) {
+        counters.topologyMessagesSent += 1
+        counters.topologyBytesSent += bytes
+        counters.topologyEntriesSent += message.entries.count
+        counters.topologyPatchesSent += message.patches.count
+        counters.topologyWantsSent += message.wants.count
+        if let digest = message.digest {
+            counters.topologyDigestsSent += 1
+            counters.topologyDigestBytesSent += 2 + digest.count * GossipMessage.digestItemSize
+        }
     }
 
     /// Forgets peers unreachable for `delay` (the engine's garbage collection).

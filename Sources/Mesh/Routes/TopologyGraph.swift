@@ -21,6 +21,16 @@ struct TopologyGraph: Sendable, Equatable {
     /// Changes whenever an edge appears or disappears or a peer is added: everything computed
     /// from the graph (routes, broadcast trees) holds while it stays the same.
     private(set) var generation: UInt64 = 0
+    /// The reports whose other end has no entry yet or does not report back, counted for the
+    /// peers that have at least one two-way connection (a dead or cut-off peer's stale entry,
+    /// which nobody reports any more, does not count). Zero means the view holds no one-sided
+    /// connection among connected peers: nothing is on its way (O(1) to ask).
+    private(set) var unmatchedReports = 0
+
+    /// What `peer` adds to ``unmatchedReports``.
+    private func unmatched(_ peer: Int) -> Int {
+        adjacency[peer].isEmpty ? 0 : reported[peer].count - adjacency[peer].count
+    }
 
     init<Entries: Sequence<PeerEntry>>(entries: Entries) {
         for entry in entries { update(entry) }
@@ -56,7 +66,9 @@ struct TopologyGraph: Sendable, Equatable {
         let new = Self.reported(by: entry)
         let old = reported[number]
         guard new != old else { return }
+        unmatchedReports -= unmatched(number)
         reported[number] = new
+        unmatchedReports += unmatched(number)
         for name in old where !Self.contains(new, name) {
             guard let other = numbers[name] else { continue }
             removeEdge(number, other)
@@ -93,14 +105,18 @@ struct TopologyGraph: Sendable, Equatable {
     private mutating func insertEdge(_ peer: Int, _ other: Int) {
         let index = position(of: other, in: peer)
         guard index == adjacency[peer].count || adjacency[peer][index] != other else { return }
+        unmatchedReports -= unmatched(peer)
         adjacency[peer].insert(other, at: index)
+        unmatchedReports += unmatched(peer)
         generation &+= 1
     }
 
     private mutating func removeEdge(_ peer: Int, _ other: Int) {
         let index = position(of: other, in: peer)
         guard index < adjacency[peer].count, adjacency[peer][index] == other else { return }
+        unmatchedReports -= unmatched(peer)
         adjacency[peer].remove(at: index)
+        unmatchedReports += unmatched(peer)
         generation &+= 1
     }
 
@@ -163,6 +179,32 @@ struct TopologyGraph: Sendable, Equatable {
             if parent >= 0 { parents[names[index]] = names[parent] }
         }
         return (distances, parents)
+    }
+
+    /// The connections that peers reachable from `root` report but that are not two-way, at
+    /// most `limit`, reachable peers taken by name: `wanted` is a named peer without an entry
+    /// (then `near` is the peer naming it) or a reachable peer that does not report back (then
+    /// `near` is that peer). A merge of each peer's sorted reports with its sorted neighbours:
+    /// only the unmatched reports cost a lookup.
+    func oneSidedReports(from root: PeerName, limit: Int) -> [(wanted: PeerName, near: PeerName)] {
+        guard let number = numbers[root], unmatchedReports > 0 || adjacency[number].isEmpty && !reported[number].isEmpty else { return [] }
+        let distance = distances(from: number)
+        var result: [(wanted: PeerName, near: PeerName)] = []
+        for peer in names.indices.sorted(by: { names[$0] < names[$1] }) where distance[peer] >= 0 {
+            let neighbours = adjacency[peer]
+            var next = 0
+            for name in reported[peer] {
+                if next < neighbours.count, names[neighbours[next]] == name { next += 1; continue }
+                if let other = numbers[name] {
+                    guard distance[other] >= 0 else { continue }
+                    result.append((name, name))
+                } else {
+                    result.append((name, names[peer]))
+                }
+                if result.count >= limit { return result }
+            }
+        }
+        return result
     }
 
     /// The peers reachable from `root` over two-way connections, `root` included.
