@@ -26,6 +26,8 @@ struct Compare: AsyncParsableCommand {
     @Option(help: "Comma-separated plugins to compare (default: every available one: \(ComparisonPlan.availableNames.joined(separator: ","))).")
     var plugins: String?
     @Flag(help: "Fewer pods and shorter runs (about half the time; for tests).") var quick = false
+    @Option(help: "Build each lab over N underlay subnets joined by a router (as `cnilab up --underlay-subnets`; default 1).")
+    var underlaySubnets = 1
     @Flag var json = false
 
     func run() async throws {
@@ -35,8 +37,9 @@ struct Compare: AsyncParsableCommand {
         for (index, profile) in profiles.enumerated() {
             let name = options.lab + "cmp\(index)"
             let directory = options.stateDirectory.map { $0 + "-cmp\(index)" } ?? LabConfiguration.defaultStateDirectory(lab: name)
-            let measurement = ComparisonMeasurement(
+            var measurement = ComparisonMeasurement(
                 profile: profile, lab: name, directory: directory, settings: settings, progress: { Output.progress($0) })
+            measurement.underlaySubnets = underlaySubnets
             results.append(try await measurement.run())
         }
         let table = ComparisonTable(results: results)
