@@ -189,7 +189,7 @@ let package = Package(
         .executableTarget(
             name: "swift-calico-node",
             dependencies: ["AgentOptions", 
-                "BGP", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "IPAM", "Datastore", "PolicyAgent", "AgentHTTP", "Routing", "Kubernetes",
+                "BGP", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "IPAM", "Datastore", "PolicyAgent", "AgentHTTP", "Routing", "Kubernetes", "VXLAN",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

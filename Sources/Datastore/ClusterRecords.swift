@@ -139,6 +139,11 @@ public struct NodeRecord: Hashable, Sendable, Codable {
     public var asNumber: UInt32?
     /// The node's BGP listen port (swift-calico-node).
     public var bgpPort: Int?
+    /// The address of the node's VXLAN tunnel endpoint (`vxlan.calico`), from one of its IPAM
+    /// blocks (Calico's `ipv4VXLANTunnelAddr`; swift-calico-node with a pool's `vxlanMode`).
+    public var ipv4VXLANTunnelAddr: String?
+    /// The MAC of the node's VXLAN tunnel endpoint (Calico's `vxlanTunnelMACAddr`).
+    public var vxlanTunnelMACAddr: String?
     public var unknownFields: [String: JSONValue]
 
     public init(
@@ -166,7 +171,7 @@ public struct NodeRecord: Hashable, Sendable, Codable {
     public func encoded() throws(DatastoreError) -> [UInt8] { try RecordCoding.encode(self, key: key) }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, addresses, podCIDRs, asNumber, bgpPort
+        case name, addresses, podCIDRs, asNumber, bgpPort, ipv4VXLANTunnelAddr, vxlanTunnelMACAddr
     }
 
     public init(from decoder: any Decoder) throws {
@@ -176,6 +181,8 @@ public struct NodeRecord: Hashable, Sendable, Codable {
         podCIDRs = try container.decodeIfPresent([String].self, forKey: .podCIDRs)
         asNumber = try container.decodeIfPresent(UInt32.self, forKey: .asNumber)
         bgpPort = try container.decodeIfPresent(Int.self, forKey: .bgpPort)
+        ipv4VXLANTunnelAddr = try container.decodeIfPresent(String.self, forKey: .ipv4VXLANTunnelAddr)
+        vxlanTunnelMACAddr = try container.decodeIfPresent(String.self, forKey: .vxlanTunnelMACAddr)
         unknownFields = try RecordCoding.unknownFields(decoder, known: Set(CodingKeys.allCases.map(\.rawValue)))
     }
 
@@ -187,5 +194,7 @@ public struct NodeRecord: Hashable, Sendable, Codable {
         try container.encodeIfPresent(podCIDRs, forKey: .podCIDRs)
         try container.encodeIfPresent(asNumber, forKey: .asNumber)
         try container.encodeIfPresent(bgpPort, forKey: .bgpPort)
+        try container.encodeIfPresent(ipv4VXLANTunnelAddr, forKey: .ipv4VXLANTunnelAddr)
+        try container.encodeIfPresent(vxlanTunnelMACAddr, forKey: .vxlanTunnelMACAddr)
     }
 }
