@@ -9,7 +9,7 @@ import TestSupport
 /// Issue 16 item 2: calico's `vxlanMode: CrossSubnet` on `--underlay-subnets 2` (nodes 0 and 2
 /// in one subnet, node 1 in the other). Every pod pair connects; a tcpdump on node 0's
 /// underlay sees UDP 4789 for traffic to node 1's pod (across the router) and none for
-/// traffic to node 2's pod (same subnet: a plain route). The `Never` case (cross-subnet pairs
+/// traffic to node 2's pod (same subnet: a plain route); with `Always` it sees both. The `Never` case (cross-subnet pairs
 /// fail) is `UnderlaySubnetsLabTests.routedCalicoFailsAcrossSubnets`.
 @Suite(.serialized) struct CalicoVXLANLabTests {
     @Test func theModesHaveCalicosNames() {
@@ -17,6 +17,19 @@ import TestSupport
     }
 
     @Test(.privileged) func crossSubnetEncapsulatesOnlyAcrossSubnets() async throws {
+        let (same, across) = try await capturesOnTwoSubnets(.crossSubnet)
+        #expect(same == 0, "same-subnet traffic is not encapsulated")
+        #expect(across >= 3, "cross-subnet traffic is VXLAN: \(across) packets")
+    }
+
+    @Test(.privileged) func alwaysEncapsulatesEveryPair() async throws {
+        let (same, across) = try await capturesOnTwoSubnets(.always)
+        #expect(same >= 3 && across >= 3, "every pair is VXLAN: \(same) same-subnet, \(across) cross-subnet packets")
+    }
+
+    /// A 3-node lab over 2 underlay subnets with `mode`: every pod pair must connect; returns
+    /// the UDP 4789 packets node 0 sends while its pod pings node 2's (same subnet) and node 1's.
+    func capturesOnTwoSubnets(_ mode: CalicoVXLANMode) async throws -> (sameSubnet: Int, crossSubnet: Int) {
         let root = try LabTestSupport.temporaryDirectory()
         let name = LabTestSupport.uniqueLabName()
         let directory = root + "/lab"
@@ -25,11 +38,11 @@ import TestSupport
             try? FileManager.default.removeItem(atPath: root)
         }
         var settings = CalicoSettings.fast
-        settings.vxlanMode = .crossSubnet
+        settings.vxlanMode = mode
         let lab = try await Lab.up(
             LabConfiguration(name: name, stateDirectory: directory, profile: .calico(settings), nodeCount: 3, underlaySubnets: 2))
         let configuration = try String(contentsOfFile: directory + "/calico.json", encoding: .utf8)
-        #expect(configuration.contains(#""natOutgoing":true,"vxlanMode":"CrossSubnet"}"#), "\(configuration)")
+        #expect(configuration.contains(#""natOutgoing":true,"vxlanMode":"\#(mode.calicoName)"}"#), "\(configuration)")
         var pods: [LabPod] = []
         for (node, pod) in ["x/a", "x/b", "x/c"].enumerated() { pods.append(try await lab.addPod(try PodReference(parsing: pod), node: node)) }
         let connected = try await CalicoLab.waitUntil(timeoutMilliseconds: 20_000) {
@@ -45,8 +58,7 @@ import TestSupport
 
         let sameSubnet = try capturedVXLANPackets(on: nodes[0].networkNamespace, from: pods[0], to: try #require(pods[2].address))
         let crossSubnet = try capturedVXLANPackets(on: nodes[0].networkNamespace, from: pods[0], to: try #require(pods[1].address))
-        #expect(sameSubnet == 0, "same-subnet traffic is not encapsulated")
-        #expect(crossSubnet >= 3, "cross-subnet traffic is VXLAN: \(crossSubnet) packets")
+        return (sameSubnet, crossSubnet)
     }
 
     /// UDP 4789 packets tcpdump sees on `eth0` of `node` while `pod` pings `address` three times.
