@@ -35,7 +35,8 @@ struct CalicoVXLAN: Sendable {
     let address: IPv4Address
     /// The pools whose mode is not `Never`, with their mode.
     let pools: [(network: IPNetwork, mode: Mode)]
-    let allPools: [BlockPool]
+    /// The VXLAN pools as IPAM sees them: the tunnel address comes from one of them.
+    let blockPools: [BlockPool]
     let store: any Datastore
     let netlink: NetlinkHandle
     let logger: Logger
@@ -50,7 +51,8 @@ struct CalicoVXLAN: Sendable {
         self.node = node
         self.address = address
         self.pools = pools
-        self.allPools = (configuration.ipPools ?? []).map { BlockPool(cidr: $0.cidr, blockSize: $0.blockSize) }
+        self.blockPools = (configuration.ipPools ?? []).filter { ($0.vxlanMode ?? .never) != .never }
+            .map { BlockPool(cidr: $0.cidr, blockSize: $0.blockSize) }
         self.store = store
         self.netlink = netlink
         self.logger = logger
@@ -74,7 +76,7 @@ struct CalicoVXLAN: Sendable {
             throw AgentError(.invalidConfiguration, "no interface holds the node address \(address)")
         }
         let device = try InterfaceName(link.name)
-        let allocator = try BlockAllocator(store: store, node: node, pools: allPools)
+        let allocator = try BlockAllocator(store: store, node: node, pools: blockPools)
         guard let tunnelAddress = try await allocator.allocate(handle: "vxlan-tunnel-addr-\(node)").first?.address else {
             throw AgentError(.invalidConfiguration, "IPAM gave no address for the VXLAN tunnel of \(node)")
         }
