@@ -207,7 +207,7 @@ let package = Package(
             name: "swift-calico-node",
             dependencies: ["AgentOptions", 
                 "BGP", "Netlink", "Nftables", "Namespaces", "NetPrimitives", "IPAM", "Datastore", "PolicyAgent", "AgentHTTP", "Routing", "Kubernetes",
-                "Policy",
+                "Policy", "VXLAN",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

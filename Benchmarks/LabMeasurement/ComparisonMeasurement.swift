@@ -34,6 +34,9 @@ public struct ComparisonMeasurement: Sendable {
     public var lab: String
     public var directory: String
     public var settings: ComparisonSettings
+    /// The lab's underlay subnets (`cnilab compare --underlay-subnets N`; 1: one L2 segment).
+    /// With 2 the two nodes sit in different subnets behind the lab's router.
+    public var underlaySubnets = 1
     /// Hears a line per step (progress; `cnilab` prints it to stderr).
     public var progress: (@Sendable (String) -> Void)?
 
@@ -59,7 +62,8 @@ public struct ComparisonMeasurement: Sendable {
         announce("[\(profile.name)] creating lab '\(lab)' (2 nodes)…")
         _ = try? Lab.down(name: lab, stateDirectory: directory)
         let start = ContinuousClock.now
-        let lab = try await Lab.up(LabConfiguration(name: lab, stateDirectory: directory, profile: profile, nodeCount: 2))
+        let lab = try await Lab.up(
+            LabConfiguration(name: lab, stateDirectory: directory, profile: profile, nodeCount: 2, underlaySubnets: underlaySubnets))
         result.labUpSeconds = (ContinuousClock.now - start).seconds
         func attempt(_ what: String, _ body: () async throws -> Void) async {
             do { try await body() } catch {

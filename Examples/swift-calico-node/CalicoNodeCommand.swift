@@ -90,9 +90,10 @@ extension CalicoNodeCommand {
                     localAS: configuration.bgp.asNumber, routerID: routerID, listenAddress: .v4(.any),
                     listenPort: configuration.listenPort, gracefulRestartTime: UInt16(clamping: configuration.gracefulRestartTime)),
                 logger: logger)
+            let vxlan = CalicoVXLAN(node: node, address: nodeAddress, configuration: configuration, store: store, netlink: netlink, logger: logger)
             let installer = RouteInstaller(
                 speaker: speaker, netlink: netlink, logger: logger,
-                leftoverSweepDelay: .seconds(configuration.gracefulRestartTime))
+                leftoverSweepDelay: .seconds(configuration.gracefulRestartTime), excluded: vxlan?.networks ?? [])
             var kube: KubeNodeSource?
             if kubeconfig != nil || kubeInCluster {
                 // Calico's IPv4Address annotation is a CIDR: the node address with its prefix.
@@ -107,7 +108,7 @@ extension CalicoNodeCommand {
             let agent = NodeAgent(
                 node: node, address: nodeAddress, configuration: configuration, store: store, speaker: speaker,
                 netlink: netlink, installer: installer, logger: logger, resyncInterval: .milliseconds(resyncIntervalMs), kube: kube,
-                health: health)
+                health: health, vxlan: vxlan)
             for peer in await agent.globalPeers { try await speaker.addPeer(peer) }
             let server = StatusServer.calicoNode(
                 listen: listenAddress, socketPath: state.socketPath, health: health, metrics: metrics, logger: logger,

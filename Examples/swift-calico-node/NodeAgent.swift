@@ -29,6 +29,9 @@ actor NodeAgent: Service {
     let kube: KubeNodeSource?
     /// Ready (and published for swift-calico's STATUS) after the first full reconcile.
     let health: AgentHealth?
+    /// With a pool whose `vxlanMode` is not `Never`.
+    let vxlan: CalicoVXLAN?
+    private(set) var tunnel: CalicoVXLAN.Tunnel?
 
     /// The peers applied from the last ``BGPPeerPlan``, by address.
     var plannedPeers: [IPAddress: BGPPeerPlan.Peer] = [:]
@@ -45,9 +48,10 @@ actor NodeAgent: Service {
     init(
         node: String, address: IPv4Address, configuration: NodeConfiguration, store: any Datastore, speaker: BGPSpeaker,
         netlink: NetlinkHandle, installer: RouteInstaller, logger: Logger, resyncInterval: Duration, kube: KubeNodeSource? = nil,
-        health: AgentHealth? = nil
+        health: AgentHealth? = nil, vxlan: CalicoVXLAN? = nil
     ) {
         self.health = health
+        self.vxlan = vxlan
         self.kube = kube
         self.node = node
         self.address = address
@@ -70,6 +74,7 @@ actor NodeAgent: Service {
     }
 
     func run() async throws {
+        if let vxlan { tunnel = try await vxlan.prepare() }
         try await register()
         if let kube {
             try await kube.publish()
@@ -89,8 +94,10 @@ actor NodeAgent: Service {
 
     /// `/swiftcni/nodes/<node>`: the node's address and AS.
     func register() async throws {
-        let record = NodeRecord(
+        var record = NodeRecord(
             name: node, addresses: ["\(address)"], asNumber: configuration.bgp.asNumber, bgpPort: configuration.listenPort)
+        record.ipv4VXLANTunnelAddr = tunnel.map { "\($0.address)" }
+        record.vxlanTunnelMACAddr = tunnel.map { "\($0.macAddress)" }
         try await ClusterRegistry(store: store).register(record)
         logger.info("registered node \(node) at \(address) AS \(configuration.bgp.asNumber)")
     }
@@ -141,6 +148,17 @@ actor NodeAgent: Service {
         if try await ClusterRegistry(store: store).node(node) == nil { try await register() }
         try await reconcilePeers()
         try await reconcileBlocks()
+        if let vxlan, let tunnel { try await reconcileOverlay(vxlan, tunnel) }
+    }
+
+    /// The VXLAN overlay's routes for every remote block of a VXLAN pool.
+    func reconcileOverlay(_ vxlan: CalicoVXLAN, _ tunnel: CalicoVXLAN.Tunnel) async throws {
+        let blocks = try await store.list(prefix: KeyLayout.blocks).items.compactMap {
+            try? JSONDecoder().decode(AllocationBlock.self, from: Data($0.value))
+        }
+        let logger = self.logger
+        let nodes = try await ClusterRegistry(store: store).nodes(reportingMalformed: { logger.warning("skipping a node: \($0)") })
+        try vxlan.reconcile(tunnel: tunnel, blocks: blocks, nodes: nodes)
     }
 
     /// Advertises the blocks affine to this node, each with a blackhole route so traffic to an

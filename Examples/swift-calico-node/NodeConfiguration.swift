@@ -9,7 +9,7 @@ import NetPrimitives
 /// {"bgp":{"asNumber":64512,"nodeToNodeMeshEnabled":true,"listenPort":179,"routerID":"192.168.0.11",
 ///         "holdTime":90,"keepaliveTime":30,"gracefulRestartTime":120,"connectRetryTime":30},
 ///  "peers":[{"peerIP":"192.168.0.1","asNumber":65001,"password":"secret"}],
-///  "ipPools":[{"cidr":"10.244.0.0/16","blockSize":26,"natOutgoing":true}]}
+///  "ipPools":[{"cidr":"10.244.0.0/16","blockSize":26,"natOutgoing":true,"vxlanMode":"CrossSubnet"}]}
 /// ```
 ///
 /// `keepaliveTime` is informational (the speaker sends keepalives every third of the hold
@@ -37,6 +37,8 @@ struct NodeConfiguration: Codable, Sendable {
         var cidr: IPNetwork
         var blockSize: Int?
         var natOutgoing: Bool?
+        /// `Never` (default), `Always` or `CrossSubnet` (``CalicoVXLAN``); another value is an error.
+        var vxlanMode: CalicoVXLAN.Mode?
     }
 
     var bgp: BGP

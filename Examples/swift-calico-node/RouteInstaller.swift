@@ -17,12 +17,16 @@ final class RouteInstaller: Sendable {
     let netlink: NetlinkHandle
     let logger: Logger
     let leftoverSweepDelay: Duration
+    /// Pools whose routes the VXLAN overlay programs (``CalicoVXLAN``): learned routes inside
+    /// them are not installed.
+    let excluded: [IPNetwork]
     /// Installed prefixes and their next hop (read by the status and metrics endpoints).
     private let installed = Mutex<[IPNetwork: IPAddress]>([:])
     private let failures = Mutex<Int>(0)
     private let pending = Mutex<[BestPathChange]>([])
 
-    init(speaker: BGPSpeaker, netlink: NetlinkHandle, logger: Logger, leftoverSweepDelay: Duration) {
+    init(speaker: BGPSpeaker, netlink: NetlinkHandle, logger: Logger, leftoverSweepDelay: Duration, excluded: [IPNetwork] = []) {
+        self.excluded = excluded
         self.speaker = speaker
         self.netlink = netlink
         self.logger = logger
@@ -76,8 +80,10 @@ final class RouteInstaller: Sendable {
                 switch change {
                 case .updated(let route):
                     let prefix = route.prefix.network
-                    guard route.peer != nil, let nextHop = route.nextHop else {
-                        // Our own origination became best: nothing learned to install.
+                    guard route.peer != nil, let nextHop = route.nextHop,
+                        !excluded.contains(where: { $0.contains(prefix.address) })
+                    else {
+                        // Our own origination became best, or the VXLAN overlay routes it.
                         if installed.removeValue(forKey: prefix) != nil {
                             batch.deleteRoute(Netlink.Route(destination: prefix, protocolTag: Self.bgpProtocol))
                         }

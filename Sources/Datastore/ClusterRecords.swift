@@ -154,6 +154,11 @@ public struct NodeRecord: Hashable, Sendable, Codable {
     /// Calico's Node `spec.bgp.routeReflectorClusterID`: set, the node is a route reflector of
     /// that cluster (an IPv4 address in dotted form).
     public var routeReflectorClusterID: String?
+    /// The address of the node's VXLAN tunnel endpoint (`vxlan.calico`), from one of its IPAM
+    /// blocks (Calico's `ipv4VXLANTunnelAddr`; swift-calico-node with a pool's `vxlanMode`).
+    public var ipv4VXLANTunnelAddr: String?
+    /// The MAC of the node's VXLAN tunnel endpoint (Calico's `vxlanTunnelMACAddr`).
+    public var vxlanTunnelMACAddr: String?
     public var unknownFields: [String: JSONValue]
 
     public init(
@@ -183,7 +188,7 @@ public struct NodeRecord: Hashable, Sendable, Codable {
     public func encoded() throws(DatastoreError) -> [UInt8] { try RecordCoding.encode(self, key: key) }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, addresses, podCIDRs, asNumber, bgpPort, labels, routeReflectorClusterID
+        case name, addresses, podCIDRs, asNumber, bgpPort, labels, routeReflectorClusterID, ipv4VXLANTunnelAddr, vxlanTunnelMACAddr
     }
 
     public init(from decoder: any Decoder) throws {
@@ -195,6 +200,8 @@ public struct NodeRecord: Hashable, Sendable, Codable {
         bgpPort = try container.decodeIfPresent(Int.self, forKey: .bgpPort)
         labels = try container.decodeIfPresent([String: String].self, forKey: .labels)
         routeReflectorClusterID = try container.decodeIfPresent(String.self, forKey: .routeReflectorClusterID)
+        ipv4VXLANTunnelAddr = try container.decodeIfPresent(String.self, forKey: .ipv4VXLANTunnelAddr)
+        vxlanTunnelMACAddr = try container.decodeIfPresent(String.self, forKey: .vxlanTunnelMACAddr)
         unknownFields = try RecordCoding.unknownFields(decoder, known: Set(CodingKeys.allCases.map(\.rawValue)))
     }
 
@@ -208,5 +215,7 @@ public struct NodeRecord: Hashable, Sendable, Codable {
         try container.encodeIfPresent(bgpPort, forKey: .bgpPort)
         try container.encodeIfPresent(labels, forKey: .labels)
         try container.encodeIfPresent(routeReflectorClusterID, forKey: .routeReflectorClusterID)
+        try container.encodeIfPresent(ipv4VXLANTunnelAddr, forKey: .ipv4VXLANTunnelAddr)
+        try container.encodeIfPresent(vxlanTunnelMACAddr, forKey: .vxlanTunnelMACAddr)
     }
 }

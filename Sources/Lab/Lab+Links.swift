@@ -2,7 +2,8 @@ import NetPrimitives
 import Netlink
 import Nftables
 
-/// Cutting the underlay between two nodes, for every plugin: inside the fabric namespace,
+/// Cutting the underlay between two nodes, for every plugin: inside the fabric namespace (and
+/// the router's, with several underlay subnets),
 /// table `inet cnilab_links` drops IPv4 forwarded between the two nodes' underlay addresses, in
 /// both directions, on the fabric bridge (bridged traffic passes the IP hooks:
 /// `net.bridge.bridge-nf-call-iptables=1` in the fabric namespace). The table is the state: a
@@ -48,8 +49,8 @@ extension Lab {
         let chain = NftablesChain.base(table: Self.linksTable, name: "forward", hook: .forward, priority: -10)
         var rules: [NftablesRule] = []
         for pair in pairs.sorted() {
-            let first = try IPAddress(parsing: LabAddressing.underlayAddress(node: pair.first))
-            let second = try IPAddress(parsing: LabAddressing.underlayAddress(node: pair.second))
+            let first = try IPAddress(parsing: underlayAddress(of: pair.first))
+            let second = try IPAddress(parsing: underlayAddress(of: pair.second))
             for (from, to) in [(first, second), (second, first)] {
                 rules.append(NftablesRule(
                     in: chain,
@@ -58,16 +59,27 @@ extension Lab {
                     statements: [.counter, .drop], comment: pair.comment))
             }
         }
-        try Self.kernel("programming \(Self.linksTable)") {
-            let netlink = try NetlinkHandle(namespace: fabric)
-            if try netlink.sysctl("net.bridge.bridge-nf-call-iptables") != "1" {
-                try netlink.setSysctl("net.bridge.bridge-nf-call-iptables", to: "1")
+        // Bridged and routed underlay traffic: the fabric's bridge, and with several underlay
+        // subnets the router's bridges and its forwarding between them.
+        var namespaces = [fabric]
+        if underlaySubnets > 1 { namespaces.append(try Self.openNamespace(LabNames.router(lab: name))) }
+        for namespace in namespaces {
+            try Self.kernel("programming \(Self.linksTable)") {
+                let netlink = try NetlinkHandle(namespace: namespace)
+                if try netlink.sysctl("net.bridge.bridge-nf-call-iptables") != "1" {
+                    try netlink.setSysctl("net.bridge.bridge-nf-call-iptables", to: "1")
+                }
+                let handle = try NftablesHandle(namespace: namespace)
+                var transaction = NftablesTransaction()
+                transaction.replace(with: NftablesTableContents(table: Self.linksTable, chains: [chain], rules: rules))
+                try handle.apply(transaction)
             }
-            let handle = try NftablesHandle(namespace: fabric)
-            var transaction = NftablesTransaction()
-            transaction.replace(with: NftablesTableContents(table: Self.linksTable, chains: [chain], rules: rules))
-            try handle.apply(transaction)
         }
+    }
+
+    /// Node I's underlay address (also of a node that left: the lab numbers them by index).
+    private func underlayAddress(of index: Int) -> String {
+        state.nodes.first { $0.index == index }?.underlayAddress ?? LabAddressing.underlayAddress(node: index, subnets: underlaySubnets)
     }
 }
 

@@ -36,26 +36,14 @@ extension Lab {
     func addNode(index: Int) async throws -> LabNode {
         guard index < LabAddressing.maximumNodes else { throw LabError(.invalidArgument, "too many nodes") }
         let namespaceName = LabNames.node(lab: name, index: index)
-        let underlay = LabAddressing.underlayAddress(node: index)
+        let underlay = LabAddressing.underlayAddress(node: index, subnets: underlaySubnets)
         let record = LabState.NodeEntry(
             index: index, name: "node-\(index)", namespace: namespaceName, underlayAddress: underlay)
         state.nodes.append(record)
         try recordNamespace(namespaceName)
         do {
             let node = try Self.createNamespace(namespaceName)
-            let fabric = try Self.openNamespace(LabNames.fabric(lab: name))
-            try Self.kernel("attaching \(namespaceName) to the fabric") {
-                let fabricLinks = try NetlinkHandle(namespace: fabric)
-                let port = try InterfaceName("n\(index)")
-                try fabricLinks.addLink(.veth(port, peer: "eth0", peerNamespace: node, mtu: LabAddressing.underlayMTU))
-                try fabricLinks.setMaster("br0", of: port)
-                try fabricLinks.setLinkUp(port)
-                let links = try NetlinkHandle(namespace: node)
-                try links.addAddress(
-                    Address(try IPNetwork(parsing: "\(underlay)/\(LabAddressing.underlayPrefixLength)")), device: "eth0")
-                try links.setLinkUp("eth0")
-                try links.setIPForwarding(true)
-            }
+            try attachToUnderlay(node: index, namespace: node, address: underlay)
             try Self.makeDirectory(nodeDirectory(index))
             if let subnet = try profile.initialSubnet(of: profileNode(try nodeRecord(index)), in: profileContext) {
                 setSubnet(subnet, node: index)
@@ -154,8 +142,9 @@ extension Lab {
 
     // MARK: - Static routes between the nodes (host-gw style, programmed by the lab)
 
-    /// On every node, a route to every other node's subnet via that node's underlay address;
-    /// routes to nodes that left are removed (``LabProfileContext/programStaticRoutes()``).
+    /// On every node, a route to every other node's subnet via that node's underlay address
+    /// (only to nodes on the same underlay subnet: a gateway must be on-link, and the lab's
+    /// router does not route pod networks); routes to nodes that left are removed (``LabProfileContext/programStaticRoutes()``).
     func programStaticRoutes() throws {
         let tag = Route.ProtocolTag(LabAddressing.staticRouteProtocol)
         for node in state.nodes {
@@ -163,7 +152,7 @@ extension Lab {
             try Self.kernel("routes on \(node.namespace)") {
                 let netlink = try NetlinkHandle(namespace: namespace)
                 var wanted: [IPNetwork: IPAddress] = [:]
-                for other in state.nodes where other.index != node.index {
+                for other in state.nodes where other.index != node.index && shareUnderlaySubnet(node.index, other.index) {
                     if let subnet = other.subnet { wanted[try IPNetwork(parsing: subnet)] = try IPAddress(parsing: other.underlayAddress) }
                 }
                 for route in try netlink.routes(family: .v4, protocolTag: tag) where wanted[route.destination] == nil {

@@ -64,7 +64,7 @@ extension Lab {
     }
 
     private static func rank(_ namespace: String) -> Int {
-        if namespace.hasSuffix("fabric") { return 2 }
+        if namespace.hasSuffix("fabric") || namespace.hasSuffix("router") { return 2 }
         return namespace.split(separator: "-").last?.first == "p" ? 0 : 1
     }
 

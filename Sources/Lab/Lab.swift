@@ -43,6 +43,10 @@ public actor Lab {
         guard (1...LabAddressing.maximumNodes).contains(configuration.nodeCount) else {
             throw LabError(.invalidArgument, "a lab has 1–\(LabAddressing.maximumNodes) nodes, not \(configuration.nodeCount)")
         }
+        guard (1...LabAddressing.maximumUnderlaySubnets).contains(configuration.underlaySubnets) else {
+            throw LabError(
+                .invalidArgument, "a lab has 1–\(LabAddressing.maximumUnderlaySubnets) underlay subnets, not \(configuration.underlaySubnets)")
+        }
         try configuration.profile.validate()
         if configuration.etcdTLS, configuration.store != .etcd {
             throw LabError(.invalidArgument, "--etcd-tls needs --store etcd")
@@ -60,7 +64,8 @@ public actor Lab {
             case .file: "file:" + directory + "/store"
             case .etcd: "etcd:" + (configuration.etcdTLS ? LabAddressing.etcdTLSClientURL : LabAddressing.etcdClientURL)
             }
-        let state = LabState(lab: configuration.name, plugin: try LabProfileRecord(configuration.profile), store: storeURL)
+        var state = LabState(lab: configuration.name, plugin: try LabProfileRecord(configuration.profile), store: storeURL)
+        if configuration.underlaySubnets > 1 { state.underlaySubnets = configuration.underlaySubnets }
         let lab = Lab(
             name: configuration.name, stateDirectory: directory, state: state, profile: configuration.profile,
             executableDirectories: configuration.executableDirectories, lock: lock)
@@ -131,6 +136,7 @@ public actor Lab {
                 device: "br0")
             try netlink.setLinkUp("br0")
         }
+        if underlaySubnets > 1 { try createRouter() }
         if store == .etcd { try await startEtcd(in: fabric) }
         if kubernetes { try await startKubernetes(in: fabric) }
         try await profile.prepare(profileContext)

@@ -21,14 +21,21 @@ public struct LabConfiguration: Sendable {
     /// Where to find `cnilab-pod-server`, agents and the project's plugins (default
     /// ``defaultExecutableDirectories``).
     public var executableDirectories: [String]
+    /// The number of underlay subnets (default 1: every node on the fabric bridge). With N > 1
+    /// nodes are spread round-robin over N /24 subnets joined by a router namespace
+    /// (`cnilab-<lab>-router`) that routes only the underlay, as a cloud VPC does
+    /// (`cnilab up --underlay-subnets N`; see ``LabAddressing``).
+    public var underlaySubnets: Int
     /// Called with a line per long step (fabric, store, each node), for progress output.
     public var progress: (@Sendable (String) -> Void)?
 
     public init(
         name: String = "default", stateDirectory: String? = nil, profile: some LabProfile,
         nodeCount: Int = 2, store: LabStoreKind = .file, executableDirectories: [String]? = nil,
-        progress: (@Sendable (String) -> Void)? = nil, kubernetes: Bool = false, etcdTLS: Bool = false
+        progress: (@Sendable (String) -> Void)? = nil, kubernetes: Bool = false, etcdTLS: Bool = false,
+        underlaySubnets: Int = 1
     ) {
+        self.underlaySubnets = underlaySubnets
         self.kubernetes = kubernetes
         self.progress = progress
         self.etcdTLS = etcdTLS
@@ -64,7 +71,19 @@ public struct LabConfiguration: Sendable {
 enum LabAddressing {
     static let underlayPrefixLength = 24
     static let fabricAddress = "192.168.77.1"
-    static func underlayAddress(node index: Int) -> String { "192.168.77.\(10 + index)" }
+    /// Node I's underlay address: `192.168.(77+S).(10+I)` in subnet S = I mod N (with one
+    /// subnet, `192.168.77.(10+I)` as always).
+    static func underlayAddress(node index: Int, subnets: Int = 1) -> String {
+        "192.168.\(77 + underlaySubnet(node: index, subnets: subnets)).\(10 + index)"
+    }
+    /// The underlay subnet of node I: nodes are spread round-robin.
+    static func underlaySubnet(node index: Int, subnets: Int) -> Int { index % max(1, subnets) }
+    /// Underlay subnet S: `192.168.(77+S).0/24`; subnet 0 is the fabric bridge's.
+    static func underlayNetwork(subnet: Int) -> String { "192.168.\(77 + subnet).0/\(underlayPrefixLength)" }
+    /// The router's address in subnet S, the nodes' gateway to the other subnets: `.254` on
+    /// the fabric bridge (whose `.1` is the fabric's), `.1` on the router's own bridges.
+    static func routerAddress(subnet: Int) -> String { subnet == 0 ? "192.168.77.254" : "192.168.\(77 + subnet).1" }
+    static let maximumUnderlaySubnets = 8
     static let maximumNodes = 200
     static let underlayMTU = 1500
     static let etcdClientURL = "http://192.168.77.1:2379"

@@ -87,15 +87,17 @@ enum LabNames {
 
     static func prefix(lab: String) -> String { "cnilab-\(lab)-" }
     static func fabric(lab: String) -> String { prefix(lab: lab) + "fabric" }
+    /// The router joining the underlay subnets (`cnilab up --underlay-subnets N`, N > 1).
+    static func router(lab: String) -> String { prefix(lab: lab) + "router" }
     static func node(lab: String, index: Int) -> String { prefix(lab: lab) + "n\(index)" }
     static func pod(lab: String, index: Int) -> String { prefix(lab: lab) + "p\(index)" }
 
-    /// Whether `namespace` is one of the lab's namespaces (`fabric`, `nI`, `pK`).
+    /// Whether `namespace` is one of the lab's namespaces (`fabric`, `router`, `nI`, `pK`).
     static func belongs(_ namespace: String, to lab: String) -> Bool {
         let prefix = prefix(lab: lab)
         guard namespace.hasPrefix(prefix) else { return false }
         let rest = namespace.dropFirst(prefix.count)
-        if rest == "fabric" { return true }
+        if rest == "fabric" || rest == "router" { return true }
         guard let first = rest.first, first == "n" || first == "p" else { return false }
         let digits = rest.dropFirst()
         return !digits.isEmpty && digits.allSatisfy(\.isNumber)

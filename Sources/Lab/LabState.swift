@@ -20,6 +20,8 @@ struct LabState: Codable, Sendable {
     var namespaceLabels: [String: [String: String]] = [:]
     /// Set when the lab runs the API server and swift-kube-sync (`cnilab up --kube`).
     var kubernetes: KubernetesRecord?
+    /// The number of underlay subnets (`cnilab up --underlay-subnets`; nil in older states: 1).
+    var underlaySubnets: Int?
 
     struct KubernetesRecord: Codable, Sendable {
         var server: String

@@ -59,6 +59,8 @@ public struct CalicoProfile: LabProfile, Hashable {
                         "pools": [["cidr": .string(settings.effectivePool), "blockSize": .integer(Int64(settings.effectiveBlockSize))]],
                     ],
                 ].merging(lab.storeConfiguration) { own, _ in own }
+                    // The plugin's MTU comes from configuration: with VXLAN, the underlay's minus 50 bytes.
+                    .merging((settings.vxlanMode ?? .never) == .never ? [:] : ["mtu": .integer(1450)]) { own, _ in own }
         ])
     }
 
@@ -90,7 +92,8 @@ public struct CalicoProfile: LabProfile, Hashable {
             {"bgp":{"asNumber":\(asNumber),"nodeToNodeMeshEnabled":true,"listenPort":179,\
             "holdTime":\(settings.holdTime),"keepaliveTime":\(keepalive),"gracefulRestartTime":\(settings.gracefulRestartTime),\
             "connectRetryTime":\(settings.connectRetryTime)},
-             "ipPools":[{"cidr":"\(settings.effectivePool)","blockSize":\(settings.effectiveBlockSize),"natOutgoing":true}]}
+             "ipPools":[{"cidr":"\(settings.effectivePool)","blockSize":\(settings.effectiveBlockSize),"natOutgoing":true\
+            \(settings.vxlanMode.map { ",\"vxlanMode\":\"\($0.calicoName)\"" } ?? "")}]}
 
             """
     }
@@ -116,6 +119,22 @@ public struct CalicoProfile: LabProfile, Hashable {
     static let blockProtocol: UInt8 = 93
 }
 
+/// A Calico IP pool's `vxlanMode` (`cnilab up --vxlan-mode never|always|cross-subnet`).
+public enum CalicoVXLANMode: String, Codable, Hashable, Sendable, CaseIterable {
+    case never
+    case always
+    case crossSubnet = "cross-subnet"
+
+    /// The name in Calico's IPPool: `Never`, `Always`, `CrossSubnet`.
+    public var calicoName: String {
+        switch self {
+        case .never: "Never"
+        case .always: "Always"
+        case .crossSubnet: "CrossSubnet"
+        }
+    }
+}
+
 /// The BGP timers of the calico profile's agents (written to `calico.json`).
 public struct CalicoSettings: Codable, Hashable, Sendable {
     /// BGP hold time in seconds (keepalives every third of it); 0 or ≥ 3.
@@ -132,11 +151,14 @@ public struct CalicoSettings: Codable, Hashable, Sendable {
     /// The IPAM block size (`cnilab up --block-size`); nil: 26, Calico's default. A pool with
     /// fewer blocks than nodes makes nodes borrow addresses from other nodes' blocks.
     public var blockSize: Int?
+    /// The pool's VXLAN encapsulation (`cnilab up --vxlan-mode`; nil: never, routes only).
+    public var vxlanMode: CalicoVXLANMode?
 
     public init(
         holdTime: Int = 9, connectRetryTime: Int = 2, gracefulRestartTime: Int = 30, resyncIntervalMilliseconds: Int = 1_000,
-        pool: String? = nil, blockSize: Int? = nil
+        pool: String? = nil, blockSize: Int? = nil, vxlanMode: CalicoVXLANMode? = nil
     ) {
+        self.vxlanMode = vxlanMode
         self.holdTime = holdTime
         self.connectRetryTime = connectRetryTime
         self.gracefulRestartTime = gracefulRestartTime

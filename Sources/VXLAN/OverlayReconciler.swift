@@ -38,7 +38,7 @@ public struct OverlayReconciler: Hashable, Sendable {
 
     /// Whether `peer` is reached by a direct route rather than through the tunnel.
     public func routesDirectly(_ peer: OverlayPeer) -> Bool {
-        guard directRouting, underlayDevice != nil, let underlayNetwork else { return false }
+        guard directRouting, peer.mayRouteDirectly, underlayDevice != nil, let underlayNetwork else { return false }
         return underlayNetwork.contains(peer.underlayAddress)
     }
 

@@ -28,6 +28,8 @@ public struct VTEPDevice: Hashable, Sendable {
     /// manager gives it the one published in the node's `backend-data` annotation, so a
     /// recreated device keeps the MAC its peers know). An existing device keeps its own.
     public var macAddress: MACAddress?
+    /// The device's name when it is not flannel's `flannel.<VNI>` (Calico's `vxlan.calico`).
+    public var deviceName: InterfaceName?
 
     public init(
         identifier: UInt32 = 1, port: UInt16 = 8472, nodeName: String, subnet: IPNetwork,
@@ -50,8 +52,8 @@ public struct VTEPDevice: Hashable, Sendable {
         self.underlayMTU = underlayMTU
     }
 
-    /// `flannel.<VNI>`.
-    public var name: InterfaceName { try! InterfaceName("flannel.\(identifier)") }
+    /// ``deviceName``, else `flannel.<VNI>`.
+    public var name: InterfaceName { deviceName ?? (try! InterfaceName("flannel.\(identifier)")) }
     /// The underlay MTU minus the encapsulation.
     public var mtu: Int { underlayMTU - Self.encapsulationOverhead }
     /// The VTEP address: the subnet's network address (`10.244.1.0`).

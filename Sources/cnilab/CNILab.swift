@@ -73,8 +73,11 @@ struct Up: AsyncParsableCommand {
     @Option(help: "calico: seconds the peers keep a killed agent's routes (default 30).") var gracefulRestartTime: Int?
     @Option(help: "calico: the IP pool (default 10.244.0.0/16).") var pool: String?
     @Option(help: "calico: the IPAM block size (default 26); a pool with fewer blocks than nodes makes nodes borrow.") var blockSize: Int?
+    @Option(help: "calico: the pool's VXLAN encapsulation: never (routes only, default), always or cross-subnet.") var vxlanMode: CalicoVXLANMode?
     @Option(help: "weave: the mesh secret file (from swift-weaved generate-secret) every agent gets.") var secretFile: String?
     @Option(help: "weave: underlay networks whose traffic needs no encryption (comma-separated CIDRs).") var trustedSubnets: String?
+    @Option(help: "Spread the nodes round-robin over N underlay subnets joined by a router that routes only the underlay, as a cloud VPC does (default 1).")
+    var underlaySubnets = 1
     @Flag(help: .hidden) var standInAgent = false
     @Flag(help: "Run a Kubernetes API server and swift-kube-sync in the fabric namespace; pods, labels and NetworkPolicies then go through the API (see `cnilab kubeconfig`).")
     var kube = false
@@ -91,7 +94,7 @@ struct Up: AsyncParsableCommand {
                     holdTime: holdTime ?? CalicoSettings.standard.holdTime,
                     connectRetryTime: CalicoSettings.standard.connectRetryTime,
                     gracefulRestartTime: gracefulRestartTime ?? CalicoSettings.standard.gracefulRestartTime,
-                    pool: pool, blockSize: blockSize))
+                    pool: pool, blockSize: blockSize, vxlanMode: vxlanMode))
         case .canal: profile = CanalProfile()
         case .weave:
             profile = WeaveProfile(
@@ -101,10 +104,11 @@ struct Up: AsyncParsableCommand {
         if plugin != .weave, secretFile != nil || trustedSubnets != nil {
             throw ValidationError("--secret-file and --trusted-subnets are options of --plugin weave")
         }
-        Output.progress("creating lab '\(options.lab)' (\(profile), \(nodes) nodes, \(store.rawValue)\(etcdTls ? " TLS" : "") store\(kube ? ", Kubernetes API" : ""))…")
+        Output.progress("creating lab '\(options.lab)' (\(profile), \(nodes) nodes\(underlaySubnets > 1 ? " over \(underlaySubnets) underlay subnets" : ""), \(store.rawValue)\(etcdTls ? " TLS" : "") store\(kube ? ", Kubernetes API" : ""))…")
         let lab = try await Lab.up(
             LabConfiguration(name: options.lab, stateDirectory: options.directory, profile: profile, nodeCount: nodes, store: store,
-                progress: { Output.progress("  " + $0) }, kubernetes: kube, etcdTLS: etcdTls))
+                progress: { Output.progress("  " + $0) }, kubernetes: kube, etcdTLS: etcdTls,
+                underlaySubnets: underlaySubnets))
         for node in await lab.nodes() {
             print("node \(node.index) \(node.name) \(node.underlayAddress) subnet \(node.subnet ?? "-") agent \(node.agent.rawValue)")
         }
@@ -113,6 +117,7 @@ struct Up: AsyncParsableCommand {
 
 extension LabStoreKind: ExpressibleByArgument {}
 extension FlannelBackend: ExpressibleByArgument {}
+extension CalicoVXLANMode: ExpressibleByArgument {}
 
 struct Down: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Remove every namespace, process and file of the lab.")

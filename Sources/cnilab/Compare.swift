@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Lab
 import LabMeasurement
+import LabProfiles
 
 /// `cnilab compare`: the same two-node lab built with each plugin in turn, measured the same
 /// way, printed as one table ("which CNI should I use?") or as JSON.
@@ -27,17 +28,26 @@ struct Compare: AsyncParsableCommand {
     @Option(help: "Comma-separated plugins to compare (default: every available one: \(ComparisonPlan.availableNames.joined(separator: ","))).")
     var plugins: String?
     @Flag(help: "Fewer pods and shorter runs (about half the time; for tests).") var quick = false
+    @Option(help: "Build each lab over N underlay subnets joined by a router (as `cnilab up --underlay-subnets`; default 1).")
+    var underlaySubnets = 1
+    @Option(help: "calico: the pool's VXLAN encapsulation in the calico lab (never, always, cross-subnet; as `cnilab up --vxlan-mode`).")
+    var vxlanMode: CalicoVXLANMode?
     @Flag var json = false
 
     func run() async throws {
         let profiles = try ComparisonPlan.profiles(named: plugins)
         let settings = quick ? ComparisonSettings.quick : ComparisonSettings.standard
         var results: [ComparisonFigures] = []
-        for (index, profile) in profiles.enumerated() {
+        for (index, var profile) in profiles.enumerated() {
+            if let vxlanMode, var calico = profile as? CalicoProfile {
+                calico.settings.vxlanMode = vxlanMode
+                profile = calico
+            }
             let name = options.lab + "cmp\(index)"
             let directory = options.stateDirectory.map { $0 + "-cmp\(index)" } ?? LabConfiguration.defaultStateDirectory(lab: name)
-            let measurement = ComparisonMeasurement(
+            var measurement = ComparisonMeasurement(
                 profile: profile, lab: name, directory: directory, settings: settings, progress: { Output.progress($0) })
+            measurement.underlaySubnets = underlaySubnets
             results.append(try await measurement.run())
         }
         let table = ComparisonTable(results: results)
