@@ -32,11 +32,13 @@ release: deps
 # threads of the concurrency pool busy with blocking waits, and the in-process servers need the
 # pool (Documentation/Testing.md). Phases 1, 2 and 4 run their tests in parallel; phase 3 (the
 # agents against an in-process fixture in node namespaces) runs serially. No test is skipped.
-KUBE_UNIT_SUITES := KubernetesTests|KubeSyncTests|KubeSubnetManagerUnitTests|CanaldKubeModeTests|AgentSocketTests
+# Phase 2: suites with in-process servers and no blocking lab waits (the Kubernetes fixture and
+# informers, weave's agent socket, the BGP speakers over loopback, the agents' status server).
+IN_PROCESS_SUITES := KubernetesTests|KubeSyncTests|KubeSubnetManagerUnitTests|CanaldKubeModeTests|AgentSocketTests|SpeakerLoopbackTests|StatusServerTests
 KUBE_LAB_SUITES := FlannelKubeLabTests|CalicoNodeKubeTests|CalicoNodeKubeLabTests|KubeLabTests|CalicoPodLabelsKubeTests|CanalPodLabelsKubeTests
 test: deps
-	$(SWIFT) test --skip '$(KUBE_UNIT_SUITES)|$(KUBE_LAB_SUITES)|MeshTests'
-	$(SWIFT) test --skip-build --filter '$(KUBE_UNIT_SUITES)'
+	$(SWIFT) test --skip '$(IN_PROCESS_SUITES)|$(KUBE_LAB_SUITES)|MeshTests'
+	$(SWIFT) test --skip-build --filter '$(IN_PROCESS_SUITES)'
 	$(SWIFT) test --skip-build --no-parallel --filter '$(KUBE_LAB_SUITES)'
 	$(SWIFT) test --skip-build --filter MeshTests
 

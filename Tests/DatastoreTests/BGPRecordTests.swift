@@ -56,11 +56,11 @@ import Testing
             try await registry.put(
                 NodeRecord(
                     name: "n1", addresses: ["10.0.0.9"], labels: ["route-reflector": "true"], routeReflectorClusterID: "244.0.0.1",
-                    unknownFields: ["vxlanTunnelMACAddr": .string("aa:bb:cc:dd:ee:ff")]))
+                    unknownFields: ["wireguardPublicKey": .string("aa:bb:cc:dd:ee:ff")]))
             let written = try await registry.register(NodeRecord(name: "n1", addresses: ["10.0.0.1"], asNumber: 64512))
             #expect(try await registry.node("n1") == written)
             #expect(written.addresses == ["10.0.0.1"] && written.asNumber == 64512 && written.labels == ["route-reflector": "true"])
-            #expect(written.routeReflectorClusterID == "244.0.0.1" && written.unknownFields["vxlanTunnelMACAddr"] == .string("aa:bb:cc:dd:ee:ff"))
+            #expect(written.routeReflectorClusterID == "244.0.0.1" && written.unknownFields["wireguardPublicKey"] == .string("aa:bb:cc:dd:ee:ff"))
         }
     }
 }
