@@ -33,8 +33,9 @@ release: deps
 # pool (Documentation/Testing.md). Phases 1, 2 and 4 run their tests in parallel; phase 3 (the
 # agents against an in-process fixture in node namespaces) runs serially. No test is skipped.
 # Phase 2: suites with in-process servers and no blocking lab waits (the Kubernetes fixture and
-# informers, weave's agent socket, the BGP speakers over loopback, the agents' status server).
-IN_PROCESS_SUITES := KubernetesTests|KubeSyncTests|KubeSubnetManagerUnitTests|CanaldKubeModeTests|AgentSocketTests|SpeakerLoopbackTests|StatusServerTests
+# informers, weave's agent socket, the BGP speaker (loopback and against bird2/gobgpd in
+# namespaces), the agents' status server).
+IN_PROCESS_SUITES := KubernetesTests|KubeSyncTests|KubeSubnetManagerUnitTests|CanaldKubeModeTests|AgentSocketTests|BGPTests\.|StatusServerTests
 KUBE_LAB_SUITES := FlannelKubeLabTests|CalicoNodeKubeTests|CalicoNodeKubeLabTests|KubeLabTests|CalicoPodLabelsKubeTests|CanalPodLabelsKubeTests
 test: deps
 	$(SWIFT) test --skip '$(IN_PROCESS_SUITES)|$(KUBE_LAB_SUITES)|MeshTests'
