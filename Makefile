@@ -26,19 +26,24 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-# Four phases over one build. Suites that serve a protocol from inside the test process (the
+# Five phases over one build. Suites that serve a protocol from inside the test process (the
 # Kubernetes fixture API server and informers, weave's agent socket, the Mesh runtime with short
 # timers) stalled when run beside the privileged lab suites on 2 cores: those keep the two
 # threads of the concurrency pool busy with blocking waits, and the in-process servers need the
-# pool (Documentation/Testing.md). Phases 1, 2 and 4 run their tests in parallel; phase 3 (the
+# pool (Documentation/Testing.md). Phases 1, 1b, 2 and 4 run their tests in parallel; phase 3 (the
 # agents against an in-process fixture in node namespaces) runs serially. No test is skipped.
 # Phase 2: suites with in-process servers and no blocking lab waits (the Kubernetes fixture and
 # informers, weave's agent socket, the BGP speaker (loopback and against bird2/gobgpd in
 # namespaces), the agents' status server).
 IN_PROCESS_SUITES := KubernetesTests|KubeSyncTests|KubeSubnetManagerUnitTests|CanaldKubeModeTests|AgentSocketTests|BGPTests\.|StatusServerTests
+# Phase 1b: the test modules that build labs and clusters of agents in namespaces (long blocking
+# waits: pings, agents starting, captures). The rest of phase 1 (unit suites and short privileged
+# ones, among them the file store's watch poller) runs before them, not beside them.
+LAB_MODULES := LabTests\.|LabMeasurementTests\.|WeaveTests\.|SwiftCalicoTests\.|SwiftCanalTests\.|SwiftFlannelTests\.|FlannelAgentTests\.|SwiftPTPTests\.|NetpolConformanceTests\.|PolicyAgentTests\.
 KUBE_LAB_SUITES := FlannelKubeLabTests|CalicoNodeKubeTests|CalicoNodeKubeLabTests|KubeLabTests|CalicoPodLabelsKubeTests|CanalPodLabelsKubeTests
 test: deps
-	$(SWIFT) test --skip '$(IN_PROCESS_SUITES)|$(KUBE_LAB_SUITES)|MeshTests'
+	$(SWIFT) test --skip '$(IN_PROCESS_SUITES)|$(KUBE_LAB_SUITES)|MeshTests|$(LAB_MODULES)'
+	$(SWIFT) test --skip-build --filter '$(LAB_MODULES)' --skip '$(IN_PROCESS_SUITES)|$(KUBE_LAB_SUITES)'
 	$(SWIFT) test --skip-build --filter '$(IN_PROCESS_SUITES)'
 	$(SWIFT) test --skip-build --no-parallel --filter '$(KUBE_LAB_SUITES)'
 	$(SWIFT) test --skip-build --filter MeshTests
