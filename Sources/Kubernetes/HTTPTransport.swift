@@ -145,7 +145,9 @@ final class HTTPTransport: Sendable {
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
                 try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
+                // Closed on deinit: when the connect fails after this initializer ran, the wrapper
+                // is dropped unused, and a writer dropped unfinished would otherwise trap.
+                return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(synchronouslyWrapping: channel)
             }
         }
         do {

@@ -53,7 +53,9 @@ enum HTTPServer {
             channel.eventLoop.makeCompletedFuture {
                 if let sslContext { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext)) }
                 try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                return try ServerConnection(wrappingChannelSynchronously: channel)
+                // Closed on deinit: a connection accepted while the server shuts down is dropped
+                // unserved, and a writer dropped unfinished would otherwise trap (NIOAsyncWriter).
+                return try ServerConnection(synchronouslyWrapping: channel)
             }
         }
         let bootstrap = ServerBootstrap(group: group).serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
