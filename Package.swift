@@ -758,7 +758,7 @@ let package = Package(
         .testTarget(
             name: "KubernetesTests",
             dependencies: ["Kubernetes", "KubernetesTestServer", "KubernetesCore", "HTTPTransport", "Datastore", "TestSupport", "ChildProcess"],
-            exclude: ["Scripts"],
+            exclude: ["Scripts", "Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
