@@ -665,8 +665,8 @@ let package = Package(
             dependencies: [
                 "swift-flanneld", "swift-flannel", "AgentHTTP", "Datastore", "Netlink", "Nftables", "TestSupport", "Namespaces", "NetPrimitives", "ChildProcess",
                 "Kubernetes", "KubernetesTestServer",
-                // ContainerdTests runs the plugin under containerd.
-                "swift-flannel", "CNISpec",
+                // ContainerdTests runs the plugin under containerd (swift-flannel, listed above).
+                "CNISpec",
             ],
             swiftSettings: swiftSettings
         ),

@@ -61,7 +61,7 @@ public struct BlockAllocator: Sendable {
         try await allocate(handle: handle, requested: requested) { _ in [] }
     }
 
-    /// ``allocate(handle:)`` plus the writes `alsoWriting` derives from the addresses (a pod
+    /// `allocate(handle:)` plus the writes `alsoWriting` derives from the addresses (a pod
     /// record, say), all in ONE datastore transaction: the updated or newly claimed blocks
     /// (each conditioned on the revision read, or on being absent), the new affinities, the
     /// handle record and the extra writes, at one store revision. A conflict with another

@@ -68,7 +68,7 @@ extension Lab {
 
     /// A node leaves: its agent is stopped, its pods removed, the profile's
     /// ``LabProfile/nodeLeft(_:in:)`` (e.g. flannel's lease deleted from the store), every
-    /// record of the node released from the store as a controller would (``releaseNodeRecords(_:)``:
+    /// record of the node released from the store as a controller would (`releaseNodeRecords(_:)`:
     /// blocks, affinities, leases, pod and node records), its namespace removed, then the
     /// profile's ``LabProfile/nodesChanged(_:)``.
     public func removeNode(_ index: Int) async throws {

@@ -24,7 +24,7 @@ public struct LabConfiguration: Sendable {
     /// The number of underlay subnets (default 1: every node on the fabric bridge). With N > 1
     /// nodes are spread round-robin over N /24 subnets joined by a router namespace
     /// (`cnilab-<lab>-router`) that routes only the underlay, as a cloud VPC does
-    /// (`cnilab up --underlay-subnets N`; see ``LabAddressing``).
+    /// (`cnilab up --underlay-subnets N`; see `LabAddressing`).
     public var underlaySubnets: Int
     /// Called with a line per long step (fabric, store, each node), for progress output.
     public var progress: (@Sendable (String) -> Void)?

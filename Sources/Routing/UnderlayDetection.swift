@@ -78,7 +78,7 @@ public enum UnderlayDetection: Hashable, Sendable {
     }
 
     /// The interface and address of `family` this method chooses on `inventory`; a
-    /// `.notFound` ``NetlinkError`` that lists the interfaces when nothing fits.
+    /// `.notFound` `NetlinkError` that lists the interfaces when nothing fits.
     public func choose(in inventory: UnderlayInventory, family: IPAddress.Family = .v4) throws(NetlinkError) -> UnderlayChoice {
         let candidates = inventory.interfaces.sorted { $0.index < $1.index }
         func notFound(_ what: String) -> NetlinkError {

@@ -14,7 +14,7 @@ import Routing
 /// ```
 public struct VTEPDevice: Hashable, Sendable {
     /// VXLAN encapsulation overhead on IPv4 (outer IP 20 + UDP 8 + VXLAN 8 + Ethernet 14):
-    /// Routing's ``Routing/Encapsulation/vxlan``.
+    /// Routing's `Routing/Encapsulation/vxlan`.
     public static let encapsulationOverhead = Encapsulation.vxlan.overhead(underlay: .v4)
 
     public var identifier: UInt32
