@@ -49,7 +49,7 @@ import TestSupport
 
         // Every other node learns the /32 via node 2; node 0 holds it over its blackhole.
         let nodes = await lab.nodes()
-        let learned = try await CalicoLab.waitUntil(timeoutMilliseconds: 15_000) {
+        let learned = try await CalicoLab.waitUntil(timeoutMilliseconds: 60_000) {
             try [0, 1].allSatisfy { try CalicoLab.bgpRoutes(in: nodes[$0].networkNamespace)[borrowed] == nodes[2].underlayAddress }
         }
         #expect(learned != nil, "routes: \(nodes.map { (try? CalicoLab.bgpRoutes(in: $0.networkNamespace)) ?? [:] })")
@@ -62,7 +62,7 @@ import TestSupport
         #expect(blackholes == ["10.244.0.0/28"])
         // The blocks' routes may still be on their way: probe until every pair connects.
         var matrix: [ProbeResult] = []
-        let connected = try await CalicoLab.waitUntil(timeoutMilliseconds: 15_000) {
+        let connected = try await CalicoLab.waitUntil(timeoutMilliseconds: 60_000) {
             matrix = try await lab.probe(ProbeOptions(timeoutMilliseconds: 1_000))
             return matrix.allSatisfy(\.connected)
         }
@@ -73,7 +73,7 @@ import TestSupport
 
         // DEL: the /32 is withdrawn everywhere; node 0's blackhole drops traffic to it again.
         try await lab.deletePod(try PodReference(namespace: "x", name: "c"))
-        let withdrawn = try await CalicoLab.waitUntil(timeoutMilliseconds: 10_000) {
+        let withdrawn = try await CalicoLab.waitUntil(timeoutMilliseconds: 30_000) {
             try nodes.allSatisfy { try CalicoLab.bgpRoutes(in: $0.networkNamespace)[borrowed] == nil }
         }
         #expect(withdrawn != nil, "routes: \(nodes.map { (try? CalicoLab.bgpRoutes(in: $0.networkNamespace)) ?? [:] })")
@@ -87,7 +87,7 @@ import TestSupport
         }
         #expect(try await store.get(KeyLayout.block("10.244.0.16/28")) == nil)
         var remaining: [ProbeResult] = []
-        let stillConnected = try await CalicoLab.waitUntil(timeoutMilliseconds: 10_000) {
+        let stillConnected = try await CalicoLab.waitUntil(timeoutMilliseconds: 30_000) {
             remaining = try await Lab.probe([a, d], ProbeOptions(timeoutMilliseconds: 1_000))
             return remaining.allSatisfy(\.connected)
         }
@@ -98,12 +98,12 @@ import TestSupport
         let joined = try await lab.addNode()
         let e = try await lab.addPod(try PodReference(namespace: "x", name: "e"), node: joined.index)
         #expect(e.address?.hasPrefix("10.244.0.") == true && Int(e.address!.split(separator: ".").last!)! >= 16, "\(String(describing: e.address))")
-        let claimed = try await CalicoLab.waitUntil(timeoutMilliseconds: 10_000) {
+        let claimed = try await CalicoLab.waitUntil(timeoutMilliseconds: 30_000) {
             await CalicoLab.blocks(lab, node: joined.index) == ["10.244.0.16/28"]
         }
         let joinedBlocks = await CalicoLab.blocks(lab, node: joined.index)
         #expect(claimed != nil, "\(joinedBlocks)")
-        let rejoined = try await CalicoLab.waitUntil(timeoutMilliseconds: 15_000) {
+        let rejoined = try await CalicoLab.waitUntil(timeoutMilliseconds: 60_000) {
             try await Lab.probe([a, d, e], ProbeOptions(ports: [80], timeoutMilliseconds: 500)).allSatisfy(\.connected)
         }
         #expect(rejoined != nil)
@@ -136,7 +136,7 @@ import TestSupport
         let block = try #require(keys[KeyLayout.block("10.244.0.0/28")])
         #expect(!block.contains("affinity") && block.contains("x-c-"), "\(block)")
         var probes: [ProbeResult] = []
-        let connected = try await CalicoLab.waitUntil(timeoutMilliseconds: 15_000) {
+        let connected = try await CalicoLab.waitUntil(timeoutMilliseconds: 60_000) {
             probes = try await Lab.probe([b, c], ProbeOptions(timeoutMilliseconds: 1_000))
             return probes.allSatisfy(\.connected)
         }
@@ -145,7 +145,7 @@ import TestSupport
         let joined = try await lab.addNode()
         let e = try await lab.addPod(try PodReference(namespace: "x", name: "e"), node: joined.index)
         #expect(e.address.map { Int($0.split(separator: ".").last!)! < 16 } == true, "node 0's freed addresses: \(String(describing: e.address))")
-        let rejoined = try await CalicoLab.waitUntil(timeoutMilliseconds: 15_000) {
+        let rejoined = try await CalicoLab.waitUntil(timeoutMilliseconds: 60_000) {
             probes = try await Lab.probe([b, c, e], ProbeOptions(ports: [80], timeoutMilliseconds: 500))
             return probes.allSatisfy(\.connected)
         }

@@ -155,7 +155,7 @@ struct CalicoLabTestError: Error, CustomStringConvertible {
         }
 
         // Converged: each node learned exactly the other nodes' blocks over BGP, nothing else.
-        let convergence = try await CalicoLab.waitUntil(timeoutMilliseconds: 15_000) {
+        let convergence = try await CalicoLab.waitUntil(timeoutMilliseconds: 60_000) {
             try await CalicoLab.converged(lab, observers: [0, 1, 2])
         }
         let learned = try nodes.map { try CalicoLab.bgpRoutes(in: $0.networkNamespace) }
@@ -180,7 +180,7 @@ struct CalicoLabTestError: Error, CustomStringConvertible {
         #expect(withdrawal != nil && withdrawal! < .milliseconds(1_500), "withdrawn after \(String(describing: withdrawal))")
 
         try await lab.startAgent(2)
-        #expect(try await CalicoLab.waitUntil(timeoutMilliseconds: 15_000) { try await CalicoLab.converged(lab, observers: [0, 1, 2]) } != nil)
+        #expect(try await CalicoLab.waitUntil(timeoutMilliseconds: 60_000) { try await CalicoLab.converged(lab, observers: [0, 1, 2]) } != nil)
 
         // agent kill 2: nodes 0 and 1 keep node 2's block (stale) for the graceful-restart
         // time, then sweep it.
@@ -199,7 +199,7 @@ struct CalicoLabTestError: Error, CustomStringConvertible {
         #expect(swept != nil && sweptAfter >= .seconds(settings.gracefulRestartTime) - .milliseconds(500), "swept after \(sweptAfter)")
 
         try await lab.startAgent(2)
-        #expect(try await CalicoLab.waitUntil(timeoutMilliseconds: 15_000) { try await CalicoLab.converged(lab, observers: [0, 1, 2]) } != nil)
+        #expect(try await CalicoLab.waitUntil(timeoutMilliseconds: 60_000) { try await CalicoLab.converged(lab, observers: [0, 1, 2]) } != nil)
 
         // agent kill 2 + start 2 within the graceful-restart time: traffic flows throughout,
         // past the moment the stale routes would have been swept.

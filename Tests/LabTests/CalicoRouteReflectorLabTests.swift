@@ -50,7 +50,7 @@ import TestSupport
             }
             return true
         }
-        let settled = try await CalicoLab.waitUntil(timeoutMilliseconds: 30_000) { try await sessionsAsExpected() }
+        let settled = try await CalicoLab.waitUntil(timeoutMilliseconds: 60_000) { try await sessionsAsExpected() }
         var reports: [LabBGPSessions] = []
         for index in 0..<count { reports.append(try await lab.bgpSessions(index)) }
         #expect(settled != nil, "sessions: \(reports)")
@@ -64,7 +64,7 @@ import TestSupport
         }
 
         // Each node learned every other node's block, next hop the owner (reflection keeps it).
-        let converged = try await CalicoLab.waitUntil(timeoutMilliseconds: 20_000) {
+        let converged = try await CalicoLab.waitUntil(timeoutMilliseconds: 60_000) {
             try await CalicoLab.converged(lab, observers: Array(0..<count))
         }
         let learned = try await lab.nodes().map { try CalicoLab.bgpRoutes(in: $0.networkNamespace) }
@@ -75,7 +75,7 @@ import TestSupport
 
         // The mesh back on: every node peers with every other again.
         try await lab.setBGPConfiguration(nodeToNodeMeshEnabled: true, asNumber: nil)
-        let meshed = try await CalicoLab.waitUntil(timeoutMilliseconds: 30_000) {
+        let meshed = try await CalicoLab.waitUntil(timeoutMilliseconds: 60_000) {
             for index in 0..<count where try await lab.bgpSessions(index).established != count - 1 { return false }
             return true
         }

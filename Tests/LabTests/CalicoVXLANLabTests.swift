@@ -45,7 +45,7 @@ import TestSupport
         #expect(configuration.contains(#""natOutgoing":true,"vxlanMode":"\#(mode.calicoName)"}"#), "\(configuration)")
         var pods: [LabPod] = []
         for (node, pod) in ["x/a", "x/b", "x/c"].enumerated() { pods.append(try await lab.addPod(try PodReference(parsing: pod), node: node)) }
-        let connected = try await CalicoLab.waitUntil(timeoutMilliseconds: 20_000) {
+        let connected = try await CalicoLab.waitUntil(timeoutMilliseconds: 60_000) {
             try await lab.probe(ProbeOptions(ports: [80], protocols: [.tcp], timeoutMilliseconds: 500)).allSatisfy(\.connected)
         }
         let results = try await lab.probe(ProbeOptions(timeoutMilliseconds: 500))

@@ -46,7 +46,7 @@ import TestSupport
         try await withLab(.calico(.fast)) { lab, _ in
             try await addPods(lab)
             // Same-subnet a ⟷ c connect once BGP converged; every pair with b (the other subnet) fails.
-            let converged = try await CalicoLab.waitUntil(timeoutMilliseconds: 15_000) {
+            let converged = try await CalicoLab.waitUntil(timeoutMilliseconds: 60_000) {
                 try await lab.probe(ProbeOptions(ports: [80], protocols: [.tcp], timeoutMilliseconds: 500))
                     .filter { $0.from != "x/b" && $0.to != "x/b" }.allSatisfy(\.connected)
             }
