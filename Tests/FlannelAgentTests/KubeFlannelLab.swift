@@ -39,7 +39,7 @@ final class KubeFlannelLab: @unchecked Sendable {
             try generateCertificates(in: pki)
             let bridge = try NetlinkHandle(namespace: cluster.fabric)
             try bridge.addAddress(Address(try IPNetwork(parsing: "192.168.50.1/24")), device: "br0")
-            let descriptor = try await cluster.fabric.run { try listeningSocket(address: "192.168.50.1", port: 6443) }
+            let descriptor = try await cluster.fabric.run { try ListeningSocket.tcp(address: "192.168.50.1", port: 6443) }
             let store = try FileDatastore(directory: cluster.directory + "/kube-store", pollIntervalMilliseconds: 10, synchronousWrites: false)
             let fixture = try await APIServerFixture.start(
                 store: store, host: "192.168.50.1", boundSocket: descriptor,
@@ -153,26 +153,5 @@ final class KubeFlannelLab: @unchecked Sendable {
     private static func openssl(_ arguments: [String]) throws {
         let output = try ChildProcess.run("/usr/bin/openssl", arguments: arguments, timeoutMilliseconds: 20_000)
         guard output.status.isSuccess else { throw AgentTestError("openssl \(arguments.joined(separator: " ")): \(output.standardErrorText)") }
-    }
-
-    /// A TCP socket bound to `address:port` and listening, made in the calling thread's
-    /// network namespace (call it inside `NetworkNamespace.run`).
-    static func listeningSocket(address: String, port: UInt16) throws -> CInt {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw AgentTestError("socket: errno \(errno)") }
-        var one: CInt = 1
-        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<CInt>.size))
-        var socketAddress = sockaddr_in()
-        socketAddress.sin_family = sa_family_t(AF_INET)
-        socketAddress.sin_addr.s_addr = inet_addr(address)
-        socketAddress.sin_port = port.bigEndian
-        let bound = withUnsafePointer(to: &socketAddress) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0, listen(descriptor, 64) == 0 else {
-            close(descriptor)
-            throw AgentTestError("bind/listen \(address):\(port): errno \(errno)")
-        }
-        return descriptor
     }
 }

@@ -22,7 +22,7 @@ import TestSupport
             try await NamespaceFixture.with(count: 5) { namespaces in
                 let cluster = try CalicoCluster(fabric: namespaces[0], nodes: Array(namespaces[1...2]), directory: directory)
                 defer { cluster.stopAll() }
-                let descriptor = try await cluster.fabric.run { try Self.listeningSocket(address: "192.168.100.254", port: 6443) }
+                let descriptor = try await cluster.fabric.run { try ListeningSocket.tcp(address: "192.168.100.254", port: 6443) }
                 let store = try FileDatastore(directory: directory + "/kube-store", pollIntervalMilliseconds: 10, synchronousWrites: false)
                 let fixture = try await APIServerFixture.start(store: store, host: "192.168.100.254", boundSocket: descriptor)
                 do {
@@ -77,28 +77,4 @@ import TestSupport
             }
         }
     }
-
-    /// A listening TCP socket on `address:port`, made in the calling thread's namespace.
-    static func listeningSocket(address: String, port: UInt16) throws -> CInt {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw LabSocketError(description: "socket: errno \(errno)") }
-        var one: CInt = 1
-        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<CInt>.size))
-        var socketAddress = sockaddr_in()
-        socketAddress.sin_family = sa_family_t(AF_INET)
-        socketAddress.sin_addr.s_addr = inet_addr(address)
-        socketAddress.sin_port = port.bigEndian
-        let bound = withUnsafePointer(to: &socketAddress) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0, listen(descriptor, 64) == 0 else {
-            close(descriptor)
-            throw LabSocketError(description: "bind/listen \(address):\(port): errno \(errno)")
-        }
-        return descriptor
-    }
-}
-
-struct LabSocketError: Error, CustomStringConvertible {
-    var description: String
 }

@@ -53,7 +53,7 @@ import TestSupport
                 try FileManager.default.createDirectory(atPath: other.directory, withIntermediateDirectories: true)
                 try other.makeAuthority(name: "ca", commonName: "swiftcni-stranger-ca")
                 let descriptor = try await cluster.fabric.run {
-                    try CalicoNodeKubeLabTests.listeningSocket(address: "192.168.100.254", port: 6443)
+                    try ListeningSocket.tcp(address: "192.168.100.254", port: 6443)
                 }
                 let kubeStore = try FileDatastore(directory: directory + "/kube-store", pollIntervalMilliseconds: 10, synchronousWrites: false)
                 let fixture = try await APIServerFixture.start(

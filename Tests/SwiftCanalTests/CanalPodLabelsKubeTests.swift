@@ -27,7 +27,7 @@ import TestSupport
                     .write(toFile: cluster.subnetFile(0), atomically: true, encoding: .utf8)
                 try FileManager.default.createDirectory(atPath: directory + "/pki", withIntermediateDirectories: true)
                 let pki = try EtcdCertificates.generate(in: directory + "/pki", serverAddresses: ["192.168.60.11"])
-                let descriptor = try await namespaces[1].run { try Self.listeningSocket(address: "192.168.60.11", port: 6443) }
+                let descriptor = try await namespaces[1].run { try ListeningSocket.tcp(address: "192.168.60.11", port: 6443) }
                 let kubeStore = try FileDatastore(directory: directory + "/kube-store", pollIntervalMilliseconds: 10, synchronousWrites: false)
                 let fixture = try await APIServerFixture.start(
                     store: kubeStore, host: "192.168.60.11", boundSocket: descriptor,
@@ -76,25 +76,5 @@ import TestSupport
                 }
             }
         }
-    }
-
-    /// A listening TCP socket on `address:port`, made in the calling thread's namespace.
-    static func listeningSocket(address: String, port: UInt16) throws -> CInt {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw CanalTestError("socket: errno \(errno)") }
-        var one: CInt = 1
-        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<CInt>.size))
-        var socketAddress = sockaddr_in()
-        socketAddress.sin_family = sa_family_t(AF_INET)
-        socketAddress.sin_addr.s_addr = inet_addr(address)
-        socketAddress.sin_port = port.bigEndian
-        let bound = withUnsafePointer(to: &socketAddress) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0, listen(descriptor, 64) == 0 else {
-            close(descriptor)
-            throw CanalTestError("bind/listen \(address):\(port): errno \(errno)")
-        }
-        return descriptor
     }
 }
