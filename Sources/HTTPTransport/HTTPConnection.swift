@@ -9,7 +9,8 @@ internal import SystemSupport
 
 /// A minimal blocking HTTP/1.1 client on POSIX sockets, shared by etcd's JSON gateway (the
 /// Datastore) and a plugin's reads of the Kubernetes API (KubernetesCore): one request per
-/// connection (`Connection: close`), responses with Content-Length, chunked encoding or
+/// connection (`Connection: close`) unless the caller asks to keep it alive and then
+/// ``reuse(timeoutMilliseconds:)``s it, responses with Content-Length, chunked encoding or
 /// read-to-end. It keeps plugin binaries free of an HTTP stack. An `https://` endpoint runs the
 /// same exchange over TLS (OpenSSL, ``TLSContext``); a plain one never touches OpenSSL.
 ///
@@ -34,6 +35,10 @@ public struct HTTPConnection: ~Copyable {
     private var buffer: [UInt8] = []
     private var position = 0
     private var finished = false
+    /// The last request asked the server to keep the connection open.
+    private var keepAliveRequested = false
+    /// The last response was read completely and the server keeps the connection open.
+    private var responseCompleteAndPersistent = false
     /// When the exchange must be over (monotonic milliseconds); nil for a stream.
     public private(set) var deadline: Int64?
 
@@ -193,21 +198,28 @@ public struct HTTPConnection: ~Copyable {
     }
 
     /// Sends a POST with a JSON body.
-    public func sendPost(path: String, body: [UInt8], authorization: String? = nil) throws(Failure) {
+    public mutating func sendPost(path: String, body: [UInt8], authorization: String? = nil, keepAlive: Bool = false) throws(Failure) {
         var headers = [("Content-Type", "application/json")]
         if let authorization { headers.insert(("Authorization", authorization), at: 0) }
-        try send(method: "POST", path: path, headers: headers, body: body)
+        try send(method: "POST", path: path, headers: headers, body: body, keepAlive: keepAlive)
     }
 
     /// Sends a request: the request line, `Host`, the given headers, `Content-Length` when
-    /// there is a body, `Connection: close`, then the body.
-    public func send(method: String, path: String, headers: [(String, String)] = [], body: [UInt8] = []) throws(Failure) {
+    /// there is a body, `Connection: close` (unless `keepAlive`), then the body.
+    ///
+    /// With `keepAlive` the connection may carry another request once this response has been
+    /// read in full: see ``reuse(timeoutMilliseconds:)``.
+    public mutating func send(
+        method: String, path: String, headers: [(String, String)] = [], body: [UInt8] = [], keepAlive: Bool = false
+    ) throws(Failure) {
+        keepAliveRequested = keepAlive
+        responseCompleteAndPersistent = false
         var request = Array("\(method) \(path) HTTP/1.1\r\nHost: \(endpoint.host):\(endpoint.port)\r\n".utf8)
         for (name, value) in headers { request += Array("\(name): \(value)\r\n".utf8) }
         if !body.isEmpty || method == "POST" || method == "PUT" || method == "PATCH" {
             request += Array("Content-Length: \(body.count)\r\n".utf8)
         }
-        request += Array("Connection: close\r\n\r\n".utf8)
+        request += Array((keepAlive ? "\r\n" : "Connection: close\r\n\r\n").utf8)
         request += body
         if let tls { return try tls.write(request, descriptor: descriptor, deadline: deadline) }
         var offset = 0
@@ -278,6 +290,13 @@ public struct HTTPConnection: ~Copyable {
     public struct Head: Sendable {
         public var status: Int
         public var headers: [String: String]
+        /// `HTTP/1.1` or `HTTP/1.0`, from the status line.
+        public var version: String = "HTTP/1.1"
+        /// Whether the server keeps the connection open after this response (HTTP/1.1 without
+        /// `Connection: close`).
+        public var keepsConnectionOpen: Bool {
+            version == "HTTP/1.1" && !(headers["connection"]?.lowercased().contains("close") ?? false)
+        }
         public var isChunked: Bool { headers["transfer-encoding"]?.lowercased().contains("chunked") ?? false }
         public var contentLength: Int? { headers["content-length"].flatMap { Int($0) } }
     }
@@ -297,7 +316,7 @@ public struct HTTPConnection: ~Copyable {
                 headers[line[..<colon].lowercased()] = String(line[line.index(after: colon)...]).trimmingWhitespace()
             }
         }
-        return Head(status: status, headers: headers)
+        return Head(status: status, headers: headers, version: String(parts[0]))
     }
 
     /// The next piece of the body: one chunk (chunked), or whatever arrived; nil at the end.
@@ -308,7 +327,12 @@ public struct HTTPConnection: ~Copyable {
                 throw Failure(stage: .exchanging, error: HTTPTransportError(
                     .protocolError, "bad chunk size \"\(sizeLine)\"", endpoint: endpoint.description))
             }
-            if size == 0 { return nil }
+            if size == 0 {
+                // The trailer section ends with an empty line; a kept-alive connection must
+                // consume it before the next response.
+                if keepAliveRequested { while try !readLine().isEmpty {} }
+                return nil
+            }
             let bytes = try read(exactly: size)
             _ = try readLine()
             return bytes
@@ -333,6 +357,28 @@ public struct HTTPConnection: ~Copyable {
         var remaining = head.contentLength
         var body: [UInt8] = []
         while let piece = try nextBodyPiece(head, remaining: &remaining) { body += piece }
+        // Framed by length or chunks (not by the end of the stream): the next response can
+        // follow on the same connection.
+        responseCompleteAndPersistent = keepAliveRequested && head.keepsConnectionOpen
+            && (head.isChunked || head.contentLength != nil) && !finished
         return body
+    }
+
+    /// Prepares the connection for another request after a response read in full with
+    /// ``readBody(_:)``, with a fresh exchange deadline `timeoutMilliseconds` from now.
+    ///
+    /// False (and the connection must be dropped) unless the request asked for keep-alive, the
+    /// server agreed, nothing is left unread, and the socket is still open with nothing waiting
+    /// on it: a server that closed an idle connection shows end of stream here, before a request
+    /// is risked on it.
+    public mutating func reuse(timeoutMilliseconds: Int) -> Bool {
+        guard responseCompleteAndPersistent, position == buffer.count, !finished, deadline != nil else { return false }
+        responseCompleteAndPersistent = false
+        var byte: UInt8 = 0
+        let peeked = recv(descriptor, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT))
+        guard peeked < 0, errno == EAGAIN || errno == EWOULDBLOCK else { return false }
+        if let pending = tls?.pendingBytes, pending > 0 { return false }
+        deadline = MonotonicClock.milliseconds() + Int64(max(1, timeoutMilliseconds))
+        return true
     }
 }

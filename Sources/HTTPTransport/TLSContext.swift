@@ -259,6 +259,9 @@ final class TLSSession {
         }
     }
 
+    /// Decrypted bytes OpenSSL holds that the connection has not read yet.
+    var pendingBytes: Int { Int(SSL_pending(ssl)) }
+
     /// Reads up to `buffer.count` bytes; 0 at the end of the stream.
     func read(into buffer: UnsafeMutableRawBufferPointer, descriptor: Int32, deadline: Int64?) throws(HTTPConnection.Failure) -> Int {
         let mask = SignalMask.blockPipe()

@@ -19,6 +19,13 @@ final class ScriptedServer: Sendable {
         case trickle
         /// Sends a chunked head (a stream), then nothing.
         case streamThenSilence
+        /// Answers every request with an empty range response on a kept-alive connection, and
+        /// closes a connection that has been idle for 100 ms.
+        case answerThenCloseWhenIdle
+        /// Answers the first request of each connection (kept alive) and closes the connection,
+        /// unanswered, when a second request arrives on it: a server hanging up just as a
+        /// kept connection is used.
+        case answerOnceThenDropNext
     }
 
     let port: Int
@@ -89,6 +96,11 @@ final class ScriptedServer: Sendable {
             state.withLock { $0.connections.removeAll { $0 == fd } }
             close(fd)
         }
+        switch behaviour {
+        case .answerThenCloseWhenIdle, .answerOnceThenDropNext:
+            return serveKeptAlive(fd)
+        default: break
+        }
         // The request: headers and a small JSON body, enough to know it arrived.
         var request: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
@@ -115,6 +127,50 @@ final class ScriptedServer: Sendable {
         case .streamThenSilence:
             send(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
             waitForClose(fd)
+        case .answerThenCloseWhenIdle, .answerOnceThenDropNext:
+            break
+        }
+    }
+
+    /// Requests framed by Content-Length, one after another on the connection.
+    private func serveKeptAlive(_ fd: Int32) {
+        var pending: [UInt8] = []
+        var answered = 0
+        while let _ = readRequest(fd, &pending) {
+            if case .answerOnceThenDropNext = behaviour, answered == 1 { return }
+            let body = #"{"header":{"revision":"1"},"count":"0"}"#
+            guard send(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+            else { return }
+            answered += 1
+            if case .answerThenCloseWhenIdle = behaviour {
+                var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                if poll(&poller, 1, 100) == 0 { return }
+            }
+        }
+    }
+
+    /// The next request's head and body (by its Content-Length); nil when the client closed.
+    private func readRequest(_ fd: Int32, _ pending: inout [UInt8]) -> [UInt8]? {
+        let separator = Array("\r\n\r\n".utf8)
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        func receive() -> Bool {
+            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard count > 0 else { return false }
+            pending += chunk[0..<count]
+            return true
+        }
+        while true {
+            if let end = pending.indices.first(where: { pending[$0...].starts(with: separator) }) {
+                let head = String(decoding: pending[..<end], as: UTF8.self).lowercased()
+                let length = head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
+                    .flatMap { Int(String($0.dropFirst("content-length:".count)).filter { $0 != " " }) } ?? 0
+                let total = end + separator.count + length
+                while pending.count < total { guard receive() else { return nil } }
+                let request = Array(pending[..<total])
+                pending.removeFirst(total)
+                return request
+            }
+            guard receive() else { return nil }
         }
     }
 
