@@ -35,6 +35,8 @@ public struct HTTPConnection: ~Copyable {
     private var buffer: [UInt8] = []
     private var position = 0
     private var finished = false
+    /// Responses begun on this connection (a kept-alive one carries several).
+    private var responses = 0
     /// The last request asked the server to keep the connection open.
     private var keepAliveRequested = false
     /// The last response was read completely and the server keeps the connection open.
@@ -302,6 +304,21 @@ public struct HTTPConnection: ~Copyable {
     }
 
     public mutating func readHead() throws(Failure) -> Head {
+        if position == buffer.count, tls == nil {
+            guard try fill() else {
+                // Closed without a byte: a TLS-only server does that to plain HTTP (etcd). A
+                // connection that answered before is plain HTTP: no probe.
+                guard responses == 0 else { throw failure("the server closed the connection without answering") }
+                let probeTime = Int(max(200, min(2_000, (deadline ?? 0) - MonotonicClock.milliseconds())))
+                if TLSProbe.answersWithTLS(endpoint, timeoutMilliseconds: probeTime) {
+                    throw Failure(stage: .exchanging, error: HTTPTransportError(
+                        .tlsFailed, "the server speaks TLS only: use https://\(endpoint.host):\(endpoint.port) with its CA",
+                        endpoint: endpoint.description))
+                }
+                throw failure("the server closed the connection without answering")
+            }
+        }
+        responses += 1
         let statusLine = try readLine()
         let parts = statusLine.split(separator: " ", maxSplits: 2)
         guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let status = Int(parts[1]) else {

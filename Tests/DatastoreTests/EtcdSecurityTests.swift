@@ -66,6 +66,12 @@ import Testing
             missingFile.certificateAuthorityFile = pki.directory + "/absent.pem"
             let absent = try await failure(endpoint, missingFile)
             #expect(absent.code == .tlsFailed && absent.message.contains("cannot load the CA file \(pki.directory)/absent.pem"), "\(absent)")
+
+            // Plain http:// to an etcd that serves TLS only: said at once, not after the
+            // failover time.
+            let plain = HTTPEndpoint(host: endpoint.host, port: endpoint.port, usesTLS: false)
+            let plainError = try await failure(plain, .none)
+            #expect(plainError.code == .tlsFailed && plainError.message.contains("https://"), "\(plainError)")
         }
     }
 
