@@ -58,8 +58,7 @@ import TestSupport
         defer { TestDirectories.remove(directory) }
         try await NamespaceFixture.with(count: 1) { namespaces in
             let harness = CalicoTestNode(node: namespaces[0], directory: directory)
-            let info = try await harness.runtime.version(ofPlugin: "swift-calico")
-            #expect(info.supportedVersions == CNIVersion.all.map(\.description))
+            try await CNIConformanceBattery.versionAnswersEverySpecVersion(harness.runtime, plugin: "swift-calico")
         }
     }
 
@@ -70,15 +69,12 @@ import TestSupport
             let (node, pod) = (namespaces[0], namespaces[1])
             let harness = CalicoTestNode(node: node, directory: directory)
 
-            let garbage = try harness.runRaw(command: "ADD", stdin: "{not json", pod: pod)
-            #expect(garbage.status == .exited(1))
-            #expect(try CNIJSON.decode(CNIError.self, from: garbage.standardOutput).code == .decodingFailure)
-
             var config = harness.pluginConfiguration()
             config["name"] = "k8s-pod-network"
-            config["cniVersion"] = "9.9.9"
-            let badVersion = try harness.runRaw(command: "ADD", stdin: String(decoding: try CNIJSON.encode(JSONValue.object(config)), as: UTF8.self), pod: pod)
-            #expect(try CNIJSON.decode(CNIError.self, from: badVersion.standardOutput).code == .incompatibleVersion)
+            try CNIConformanceBattery.malformedRequestsGetSpecErrors(configuration: config) { stdin, inPod in
+                try harness.runRaw(command: "ADD", stdin: stdin, pod: inPod ? pod : nil)
+            }
+            #expect(harness.reservedAddresses().isEmpty)
 
             var noIPAM = harness.pluginConfiguration()
             noIPAM["name"] = "k8s-pod-network"
@@ -94,19 +90,10 @@ import TestSupport
             let noStore = try harness.runRaw(command: "ADD", stdin: String(decoding: try CNIJSON.encode(JSONValue.object(blocksWithoutStore)), as: UTF8.self), pod: pod)
             #expect(try CNIJSON.decode(CNIError.self, from: noStore.standardOutput).message.contains("datastore"))
 
-            // A missing pod namespace: a clear error, no address kept.
-            config["cniVersion"] = "1.0.0"
-            let noNamespace = try harness.runRaw(command: "ADD", stdin: String(decoding: try CNIJSON.encode(JSONValue.object(config)), as: UTF8.self), pod: nil)
-            #expect(noNamespace.status == .exited(1))
-            #expect(try CNIJSON.decode(CNIError.self, from: noNamespace.standardOutput).message.contains("netns"))
-            #expect(harness.reservedAddresses().isEmpty)
-
             // The interface name already taken in the pod: rolled back, address released.
-            try pod.ip(["link", "add", "eth0", "type", "veth", "peer", "name", "other0"])
-            let clash = await cniError { _ = try await harness.runtime.add(harness.conflist(), harness.attachment("p2", pod: pod)) }
-            #expect(clash?.message.contains("already exists") == true)
-            #expect(harness.reservedAddresses().isEmpty)
-            #expect(!(try node.ip(["-o", "link", "show"]).contains("cali")))
+            try await CNIConformanceBattery.interfaceClashRollsBack(harness.runtime, harness.conflist(), harness.attachment("p2", pod: pod), pod: pod) {
+                try harness.reservedAddresses().isEmpty && !node.ip(["-o", "link", "show"]).contains("cali")
+            }
         }
     }
 
@@ -116,14 +103,9 @@ import TestSupport
         try await NamespaceFixture.with(count: 2) { namespaces in
             let (node, pod) = (namespaces[0], namespaces[1])
             let harness = CalicoTestNode(node: node, directory: directory)
-            let list = harness.conflist()
-            let attachment = harness.attachment("gone-1", pod: pod)
-            _ = try await harness.runtime.add(list, attachment)
-            try NetworkNamespace.delete(name: try #require(pod.name))
-            try await harness.runtime.delete(list, attachment)
-            try await harness.runtime.delete(list, attachment)
-            #expect(harness.reservedAddresses().isEmpty)
-            #expect(!(try node.ip(["-o", "link", "show"]).contains("cali")))
+            try await CNIConformanceBattery.deleteAfterThePodNamespaceIsGone(harness.runtime, harness.conflist(), harness.attachment("gone-1", pod: pod), pod: pod) {
+                try harness.reservedAddresses().isEmpty && !node.ip(["-o", "link", "show"]).contains("cali")
+            }
         }
     }
 
@@ -133,14 +115,8 @@ import TestSupport
         try await NamespaceFixture.with(count: 2) { namespaces in
             let (node, pod) = (namespaces[0], namespaces[1])
             let harness = CalicoTestNode(node: node, directory: directory)
-            let list = harness.conflist()
-            let attachment = harness.attachment("check-1", pod: pod)
-            _ = try await harness.runtime.add(list, attachment)
-            try await harness.runtime.check(list, attachment)
-            try pod.ip(["addr", "del", "10.65.0.2/32", "dev", "eth0"])
-            let error = await cniError { try await harness.runtime.check(list, attachment) }
-            #expect(error?.message.contains("address 10.65.0.2/32 not found on eth0") == true)
-            try await harness.runtime.delete(list, attachment)
+            try await CNIConformanceBattery.checkDetectsARemovedAddress(
+                harness.runtime, harness.conflist(), harness.attachment("check-1", pod: pod), pod: pod, address: "10.65.0.2/32")
         }
     }
 

@@ -56,8 +56,7 @@ import TestSupport
         defer { TestDirectories.remove(directory) }
         try await NamespaceFixture.with(count: 1) { namespaces in
             let harness = try FlannelTestNode(node: namespaces[0], directory: directory)
-            let info = try await harness.runtime.version(ofPlugin: "swift-flannel")
-            #expect(info.supportedVersions == CNIVersion.all.map(\.description))
+            try await CNIConformanceBattery.versionAnswersEverySpecVersion(harness.runtime, plugin: "swift-flannel")
         }
     }
 
@@ -67,17 +66,6 @@ import TestSupport
         try await NamespaceFixture.with(count: 2) { namespaces in
             let (node, pod) = (namespaces[0], namespaces[1])
             let harness = try FlannelTestNode(node: node, directory: directory, writeSubnetFile: false)
-
-            let garbage = try harness.runRaw(command: "ADD", stdin: "{not json", pod: pod)
-            #expect(garbage.status == .exited(1))
-            let garbageError = try CNIJSON.decode(CNIError.self, from: garbage.standardOutput)
-            #expect(garbageError.code == .decodingFailure)
-
-            var config = harness.pluginConfiguration()
-            config["cniVersion"] = "9.9.9"
-            config["name"] = "cbr0"
-            let badVersion = try harness.runRaw(command: "ADD", stdin: String(decoding: try CNIJSON.encode(JSONValue.object(config)), as: UTF8.self), pod: pod)
-            #expect(try CNIJSON.decode(CNIError.self, from: badVersion.standardOutput).code == .incompatibleVersion)
 
             // CHECK needs 0.4.0 or later.
             var oldConfig = harness.pluginConfiguration()
@@ -98,20 +86,17 @@ import TestSupport
 
             // A missing pod namespace: a clear error, the address is not kept.
             try "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\n".write(toFile: harness.subnetFile, atomically: true, encoding: .utf8)
-            var config2 = harness.pluginConfiguration()
-            config2["cniVersion"] = "1.0.0"
-            config2["name"] = "cbr0"
-            let noNamespace = try harness.runRaw(command: "ADD", stdin: String(decoding: try CNIJSON.encode(JSONValue.object(config2)), as: UTF8.self), pod: nil)
-            #expect(noNamespace.status == .exited(1))
-            #expect(try CNIJSON.decode(CNIError.self, from: noNamespace.standardOutput).message.contains("netns"))
+            var config = harness.pluginConfiguration()
+            config["name"] = "cbr0"
+            try CNIConformanceBattery.malformedRequestsGetSpecErrors(configuration: config) { stdin, inPod in
+                try harness.runRaw(command: "ADD", stdin: stdin, pod: inPod ? pod : nil)
+            }
             #expect(harness.reservedAddresses().isEmpty)
 
             // An interface name already taken in the pod: rolled back, address released.
-            _ = try pod.runProcess("/usr/sbin/ip", arguments: ["link", "add", "eth0", "type", "veth", "peer", "name", "other0"], timeoutMilliseconds: 5_000)
-            let clash = await cniError { _ = try await harness.runtime.add(harness.conflist(), harness.attachment("p2", pod: pod)) }
-            #expect(clash?.message.contains("already exists") == true)
-            #expect(harness.reservedAddresses().isEmpty)
-            #expect(!(try node.ip(["-o", "link", "show"]).contains("veth")))
+            try await CNIConformanceBattery.interfaceClashRollsBack(harness.runtime, harness.conflist(), harness.attachment("p2", pod: pod), pod: pod) {
+                try harness.reservedAddresses().isEmpty && !node.ip(["-o", "link", "show"]).contains("veth")
+            }
         }
     }
 
@@ -121,14 +106,9 @@ import TestSupport
         try await NamespaceFixture.with(count: 2) { namespaces in
             let (node, pod) = (namespaces[0], namespaces[1])
             let harness = try FlannelTestNode(node: node, directory: directory)
-            let list = harness.conflist()
-            let attachment = harness.attachment("gone-1", pod: pod)
-            _ = try await harness.runtime.add(list, attachment)
-            try NetworkNamespace.delete(name: try #require(pod.name))
-            try await harness.runtime.delete(list, attachment)
-            try await harness.runtime.delete(list, attachment)
-            #expect(harness.reservedAddresses().isEmpty)
-            #expect(!(try node.ip(["-o", "link", "show"]).contains("veth")))
+            try await CNIConformanceBattery.deleteAfterThePodNamespaceIsGone(harness.runtime, harness.conflist(), harness.attachment("gone-1", pod: pod), pod: pod) {
+                try harness.reservedAddresses().isEmpty && !node.ip(["-o", "link", "show"]).contains("veth")
+            }
         }
     }
 
@@ -138,14 +118,8 @@ import TestSupport
         try await NamespaceFixture.with(count: 2) { namespaces in
             let (node, pod) = (namespaces[0], namespaces[1])
             let harness = try FlannelTestNode(node: node, directory: directory)
-            let list = harness.conflist()
-            let attachment = harness.attachment("check-1", pod: pod)
-            _ = try await harness.runtime.add(list, attachment)
-            try await harness.runtime.check(list, attachment)
-            _ = try pod.ip(["addr", "del", "10.244.1.2/24", "dev", "eth0"])
-            let error = await cniError { try await harness.runtime.check(list, attachment) }
-            #expect(error?.message.contains("address 10.244.1.2/24 not found on eth0") == true)
-            try await harness.runtime.delete(list, attachment)
+            try await CNIConformanceBattery.checkDetectsARemovedAddress(
+                harness.runtime, harness.conflist(), harness.attachment("check-1", pod: pod), pod: pod, address: "10.244.1.2/24")
         }
     }
 

@@ -87,8 +87,7 @@ import TestSupport
         defer { TestDirectories.remove(directory) }
         try await NamespaceFixture.with(count: 1) { namespaces in
             let harness = PTPTestNode(node: namespaces[0], directory: directory)
-            let info = try await harness.runtime.version(ofPlugin: "swift-ptp")
-            #expect(info.supportedVersions == CNIVersion.all.map(\.description))
+            try await CNIConformanceBattery.versionAnswersEverySpecVersion(harness.runtime, plugin: "swift-ptp")
         }
     }
 
@@ -99,15 +98,12 @@ import TestSupport
             let (node, pod) = (namespaces[0], namespaces[1])
             let harness = PTPTestNode(node: node, directory: directory)
 
-            let garbage = try harness.runRaw(command: "ADD", stdin: "{not json", pod: pod)
-            #expect(garbage.status == .exited(1))
-            #expect(try CNIJSON.decode(CNIError.self, from: garbage.standardOutput).code == .decodingFailure)
-
             var config = harness.pluginConfiguration()
             config["name"] = .string(PTPTestNode.network)
-            config["cniVersion"] = "9.9.9"
-            let badVersion = try harness.runRaw(command: "ADD", stdin: try jsonText(config), pod: pod)
-            #expect(try CNIJSON.decode(CNIError.self, from: badVersion.standardOutput).code == .incompatibleVersion)
+            try CNIConformanceBattery.malformedRequestsGetSpecErrors(configuration: config) { stdin, inPod in
+                try harness.runRaw(command: "ADD", stdin: stdin, pod: inPod ? pod : nil)
+            }
+            #expect(harness.reservedAddresses().isEmpty)
 
             var noIPAM = harness.pluginConfiguration()
             noIPAM["name"] = .string(PTPTestNode.network)
@@ -116,19 +112,10 @@ import TestSupport
             let missingIPAM = try harness.runRaw(command: "ADD", stdin: try jsonText(noIPAM), pod: pod)
             #expect(try CNIJSON.decode(CNIError.self, from: missingIPAM.standardOutput).code == .invalidNetworkConfig)
 
-            // A missing pod namespace: a clear error, no address kept.
-            config["cniVersion"] = "1.0.0"
-            let noNamespace = try harness.runRaw(command: "ADD", stdin: try jsonText(config), pod: nil)
-            #expect(noNamespace.status == .exited(1))
-            #expect(try CNIJSON.decode(CNIError.self, from: noNamespace.standardOutput).message.contains("netns") == true)
-            #expect(harness.reservedAddresses().isEmpty)
-
             // The interface name already taken in the pod: rolled back, address released.
-            try pod.ip(["link", "add", "eth0", "type", "veth", "peer", "name", "other0"])
-            let clash = await cniError { _ = try await harness.runtime.add(harness.conflist(), harness.attachment("p2", pod: pod)) }
-            #expect(clash?.message.contains("already exists") == true)
-            #expect(harness.reservedAddresses().isEmpty)
-            #expect(try harness.hostEnd(carrying: "10.66.0.1") == nil)
+            try await CNIConformanceBattery.interfaceClashRollsBack(harness.runtime, harness.conflist(), harness.attachment("p2", pod: pod), pod: pod) {
+                try harness.reservedAddresses().isEmpty && harness.hostEnd(carrying: "10.66.0.1") == nil
+            }
         }
     }
 
@@ -138,14 +125,9 @@ import TestSupport
         try await NamespaceFixture.with(count: 2) { namespaces in
             let (node, pod) = (namespaces[0], namespaces[1])
             let harness = PTPTestNode(node: node, directory: directory)
-            let list = harness.conflist()
-            let attachment = harness.attachment("gone-1", pod: pod)
-            _ = try await harness.runtime.add(list, attachment)
-            try NetworkNamespace.delete(name: try #require(pod.name))
-            try await harness.runtime.delete(list, attachment)
-            try await harness.runtime.delete(list, attachment)
-            #expect(harness.reservedAddresses().isEmpty)
-            #expect(try harness.hostEnd(carrying: "10.66.0.1") == nil)
+            try await CNIConformanceBattery.deleteAfterThePodNamespaceIsGone(harness.runtime, harness.conflist(), harness.attachment("gone-1", pod: pod), pod: pod) {
+                try harness.reservedAddresses().isEmpty && harness.hostEnd(carrying: "10.66.0.1") == nil
+            }
         }
     }
 
