@@ -63,6 +63,13 @@ public struct NetworkConfiguration<Options: Codable & Sendable>: Sendable {
         return try CNIVersion(parsing: cniVersion)
     }
 
+    /// `runtimeConfig` as the conventions' capability arguments (empty when absent); a
+    /// malformed one is ``CNIError/Code/decodingFailure`` (6).
+    public func runtimeCapabilities() throws(CNIError) -> RuntimeCapabilities {
+        guard let runtimeConfig else { return RuntimeCapabilities() }
+        return try CNIJSON.decode(RuntimeCapabilities.self, from: CNIJSON.encode(JSONValue.object(runtimeConfig)))
+    }
+
     /// `prevResult` decoded in the layout of this configuration's version.
     public func previousResult() throws(CNIError) -> AnyCNIResult? {
         guard let prevResult, prevResult != .null else { return nil }

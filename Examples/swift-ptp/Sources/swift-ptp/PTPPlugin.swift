@@ -14,15 +14,25 @@ struct PTPPlugin: CNIPlugin {
     /// The protocol of the host routes to the pods (`proto boot`, as `ip route add` and ptp).
     static let hostRouteProtocol = Netlink.Route.ProtocolTag.boot
 
+    /// The capabilities swift-ptp honours when its configuration declares them: `mac` (the pod
+    /// end's MAC), `ips` (passed to the IPAM plugin, which picks the addresses) and `dns` (into
+    /// the result). Any other declared capability is refused with code 2, naming the plugin to
+    /// chain instead (portmap, bandwidth).
+    static let honouredCapabilities: Set<RuntimeCapabilities.Name> = [.mac, .ips, .dns]
+
     func add(_ request: PluginRequest) async throws -> CNIResult {
         let configuration = try request.configuration(as: PTPOptions.self)
+        let capabilities = try configuration.runtimeCapabilities()
+        try capabilities.refuseUnhonoured(Self.honouredCapabilities, plugin: "swift-ptp")
+        let mac = try capabilities.macAddress()
         // The namespace first: a request that cannot be served takes no address.
         let handles = try request.attachmentHandles()
         let ipam = try IPAMSource(request: request)
         let allocation = try await ipam.add()
         do {
             guard !allocation.ips.isEmpty else { throw CNIError(.internal, "IPAM plugin returned missing IP config") }
-            let veth = PodAttachment(request: request, handles: handles, mtu: configuration.options.linkMTU)
+            var veth = PodAttachment(request: request, handles: handles, mtu: configuration.options.linkMTU)
+            veth.containerMACAddress = mac
             let routed = PodRoutedAttachment(
                 veth: veth, ips: allocation.ips, routes: allocation.routes, hostRouteProtocol: Self.hostRouteProtocol)
             let links = try routed.create(host: handles.node, pod: handles.pod)
@@ -36,8 +46,9 @@ struct PTPPlugin: CNIPlugin {
                 }
             }
             var result = routed.result(links: links, sandbox: request.networkNamespace, version: request.version)
-            // The configuration's `dns` wins when it says anything, else the IPAM's.
-            result.dns = configuration.dns.flatMap { $0.isEmpty ? nil : $0 } ?? allocation.dns
+            // The runtime's `dns` capability wins, then the configuration's `dns` when it says
+            // anything, else the IPAM's.
+            result.dns = capabilities.resultDNS ?? configuration.dns.flatMap { $0.isEmpty ? nil : $0 } ?? allocation.dns
             return result
         } catch {
             try? await ipam.delete()
