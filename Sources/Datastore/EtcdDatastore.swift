@@ -47,18 +47,18 @@ public final class EtcdDatastore: Datastore {
     public let security: EtcdSecurity
     private let preferred = Mutex<Int>(0)
     /// Loaded on the first `https://` connection: a plain store never touches OpenSSL.
-    private let tlsContext = Mutex<TLSContext?>(nil)
+    let tlsContext = Mutex<TLSContext?>(nil)
     /// Auth tokens by endpoint index.
     let tokens = Mutex<[Int: String]>([:])
     /// One idle kept-alive connection per endpoint index, and when it became idle.
-    private let idle: [IdleConnection]
+    let idle: [IdleConnection]
     /// How long a kept connection may have been idle and still carry a request that is not
     /// retried blindly (a compare-and-swap, a lease grant): a server closing it at that moment
     /// would leave the outcome unknown, so only a recently used connection is trusted with one.
     public static let idleReuseMillisecondsForUnsafeRequests: Int64 = 2_000
     /// Connections made so far (not reused ones), for tests and diagnostics.
     public var connectionsOpened: Int { opened.withLock { $0 } }
-    private let opened = Mutex<Int>(0)
+    let opened = Mutex<Int>(0)
 
     public init(
         endpoints: [HTTPEndpoint], security: EtcdSecurity = .none, requestTimeoutMilliseconds: Int = 3000,
@@ -82,27 +82,6 @@ public final class EtcdDatastore: Datastore {
                 try JSONDecoder().decode(Response.self, from: Data(data))
             }
         }
-    }
-
-    /// A connection to `endpoint`, over TLS for `https://` (the TLS context is loaded once).
-    func connect(to endpoint: HTTPEndpoint) throws(HTTPConnection.Failure) -> HTTPConnection {
-        opened.withLock { $0 += 1 }
-        guard endpoint.usesTLS else {
-            return try HTTPConnection(endpoint: endpoint, timeoutMilliseconds: requestTimeoutMilliseconds)
-        }
-        let context: TLSContext
-        do {
-            context = try tlsContext.withLock { (cached) throws(HTTPTransportError) -> TLSContext in
-                if let cached { return cached }
-                let created = try TLSContext(
-                    security.tlsConfiguration, endpoints: endpoints.map(\.description).joined(separator: ","))
-                cached = created
-                return created
-            }
-        } catch {
-            throw HTTPConnection.Failure(stage: .connecting, error: error)
-        }
-        return try HTTPConnection(endpoint: endpoint, timeoutMilliseconds: requestTimeoutMilliseconds, tls: context)
     }
 
     /// One request with failover; `decode` turns a 200 body into the result.
@@ -167,71 +146,6 @@ public final class EtcdDatastore: Datastore {
     }
 
     /// A kept-alive connection waiting for the next request to its endpoint.
-    /// One POST to endpoint `index` over its kept connection when there is one, else a new one;
-    /// the connection is kept afterwards when the server allows.
-    private func post(
-        index: Int, path: String, body: [UInt8], authorization: String?, idempotent: Bool
-    ) throws(HTTPConnection.Failure) -> (HTTPConnection.Head, [UInt8]) {
-        let maximumIdle = idempotent ? nil : Self.idleReuseMillisecondsForUnsafeRequests
-        if var kept = idle[index].take(maximumIdleMilliseconds: maximumIdle, timeoutMilliseconds: requestTimeoutMilliseconds) {
-            do {
-                let result = try Self.roundTrip(&kept, path: path, body: body, authorization: authorization)
-                idle[index].keep(kept)
-                return result
-            } catch {
-                // The kept connection died between its check and the request. A request that
-                // may be retried goes once more on a new connection, as if none had been kept.
-                guard idempotent else { throw error }
-            }
-        }
-        var connection = try connect(to: endpoints[index])
-        let result = try Self.roundTrip(&connection, path: path, body: body, authorization: authorization)
-        idle[index].keep(connection)
-        return result
-    }
-
-    private static func roundTrip(
-        _ connection: inout HTTPConnection, path: String, body: [UInt8], authorization: String?
-    ) throws(HTTPConnection.Failure) -> (HTTPConnection.Head, [UInt8]) {
-        try connection.sendPost(path: path, body: body, authorization: authorization, keepAlive: true)
-        let head = try connection.readHead()
-        return (head, try connection.readBody(head))
-    }
-
-    /// A kept-alive connection waiting for the next request to its endpoint.
-    private final class IdleConnection: @unchecked Sendable {
-        // Guarded by `lock`.
-        private var connection: HTTPConnection?
-        private var since: Int64 = 0
-        private let lock = Mutex<Void>(())
-
-        /// The kept connection, if one is idle (and, with a limit, idle for less than it) and
-        /// still fit for a request (``HTTPConnection/reuse(timeoutMilliseconds:)``), with a new
-        /// exchange deadline.
-        func take(maximumIdleMilliseconds: Int64?, timeoutMilliseconds: Int) -> HTTPConnection? {
-            let now = FileSystem.monotonicMilliseconds()
-            let taken = lock.withLock { _ -> HTTPConnection? in
-                guard let kept = connection.take() else { return nil }
-                if let maximumIdleMilliseconds, now - since >= maximumIdleMilliseconds { return nil }
-                return kept
-            }
-            guard var kept = taken, kept.reuse(timeoutMilliseconds: timeoutMilliseconds) else { return nil }
-            return kept
-        }
-
-        /// Keeps `connection` for the next request, closing any connection kept before. One the
-        /// server will not keep open is refused later, by `take`.
-        func keep(_ kept: consuming HTTPConnection) {
-            let now = FileSystem.monotonicMilliseconds()
-            var incoming: HTTPConnection? = kept
-            lock.withLock { _ in
-                swap(&connection, &incoming)
-                since = now
-            }
-            // `incoming` now holds the connection kept before, if any: closed here.
-        }
-    }
-
     /// Maps a gateway error body to a ``DatastoreError``; `.unavailable` means "try elsewhere".
     static func serverError(status: Int, body: [UInt8], endpoint: HTTPEndpoint) -> DatastoreError {
         let parsed = try? JSONDecoder().decode(Etcd.ErrorBody.self, from: Data(body))
