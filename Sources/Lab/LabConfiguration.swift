@@ -1,5 +1,6 @@
 import ChildProcess
 import Foundation
+import NetPrimitives
 
 /// How to create a lab with ``Lab/up(_:)``.
 public struct LabConfiguration: Sendable {
@@ -101,7 +102,8 @@ enum LabAddressing {
     static let fabricIPv6Address = "fd77::1"
     /// Node I's IPv6 underlay address: `fd77:0:0:S::(10+I)` (`fd77::10` for node 0).
     static func underlayIPv6Address(node index: Int, subnets: Int = 1) -> String {
-        "fd77:0:0:\(underlaySubnet(node: index, subnets: subnets))::\(10 + index)"
+        let text = "fd77:0:0:\(underlaySubnet(node: index, subnets: subnets))::\(10 + index)"
+        return IPAddress(text)?.description ?? text
     }
     /// Underlay subnet S's IPv6 network: `fd77:0:0:S::/64`.
     static func underlayIPv6Network(subnet: Int) -> String { "fd77:0:0:\(subnet)::/\(underlayIPv6PrefixLength)" }
