@@ -56,13 +56,13 @@ extension Lab {
                     try IPAddress(parsing: LabAddressing.underlayIPv6Address(node: pair.second, subnets: underlaySubnets))))
             }
             for (first, second) in ends {
-            for (from, to) in [(first, second), (second, first)] {
-                rules.append(NftablesRule(
-                    in: chain,
-                    matches: [.sourceAddress(IPNetwork(host: from)), .destinationAddress(IPNetwork(host: to))]
-                        + (pair.udpPort.map { [.destinationPort(.udp, $0)] } ?? []),
-                    statements: [.counter, .drop], comment: pair.comment))
-            }
+                for (from, to) in [(first, second), (second, first)] {
+                    rules.append(NftablesRule(
+                        in: chain,
+                        matches: [.sourceAddress(IPNetwork(host: from)), .destinationAddress(IPNetwork(host: to))]
+                            + (pair.udpPort.map { [.destinationPort(.udp, $0)] } ?? []),
+                        statements: [.counter, .drop], comment: pair.comment))
+                }
             }
         }
         // Bridged and routed underlay traffic: the fabric's bridge, and with several underlay

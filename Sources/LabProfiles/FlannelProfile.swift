@@ -104,10 +104,18 @@ enum FlannelNetwork {
     /// The store side of a node leaving, as an admin would: its lease is deleted (the key of
     /// both its subnets, from its `subnet.env`; the recorded subnet when that is gone).
     static func deleteLease(of node: LabNode, in lab: LabProfileContext) async throws {
-        let environment = try? SubnetEnvironment.load(path: subnetFile(of: node, in: lab))
-        let v4 = environment.map { $0.subnet?.network ?? (try! IPNetwork(parsing: "0.0.0.0/0")) } ?? node.subnet.flatMap(IPNetwork.init)
-        guard let v4 else { return }
-        let component = SubnetLease.keyComponent(subnet: v4, ipv6Subnet: environment?.ipv6Subnet?.network)
+        let none = try IPNetwork(parsing: "0.0.0.0/0")
+        let component: String
+        if let environment = try? SubnetEnvironment.load(path: subnetFile(of: node, in: lab)) {
+            component = SubnetLease.keyComponent(subnet: environment.subnet?.network ?? none, ipv6Subnet: environment.ipv6Subnet?.network)
+        } else if let subnet = node.subnet.flatMap(IPNetwork.init) {
+            // Without subnet.env only the recorded subnet is known: a dual-stack key cannot be rebuilt
+            // (the store's NodeCleanup, run on `node remove`, releases it by node name anyway).
+            component = subnet.family == .v4
+                ? SubnetLease.keyComponent(subnet: subnet, ipv6Subnet: nil) : SubnetLease.keyComponent(subnet: none, ipv6Subnet: subnet)
+        } else {
+            return
+        }
         try await lab.delete(KeyLayout.flannelSubnets(prefix: prefix) + component)
     }
 }

@@ -91,6 +91,14 @@ enum FlannelDualStackLab {
         #expect(routes == ["fd00:10:244:2::/64", "fd00:10:244:3::/64"])
         #expect(try netlink.forwardingEntries(device: "flannel-v6.1").compactMap(\.address).map(\.description).sorted() == ["fd77::11", "fd77::12"])
 
+        // `link block` cuts the IPv6 underlay too: IPv6 between pods of nodes 0 and 1 stops, the rest flows.
+        try await lab.blockLink(0, 1)
+        let cut = try await lab.probe(ProbeOptions(ports: [80], protocols: [.tcp], timeoutMilliseconds: 1_000, families: [.v6]))
+        let across = { (result: ProbeResult) in Set([result.from, result.to]) == ["x/p0", "x/p1"] }
+        #expect(cut.filter(across).allSatisfy { !$0.connected } && cut.filter { !across($0) }.allSatisfy { $0.connected }, "\(cut)")
+        try await lab.unblockLink(0, 1)
+        #expect(try await FlannelDualStackLab.probeUntilConnected(lab, family: .v6).allSatisfy { $0.connected })
+
         try await FlannelDualStackLab.deleteAndCheckReleased(lab, directory, pod: pods[1])
         try await lab.down()
         #expect(LabTestSupport.namespaces(of: name).isEmpty)
