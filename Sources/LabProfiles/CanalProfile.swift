@@ -18,7 +18,7 @@ public struct CanalProfile: LabProfile, Hashable {
 
     public var enforcesPolicy: Bool { true }
 
-    /// flannel's configuration follows the lab's ``LabProfileContext/ipFamily`` (`dual` adds its
+    /// flannel's configuration follows the lab's `LabProfileContext.ipFamily` (`dual` adds its
     /// IPv6 network, and swift-canal reserves an address of each subnet); an `ipv6` lab is
     /// refused while the calico-style routed veth (Routing's `PodRoutedAttachment`) is IPv4 only.
     public func prepare(_ lab: LabProfileContext) async throws {

@@ -8,7 +8,7 @@ import NetPrimitives
 /// `swift-flanneld` on every node (store `file:DIR` or etcd) and the `swift-flannel` plugin
 /// reading the node's `subnet.env`; flannel's network configuration (10.244.0.0/16, the
 /// backend) goes into the store before the first agent starts, and a node that leaves has its
-/// lease deleted. The lab's ``LabProfileContext/ipFamily`` picks flannel's families: `dual`
+/// lease deleted. The lab's `LabProfileContext.ipFamily` picks flannel's families: `dual`
 /// adds `EnableIPv6` with `IPv6Network` `fd00:10:244::/56` (a /64 per node, VTEP
 /// `flannel-v6.1` over the IPv6 underlay), `ipv6` also sets `EnableIPv4: false`.
 public struct FlannelProfile: LabProfile, Hashable {
