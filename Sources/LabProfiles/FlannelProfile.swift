@@ -14,8 +14,14 @@ import NetPrimitives
 public struct FlannelProfile: LabProfile, Hashable {
     public static let kind = "flannel"
     public var backend: FlannelBackend
+    /// Run the agents with `--ip-masq` (flannel's masquerading of traffic leaving the cluster
+    /// network, IPv4 and IPv6); nil (the default) and false: without.
+    public var ipMasquerade: Bool?
 
-    public init(backend: FlannelBackend = .vxlan) { self.backend = backend }
+    public init(backend: FlannelBackend = .vxlan, ipMasquerade: Bool? = nil) {
+        self.backend = backend
+        self.ipMasquerade = ipMasquerade
+    }
 
     public var description: String { "flannel (\(backend.rawValue))" }
 
@@ -32,7 +38,7 @@ public struct FlannelProfile: LabProfile, Hashable {
             arguments: [
                 "--node", node.name, "--iface", LabProfileContext.underlayDevice, "--store", lab.store,
                 "--subnet-file", FlannelNetwork.subnetFile(of: node, in: lab),
-            ] + lab.storeArguments)
+            ] + (ipMasquerade == true ? ["--ip-masq"] : []) + lab.storeArguments)
     }
 
     public func networkConfiguration(for node: LabNode, in lab: LabProfileContext) throws -> NetworkConfigurationList {

@@ -5,6 +5,7 @@ import Namespaces
 import NetPrimitives
 import Netlink
 import Testing
+import ChildProcess
 import TestSupport
 
 /// Issue 16 item 1 with flannel: `--ip-family dual` and `ipv6` labs of 3 nodes, a pod per
@@ -131,5 +132,38 @@ enum FlannelDualStackLab {
         try await FlannelDualStackLab.deleteAndCheckReleased(lab, directory, pod: pods[0])
         try await lab.down()
         #expect(LabTestSupport.namespaces(of: name).isEmpty)
+    }
+
+    /// `--ip-masq` in an IPv6-only lab: a pod reaches the fabric's `fd77::1` (outside the cluster
+    /// network, no route back to the pods) only masqueraded; pod to pod is not masqueraded.
+    @Test(.privileged) func ipv6Masquerade() async throws {
+        let root = try LabTestSupport.temporaryDirectory()
+        let name = LabTestSupport.uniqueLabName()
+        defer {
+            _ = try? Lab.down(name: name, stateDirectory: root + "/lab")
+            try? FileManager.default.removeItem(atPath: root)
+        }
+        let lab = try await Lab.up(
+            LabConfiguration(
+                name: name, stateDirectory: root + "/lab", profile: FlannelProfile(backend: .vxlan, ipMasquerade: true), nodeCount: 2,
+                ipFamily: .ipv6))
+        let pods = [
+            try await lab.addPod(try PodReference(namespace: "x", name: "a"), node: 0),
+            try await lab.addPod(try PodReference(namespace: "x", name: "b"), node: 1),
+        ]
+        #expect(try await FlannelDualStackLab.probeUntilConnected(lab, family: .v6).allSatisfy { $0.connected })
+        let node = try NetworkNamespace.open(name: await lab.nodes()[0].networkNamespace)
+        let table = try node.runProcess("/usr/sbin/nft", arguments: ["list", "table", "inet", "swiftcni_nat"], timeoutMilliseconds: 5_000)
+        #expect(table.standardOutputText.contains("ip6 saddr fd00:10:244::/56 ip6 daddr != ff00::/8"), "\(table.standardOutputText)")
+        let pod = try NetworkNamespace.open(name: pods[0].networkNamespace)
+        var answered = false
+        for _ in 0..<10 where !answered {
+            answered = try pod.runProcess("/usr/bin/ping", arguments: ["-6", "-c1", "-W2", "fd77::1"], timeoutMilliseconds: 5_000).status.isSuccess
+        }
+        #expect(answered, "the fabric answers the masqueraded pod")
+        // Without masquerading the fabric has no route back: drop the table and the ping fails.
+        _ = try node.runProcess("/usr/sbin/nft", arguments: ["delete", "table", "inet", "swiftcni_nat"], timeoutMilliseconds: 5_000)
+        #expect(!(try pod.runProcess("/usr/bin/ping", arguments: ["-6", "-c1", "-W1", "fd77::1"], timeoutMilliseconds: 5_000).status.isSuccess))
+        try await lab.down()
     }
 }
