@@ -61,7 +61,7 @@ public struct ProbeOptions: Hashable, Sendable {
     }
 
     /// How many source ports one call uses per source pod (`firstSourcePort` advances by this).
-    /// (With several families, the count of one family: each family's sockets are separate.)
+    /// (With several families each family uses the same source ports: their 5-tuples differ by address.)
     public func sourcePortsPerPod(podCount: Int) -> Int { max(podCount - 1, 0) * ports.count * protocols.count }
 }
 
@@ -84,13 +84,15 @@ extension Lab {
         for source in pods {
             var targets: [ProbeTarget] = []
             for family in families.isEmpty ? [.v4] : families {
+                var sourceIndex = 0
                 for destination in pods where destination != source {
                     for port in options.ports {
                         for proto in options.protocols {
                             targets.append(
                                 ProbeTarget(
                                     to: destination.qualifiedName, address: destination.address(of: family).flatMap { IPAddress($0) },
-                                    port: UInt16(port), protocol: proto, family: family))
+                                    port: UInt16(port), protocol: proto, family: family, sourceIndex: sourceIndex))
+                            sourceIndex += 1
                         }
                     }
                 }
@@ -130,6 +132,8 @@ struct ProbeTarget: Sendable {
     var port: UInt16
     var `protocol`: ProbeProtocol
     var family: IPAddress.Family = .v4
+    /// The target's offset from ``ProbeOptions/firstSourcePort`` (counted per family).
+    var sourceIndex = 0
 }
 
 /// Plain sockets, non-blocking, all polled together. Runs on a thread inside the source pod.
@@ -144,7 +148,7 @@ enum Prober {
             let domain = address.family == .v4 ? AF_INET : AF_INET6
             let fd = socket(domain, type | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             guard fd >= 0 else { continue }
-            if let firstSourcePort, let port = UInt16(exactly: Int(firstSourcePort) + index) {
+            if let firstSourcePort, let port = UInt16(exactly: Int(firstSourcePort) + target.sourceIndex) {
                 bindSourcePort(fd, port, family: address.family)
             }
             let result = withSocketAddress(address, port: target.port) { connect(fd, $0, $1) }
