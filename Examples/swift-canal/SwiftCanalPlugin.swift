@@ -104,23 +104,26 @@ struct SwiftCanalPlugin: CNIPlugin {
         PodInterfaceNaming.hostInterfaceName(containerID: containerID, interfaceName: interface, prefix: PodRoutedAttachment.calicoInterfacePrefix)
     }
 
-    /// The node's lease in subnet.env (written by swift-flanneld under swift-canald): missing
-    /// is code 11, a bad file or a subnet without room for pods code 7.
-    static func loadSubnet(_ path: String) throws(CNIError) -> (subnet: IPNetwork, mtu: Int?) {
+    /// The node's lease in subnet.env (written by swift-flanneld under swift-canald): its IPv4
+    /// subnet, its IPv6 subnet or both (a pod gets an address of each); missing is code 11, a
+    /// bad file or an IPv4 subnet without room for pods code 7.
+    static func loadSubnet(_ path: String) throws(CNIError) -> (subnets: [IPNetwork], mtu: Int?) {
         do throws(IPAMError) {
             let environment = try SubnetEnvironment.load(path: path)
-            return (try environment.ipv4PodSubnet(), environment.mtu)
+            var subnets = environment.subnet == nil ? [] : [try environment.ipv4PodSubnet()]
+            if let ipv6Subnet = environment.ipv6Subnet { subnets.append(ipv6Subnet.network) }
+            return (subnets, environment.mtu)
         } catch {
             throw CNIError(error)
         }
     }
 
-    static func allocator(_ options: CanalOptions, subnet: (subnet: IPNetwork, mtu: Int?)) throws(CNIError) -> HostLocalAllocator {
+    static func allocator(_ options: CanalOptions, subnet: (subnets: [IPNetwork], mtu: Int?)) throws(CNIError) -> HostLocalAllocator {
         try ipam {
             try HostLocalAllocator(
                 network: options.networkName,
                 configuration: HostLocalConfiguration(
-                    ranges: [[HostLocalRange(subnet: subnet.subnet)]], dataDir: options.dataDirectory))
+                    ranges: subnet.subnets.map { [HostLocalRange(subnet: $0)] }, dataDir: options.dataDirectory))
         }
     }
 

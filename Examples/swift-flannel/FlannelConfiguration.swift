@@ -90,13 +90,25 @@ struct FlannelSettings: Sendable {
     }
 }
 
-/// The node's addressing for pods, from subnet.env.
+/// The node's addressing for pods, from subnet.env: one family (IPv4 or IPv6) or both.
 struct PodNetwork: Sendable {
-    /// The node subnet, network form (`10.244.1.0/24`).
-    var subnet: IPNetwork
-    /// The pods' gateway on the bridge: the subnet's first host, with the subnet's length.
-    var gateway: IPNetwork
-    var clusterNetwork: IPNetwork
+    /// One family's subnet, gateway and cluster network.
+    struct Family: Sendable {
+        /// The node subnet, network form (`10.244.1.0/24`, `fd00:10:244:1::/64`).
+        var subnet: IPNetwork
+        /// The pods' gateway on the bridge: the subnet's first host, with the subnet's length.
+        var gateway: IPNetwork
+        var clusterNetwork: IPNetwork
+
+        init(subnet: IPNetwork, clusterNetwork: IPNetwork) {
+            self.subnet = subnet.network
+            gateway = try! IPNetwork(address: self.subnet.address.advanced(by: 1)!, prefixLength: self.subnet.prefixLength)
+            self.clusterNetwork = clusterNetwork.network
+        }
+    }
+
+    /// IPv4 first (when the network has it), then IPv6.
+    var families: [Family]
     var mtu: Int?
 
     /// From subnet.env (IPAM's `SubnetEnvironment`): a missing file is code 11 (flanneld has
@@ -105,13 +117,19 @@ struct PodNetwork: Sendable {
         let environment: SubnetEnvironment
         do throws(IPAMError) {
             environment = try SubnetEnvironment.load(path: settings.subnetFile)
-            subnet = try environment.ipv4PodSubnet()
+            families = []
+            if let network = environment.network {
+                families.append(Family(subnet: try environment.ipv4PodSubnet(), clusterNetwork: network))
+            }
+            if let network = environment.ipv6Network, let subnet = environment.ipv6Subnet {
+                guard subnet.prefixLength <= 126 else {
+                    throw IPAMError(.invalidConfiguration, "subnet.env: FLANNEL_IPV6_SUBNET \(subnet) is too small for pods")
+                }
+                families.append(Family(subnet: subnet, clusterNetwork: network))
+            }
         } catch {
             throw CNIError(error)
         }
-        let first = subnet.address.advanced(by: 1)!
-        gateway = try! IPNetwork(address: first, prefixLength: subnet.prefixLength)
-        clusterNetwork = environment.network.network
         mtu = settings.mtu ?? environment.mtu
     }
 }

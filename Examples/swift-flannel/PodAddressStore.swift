@@ -13,7 +13,8 @@ import NetPrimitives
 /// the reference flannel + bridge + host-local chain and swift-flannel in both directions.
 ///
 /// The range is the node subnet with the gateway (its first host) excluded, as the bridge
-/// plugin's host-local configuration has it.
+/// plugin's host-local configuration has it; a dual-stack node has a range per family and a
+/// pod an address from each.
 struct PodAddressStore: Sendable {
     let directory: String
     let network: String
@@ -28,9 +29,9 @@ struct PodAddressStore: Sendable {
     /// Whether the store has ever been written (DEL and GC have nothing to do otherwise).
     var exists: Bool { access(directory, F_OK) == 0 }
 
-    private func allocator(subnet: IPNetwork, gateway: IPAddress) throws(CNIError) -> HostLocalAllocator {
+    private func allocator(ranges: [(subnet: IPNetwork, gateway: IPAddress)]) throws(CNIError) -> HostLocalAllocator {
         let configuration = HostLocalConfiguration(
-            ranges: [[HostLocalRange(subnet: subnet.network, gateway: gateway)]], dataDir: dataDirectory)
+            ranges: ranges.map { [HostLocalRange(subnet: $0.subnet.network, gateway: $0.gateway)] }, dataDir: dataDirectory)
         return try Self.mapped { try HostLocalAllocator(network: network, configuration: configuration) }
     }
 
@@ -38,15 +39,18 @@ struct PodAddressStore: Sendable {
         try Self.mapped { try HostLocalDiskStore(network: network, dataDirectory: dataDirectory) }
     }
 
-    /// Reserves the next free address of `subnet` for the attachment (host-local's
-    /// round-robin); the same attachment twice is an error.
-    func allocate(containerID: String, interfaceName: String, subnet: IPNetwork, gateway: IPAddress, requested: [IPAddress] = []) throws(CNIError) -> IPAddress {
-        let allocator = try allocator(subnet: subnet, gateway: gateway)
+    /// Reserves the next free address of each range (a subnet and its gateway) for the
+    /// attachment (host-local's round-robin); the same attachment twice is an error.
+    func allocate(
+        containerID: String, interfaceName: String, ranges: [(subnet: IPNetwork, gateway: IPAddress)], requested: [IPAddress] = []
+    ) throws(CNIError) -> [IPAddress] {
+        let allocator = try allocator(ranges: ranges)
         let allocation = try Self.mapped { try allocator.allocate(containerID: containerID, interfaceName: interfaceName, requested: requested) }
-        guard let address = allocation.addresses.first?.address.address else {
-            throw CNIError(.internal, "the allocator returned no address")
+        let addresses = allocation.addresses.map(\.address.address)
+        guard addresses.count == ranges.count else {
+            throw CNIError(.internal, "the allocator returned \(addresses.count) addresses for \(ranges.count) ranges")
         }
-        return address
+        return addresses
     }
 
     /// Frees the attachment's addresses; nothing held is fine. Returns what was freed.
@@ -74,7 +78,7 @@ struct PodAddressStore: Sendable {
     func garbageCollect(valid: [NetworkAttachment]) throws(CNIError) -> [Reservation] {
         let store = try store()
         // Any range will do for a GC: it only reads and frees reservations.
-        let allocator = try allocator(subnet: try! IPNetwork(parsing: "0.0.0.0/0"), gateway: try! IPAddress(parsing: "0.0.0.1"))
+        let allocator = try allocator(ranges: [(try! IPNetwork(parsing: "0.0.0.0/0"), try! IPAddress(parsing: "0.0.0.1"))])
         let owners = try Self.mapped { try store.withLock { try store.reservations() } }
         let freed = Set(try Self.mapped {
             try allocator.garbageCollect(validAttachments: valid.map { Attachment(containerID: $0.containerID, interfaceName: $0.interfaceName) })

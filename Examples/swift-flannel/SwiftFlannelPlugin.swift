@@ -29,15 +29,15 @@ struct SwiftFlannelPlugin: CNIPlugin {
         let bridge = try BridgeAttachment.ensure(
             BridgeConfiguration(
                 name: settings.bridge, mtu: network.mtu,
-                gatewayAddresses: settings.isGateway ? [network.gateway] : [], enablesForwarding: false),
+                gatewayAddresses: settings.isGateway ? network.families.map(\.gateway) : [], enablesForwarding: false),
             host: host)
         // A gateway forwards. The plugin runs in the node namespace, so the node handle reads and
         // writes its /proc/sys on the calling thread, without a namespace thread.
-        if settings.isGateway { try Self.enableForwarding(host: host) }
+        if settings.isGateway { try Self.enableForwarding(host: host, families: network.families.map(\.subnet.family)) }
         let store = PodAddressStore(dataDirectory: settings.dataDirectory, network: settings.networkName)
-        let address = try store.allocate(
-            containerID: request.containerID, interfaceName: interfaceName.value, subnet: network.subnet,
-            gateway: network.gateway.address, requested: requested)
+        let addresses = try store.allocate(
+            containerID: request.containerID, interfaceName: interfaceName.value,
+            ranges: network.families.map { ($0.subnet, $0.gateway.address) }, requested: requested)
         let attachment = PodAttachment(
             containerID: request.containerID, interfaceName: interfaceName, podNamespace: podNamespace,
             mtu: network.mtu, bridge: settings.bridge, hairpin: settings.hairpin, containerMACAddress: mac)
@@ -49,7 +49,7 @@ struct SwiftFlannelPlugin: CNIPlugin {
             throw error
         }
         var result = Self.result(
-            request: request, settings: settings, network: network, address: address, bridge: bridge, links: links)
+            request: request, settings: settings, network: network, addresses: addresses, bridge: bridge, links: links)
         if let dns = capabilities.resultDNS { result.dns = dns }
         do {
             try PodAddressing.apply(result, interface: interfaceName, pod: pod)
@@ -105,7 +105,7 @@ struct SwiftFlannelPlugin: CNIPlugin {
         let store = PodAddressStore(dataDirectory: settings.dataDirectory, network: settings.networkName)
         let held = Set(try store.addresses(containerID: request.containerID, interfaceName: interfaceName.value))
         for ip in PodAddressing.addresses(of: previous, interface: interfaceName)
-        where network.subnet.contains(ip.address.address) && !held.contains(ip.address.address) {
+        where network.families.contains(where: { $0.subnet.contains(ip.address.address) }) && !held.contains(ip.address.address) {
             throw CNIError(.internal, "\(ip.address.address) is not reserved for \(request.containerID)/\(interfaceName)")
         }
     }
@@ -139,13 +139,23 @@ struct SwiftFlannelPlugin: CNIPlugin {
     // MARK: Helpers
 
     static func result(
-        request: PluginRequest, settings: FlannelSettings, network: PodNetwork, address: IPAddress, bridge: Link,
+        request: PluginRequest, settings: FlannelSettings, network: PodNetwork, addresses: [IPAddress], bridge: Link,
         links: PodAttachment.Links
     ) -> CNIResult {
-        let gateway = network.gateway.address
-        var routes = [CNIRoute(destination: network.clusterNetwork, gateway: gateway)]
-        if settings.isDefaultGateway {
-            routes.append(CNIRoute(destination: IPNetwork.anyIPv4, gateway: gateway))
+        var routes: [CNIRoute] = []
+        var ips: [CNIResult.IPConfiguration] = []
+        for family in network.families {
+            let gateway = family.gateway.address
+            routes.append(CNIRoute(destination: family.clusterNetwork, gateway: gateway))
+            if settings.isDefaultGateway {
+                routes.append(CNIRoute(destination: family.subnet.family == .v4 ? IPNetwork.anyIPv4 : IPNetwork.anyIPv6, gateway: gateway))
+            }
+            for address in addresses where family.subnet.contains(address) {
+                ips.append(
+                    CNIResult.IPConfiguration(
+                        address: try! IPNetwork(address: address, prefixLength: family.subnet.prefixLength),
+                        gateway: settings.isGateway ? gateway : nil, interface: 2))
+            }
         }
         return CNIResult(
             cniVersion: request.version,
@@ -155,21 +165,20 @@ struct SwiftFlannelPlugin: CNIPlugin {
                 CNIResult.Interface(
                     name: links.container.name, mac: links.container.macAddress, sandbox: request.networkNamespace),
             ],
-            ips: [
-                CNIResult.IPConfiguration(
-                    address: try! IPNetwork(address: address, prefixLength: network.subnet.prefixLength),
-                    gateway: settings.isGateway ? gateway : nil, interface: 2)
-            ],
-            routes: routes)
+            ips: ips, routes: routes)
     }
 
-    /// `net.ipv4.ip_forward=1` in the node namespace, written only when it is not set yet.
-    static func enableForwarding(host: NetlinkHandle) throws(CNIError) {
-        do {
-            if try host.sysctl("net/ipv4/ip_forward") == "1" { return }
-            try host.setIPForwarding(true)
-        } catch {
-            throw CNIError(.internal, "failed to enable IPv4 forwarding: \(error)")
+    /// IP forwarding in the node namespace for each family the pods have, written only when
+    /// it is not set yet.
+    static func enableForwarding(host: NetlinkHandle, families: [IPAddress.Family]) throws(CNIError) {
+        for family in families {
+            do {
+                let key = family == .v4 ? "net/ipv4/ip_forward" : "net/ipv6/conf/all/forwarding"
+                if try host.sysctl(key) == "1" { continue }
+                try host.setIPForwarding(true, family: family)
+            } catch {
+                throw CNIError(.internal, "failed to enable IPv\(family.rawValue) forwarding: \(error)")
+            }
         }
     }
 }
@@ -177,4 +186,6 @@ struct SwiftFlannelPlugin: CNIPlugin {
 extension IPNetwork {
     /// `0.0.0.0/0`.
     static let anyIPv4 = try! IPNetwork(parsing: "0.0.0.0/0")
+    /// `::/0`.
+    static let anyIPv6 = try! IPNetwork(parsing: "::/0")
 }

@@ -28,6 +28,9 @@ struct Agent: Service {
         var ipMasquerade: Bool
         var leaseTTLSeconds: Int64
         var resyncSeconds: Int
+        /// The IPv6 address of the underlay (its interface's, or `--public-ipv6`), used when the
+        /// network enables IPv6.
+        var underlay6: UnderlayChoice? = nil
     }
 
     let settings: Settings
@@ -47,51 +50,80 @@ struct Agent: Service {
         let leases = SubnetLeaseManager(store: store, prefix: settings.prefix)
         let configuration = try await waitForConfiguration(leases)
         let backend = try BackendConfiguration(configuration.Backend)
+        do { try configuration.validateFamilies() } catch { throw AgentError(.invalidConfiguration, error.description) }
         let handle = try NetlinkHandle(namespace: NetworkNamespace.current())
 
-        // The underlay as chosen at start; the lease announces its public address.
+        // The underlay as chosen at start; the lease announces its public address(es).
         let underlay = settings.underlay
-        let underlayAddress = underlay.address
-        let vtepName = try InterfaceName("flannel.\(backend.identifier)")
-        var backendData: JSONValue? = nil
-        var vtepMAC: MACAddress? = nil
-        if backend.kind == .vxlan {
-            vtepMAC = (try? handle.linkIfPresent(named: vtepName))??.macAddress
-                ?? MACAddress.derived(from: Array("\(settings.node)/vxlan/\(backend.identifier)".utf8))
-            backendData = ["VNI": .integer(Int64(backend.identifier)), "VtepMAC": .string(vtepMAC!.description)]
+        let underlay6 = configuration.ipv6Enabled ? settings.underlay6 : nil
+        if configuration.ipv6Enabled, underlay6 == nil {
+            throw AgentError(.invalidConfiguration, "EnableIPv6 needs an IPv6 address on the underlay interface (or --public-ipv6)")
         }
-        let attributes = SubnetLeaseAttributes(
-            publicIP: underlay.publicAddress.description, backendType: backend.kind.rawValue, backendData: backendData,
+        var families: [IPAddress.Family] = []
+        if configuration.ipv4Enabled { families.append(.v4) }
+        if configuration.ipv6Enabled { families.append(.v6) }
+        var macs: [IPAddress.Family: MACAddress] = [:]
+        if backend.kind == .vxlan {
+            for family in families {
+                let name = VTEPDevice.flannelName(identifier: backend.identifier, family: family)
+                macs[family] = (try? handle.linkIfPresent(named: name))??.macAddress
+                    ?? VTEPDevice.derivedMACAddress(nodeName: settings.node, identifier: backend.identifier, family: family)
+            }
+        }
+        func vtepData(_ family: IPAddress.Family) -> JSONValue? {
+            macs[family].map { ["VNI": .integer(Int64(backend.identifier)), "VtepMAC": .string($0.description)] }
+        }
+        var announced = SubnetLeaseAttributes(
+            publicIP: underlay.publicAddress.description, backendType: backend.kind.rawValue, backendData: vtepData(.v4),
             nodeName: settings.node)
-        // The subnet of an existing subnet.env is the preference after a restart.
-        let preferred = Self.previousSubnet(settings.subnetFile, logger: logger)
+        if let underlay6 {
+            announced.PublicIPv6 = underlay6.publicAddress.description
+            announced.BackendV6Data = vtepData(.v6)
+        }
+        let attributes = announced
+        // The subnets of an existing subnet.env are the preference after a restart.
+        let previous = Self.previousSubnets(settings.subnetFile, logger: logger)
         let lease = try await leases.acquire(
             node: settings.node, attributes: attributes, configuration: configuration, ttlSeconds: settings.leaseTTLSeconds,
-            preferred: preferred)
-        let subnet = lease.subnet.network
-        logger.info("leased subnet", metadata: ["subnet": "\(subnet)", "backend": "\(backend.kind.rawValue)"])
+            preferred: previous.v4, preferredIPv6: previous.v6)
+        let subnet = lease.primarySubnet
+        logger.info(
+            "leased subnet",
+            metadata: ["subnet": "\(lease.hasIPv4 ? lease.subnet.description : "-")", "ipv6Subnet": "\(lease.ipv6Subnet?.description ?? "-")",
+                       "backend": "\(backend.kind.rawValue)"])
 
-        // The device and the node-level settings, then subnet.env.
-        // The pod MTU: the interface's minus the encapsulation (the VTEP's MTU with vxlan).
+        // The devices and the node-level settings, then subnet.env.
+        // The pod MTU: the interface's minus the encapsulation (the smallest VTEP MTU with vxlan).
         var mtu = underlay.podMTU(.none)
-        if backend.kind == .vxlan {
-            let vtep = try VTEPDevice(
-                identifier: backend.identifier, port: backend.port, nodeName: settings.node, subnet: subnet,
-                underlayDevice: underlay.interface, underlayAddress: underlayAddress.address, underlayMTU: underlay.mtu)
-            let state = try vtep.ensure(handle: handle)
-            mtu = state.mtu
-            if state.macAddress != vtepMAC { throw AgentError(.failed, "VTEP MAC changed under the agent; restart it") }
+        var dataPaths: [DataPath] = []
+        for family in families {
+            let (local, choice) = family == .v4 ? (lease.subnet.network, underlay) : (lease.ipv6Subnet!.network, underlay6!)
+            if backend.kind == .vxlan {
+                let vtep = try VTEPDevice(
+                    identifier: backend.identifier, port: backend.port, nodeName: settings.node, subnet: local,
+                    underlayDevice: choice.interface, underlayAddress: choice.address.address, underlayMTU: choice.mtu)
+                let state = try vtep.ensure(handle: handle)
+                mtu = dataPaths.isEmpty ? state.mtu : min(mtu, state.mtu)
+                if state.macAddress != macs[family] { throw AgentError(.failed, "VTEP MAC of \(state.name) changed under the agent; restart it") }
+            }
+            try? handle.setIPForwarding(true, family: family)
+            dataPaths.append(
+                DataPath(
+                    backend: backend, handle: handle, underlayDevice: choice.interface, underlayNetwork: choice.address.network,
+                    localSubnet: local, family: family))
         }
-        try? handle.setIPForwarding(true)
         if settings.ipMasquerade {
-            try Masquerade.ensure(network: configuration.Network, handle: try NftablesHandle(namespace: NetworkNamespace.current()))
+            try Masquerade.ensure(
+                network: configuration.ipv4Enabled ? configuration.Network : nil, ipv6Network: configuration.ipv6Enabled ? configuration.IPv6Network : nil,
+                handle: try NftablesHandle(namespace: NetworkNamespace.current()))
         }
-        try SubnetEnvironment(network: configuration.Network, subnet: subnet, mtu: mtu, ipMasquerade: settings.ipMasquerade)
-            .write(to: settings.subnetFile)
+        try SubnetEnvironment(
+            network: configuration.ipv4Enabled ? configuration.Network : nil, subnet: lease.hasIPv4 ? lease.subnet.network : nil,
+            ipv6Network: configuration.ipv6Enabled ? configuration.IPv6Network : nil, ipv6Subnet: lease.ipv6Subnet, mtu: mtu,
+            ipMasquerade: settings.ipMasquerade
+        ).write(to: settings.subnetFile)
 
-        let dataPath = DataPath(
-            backend: backend, handle: handle, underlayDevice: underlay.interface, underlayNetwork: underlayAddress.network,
-            localSubnet: subnet)
+        let dataPath = DataPaths(paths: dataPaths)
         // Watch from the revision of a listing taken before the first convergence, so no
         // change between the two is missed (a change seen twice only costs a no-op reconcile).
         let revision = try await store.list(prefix: KeyLayout.flannelSubnets(prefix: settings.prefix)).revision
@@ -110,8 +142,8 @@ struct Agent: Service {
                                 logger.warning("own lease deleted from the store; leasing it again", metadata: ["subnet": "\(subnet)"])
                                 let again = try await leases.acquire(
                                     node: settings.node, attributes: attributes, configuration: configuration,
-                                    ttlSeconds: settings.leaseTTLSeconds, preferred: subnet)
-                                guard again.subnet.network == subnet else {
+                                    ttlSeconds: settings.leaseTTLSeconds, preferred: lease.subnet, preferredIPv6: lease.ipv6Subnet)
+                                guard again.primarySubnet == subnet else {
                                     throw AgentError(.failed, "lost subnet \(subnet) (the store now gives \(again.subnet)); restart the agent")
                                 }
                                 held.withLockedValue { $0 = again }
@@ -146,7 +178,7 @@ struct Agent: Service {
                             logger.warning("lease renewal failed; leasing again", metadata: ["error": "\(error)"])
                             let again = try await leases.acquire(
                                 node: settings.node, attributes: attributes, configuration: configuration,
-                                ttlSeconds: settings.leaseTTLSeconds, preferred: subnet)
+                                ttlSeconds: settings.leaseTTLSeconds, preferred: lease.subnet, preferredIPv6: lease.ipv6Subnet)
                             held.withLockedValue { $0 = again }
                         }
                     }
@@ -174,19 +206,15 @@ struct Agent: Service {
     }
 
     /// Lists the leases and converges the data path towards the other nodes.
-    func reconcile(_ leases: SubnetLeaseManager, dataPath: DataPath, own subnet: IPNetwork) async {
+    func reconcile(_ leases: SubnetLeaseManager, dataPath: DataPaths, own subnet: IPNetwork) async {
         let start = ContinuousClock.now
         reconciles.increment()
         do {
-            let nodes = try await leases.leases().compactMap { lease -> RemoteNode? in
-                guard lease.subnet.network != subnet, let address = try? IPAddress(parsing: lease.attributes.PublicIP) else { return nil }
-                let mac = lease.attributes.BackendData?["VtepMAC"]?.stringValue.flatMap { try? MACAddress(parsing: $0) }
-                return RemoteNode(subnet: lease.subnet.network, address: address, vtepMACAddress: mac)
-            }
-            let changed = try dataPath.reconcile(nodes)
-            peers.record(nodes.count)
+            let others = try await leases.leases().filter { $0.primarySubnet != subnet }
+            let changed = try dataPath.reconcile(others)
+            peers.record(others.count)
             changes.increment(by: changed)
-            if changed > 0 { logger.info("converged", metadata: ["remoteNodes": "\(nodes.count)", "changes": "\(changed)"]) }
+            if changed > 0 { logger.info("converged", metadata: ["remoteNodes": "\(others.count)", "changes": "\(changed)"]) }
         } catch {
             reconcileErrors.increment()
             logger.error("reconcile failed", metadata: ["error": "\(error)"])
@@ -195,13 +223,14 @@ struct Agent: Service {
         duration.recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
     }
 
-    /// The subnet of an existing subnet.env (none yet: nil; unreadable: logged, nil).
-    static func previousSubnet(_ path: String, logger: Logger) -> IPNetwork? {
+    /// The subnets of an existing subnet.env (none yet: nil; unreadable: logged, nil).
+    static func previousSubnets(_ path: String, logger: Logger) -> (v4: IPNetwork?, v6: IPNetwork?) {
         do {
-            return try SubnetEnvironment.load(path: path).subnet.network
+            let environment = try SubnetEnvironment.load(path: path)
+            return (environment.subnet?.network, environment.ipv6Subnet?.network)
         } catch {
             if error.code != .notReady { logger.warning("ignoring the previous \(path): \(error)") }
-            return nil
+            return (nil, nil)
         }
     }
 }

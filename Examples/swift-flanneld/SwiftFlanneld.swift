@@ -39,6 +39,9 @@ struct SwiftFlanneld: AsyncParsableCommand {
     @Option(help: "The address other nodes reach this one at (default: the chosen interface's address).")
     var publicIp: String?
 
+    @Option(help: "The IPv6 address other nodes reach this one at, with EnableIPv6 (default: the chosen interface's IPv6 address).")
+    var publicIpv6: String?
+
     @Option(help: "The store: file:DIR or etcd:URL[,URL...] (not used with --kube-subnet-mgr).")
     var store: String?
 
@@ -93,6 +96,7 @@ struct SwiftFlanneld: AsyncParsableCommand {
         for pattern in ifaceRegex where (try? Regex(pattern)) == nil { throw ValidationError("--iface-regex \(pattern) is not a valid regex") }
         if let ifaceCanReach, IPAddress(ifaceCanReach) == nil { throw ValidationError("--iface-can-reach \(ifaceCanReach) is not an address") }
         if let publicIp, IPAddress(publicIp) == nil { throw ValidationError("--public-ip \(publicIp) is not an address") }
+        if let publicIpv6, IPAddress(publicIpv6)?.family != .v6 { throw ValidationError("--public-ipv6 \(publicIpv6) is not an IPv6 address") }
         if kubeSubnetMgr {
             do { _ = try FlannelAnnotations(prefix: kubeAnnotationPrefix) } catch { throw ValidationError(error.description) }
         } else {
@@ -123,6 +127,8 @@ struct SwiftFlanneld: AsyncParsableCommand {
         defer { status.withdraw() }
         let underlay = try chooseUnderlay()
         logger.info("underlay \(underlay.interface) \(underlay.address), public address \(underlay.publicAddress), MTU \(underlay.mtu)")
+        let underlay6 = chooseIPv6Underlay(beside: underlay)
+        if let underlay6 { logger.info("IPv6 underlay \(underlay6.interface) \(underlay6.address), public address \(underlay6.publicAddress)") }
         let agent: any Service
         if kubeSubnetMgr {
             agent = KubeAgent(
@@ -135,7 +141,7 @@ struct SwiftFlanneld: AsyncParsableCommand {
             agent = Agent(
                 settings: Agent.Settings(
                     node: node, underlay: underlay, store: store ?? "", etcdSecurity: etcd.security, prefix: etcdPrefix, subnetFile: subnetFile,
-                    ipMasquerade: ipMasq, leaseTTLSeconds: leaseTtl, resyncSeconds: resyncInterval),
+                    ipMasquerade: ipMasq, leaseTTLSeconds: leaseTtl, resyncSeconds: resyncInterval, underlay6: underlay6),
                 status: status, logger: logger)
         }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
@@ -157,6 +163,17 @@ struct SwiftFlanneld: AsyncParsableCommand {
             interfaces: iface, regexes: ifaceRegex, canReach: ifaceCanReach.flatMap(IPAddress.init), publicIP: publicIp.flatMap(IPAddress.init))
         let netlink = try NetlinkHandle(namespace: NetworkNamespace.current())
         return try UnderlayDetection.flannel(options).choose(in: try UnderlayInventory.read(netlink))
+    }
+
+    /// The IPv6 underlay for a network with `EnableIPv6`: the address `--public-ipv6` names, else
+    /// the first global IPv6 address of the interface chosen for IPv4 (nil when it has none).
+    func chooseIPv6Underlay(beside underlay: UnderlayChoice) -> UnderlayChoice? {
+        let options = FlannelInterfaceOptions(
+            interfaces: [underlay.interface.value], publicIP: publicIpv6.flatMap(IPAddress.init))
+        guard let netlink = try? NetlinkHandle(namespace: NetworkNamespace.current()),
+            let inventory = try? UnderlayInventory.read(netlink)
+        else { return nil }
+        return try? UnderlayDetection.flannel(options).choose(in: inventory, family: .v6)
     }
 
     /// swift-flannel's default: subnet.env's path + `.ready`.

@@ -15,17 +15,25 @@ import NetPrimitives
 /// FLANNEL_IPMASQ=false
 /// ```
 ///
+/// A dual-stack network adds `FLANNEL_IPV6_NETWORK` and `FLANNEL_IPV6_SUBNET` (the node's IPv6
+/// subnet, also as its first host: `fd00:10:244:1::1/64`); an IPv6-only network has those and
+/// no `FLANNEL_NETWORK`/`FLANNEL_SUBNET`, as flanneld writes them.
+///
 /// `FLANNEL_SUBNET` is the node's subnet written as its first host address. Parsing is strict
 /// about what it reads (a line that is not `KEY=VALUE`, a repeated key, or a bad value of a
 /// known key is an error naming the line) and tolerant of what flannel's readers tolerate:
 /// blank lines, `#` comments, surrounding blanks, `\r\n`, a double-quoted value, and keys it
-/// does not model (`FLANNEL_IPV6_NETWORK`, …). Written by ``write(to:)`` atomically.
+/// does not model. Written by ``write(to:)`` atomically.
 public struct SubnetEnvironment: Hashable, Sendable {
-    /// `FLANNEL_NETWORK`: the whole cluster network (`10.244.0.0/16`).
-    public var network: IPNetwork
+    /// `FLANNEL_NETWORK`: the whole IPv4 cluster network (`10.244.0.0/16`); nil when IPv6-only.
+    public var network: IPNetwork?
     /// `FLANNEL_SUBNET`: this node's subnet as written (first host: `10.244.1.1/24`); its
-    /// `.network` is `10.244.1.0/24`.
-    public var subnet: IPNetwork
+    /// `.network` is `10.244.1.0/24`. Nil when IPv6-only.
+    public var subnet: IPNetwork?
+    /// `FLANNEL_IPV6_NETWORK`: the whole IPv6 cluster network, when IPv6 is enabled.
+    public var ipv6Network: IPNetwork?
+    /// `FLANNEL_IPV6_SUBNET`: this node's IPv6 subnet as written (first host).
+    public var ipv6Subnet: IPNetwork?
     /// `FLANNEL_MTU`.
     public var mtu: Int?
     /// `FLANNEL_IPMASQ`: whether flanneld masquerades the pods' traffic itself.
@@ -40,6 +48,21 @@ public struct SubnetEnvironment: Hashable, Sendable {
         self.mtu = mtu
         self.ipMasquerade = ipMasquerade
     }
+
+    /// A dual-stack (both pairs) or single-family (one pair nil) environment.
+    public init(
+        network: IPNetwork?, subnet: IPNetwork?, ipv6Network: IPNetwork?, ipv6Subnet: IPNetwork?, mtu: Int? = nil, ipMasquerade: Bool = false
+    ) {
+        self.network = network
+        self.subnet = subnet
+        self.ipv6Network = ipv6Network
+        self.ipv6Subnet = ipv6Subnet
+        self.mtu = mtu
+        self.ipMasquerade = ipMasquerade
+    }
+
+    /// The node's subnets in network form, IPv4 first: what pods get an address from.
+    public var podSubnets: [IPNetwork] { [subnet, ipv6Subnet].compactMap { $0?.network } }
 
     /// Parses the file's text; errors are `.invalidConfiguration` naming the line.
     public init(parsing text: String, path: String = "subnet.env") throws(IPAMError) {
@@ -69,8 +92,17 @@ public struct SubnetEnvironment: Hashable, Sendable {
             }
             return network
         }
-        network = try cidr("FLANNEL_NETWORK")
-        subnet = try cidr("FLANNEL_SUBNET")
+        func optionalCIDR(_ key: String) throws(IPAMError) -> IPNetwork? { values[key] == nil ? nil : try cidr(key) }
+        // IPv4 unless the file is IPv6-only (no FLANNEL_NETWORK, FLANNEL_IPV6_NETWORK present).
+        let ipv6Only = values["FLANNEL_NETWORK"] == nil && values["FLANNEL_SUBNET"] == nil && values["FLANNEL_IPV6_NETWORK"] != nil
+            && values["FLANNEL_IPV6_SUBNET"] != nil
+        network = ipv6Only ? nil : try cidr("FLANNEL_NETWORK")
+        subnet = ipv6Only ? nil : try cidr("FLANNEL_SUBNET")
+        // The IPv6 pair counts only when complete (an IPv4 file with a stray key stays IPv4).
+        if values["FLANNEL_IPV6_NETWORK"] != nil, values["FLANNEL_IPV6_SUBNET"] != nil {
+            ipv6Network = try optionalCIDR("FLANNEL_IPV6_NETWORK")
+            ipv6Subnet = try optionalCIDR("FLANNEL_IPV6_SUBNET")
+        }
         if let entry = values["FLANNEL_MTU"] {
             guard let mtu = Int(entry.value), (68...65535).contains(mtu) else {
                 throw IPAMError(.invalidConfiguration, "\(path) line \(entry.line): FLANNEL_MTU=\(entry.value) is not a valid MTU")
@@ -85,9 +117,19 @@ public struct SubnetEnvironment: Hashable, Sendable {
         } else {
             ipMasquerade = false
         }
-        guard subnet.family == network.family, network.contains(subnet.network) else {
-            let line = values["FLANNEL_SUBNET"]!.line
-            throw IPAMError(.invalidConfiguration, "\(path) line \(line): FLANNEL_SUBNET \(subnet) is not inside FLANNEL_NETWORK \(network)")
+        for (network, subnet, prefix, family) in [
+            (network, subnet, "FLANNEL_", IPAddress.Family.v4), (ipv6Network, ipv6Subnet, "FLANNEL_IPV6_", .v6),
+        ] {
+            guard let network, let subnet else { continue }
+            let line = values[prefix + "SUBNET"]!.line
+            guard subnet.family == network.family, network.contains(subnet.network) else {
+                throw IPAMError(
+                    .invalidConfiguration, "\(path) line \(line): \(prefix)SUBNET \(subnet) is not inside \(prefix)NETWORK \(network)")
+            }
+            // IPv4 keys with IPv6 values stay readable (ipv4PodSubnet() refuses them); the IPv6 keys hold IPv6.
+            guard family == .v4 || network.family == .v6 else {
+                throw IPAMError(.invalidConfiguration, "\(path) line \(line): \(prefix)NETWORK \(network) is not IPv6")
+            }
         }
     }
 
@@ -98,11 +140,18 @@ public struct SubnetEnvironment: Hashable, Sendable {
         return result
     }
 
-    /// The file's text as flannel writes it (`FLANNEL_MTU` only when known).
+    /// The file's text as flannel writes it (`FLANNEL_MTU` only when known; each family's
+    /// pair only when present).
     public var text: String {
-        let network = subnet.network
-        let first = network.address.advanced(by: 1) ?? network.address
-        var text = "FLANNEL_NETWORK=\(self.network.network)\nFLANNEL_SUBNET=\(first)/\(network.prefixLength)\n"
+        func firstHost(_ subnet: IPNetwork) -> String {
+            let network = subnet.network
+            return "\(network.address.advanced(by: 1) ?? network.address)/\(network.prefixLength)"
+        }
+        var text = ""
+        if let network, let subnet { text += "FLANNEL_NETWORK=\(network.network)\nFLANNEL_SUBNET=\(firstHost(subnet))\n" }
+        if let ipv6Network, let ipv6Subnet {
+            text += "FLANNEL_IPV6_NETWORK=\(ipv6Network.network)\nFLANNEL_IPV6_SUBNET=\(firstHost(ipv6Subnet))\n"
+        }
         if let mtu { text += "FLANNEL_MTU=\(mtu)\n" }
         text += "FLANNEL_IPMASQ=\(ipMasquerade)\n"
         return text
@@ -111,7 +160,7 @@ public struct SubnetEnvironment: Hashable, Sendable {
     /// The subnet for pods of a routed or bridged IPv4 plugin: IPv4, with room for pods (at
     /// most /30). Otherwise `.invalidConfiguration`.
     public func ipv4PodSubnet() throws(IPAMError) -> IPNetwork {
-        guard subnet.family == .v4 else { throw IPAMError(.invalidConfiguration, "subnet.env: only IPv4 networks are supported") }
+        guard let subnet, subnet.family == .v4 else { throw IPAMError(.invalidConfiguration, "subnet.env: only IPv4 networks are supported") }
         guard subnet.prefixLength <= 30 else {
             throw IPAMError(.invalidConfiguration, "subnet.env: FLANNEL_SUBNET \(subnet) is too small for pods")
         }

@@ -45,7 +45,7 @@ extension Lab {
     /// The kubelet's status update after the sandbox is up: Running, its address, the host's.
     func reportKubernetesPodStatus(_ pod: LabState.PodEntry) async throws {
         let client = try kubernetesClient()
-        let ips: [JSONValue] = pod.address.map { [["ip": .string($0)]] } ?? []
+        let ips: [JSONValue] = (pod.addresses ?? pod.address.map { [$0] } ?? []).map { ["ip": .string($0)] }
         let hostIP = try nodeRecord(pod.node).underlayAddress
         let podIP: JSONValue = pod.address.map { .string($0) } ?? .null
         let patch: JSONValue = [

@@ -4,7 +4,7 @@ import Nftables
 
 /// Cutting the underlay between two nodes, for every plugin: inside the fabric namespace (and
 /// the router's, with several underlay subnets),
-/// table `inet cnilab_links` drops IPv4 forwarded between the two nodes' underlay addresses, in
+/// table `inet cnilab_links` drops IPv4 (and with `--ip-family ipv6|dual` IPv6) forwarded between the two nodes' underlay addresses, in
 /// both directions, on the fabric bridge (bridged traffic passes the IP hooks:
 /// `net.bridge.bridge-nf-call-iptables=1` in the fabric namespace). The table is the state: a
 /// rule per direction with the comment `cnilab link A B`.
@@ -49,14 +49,20 @@ extension Lab {
         let chain = NftablesChain.base(table: Self.linksTable, name: "forward", hook: .forward, priority: -10)
         var rules: [NftablesRule] = []
         for pair in pairs.sorted() {
-            let first = try IPAddress(parsing: underlayAddress(of: pair.first))
-            let second = try IPAddress(parsing: underlayAddress(of: pair.second))
-            for (from, to) in [(first, second), (second, first)] {
-                rules.append(NftablesRule(
-                    in: chain,
-                    matches: [.sourceAddress(IPNetwork(host: from)), .destinationAddress(IPNetwork(host: to))]
-                        + (pair.udpPort.map { [.destinationPort(.udp, $0)] } ?? []),
-                    statements: [.counter, .drop], comment: pair.comment))
+            var ends = [(try IPAddress(parsing: underlayAddress(of: pair.first)), try IPAddress(parsing: underlayAddress(of: pair.second)))]
+            if ipFamily.hasIPv6 {
+                ends.append((
+                    try IPAddress(parsing: LabAddressing.underlayIPv6Address(node: pair.first, subnets: underlaySubnets)),
+                    try IPAddress(parsing: LabAddressing.underlayIPv6Address(node: pair.second, subnets: underlaySubnets))))
+            }
+            for (first, second) in ends {
+                for (from, to) in [(first, second), (second, first)] {
+                    rules.append(NftablesRule(
+                        in: chain,
+                        matches: [.sourceAddress(IPNetwork(host: from)), .destinationAddress(IPNetwork(host: to))]
+                            + (pair.udpPort.map { [.destinationPort(.udp, $0)] } ?? []),
+                        statements: [.counter, .drop], comment: pair.comment))
+                }
             }
         }
         // Bridged and routed underlay traffic: the fabric's bridge, and with several underlay
@@ -66,8 +72,8 @@ extension Lab {
         for namespace in namespaces {
             try Self.kernel("programming \(Self.linksTable)") {
                 let netlink = try NetlinkHandle(namespace: namespace)
-                if try netlink.sysctl("net.bridge.bridge-nf-call-iptables") != "1" {
-                    try netlink.setSysctl("net.bridge.bridge-nf-call-iptables", to: "1")
+                for key in ["net.bridge.bridge-nf-call-iptables", "net.bridge.bridge-nf-call-ip6tables"] where try netlink.sysctl(key) != "1" {
+                    try netlink.setSysctl(key, to: "1")
                 }
                 let handle = try NftablesHandle(namespace: namespace)
                 var transaction = NftablesTransaction()

@@ -22,7 +22,7 @@ extension Lab {
 
     /// The overview `cnilab status` prints.
     public func status() -> LabStatus {
-        LabStatus(lab: name, plugin: state.plugin.kind, store: state.store, nodes: nodes(), pods: state.pods.count)
+        LabStatus(lab: name, plugin: state.plugin.kind, store: state.store, nodes: nodes(), pods: state.pods.count, ipFamily: ipFamily)
     }
 
     /// A node joins: its namespace, its veth to the fabric, its agent (started and waited for
@@ -37,13 +37,14 @@ extension Lab {
         guard index < LabAddressing.maximumNodes else { throw LabError(.invalidArgument, "too many nodes") }
         let namespaceName = LabNames.node(lab: name, index: index)
         let underlay = LabAddressing.underlayAddress(node: index, subnets: underlaySubnets)
+        let underlay6 = ipFamily.hasIPv6 ? LabAddressing.underlayIPv6Address(node: index, subnets: underlaySubnets) : nil
         let record = LabState.NodeEntry(
-            index: index, name: "node-\(index)", namespace: namespaceName, underlayAddress: underlay)
+            index: index, name: "node-\(index)", namespace: namespaceName, underlayAddress: underlay, underlayIPv6Address: underlay6)
         state.nodes.append(record)
         try recordNamespace(namespaceName)
         do {
             let node = try Self.createNamespace(namespaceName)
-            try attachToUnderlay(node: index, namespace: node, address: underlay)
+            try attachToUnderlay(node: index, namespace: node, address: underlay, ipv6Address: underlay6)
             try Self.makeDirectory(nodeDirectory(index))
             if let subnet = try profile.initialSubnet(of: profileNode(try nodeRecord(index)), in: profileContext) {
                 setSubnet(subnet, node: index)

@@ -8,7 +8,8 @@ extension Lab {
     public func pods() -> [LabPod] {
         state.pods.map { pod in
             LabPod(
-                namespace: pod.namespace, name: pod.name, node: pod.node, address: pod.address, labels: pod.labels,
+                namespace: pod.namespace, name: pod.name, node: pod.node, address: pod.address,
+                addresses: pod.addresses ?? pod.address.map { [$0] } ?? [], labels: pod.labels,
                 networkNamespace: pod.networkNamespace, containerID: pod.containerID)
         }
     }
@@ -40,7 +41,10 @@ extension Lab {
             let nodeNamespace = try Self.openNamespace(node.namespace)
             do {
                 let result = try await runtime(on: nodeNamespace).add(try networkConfiguration(node: index), attachment(record))
-                record.address = try result.current().ips.first { $0.address.address.family == .v4 }?.address.address.description
+                // IPv4 first, then IPv6 (the plugin's order within a family).
+                let addresses = try result.current().ips.map(\.address.address).sorted { $0.family == .v4 && $1.family == .v6 }
+                record.addresses = addresses.map(\.description)
+                record.address = addresses.first?.description
             } catch {
                 throw LabError(.plugin, "ADD of pod \(pod) on node \(index) failed", underlying: error)
             }
@@ -143,7 +147,7 @@ extension Lab {
     func waitForPodServer(in namespace: NetworkNamespace, record: ProcessRecord) async throws {
         let targets = [80, 81].flatMap { port in
             ProbeProtocol.allCases.map {
-                ProbeTarget(to: "self", address: IPv4Address(127, 0, 0, 1), port: UInt16(port), protocol: $0)
+                ProbeTarget(to: "self", address: .v4(IPv4Address(127, 0, 0, 1)), port: UInt16(port), protocol: $0)
             }
         }
         for _ in 0..<100 {

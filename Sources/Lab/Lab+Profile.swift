@@ -7,7 +7,8 @@ extension Lab {
     /// What the profile's hooks see of this lab.
     var profileContext: LabProfileContext {
         LabProfileContext(
-            lab: self, labName: name, stateDirectory: stateDirectory, store: state.store, kubeconfig: state.kubernetes?.kubeconfig)
+            lab: self, labName: name, stateDirectory: stateDirectory, store: state.store, kubeconfig: state.kubernetes?.kubeconfig,
+            ipFamily: ipFamily)
     }
 
     /// A node as the profile's hooks see it: the subnet the lab recorded.
@@ -16,7 +17,7 @@ extension Lab {
             if let record = node.agent { ProcessSupervisor.isRunning(record) ? .running : .stopped } else { .none }
         return LabNode(
             index: node.index, name: node.name, networkNamespace: node.namespace,
-            underlayAddress: node.underlayAddress, subnet: node.subnet, agent: agent)
+            underlayAddress: node.underlayAddress, underlayIPv6Address: node.underlayIPv6Address, subnet: node.subnet, agent: agent)
     }
 
     /// The conflist the runtime runs for pods on node I (also kept in `<node>/network.conflist`).
@@ -73,6 +74,11 @@ public struct LabProfileContext: Sendable {
     /// (flannel's `--kube-subnet-mgr`, calico-node reading Nodes) passes it to its agents; the
     /// project's profiles leave the API to swift-kube-sync and keep reading the store. Nil otherwise.
     public let kubeconfig: String?
+    /// The lab's address families (`cnilab up --ip-family`): what the profile gives pods
+    /// (flannel's `EnableIPv4`/`EnableIPv6`, an IPv6 pool for calico). With `ipv6` and `dual`
+    /// every node also has an IPv6 underlay address (``LabNode/underlayIPv6Address``, on
+    /// ``underlayDevice``), the lab's IPv6 pod network is ``LabProfileContext/clusterIPv6Network``.
+    public let ipFamily: LabIPFamily
 
     /// What agents and plugins need beyond ``store`` to reach the lab's etcd (its CA, client
     /// certificate and key with `--etcd-tls`; nothing otherwise).
@@ -98,6 +104,10 @@ public struct LabProfileContext: Sendable {
         if let file = security.keyFile { keys["etcd_key_file"] = .string(file) }
         return keys
     }
+
+    /// The IPv6 pod network profiles use in labs with `--ip-family ipv6|dual` (the IPv6
+    /// counterpart of `10.244.0.0/16`): `fd00:10:244::/56`, a /64 per node.
+    public static let clusterIPv6Network = "fd00:10:244::/56"
 
     /// Each node's underlay link (its veth to the fabric bridge), the device agents bind to.
     public static let underlayDevice = "eth0"

@@ -18,7 +18,7 @@ extension Lab {
     func publish(_ pod: LabState.PodEntry) async throws {
         let record = PodRecord(
             namespace: pod.namespace, name: pod.name, node: (try? nodeRecord(pod.node).name) ?? "node-\(pod.node)",
-            containerID: pod.containerID, addresses: pod.address.map { [$0] } ?? [], labels: pod.labels,
+            containerID: pod.containerID, addresses: pod.addresses ?? pod.address.map { [$0] } ?? [], labels: pod.labels,
             ports: Self.podServerPorts.map { PortRecord(name: $0.name, port: $0.port, protocol: $0.protocol.description) })
         try await storePut(record.key, try await merged(record))
         try await storePut(Keys.podLabels(namespace: pod.namespace, name: pod.name), Self.json(pod.labels))

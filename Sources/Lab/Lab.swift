@@ -66,6 +66,7 @@ public actor Lab {
             }
         var state = LabState(lab: configuration.name, plugin: try LabProfileRecord(configuration.profile), store: storeURL)
         if configuration.underlaySubnets > 1 { state.underlaySubnets = configuration.underlaySubnets }
+        if configuration.ipFamily != .ipv4 { state.ipFamily = configuration.ipFamily }
         let lab = Lab(
             name: configuration.name, stateDirectory: directory, state: state, profile: configuration.profile,
             executableDirectories: configuration.executableDirectories, lock: lock)
@@ -134,6 +135,9 @@ public actor Lab {
             try netlink.addAddress(
                 Address(try IPNetwork(parsing: "\(LabAddressing.fabricAddress)/\(LabAddressing.underlayPrefixLength)")),
                 device: "br0")
+            if ipFamily.hasIPv6 {
+                try netlink.addAddress(Self.underlayIPv6Interface(LabAddressing.fabricIPv6Address), device: "br0")
+            }
             try netlink.setLinkUp("br0")
         }
         if underlaySubnets > 1 { try createRouter() }

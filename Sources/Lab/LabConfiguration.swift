@@ -1,5 +1,6 @@
 import ChildProcess
 import Foundation
+import NetPrimitives
 
 /// How to create a lab with ``Lab/up(_:)``.
 public struct LabConfiguration: Sendable {
@@ -26,6 +27,9 @@ public struct LabConfiguration: Sendable {
     /// (`cnilab-<lab>-router`) that routes only the underlay, as a cloud VPC does
     /// (`cnilab up --underlay-subnets N`; see `LabAddressing`).
     public var underlaySubnets: Int
+    /// The pods' address families, and IPv6 on the underlay with `ipv6` and `dual`
+    /// (`cnilab up --ip-family`; default ``LabIPFamily/ipv4``).
+    public var ipFamily: LabIPFamily
     /// Called with a line per long step (fabric, store, each node), for progress output.
     public var progress: (@Sendable (String) -> Void)?
 
@@ -33,8 +37,9 @@ public struct LabConfiguration: Sendable {
         name: String = "default", stateDirectory: String? = nil, profile: some LabProfile,
         nodeCount: Int = 2, store: LabStoreKind = .file, executableDirectories: [String]? = nil,
         progress: (@Sendable (String) -> Void)? = nil, kubernetes: Bool = false, etcdTLS: Bool = false,
-        underlaySubnets: Int = 1
+        underlaySubnets: Int = 1, ipFamily: LabIPFamily = .ipv4
     ) {
+        self.ipFamily = ipFamily
         self.underlaySubnets = underlaySubnets
         self.kubernetes = kubernetes
         self.progress = progress
@@ -90,4 +95,18 @@ enum LabAddressing {
     /// The port of the lab's API server (`cnilab up --kube`) on the fabric address.
     static let apiServerPort = 6443
     static let etcdTLSClientURL = "https://192.168.77.1:2379"
+
+    // IPv6 on the underlay (`--ip-family ipv6|dual`): the ULA fd77::/64 per underlay subnet,
+    // the same host numbers as IPv4 written as IPv6 groups.
+    static let underlayIPv6PrefixLength = 64
+    static let fabricIPv6Address = "fd77::1"
+    /// Node I's IPv6 underlay address: `fd77:0:0:S::(10+I)` (`fd77::10` for node 0).
+    static func underlayIPv6Address(node index: Int, subnets: Int = 1) -> String {
+        let text = "fd77:0:0:\(underlaySubnet(node: index, subnets: subnets))::\(10 + index)"
+        return IPAddress(text)?.description ?? text
+    }
+    /// Underlay subnet S's IPv6 network: `fd77:0:0:S::/64`.
+    static func underlayIPv6Network(subnet: Int) -> String { "fd77:0:0:\(subnet)::/\(underlayIPv6PrefixLength)" }
+    /// The router's IPv6 address in subnet S (`::254` on the fabric bridge, `::1` on its own bridges).
+    static func routerIPv6Address(subnet: Int) -> String { subnet == 0 ? "fd77::254" : "fd77:0:0:\(subnet)::1" }
 }

@@ -1,3 +1,5 @@
+import NetPrimitives
+
 /// A node of a lab, as ``Lab/nodes()`` reports it.
 public struct LabNode: Codable, Hashable, Sendable {
     public var index: Int
@@ -7,6 +9,8 @@ public struct LabNode: Codable, Hashable, Sendable {
     public var networkNamespace: String
     /// The node's address on the underlay (the fabric bridge).
     public var underlayAddress: String
+    /// The node's IPv6 address on the underlay (labs with `--ip-family ipv6|dual`; nil otherwise).
+    public var underlayIPv6Address: String?
     /// The node's pod subnet, once known.
     public var subnet: String?
     public var agent: AgentState
@@ -25,8 +29,10 @@ public struct LabPod: Codable, Hashable, Sendable {
     public var namespace: String
     public var name: String
     public var node: Int
-    /// The pod's IPv4 address from the plugin's result.
+    /// The pod's first address from the plugin's result: IPv4 when it has one, else IPv6.
     public var address: String?
+    /// Every address of the pod from the plugin's result, IPv4 first (`pod list --json`'s `ips`).
+    public var addresses: [String] = []
     public var labels: [String: String]
     /// The pod's network namespace (`cnilab-<lab>-pK`).
     public var networkNamespace: String
@@ -35,6 +41,11 @@ public struct LabPod: Codable, Hashable, Sendable {
 
     /// `namespace/name`.
     public var qualifiedName: String { "\(namespace)/\(name)" }
+
+    /// The pod's address of `family` (its first one), nil when it has none.
+    public func address(of family: IPAddress.Family) -> String? {
+        (addresses.isEmpty ? address.map { [$0] } ?? [] : addresses).first { IPAddress($0)?.family == family }
+    }
 }
 
 /// A lab's overview, as `cnilab status` shows it.
@@ -44,6 +55,8 @@ public struct LabStatus: Codable, Hashable, Sendable {
     public var store: String
     public var nodes: [LabNode]
     public var pods: Int
+    /// The lab's address families (`cnilab up --ip-family`).
+    public var ipFamily: LabIPFamily = .ipv4
 }
 
 /// A pod name as `NAMESPACE/NAME`.

@@ -22,6 +22,8 @@ struct LabState: Codable, Sendable {
     var kubernetes: KubernetesRecord?
     /// The number of underlay subnets (`cnilab up --underlay-subnets`; nil in older states: 1).
     var underlaySubnets: Int?
+    /// The lab's address families (`cnilab up --ip-family`; nil: IPv4, as in older states).
+    var ipFamily: LabIPFamily?
 
     struct KubernetesRecord: Codable, Sendable {
         var server: String
@@ -33,6 +35,8 @@ struct LabState: Codable, Sendable {
         var name: String
         var namespace: String
         var underlayAddress: String
+        /// The node's IPv6 underlay address (labs with `--ip-family ipv6|dual`).
+        var underlayIPv6Address: String?
         var subnet: String?
         var agent: ProcessRecord?
     }
@@ -44,6 +48,8 @@ struct LabState: Codable, Sendable {
         var networkNamespace: String
         var containerID: String
         var address: String?
+        /// Every address of the pod from the plugin's result (nil in older states: ``address``).
+        var addresses: [String]?
         var labels: [String: String]
         var server: ProcessRecord?
     }

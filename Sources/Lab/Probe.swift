@@ -20,13 +20,16 @@ public struct ProbeResult: Codable, Hashable, Sendable {
     public var port: Int
     public var `protocol`: ProbeProtocol
     public var connected: Bool
+    /// The family probed over (`"4"` or `"6"` in JSON): the destination's address of it.
+    public var family: IPAddress.Family
 
-    public init(from: String, to: String, port: Int, protocol: ProbeProtocol, connected: Bool) {
+    public init(from: String, to: String, port: Int, protocol: ProbeProtocol, connected: Bool, family: IPAddress.Family = .v4) {
         self.from = from
         self.to = to
         self.port = port
         self.protocol = `protocol`
         self.connected = connected
+        self.family = family
     }
 }
 
@@ -41,11 +44,16 @@ public struct ProbeOptions: Hashable, Sendable {
     /// the conntrack entry of an earlier one (an established flow outlives a policy change:
     /// UDP entries for 30–120 s). A port that cannot be bound falls back to the kernel's choice.
     public var firstSourcePort: UInt16?
+    /// The families to probe over (`cnilab probe --family 4|6`); nil: every family any of the
+    /// pods has an address of (IPv4 only in an IPv4 lab, both in a dual-stack one). A pod
+    /// without an address of a probed family counts as not connected.
+    public var families: [IPAddress.Family]?
 
     public init(
         ports: [Int] = [80, 81], protocols: [ProbeProtocol] = [.tcp, .udp], timeoutMilliseconds: Int = 300,
-        firstSourcePort: UInt16? = nil
+        firstSourcePort: UInt16? = nil, families: [IPAddress.Family]? = nil
     ) {
+        self.families = families
         self.ports = ports
         self.protocols = protocols
         self.timeoutMilliseconds = timeoutMilliseconds
@@ -53,6 +61,7 @@ public struct ProbeOptions: Hashable, Sendable {
     }
 
     /// How many source ports one call uses per source pod (`firstSourcePort` advances by this).
+    /// (With several families each family uses the same source ports: their 5-tuples differ by address.)
     public func sourcePortsPerPod(podCount: Int) -> Int { max(podCount - 1, 0) * ports.count * protocols.count }
 }
 
@@ -70,16 +79,21 @@ extension Lab {
         guard options.ports.allSatisfy({ (1...65535).contains($0) }), !options.ports.isEmpty, !options.protocols.isEmpty,
             (1...60_000).contains(options.timeoutMilliseconds)
         else { throw LabError(.invalidArgument, "probe needs ports 1–65535, a protocol and a timeout of 1–60000 ms") }
+        let families = options.families ?? IPAddress.Family.allCases.filter { family in pods.contains { $0.address(of: family) != nil } }
         var plans: [(source: LabPod, namespace: NetworkNamespace, targets: [ProbeTarget])] = []
         for source in pods {
             var targets: [ProbeTarget] = []
-            for destination in pods where destination != source {
-                for port in options.ports {
-                    for proto in options.protocols {
-                        targets.append(
-                            ProbeTarget(
-                                to: destination.qualifiedName, address: destination.address.flatMap { IPv4Address($0) },
-                                port: UInt16(port), protocol: proto))
+            for family in families.isEmpty ? [.v4] : families {
+                var sourceIndex = 0
+                for destination in pods where destination != source {
+                    for port in options.ports {
+                        for proto in options.protocols {
+                            targets.append(
+                                ProbeTarget(
+                                    to: destination.qualifiedName, address: destination.address(of: family).flatMap { IPAddress($0) },
+                                    port: UInt16(port), protocol: proto, family: family, sourceIndex: sourceIndex))
+                            sourceIndex += 1
+                        }
                     }
                 }
             }
@@ -95,7 +109,7 @@ extension Lab {
                         Prober.probe(targets, timeoutMilliseconds: timeout, firstSourcePort: firstSourcePort)
                     }
                     return zip(targets, connected).map {
-                        ProbeResult(from: source, to: $0.to, port: Int($0.port), protocol: $0.protocol, connected: $1)
+                        ProbeResult(from: source, to: $0.to, port: Int($0.port), protocol: $0.protocol, connected: $1, family: $0.family)
                     }
                 }
             }
@@ -104,7 +118,8 @@ extension Lab {
             let order = Dictionary(uniqueKeysWithValues: pods.enumerated().map { ($1.qualifiedName, $0) })
             return results.sorted {
                 ($0.from == $1.from)
-                    ? (order[$0.to]!, $0.port, $0.protocol.rawValue) < (order[$1.to]!, $1.port, $1.protocol.rawValue)
+                    ? ($0.family.rawValue, order[$0.to]!, $0.port, $0.protocol.rawValue)
+                        < ($1.family.rawValue, order[$1.to]!, $1.port, $1.protocol.rawValue)
                     : order[$0.from]! < order[$1.from]!
             }
         }
@@ -113,9 +128,12 @@ extension Lab {
 
 struct ProbeTarget: Sendable {
     var to: String
-    var address: IPv4Address?
+    var address: IPAddress?
     var port: UInt16
     var `protocol`: ProbeProtocol
+    var family: IPAddress.Family = .v4
+    /// The target's offset from ``ProbeOptions/firstSourcePort`` (counted per family).
+    var sourceIndex = 0
 }
 
 /// Plain sockets, non-blocking, all polled together. Runs on a thread inside the source pod.
@@ -127,16 +145,13 @@ enum Prober {
         for (index, target) in targets.enumerated() {
             guard let address = target.address else { continue }
             let type = target.protocol == .tcp ? Int32(SOCK_STREAM.rawValue) : Int32(SOCK_DGRAM.rawValue)
-            let fd = socket(AF_INET, type | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            let domain = address.family == .v4 ? AF_INET : AF_INET6
+            let fd = socket(domain, type | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             guard fd >= 0 else { continue }
-            if let firstSourcePort, let port = UInt16(exactly: Int(firstSourcePort) + index) { bindSourcePort(fd, port) }
-            var socketAddress = sockaddr_in()
-            socketAddress.sin_family = sa_family_t(AF_INET)
-            socketAddress.sin_port = target.port.bigEndian
-            socketAddress.sin_addr.s_addr = address.value.bigEndian
-            let result = withUnsafePointer(to: &socketAddress) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            if let firstSourcePort, let port = UInt16(exactly: Int(firstSourcePort) + target.sourceIndex) {
+                bindSourcePort(fd, port, family: address.family)
             }
+            let result = withSocketAddress(address, port: target.port) { connect(fd, $0, $1) }
             guard result == 0 || errno == EINPROGRESS else { close(fd); continue }
             if target.protocol == .udp { _ = payload.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) } }
             descriptors[index] = pollfd(fd: fd, events: Int16(target.protocol == .tcp ? POLLOUT : POLLIN), revents: 0)
@@ -182,12 +197,32 @@ enum Prober {
     }
 
     /// Binds `fd` to `port` on any address; on failure the kernel picks the port at connect.
-    static func bindSourcePort(_ fd: Int32, _ port: UInt16) {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    static func bindSourcePort(_ fd: Int32, _ port: UInt16, family: IPAddress.Family = .v4) {
+        let any: IPAddress = family == .v4 ? .v4(IPv4Address(0, 0, 0, 0)) : .v6(IPv6Address(bytes: [UInt8](repeating: 0, count: 16))!)
+        _ = withSocketAddress(any, port: port) { bind(fd, $0, $1) }
+    }
+
+    /// Calls `body` with `address:port` as a `sockaddr_in` or `sockaddr_in6`.
+    static func withSocketAddress<T>(_ address: IPAddress, port: UInt16, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
+        switch address {
+        case .v4(let v4):
+            var socketAddress = sockaddr_in()
+            socketAddress.sin_family = sa_family_t(AF_INET)
+            socketAddress.sin_port = port.bigEndian
+            socketAddress.sin_addr.s_addr = v4.value.bigEndian
+            return withUnsafePointer(to: &socketAddress) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+        case .v6(let v6):
+            var socketAddress = sockaddr_in6()
+            socketAddress.sin6_family = sa_family_t(AF_INET6)
+            socketAddress.sin6_port = port.bigEndian
+            withUnsafeMutableBytes(of: &socketAddress.sin6_addr) { raw in
+                for (offset, byte) in v6.bytes.enumerated() { raw[offset] = byte }
+            }
+            return withUnsafePointer(to: &socketAddress) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+            }
         }
     }
 

@@ -53,7 +53,9 @@ public enum BridgeAttachment {
                 let present = Set(try host.addresses(device: name).map(\.network))
                 for address in configuration.gatewayAddresses where !present.contains(address) {
                     do {
-                        try host.addAddress(Address(address), device: name)
+                        // IPv6 gateways skip duplicate address detection, so pods can use them at once.
+                        try host.addAddress(
+                            Address(address, flags: address.family == .v6 ? .noDuplicateAddressDetection : []), device: name)
                     } catch let error as NetlinkError where error.isAlreadyExists {}
                 }
                 if configuration.enablesForwarding, configuration.gatewayAddresses.contains(where: { $0.family == .v4 }),

@@ -14,7 +14,10 @@ public enum PodAddressing {
         let ips = addresses(of: result, interface: interface)
         for ip in ips {
             do {
-                try pod.addAddress(Address(ip.address), device: interface)
+                // IPv6 without duplicate address detection: the address is usable at once (the
+                // node's IPAM made it unique), as Calico and the routed attachment have it.
+                try pod.addAddress(
+                    Address(ip.address, flags: ip.address.family == .v6 ? .noDuplicateAddressDetection : []), device: interface)
             } catch let error as NetlinkError where error.isAlreadyExists {
             } catch {
                 throw CNIError(.internal, "failed to add \(ip.address) to \(interface)", details: "\(error)")

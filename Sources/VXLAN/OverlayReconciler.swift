@@ -24,10 +24,15 @@ public struct OverlayReconciler: Hashable, Sendable {
     public var underlayDevice: InterfaceName?
     public var underlayNetwork: IPNetwork?
     public var routes: RouteReconciler
+    /// The family the overlay carries: its peers' subnets, underlay addresses, neighbour
+    /// entries and routes are of this family; others are ignored (flannel runs one reconciler
+    /// per VTEP: `flannel.1` for IPv4, `flannel-v6.1` for IPv6).
+    public var family: IPAddress.Family
 
     public init(device: InterfaceName, localSubnet: IPNetwork? = nil, directRouting: Bool = false,
                 underlayDevice: InterfaceName? = nil, underlayNetwork: IPNetwork? = nil,
-                routes: RouteReconciler = RouteReconciler(protocolTag: .flannelOverlay)) {
+                routes: RouteReconciler = RouteReconciler(protocolTag: .flannelOverlay), family: IPAddress.Family = .v4) {
+        self.family = family
         self.device = device
         self.localSubnet = localSubnet
         self.directRouting = directRouting
@@ -42,12 +47,12 @@ public struct OverlayReconciler: Hashable, Sendable {
         return underlayNetwork.contains(peer.underlayAddress)
     }
 
-    /// The peers that count: not this node's subnet, IPv4, first of duplicate subnets.
+    /// The peers that count: not this node's subnet, of ``family``, first of duplicate subnets.
     func effectivePeers(_ peers: [OverlayPeer]) -> [OverlayPeer] {
         var seen = Set<IPNetwork>()
         return peers.filter { peer in
-            peer.subnet.network != localSubnet?.network && peer.subnet.family == .v4
-                && peer.underlayAddress.family == .v4 && seen.insert(peer.subnet.network).inserted
+            peer.subnet.network != localSubnet?.network && peer.subnet.family == family
+                && peer.underlayAddress.family == family && seen.insert(peer.subnet.network).inserted
         }
     }
 
@@ -69,7 +74,8 @@ public struct OverlayReconciler: Hashable, Sendable {
         var wantedNeighbors: [IPAddress: MACAddress] = [:]
         for peer in tunnelled { wantedNeighbors[peer.vtepAddress] = peer.vtepMACAddress }
         var satisfied = Set<IPAddress>()
-        for neighbor in current.neighbors where neighbor.family == .ipv4 && !neighbor.flags.contains(.proxy) {
+        let neighborFamily: Neighbor.Family = family == .v6 ? .ipv6 : .ipv4
+        for neighbor in current.neighbors where neighbor.family == neighborFamily && !neighbor.flags.contains(.proxy) {
             guard let address = neighbor.address else { continue }
             if let mac = wantedNeighbors[address], neighbor.macAddress == mac, neighbor.state.contains(.permanent) {
                 satisfied.insert(address)
@@ -104,10 +110,10 @@ public struct OverlayReconciler: Hashable, Sendable {
     /// Reads the overlay's current state from the kernel.
     public func currentState(handle: NetlinkHandle) throws(VXLANError) -> OverlayState {
         do {
-            let owned = try handle.routes(family: .v4, table: routes.table, protocolTag: routes.protocolTag)
+            let owned = try handle.routes(family: family, table: routes.table, protocolTag: routes.protocolTag)
             guard try handle.linkIfPresent(named: device) != nil else { return OverlayState(routes: owned) }
             return OverlayState(
-                routes: owned, neighbors: try handle.neighbors(family: .ipv4, device: device),
+                routes: owned, neighbors: try handle.neighbors(family: family == .v6 ? .ipv6 : .ipv4, device: device),
                 forwardingEntries: try handle.forwardingEntries(device: device))
         } catch let error as NetlinkError {
             throw VXLANError(.kernelRefused, "reading the overlay state of \(device)", underlying: error)

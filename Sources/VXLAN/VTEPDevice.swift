@@ -5,7 +5,8 @@ import Routing
 /// The VXLAN tunnel endpoint of a node, as flannel's vxlan backend makes it: `flannel.<VNI>`,
 /// VNI 1, UDP port 8472, no learning (the overlay reconciler programs every peer), MTU = the
 /// underlay's MTU − 50, the address = the node subnet's network address /32, and a MAC that
-/// survives restarts.
+/// survives restarts. With an IPv6 subnet and an IPv6 underlay address it is flannel's IPv6
+/// VTEP `flannel-v6.<VNI>` (MTU = underlay − 70, address = the subnet's network address /128).
 ///
 /// ```swift
 /// let vtep = try VTEPDevice(nodeName: "node-1", subnet: "10.244.1.0/24", underlayDevice: "eth0",
@@ -37,11 +38,12 @@ public struct VTEPDevice: Hashable, Sendable {
     ) throws(VXLANError) {
         guard identifier < 1 << 24 else { throw VXLANError(.invalidConfiguration, "VNI \(identifier) is not below 2^24") }
         guard port != 0 else { throw VXLANError(.invalidConfiguration, "UDP port 0") }
-        guard underlayMTU - Self.encapsulationOverhead >= 68 else {
+        guard underlayMTU - Encapsulation.vxlan.overhead(underlay: underlayAddress.family) >= (subnet.family == .v6 ? 1280 : 68) else {
             throw VXLANError(.invalidConfiguration, "underlay MTU \(underlayMTU) leaves no room for VXLAN")
         }
-        guard subnet.family == .v4, underlayAddress.family == .v4 else {
-            throw VXLANError(.invalidConfiguration, "the flannel VTEP is IPv4 (subnet \(subnet), underlay \(underlayAddress))")
+        guard subnet.family == underlayAddress.family else {
+            throw VXLANError(
+                .invalidConfiguration, "a flannel VTEP carries one family over the same family (subnet \(subnet), underlay \(underlayAddress))")
         }
         self.identifier = identifier
         self.port = port
@@ -52,14 +54,29 @@ public struct VTEPDevice: Hashable, Sendable {
         self.underlayMTU = underlayMTU
     }
 
-    /// ``deviceName``, else `flannel.<VNI>`.
-    public var name: InterfaceName { deviceName ?? (try! InterfaceName("flannel.\(identifier)")) }
-    /// The underlay MTU minus the encapsulation.
-    public var mtu: Int { underlayMTU - Self.encapsulationOverhead }
+    /// The family the VTEP carries (and its underlay uses).
+    public var family: IPAddress.Family { subnet.family }
+
+    /// ``deviceName``, else `flannel.<VNI>` (`flannel-v6.<VNI>` for IPv6).
+    public var name: InterfaceName { deviceName ?? Self.flannelName(identifier: identifier, family: family) }
+
+    /// flannel's VTEP name: `flannel.<VNI>`, `flannel-v6.<VNI>`.
+    public static func flannelName(identifier: UInt32, family: IPAddress.Family) -> InterfaceName {
+        try! InterfaceName(family == .v6 ? "flannel-v6.\(identifier)" : "flannel.\(identifier)")
+    }
+
+    /// The underlay MTU minus the encapsulation (50 bytes over IPv4, 70 over IPv6).
+    public var mtu: Int { underlayMTU - Encapsulation.vxlan.overhead(underlay: underlayAddress.family) }
     /// The VTEP address: the subnet's network address (`10.244.1.0`).
     public var address: IPAddress { subnet.network.address }
     /// The MAC a new device gets: derived from node name and VNI, so it is stable.
-    public var derivedMACAddress: MACAddress { MACAddress.derived(from: Array("\(nodeName)/vxlan/\(identifier)".utf8)) }
+    /// (The IPv6 VTEP's differs from the IPv4 one's.)
+    public var derivedMACAddress: MACAddress { Self.derivedMACAddress(nodeName: nodeName, identifier: identifier, family: family) }
+
+    /// The stable MAC of node `nodeName`'s VTEP of `family` (what ``derivedMACAddress`` is).
+    public static func derivedMACAddress(nodeName: String, identifier: UInt32, family: IPAddress.Family) -> MACAddress {
+        MACAddress.derived(from: Array("\(nodeName)/vxlan\(family == .v6 ? "-v6" : "")/\(identifier)".utf8))
+    }
 
     /// What the device must be created with.
     public var specification: LinkSpecification {
@@ -106,10 +123,12 @@ public struct VTEPDevice: Hashable, Sendable {
                 created = true
             }
             let wanted = IPNetwork(host: address)
-            for existing in try handle.addresses(family: .v4, device: name) where existing.network != wanted {
+            // Other addresses of the family go (an older lease's); the kernel's IPv6 link-local stays.
+            for existing in try handle.addresses(family: family, device: name)
+            where existing.network != wanted && !(family == .v6 && existing.scope == .link) {
                 try handle.deleteAddressIfPresent(existing, device: name)
             }
-            try handle.replaceAddress(Address(wanted), device: name)
+            try handle.replaceAddress(Address(wanted, flags: family == .v6 ? .noDuplicateAddressDetection : []), device: name)
             try handle.setLinkUp(name)
             return State(name: name, macAddress: mac, mtu: mtu, address: address, created: created)
         } catch let error as NetlinkError {

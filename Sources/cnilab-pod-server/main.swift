@@ -12,10 +12,27 @@ func fail(_ message: String) -> Never {
     exit(1)
 }
 
+/// A socket bound to `port` on every address: IPv6 with IPv4-mapped addresses (one socket for
+/// both families, so dual-stack and IPv6-only pods are served), or IPv4 alone where the
+/// namespace has no IPv6.
 func bound(_ type: Int32, port: UInt16) -> Int32 {
-    let fd = socket(AF_INET, type | Int32(SOCK_CLOEXEC.rawValue), 0)
-    guard fd >= 0 else { fail("socket") }
+    var fd = socket(AF_INET6, type | Int32(SOCK_CLOEXEC.rawValue), 0)
     var one: Int32 = 1
+    var zero: Int32 = 0
+    if fd >= 0 {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &zero, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in6()
+        address.sin6_family = sa_family_t(AF_INET6)
+        address.sin6_port = port.bigEndian
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+        }
+        if result == 0 { return listening(fd, type, port) }
+        close(fd)
+    }
+    fd = socket(AF_INET, type | Int32(SOCK_CLOEXEC.rawValue), 0)
+    guard fd >= 0 else { fail("socket") }
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
@@ -25,6 +42,10 @@ func bound(_ type: Int32, port: UInt16) -> Int32 {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
     guard result == 0 else { fail("bind port \(port)") }
+    return listening(fd, type, port)
+}
+
+func listening(_ fd: Int32, _ type: Int32, _ port: UInt16) -> Int32 {
     if type == Int32(SOCK_STREAM.rawValue) { guard listen(fd, 128) == 0 else { fail("listen \(port)") } }
     return fd
 }

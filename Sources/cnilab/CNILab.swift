@@ -78,6 +78,8 @@ struct Up: AsyncParsableCommand {
     @Option(help: "weave: underlay networks whose traffic needs no encryption (comma-separated CIDRs).") var trustedSubnets: String?
     @Option(help: "Spread the nodes round-robin over N underlay subnets joined by a router that routes only the underlay, as a cloud VPC does (default 1).")
     var underlaySubnets = 1
+    @Option(help: "The pods' address families: ipv4 (default), ipv6 or dual; with ipv6 and dual the underlay also gets IPv6 (fd77::/64).")
+    var ipFamily = LabIPFamily.ipv4
     @Flag(help: .hidden) var standInAgent = false
     @Flag(help: "Run a Kubernetes API server and swift-kube-sync in the fabric namespace; pods, labels and NetworkPolicies then go through the API (see `cnilab kubeconfig`).")
     var kube = false
@@ -104,11 +106,11 @@ struct Up: AsyncParsableCommand {
         if plugin != .weave, secretFile != nil || trustedSubnets != nil {
             throw ValidationError("--secret-file and --trusted-subnets are options of --plugin weave")
         }
-        Output.progress("creating lab '\(options.lab)' (\(profile), \(nodes) nodes\(underlaySubnets > 1 ? " over \(underlaySubnets) underlay subnets" : ""), \(store.rawValue)\(etcdTls ? " TLS" : "") store\(kube ? ", Kubernetes API" : ""))…")
+        Output.progress("creating lab '\(options.lab)' (\(profile), \(nodes) nodes\(underlaySubnets > 1 ? " over \(underlaySubnets) underlay subnets" : "")\(ipFamily == .ipv4 ? "" : ", \(ipFamily)"), \(store.rawValue)\(etcdTls ? " TLS" : "") store\(kube ? ", Kubernetes API" : ""))…")
         let lab = try await Lab.up(
             LabConfiguration(name: options.lab, stateDirectory: options.directory, profile: profile, nodeCount: nodes, store: store,
                 progress: { Output.progress("  " + $0) }, kubernetes: kube, etcdTLS: etcdTls,
-                underlaySubnets: underlaySubnets))
+                underlaySubnets: underlaySubnets, ipFamily: ipFamily))
         for node in await lab.nodes() {
             print("node \(node.index) \(node.name) \(node.underlayAddress) subnet \(node.subnet ?? "-") agent \(node.agent.rawValue)")
         }
@@ -118,6 +120,7 @@ struct Up: AsyncParsableCommand {
 extension LabStoreKind: ExpressibleByArgument {}
 extension FlannelBackend: ExpressibleByArgument {}
 extension CalicoVXLANMode: ExpressibleByArgument {}
+extension LabIPFamily: ExpressibleByArgument {}
 
 struct Down: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Remove every namespace, process and file of the lab.")
@@ -146,6 +149,7 @@ struct Status: AsyncParsableCommand {
         var store: String
         var nodes: [Node]
         var pods: Int
+        var ipFamily: String
     }
 
     func run() async throws {
@@ -155,9 +159,10 @@ struct Status: AsyncParsableCommand {
                 Document(
                     lab: status.lab, plugin: status.plugin, store: status.store,
                     nodes: status.nodes.map { .init(index: $0.index, name: $0.name, agent: $0.agent.rawValue, subnet: $0.subnet) },
-                    pods: status.pods))
+                    pods: status.pods, ipFamily: status.ipFamily.rawValue))
         } else {
-            print("lab \(status.lab): plugin \(status.plugin), store \(status.store), \(status.pods) pods")
+            let family = status.ipFamily == .ipv4 ? "" : ", IP family \(status.ipFamily)"
+            print("lab \(status.lab): plugin \(status.plugin), store \(status.store), \(status.pods) pods\(family)")
             for node in status.nodes {
                 print("  node \(node.index) \(node.name) \(node.underlayAddress) subnet \(node.subnet ?? "-") agent \(node.agent.rawValue)")
             }

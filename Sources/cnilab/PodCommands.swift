@@ -61,6 +61,8 @@ struct PodCommand: AsyncParsableCommand {
                 var name: String
                 var node: Int
                 var ip: String?
+                /// Every address of the pod (IPv4 first).
+                var ips: [String]
                 var labels: [String: String]
             }
             var pods: [Pod]
@@ -70,11 +72,12 @@ struct PodCommand: AsyncParsableCommand {
             let pods = try await options.open().pods()
             if json {
                 try Output.json(
-                    Document(pods: pods.map { .init(namespace: $0.namespace, name: $0.name, node: $0.node, ip: $0.address, labels: $0.labels) }))
+                    Document(pods: pods.map { .init(namespace: $0.namespace, name: $0.name, node: $0.node, ip: $0.address, ips: $0.addresses, labels: $0.labels) }))
             } else {
                 for pod in pods {
                     let labels = pod.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
-                    print("\(pod.qualifiedName)\tnode \(pod.node)\t\(pod.address ?? "-")\t\(labels)")
+                    let addresses = pod.addresses.isEmpty ? pod.address ?? "-" : pod.addresses.joined(separator: ",")
+                    print("\(pod.qualifiedName)\tnode \(pod.node)\t\(addresses)\t\(labels)")
                 }
             }
         }
@@ -130,9 +133,15 @@ struct Probe: AsyncParsableCommand {
     @Option(help: "Comma-separated ports.") var ports = "80,81"
     @Option(help: "Comma-separated: tcp,udp.") var protocols = "tcp,udp"
     @Option(name: .customLong("timeout-ms")) var timeoutMilliseconds = 300
+    @Option(help: "Probe over IPv4 (4) or IPv6 (6) only (default: every family the pods have addresses of).")
+    var family: Int?
     @Flag var json = false
 
     struct Document: Encodable { var results: [ProbeResult] }
+
+    func validate() throws {
+        if let family, family != 4, family != 6 { throw ValidationError("--family is 4 or 6, not \(family)") }
+    }
 
     func run() async throws {
         let portList = try ports.split(separator: ",").map { text -> Int in
@@ -144,7 +153,9 @@ struct Probe: AsyncParsableCommand {
             return value
         }
         let results = try await options.open().probe(
-            ProbeOptions(ports: portList, protocols: protocolList, timeoutMilliseconds: timeoutMilliseconds))
+            ProbeOptions(
+                ports: portList, protocols: protocolList, timeoutMilliseconds: timeoutMilliseconds,
+                families: family.map { [$0 == 6 ? .v6 : .v4] }))
         if json {
             try Output.json(Document(results: results))
         } else {
@@ -176,7 +187,7 @@ enum ProbeMatrix {
         let connected = results.filter(\.connected).count
         Swift.print("\(connected)/\(results.count) connected")
         for failure in results where !failure.connected {
-            Swift.print("  not connected: \(failure.from) -> \(failure.to) \(failure.protocol.rawValue)/\(failure.port)")
+            Swift.print("  not connected: \(failure.from) -> \(failure.to) \(failure.protocol.rawValue)/\(failure.port)\(failure.family == .v6 ? " over IPv6" : "")")
         }
     }
 }

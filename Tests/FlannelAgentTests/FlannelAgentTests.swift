@@ -30,6 +30,25 @@ struct FlannelAgentUnitTests {
         #expect(contents.rules[1].description.contains("masquerade"))
     }
 
+    @Test("masquerade table, dual-stack and IPv6-only: the same rules for ip6, multicast ff00::/8 excluded")
+    func masqueradeIPv6() throws {
+        let dual = try Masquerade.contents(network: try IPNetwork(parsing: "10.244.0.0/16"), ipv6Network: try IPNetwork(parsing: "fd00:10:244::/56"))
+        #expect(dual.rules.count == 4)
+        #expect(dual.rules[2].description.contains("fd00:10:244::/56") && dual.rules[2].description.contains("return"))
+        #expect(dual.rules[3].description.contains("ff00::/8") && dual.rules[3].description.contains("masquerade"))
+        let ipv6Only = try Masquerade.contents(network: nil, ipv6Network: try IPNetwork(parsing: "fd00:10:244::/56"))
+        #expect(ipv6Only.rules.count == 2 && ipv6Only.rules.allSatisfy { !$0.description.contains("10.244.0.0") })
+    }
+
+    @Test("--public-ipv6 must be an IPv6 address")
+    func publicIPv6() throws {
+        let required = ["--node", "n1", "--iface", "eth0", "--store", "file:/nonexistent"]
+        #expect(try SwiftFlanneld.parse(required + ["--public-ipv6", "fd77::10"]).publicIpv6 == "fd77::10")
+        for bad in ["192.168.77.10", "banana"] {
+            #expect(throws: (any Error).self, "\(bad)") { try SwiftFlanneld.parse(required + ["--public-ipv6", bad]) }
+        }
+    }
+
     @Test("--listen parsing (AgentHTTP's ListenAddress; a bad value is a usage error)")
     func listen() throws {
         let required = ["--node", "n1", "--iface", "eth0", "--store", "file:/nonexistent"]

@@ -26,7 +26,8 @@ import Testing
     @Test func toleratesCommentsQuotesBlanksAndOtherKeys() throws {
         let text = "# written by flanneld\nFLANNEL_IPV6_NETWORK=fd00::/48\n\nFLANNEL_NETWORK=\"10.0.0.0/8\"\r\n  FLANNEL_SUBNET=10.3.4.1/24  \n"
         let environment = try SubnetEnvironment(parsing: text)
-        #expect(environment.network == IPNetwork("10.0.0.0/8") && environment.subnet.network == IPNetwork("10.3.4.0/24"))
+        #expect(environment.network == IPNetwork("10.0.0.0/8") && environment.subnet?.network == IPNetwork("10.3.4.0/24"))
+        #expect(environment.ipv6Network == nil, "an incomplete IPv6 pair is ignored")
         #expect(environment.mtu == nil && !environment.ipMasquerade)
     }
 

@@ -60,12 +60,14 @@ import TestSupport
         #expect(pods.count == 3)
         #expect(Set(pods.map { "\($0["namespace"]!)/\($0["name"]!)" }) == ["x/a", "x/b", "y/c"])
         let podShapes = Set(pods.map { $0.keys.sorted() })
-        #expect(podShapes == [["ip", "labels", "name", "namespace", "node"]])
+        #expect(podShapes == [["ip", "ips", "labels", "name", "namespace", "node"]])
+        #expect(pods.allSatisfy { ($0["ips"] as? [String]) == ($0["ip"] as? String).map { [$0] } }, "an IPv4 lab: ips is [ip]")
         #expect(pods.first { $0["name"] as? String == "a" }?["labels"] as? [String: String] == ["app": "web", "tier": "front"])
 
         let status = try run("status", "--json").json
         #expect(status["lab"] as? String == lab && status["plugin"] as? String == "reference")
         #expect((status["store"] as? String)?.hasPrefix("file:") == true && status["pods"] as? Int == 3)
+        #expect(status["ipFamily"] as? String == "ipv4")
         let nodes = try #require(status["nodes"] as? [[String: Any]])
         #expect(nodes.map { $0["index"] as? Int } == [0, 1])
         let nodeShapes = Set(nodes.map { $0.keys.sorted() })
@@ -77,7 +79,8 @@ import TestSupport
         let results = try #require(probe.json["results"] as? [[String: Any]])
         #expect(results.count == 24)
         let shapes = Set(results.map { $0.keys.sorted() })
-        #expect(shapes == [["connected", "from", "port", "protocol", "to"]])
+        #expect(shapes == [["connected", "family", "from", "port", "protocol", "to"]])
+        #expect(results.allSatisfy { $0["family"] as? String == "4" })
         let connected = results.filter { $0["connected"] as? Bool == true }
         #expect(connected.count == results.count)
         #expect(try run("probe", "--ports", "80", "--protocols", "udp").output.contains("6/6 connected"))

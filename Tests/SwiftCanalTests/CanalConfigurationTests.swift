@@ -13,7 +13,7 @@ struct CanalConfigurationTests {
         func load(_ text: String) throws -> (subnet: String, mtu: Int?) {
             try text.write(toFile: path, atomically: true, encoding: .utf8)
             let loaded = try SwiftCanalPlugin.loadSubnet(path)
-            return (loaded.subnet.description, loaded.mtu)
+            return (loaded.subnets.map(\.description).joined(separator: ","), loaded.mtu)
         }
         do throws(CNIError) {
             _ = try SwiftCanalPlugin.loadSubnet(path)
@@ -23,6 +23,8 @@ struct CanalConfigurationTests {
         }
         let loaded = try load("FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.3.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n")
         #expect(loaded.subnet == "10.244.3.0/24" && loaded.mtu == 1450)
+        let dual = try load("FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.3.1/24\nFLANNEL_IPV6_NETWORK=fd00:10:244::/56\nFLANNEL_IPV6_SUBNET=fd00:10:244:3::1/64\n")
+        #expect(dual.subnet == "10.244.3.0/24,fd00:10:244:3::/64")
         for bad in ["FLANNEL_NETWORK=10.244.0.0/16\n", "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.3.1/31\n",
                     "FLANNEL_NETWORK=fd00::/48\nFLANNEL_SUBNET=fd00:0:0:1::1/64\n"] {
             try bad.write(toFile: path, atomically: true, encoding: .utf8)

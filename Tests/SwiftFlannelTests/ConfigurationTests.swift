@@ -23,8 +23,19 @@ import Testing
         try "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n"
             .write(toFile: path, atomically: true, encoding: .utf8)
         let network = try PodNetwork(settings: Self.settings(subnetFile: path))
-        #expect(network.subnet == IPNetwork("10.244.1.0/24") && network.gateway == IPNetwork("10.244.1.1/24"))
-        #expect(network.clusterNetwork == IPNetwork("10.244.0.0/16") && network.mtu == 1450)
+        #expect(network.families.count == 1)
+        #expect(network.families[0].subnet == IPNetwork("10.244.1.0/24") && network.families[0].gateway == IPNetwork("10.244.1.1/24"))
+        #expect(network.families[0].clusterNetwork == IPNetwork("10.244.0.0/16") && network.mtu == 1450)
+        // Dual-stack and IPv6-only: a family each, IPv4 first; the gateway is each subnet's first host.
+        try "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_IPV6_NETWORK=fd00:10:244::/56\nFLANNEL_IPV6_SUBNET=fd00:10:244:1::1/64\n"
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let dual = try PodNetwork(settings: Self.settings(subnetFile: path))
+        #expect(dual.families.map(\.subnet) == [IPNetwork("10.244.1.0/24"), IPNetwork("fd00:10:244:1::/64")])
+        #expect(dual.families[1].gateway == IPNetwork("fd00:10:244:1::1/64") && dual.families[1].clusterNetwork == IPNetwork("fd00:10:244::/56"))
+        try "FLANNEL_IPV6_NETWORK=fd00:10:244::/56\nFLANNEL_IPV6_SUBNET=fd00:10:244:2::1/64\nFLANNEL_MTU=1430\n"
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let ipv6Only = try PodNetwork(settings: Self.settings(subnetFile: path))
+        #expect(ipv6Only.families.map(\.subnet) == [IPNetwork("fd00:10:244:2::/64")] && ipv6Only.mtu == 1430)
         for bad in ["FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/31", "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=banana"] {
             try bad.write(toFile: path, atomically: true, encoding: .utf8)
             do {
