@@ -19,7 +19,7 @@ actor NodeAgent: Service {
     let node: String
     /// The node's BGP addresses (``NodeAddresses``); ``address`` is the one sessions run between.
     let addresses: NodeAddresses
-    var address: IPAddress { addresses.primary }
+    nonisolated var address: IPAddress { addresses.primary }
     /// FELIX_IPV6SUPPORT: IPv6 masquerade for IPv6 pools with `natOutgoing`.
     let ipv6Support: Bool
     let configuration: NodeConfiguration

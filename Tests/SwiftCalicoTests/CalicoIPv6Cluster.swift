@@ -29,7 +29,8 @@ final class CalicoIPv6Cluster: @unchecked Sendable {
     func nodeIPv4(_ index: Int) -> String { "192.168.100.\(11 + index)" }
     func nodeIPv6(_ index: Int) -> String { "fd00:100::\(11 + index)" }
 
-    init(family: Family, fabric: NetworkNamespace, nodes: [NetworkNamespace], directory: String) throws {
+    /// `peers`: the configuration file's global peers (JSON array), e.g. a bird2 in the fabric.
+    init(family: Family, fabric: NetworkNamespace, nodes: [NetworkNamespace], directory: String, peers: String = "[]") throws {
         self.family = family
         self.fabric = fabric
         self.nodes = nodes
@@ -55,7 +56,7 @@ final class CalicoIPv6Cluster: @unchecked Sendable {
         let config = """
             {"bgp":{"asNumber":64512,"nodeToNodeMeshEnabled":true,"listenPort":179,"holdTime":3,"keepaliveTime":1,
                     "gracefulRestartTime":5,"connectRetryTime":1},
-             "ipPools":\(pools)}
+             "peers":\(peers), "ipPools":\(pools)}
             """
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
     }

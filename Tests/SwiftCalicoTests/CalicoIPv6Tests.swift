@@ -42,7 +42,7 @@ import TestSupport
                     try cluster.bgpRoutes(index, ipv6: false)[blocks[other][0]] == cluster.nodeIPv4(other)
                         && cluster.bgpRoutes(index, ipv6: true)[blocks[other][1]] == cluster.nodeIPv6(other)
                 }
-                #expect(learned, "node \(index + 1): \(try cluster.bgpRoutes(index, ipv6: true))\n\(cluster.agentLog(index))")
+                #expect(learned, "node \(index + 1): \((try? cluster.bgpRoutes(index, ipv6: true)) ?? [:])\n\(cluster.agentLog(index))")
                 #expect(try cluster.nodes[index].ip(["-6", "route", "show", "proto", "93"]).contains("blackhole \(blocks[index][1])"))
             }
             for (source, target) in [(0, 1), (1, 0)] {
@@ -90,7 +90,7 @@ import TestSupport
                 let learned = try await eventually(within: 30) {
                     try cluster.bgpRoutes(index, ipv6: true)[blocks[other]] == cluster.nodeIPv6(other)
                 }
-                #expect(learned, "node \(index + 1): \(try cluster.bgpRoutes(index, ipv6: true))\n\(cluster.agentLog(index))")
+                #expect(learned, "node \(index + 1): \((try? cluster.bgpRoutes(index, ipv6: true)) ?? [:])\n\(cluster.agentLog(index))")
             }
             #expect(try pods[0].ping(addresses[1], waitSeconds: 2))
             #expect(try pods[1].ping(addresses[0], waitSeconds: 2))
@@ -133,6 +133,51 @@ import TestSupport
             let noPool = NetworkConfigurationList(cniVersion: "1.0.0", name: "k8s-pod-network", plugins: [plugin])
             let poolError = await cniError { _ = try await harness.runtime.add(noPool, harness.attachment("no-pool", pod: good)) }
             #expect(poolError?.code == .invalidNetworkConfig && poolError?.message.contains("assign_ipv6") == true, "\(String(describing: poolError))")
+        }
+    }
+
+    /// Interop: bird2 in the fabric peers with a dual-stack swift-calico-node over IPv4
+    /// (eBGP, a global peer of the configuration file) and learns the node's IPv6 block with
+    /// the node's IPv6 address as next hop, and its IPv4 block via its IPv4 address.
+    @Test(.privileged) func bird2LearnsTheIPv6BlockWithTheNodesIPv6NextHop() async throws {
+        let directory = try TestDirectories.temporary(prefix: "swcni-calico6-")
+        defer { TestDirectories.remove(directory) }
+        try await NamespaceFixture.with(count: 3) { namespaces in
+            let cluster = try CalicoIPv6Cluster(
+                family: .dual, fabric: namespaces[0], nodes: [namespaces[1]], directory: directory,
+                peers: #"[{"peerIP":"192.168.100.254","asNumber":65001}]"#)
+            defer { cluster.stopAll() }
+            let bird = """
+                router id 192.168.100.254;
+                protocol device { scan time 1; }
+                protocol bgp calico {
+                  local 192.168.100.254 as 65001;
+                  neighbor 192.168.100.11 as 64512;
+                  hold time 6; connect retry time 1;
+                  ipv4 { import all; export none; };
+                  ipv6 { import all; export none; };
+                }
+                """
+            try bird.write(toFile: directory + "/bird.conf", atomically: true, encoding: .utf8)
+            let daemon = try cluster.fabric.launchProcess(
+                "/usr/sbin/bird", arguments: ["-f", "-c", directory + "/bird.conf", "-s", directory + "/bird.ctl"],
+                standardError: .file(directory + "/bird.log"))
+            defer { _ = daemon.terminate(graceMilliseconds: 3_000) }
+            let result = try await cluster.addPod(namespaces[2], node: 0, id: "pod-1")
+            let blocks = try result.ips.map { try CalicoIPv6Cluster.block(of: $0.address.address) }
+            try cluster.startAgent(0)
+            func routes() -> String {
+                let output = try? cluster.fabric.runProcess(
+                    "/usr/sbin/birdc", arguments: ["-s", directory + "/bird.ctl", "show", "route", "protocol", "calico"],
+                    timeoutMilliseconds: 5_000)
+                return output.map { String(decoding: $0.standardOutput, as: UTF8.self) } ?? ""
+            }
+            let learned = await eventually(within: 30) {
+                let text = routes()
+                return blocks.count == 2 && text.contains(blocks[1]) && text.contains("via fd00:100::11")
+                    && text.contains(blocks[0]) && text.contains("via 192.168.100.11")
+            }
+            #expect(learned, "bird: \(routes())\n\(cluster.agentLog(0))")
         }
     }
 }
