@@ -36,7 +36,7 @@ struct EnforcerIPv6Tests {
           podSelector: {matchLabels: {app: web}}
           ingress: [{from: [{ipBlock: {cidr: "fd00:66::/64", except: ["fd00:66::13/128"]}}]}]
         """)
-    static let bySelector = policy("web", """
+    static let bySelector = policy("web-clients", """
           podSelector: {matchLabels: {app: web}}
           ingress: [{from: [{podSelector: {matchLabels: {app: client}}}]}]
         """)

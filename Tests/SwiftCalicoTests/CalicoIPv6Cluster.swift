@@ -16,7 +16,7 @@ final class CalicoIPv6Cluster: @unchecked Sendable {
     enum Family { case dual, ipv6 }
 
     static let pool4 = "10.244.0.0/16"
-    static let pool6 = "fd00:10:244::/56"
+    static let pool6 = "fd00:10:244::/104"
 
     let family: Family
     let fabric: NetworkNamespace
