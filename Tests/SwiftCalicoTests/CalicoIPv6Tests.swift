@@ -47,7 +47,8 @@ import TestSupport
             }
             for (source, target) in [(0, 1), (1, 0)] {
                 for address in addresses[target] {
-                    #expect(try pods[source].ping(address, waitSeconds: 2), "pod \(source + 1) -> \(address)")
+                    let reached = try await eventually(within: 10) { try pods[source].ping(address, waitSeconds: 1) }
+                    #expect(reached, "pod \(source + 1) -> \(address)\n\(cluster.agentLog(0))\n\(cluster.agentLog(1))")
                 }
             }
             // The node record carries the IPv6 address (Calico's ipv6Address); IPv6 masquerade.
