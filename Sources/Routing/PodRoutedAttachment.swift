@@ -10,7 +10,8 @@ import NetPrimitives
 /// (`ip route add POD/32 dev cali… scope link proto P`). Proxy ARP answers only when the node
 /// forwards IPv4 and has a route for 169.254.1.1 (its default route), and pod traffic leaves
 /// the node only when it forwards: both are the node's business (its agent's, or the
-/// plugin's), not this attachment's.
+/// plugin's), not this attachment's. IPv6 addresses get Calico's link-local gateway
+/// fe80::ecee:eeff:feee:eeee (``ipv6Gateway``; see PodRoutedAttachment+IPv6.swift).
 ///
 /// ```swift
 /// let veth = PodAttachment(containerID: "c1", interfaceName: "eth0", podNamespace: pod, mtu: 1440,
