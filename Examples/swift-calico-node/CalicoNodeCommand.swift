@@ -45,7 +45,10 @@ extension CalicoNodeCommand {
         @Option(help: "The datastore: file:DIR or etcd:URL[,URL…].") var store: String
         @OptionGroup var etcd: EtcdOptions
         @Option(help: "ADDR:PORT to serve /healthz and /metrics on.") var listen: String?
-        @Option(help: "The node's IPv4 address (default: autodetected, see --ip-autodetection-method).") var address: String?
+        @Option(help: "Calico's IP: the node's IPv4 address, autodetect (see --ip-autodetection-method) or none (IPv6-only) (default: $IP, else autodetect).")
+        var address: String?
+        @Option(help: "Calico's IP6: the node's IPv6 address, autodetect ($IP6_AUTODETECTION_METHOD, else first-found) or none (default: $IP6, else none).")
+        var address6: String?
         @Option(help: "Calico's IP_AUTODETECTION_METHOD: first-found, interface=REGEX[,REGEX], skip-interface=REGEX[,REGEX], can-reach=DEST or cidr=CIDR[,CIDR] (default: $IP_AUTODETECTION_METHOD, else first-found).")
         var ipAutodetectionMethod: String?
         @Option(help: "Resync interval in milliseconds.") var resyncIntervalMs = 1000
@@ -60,55 +63,51 @@ extension CalicoNodeCommand {
         func run() async throws {
             var logger = Logger(label: "swift-calico-node")
             logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-            let configuration = try NodeConfiguration.load(path: config)
+            let environment = ProcessInfo.processInfo.environment
+            var configuration = try NodeConfiguration.load(path: config)
+            try configuration.addEnvironmentPools(environment)
             let namespace = try NetworkNamespace.current()
             let netlink = try NetlinkHandle(namespace: namespace)
-            let nodeAddress: IPv4Address
-            if let address {
-                guard let parsed = IPv4Address(address) else { throw ValidationError("invalid --address \(address)") }
-                nodeAddress = parsed
-            } else {
-                let method = ipAutodetectionMethod ?? ProcessInfo.processInfo.environment["IP_AUTODETECTION_METHOD"] ?? "first-found"
-                let choice = try UnderlayDetection(calicoMethod: method).choose(in: try UnderlayInventory.read(netlink))
-                guard case .v4(let detected) = choice.address.address else { throw ValidationError("no IPv4 address found: pass --address") }
-                nodeAddress = detected
-                // Routed (BGP) pods need no encapsulation: their MTU is the interface's.
-                logger.info("autodetected \(choice.address) on \(choice.interface) (\(method)); pod MTU \(choice.podMTU(.none))")
-            }
-            let routerID = try configuration.bgp.routerID.map { text in
-                guard let parsed = IPv4Address(text) else { throw ValidationError("invalid bgp.routerID \(text)") }
-                return parsed
-            } ?? nodeAddress
+            let addresses = try NodeAddresses.resolve(
+                address: address, address6: address6, autodetectionMethod: ipAutodetectionMethod, environment: environment,
+                netlink: netlink, logger: logger)
+            let ipv6Support = NodeConfiguration.ipv6Support(environment, addresses: addresses)
+            let routerID = try NodeAddresses.routerID(configured: configuration.bgp.routerID, addresses: addresses, node: node)
             let listenAddress = try listen.map(Self.parseListen)
             let metrics = PrometheusExposition()
             MetricsSystem.bootstrap(metrics.factory)
             let store = try StoreLocation.open(self.store, security: etcd.security)
-            try netlink.setIPForwarding(true)
+            if addresses.ipv4 != nil { try netlink.setIPForwarding(true) }
+            if ipv6Support { try netlink.setIPForwarding(true, family: .v6) }
 
             let speaker = try BGPSpeaker(
                 configuration: .init(
-                    localAS: configuration.bgp.asNumber, routerID: routerID, listenAddress: .v4(.any),
+                    localAS: configuration.bgp.asNumber, routerID: routerID,
+                    // "::" takes IPv4 peers too (IPv4-mapped).
+                    listenAddress: addresses.ipv6 == nil ? .v4(.any) : .v6(.any),
                     listenPort: configuration.listenPort, gracefulRestartTime: UInt16(clamping: configuration.gracefulRestartTime)),
                 logger: logger)
-            let vxlan = CalicoVXLAN(node: node, address: nodeAddress, configuration: configuration, store: store, netlink: netlink, logger: logger)
+            // VXLAN (vxlanMode) is IPv4 only here: an IPv6-only node has no VTEP.
+            let vxlan = addresses.ipv4Address.flatMap {
+                CalicoVXLAN(node: node, address: $0, configuration: configuration, store: store, netlink: netlink, logger: logger)
+            }
             let installer = RouteInstaller(
                 speaker: speaker, netlink: netlink, logger: logger,
                 leftoverSweepDelay: .seconds(configuration.gracefulRestartTime), excluded: vxlan?.networks ?? [])
             var kube: KubeNodeSource?
             if kubeconfig != nil || kubeInCluster {
                 // Calico's IPv4Address annotation is a CIDR: the node address with its prefix.
-                let prefix = try netlink.addresses(family: .v4).first { $0.network.address == .v4(nodeAddress) }?.network.prefixLength ?? 32
+                guard let ipv4 = addresses.ipv4 else { throw ValidationError("--kubeconfig needs the node's IPv4 address (IP)") }
                 kube = try KubeNodeSource(
-                    kubeconfig: kubeconfig, node: node,
-                    address: try IPNetwork(address: .v4(nodeAddress), prefixLength: prefix),
+                    kubeconfig: kubeconfig, node: node, address: ipv4,
                     asNumber: configuration.bgp.asNumber, logger: logger)
             }
             let health = try AgentHealth(agent: "swift-calico-node", readinessFile: state.readinessPath, detail: "registering the node")
             defer { health.withdraw() }
             let agent = NodeAgent(
-                node: node, address: nodeAddress, configuration: configuration, store: store, speaker: speaker,
+                node: node, addresses: addresses, configuration: configuration, store: store, speaker: speaker,
                 netlink: netlink, installer: installer, logger: logger, resyncInterval: .milliseconds(resyncIntervalMs), kube: kube,
-                health: health, vxlan: vxlan)
+                health: health, vxlan: vxlan, ipv6Support: ipv6Support)
             for peer in await agent.globalPeers { try await speaker.addPeer(peer) }
             let server = StatusServer.calicoNode(
                 listen: listenAddress, socketPath: state.socketPath, health: health, metrics: metrics, logger: logger,
@@ -118,7 +117,7 @@ extension CalicoNodeCommand {
                     services: [
                         .init(service: speaker), .init(service: agent), .init(service: server),
                         .init(service: PolicyAgentService(PolicyAgent(
-                            store: store, node: node, namespace: netlink.namespace, localAddresses: [.v4(nodeAddress)],
+                            store: store, node: node, namespace: netlink.namespace, localAddresses: addresses.all,
                             logger: logger, statusHandler: PolicyAgentStatus.fileWriter(policyStatusFile)))),
                     ],
                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

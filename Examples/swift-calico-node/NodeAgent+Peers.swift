@@ -75,7 +75,8 @@ extension NodeAgent {
                 BGPSpeaker.PeerConfiguration(
                     address: address, asNumber: peer.asNumber, port: peer.port, passive: peer.passive, holdTime: configuration.holdTime,
                     connectRetryTime: configuration.connectRetryTime, password: peer.password,
-                    routeReflectorClient: peer.routeReflectorClient, localAddress: .v4(self.address)))
+                    families: families, routeReflectorClient: peer.routeReflectorClient, localAddress: self.address,
+                    nextHopIPv6: addresses.ipv6Address))
             plannedPeers[address] = peer
         }
     }

@@ -17,7 +17,11 @@ actor NodeAgent: Service {
     static let blackholeProtocol = Netlink.Route.ProtocolTag(93)
 
     let node: String
-    let address: IPv4Address
+    /// The node's BGP addresses (``NodeAddresses``); ``address`` is the one sessions run between.
+    let addresses: NodeAddresses
+    nonisolated var address: IPAddress { addresses.primary }
+    /// FELIX_IPV6SUPPORT: IPv6 masquerade for IPv6 pools with `natOutgoing`.
+    let ipv6Support: Bool
     let configuration: NodeConfiguration
     let store: any Datastore
     let speaker: BGPSpeaker
@@ -46,15 +50,16 @@ actor NodeAgent: Service {
     private var handleOwners: [String: String] = [:]
 
     init(
-        node: String, address: IPv4Address, configuration: NodeConfiguration, store: any Datastore, speaker: BGPSpeaker,
+        node: String, addresses: NodeAddresses, configuration: NodeConfiguration, store: any Datastore, speaker: BGPSpeaker,
         netlink: NetlinkHandle, installer: RouteInstaller, logger: Logger, resyncInterval: Duration, kube: KubeNodeSource? = nil,
-        health: AgentHealth? = nil, vxlan: CalicoVXLAN? = nil
+        health: AgentHealth? = nil, vxlan: CalicoVXLAN? = nil, ipv6Support: Bool = false
     ) {
+        self.ipv6Support = ipv6Support
         self.health = health
         self.vxlan = vxlan
         self.kube = kube
         self.node = node
-        self.address = address
+        self.addresses = addresses
         self.configuration = configuration
         self.store = store
         self.speaker = speaker
@@ -69,8 +74,15 @@ actor NodeAgent: Service {
             guard let address = IPAddress(peer.peerIP) else { return nil }
             return BGPSpeaker.PeerConfiguration(
                 address: address, asNumber: peer.asNumber, port: peer.port ?? 179, holdTime: configuration.holdTime,
-                connectRetryTime: configuration.connectRetryTime, password: peer.password)
+                connectRetryTime: configuration.connectRetryTime, password: peer.password, families: families,
+                nextHopIPv6: addresses.ipv6Address)
         }
+    }
+
+    /// The families this node's sessions carry: IPv4 unicast with an IPv4 address, IPv6
+    /// unicast with an IPv6 one (over the IPv4 session on a dual-stack node).
+    var families: [AddressFamily] {
+        (addresses.ipv4 == nil ? [] : [.ipv4Unicast]) + (addresses.ipv6 == nil ? [] : [.ipv6Unicast])
     }
 
     func run() async throws {
@@ -79,7 +91,7 @@ actor NodeAgent: Service {
         if let kube {
             try await kube.publish()
         }
-        if let rules = OutgoingNAT(pools: configuration.ipPools ?? []) {
+        if let rules = OutgoingNAT(pools: (configuration.ipPools ?? []).filter { ipv6Support || $0.cidr.family == .v4 }) {
             try await rules.apply(in: netlink.namespace)
         }
         try await cancelWhenGracefulShutdown {
@@ -95,11 +107,12 @@ actor NodeAgent: Service {
     /// `/swiftcni/nodes/<node>`: the node's address and AS.
     func register() async throws {
         var record = NodeRecord(
-            name: node, addresses: ["\(address)"], asNumber: configuration.bgp.asNumber, bgpPort: configuration.listenPort)
+            name: node, addresses: addresses.all.map { "\($0)" }, asNumber: configuration.bgp.asNumber, bgpPort: configuration.listenPort)
+        record.ipv6Address = addresses.ipv6.map { "\($0)" }
         record.ipv4VXLANTunnelAddr = tunnel.map { "\($0.address)" }
         record.vxlanTunnelMACAddr = tunnel.map { "\($0.macAddress)" }
         try await ClusterRegistry(store: store).register(record)
-        logger.info("registered node \(node) at \(address) AS \(configuration.bgp.asNumber)")
+        logger.info("registered node \(node) at \(addresses.all.map { "\($0)" }.joined(separator: ", ")) AS \(configuration.bgp.asNumber)")
     }
 
     /// Reconciles at once, then on every change under `/swiftcni/` and every resync interval.

@@ -3,8 +3,9 @@ import Netlink
 import Nftables
 import NetPrimitives
 
-/// natOutgoing: masquerades traffic from a pool with `natOutgoing` that leaves every pool, in
-/// the agent's own table (`nft list table inet swiftcni_nat`):
+/// natOutgoing: masquerades traffic from a pool with `natOutgoing` that leaves every pool of
+/// its family (IPv4 and IPv6 pools alike: `ip6 saddr … masquerade` for IPv6), in the agent's
+/// own table (`nft list table inet swiftcni_nat`):
 ///
 /// ```
 /// table inet swiftcni_nat {
@@ -32,7 +33,7 @@ struct OutgoingNAT: Sendable {
         transaction.add(Self.table)
         transaction.add(chain)
         for source in natPools {
-            for destination in allPools {
+            for destination in allPools where destination.family == source.family {
                 transaction.add(
                     NftablesRule(
                         in: chain, matches: [.sourceAddress(source), .destinationAddress(destination)], statements: [.return]))

@@ -37,7 +37,9 @@ final class RouteInstaller: Sendable {
     var failedRequests: Int { failures.withLock { $0 } }
 
     func run() async throws {
-        let leftovers = Set(try netlink.routes(family: .v4, protocolTag: Self.bgpProtocol).map(\.destination))
+        let leftovers = Set(
+            try netlink.routes(family: .v4, protocolTag: Self.bgpProtocol).map(\.destination)
+                + netlink.routes(family: .v6, protocolTag: Self.bgpProtocol).map(\.destination))
         let sweeper = Task {
             try await Task.sleep(for: leftoverSweepDelay)
             let current = Set(self.installedRoutes.keys)

@@ -23,6 +23,8 @@ struct StatusReport: Codable, Sendable {
 
     var node: String
     var address: String
+    /// The node's IPv6 address (Calico's `ipv6Address`), when it has one.
+    var ipv6Address: String?
     var asNumber: UInt32
     /// Set when this node is a route reflector.
     var routeReflectorClusterID: String?
@@ -53,7 +55,7 @@ struct StatusReport: Codable, Sendable {
                 stale: status.stalePrefixes)
         }
         return StatusReport(
-            node: agent.node, address: "\(agent.address)", asNumber: agent.configuration.bgp.asNumber,
+            node: agent.node, address: "\(agent.address)", ipv6Address: agent.addresses.ipv6.map { "\($0)" }, asNumber: agent.configuration.bgp.asNumber,
             routeReflectorClusterID: snapshot.clusterID.map { "\($0)" },
             establishedSessions: statuses.filter { $0.state == .established }.count, peers: peers,
             blocks: snapshot.blocks.map(\.description), borrowed: snapshot.borrowed.map(\.description), installedRoutes: installed.count,

@@ -26,13 +26,14 @@ enum AddressSource {
             return
         }
         let options: BlockIPAMOptions = try ipam.decode()
+        let pools = try options.effectivePools()
         guard let datastore = configuration.options.datastore, let node = configuration.options.nodeName, !node.isEmpty else {
             throw CNIError(.invalidNetworkConfig, "ipam type \(CalicoOptions.inProcessIPAMType) needs \"datastore\" and \"nodeName\"")
         }
         do {
             let store = try StoreLocation.open(datastore, security: configuration.etcdSecurity)
             let allocator = try BlockAllocator(
-                store: store, node: node, pools: options.pools, strictAffinity: options.strictAffinity ?? false)
+                store: store, node: node, pools: pools, strictAffinity: options.strictAffinity ?? false)
             // GC and STATUS carry no container ID; they need no handle.
             let handle = request.containerID.isEmpty
                 ? "" : try BlockAllocator.handle(network: configuration.name ?? "", containerID: request.containerID)

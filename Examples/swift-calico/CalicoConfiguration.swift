@@ -34,10 +34,20 @@ struct CalicoOptions: Codable, Sendable, Equatable {
     static let inProcessIPAMType = "calico-ipam"
 }
 
-/// The `ipam` section when `type` is `calico-ipam`.
+/// The `ipam` section when `type` is `calico-ipam`: swift-calico's `pools` and Calico's
+/// `assign_ipv4`, `assign_ipv6`, `ipv4_pools`, `ipv6_pools` (``effectivePools()``).
 struct BlockIPAMOptions: Decodable {
-    var pools: [BlockPool]
+    var pools: [BlockPool]?
     var strictAffinity: Bool?
+    var assignIPv4: CalicoFlag?
+    var assignIPv6: CalicoFlag?
+    var ipv4Pools: [IPNetwork]?
+    var ipv6Pools: [IPNetwork]?
+
+    enum CodingKeys: String, CodingKey {
+        case pools, strictAffinity, assignIPv4 = "assign_ipv4", assignIPv6 = "assign_ipv6", ipv4Pools = "ipv4_pools"
+        case ipv6Pools = "ipv6_pools"
+    }
 }
 
 /// The keys of the network configuration swift-calico reads, decoded on their own rather than

@@ -74,6 +74,11 @@ struct SwiftCalicoPlugin: CNIPlugin {
             do { try context.node.setIPForwarding(true) } catch {
                 throw CNIError(.internal, "failed to enable IPv4 forwarding on the node", details: "\(error)")
             }
+            if addresses.contains(where: { $0.family == .v6 }) {
+                do { try context.node.setIPForwarding(true, family: .v6) } catch {
+                    throw CNIError(.internal, "failed to enable IPv6 forwarding on the node", details: "\(error)")
+                }
+            }
             let routed = context.routed(pod: pod, addresses: addresses)
             let links = try routed.create(host: context.node, pod: pod)
             if let registry, !recordWithAllocation {
@@ -89,8 +94,10 @@ struct SwiftCalicoPlugin: CNIPlugin {
                     CNIResult.Interface(name: links.container.name, mac: links.container.macAddress, sandbox: request.networkNamespace),
                 ],
                 ips: addresses.map { CNIResult.IPConfiguration(address: IPNetwork(host: $0.address), interface: 1) },
-                routes: addresses.contains { $0.family == .v4 }
-                    ? [CNIRoute(destination: try IPNetwork(parsing: "0.0.0.0/0"), gateway: PodRoutedAttachment.gateway)] : [],
+                routes: (addresses.contains { $0.family == .v4 }
+                    ? [CNIRoute(destination: try IPNetwork(parsing: "0.0.0.0/0"), gateway: PodRoutedAttachment.gateway)] : [])
+                    + (addresses.contains { $0.family == .v6 }
+                        ? [CNIRoute(destination: try IPNetwork(parsing: "::/0"), gateway: PodRoutedAttachment.ipv6Gateway)] : []),
                 dns: capabilities.resultDNS ?? allocation.dns)
         } catch {
             try? await context.addressing.release()

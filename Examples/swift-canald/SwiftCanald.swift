@@ -133,7 +133,9 @@ struct SwiftCanald: AsyncParsableCommand {
             flanneldInterface = ["--iface", choice.address.address.description]
             if let publicIp { flanneldInterface += ["--public-ip", publicIp] }
         }
+        // The underlay's IPv4 and global IPv6 addresses: traffic from them to pods is the node's.
         let nodeAddresses = try NodeUnderlay.addresses(of: underlay, netlink)
+            + netlink.addresses(family: .v6, device: underlay).map(\.network.address).filter { !($0.ipv6?.isLinkLocal ?? false) }
         try netlink.setIPForwarding(true)
         let executable = flanneld ?? Self.siblingExecutable("swift-flanneld")
         let overlay = FlannelProcess(executable: executable, arguments: flanneldArguments(interface: flanneldInterface), logger: logger)

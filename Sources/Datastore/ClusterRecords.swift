@@ -159,6 +159,10 @@ public struct NodeRecord: Hashable, Sendable, Codable {
     public var ipv4VXLANTunnelAddr: String?
     /// The MAC of the node's VXLAN tunnel endpoint (Calico's `vxlanTunnelMACAddr`).
     public var vxlanTunnelMACAddr: String?
+    /// The node's IPv6 address with its prefix length (Calico's `ipv6Address`,
+    /// `fd00:100::11/64`; swift-calico-node with `IP6`). It is also in ``addresses`` (after
+    /// the IPv4 address of a dual-stack node).
+    public var ipv6Address: String?
     public var unknownFields: [String: JSONValue]
 
     public init(
@@ -188,7 +192,7 @@ public struct NodeRecord: Hashable, Sendable, Codable {
     public func encoded() throws(DatastoreError) -> [UInt8] { try RecordCoding.encode(self, key: key) }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, addresses, podCIDRs, asNumber, bgpPort, labels, routeReflectorClusterID, ipv4VXLANTunnelAddr, vxlanTunnelMACAddr
+        case name, addresses, podCIDRs, asNumber, bgpPort, labels, routeReflectorClusterID, ipv4VXLANTunnelAddr, vxlanTunnelMACAddr, ipv6Address
     }
 
     public init(from decoder: any Decoder) throws {
@@ -202,6 +206,7 @@ public struct NodeRecord: Hashable, Sendable, Codable {
         routeReflectorClusterID = try container.decodeIfPresent(String.self, forKey: .routeReflectorClusterID)
         ipv4VXLANTunnelAddr = try container.decodeIfPresent(String.self, forKey: .ipv4VXLANTunnelAddr)
         vxlanTunnelMACAddr = try container.decodeIfPresent(String.self, forKey: .vxlanTunnelMACAddr)
+        ipv6Address = try container.decodeIfPresent(String.self, forKey: .ipv6Address)
         unknownFields = try RecordCoding.unknownFields(decoder, known: Set(CodingKeys.allCases.map(\.rawValue)))
     }
 
@@ -217,5 +222,6 @@ public struct NodeRecord: Hashable, Sendable, Codable {
         try container.encodeIfPresent(routeReflectorClusterID, forKey: .routeReflectorClusterID)
         try container.encodeIfPresent(ipv4VXLANTunnelAddr, forKey: .ipv4VXLANTunnelAddr)
         try container.encodeIfPresent(vxlanTunnelMACAddr, forKey: .vxlanTunnelMACAddr)
+        try container.encodeIfPresent(ipv6Address, forKey: .ipv6Address)
     }
 }

@@ -46,6 +46,13 @@ extension NftablesPolicyCompiler {
         }
         for chain in [egress, nodeEgress] {
             contents.rules += conntrack(chain)
+            if chain == nodeEgress {
+                // IPv6 neighbour discovery between a pod and its node (conntrack leaves it
+                // untracked) is never policy's business, as ARP is not for IPv4.
+                contents.rules.append(NftablesRule(
+                    in: chain, matches: [.l4Protocol(.icmpv6), .connectionState(.untracked)], statements: [.accept],
+                    comment: "neighbour discovery"))
+            }
             contents.rules.append(NftablesRule(in: chain, statements: [.verdictMap([.inputInterfaceName], map: Names.egressInterfaces)]))
         }
         contents.rules += conntrack(ingress)

@@ -9,7 +9,8 @@ import Policy
 /// The layout (see "The rule set" in the module overview):
 /// - base chains `egress` (hook forward, priority 0), `ingress` (hook forward, priority 10)
 ///   and `node-egress` (hook input, priority 0: a pod talking to its own node). Each accepts
-///   `ct state established,related` first, drops `ct state invalid`, then dispatches through a
+///   `ct state established,related` first, drops `ct state invalid` (`node-egress` then
+///   accepts IPv6 neighbour discovery, `meta l4proto icmpv6 ct state untracked`), then dispatches through a
 ///   verdict map keyed by the pod's host-side interface (`iifname vmap @egress-interfaces`,
 ///   `oifname vmap @ingress-interfaces`) or, for endpoints without one, by address
 ///   (`ip saddr vmap @egress-addresses4`…). Ingress and egress live in separate base chains,

@@ -10,7 +10,8 @@ import NetPrimitives
 /// (`ip route add POD/32 dev cali… scope link proto P`). Proxy ARP answers only when the node
 /// forwards IPv4 and has a route for 169.254.1.1 (its default route), and pod traffic leaves
 /// the node only when it forwards: both are the node's business (its agent's, or the
-/// plugin's), not this attachment's.
+/// plugin's), not this attachment's. IPv6 addresses get Calico's link-local gateway
+/// fe80::ecee:eeff:feee:eeee (``ipv6Gateway``; see PodRoutedAttachment+IPv6.swift).
 ///
 /// ```swift
 /// let veth = PodAttachment(containerID: "c1", interfaceName: "eth0", podNamespace: pod, mtu: 1440,
@@ -84,10 +85,12 @@ public struct PodRoutedAttachment: Sendable {
                 CNIResult.Interface(name: links.host.name, mac: links.host.macAddress),
                 CNIResult.Interface(name: links.container.name, mac: links.container.macAddress, sandbox: sandbox),
             ],
-            ips: addresses.filter { $0.family == .v4 }.map {
-                CNIResult.IPConfiguration(address: Self.hostNetwork($0), gateway: Self.gateway, interface: 1)
+            ips: addresses.map {
+                CNIResult.IPConfiguration(
+                    address: Self.hostNetwork($0), gateway: $0.family == .v4 ? Self.gateway : Self.ipv6Gateway, interface: 1)
             },
-            routes: [CNIRoute(destination: Self.defaultIPv4, gateway: Self.gateway)])
+            routes: (hasIPv4 ? [CNIRoute(destination: Self.defaultIPv4, gateway: Self.gateway)] : [])
+                + (hasIPv6 ? [CNIRoute(destination: Self.defaultIPv6, gateway: Self.ipv6Gateway)] : []))
     }
 
     static func hostNetwork(_ network: IPNetwork) -> IPNetwork { IPNetwork(host: network.address) }
@@ -115,6 +118,10 @@ public struct PodRoutedAttachment: Sendable {
             // Answer at once instead of after a random delay of up to 0.8 s; only a latency
             // matter, so a kernel without the knob is no error.
             try? host.setSysctl("net.ipv4.neigh.\(veth.hostInterface).proxy_delay", to: "0")
+            if hasIPv6 {
+                try configureIPv6Host(host: host)
+                try configureIPv6Pod(pod: pod)
+            }
             let device = veth.containerInterface
             for address in addresses {
                 try pod.addAddress(Address(Self.hostNetwork(address)), device: device)
@@ -134,11 +141,12 @@ public struct PodRoutedAttachment: Sendable {
                     try pod.replaceRoute(Netlink.Route(destination: Self.defaultIPv4, gateway: Self.gateway, device: device))
                 }
             }
+            if hasIPv6 { try configureIPv6Routes(links: links, host: host, pod: pod) }
             for address in addresses {
                 try host.replaceRoute(
                     Netlink.Route(
                         destination: Self.hostNetwork(address), device: veth.hostInterface, protocolTag: hostRouteProtocol,
-                        scope: .link))
+                        scope: address.family == .v4 ? .link : .universe))
             }
             return links
         } catch {
@@ -180,6 +188,7 @@ public struct PodRoutedAttachment: Sendable {
                     throw CNIError(.internal, "default route via \(Self.gateway) not found in \(pod.namespace)")
                 }
             }
+            if hasIPv6 { try validateIPv6(pod: pod) }
         } catch let error as CNIError {
             throw error
         } catch {
