@@ -31,8 +31,9 @@ import Weave
         }
     }
 
-    /// 10 MB over TCP from `client` to `server` (iperf3 `-n 10M`); the bytes the server
-    /// received, nil when the transfer failed or took longer than a minute.
+    /// 10 MB over TCP from `client` to `server` (iperf3 `-n 10M`); the bytes sent, nil when
+    /// iperf3 failed or took longer than a minute (it exits 0 only when the server took part
+    /// to the end; its server-side count stops at the end signal, so it may read lower).
     static func transfer(from client: LabPod, to server: LabPod, root: String) async throws -> Int? {
         let serverNamespace = try NetworkNamespace.open(name: server.networkNamespace)
         let listener = try serverNamespace.launchProcess("/usr/bin/iperf3", arguments: ["-s", "-1", "-p", "5201"])
@@ -51,7 +52,8 @@ import Weave
         guard exit == .exited(0) else { return nil }
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any]
         let end = json?["end"] as? [String: Any]
-        return (end?["sum_received"] as? [String: Any])?["bytes"] as? Int
+        guard ((end?["sum_received"] as? [String: Any])?["bytes"] as? Int ?? 0) > 0 else { return nil }
+        return (end?["sum_sent"] as? [String: Any])?["bytes"] as? Int
     }
 
     @Test(.privileged, arguments: [false, true]) func tenMegabytesOverTheSleeve(secret: Bool) async throws {
