@@ -173,7 +173,7 @@ extension SwiftWeaved {
                 initialPeerCount: initialCount, observer: observer)
             let sleeve = Sleeve(
                 local: identity.name.rawValue, tap: try TapDevice(name: WeaveNames.sleeveDevice),
-                socket: try SleeveSocket(port: UInt16(WeaveNames.controlPort)))
+                socket: try SleeveSocket(port: UInt16(WeaveNames.controlPort)), underlayMTU: underlayMTU)
             let agent = WeaveAgent(router: router, dataPath: dataPath, sleeve: sleeve, ringStore: ringStore, ring: ring, logger: logger)
 
             let health = try AgentHealth(

@@ -8,6 +8,8 @@ import Weave
 struct MeshSleeveCipher: SleeveCipher {
     let channel: MeshDataChannel
 
+    var overhead: Int { SealedRecord.overhead }
+
     func seal(_ plaintext: UnsafeRawBufferPointer) -> [UInt8] { channel.seal(Array(plaintext)) }
 
     func open(_ record: UnsafeRawBufferPointer) -> Result<[UInt8], SleeveDrop> {

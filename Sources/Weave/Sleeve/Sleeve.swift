@@ -13,33 +13,55 @@ import SystemSupport
 /// of each remote MAC is learned from the frames received, so unicast goes to that peer only,
 /// while broadcasts and unknown unicast go to every sleeve peer once.
 ///
+/// The TAP port has offloads (``TapDevice``): one read returns a GSO super-frame of up to
+/// 64 KiB, carried across as one *unit* cut into datagram-sized chunks (``SleeveChunk``),
+/// sealed once per unit between encrypting neighbours, reassembled at the other end
+/// (``SleeveReassembly``) and written into its TAP port whole, so the kernel, the bridge and
+/// the pod's veth pass it on as one GSO packet.
+///
 /// Two dedicated OS threads, never the Swift concurrency pool: one reads the TAP port and sends
-/// batches (sendmmsg), one receives batches (recvmmsg), delivers into the TAP port and relays.
-/// Buffers are allocated once; only sealing allocates (one record per datagram).
+/// batches (sendmmsg), one receives batches (recvmmsg), reassembles, delivers into the TAP port
+/// and relays. Buffers are allocated once; only sealing and opening allocate (one record per
+/// unit, through the mesh's data channel).
 public final class Sleeve: Sendable {
     /// The largest datagram the sleeve receives (a jumbo underlay MTU fits).
     public static let bufferSize = 10_240
-    /// Bytes the sleeve adds to a frame on the wire, sealed: IPv4 and UDP headers, the sleeve
-    /// header and a sealed record's header and tag.
+    /// Bytes below the pods' MTU on the underlay, as in wire format version 1 (IPv4 20, UDP 8,
+    /// clear header 9, origin and destination 12, sealed record 28), so pods keep their MTU: a
+    /// full-size frame that is not a super-frame fits one plain chunk (IPv4, UDP, chunk header
+    /// 25, prefix 12, virtio header 10: 75 bytes) and two sealed ones.
     public static let overhead = 20 + 8 + SleeveHeader.size + 28
-    /// The IP MTU pods get so that their frames fit a sleeve datagram at `underlayMTU`.
+    /// The IP MTU pods get at `underlayMTU`.
     public static func podMTU(underlayMTU: Int) -> Int { underlayMTU - overhead - EthernetFrame.headerSize }
 
     public let local: UInt64
     public let tap: TapDevice
     public let socket: SleeveSocket
-    private let routes: Mutex<SleeveRoutes>
-    private let owners = Mutex<[UInt64: UInt64]>([:])
-    private let counts = Mutex(SleeveCounters())
+    /// The largest UDP payload sent (the underlay MTU less IPv4 and UDP headers).
+    public let datagramSize: Int
+    let routes: Mutex<SleeveRoutes>
+    let owners = Mutex<[UInt64: UInt64]>([:])
+    let counts = Mutex(SleeveCounters())
     private let running = Atomic<Bool>(false)
     private let threads = Mutex<[pthread_t]>([])
+    private let units = Atomic<UInt32>(0)
+    /// Whether sends use UDP segmentation offload (until the kernel refuses it once).
+    private let segments = Atomic<Bool>(true)
 
-    public init(local: UInt64, tap: TapDevice, socket: SleeveSocket) {
+    /// `underlayMTU`: of the underlay device; chunks are cut so that each datagram fits it.
+    public init(local: UInt64, tap: TapDevice, socket: SleeveSocket, underlayMTU: Int = 1_500) {
         self.local = local
         self.tap = tap
         self.socket = socket
+        datagramSize = min(max(underlayMTU - 28, 576), Self.bufferSize)
         routes = Mutex(SleeveRoutes(local: local))
     }
+
+    /// Bytes of a unit per chunk.
+    var chunkSize: Int { datagramSize - SleeveChunk.size }
+
+    /// A new unit number (shared by both threads: a relayed unit and a local one never share one).
+    func nextUnit() -> UInt32 { units.wrappingAdd(1, ordering: .relaxed).oldValue }
 
     /// Replaces the routes (the threads use them from their next batch on). Learned MAC owners
     /// that are no longer reachable are forgotten.
@@ -87,176 +109,99 @@ public final class Sleeve: Sendable {
         for thread in joined { pthread_join(thread, nil) }
     }
 
-    private var isRunning: Bool { running.load(ordering: .acquiring) }
+    var isRunning: Bool { running.load(ordering: .acquiring) }
 
-    // MARK: - TAP → UDP
+    /// Queues `unit` (prefix written) for `destination` through its next hop: sealed once when
+    /// that neighbour encrypts, cut into chunks. The caller keeps `unit` valid until `batch` is
+    /// sent. Returns false when it was dropped.
+    @discardableResult
+    func enqueue(unit: UnsafeRawBufferPointer, towards destination: UInt64, hopsLeft: UInt8, table: SleeveRoutes,
+                 batch: inout DatagramBatch, counted: inout SleeveCounters) -> Bool {
+        guard let (_, neighbour) = table.hop(towards: destination) else {
+            counted.drop(.noRoute)
+            return false
+        }
+        let sealedLength = unit.count + (neighbour.cipher?.overhead ?? 0)
+        let chunks = SleeveChunk.count(unitLength: sealedLength, chunkSize: chunkSize)
+        guard sealedLength <= SleeveChunk.maximumUnit, chunks <= SleeveChunk.maximumCount else {
+            counted.drop(.tooLarge)
+            return false
+        }
+        let segmented = chunks > 1 && segments.load(ordering: .relaxed)
+        // Datagrams queued before stay in order; a sealed record is kept by the batch, so
+        // make room before sealing.
+        if segmented || !batch.hasRoom(for: chunks) { flush(&batch, counted: &counted) }
+        let payload = neighbour.cipher.map { batch.keep($0.seal(unit)) } ?? unit
+        let number = nextUnit()
+        let chunk = { (index: Int) in
+            SleeveChunk(sealed: neighbour.cipher != nil, hopsLeft: hopsLeft, sender: self.local, unit: number,
+                        index: UInt16(index), count: UInt16(chunks), offset: UInt32(index * self.chunkSize),
+                        total: UInt32(payload.count))
+        }
+        var first = 0
+        if segmented {
+            first = sendSegmented(payload, chunks: chunks, chunk: chunk, to: neighbour, batch: &batch, counted: &counted)
+        }
+        for index in first..<chunks {
+            let offset = index * chunkSize
+            let length = min(chunkSize, payload.count - offset)
+            batch.append(chunk(index), payload: UnsafeRawBufferPointer(rebasing: payload[offset..<(offset + length)]), to: neighbour)
+        }
+        return true
+    }
 
-    private func runTransmitter() {
-        _ = cnishim_set_thread_name("weave-sleeve-tx")
-        let capacity = DatagramBatch.capacity
-        let buffers = UnsafeMutableRawPointer.allocate(byteCount: capacity * Self.bufferSize, alignment: 16)
-        defer { buffers.deallocate() }
-        var batch = DatagramBatch()
-        var counted = SleeveCounters()
-        while isRunning {
-            guard waitReadable(tap.descriptor, milliseconds: 200) else { continue }
-            let table = routes.withLock { $0 }
-            let known = owners.withLock { $0 }
-            var frames = 0
-            while frames < capacity {
-                let buffer = buffers + frames * Self.bufferSize
-                let length = read(tap.descriptor, buffer, Self.bufferSize)
-                guard length > 0 else { break }
-                frames += 1
-                let frame = UnsafeRawBufferPointer(start: buffer, count: length)
-                guard let mac = EthernetFrame.destination(frame) else { counted.drop(.malformed); continue }
-                switch table.destinations(destinationMAC: mac, owner: known[mac]) {
-                case .none:
-                    counted.ignored += 1
-                case .one(let peer):
-                    enqueue(frame, to: peer, table: table, batch: &batch, counted: &counted)
-                case .all:
-                    for peer in table.sleevePeers { enqueue(frame, to: peer, table: table, batch: &batch, counted: &counted) }
-                }
+    /// Sends the chunks of `payload` with UDP segmentation offload: laid out back to back,
+    /// header and bytes, up to 64 KiB per sendmsg. Returns the first chunk not sent: all of
+    /// them, or where the kernel refused segmentation (then the sleeve stops trying it and the
+    /// caller queues the rest as separate datagrams).
+    private func sendSegmented(_ payload: UnsafeRawBufferPointer, chunks: Int, chunk: (Int) -> SleeveChunk,
+                               to neighbour: SleeveRoutes.Neighbour, batch: inout DatagramBatch,
+                               counted: inout SleeveCounters) -> Int {
+        let perSend = max(1, (DatagramBatch.stagingSize - 1_024) / datagramSize)
+        var index = 0
+        while index < chunks {
+            let count = min(perSend, chunks - index)
+            var length = 0
+            for current in index..<(index + count) {
+                let offset = current * chunkSize
+                let bytes = min(chunkSize, payload.count - offset)
+                chunk(current).write(to: UnsafeMutableRawBufferPointer(start: batch.staging + length, count: SleeveChunk.size))
+                (batch.staging + length + SleeveChunk.size).copyMemory(from: payload.baseAddress! + offset, byteCount: bytes)
+                length += SleeveChunk.size + bytes
             }
-            flush(&batch, counted: &counted)
-            counts.withLock { $0.add(counted) }
-            counted = SleeveCounters()
+            var attempts = 0
+            while true {
+                let sent = cnishim_send_segmented(socket.descriptor, batch.staging, length, UInt16(datagramSize),
+                                                  neighbour.address.bigEndian, neighbour.port)
+                if sent >= 0 { break }
+                let error = errno
+                if error == EINTR { continue }
+                if (error == EAGAIN || error == ENOBUFS) && attempts < 50 {
+                    attempts += 1
+                    var entry = pollfd(fd: socket.descriptor, events: Int16(POLLOUT), revents: 0)
+                    _ = poll(&entry, 1, 100)
+                    continue
+                }
+                if error == EIO || error == EINVAL || error == ENOPROTOOPT || error == EOPNOTSUPP {
+                    segments.store(false, ordering: .relaxed)
+                    return index
+                }
+                counted.drop(.sendFailed)
+                break
+            }
+            counted.datagramsSent += count
+            counted.bytesSent += length
+            index += count
         }
+        return chunks
     }
 
-    private func enqueue(_ frame: UnsafeRawBufferPointer, to peer: UInt64, table: SleeveRoutes,
-                         batch: inout DatagramBatch, counted: inout SleeveCounters) {
-        guard let (_, neighbour) = table.hop(towards: peer) else { counted.drop(.noRoute); return }
-        if batch.isFull { flush(&batch, counted: &counted) }
-        let header = SleeveHeader(kind: .frame, sender: local, origin: local, destination: peer)
-        append(header, frame: frame, to: neighbour, batch: &batch)
-        counted.framesSent += 1
-    }
-
-    /// Adds `frame` with `header`, sealed for `neighbour` when it has a cipher.
-    private func append(_ header: SleeveHeader, frame: UnsafeRawBufferPointer, to neighbour: SleeveRoutes.Neighbour,
-                        batch: inout DatagramBatch) {
-        guard let cipher = neighbour.cipher else {
-            batch.append(header, payload: frame, to: neighbour)
-            return
-        }
-        var sealedHeader = header
-        sealedHeader.kind = .sealedFrame
-        // The sealed part: origin, destination, frame.
-        let plaintext = [UInt8](unsafeUninitializedCapacity: 12 + frame.count) { buffer, count in
-            let raw = UnsafeMutableRawBufferPointer(buffer)
-            SleeveHeader.writePeer(header.origin, to: raw, at: 0)
-            SleeveHeader.writePeer(header.destination, to: raw, at: 6)
-            if frame.count > 0 { raw.baseAddress!.advanced(by: 12).copyMemory(from: frame.baseAddress!, byteCount: frame.count) }
-            count = 12 + frame.count
-        }
-        let record = plaintext.withUnsafeBytes { cipher.seal($0) }
-        batch.appendSealed(sealedHeader, record: record, to: neighbour)
-    }
-
-    private func flush(_ batch: inout DatagramBatch, counted: inout SleeveCounters) {
+    func flush(_ batch: inout DatagramBatch, counted: inout SleeveCounters) {
         guard batch.count > 0 else { return }
         counted.bytesSent += batch.bytes
         counted.datagramsSent += batch.count
         let failed = batch.send(on: socket)
         for _ in 0..<failed { counted.drop(.sendFailed) }
-    }
-
-    // MARK: - UDP → TAP (and relays)
-
-    private func runReceiver() {
-        _ = cnishim_set_thread_name("weave-sleeve-rx")
-        let capacity = DatagramBatch.capacity
-        let buffers = UnsafeMutableRawPointer.allocate(byteCount: capacity * Self.bufferSize, alignment: 16)
-        let slots = UnsafeMutablePointer<cnishim_datagram>.allocate(capacity: capacity)
-        defer {
-            buffers.deallocate()
-            slots.deallocate()
-        }
-        var batch = DatagramBatch()
-        var counted = SleeveCounters()
-        while isRunning {
-            guard waitReadable(socket.descriptor, milliseconds: 200) else { continue }
-            for index in 0..<capacity {
-                slots[index] = cnishim_datagram(header: nil, header_length: 0, payload: buffers + index * Self.bufferSize,
-                                                payload_length: Self.bufferSize, address: 0, port: 0)
-            }
-            let received = SystemCall.retryingInterrupts { cnishim_receive_batch(socket.descriptor, slots, UInt32(capacity)) }
-            guard received > 0 else { continue }
-            let table = routes.withLock { $0 }
-            var learned: [(UInt64, UInt64)] = []
-            for index in 0..<Int(received) {
-                let datagram = UnsafeRawBufferPointer(start: slots[index].payload, count: slots[index].payload_length)
-                counted.datagramsReceived += 1
-                counted.bytesReceived += datagram.count
-                handle(datagram, from: UInt32(bigEndian: slots[index].address), table: table,
-                       batch: &batch, counted: &counted, learned: &learned)
-            }
-            flush(&batch, counted: &counted)
-            if !learned.isEmpty {
-                owners.withLock { owners in for (mac, peer) in learned where owners[mac] != peer { owners[mac] = peer } }
-            }
-            counts.withLock { $0.add(counted) }
-            counted = SleeveCounters()
-        }
-    }
-
-    private func handle(_ datagram: UnsafeRawBufferPointer, from address: UInt32, table: SleeveRoutes,
-                        batch: inout DatagramBatch, counted: inout SleeveCounters, learned: inout [(UInt64, UInt64)]) {
-        guard var header = SleeveHeader(reading: datagram) else { counted.drop(.malformed); return }
-        guard let sender = table.neighbour(header.sender, at: address) else { counted.drop(.unknownSender); return }
-        var opened: [UInt8] = []
-        let frame: UnsafeRawBufferPointer
-        switch header.kind {
-        case .frame:
-            guard sender.cipher == nil else { counted.drop(.encryptionMismatch); return }
-            frame = UnsafeRawBufferPointer(rebasing: datagram[SleeveHeader.size...])
-        case .sealedFrame:
-            guard let cipher = sender.cipher else { counted.drop(.encryptionMismatch); return }
-            switch cipher.open(UnsafeRawBufferPointer(rebasing: datagram[SleeveHeader.clearSize...])) {
-            case .failure(let reason): counted.drop(reason); return
-            case .success(let plaintext): opened = plaintext
-            }
-            guard opened.count >= 12 else { counted.drop(.malformed); return }
-            opened.withUnsafeBytes { raw in
-                header.origin = SleeveHeader.readPeer(raw, at: 0)
-                header.destination = SleeveHeader.readPeer(raw, at: 6)
-            }
-            frame = UnsafeRawBufferPointer(start: nil, count: 0)  // set below from `opened`
-        case .heartbeat, .heartbeatAcknowledgement:
-            return
-        }
-        if header.kind == .sealedFrame {
-            opened.withUnsafeBytes { raw in
-                forward(header, frame: UnsafeRawBufferPointer(rebasing: raw[12...]), table: table, batch: &batch,
-                        counted: &counted, learned: &learned)
-            }
-        } else {
-            forward(header, frame: frame, table: table, batch: &batch, counted: &counted, learned: &learned)
-        }
-    }
-
-    /// Delivers a frame for the local peer into the TAP port, relays any other.
-    private func forward(_ header: SleeveHeader, frame: UnsafeRawBufferPointer, table: SleeveRoutes,
-                         batch: inout DatagramBatch, counted: inout SleeveCounters, learned: inout [(UInt64, UInt64)]) {
-        guard let source = EthernetFrame.source(frame) else { counted.drop(.malformed); return }
-        if header.destination == local {
-            guard table.sleevePeers.contains(header.origin) else { counted.drop(.wrongPath); return }
-            if !EthernetFrame.isGroup(source) { learned.append((source, header.origin)) }
-            let written = write(tap.descriptor, frame.baseAddress, frame.count)
-            if written == frame.count { counted.framesDelivered += 1 } else { counted.drop(.sendFailed) }
-            return
-        }
-        guard header.hopsLeft > 1 else { counted.drop(.hopLimit); return }
-        guard let (_, neighbour) = table.hop(towards: header.destination) else { counted.drop(.noRoute); return }
-        if batch.isFull { flush(&batch, counted: &counted) }
-        var relayed = header
-        relayed.kind = .frame
-        relayed.hopsLeft -= 1
-        relayed.sender = local
-        append(relayed, frame: frame, to: neighbour, batch: &batch)
-        counted.framesRelayed += 1
     }
 }
 

@@ -1,4 +1,6 @@
-/// The header of one sleeve datagram (UDP 6783), 21 bytes, then the Ethernet frame:
+/// The header of one sleeve datagram (UDP 6783) of wire format version 1, 21 bytes, then the
+/// Ethernet frame (the sleeve now sends version 2, ``SleeveChunk``; the first nine bytes, the
+/// clear part, are common to both):
 ///
 /// ```
 /// magic 0x57 ‖ kind ‖ hops left ‖ sender (6) ‖ origin (6) ‖ destination (6) ‖ frame
@@ -15,6 +17,10 @@ public struct SleeveHeader: Hashable, Sendable {
         case sealedFrame = 2
         case heartbeat = 3
         case heartbeatAcknowledgement = 4
+        /// A chunk of a unit (wire format version 2, see ``SleeveChunk``).
+        case chunk = 5
+        /// A chunk of a sealed unit.
+        case sealedChunk = 6
     }
 
     public static let magic: UInt8 = 0x57
@@ -64,7 +70,7 @@ public struct SleeveHeader: Hashable, Sendable {
         self.kind = kind
         hopsLeft = buffer[2]
         sender = Self.readPeer(buffer, at: 3)
-        if kind == .sealedFrame {
+        if kind == .sealedFrame || kind == .chunk || kind == .sealedChunk {
             origin = 0
             destination = 0
             return

@@ -7,18 +7,24 @@ internal import CLinuxShim
 import NetPrimitives
 import SystemSupport
 
-/// A TAP device this process holds open (`ip tuntap add NAME mode tap`, but owned by the
-/// descriptor: the device disappears when it is closed). Ethernet frames written to it enter
-/// the kernel as if received on the device; frames the kernel sends out of it are read here.
+/// The sleeve's TAP device (`ip tuntap add NAME mode tap`), opened with offloads: every read
+/// and write carries a virtio_net_hdr before the Ethernet frame, and the kernel hands over
+/// GSO super-frames (TCP segments of up to 64 KiB with their checksum left to finish) instead
+/// of one MTU-sized frame per read. Frames written to it enter the kernel as if received on
+/// the device; frames the kernel sends out of it are read here.
+///
+/// Persistent by default: the device, its bridge port and its settings stay while the agent is
+/// stopped, and the next agent attaches to it again (or creates it when it was deleted).
 public final class TapDevice: Sendable {
     public let name: InterfaceName
     /// The descriptor (non-blocking), for the sleeve's threads.
     let descriptor: Int32
 
     /// Creates (or attaches to) the TAP device `name` in the calling thread's network
-    /// namespace (`open /dev/net/tun` and ioctl `TUNSETIFF` with `IFF_TAP | IFF_NO_PI`).
-    public init(name: InterfaceName) throws(WeaveError) {
-        let descriptor = name.value.withCString { cnishim_tap_open($0) }
+    /// namespace (`open /dev/net/tun`; ioctls `TUNSETIFF` with `IFF_TAP | IFF_NO_PI |
+    /// IFF_VNET_HDR`, `TUNSETOFFLOAD` with checksum and TSO offloads, `TUNSETPERSIST`).
+    public init(name: InterfaceName, persistent: Bool = true) throws(WeaveError) {
+        let descriptor = name.value.withCString { cnishim_tap_open_offload($0, persistent ? 1 : 0) }
         guard descriptor >= 0 else {
             throw WeaveError(.systemCall, "\(SystemCallError("creating the TAP device \(name)", errno: errno))")
         }
@@ -26,8 +32,14 @@ public final class TapDevice: Sendable {
         self.descriptor = descriptor
     }
 
-    /// Closes the descriptor (the device goes away with it).
+    /// Closes the descriptor; a persistent device stays (without a reader).
     public func close() { _ = Glibc.close(descriptor) }
+
+    /// Makes the device go away with the descriptor, then closes it.
+    public func remove() {
+        _ = cnishim_tap_set_persist(descriptor, 0)
+        close()
+    }
 }
 
 /// The sleeve's UDP socket (IPv4), bound to a port on every address of the namespace it was
@@ -41,9 +53,16 @@ public final class SleeveSocket: Sendable {
         guard descriptor >= 0 else { throw WeaveError(.systemCall, "\(SystemCallError("socket for the sleeve", errno: errno))") }
         var reuse: Int32 = 1
         _ = setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
+        // Room for bursts of chunks: 4 MiB each way, past the namespace's rmem_max/wmem_max when
+        // the process may (SO_RCVBUFFORCE needs CAP_NET_ADMIN), else as much as allowed.
         var size: Int32 = 4 << 20
-        _ = setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        _ = setsockopt(descriptor, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        let length = socklen_t(MemoryLayout<Int32>.size)
+        if setsockopt(descriptor, SOL_SOCKET, SO_RCVBUFFORCE, &size, length) != 0 {
+            _ = setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, length)
+        }
+        if setsockopt(descriptor, SOL_SOCKET, SO_SNDBUFFORCE, &size, length) != 0 {
+            _ = setsockopt(descriptor, SOL_SOCKET, SO_SNDBUF, &size, length)
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian
@@ -57,7 +76,11 @@ public final class SleeveSocket: Sendable {
         }
         self.port = port
         self.descriptor = descriptor
+        coalescesReceived = cnishim_udp_set_gro(descriptor, 1) == 0
     }
+
+    /// Whether the kernel hands over several datagrams of one sender at once (UDP_GRO).
+    public let coalescesReceived: Bool
 
     public func close() { _ = Glibc.close(descriptor) }
 }
@@ -71,7 +94,8 @@ func waitReadable(_ descriptor: Int32, milliseconds: Int32) -> Bool {
 /// One batch of outgoing datagrams over preallocated header slots (no allocation per
 /// datagram; sealed payloads are kept alive until the batch is sent).
 struct DatagramBatch: ~Copyable {
-    static let capacity = 64
+    /// Datagrams per batch (sent in sendmmsg calls of up to 64): two 64 KiB units of chunks.
+    static let capacity = 128
     static let headerSlot = 32
     private let datagrams: UnsafeMutablePointer<cnishim_datagram>
     private let headers: UnsafeMutableRawPointer
@@ -79,44 +103,46 @@ struct DatagramBatch: ~Copyable {
     private var sealed: [[UInt8]] = []
     private(set) var bytes = 0
 
+    /// Where the chunks of one unit are laid out back to back for a segmented send.
+    let staging: UnsafeMutableRawPointer
+    static let stagingSize = 65_536
+
     init() {
+        staging = .allocate(byteCount: Self.stagingSize, alignment: 16)
         datagrams = .allocate(capacity: Self.capacity)
         headers = .allocate(byteCount: Self.capacity * Self.headerSlot, alignment: 8)
         sealed.reserveCapacity(Self.capacity)
     }
 
     deinit {
+        staging.deallocate()
         datagrams.deallocate()
         headers.deallocate()
     }
 
     var isFull: Bool { count == Self.capacity }
 
-    /// Adds a datagram of `header` then `payload` (which must stay valid until ``send(on:)``).
-    mutating func append(_ header: SleeveHeader, payload: UnsafeRawBufferPointer, to neighbour: SleeveRoutes.Neighbour) {
-        let slot = UnsafeMutableRawBufferPointer(start: headers + count * Self.headerSlot, count: SleeveHeader.size)
-        header.write(to: slot)
+    /// Adds a chunk datagram: `chunk`'s header, then `payload` (which must stay valid until
+    /// ``send(on:)``: memory of the caller, or a record kept by ``keep(_:)``).
+    mutating func append(_ chunk: SleeveChunk, payload: UnsafeRawBufferPointer, to neighbour: SleeveRoutes.Neighbour) {
+        let slot = UnsafeMutableRawBufferPointer(start: headers + count * Self.headerSlot, count: SleeveChunk.size)
+        chunk.write(to: slot)
         datagrams[count] = cnishim_datagram(
-            header: UnsafeRawPointer(slot.baseAddress), header_length: SleeveHeader.size,
+            header: UnsafeRawPointer(slot.baseAddress), header_length: SleeveChunk.size,
             payload: UnsafeMutableRawPointer(mutating: payload.baseAddress), payload_length: payload.count,
             address: neighbour.address.bigEndian, port: neighbour.port)
         count += 1
-        bytes += SleeveHeader.size + payload.count
+        bytes += SleeveChunk.size + payload.count
     }
 
-    /// Adds a sealed datagram: the clear part of `header`, then `record` (kept by the batch).
-    mutating func appendSealed(_ header: SleeveHeader, record: [UInt8], to neighbour: SleeveRoutes.Neighbour) {
-        let slot = UnsafeMutableRawBufferPointer(start: headers + count * Self.headerSlot, count: SleeveHeader.size)
-        header.write(to: slot)
+    /// Keeps `record` until the batch is sent; returns its bytes.
+    mutating func keep(_ record: [UInt8]) -> UnsafeRawBufferPointer {
         sealed.append(record)
-        let pointer = sealed[sealed.count - 1].withUnsafeBytes { UnsafeMutableRawPointer(mutating: $0.baseAddress) }
-        datagrams[count] = cnishim_datagram(
-            header: UnsafeRawPointer(slot.baseAddress), header_length: SleeveHeader.clearSize,
-            payload: pointer, payload_length: record.count,
-            address: neighbour.address.bigEndian, port: neighbour.port)
-        count += 1
-        bytes += SleeveHeader.clearSize + record.count
+        return sealed[sealed.count - 1].withUnsafeBytes { UnsafeRawBufferPointer(start: $0.baseAddress, count: $0.count) }
     }
+
+    /// Room for `more` datagrams.
+    func hasRoom(for more: Int) -> Bool { count + more <= Self.capacity }
 
     /// Sends the batch (sendmmsg, retried for the rest after a partial send); returns how many
     /// datagrams the kernel refused.

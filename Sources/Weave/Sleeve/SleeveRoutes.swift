@@ -2,6 +2,8 @@
 /// connection's data-channel keys in through this (per direction, sequence nonces, replay
 /// window), so the sleeve has no cryptography of its own.
 public protocol SleeveCipher: Sendable {
+    /// Bytes a sealed record adds to its plaintext.
+    var overhead: Int { get }
     /// `plaintext` sealed into one record.
     func seal(_ plaintext: UnsafeRawBufferPointer) -> [UInt8]
     /// The plaintext of one record, or why it was rejected (a drop reason for the counters).
@@ -99,4 +101,6 @@ public enum SleeveDrop: String, Error, CaseIterable, Hashable, Sendable, Codable
     case wrongPath
     /// The kernel refused to send it or to take it into the TAP port.
     case sendFailed
+    /// A unit given up because one of its chunks never arrived.
+    case incomplete
 }
