@@ -16,6 +16,12 @@ import Netlink
 /// `Lab.stopAgent(_:graceMilliseconds:)` makes an agent send a NOTIFICATION Cease to every
 /// peer, which withdraw its blocks at once; after `Lab.killAgent(_:)` the peers keep its
 /// routes (stale) for the graceful-restart time, then sweep them unless it came back.
+///
+/// The lab's ``LabProfileContext/ipFamily``: with `dual` every pod also gets an IPv6 address
+/// from the pool ``ipv6Pool`` (/122 blocks; Calico's link-local gateway), the agents are given
+/// their node's IPv6 underlay address and carry IPv6 routes over their IPv4 sessions (MP-BGP,
+/// the node's IPv6 address as next hop); with `ipv6` pods get IPv6 only and the agents peer
+/// over IPv6. VXLAN (`--vxlan-mode`) is IPv4 only.
 public struct CalicoProfile: LabProfile, Hashable {
     public static let kind = "calico"
     public var settings: CalicoSettings
@@ -34,19 +40,35 @@ public struct CalicoProfile: LabProfile, Hashable {
     public static func configurationPath(in lab: LabProfileContext) -> String { lab.stateDirectory + "/calico.json" }
 
     public func prepare(_ lab: LabProfileContext) async throws {
-        try lab.writeFile(try Self.configuration(settings), to: Self.configurationPath(in: lab))
+        guard lab.ipFamily != .ipv6 || (settings.vxlanMode ?? .never) == .never else {
+            throw LabError(.invalidArgument, "calico's VXLAN is IPv4 only: --vxlan-mode needs --ip-family ipv4 or dual")
+        }
+        try lab.writeFile(try Self.configuration(settings, family: lab.ipFamily), to: Self.configurationPath(in: lab))
     }
+
+    /// The IPv6 pool of `dual` and `ipv6` labs: a /104 of the lab's IPv6 pod network
+    /// (``LabProfileContext/clusterIPv6Network``), small enough for the IPAM's block limit.
+    public static let ipv6Pool = "fd00:10:244::/104"
+    /// The IPv6 block size (Calico's default for IPv6).
+    public static let ipv6BlockSize = 122
 
     public func agentCommand(for node: LabNode, in lab: LabProfileContext) throws -> AgentCommand? {
         AgentCommand(
             executable: "swift-calico-node",
             arguments: [
                 "--node", node.name, "--config", Self.configurationPath(in: lab), "--store", lab.store,
-                "--address", node.underlayAddress, "--listen", Self.agentListen,
+                "--address", lab.ipFamily == .ipv6 ? "none" : node.underlayAddress, "--listen", Self.agentListen,
                 "--state-dir", lab.nodeDirectory(node.index) + "/calico-node",
                 "--resync-interval-ms", String(settings.resyncIntervalMilliseconds),
                 "--policy-status-file", lab.policyStatusPath(node: node.index),
-            ] + lab.storeArguments)
+            ] + (lab.ipFamily.hasIPv6 ? ["--address6", try Self.ipv6Address(of: node)] : []) + lab.storeArguments)
+    }
+
+    static func ipv6Address(of node: LabNode) throws -> String {
+        guard let address = node.underlayIPv6Address else {
+            throw LabError(.invalidArgument, "node \(node.index) has no IPv6 underlay address")
+        }
+        return address
     }
 
     public func networkConfiguration(for node: LabNode, in lab: LabProfileContext) throws -> NetworkConfigurationList {
@@ -54,14 +76,22 @@ public struct CalicoProfile: LabProfile, Hashable {
                 [
                     "type": "swift-calico", "datastore": .string(lab.store), "nodeName": .string(node.name),
                     "readinessFile": .string(lab.nodeDirectory(node.index) + "/calico-node/ready"),
-                    "ipam": [
-                        "type": "calico-ipam",
-                        "pools": [["cidr": .string(settings.effectivePool), "blockSize": .integer(Int64(settings.effectiveBlockSize))]],
-                    ],
+                    "ipam": .object(ipam(family: lab.ipFamily)),
                 ].merging(lab.storeConfiguration) { own, _ in own }
                     // The plugin's MTU comes from configuration: with VXLAN, the underlay's minus 50 bytes.
                     .merging((settings.vxlanMode ?? .never) == .never ? [:] : ["mtu": .integer(1450)]) { own, _ in own }
         ])
+    }
+
+    /// The plugin's `calico-ipam` section: the pools of the lab's families, in Calico's names.
+    func ipam(family: LabIPFamily) -> [String: JSONValue] {
+        var pools: [JSONValue] = []
+        if family.hasIPv4 { pools.append(["cidr": .string(settings.effectivePool), "blockSize": .integer(Int64(settings.effectiveBlockSize))]) }
+        if family.hasIPv6 { pools.append(["cidr": .string(Self.ipv6Pool), "blockSize": .integer(Int64(Self.ipv6BlockSize))]) }
+        return [
+            "type": "calico-ipam", "pools": .array(pools),
+            "assign_ipv4": .string(family.hasIPv4 ? "true" : "false"), "assign_ipv6": .string(family.hasIPv6 ? "true" : "false"),
+        ]
     }
 
     /// Ready when the agent serves its status socket (it registered and listens).
@@ -85,28 +115,31 @@ public struct CalicoProfile: LabProfile, Hashable {
 
     /// The agents' configuration in Calico's field names: AS 64512, node-to-node mesh, the
     /// lab's timers, one pool (by default 10.244.0.0/16, /26 blocks; natOutgoing).
-    static func configuration(_ settings: CalicoSettings) throws -> String {
+    static func configuration(_ settings: CalicoSettings, family: LabIPFamily = .ipv4) throws -> String {
         try settings.validate()
         let keepalive = max(1, settings.holdTime / 3)
+        let ipv6Pool = family.hasIPv6 ? #",{"cidr":"\#(ipv6Pool)","blockSize":\#(ipv6BlockSize),"natOutgoing":true}"# : ""
         return """
             {"bgp":{"asNumber":\(asNumber),"nodeToNodeMeshEnabled":true,"listenPort":179,\
             "holdTime":\(settings.holdTime),"keepaliveTime":\(keepalive),"gracefulRestartTime":\(settings.gracefulRestartTime),\
             "connectRetryTime":\(settings.connectRetryTime)},
              "ipPools":[{"cidr":"\(settings.effectivePool)","blockSize":\(settings.effectiveBlockSize),"natOutgoing":true\
-            \(settings.vxlanMode.map { ",\"vxlanMode\":\"\($0.calicoName)\"" } ?? "")}]}
+            \(settings.vxlanMode.map { ",\"vxlanMode\":\"\($0.calicoName)\"" } ?? "")}\(ipv6Pool)]}
 
             """
     }
 
     /// The blocks affine to a calico node, as its agent announces them: the blackhole routes
-    /// it installs per local block (`ip route show proto 93` in the node). Empty when the
-    /// node has no pods yet (or its agent never ran).
+    /// it installs per local block (`ip route show proto 93` in the node, IPv4 then IPv6).
+    /// Empty when the node has no pods yet (or its agent never ran).
     static func blocks(inNamespace name: String) -> [IPNetwork] {
         guard let namespace = try? NetworkNamespace.open(name: name),
-            let netlink = try? NetlinkHandle(namespace: namespace),
-            let routes = try? netlink.routes(family: .v4, protocolTag: Route.ProtocolTag(blockProtocol))
+            let netlink = try? NetlinkHandle(namespace: namespace)
         else { return [] }
-        return routes.map(\.destination).sorted { $0.description < $1.description }
+        return [IPAddress.Family.v4, .v6].flatMap { family in
+            let routes = (try? netlink.routes(family: family, protocolTag: Route.ProtocolTag(blockProtocol))) ?? []
+            return routes.map(\.destination).sorted { $0.description < $1.description }
+        }
     }
 
     /// The calico profile's AS (Calico's default).

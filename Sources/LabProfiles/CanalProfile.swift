@@ -19,12 +19,9 @@ public struct CanalProfile: LabProfile, Hashable {
     public var enforcesPolicy: Bool { true }
 
     /// flannel's configuration follows the lab's `LabProfileContext.ipFamily` (`dual` adds its
-    /// IPv6 network, and swift-canal reserves an address of each subnet); an `ipv6` lab is
-    /// refused while the calico-style routed veth (Routing's `PodRoutedAttachment`) is IPv4 only.
+    /// IPv6 network, `ipv6` has it alone), and swift-canal gives each pod an address of each
+    /// subnet over the calico-style routed veth (IPv6 via Calico's link-local gateway).
     public func prepare(_ lab: LabProfileContext) async throws {
-        guard lab.ipFamily != .ipv6 else {
-            throw LabError(.invalidArgument, "canal pods are IPv4 only for now (the routed veth has no IPv6 gateway yet); use --ip-family dual or ipv4")
-        }
         try await FlannelNetwork.writeConfiguration(backend: .vxlan, in: lab)
     }
 
