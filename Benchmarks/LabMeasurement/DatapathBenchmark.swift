@@ -128,17 +128,17 @@ public struct DatapathBenchmark: Sendable {
     }
 
     func bringUp(_ kind: DatapathLab, directory: String) async throws -> DatapathLabSetup {
-        let name = lab + kind.suffix
+        let name = self.lab + kind.suffix
         let state = LabConfiguration.defaultStateDirectory(lab: name)
-        let profile = try profile(for: kind, directory: directory)
-        progress?("[\(profile)] creating lab '\(name)'…")
+        let labProfile = try profile(for: kind, directory: directory)
+        progress?("[\(labProfile)] creating lab '\(name)'…")
         _ = try? Lab.down(name: name, stateDirectory: state)
-        let lab = try await Lab.up(LabConfiguration(name: name, stateDirectory: state, profile: profile, nodeCount: 2))
+        let lab = try await Lab.up(LabConfiguration(name: name, stateDirectory: state, profile: labProfile, nodeCount: 2))
         do {
             let client = try await lab.addPod(try PodReference(parsing: "bench/client"), node: 0)
             let server = try await lab.addPod(try PodReference(parsing: "bench/server"), node: 1)
             if kind == .weaveBlocked {
-                progress?("[\(profile)] blocking UDP 6784 between node 0 and node 1 (the sleeve)…")
+                progress?("[\(labProfile)] blocking UDP 6784 between node 0 and node 1 (the sleeve)…")
                 try await lab.blockLink(0, 1, udpPort: 6784)
             }
             return try await DatapathLabSetup(kind: kind, lab: lab, client: client, server: server)
