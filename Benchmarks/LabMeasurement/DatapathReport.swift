@@ -127,14 +127,14 @@ public struct DatapathReport: Sendable {
         ]
         lines += notes.map { "  " + $0 }
         lines.append(
-            pad("mode", 17, left: true) + pad("MTU", 5) + pad("Gbit/s", 8) + pad("(min..max)", 14) + pad("RTT ms", 8)
+            pad("mode", 17, left: true) + pad("MTU", 5) + pad("Gbit/s", 8) + pad("(min..max)", 16) + pad("RTT ms", 8)
                 + pad("CPU s/Gbit: machine", 20) + pad("processes", 10) + pad("softirq", 9))
         for mode in modes {
             let gbps = values(mode, Self.throughput)
             let range = gbps.isEmpty ? "" : String(format: "(%.2f..%.2f)", gbps.min()!, gbps.max()!)
             let mtu = samples.first { $0.mode == mode }.map { String($0.podMTU) } ?? "–"
             lines.append(
-                pad(mode.rawValue, 17, left: true) + pad(mtu, 5) + pad(number(median(mode, Self.throughput), "%.3f"), 8) + pad(range, 14)
+                pad(mode.rawValue, 17, left: true) + pad(mtu, 5) + pad(number(median(mode, Self.throughput), "%.3f"), 8) + pad(range, 16)
                     + pad(number(median(mode, Self.roundTrip), "%.3f"), 8) + pad(number(median(mode, Self.machineCPU), "%.3f"), 20)
                     + pad(number(median(mode, Self.processCPU), "%.3f"), 10) + pad(number(median(mode, Self.softirqCPU), "%.3f"), 9))
         }
