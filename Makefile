@@ -5,7 +5,8 @@ SWIFT ?= swift
 PREFIX ?= /opt/cni
 DEBIAN_PACKAGES := libnl-3-dev libnftnl-dev libmnl-dev libssl-dev openssl pkg-config \
 	containernetworking-plugins iproute2 nftables iptables iputils-ping iperf3 \
-	etcd-server etcd-client bird2 gobgpd podman crun containerd runc busybox-static jq curl procps tcpdump
+	etcd-server etcd-client bird2 gobgpd podman crun containerd runc busybox-static jq curl procps tcpdump \
+	wireguard-go wireguard-tools tinc
 
 .PHONY: deps build release test demo clean install-plugins example-packages docs
 

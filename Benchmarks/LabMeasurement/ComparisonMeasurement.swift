@@ -58,7 +58,10 @@ public struct ComparisonMeasurement: Sendable {
 
     public func run() async throws -> ComparisonFigures {
         var result = ComparisonFigures(plugin: ComparisonPlan.columnName(of: profile))
-        try ComparisonPlan.prepareSecret(for: profile)
+        // The run's own directory holds what its lab needs besides its state (weave's secret).
+        let runDirectory = try RunDirectory.make(prefix: "cnilab-compare-")
+        defer { RunDirectory.remove(runDirectory) }
+        let profile = try ComparisonPlan.prepareSecret(for: profile, in: runDirectory)
         announce("[\(profile.name)] creating lab '\(lab)' (2 nodes)…")
         _ = try? Lab.down(name: lab, stateDirectory: directory)
         let start = ContinuousClock.now

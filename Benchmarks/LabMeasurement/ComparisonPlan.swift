@@ -5,14 +5,15 @@ import Mesh
 
 /// Which profiles `compare` measures, by plugin name: flannel (vxlan), calico (standard
 /// timers), canal, weave, and weave with a mesh secret (`weave-encrypted`, its secret file
-/// written by ``prepareSecret(for:)`` before its lab comes up).
+/// written into the run's own directory by ``prepareSecret(for:in:)`` before its lab comes up).
 public enum ComparisonPlan {
-    /// The secret file of the `weave-encrypted` column.
-    public static let weaveSecretFile = NSTemporaryDirectory() + "cnilab-compare-weave.secret"
+    /// The secret file name of the `weave-encrypted` column: a name, not a path, until
+    /// ``prepareSecret(for:in:)`` writes a fresh secret into the run's own directory.
+    public static let weaveSecretFileName = "weave.secret"
 
     public static var entries: [(name: String, profile: any LabProfile)] {
         [("flannel", FlannelProfile(backend: .vxlan)), ("calico", CalicoProfile(.standard)), ("canal", CanalProfile()),
-         ("weave", WeaveProfile()), ("weave-encrypted", WeaveProfile(secretFile: weaveSecretFile))]
+         ("weave", WeaveProfile()), ("weave-encrypted", WeaveProfile(secretFile: weaveSecretFileName))]
     }
 
     public static var profiles: [any LabProfile] { entries.map(\.profile) }
@@ -28,12 +29,16 @@ public enum ComparisonPlan {
         return profile.name
     }
 
-    /// Writes a fresh mesh secret for a weave profile that names one (`swift-weaved
-    /// generate-secret`'s format, through the Mesh library).
-    public static func prepareSecret(for profile: any LabProfile) throws {
-        guard let path = (profile as? WeaveProfile)?.secretFile else { return }
+    /// For a weave profile that names a secret: writes a fresh mesh secret (`swift-weaved
+    /// generate-secret`'s format, through the Mesh library) into `directory`, the run's own
+    /// (see ``RunDirectory``), and returns the profile pointing at it; any other profile as is.
+    public static func prepareSecret(for profile: any LabProfile, in directory: String) throws -> any LabProfile {
+        guard var weave = profile as? WeaveProfile, let name = weave.secretFile else { return profile }
+        let path = directory + "/" + (name.split(separator: "/").last.map(String.init) ?? weaveSecretFileName)
         try? FileManager.default.removeItem(atPath: path)
         _ = try MeshSecret.generateFile(atPath: path)
+        weave.secretFile = path
+        return weave
     }
 
     /// The profiles of a `--plugins` list (comma-separated; nil: every available one).
@@ -80,4 +85,19 @@ public struct ComparisonSettings: Sendable {
     public static let quick = ComparisonSettings(
         pods: 4, iperfSeconds: 1, pings: 5, policyTimeoutMilliseconds: 5_000, convergenceTimeoutMilliseconds: 25_000,
         netpolCaseLimit: 2)
+}
+
+/// A measurement run's own temporary directory (`/tmp/<prefix>XXXXXX`, mkdtemp): secrets, keys
+/// and configuration files of one run, never shared with a concurrent run; the run removes it.
+public enum RunDirectory {
+    public static func make(prefix: String) throws -> String {
+        var template = Array("/tmp/\(prefix)XXXXXX".utf8CString)
+        guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
+            throw LabError(.process, "mkdtemp /tmp/\(prefix)XXXXXX failed: errno \(errno)")
+        }
+        return String(cString: template.withUnsafeBufferPointer { $0.baseAddress! })
+    }
+
+    /// Removes the directory and everything in it (a missing one is fine).
+    public static func remove(_ path: String) { try? FileManager.default.removeItem(atPath: path) }
 }

@@ -1,142 +1,163 @@
-import ChildProcess
 import Foundation
 import Lab
 import LabProfiles
-import Namespaces
+import Mesh
 
-/// Cross-node pod-to-pod TCP throughput (iperf3) and round-trip time (ping) on a flannel
-/// lab, against the same measurement on a hand-built kernel baseline of the same topology:
-/// a reference lab (kernel bridge, reference plugins, same fabric, no agent) whose nodes
-/// are joined by static routes for host-gw, and for vxlan by a VXLAN overlay set up by hand
-/// with iproute2 (`ip link add … type vxlan`, permanent neighbour, FDB entry, onlink route)
-/// with the pods at the overlay's MTU (underlay − 50), as flannel sets them
-/// (`cnilab bench datapath`). The labs are named `<lab>dpo` and `<lab>dpr`.
+/// Cross-node pod-to-pod TCP throughput (iperf3, one stream), round-trip time (ping) and CPU
+/// per Gbit/s of several data paths in one run (`cnilab bench datapath`), each between a pod
+/// on node 0 and a pod on node 1 of a two-node lab on the same fabric:
+/// - `flannel` (`--backend`) and its `flannel-baseline` built by hand (VXLAN on 4789 at MTU
+///   1450 for vxlan, static routes for host-gw), as before;
+/// - `weave-fast`, `weave-sleeve` (UDP 6784 blocked between the nodes with the lab's
+///   `link block --udp-port 6784`) and `weave-encrypted` (a mesh secret; the nodes untrusted);
+/// - the references built by hand on a reference lab (kernel bridge, reference plugins, no
+///   agent), their routes swapped in per mode: `vxlan` (kernel VXLAN on UDP 6784, the fast
+///   path's reference), `wireguard-go` and `tinc` (router mode, encrypted).
+///
+/// MTU policy: the weave modes and their references give pods weave's MTU (read from the weave
+/// lab's pod; underlay − 91 when no weave lab runs); flannel's two modes keep flannel's 1450.
+/// Each round runs every mode once, in order, so load on the machine hits all alike; the
+/// report gives medians and the issue's ratios as medians of per-round ratios
+/// (``DatapathReport``). The labs are named `<lab>dpo`, `dpr`, `dpw`, `dps`, `dpe`; keys,
+/// tinc's configuration and the mesh secret live in a temporary directory of the run, removed
+/// at the end with the labs.
 public struct DatapathBenchmark: Sendable {
     public var lab: String
     public var backend: FlannelBackend
-    /// iperf3 seconds per run.
+    /// iperf3 seconds per measurement.
     public var seconds: Int
+    public var modes: [DatapathMode]
+    public var rounds: Int
+    public var pings: Int
     public var progress: (@Sendable (String) -> Void)?
 
-    public init(lab: String, backend: FlannelBackend = .vxlan, seconds: Int = 3, progress: (@Sendable (String) -> Void)? = nil) {
+    public init(
+        lab: String, backend: FlannelBackend = .vxlan, seconds: Int = 3, modes: [DatapathMode] = DatapathMode.allCases,
+        rounds: Int = 1, pings: Int = 20, progress: (@Sendable (String) -> Void)? = nil
+    ) {
         self.lab = lab
         self.backend = backend
         self.seconds = seconds
+        self.modes = modes
+        self.rounds = rounds
+        self.pings = pings
         self.progress = progress
     }
 
-    struct Figures {
-        var throughputGbps: Double
-        var roundTripMilliseconds: Double
-    }
+    /// The pods' MTU difference from the underlay under weave's policy (IPv4 20, UDP 8, the
+    /// sleeve's 9-byte header, a sealed record's 40 bytes, the inner Ethernet header 14).
+    public static let weaveMTUOverhead = 91
 
     public func run() async throws -> BenchOutput {
-        let ours = try await measure(profile: FlannelProfile(backend: backend), suffix: "dpo")
-        let reference = try await measure(profile: ReferenceProfile(), suffix: "dpr", handBuiltOverlay: backend == .vxlan)
-        let metrics: [BenchDocument.Metric] = [
-            .init(
-                name: "tcp_throughput_gbps", ours: ours.throughputGbps, reference: reference.throughputGbps,
-                speedup: reference.throughputGbps == 0 ? 0 : ours.throughputGbps / reference.throughputGbps),
-            .init(
-                name: "rtt_ms", ours: ours.roundTripMilliseconds, reference: reference.roundTripMilliseconds,
-                speedup: ours.roundTripMilliseconds == 0 ? 0 : reference.roundTripMilliseconds / ours.roundTripMilliseconds),
-        ]
-        let baseline = backend == .vxlan ? "hand-built kernel VXLAN, MTU 1450" : "kernel bridge + static routes"
-        var lines = ["datapath (flannel \(backend.rawValue) vs \(baseline), \(seconds) s iperf3, 20 pings)"]
-        for metric in metrics {
-            lines.append(
-                "  \(metric.name): ours \(String(format: "%.3f", metric.ours)), reference \(String(format: "%.3f", metric.reference)), speedup \(String(format: "%.2f", metric.speedup))")
+        guard rounds > 0, seconds > 0, !modes.isEmpty else { throw LabError(.invalidArgument, "datapath: --rounds, --seconds and --modes must not be empty or zero") }
+        let directory = try RunDirectory.make(prefix: "cnilab-datapath-")
+        var labs: [DatapathLab: DatapathLabSetup] = [:]
+        var handBuilt = HandBuiltPaths()
+        var errors: [String] = []
+        var samples: [DatapathSample] = []
+        var notes: [String] = []
+        do {
+            for kind in DatapathLab.allCases where modes.contains(where: { $0.lab == kind }) {
+                labs[kind] = try await bringUp(kind, directory: directory)
+            }
+            let weaveMTU = try weavePodMTU(labs)
+            if let reference = labs[.reference] {
+                try await handBuilt.build(modes: modes, backend: backend, lab: reference, directory: directory, progress: progress)
+            }
+            var usable = modes
+            for mode in modes {
+                guard let setup = labs[mode.lab] else { continue }
+                do { try await setup.waitForPath(of: mode, progress: progress) } catch {
+                    errors.append("\(mode): \(error)")
+                    usable.removeAll { $0 == mode }
+                }
+            }
+            notes.append(
+                "pod MTU: weave's (underlay − \(Self.weaveMTUOverhead) = \(weaveMTU)) for the weave modes and vxlan, wireguard-go, tinc; flannel's modes: \(flannelMTU)")
+            notes.append("load average at start: \(Self.loadAverage())")
+            for round in 1...rounds {
+                for mode in usable {
+                    guard let setup = labs[mode.lab] else { continue }
+                    do {
+                        let mtu = mode == .flannel || mode == .flannelBaseline ? flannelMTU : weaveMTU
+                        if mode.lab == .reference { try handBuilt.activate(mode, podMTU: mtu, lab: setup) }
+                        progress?("round \(round)/\(rounds) \(mode): ping ×\(pings), iperf3 \(seconds) s…")
+                        let daemons = setup.agentProcesses + handBuilt.daemons(of: mode)
+                        samples.append(try await setup.measure(mode: mode, round: round, seconds: seconds, pings: pings, daemons: daemons))
+                    } catch {
+                        errors.append("round \(round) \(mode): \(error)")
+                        progress?("round \(round) \(mode) failed: \(error)")
+                    }
+                }
+            }
+            notes.append("load average at end: \(Self.loadAverage())")
+        } catch {
+            await Self.tearDown(labs: labs, handBuilt: &handBuilt, directory: directory, progress: progress)
+            throw error
         }
-        return BenchOutput(text: lines.joined(separator: "\n"), document: BenchDocument(scenario: "datapath", metrics: metrics))
+        await Self.tearDown(labs: labs, handBuilt: &handBuilt, directory: directory, progress: progress)
+        let report = DatapathReport(samples: samples, errors: errors, modes: modes, rounds: rounds, seconds: seconds, pings: pings, notes: notes)
+        return BenchOutput(text: report.text, document: report.document)
     }
 
-    func measure(profile: some LabProfile, suffix: String, handBuiltOverlay: Bool = false) async throws -> Figures {
-        let name = lab + suffix
-        let directory = LabConfiguration.defaultStateDirectory(lab: name)
-        progress?("[\(profile)] creating lab '\(name)'…")
-        let lab = try await Lab.up(LabConfiguration(name: name, stateDirectory: directory, profile: profile, nodeCount: 2))
+    /// flannel's pods: 1450 with vxlan (its overlay), the underlay's 1500 with host-gw.
+    var flannelMTU: Int { backend == .vxlan ? HandBuiltVXLAN.overlayMTU : 1500 }
+
+    /// Stops the hand-built tunnels, removes the labs and the run's directory.
+    static func tearDown(
+        labs: [DatapathLab: DatapathLabSetup], handBuilt: inout HandBuiltPaths, directory: String, progress: (@Sendable (String) -> Void)?
+    ) async {
+        handBuilt.remove()
+        for setup in labs.values {
+            progress?("removing lab '\(setup.lab.name)'…")
+            _ = try? await setup.lab.down()
+        }
+        RunDirectory.remove(directory)
+    }
+
+    func profile(for kind: DatapathLab, directory: String) throws -> any LabProfile {
+        switch kind {
+        case .flannel: return FlannelProfile(backend: backend)
+        case .reference: return ReferenceProfile()
+        case .weave, .weaveBlocked: return WeaveProfile()
+        case .weaveEncrypted:
+            let secret = directory + "/weave.secret"
+            _ = try MeshSecret.generateFile(atPath: secret)
+            return WeaveProfile(secretFile: secret)
+        }
+    }
+
+    func bringUp(_ kind: DatapathLab, directory: String) async throws -> DatapathLabSetup {
+        let name = self.lab + kind.suffix
+        let state = LabConfiguration.defaultStateDirectory(lab: name)
+        let labProfile = try profile(for: kind, directory: directory)
+        progress?("[\(labProfile)] creating lab '\(name)'…")
+        _ = try? Lab.down(name: name, stateDirectory: state)
+        let lab = try await Lab.up(LabConfiguration(name: name, stateDirectory: state, profile: labProfile, nodeCount: 2))
         do {
             let client = try await lab.addPod(try PodReference(parsing: "bench/client"), node: 0)
             let server = try await lab.addPod(try PodReference(parsing: "bench/server"), node: 1)
-            guard let address = server.address else { throw LabError(.plugin, "the server pod has no address") }
-            if handBuiltOverlay {
-                progress?("[\(profile)] replacing the static routes with a hand-built VXLAN overlay…")
-                try await HandBuiltVXLAN.build(nodes: await lab.nodes(), pods: [client.networkNamespace, server.networkNamespace])
+            if kind == .weaveBlocked {
+                progress?("[\(labProfile)] blocking UDP 6784 between node 0 and node 1 (the sleeve)…")
+                try await lab.blockLink(0, 1, udpPort: 6784)
             }
-            let serverNamespace = try NetworkNamespace.open(name: server.networkNamespace)
-            let clientNamespace = try NetworkNamespace.open(name: client.networkNamespace)
-            let iperfServer = try serverNamespace.launchProcess("/usr/bin/iperf3", arguments: ["-s", "-1", "-p", "5201"])
-            defer { iperfServer.terminate(graceMilliseconds: 1_000) }
-            try await Task.sleep(for: .milliseconds(300))
-            progress?("[\(profile)] iperf3 \(seconds) s, ping ×20…")
-            let iperf = try clientNamespace.runProcess(
-                "/usr/bin/iperf3", arguments: ["-c", address, "-p", "5201", "-t", String(seconds), "-J"],
-                timeoutMilliseconds: (seconds + 20) * 1000)
-            let report = try JSONSerialization.jsonObject(with: Data(iperf.standardOutput)) as? [String: Any]
-            let received = ((report?["end"] as? [String: Any])?["sum_received"] as? [String: Any])?["bits_per_second"] as? Double
-            guard let received else { throw LabError(.process, "iperf3 gave no result: \(iperf.standardErrorText)") }
-            let ping = try clientNamespace.runProcess(
-                "/usr/bin/ping", arguments: ["-c", "20", "-i", "0.05", "-q", address], timeoutMilliseconds: 20_000)
-            // "rtt min/avg/max/mdev = 0.041/0.062/0.101/0.013 ms"
-            let line = ping.standardOutputText.split(separator: "\n").first { $0.hasPrefix("rtt") } ?? ""
-            let average = line.split(separator: "=").last?.split(separator: "/").dropFirst().first.flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
-            try await lab.down()
-            return Figures(throughputGbps: received / 1e9, roundTripMilliseconds: average ?? 0)
+            return try await DatapathLabSetup(kind: kind, lab: lab, client: client, server: server)
         } catch {
             _ = try? await lab.down()
             throw error
         }
     }
-}
 
-/// The vxlan baseline of `cnilab bench datapath`: the reference lab's nodes joined by a VXLAN
-/// overlay built by hand with iproute2, exactly the kernel objects flannel programs (VNI 1 on
-/// port 8472 is flannel's; this uses VNI 42 on 4789 so nothing is mistaken for it).
-enum HandBuiltVXLAN {
-    static let device = "vxbase0"
-    static let overlayMTU = 1450
-
-    static func build(nodes: [LabNode], pods: [String]) async throws {
-        struct Node { var namespace: NetworkNamespace; var underlay: String; var subnet: String; var vtep: String }
-        var built: [Node] = []
-        for node in nodes {
-            guard let subnet = node.subnet else { throw LabError(.plugin, "node \(node.index) has no subnet") }
-            let namespace = try NetworkNamespace.open(name: node.networkNamespace)
-            let underlay = String(node.underlayAddress.split(separator: "/").first ?? "")
-            let vtep = String(subnet.split(separator: "/").first ?? "")  // the subnet's network address, as flannel
-            try ip(namespace, "link", "add", device, "type", "vxlan", "id", "42", "local", underlay, "dev", "eth0", "dstport", "4789", "nolearning")
-            try ip(namespace, "link", "set", device, "mtu", String(overlayMTU), "up")
-            try ip(namespace, "addr", "add", vtep + "/32", "dev", device)
-            built.append(Node(namespace: namespace, underlay: underlay, subnet: subnet, vtep: vtep))
+    /// Weave's pod MTU: the weave lab's pod's, else the reference lab's underlay − 91.
+    func weavePodMTU(_ labs: [DatapathLab: DatapathLabSetup]) throws -> Int {
+        for kind in [DatapathLab.weave, .weaveBlocked, .weaveEncrypted] {
+            if let setup = labs[kind] { return try setup.podMTU() }
         }
-        var macs: [String] = []
-        for node in built {
-            let output = try ip(node.namespace, "-j", "link", "show", device)
-            let links = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]]
-            guard let mac = links?.first?["address"] as? String else { throw LabError(.process, "no MAC on \(device)") }
-            macs.append(mac)
-        }
-        for (index, node) in built.enumerated() {
-            for (other, remote) in built.enumerated() where other != index {
-                _ = try? ip(node.namespace, "route", "del", remote.subnet)  // the reference lab's static route
-                try ip(node.namespace, "neigh", "replace", remote.vtep, "lladdr", macs[other], "dev", device, "nud", "permanent")
-                try ip(node.namespace, "route", "replace", remote.subnet, "via", remote.vtep, "dev", device, "onlink")
-                let fdb = try node.namespace.runProcess(
-                    "/usr/sbin/bridge", arguments: ["fdb", "append", macs[other], "dev", device, "dst", remote.underlay, "self", "permanent"])
-                guard fdb.status.isSuccess else { throw LabError(.process, "bridge fdb append: \(fdb.standardErrorText)") }
-            }
-        }
-        for pod in pods {
-            try ip(try NetworkNamespace.open(name: pod), "link", "set", "eth0", "mtu", String(overlayMTU))
-        }
+        guard let setup = labs[.reference] ?? labs.values.first else { return 1500 - Self.weaveMTUOverhead }
+        return try setup.underlayMTU() - Self.weaveMTUOverhead
     }
 
-    @discardableResult
-    static func ip(_ namespace: NetworkNamespace, _ arguments: String...) throws -> String {
-        let output = try namespace.runProcess("/usr/sbin/ip", arguments: arguments)
-        guard output.status.isSuccess else {
-            throw LabError(.process, "ip \(arguments.joined(separator: " ")): \(output.standardErrorText)")
-        }
-        return output.standardOutputText
+    static func loadAverage() -> String {
+        ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "").split(separator: " ").prefix(3).joined(separator: " ")
     }
 }

@@ -51,8 +51,28 @@ struct MeasurementSupportTests {
         #expect(throws: LabError.self) { _ = try ComparisonPlan.profiles(named: "flannel,nope") }
         let weave = try ComparisonPlan.profiles(named: "weave,weave-encrypted")
         #expect(weave.map(ComparisonPlan.columnName(of:)) == ["weave", "weave-encrypted"])
-        #expect((weave[1] as? WeaveProfile)?.secretFile == ComparisonPlan.weaveSecretFile)
+        #expect((weave[1] as? WeaveProfile)?.secretFile == ComparisonPlan.weaveSecretFileName)
         #expect(throws: LabError.self) { _ = try ComparisonPlan.profiles(named: "") }
+    }
+
+    /// weave-encrypted's secret goes into the run's own directory, fresh each time, and goes
+    /// with it; other profiles are left as they are.
+    @Test func comparisonSecretInTheRunsDirectory() throws {
+        let first = try RunDirectory.make(prefix: "cnilab-compare-test-")
+        let second = try RunDirectory.make(prefix: "cnilab-compare-test-")
+        defer { [first, second].forEach(RunDirectory.remove) }
+        #expect(first != second)
+        let encrypted = try #require(ComparisonPlan.profile(named: "weave-encrypted"))
+        let a = try #require(try ComparisonPlan.prepareSecret(for: encrypted, in: first) as? WeaveProfile)
+        let b = try #require(try ComparisonPlan.prepareSecret(for: encrypted, in: second) as? WeaveProfile)
+        #expect(a.secretFile == first + "/weave.secret" && b.secretFile == second + "/weave.secret")
+        let secrets = try [a, b].map { try String(contentsOfFile: try #require($0.secretFile), encoding: .utf8) }
+        #expect(!secrets[0].isEmpty && secrets[0] != secrets[1])
+        #expect(ComparisonPlan.columnName(of: a) == "weave-encrypted")
+        let flannel = try ComparisonPlan.prepareSecret(for: FlannelProfile(backend: .vxlan), in: first)
+        #expect((flannel as? FlannelProfile)?.backend == .vxlan)
+        RunDirectory.remove(first)
+        #expect(!FileManager.default.fileExists(atPath: first))
     }
 
     @Test func cniAddPlugins() throws {
