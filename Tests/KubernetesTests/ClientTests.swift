@@ -199,7 +199,7 @@ struct ClientTests {
                     for try await _ in try await client.watch(Namespace.self, options: WatchOptions(resourceVersion: list.resourceVersion)) {}
                 }
                 #expect(expired?.code == .expired)
-                #expect(expired?.message.contains("too old resource version") == true)
+                #expect(expired?.message == "The resourceVersion for the provided watch is too old.")
 
                 let tooLarge = await Self.kubernetesError {
                     _ = try await client.list(Namespace.self, options: ListOptions(resourceVersion: String(Int64(last)! + 1000)))
