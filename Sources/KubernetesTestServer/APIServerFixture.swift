@@ -39,11 +39,13 @@ public struct LoggedRequest: Sendable, Hashable, CustomStringConvertible {
 
 /// A Kubernetes API server for tests, on SwiftNIO, backed by a `Datastore`: the discovery
 /// documents, namespaces, nodes, pods and network policies (namespaced and cluster-scoped),
-/// label and field selectors, paging, watches with bookmarks, merge and strategic-merge
-/// patches, status subresources and `Status` errors with kube-apiserver's codes and reasons.
-/// resourceVersion is the store's revision; ``compact()`` makes older versions answer 410.
+/// label and field selectors, paging, watches with bookmarks, JSON, merge and strategic-merge
+/// patches, status subresources, graceful pod deletion, the defaults kube-apiserver 1.20
+/// writes and `Status` errors with its codes, reasons and messages (checked against recorded
+/// exchanges of a real 1.20.2 server). resourceVersion is the store's revision; ``compact()``
+/// makes older versions answer 410.
 ///
-/// Test-only fault controls: ``compact()``, ``dropWatches()``,
+/// Test-only fault controls: ``compact()``, ``compactStore()``, ``dropWatches()``,
 /// ``rejectNextRequests(_:retryAfterSeconds:)`` (429s), ``requests()`` (the request log).
 ///
 /// ```swift

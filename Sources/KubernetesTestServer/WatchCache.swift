@@ -133,8 +133,9 @@ actor WatchCache {
 
     /// Compacts only the backing store's history, as `etcdctl compact` does under
     /// kube-apiserver: the watch cache keeps serving watches from its window.
-    func compactStore() {
-        storeCompactedRevision = revision
+    func compactStore() async {
+        let current = (try? await store.list(prefix: layout.prefix + "\u{1}").revision) ?? revision
+        storeCompactedRevision = max(revision, current)
     }
 
     /// Ends every watch now (their connections close without a final chunk).
