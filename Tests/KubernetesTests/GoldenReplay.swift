@@ -95,3 +95,11 @@ enum GoldenNormalizer {
         return found
     }
 }
+
+extension Dictionary where Key == String, Value == JSONValue {
+    /// The member `key` as an object (empty when absent), settable.
+    subscript(object key: String) -> JSONObject {
+        get { self[key]?.objectValue ?? [:] }
+        set { self[key] = .object(newValue) }
+    }
+}
