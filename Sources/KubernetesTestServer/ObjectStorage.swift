@@ -223,6 +223,7 @@ actor ObjectStorage {
                 let written = try await store.compareAndSwap(key, expecting: .modRevision(revision), value: marked.encodedJSON())
                 guard written.succeeded else { continue }
                 revision = written.revision
+                await cache.waitUntilApplied(revision)
                 if grace > 0 && !kubelet { return WatchCache.versioned(marked, revision) }
             }
             let removed = try await store.compareAndSwap(key, expecting: .modRevision(revision), value: nil)

@@ -138,6 +138,14 @@ actor WatchCache {
         storeCompactedRevision = max(revision, current)
     }
 
+    /// Waits (up to 2 s) until the cache has applied `target`: with a store whose watch skips
+    /// superseded writes between polls (FileDatastore), a two-step write (a pod marked
+    /// terminating, then deleted) still shows both steps to watches, as over etcd.
+    func waitUntilApplied(_ target: Int64) async {
+        let deadline = ContinuousClock.now + .seconds(2)
+        while revision < target, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(5)) }
+    }
+
     /// Ends every watch now (their connections close without a final chunk).
     func dropAll() {
         for continuation in subscribers.values { continuation.finish() }

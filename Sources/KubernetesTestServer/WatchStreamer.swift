@@ -105,7 +105,11 @@ struct WatchStreamer: Sendable {
         case .modified:
             if now && before { return Self.line("MODIFIED", change.object) }
             if now { return Self.line("ADDED", change.object) }
-            if before { return Self.line("DELETED", change.object) }
+            // Leaving the selection: the object as it was (the last state that matched), at
+            // the change's version, as kube-apiserver's watch cache sends it.
+            if before, let previous = change.previous {
+                return Self.line("DELETED", WatchCache.versioned(previous, change.revision))
+            }
             return nil
         case .deleted: return before ? Self.line("DELETED", change.object) : nil
         }

@@ -86,6 +86,17 @@ enum GoldenNormalizer {
                 for key in Set(left.keys).union(right.keys).sorted() { walk(left[key], right[key], path + "." + key) }
             case (.array(let left)?, .array(let right)?) where left.count == right.count:
                 for index in left.indices { walk(left[index], right[index], path + "[\(index)]") }
+            case (.array(let left)?, .array(let right)?):
+                func summary(_ items: [JSONValue]) -> String {
+                    var runs: [(String, Int)] = []
+                    for item in items {
+                        let name = item["object"]?["metadata"]?["name"]?.stringValue ?? item["metadata"]?["name"]?.stringValue ?? ""
+                        let label = "\(item["type"]?.stringValue ?? "")(\(name))"
+                        if runs.last?.0 == label { runs[runs.count - 1].1 += 1 } else { runs.append((label, 1)) }
+                    }
+                    return runs.map { $0.1 > 1 ? "\($0.0)×\($0.1)" : $0.0 }.joined(separator: " ")
+                }
+                found.append("\(path.isEmpty ? "." : path): real \(left.count) [\(summary(left))] vs fixture \(right.count) [\(summary(right))]")
             default:
                 let show = { (value: JSONValue?) in value.map { String($0.description.prefix(300)) } ?? "(absent)" }
                 found.append("\(path.isEmpty ? "." : path): real \(show(a)) vs fixture \(show(b))")
