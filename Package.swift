@@ -559,7 +559,7 @@ let package = Package(
         .target(
             name: "KubernetesTestServer",
             dependencies: [
-                "Kubernetes", "Datastore",
+                "Kubernetes", "Datastore", .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

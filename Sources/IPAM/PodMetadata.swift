@@ -30,12 +30,14 @@ public struct PodMetadata: Sendable, Hashable {
     /// kubeconfig, TLS or credential problem, 999 for a pod the API does not know.
     public static func fetch(_ request: PluginRequest, timeoutMilliseconds: Int = 5000) throws(CNIError) -> PodMetadata? {
         // Most ADDs have no section: skip the second decode of the configuration then.
-        guard request.arguments["K8S_POD_NAME"] != nil, Self.mentionsKubernetes(request.configurationBytes) else { return nil }
+        guard request.arguments["K8S_POD_NAME"] != nil,
+            Self.mentions("\"kubernetes\"", request.configurationBytes) || Self.mentions("\"policy\"", request.configurationBytes)
+        else { return nil }
         let settings: KubernetesSettings?
         do { settings = try KubernetesSettings.decode(networkConfiguration: Array(request.configurationBytes)) } catch {
             throw CNIError(.invalidNetworkConfig, "invalid \"kubernetes\" section", details: error.message)
         }
-        guard let settings, let kubeconfig = settings.kubeconfig,
+        guard let settings,
             let namespace = request.arguments["K8S_POD_NAMESPACE"], !namespace.isEmpty,
             let name = request.arguments["K8S_POD_NAME"], !name.isEmpty
         else { return nil }
@@ -49,14 +51,15 @@ public struct PodMetadata: Sendable, Hashable {
                 default: .invalidNetworkConfig
                 }
             throw CNIError(
-                code, "failed to read pod \(namespace)/\(name) from the Kubernetes API (kubernetes.kubeconfig \(kubeconfig))",
+                code, "failed to read pod \(namespace)/\(name) from the Kubernetes API (\(settings.sourceDescription))",
                 details: "\(error)")
         }
     }
 
-    /// Whether the bytes contain `"kubernetes"` (a key named so, or a value: then the decode decides).
-    static func mentionsKubernetes(_ bytes: [UInt8]) -> Bool {
-        let needle = Array("\"kubernetes\"".utf8)
+    /// Whether the bytes contain `word` (`"kubernetes"` or `"policy"`: a key named so, or a
+    /// value: then the decode decides).
+    static func mentions(_ word: String, _ bytes: [UInt8]) -> Bool {
+        let needle = Array(word.utf8)
         guard bytes.count >= needle.count else { return false }
         var start = 0
         while start + needle.count <= bytes.count {

@@ -109,6 +109,40 @@ public enum StrategicMergePatch {
                 merged.append(apply(element, to: .object([:])))
             }
         }
-        return .array(merged)
+        return .array(ordered(merged, patch: patch, target: target, mergeKey: mergeKey))
+    }
+
+    /// The order kube-apiserver gives a merged list: the patched elements in the patch's order,
+    /// the elements only the server had in its order, interleaved by the server's order where
+    /// both sides know an element (a new element goes before the server-only ones).
+    private static func ordered(_ merged: [JSONValue], patch: [JSONValue], target: [JSONValue], mergeKey: String) -> [JSONValue] {
+        let patchIDs = patch.filter { $0["$patch"]?.stringValue != "delete" }.compactMap { $0[mergeKey] }
+        var fromPatch: [JSONValue] = []
+        for id in patchIDs where !fromPatch.contains(where: { $0[mergeKey] == id }) {
+            if let element = merged.first(where: { $0[mergeKey] == id }) { fromPatch.append(element) }
+        }
+        let serverOnly = merged.filter { element in
+            guard let id = element[mergeKey] else { return false }
+            return !patchIDs.contains(id)
+        }
+        let keyless = merged.filter { $0[mergeKey] == nil }
+        let serverOrder = target.compactMap { $0[mergeKey] }
+        var result: [JSONValue] = []
+        var left = serverOnly[...]
+        var right = fromPatch[...]
+        while let next = left.first ?? right.first {
+            if let l = left.first, let r = right.first {
+                let li = serverOrder.firstIndex(of: l[mergeKey]!)
+                let ri = r[mergeKey].flatMap { serverOrder.firstIndex(of: $0) }
+                if let li, let ri, li < ri { result.append(l); left.removeFirst() } else { result.append(r); right.removeFirst() }
+            } else if left.first != nil {
+                result.append(next)
+                left.removeFirst()
+            } else {
+                result.append(next)
+                right.removeFirst()
+            }
+        }
+        return result + keyless
     }
 }

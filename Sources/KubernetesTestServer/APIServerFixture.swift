@@ -39,11 +39,13 @@ public struct LoggedRequest: Sendable, Hashable, CustomStringConvertible {
 
 /// A Kubernetes API server for tests, on SwiftNIO, backed by a `Datastore`: the discovery
 /// documents, namespaces, nodes, pods and network policies (namespaced and cluster-scoped),
-/// label and field selectors, paging, watches with bookmarks, merge and strategic-merge
-/// patches, status subresources and `Status` errors with kube-apiserver's codes and reasons.
-/// resourceVersion is the store's revision; ``compact()`` makes older versions answer 410.
+/// label and field selectors, paging, watches with bookmarks, JSON, merge and strategic-merge
+/// patches, status subresources, graceful pod deletion, the defaults kube-apiserver 1.20
+/// writes and `Status` errors with its codes, reasons and messages (checked against recorded
+/// exchanges of a real 1.20.2 server). resourceVersion is the store's revision; ``compact()``
+/// makes older versions answer 410.
 ///
-/// Test-only fault controls: ``compact()``, ``dropWatches()``,
+/// Test-only fault controls: ``compact()``, ``compactStore()``, ``dropWatches()``,
 /// ``rejectNextRequests(_:retryAfterSeconds:)`` (429s), ``requests()`` (the request log).
 ///
 /// ```swift
@@ -61,6 +63,7 @@ public final class APIServerFixture: Sendable {
     private let cache: WatchCache
     private let storage: ObjectStorage
     private let state: NIOLockedValueBox<State>
+    private let router: Router
 
     private struct State {
         var log: [LoggedRequest] = []
@@ -74,14 +77,17 @@ public final class APIServerFixture: Sendable {
     public static let systemNamespaces = ["default", "kube-node-lease", "kube-public", "kube-system"]
 
     /// Starts serving. `tokens`: the bearer tokens accepted (nil: no authentication);
-    /// `keyPrefix`: where objects live in the store; `bookmarkInterval`: how often watches that
-    /// allow bookmarks get one. `boundSocket`: serve on this bound, listening socket instead of
+    /// `keyPrefix`: where objects live in the store; `bookmarkInterval`: nil for bookmarks as
+    /// kube-apiserver 1.20 sends them (one, 2 s before a watch's `timeoutSeconds`), or a
+    /// test-only cadence (one every interval and one at the end). `kubelet`: a stand-in kubelet
+    /// confirms graceful pod deletes at once (false: pods stay terminating until deleted with
+    /// `gracePeriodSeconds=0`, as in a cluster without kubelets). `boundSocket`: serve on this bound, listening socket instead of
     /// binding `host:port` (a socket made inside a lab's network namespace; `host` then only
     /// names it in ``url``).
     public static func start(
         store: any Datastore, host: String = "127.0.0.1", port: Int = 0, boundSocket: CInt? = nil, tls: FixtureTLS? = nil,
         tokens: Set<String>? = nil,
-        keyPrefix: String = "/registry/", bookmarkInterval: Duration = .seconds(1),
+        keyPrefix: String = "/registry/", bookmarkInterval: Duration? = nil, kubelet: Bool = true,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> APIServerFixture {
         var sslContext: NIOSSLContext?
@@ -111,12 +117,12 @@ public final class APIServerFixture: Sendable {
         let bound = channel.channel.localAddress?.port ?? port
         return APIServerFixture(
             channel: channel, host: host, port: bound, tls: sslContext != nil, cache: cache, storage: storage, tokens: tokens,
-            bookmarkInterval: bookmarkInterval)
+            bookmarkInterval: bookmarkInterval, kubelet: kubelet)
     }
 
     private init(
         channel: NIOAsyncChannel<ServerConnection, Never>, host: String, port: Int, tls: Bool, cache: WatchCache,
-        storage: ObjectStorage, tokens: Set<String>?, bookmarkInterval: Duration
+        storage: ObjectStorage, tokens: Set<String>?, bookmarkInterval: Duration?, kubelet: Bool
     ) {
         self.channel = channel
         self.host = host
@@ -127,7 +133,9 @@ public final class APIServerFixture: Sendable {
         let state = NIOLockedValueBox(State(tokens: tokens))
         self.state = state
         let shownHost = host.contains(":") ? "[\(host)]" : host
-        let router = Router(storage: storage, cache: cache, serverAddress: "\(shownHost):\(port)", bookmarkInterval: bookmarkInterval)
+        let router = Router(
+            storage: storage, cache: cache, serverAddress: "\(shownHost):\(port)", bookmarkInterval: bookmarkInterval, kubelet: kubelet)
+        self.router = router
         acceptor = Task {
             try? await withThrowingDiscardingTaskGroup { group in
                 try await channel.executeThenClose { inbound in
@@ -184,6 +192,11 @@ public final class APIServerFixture: Sendable {
     /// (or a continue token of an older list) gets 410 Expired.
     public func compact() async { await cache.compact() }
 
+    /// Compacts only the backing store, as `etcdctl compact` under kube-apiserver: continue
+    /// tokens of older lists and lists at older versions with a `limit` get 410 Expired, while
+    /// watches are still served from the watch cache's window.
+    public func compactStore() async { await cache.compactStore() }
+
     /// Closes every open watch abruptly.
     public func dropWatches() async { await cache.dropAll() }
 
@@ -214,6 +227,26 @@ public final class APIServerFixture: Sendable {
     public func cachedRevision() async -> Int64 { await cache.revision }
 
     // MARK: Direct access (bypasses HTTP, faults and the request log)
+
+    /// Answers one request in process, as it would over HTTP (no authentication, faults or
+    /// request log): the status and the body; for a watch, every event line written until the
+    /// watch ends. `target` is the path with its query.
+    public func exchange(method: String, target: String, contentType: String? = nil, body: [UInt8] = []) async -> (status: Int, body: [UInt8]) {
+        var headers = HTTPHeaders()
+        if let contentType { headers.add(name: "Content-Type", value: contentType) }
+        let (path, query) = HTTPServer.split(target)
+        let request = ServerRequest(
+            method: HTTPMethod(rawValue: method), path: path, query: QueryEncoding.decode(query), headers: headers, body: body,
+            hasClientCertificate: false)
+        switch await router.route(request) {
+        case .json(let status, let object, _): return (status, object.encodedJSON())
+        case .text(let status, let text): return (status, Array(text.utf8))
+        case .watch(let streamer):
+            let lines = NIOLockedValueBox<[UInt8]>([])
+            _ = await streamer.run { line in lines.withLockedValue { $0 += line } }
+            return (200, lines.withLockedValue { $0 })
+        }
+    }
 
     public func create(_ resource: ResourceType, namespace: String? = nil, object: JSONObject) async throws -> JSONObject {
         try await Self.mapped { try await storage.create(resource, namespace: namespace, body: object) }

@@ -34,15 +34,24 @@ enum Discovery {
         return ["name": .string(name), "versions": [.object(version)], "preferredVersion": .object(version)]
     }
 
+    /// kube-apiserver 1.20's `storageVersionHash` of each served resource (what clients such as
+    /// the storage migrator compare), and its verbs and categories.
+    static let storageVersionHashes = [
+        "namespaces": "Q3oi5N2YM8M=", "nodes": "XwShjMxG9Fs=", "pods": "xPOwRZ+Yhw8=", "networkpolicies": "YpfwF18m1G8=",
+    ]
+
     static func resourceList(groupVersionPath: String) -> JSONObject {
         var resources: [JSONValue] = []
         for resource in ResourceCatalog.all where resource.groupVersionPath == groupVersionPath {
-            let verbs: [JSONValue] = ["create", "delete", "get", "list", "patch", "update", "watch"]
-            resources.append([
-                "name": .string(resource.plural), "singularName": .string(resource.singular),
-                "namespaced": .bool(resource.namespaced), "kind": .string(resource.kind), "verbs": .array(verbs),
-                "shortNames": .array(resource.shortNames.map { .string($0) }),
-            ])
+            var verbs: [JSONValue] = ["create", "delete", "get", "list", "patch", "update", "watch"]
+            if resource != .namespaces { verbs.insert("deletecollection", at: 2) }
+            var entry: JSONObject = [
+                "name": .string(resource.plural), "singularName": "", "namespaced": .bool(resource.namespaced),
+                "kind": .string(resource.kind), "verbs": .array(verbs), "shortNames": .array(resource.shortNames.map { .string($0) }),
+            ]
+            if let hash = storageVersionHashes[resource.plural] { entry["storageVersionHash"] = .string(hash) }
+            if resource == .pods { entry["categories"] = ["all"] }
+            resources.append(.object(entry))
             if resource.hasStatus {
                 resources.append([
                     "name": .string("\(resource.plural)/status"), "singularName": "", "namespaced": .bool(resource.namespaced),
@@ -51,7 +60,10 @@ enum Discovery {
             }
         }
         let groupVersion = ResourceCatalog.all.first { $0.groupVersionPath == groupVersionPath }?.apiVersion ?? ""
-        return ["kind": "APIResourceList", "apiVersion": "v1", "groupVersion": .string(groupVersion), "resources": .array(resources)]
+        var list: JSONObject = ["kind": "APIResourceList", "groupVersion": .string(groupVersion), "resources": .array(resources)]
+        // The core group's list has no apiVersion, the named groups' have (as 1.20 answers).
+        if groupVersion.contains("/") { list["apiVersion"] = "v1" }
+        return list
     }
 }
 

@@ -60,11 +60,13 @@ enum ObjectRules {
             if spec["finalizers"] == nil { spec["finalizers"] = ["kubernetes"] }
             object["spec"] = .object(spec)
         case .pods:
-            var status = object[object: "status"]
-            if status["phase"] == nil { status["phase"] = "Pending" }
-            object["status"] = .object(status)
+            try Defaults.validatePod(object, name: name)
+            object = Defaults.pod(object, creating: true)
         case .nodes:
             try validatePodCIDRs(resource, name: name, old: nil, new: object)
+            object = Defaults.node(object)
+        case .networkPolicies:
+            object[object: "metadata"]["generation"] = 1
         default: break
         }
         return object
@@ -97,7 +99,15 @@ enum ObjectRules {
             metadata[field] = oldMetadata[field]
         }
         object["metadata"] = .object(metadata)
-        if resource == .nodes { try validatePodCIDRs(resource, name: name, old: old, new: object) }
+        switch resource {
+        case .nodes: try validatePodCIDRs(resource, name: name, old: old, new: object)
+        case .pods: object = Defaults.pod(object, creating: false)
+        case .networkPolicies:
+            // metadata.generation counts spec changes.
+            let generation = oldMetadata["generation"]?.integerValue ?? 1
+            object[object: "metadata"]["generation"] = .integer(object["spec"] == old["spec"] ? generation : generation + 1)
+        default: break
+        }
         return object
     }
 
@@ -106,24 +116,31 @@ enum ObjectRules {
     static func validatePodCIDRs(_ resource: ResourceType, name: String, old: JSONObject?, new: JSONObject) throws {
         let spec = new[object: "spec"]
         var cidrs = spec["podCIDRs"]?.arrayValue?.compactMap(\.stringValue) ?? []
-        if let single = spec["podCIDR"]?.stringValue, !single.isEmpty {
-            if cidrs.isEmpty { cidrs = [single] }
-            guard cidrs.first == single else {
-                throw APIError.invalid(resource, name, field: "spec.podCIDRs", cause: "FieldValueInvalid",
-                                       detail: "Invalid value: \"\(cidrs)\": must match the first element of podCIDRs")
+        let single = spec["podCIDR"]?.stringValue ?? ""
+        if cidrs.isEmpty, !single.isEmpty { cidrs = [single] }
+        if let old {
+            let oldSpec = old[object: "spec"]
+            var oldCIDRs = oldSpec["podCIDRs"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            let oldSingle = oldSpec["podCIDR"]?.stringValue ?? ""
+            if oldCIDRs.isEmpty, !oldSingle.isEmpty { oldCIDRs = [oldSingle] }
+            if !oldCIDRs.isEmpty && (oldCIDRs != cidrs || oldSingle != single) {
+                // kube-apiserver reports the podCIDR rule and, because the spec then differs in
+                // a field a node update may not touch, the general node-update rule on "[]".
+                throw APIError.invalid(resource, name, causes: [
+                    .init(field: "spec.podCIDRs", reason: "FieldValueForbidden",
+                          message: "Forbidden: node updates may not change podCIDR except from \"\" to valid"),
+                    .init(field: "[]", reason: "FieldValueForbidden",
+                          message: "Forbidden: node updates may only change labels, taints, or capacity (or configSource, if the DynamicKubeletConfig feature gate is enabled)"),
+                ])
             }
+        }
+        if !single.isEmpty, cidrs.first != single {
+            throw APIError.invalid(resource, name, field: "spec.podCIDRs", cause: "FieldValueInvalid",
+                                   detail: "Invalid value: \"\(cidrs)\": must match the first element of podCIDRs")
         }
         for cidr in cidrs where !isCIDR(cidr) {
             throw APIError.invalid(resource, name, field: "spec.podCIDRs", cause: "FieldValueInvalid",
                                    detail: "Invalid value: \"\(cidr)\": must be a valid CIDR")
-        }
-        guard let old else { return }
-        let oldSpec = old[object: "spec"]
-        var oldCIDRs = oldSpec["podCIDRs"]?.arrayValue?.compactMap(\.stringValue) ?? []
-        if oldCIDRs.isEmpty, let single = oldSpec["podCIDR"]?.stringValue, !single.isEmpty { oldCIDRs = [single] }
-        if !oldCIDRs.isEmpty && oldCIDRs != cidrs {
-            throw APIError.invalid(resource, name, field: "spec.podCIDRs", cause: "FieldValueForbidden",
-                                   detail: "Forbidden: node updates may not change podCIDR except from \"\" to valid")
         }
     }
 

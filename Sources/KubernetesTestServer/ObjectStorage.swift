@@ -38,18 +38,31 @@ actor ObjectStorage {
         var start = ""
         var items: [KeyValue]
         var revision: Int64
+        let pageLimit = resourceVersion == "0" ? nil : limit.flatMap { $0 > 0 ? $0 : nil }
         if let continueToken, !continueToken.isEmpty {
             guard let token = ContinueToken(continueToken) else { throw APIError.badRequest("continue key is not valid") }
-            let compacted = await cache.compactedRevision
-            guard token.revision >= compacted, let snapshot = snapshots["\(token.revision)|\(collection)"] else {
-                throw APIError.expired(
-                    "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.")
+            if token.revision == ContinueToken.latest {
+                // The token a 410 handed out: the rest of the list at the current version.
+                let listing = try await store.list(prefix: collection)
+                items = listing.items
+                revision = listing.revision
+            } else {
+                let compacted = await cache.storeCompactedRevision
+                guard token.revision >= compacted, let snapshot = snapshots["\(token.revision)|\(collection)"] else {
+                    throw APIError.expiredContinue(freshToken: ContinueToken(revision: ContinueToken.latest, start: token.start).encoded)
+                }
+                items = snapshot
+                revision = token.revision
             }
-            items = snapshot
-            revision = token.revision
             start = token.start
         } else {
             try await waitForRevision(resourceVersion)
+            // With a limit, kube-apiserver reads etcd at that version: gone after a compaction.
+            if pageLimit != nil, let text = resourceVersion, let wanted = Int64(text), wanted > 0,
+                wanted < (await cache.storeCompactedRevision)
+            {
+                throw APIError.expiredList
+            }
             let listing = try await store.list(prefix: collection)
             items = listing.items
             revision = listing.revision
@@ -58,11 +71,13 @@ actor ObjectStorage {
         var lastKey = ""
         var more = false
         var remaining: Int64 = 0
-        let pageLimit = resourceVersion == "0" ? nil : limit.flatMap { $0 > 0 ? $0 : nil }
         for item in items where item.key > start {
             guard let object = try? JSONValue.decodeObject(item.value) else { continue }
-            let versioned = WatchCache.versioned(object, item.modRevision)
+            var versioned = WatchCache.versioned(object, item.modRevision)
             guard selection.matches(versioned) else { continue }
+            // List items carry no kind or apiVersion (the list's kind says it).
+            versioned["kind"] = nil
+            versioned["apiVersion"] = nil
             if let pageLimit, selected.count >= pageLimit {
                 more = true
                 remaining += 1
@@ -124,19 +139,32 @@ actor ObjectStorage {
 
     /// PUT of an object or of its status.
     func update(_ resource: ResourceType, namespace: String?, name: String, body: JSONObject, status: Bool) async throws -> JSONObject {
+        // kube-apiserver checks the body's name against the URL before reading the object.
+        if let bodyName = body[object: "metadata"]["name"]?.stringValue, !bodyName.isEmpty, bodyName != name {
+            throw APIError.badRequest("the name of the object (\(bodyName)) does not match the name on the URL (\(name))")
+        }
         let requested = body[object: "metadata"]["resourceVersion"]?.stringValue
         return try await modify(resource, namespace: namespace, name: name, precondition: requested, status: status) { _ in body }
     }
 
-    /// PATCH of an object or of its status (merge or strategic merge).
+    /// The patch types kube-apiserver accepts (server-side apply aside).
+    enum Patch: String, Sendable {
+        case json = "application/json-patch+json"
+        case merge = "application/merge-patch+json"
+        case strategicMerge = "application/strategic-merge-patch+json"
+    }
+
+    /// PATCH of an object or of its status (JSON patch, merge or strategic merge).
     func patch(
-        _ resource: ResourceType, namespace: String?, name: String, patch: JSONValue, type: PatchType, status: Bool
+        _ resource: ResourceType, namespace: String?, name: String, patch: JSONValue, type: Patch, status: Bool
     ) async throws -> JSONObject {
-        let requested = patch["metadata"]?["resourceVersion"]?.stringValue
+        let requested = type == .json ? nil : patch["metadata"]?["resourceVersion"]?.stringValue
         return try await modify(resource, namespace: namespace, name: name, precondition: requested, status: status) { current in
-            let merged = type == .merge
-                ? JSONMergePatch.apply(patch, to: .object(current))
-                : StrategicMergePatch.apply(patch, to: .object(current))
+            let merged = switch type {
+            case .json: try JSONPatch.apply(patch, to: .object(current))
+            case .merge: JSONMergePatch.apply(patch, to: .object(current))
+            case .strategicMerge: StrategicMergePatch.apply(patch, to: .object(current))
+            }
             guard let object = merged.objectValue else { throw APIError.badRequest("the patch does not leave an object") }
             return object
         }
@@ -166,6 +194,69 @@ actor ObjectStorage {
         throw APIError.conflict(resource, name)
     }
 
+    /// DELETE of a pod, graceful as kube-apiserver's pod strategy: a scheduled, running pod
+    /// gets `deletionTimestamp` and `deletionGracePeriodSeconds` (its
+    /// `terminationGracePeriodSeconds`, or `gracePeriodSeconds` of the request) and stays
+    /// until a kubelet confirms. `kubelet`: the fixture confirms at once (a node agent that
+    /// stops containers instantly), so the watch sees MODIFIED then DELETED; without it the
+    /// pod stays terminating until a delete with `gracePeriodSeconds=0`. An unscheduled or
+    /// finished pod, or grace 0, is deleted at once. Answers the pod as the real server does.
+    func deletePod(namespace: String?, name: String, gracePeriod: Int64?, kubelet: Bool) async throws -> JSONObject {
+        let key = layout.key(.pods, namespace: namespace, name: name)
+        for _ in 0..<16 {
+            guard let item = try await store.get(key), let stored = try? JSONValue.decodeObject(item.value) else {
+                throw APIError.notFound(.pods, name)
+            }
+            let spec = stored[object: "spec"]
+            let phase = stored[object: "status"]["phase"]?.stringValue
+            var grace = max(0, gracePeriod ?? spec["terminationGracePeriodSeconds"]?.integerValue ?? 30)
+            if (spec["nodeName"]?.stringValue ?? "").isEmpty || phase == "Succeeded" || phase == "Failed" { grace = 0 }
+            var metadata = stored[object: "metadata"]
+            let pending = metadata["deletionGracePeriodSeconds"]?.integerValue
+            if let pending, grace >= pending { return WatchCache.versioned(stored, item.modRevision) }
+            metadata["deletionTimestamp"] = .string(Date.now.addingTimeInterval(Double(grace)).formatted(.iso8601))
+            metadata["deletionGracePeriodSeconds"] = .integer(grace)
+            var marked = stored
+            marked["metadata"] = .object(metadata)
+            var revision = item.modRevision
+            if grace > 0 || pending != nil {
+                let written = try await store.compareAndSwap(key, expecting: .modRevision(revision), value: marked.encodedJSON())
+                guard written.succeeded else { continue }
+                revision = written.revision
+                await cache.waitUntilApplied(revision)
+                if grace > 0 && !kubelet { return WatchCache.versioned(marked, revision) }
+            }
+            let removed = try await store.compareAndSwap(key, expecting: .modRevision(revision), value: nil)
+            guard removed.succeeded else { continue }
+            return WatchCache.versioned(marked, removed.revision)
+        }
+        throw APIError.conflict(.pods, name)
+    }
+
+    /// DELETE of every object a selection matches (`deletecollection`): answers the list of
+    /// what it deleted.
+    func deleteCollection(_ selection: Selection, kubelet: Bool) async throws -> JSONObject {
+        let listing = try await store.list(prefix: layout.collection(selection.resource, namespace: selection.namespace))
+        var deleted: [JSONValue] = []
+        for item in listing.items {
+            guard let object = try? JSONValue.decodeObject(item.value), selection.matches(object) else { continue }
+            let name = object[object: "metadata"]["name"]?.stringValue ?? ""
+            let namespace = object[object: "metadata"]["namespace"]?.stringValue
+            do {
+                var gone = selection.resource == .pods
+                    ? try await deletePod(namespace: namespace, name: name, gracePeriod: nil, kubelet: kubelet)
+                    : try await delete(selection.resource, namespace: namespace, name: name)
+                gone["kind"] = nil
+                gone["apiVersion"] = nil
+                deleted.append(.object(gone))
+            } catch let error as APIError where error.code == 404 {}
+        }
+        return [
+            "kind": .string(selection.resource.kind + "List"), "apiVersion": .string(selection.resource.apiVersion),
+            "metadata": ["resourceVersion": .string(String(await cache.revision))], "items": .array(deleted),
+        ]
+    }
+
     func delete(_ resource: ResourceType, namespace: String?, name: String) async throws -> JSONObject {
         let key = layout.key(resource, namespace: namespace, name: name)
         for _ in 0..<16 {
@@ -190,6 +281,9 @@ actor ObjectStorage {
 /// A continue token: the revision of the first page and the last key returned (base64 JSON,
 /// as kube-apiserver's).
 struct ContinueToken {
+    /// The revision of a token that continues at the current version (after a 410).
+    static let latest: Int64 = -1
+
     var revision: Int64
     var start: String
 

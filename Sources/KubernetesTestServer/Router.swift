@@ -6,7 +6,10 @@ struct Router: Sendable {
     let storage: ObjectStorage
     let cache: WatchCache
     let serverAddress: String
-    let bookmarkInterval: Duration
+    /// nil: bookmarks as the real server sends them; a value: test-only periodic bookmarks.
+    let bookmarkInterval: Duration?
+    /// A stand-in kubelet confirms graceful pod deletes at once.
+    let kubelet: Bool
 
     func route(_ request: ServerRequest) async -> ServerResponse {
         do {
@@ -43,26 +46,48 @@ struct Router: Sendable {
             guard !resource.namespaced || target.namespace != nil else {
                 throw APIError(405, reason: "MethodNotAllowed", message: "the server does not allow this method on the requested resource")
             }
-            let created = try await storage.create(resource, namespace: target.namespace, body: try Self.body(request))
+            let created = try await storage.create(resource, namespace: target.namespace, body: try Self.body(request, resource))
             return .json(status: 201, body: created, headers: [])
         case (.PUT, let name?):
             let updated = try await storage.update(
-                resource, namespace: target.namespace, name: name, body: try Self.body(request), status: status)
+                resource, namespace: target.namespace, name: name, body: try Self.body(request, resource), status: status)
             return .json(status: 200, body: updated, headers: [])
         case (.PATCH, let name?):
-            let contentType = request.headers.first(name: "Content-Type")?.split(separator: ";").first.map(String.init) ?? ""
-            guard let type = PatchType(rawValue: contentType) else {
-                throw APIError(415, reason: "UnsupportedMediaType", message: "the body of the request was in an unknown format - accepted media types include: application/merge-patch+json, application/strategic-merge-patch+json")
-            }
+            guard let type = ObjectStorage.Patch(rawValue: Self.contentType(request) ?? "") else { throw APIError.unsupportedPatch }
             let patch: JSONValue
             do { patch = try JSONValue.decode(request.body) } catch { throw APIError.badRequest("error decoding patch: \(error)") }
             let patched = try await storage.patch(resource, namespace: target.namespace, name: name, patch: patch, type: type, status: status)
             return .json(status: 200, body: patched, headers: [])
-        case (.DELETE, let name?):
-            return .json(status: 200, body: try await storage.delete(resource, namespace: target.namespace, name: name), headers: [])
+        case (.DELETE, nil):
+            guard resource != .namespaces else {
+                throw APIError(405, reason: "MethodNotAllowed", message: "the server does not allow this method on the requested resource")
+            }
+            return .json(status: 200, body: try await storage.deleteCollection(try self.selection(target, request.query), kubelet: kubelet), headers: [])
+        case (.DELETE, let name?) where target.subresource == nil:
+            return .json(status: 200, body: try await delete(resource, namespace: target.namespace, name: name, query: request.query), headers: [])
         default:
             throw APIError(405, reason: "MethodNotAllowed", message: "the server does not allow this method on the requested resource")
         }
+    }
+
+    /// Pods answer the (terminating or deleted) pod, namespaces the namespace, everything
+    /// else a `Status` Success naming what went, as kube-apiserver's registries.
+    private func delete(_ resource: ResourceType, namespace: String?, name: String, query: [String: String]) async throws -> JSONObject {
+        if resource == .pods {
+            var grace: Int64?
+            if let text = query["gracePeriodSeconds"] {
+                guard let value = Int64(text) else { throw APIError.badRequest("invalid gracePeriodSeconds \"\(text)\"") }
+                grace = value
+            }
+            return try await storage.deletePod(namespace: namespace, name: name, gracePeriod: grace, kubelet: kubelet)
+        }
+        let deleted = try await storage.delete(resource, namespace: namespace, name: name)
+        if resource == .namespaces { return deleted }
+        let uid = deleted[object: "metadata"]["uid"]?.stringValue
+        return [
+            "kind": "Status", "apiVersion": "v1", "metadata": .object([:]), "status": "Success",
+            "details": .object(APIError.details(resource, name, uid: uid)),
+        ]
     }
 
     private func selection(_ target: ResourcePath, _ query: [String: String]) throws -> Selection {
@@ -107,17 +132,17 @@ struct Router: Sendable {
             bookmarkInterval: bookmarkInterval, failure: nil))
     }
 
-    static func body(_ request: ServerRequest) throws -> JSONObject {
-        let contentType = request.headers.first(name: "Content-Type")?.split(separator: ";").first.map(String.init) ?? "application/json"
-        guard contentType == "application/json" || contentType == "*/*" else {
-            // As kube-apiserver for a media type it does not serve (protobuf, CBOR): clients
-            // such as kubectl then send JSON.
-            throw APIError(415, reason: "UnsupportedMediaType", message: "the body of the request was in an unknown format - accepted media types include: application/json")
-        }
-        do {
-            return try JSONValue.decodeObject(request.body)
-        } catch {
-            throw APIError.badRequest("the body of the request is not a JSON object: \(error)")
-        }
+    static func contentType(_ request: ServerRequest) -> String? {
+        request.headers.first(name: "Content-Type")?.split(separator: ";").first.map { $0.trimmingSpaces() }
+    }
+
+    static func body(_ request: ServerRequest, _ resource: ResourceType) throws -> JSONObject {
+        try RequestBody.decode(request.body, contentType: contentType(request) ?? "application/json", kind: resource.kind)
+    }
+}
+
+extension Substring {
+    func trimmingSpaces() -> String {
+        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
     }
 }

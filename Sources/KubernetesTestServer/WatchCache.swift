@@ -35,8 +35,11 @@ actor WatchCache {
     let historyLimit: Int
     /// The last store revision whose changes under the prefix have been applied.
     private(set) var revision: Int64 = 0
-    /// Changes with a revision at or below this are gone.
+    /// Changes with a revision at or below this are gone from the watch window.
     private(set) var compactedRevision: Int64 = 0
+    /// The backing store's compaction (an `etcdctl compact`): lists at older versions with a
+    /// limit and continue tokens of older lists get 410; the watch window is not affected.
+    private(set) var storeCompactedRevision: Int64 = 0
     private var objects: [String: JSONObject] = [:]
     private var history: [ObjectChange] = []
     private var subscribers: [Int: AsyncStream<WatchSignal>.Continuation] = [:]
@@ -124,7 +127,23 @@ actor WatchCache {
     /// 410 Expired from now on.
     func compact() {
         compactedRevision = revision
+        storeCompactedRevision = revision
         history = []
+    }
+
+    /// Compacts only the backing store's history, as `etcdctl compact` does under
+    /// kube-apiserver: the watch cache keeps serving watches from its window.
+    func compactStore() async {
+        let current = (try? await store.list(prefix: layout.prefix + "\u{1}").revision) ?? revision
+        storeCompactedRevision = max(revision, current)
+    }
+
+    /// Waits (up to 2 s) until the cache has applied `target`: with a store whose watch skips
+    /// superseded writes between polls (FileDatastore), a two-step write (a pod marked
+    /// terminating, then deleted) still shows both steps to watches, as over etcd.
+    func waitUntilApplied(_ target: Int64) async {
+        let deadline = ContinuousClock.now + .seconds(2)
+        while revision < target, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(5)) }
     }
 
     /// Ends every watch now (their connections close without a final chunk).
@@ -148,7 +167,7 @@ actor WatchCache {
     /// stream of later ones. Throws 410 when `from` is compacted.
     func subscribe(after from: Int64) throws -> (replay: [ObjectChange], live: AsyncStream<WatchSignal>, id: Int) {
         if from < compactedRevision {
-            throw APIError.expired("too old resource version: \(from) (\(compactedRevision))")
+            throw APIError.expiredWatch
         }
         let (stream, continuation) = AsyncStream.makeStream(of: WatchSignal.self)
         let id = nextSubscriber

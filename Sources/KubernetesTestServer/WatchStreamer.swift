@@ -1,7 +1,8 @@
 import Kubernetes
 
 /// Writes one watch: the replayed and live changes that match its selection, bookmarks when
-/// asked for, until its timeout (a normal end) or until the fixture drops it (the connection
+/// asked for (as kube-apiserver 1.20: one, 2 s before the watch's timeout; or, as a test-only
+/// control, one every `bookmarkInterval` and one at the end), until its timeout (a normal end) or until the fixture drops it (the connection
 /// closes without the final chunk, as when a server goes away).
 struct WatchStreamer: Sendable {
     enum End: Sendable { case normally, dropped }
@@ -16,7 +17,7 @@ struct WatchStreamer: Sendable {
     let after: Int64
     let allowBookmarks: Bool
     let timeout: Duration
-    let bookmarkInterval: Duration
+    let bookmarkInterval: Duration?
     /// An error to send as the only event (410 for a compacted version).
     let failure: APIError?
 
@@ -45,11 +46,16 @@ struct WatchStreamer: Sendable {
             for await signal in live { continuation.yield(.signal(signal)) }
             continuation.yield(.liveEnded)
         }
-        let ticker = Task { [allowBookmarks, bookmarkInterval] in
+        let ticker = Task { [allowBookmarks, bookmarkInterval, timeout] in
             guard allowBookmarks else { return }
-            while !Task.isCancelled {
-                try? await Task.sleep(for: bookmarkInterval)
-                continuation.yield(.tick)
+            if let bookmarkInterval {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: bookmarkInterval)
+                    continuation.yield(.tick)
+                }
+            } else if timeout > .seconds(2) {
+                try? await Task.sleep(for: timeout - .seconds(2))
+                if !Task.isCancelled { continuation.yield(.tick) }
             }
         }
         let timer = Task { [timeout] in
@@ -78,7 +84,7 @@ struct WatchStreamer: Sendable {
                     return .dropped
                 case .timeout:
                     let revision = await cache.revision
-                    if allowBookmarks { try await write(bookmark(max(sent, revision))) }
+                    if allowBookmarks && bookmarkInterval != nil { try await write(bookmark(max(sent, revision))) }
                     return .normally
                 }
             }
@@ -99,17 +105,18 @@ struct WatchStreamer: Sendable {
         case .modified:
             if now && before { return Self.line("MODIFIED", change.object) }
             if now { return Self.line("ADDED", change.object) }
-            if before { return Self.line("DELETED", change.object) }
+            // Leaving the selection: the object as it was (the last state that matched), at
+            // the change's version, as kube-apiserver's watch cache sends it.
+            if before, let previous = change.previous {
+                return Self.line("DELETED", WatchCache.versioned(previous, change.revision))
+            }
             return nil
         case .deleted: return before ? Self.line("DELETED", change.object) : nil
         }
     }
 
     func bookmark(_ revision: Int64) -> [UInt8] {
-        Self.line("BOOKMARK", [
-            "kind": .string(selection.resource.kind), "apiVersion": .string(selection.resource.apiVersion),
-            "metadata": ["resourceVersion": .string(String(revision))],
-        ])
+        Self.line("BOOKMARK", Defaults.bookmarkObject(selection.resource, revision: revision))
     }
 
     static func line(_ type: String, _ object: JSONObject) -> [UInt8] {

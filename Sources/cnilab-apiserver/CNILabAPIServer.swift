@@ -26,8 +26,8 @@ struct CNILabAPIServer: AsyncParsableCommand {
     @Option(help: "Port to listen on.")
     var port = 6443
 
-    @Option(help: "Milliseconds between bookmarks on watches that allow them.")
-    var bookmarkIntervalMilliseconds = 100
+    @Option(help: "Test-only: milliseconds between bookmarks on watches that allow them (0: as kube-apiserver, one 2 s before the watch's timeout).")
+    var bookmarkIntervalMilliseconds = 0
 
     @Option(help: "Where objects live in the store.")
     var keyPrefix = "/registry/"
@@ -55,7 +55,7 @@ struct CNILabAPIServer: AsyncParsableCommand {
         }
         let server = try await APIServerFixture.start(
             store: datastore, host: host, port: port, tls: tls, tokens: token.isEmpty ? nil : Set(token), keyPrefix: keyPrefix,
-            bookmarkInterval: .milliseconds(bookmarkIntervalMilliseconds))
+            bookmarkInterval: bookmarkIntervalMilliseconds > 0 ? .milliseconds(bookmarkIntervalMilliseconds) : nil)
         print("cnilab-apiserver: serving \(server.url) from \(store)")
         // SIGTERM/SIGINT end the process (the default action); the store keeps every object.
         while true { try await Task.sleep(for: .seconds(3600)) }

@@ -16,7 +16,7 @@ struct TestCluster {
     /// Runs `body` against a new fixture (HTTPS with generated certificates and a token when
     /// `tls`), and shuts everything down and removes the directory afterwards, also on failure.
     static func with<T: Sendable>(
-        tls: Bool = false, tokens: Set<String>? = nil, bookmarkInterval: Duration = .seconds(1),
+        tls: Bool = false, tokens: Set<String>? = nil, bookmarkInterval: Duration? = nil, kubelet: Bool = true,
         _ body: @Sendable (TestCluster) async throws -> T
     ) async throws -> T {
         let directory = try TestDirectories.temporary(prefix: "swiftcni-kube-")
@@ -25,7 +25,7 @@ struct TestCluster {
         let certificates = tls ? try await TestCertificates.generate(in: directory + "/pki") : nil
         let fixture = try await APIServerFixture.start(
             store: store, tls: certificates.map { FixtureTLS(certificatePath: $0.serverCertificate, privateKeyPath: $0.serverKey, clientCertificateAuthorityPath: $0.caCertificate) },
-            tokens: tokens ?? (tls ? [token] : nil), bookmarkInterval: bookmarkInterval)
+            tokens: tokens ?? (tls ? [token] : nil), bookmarkInterval: bookmarkInterval, kubelet: kubelet)
         let cluster = TestCluster(directory: directory, store: store, fixture: fixture, certificates: certificates)
         do {
             let result = try await body(cluster)
