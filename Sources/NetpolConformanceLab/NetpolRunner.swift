@@ -1,5 +1,6 @@
 import Foundation
 import Lab
+import NetPrimitives
 import NetpolConformance
 import Synchronization
 
@@ -167,6 +168,7 @@ public struct NetpolRunner: Sendable {
     /// entry, with an earlier one that a policy change since then would deny.
     private func probe(_ pods: [LabPod], _ probeOptions: ProbeOptions) async throws -> [ProbeResult] {
         var probeOptions = probeOptions
+        probeOptions.families = options.family.map { [$0] } ?? [pods.first?.addresses.first.flatMap { IPAddress($0)?.family } ?? .v4]
         probeOptions.firstSourcePort = sourcePorts.take(probeOptions.sourcePortsPerPod(podCount: pods.count))
         return try await Lab.probe(pods, probeOptions)
     }
@@ -179,7 +181,8 @@ public struct NetpolRunner: Sendable {
     private func environment() async throws -> NetpolEnvironment {
         var addresses: [NetpolPod: String] = [:]
         for pod in await lab.pods() {
-            if let model = NetpolModel.pod(named: pod.qualifiedName), let address = pod.address {
+            let address = options.family.map { pod.address(of: $0) } ?? pod.address
+            if let model = NetpolModel.pod(named: pod.qualifiedName), let address {
                 addresses[model] = address
             }
         }
@@ -233,11 +236,15 @@ public struct NetpolRunOptions: Sendable {
     public var stopAtFirstMismatch: Bool
     /// How long ``NetpolRunner/prepare()`` waits for every pair to connect.
     public var readinessTimeout: Duration
+    /// The address family probes use and `ipBlock` cases are built from (a pod's address of
+    /// it); nil: each pod's first address, IPv4 in a dual-stack lab.
+    public var family: IPAddress.Family?
 
     public init(
         probeTimeoutMilliseconds: Int = 400, enforcementTimeout: Duration = .seconds(15), stopAtFirstMismatch: Bool = false,
-        readinessTimeout: Duration = .seconds(60)
+        readinessTimeout: Duration = .seconds(60), family: IPAddress.Family? = nil
     ) {
+        self.family = family
         self.readinessTimeout = readinessTimeout
         self.probeTimeoutMilliseconds = probeTimeoutMilliseconds
         self.enforcementTimeout = enforcementTimeout

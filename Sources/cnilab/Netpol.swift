@@ -4,6 +4,7 @@ import Lab
 import LabProfiles
 import NetpolConformance
 import NetpolConformanceLab
+import NetPrimitives
 
 /// `cnilab netpol`: upstream Kubernetes' NetworkPolicy e2e cases as truth tables, run against
 /// a fresh lab of each policy-enforcing plugin.
@@ -28,10 +29,23 @@ struct Netpol: AsyncParsableCommand {
     @Flag(help: "List the cases (and the upstream cases left out) and exit.") var list = false
     @Option(help: "file or etcd.") var store = LabStoreKind.file
     @Option(help: "Probe timeout in milliseconds.") var probeTimeout = 400
+    @Option(help: "The labs' address families: ipv4 (default), ipv6 or dual (as `cnilab up --ip-family`).")
+    var ipFamily = LabIPFamily.ipv4
+    @Option(help: "Probe, and build ipBlock cases, over IPv4 (4) or IPv6 (6) (default: IPv4, or IPv6 in an ipv6 lab).")
+    var family: Int?
     @Flag(help: "Keep the lab(s) afterwards.") var keep = false
     @Flag(help: "Through the Kubernetes API: the labs run an API server and swift-kube-sync (`cnilab up --kube`).")
     var kube = false
     @Flag var json = false
+
+    /// `--family`, else the lab's first family.
+    var probeFamily: IPAddress.Family { family.map { $0 == 6 ? .v6 : .v4 } ?? (ipFamily.hasIPv4 ? .v4 : .v6) }
+
+    func validate() throws {
+        if let family, family != 4, family != 6 { throw ValidationError("--family is 4 or 6, not \(family)") }
+        if family == 4, !ipFamily.hasIPv4 { throw ValidationError("--family 4 needs --ip-family ipv4 or dual") }
+        if family == 6, !ipFamily.hasIPv6 { throw ValidationError("--family 6 needs --ip-family ipv6 or dual") }
+    }
 
     func run() async throws {
         if list { return printList() }
@@ -48,11 +62,12 @@ struct Netpol: AsyncParsableCommand {
         for (index, (plugin, profile)) in profiles.enumerated() {
             let name = options.lab == "default" ? "netpol\(index)" : options.lab + "np\(index)"
             let directory = options.stateDirectory.map { $0 + "-np\(index)" } ?? LabConfiguration.defaultStateDirectory(lab: name)
-            Output.progress("[\(plugin)] creating lab '\(name)': 3 nodes, \(store.rawValue) store\(kube ? ", through the Kubernetes API" : "")…")
+            Output.progress("[\(plugin)] creating lab '\(name)': 3 nodes, \(store.rawValue) store\(kube ? ", through the Kubernetes API" : "")\(ipFamily == .ipv4 ? "" : ", \(ipFamily), probing IPv\(probeFamily == .v4 ? 4 : 6)")…")
             let lab = try await Lab.up(
-                LabConfiguration(name: name, stateDirectory: directory, profile: profile, nodeCount: 3, store: store, kubernetes: kube))
+                LabConfiguration(
+                    name: name, stateDirectory: directory, profile: profile, nodeCount: 3, store: store, kubernetes: kube, ipFamily: ipFamily))
             do {
-                let runner = NetpolRunner(lab: lab, options: NetpolRunOptions(probeTimeoutMilliseconds: probeTimeout))
+                let runner = NetpolRunner(lab: lab, options: NetpolRunOptions(probeTimeoutMilliseconds: probeTimeout, family: probeFamily))
                 try await runner.prepare()
                 Output.progress("[\(plugin)] running \(cases.count) case(s)…")
                 let report = try await runner.run(cases) { result in

@@ -3,6 +3,7 @@ import Lab
 import LabProfiles
 import NetpolConformance
 import NetpolConformanceLab
+import NetPrimitives
 import Testing
 import TestSupport
 
@@ -22,13 +23,22 @@ import TestSupport
     }
 }
 
+/// The same cases over IPv6 in a dual-stack calico lab: probes between the pods' IPv6
+/// addresses, `ipBlock` peers as /128s (issue 16 item 1: policies with IPv6 peers; every case
+/// passes on calico and canal in `ipv6` labs too, `cnilab netpol --ip-family ipv6`).
+@Suite(.serialized) struct NetpolDualStackLabTests {
+    @Test(.privileged) func upstreamCasesOverIPv6OnDualStackCalico() async throws {
+        try await NetpolLabRun.run(profile: .calico(.standard), ipFamily: .dual, probeFamily: .v6)
+    }
+}
+
 enum NetpolLabRun {
     static var runsFullSuite: Bool { ProcessInfo.processInfo.environment["SWIFTCNI_NETPOL_FULL"] == "1" }
 
     /// Ingress isolation of every pod in namespace x.
     static let denyIngressToX = CanalLabTests.defaultDeny
 
-    static func run(profile: some LabProfile) async throws {
+    static func run(profile: some LabProfile, ipFamily: LabIPFamily = .ipv4, probeFamily: IPAddress.Family? = nil) async throws {
         let root = try LabTestSupport.temporaryDirectory()
         let name = LabTestSupport.uniqueLabName()
         let directory = root + "/lab"
@@ -36,8 +46,9 @@ enum NetpolLabRun {
             _ = try? Lab.down(name: name, stateDirectory: directory)
             try? FileManager.default.removeItem(atPath: root)
         }
-        let lab = try await Lab.up(LabConfiguration(name: name, stateDirectory: directory, profile: profile, nodeCount: 3))
-        let runner = NetpolRunner(lab: lab)
+        let lab = try await Lab.up(
+            LabConfiguration(name: name, stateDirectory: directory, profile: profile, nodeCount: 3, ipFamily: ipFamily))
+        let runner = NetpolRunner(lab: lab, options: NetpolRunOptions(family: probeFamily))
         try await runner.prepare()
         #expect(await lab.pods().count == 9)
 
