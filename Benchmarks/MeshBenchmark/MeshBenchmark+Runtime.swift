@@ -107,10 +107,19 @@ extension MeshBenchmark {
         let fullBytes = GossipMessage(entries: full.peers.map {
             PeerEntry(identity: PeerIdentity(name: $0.name, nickname: $0.nickname, uid: $0.uid), version: $0.version, shortID: $0.shortID, connections: $0.connections)
         }).encodedSize
-        return Row(
+        var row = Row(
             kind: "runtime", peers: count, connections: dials.count, convergenceMilliseconds: milliseconds(convergence),
             changeBytes: after.bytes - before.bytes, changeMessages: after.messages - before.messages,
             fullTopologyBytes: fullBytes, residentMiB: resident, wrongRoutes: wrong)
+        if options.idle > .zero {
+            // Idle: the converged mesh with nothing changing (heartbeats and timers only).
+            let cpuBefore = processCPUTime(), wallBefore = clock.now
+            try await Task.sleep(for: options.idle)
+            let cpu = processCPUTime() - cpuBefore, wall = clock.now - wallBefore
+            row.idleResidentMiB = residentMiB()
+            row.idleCPUPercent = milliseconds(cpu) / milliseconds(wall) * 100
+        }
+        return row
     }
 
     static func name(_ index: Int) -> PeerName { PeerName(rawValue: 0x5e_be_0000_0000 | UInt64(index + 1))! }

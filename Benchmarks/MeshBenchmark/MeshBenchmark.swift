@@ -23,6 +23,9 @@ public enum MeshBenchmark {
         /// Give up on convergence after this long.
         public var timeout: Duration = .seconds(120)
         public var seed: UInt64 = 1
+        /// After the change, leave the converged mesh idle this long and measure its resident
+        /// memory and CPU use (zero: not measured).
+        public var idle: Duration = .zero
 
         public init() {}
     }
@@ -45,6 +48,10 @@ public enum MeshBenchmark {
         public var residentMiB: Double
         /// Peers whose next hops differ from an independent BFS (0 when correct).
         public var wrongRoutes: Int
+        /// Resident memory at the end of the idle period (``Options/idle``; nil: not measured).
+        public var idleResidentMiB: Double? = nil
+        /// CPU time of the whole process during the idle period, in percent of one core.
+        public var idleCPUPercent: Double? = nil
     }
 
     public struct Report: Sendable, Codable {
@@ -57,6 +64,9 @@ public enum MeshBenchmark {
         for count in options.peerCounts {
             let row = try await runtimeRow(peers: count, options: options, log: log)
             log("runtime \(count) peers: converged in \(Int(row.convergenceMilliseconds)) ms, change \(row.changeBytes) B, \(oneDecimal(row.residentMiB)) MiB")
+            if let idleResident = row.idleResidentMiB, let idleCPU = row.idleCPUPercent {
+                log("runtime \(count) peers: idle \(options.idle): \(oneDecimal(idleResident)) MiB resident, \(oneDecimal(idleCPU)) % of one core")
+            }
             rows.append(row)
             if options.simulation {
                 let simulated = try simulationRow(peers: count, options: options)
@@ -103,6 +113,15 @@ public enum MeshBenchmark {
         let fields = String(cString: buffer).split(separator: " ")
         guard fields.count >= 2, let pages = Int(fields[1]) else { return 0 }
         return Double(pages * Int(sysconf(Int32(_SC_PAGESIZE)))) / 1_048_576
+    }
+
+    /// CPU time (user + system) this process has used so far.
+    static func processCPUTime() -> Duration {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let microseconds = (Int64(usage.ru_utime.tv_sec) + Int64(usage.ru_stime.tv_sec)) * 1_000_000
+            + Int64(usage.ru_utime.tv_usec) + Int64(usage.ru_stime.tv_usec)
+        return .microseconds(microseconds)
     }
 
     /// Each connection costs two descriptors in one process (both ends): raise the soft limit.

@@ -2,7 +2,7 @@
 // the Mesh targets (a release cnilab builds the whole lab). Prints the table plus the process's
 // CPU time and peak RSS (getrusage), so runs on a shared machine can be compared by CPU.
 //
-// Usage: mesh-bench [PEERS...] [--no-simulation] [--timeout SECONDS]
+// Usage: mesh-bench [PEERS...] [--no-simulation] [--timeout SECONDS] [--idle SECONDS]
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,8 +22,11 @@ while let argument = arguments.popFirst() {
     case "--timeout":
         guard let text = arguments.popFirst(), let seconds = Int(text) else { printError("--timeout needs seconds"); exit(2) }
         options.timeout = .seconds(seconds)
+    case "--idle":
+        guard let text = arguments.popFirst(), let seconds = Int(text) else { printError("--idle needs seconds"); exit(2) }
+        options.idle = .seconds(seconds)
     default:
-        guard let count = Int(argument), count > 1 else { printError("usage: mesh-bench [PEERS...] [--no-simulation] [--timeout SECONDS]"); exit(2) }
+        guard let count = Int(argument), count > 1 else { printError("usage: mesh-bench [PEERS...] [--no-simulation] [--timeout SECONDS] [--idle SECONDS]"); exit(2) }
         counts.append(count)
     }
 }
