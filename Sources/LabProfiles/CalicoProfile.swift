@@ -17,7 +17,7 @@ import Netlink
 /// peer, which withdraw its blocks at once; after `Lab.killAgent(_:)` the peers keep its
 /// routes (stale) for the graceful-restart time, then sweep them unless it came back.
 ///
-/// The lab's ``LabProfileContext/ipFamily``: with `dual` every pod also gets an IPv6 address
+/// The lab's `LabProfileContext.ipFamily`: with `dual` every pod also gets an IPv6 address
 /// from the pool ``ipv6Pool`` (/122 blocks; Calico's link-local gateway), the agents are given
 /// their node's IPv6 underlay address and carry IPv6 routes over their IPv4 sessions (MP-BGP,
 /// the node's IPv6 address as next hop); with `ipv6` pods get IPv6 only and the agents peer
@@ -47,7 +47,7 @@ public struct CalicoProfile: LabProfile, Hashable {
     }
 
     /// The IPv6 pool of `dual` and `ipv6` labs: a /104 of the lab's IPv6 pod network
-    /// (``LabProfileContext/clusterIPv6Network``), small enough for the IPAM's block limit.
+    /// (`LabProfileContext.clusterIPv6Network`), small enough for the IPAM's block limit.
     public static let ipv6Pool = "fd00:10:244::/104"
     /// The IPv6 block size (Calico's default for IPv6).
     public static let ipv6BlockSize = 122
