@@ -143,6 +143,12 @@ struct Status: AsyncParsableCommand {
             var name: String
             var agent: String
             var subnet: String?
+            /// calico: BGP sessions Established and configured (the agent's own status).
+            var bgpSessions: BGPSessions?
+        }
+        struct BGPSessions: Encodable {
+            var established: Int
+            var configured: Int
         }
         var lab: String
         var plugin: String
@@ -153,18 +159,31 @@ struct Status: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let status = try await options.open().status()
+        let lab = try options.open()
+        let status = try await lab.status()
+        // calico: each running agent's BGP sessions (route reflectors make them O(N)).
+        var sessions: [Int: Document.BGPSessions] = [:]
+        if status.plugin == "calico" {
+            for node in status.nodes where node.agent == .running {
+                if let report = try? await lab.bgpSessions(node.index) {
+                    sessions[node.index] = .init(established: report.established, configured: report.peers.count)
+                }
+            }
+        }
         if json {
             try Output.json(
                 Document(
                     lab: status.lab, plugin: status.plugin, store: status.store,
-                    nodes: status.nodes.map { .init(index: $0.index, name: $0.name, agent: $0.agent.rawValue, subnet: $0.subnet) },
+                    nodes: status.nodes.map {
+                        .init(index: $0.index, name: $0.name, agent: $0.agent.rawValue, subnet: $0.subnet, bgpSessions: sessions[$0.index])
+                    },
                     pods: status.pods, ipFamily: status.ipFamily.rawValue))
         } else {
             let family = status.ipFamily == .ipv4 ? "" : ", IP family \(status.ipFamily)"
             print("lab \(status.lab): plugin \(status.plugin), store \(status.store), \(status.pods) pods\(family)")
             for node in status.nodes {
-                print("  node \(node.index) \(node.name) \(node.underlayAddress) subnet \(node.subnet ?? "-") agent \(node.agent.rawValue)")
+                let bgp = sessions[node.index].map { " bgp \($0.established)/\($0.configured) sessions" } ?? ""
+                print("  node \(node.index) \(node.name) \(node.underlayAddress) subnet \(node.subnet ?? "-") agent \(node.agent.rawValue)\(bgp)")
             }
         }
     }

@@ -251,6 +251,8 @@ struct CalicoLabTestError: Error, CustomStringConvertible {
         let nodes = try #require(document["nodes"] as? [[String: Any]])
         #expect(nodes.count == 2 && nodes.allSatisfy { ($0["subnet"] as? String)?.hasSuffix("/26") == true }, "\(nodes)")
         #expect(nodes.allSatisfy { $0["agent"] as? String == "running" })
+        // Each running agent's BGP sessions: the other node, configured and (once up) Established.
+        #expect(nodes.allSatisfy { ($0["bgpSessions"] as? [String: Any])?["configured"] as? Int == 1 }, "\(nodes)")
 
         #expect(try cnilab("agent", "stop", "1").status.isSuccess)
         #expect(try cnilab("status").standardOutputText.contains("agent stopped"))
