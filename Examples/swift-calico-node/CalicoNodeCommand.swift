@@ -102,7 +102,9 @@ extension CalicoNodeCommand {
                     kubeconfig: kubeconfig, node: node, address: ipv4,
                     asNumber: configuration.bgp.asNumber, logger: logger)
             }
-            let health = try AgentHealth(agent: "swift-calico-node", readinessFile: state.readinessPath, detail: "registering the node")
+            let health = try AgentHealth(
+                agent: "swift-calico-node", readinessFile: state.readinessPath, detail: "registering the node",
+                podMTU: try NodeAddresses.podMTU(address: addresses.primary, vxlan: vxlan != nil, netlink: netlink))
             defer { health.withdraw() }
             let agent = NodeAgent(
                 node: node, addresses: addresses, configuration: configuration, store: store, speaker: speaker,

@@ -44,6 +44,17 @@ struct NodeAddresses: Sendable, Equatable {
         }
     }
 
+    /// The pod MTU for a node whose sessions run from `address`: the MTU of the interface that
+    /// holds it minus the encapsulation's overhead (50 with a VXLAN pool on IPv4, nothing for
+    /// routed pools), as Calico's node works it out for its plugin; nil when no interface
+    /// holds the address.
+    static func podMTU(address: IPAddress, vxlan: Bool, netlink: NetlinkHandle) throws -> Int? {
+        let host = try IPNetwork(address: address, prefixLength: address.family.bitWidth)
+        guard let chosen = try? UnderlayDetection.cidrs([host]).choose(in: try UnderlayInventory.read(netlink), family: address.family)
+        else { return nil }
+        return chosen.podMTU(vxlan ? .vxlan : .none)
+    }
+
     /// Resolves `--address` / `--address6` (else `$IP` / `$IP6`) on the node's interfaces.
     static func resolve(
         address: String?, address6: String?, autodetectionMethod: String?, environment: [String: String], netlink: NetlinkHandle,

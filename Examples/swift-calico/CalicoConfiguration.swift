@@ -22,7 +22,9 @@ struct CalicoOptions: Codable, Sendable, Equatable {
     var datastore: String?
     /// The node this plugin runs on (the agent's `--node`).
     var nodeName: String?
-    /// MTU of both veth ends (default: the kernel's, 1500).
+    /// MTU of both veth ends. Absent (or 0): the pod MTU swift-calico-node publishes with its
+    /// readiness (``readinessFile``), as Calico's plugin reads the node's `/var/lib/calico/mtu`;
+    /// without one, the kernel's (1500).
     var mtu: Int?
     /// swift-calico-node's readiness file, read by STATUS (default: `ready` in the agent's
     /// default `--state-dir`, /var/run/swiftcni/calico-node).
@@ -30,6 +32,13 @@ struct CalicoOptions: Codable, Sendable, Equatable {
 
     static let defaultReadinessFile = "/var/run/swiftcni/calico-node/ready"
     var readinessPath: String { readinessFile.flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultReadinessFile }
+
+    /// ``mtu`` when given, else the agent's published pod MTU, else nil (the kernel's).
+    var effectiveMTU: Int? {
+        if let mtu, mtu > 0 { return mtu }
+        guard let published = (try? AgentReadiness.read(path: readinessPath))??.podMTU, published >= 68 else { return nil }
+        return published
+    }
 
     static let inProcessIPAMType = "calico-ipam"
 }

@@ -28,7 +28,7 @@ struct SwiftCalicoPlugin: CNIPlugin {
             PodRoutedAttachment.calico(
                 veth: PodAttachment(
                     containerID: identity.containerID, interfaceName: podInterface, podNamespace: pod.namespace,
-                    mtu: configuration.options.mtu, hostInterface: hostInterface, containerMACAddress: podMACAddress),
+                    mtu: configuration.options.effectiveMTU, hostInterface: hostInterface, containerMACAddress: podMACAddress),
                 addresses: addresses)
         }
     }

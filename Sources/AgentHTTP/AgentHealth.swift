@@ -25,10 +25,15 @@ public final class AgentHealth: Sendable {
     /// Also publishes readiness to `readinessFile` (when given) for the CNI plugin's STATUS:
     /// written now (a failure to write it is thrown, so an agent whose plugin could never see
     /// it ready does not start), rewritten on every change.
-    public init(agent: String, readinessFile: String?, ready: Bool = false, detail: String = "starting") throws(CNIError) {
+    ///
+    /// `podMTU` is published with it (``CNISpec/AgentReadiness/podMTU``) for the plugin.
+    public init(
+        agent: String, readinessFile: String?, ready: Bool = false, detail: String = "starting", podMTU: Int? = nil
+    ) throws(CNIError) {
         state = Mutex(Snapshot(ready: ready, detail: detail))
         if let readinessFile {
-            let record = try AgentReadiness.current(agent: agent, ready: ready, detail: detail)
+            var record = try AgentReadiness.current(agent: agent, ready: ready, detail: detail)
+            record.podMTU = podMTU
             try record.publish(to: readinessFile)
             publication = (record, readinessFile)
         } else {

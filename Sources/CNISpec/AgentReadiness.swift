@@ -30,6 +30,10 @@ public struct AgentReadiness: Codable, Hashable, Sendable {
     public var limited: Bool?
     /// Why it is (not) ready, for people.
     public var detail: String
+    /// The MTU the agent worked out for its node's pods (the underlay interface's MTU minus
+    /// the encapsulation's overhead), for a plugin whose configuration gives none, as Calico's
+    /// node leaves `/var/lib/calico/mtu` for its plugin. Nil: the agent does not say.
+    public var podMTU: Int?
 
     public init(agent: String, pid: Int32, startTime: UInt64, ready: Bool, limited: Bool? = nil, detail: String) {
         self.agent = agent
