@@ -8,7 +8,7 @@ extension Lab {
     var profileContext: LabProfileContext {
         LabProfileContext(
             lab: self, labName: name, stateDirectory: stateDirectory, store: state.store, kubeconfig: state.kubernetes?.kubeconfig,
-            ipFamily: ipFamily)
+            ipFamily: ipFamily, underlaySubnets: underlaySubnets)
     }
 
     /// A node as the profile's hooks see it: the subnet the lab recorded.
@@ -79,6 +79,15 @@ public struct LabProfileContext: Sendable {
     /// every node also has an IPv6 underlay address (``LabNode/underlayIPv6Address``, on
     /// ``underlayDevice``), the lab's IPv6 pod network is ``LabProfileContext/clusterIPv6Network``.
     public let ipFamily: LabIPFamily
+    /// The lab's underlay subnets (`cnilab up --underlay-subnets N`, 1 by default): node I's
+    /// underlay address is ``underlayAddress(node:subnets:)``.
+    public let underlaySubnets: Int
+
+    /// The IPv4 underlay address node `node` has (or will have) in a lab of `subnets` underlay
+    /// subnets: `192.168.(77 + node mod subnets).(10 + node)`.
+    public static func underlayAddress(node: Int, subnets: Int) -> String {
+        LabAddressing.underlayAddress(node: node, subnets: subnets)
+    }
 
     /// What agents and plugins need beyond ``store`` to reach the lab's etcd (its CA, client
     /// certificate and key with `--etcd-tls`; nothing otherwise).

@@ -45,21 +45,17 @@ public struct WeaveProfile: LabProfile, Hashable {
             "--store", lab.store, "--policy-status-file", lab.policyStatusPath(node: node.index),
             "--resync-interval", String(Self.resyncSeconds), "--heartbeat-interval", String(Self.resyncSeconds),
         ]
-        for peer in try Self.earlierNodeAddresses(node) { arguments += ["--peer", peer] }
+        for peer in Self.earlierNodeAddresses(node, subnets: lab.underlaySubnets) { arguments += ["--peer", peer] }
         if let secretFile { arguments += ["--secret-file", secretFile] }
         if !trustedSubnets.isEmpty { arguments += ["--trusted-subnets", trustedSubnets.joined(separator: ",")] }
         return AgentCommand(executable: "swift-weaved", arguments: arguments)
     }
 
-    /// The underlay addresses of nodes 0..<I (the lab numbers underlay addresses by node index;
-    /// nodes that joined before this one). Nodes that left are dialed in vain, which is harmless;
-    /// the mesh learns every other peer by gossip.
-    static func earlierNodeAddresses(_ node: LabNode) throws -> [String] {
-        guard case .v4(let own) = try IPAddress(parsing: node.underlayAddress) else {
-            throw LabError(.invalidArgument, "node \(node.index) has no IPv4 underlay address")
-        }
-        let first = Int(own.value) - node.index
-        return (0..<node.index).map { "\(IPv4Address(UInt32(first + $0)))" }
+    /// The underlay addresses of nodes 0..<I (nodes that joined before this one), in a lab of
+    /// `subnets` underlay subnets. Nodes that left are dialed in vain, which is harmless; the
+    /// mesh learns every other peer by gossip.
+    static func earlierNodeAddresses(_ node: LabNode, subnets: Int) -> [String] {
+        (0..<node.index).map { LabProfileContext.underlayAddress(node: $0, subnets: subnets) }
     }
 
     public func networkConfiguration(for node: LabNode, in lab: LabProfileContext) throws -> NetworkConfigurationList {

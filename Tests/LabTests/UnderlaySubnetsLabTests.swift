@@ -42,6 +42,19 @@ import TestSupport
         }
     }
 
+    /// weave's agents dial the nodes before them at their addresses in their own subnets, and
+    /// the fast path's VXLAN crosses the router as flannel's does.
+    @Test(.privileged) func weaveCrossesTheRouter() async throws {
+        try await withLab(WeaveProfile()) { lab, _ in
+            try await addPods(lab)
+            let connected = try await CalicoLab.waitUntil(timeoutMilliseconds: 60_000) {
+                try await lab.probe(ProbeOptions(timeoutMilliseconds: 500)).allSatisfy(\.connected)
+            }
+            let failed = connected == nil ? try await lab.probe(ProbeOptions(timeoutMilliseconds: 500)).filter { !$0.connected } : []
+            #expect(connected != nil, "\(failed)")
+        }
+    }
+
     @Test(.privileged) func routedCalicoFailsAcrossSubnets() async throws {
         try await withLab(.calico(.fast)) { lab, _ in
             try await addPods(lab)

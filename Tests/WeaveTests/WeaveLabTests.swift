@@ -25,7 +25,9 @@ import Weave
         #expect(profile.description == "weave (encrypted)" && WeaveProfile().name == "weave")
         #expect(throws: LabError.self) { try WeaveProfile(trustedSubnets: ["nope"]).validate() }
         let node = LabNode(index: 2, name: "node-2", networkNamespace: "x", underlayAddress: "192.168.77.12", agent: .none)
-        #expect(try WeaveProfile.earlierNodeAddresses(node) == ["192.168.77.10", "192.168.77.11"])
+        #expect(WeaveProfile.earlierNodeAddresses(node, subnets: 1) == ["192.168.77.10", "192.168.77.11"])
+        // Over two underlay subnets node 1 is in the second one (192.168.78.0/24).
+        #expect(WeaveProfile.earlierNodeAddresses(node, subnets: 2) == ["192.168.77.10", "192.168.78.11"])
     }
 
     /// Polls the agent's ping until it answers (30 s at most).
