@@ -30,7 +30,7 @@ extension EtcdDatastore {
     func post(
         index: Int, path: String, body: [UInt8], authorization: String?, idempotent: Bool
     ) throws(HTTPConnection.Failure) -> (HTTPConnection.Head, [UInt8]) {
-        let maximumIdle = idempotent ? nil : Self.idleReuseMillisecondsForUnsafeRequests
+        let maximumIdle = idempotent ? nil : unsafeRequestIdleMilliseconds
         if var kept = idle[index].take(maximumIdleMilliseconds: maximumIdle, timeoutMilliseconds: requestTimeoutMilliseconds) {
             do {
                 let result = try Self.roundTrip(&kept, path: path, body: body, authorization: authorization)

@@ -34,7 +34,8 @@ import Musl
 /// endpoint, for the next request, so a plugin's ADD pays one TCP (and TLS) handshake rather
 /// than one per request. A kept connection is checked before use (a server that closed it is
 /// seen then, and a new one is made); a compare-and-swap, which is never retried blindly, only
-/// goes over a connection that has been idle for less than ``idleReuseMillisecondsForUnsafeRequests``.
+/// goes over a connection that has been idle for less than ``unsafeRequestIdleMilliseconds``
+/// (default 2 s).
 /// Watches have connections of their own.
 ///
 /// Bounded: one attempt takes at most `requestTimeoutMilliseconds` to connect plus as much
@@ -55,15 +56,16 @@ public final class EtcdDatastore: Datastore {
     /// How long a kept connection may have been idle and still carry a request that is not
     /// retried blindly (a compare-and-swap, a lease grant): a server closing it at that moment
     /// would leave the outcome unknown, so only a recently used connection is trusted with one.
-    public static let idleReuseMillisecondsForUnsafeRequests: Int64 = 2_000
+    public let unsafeRequestIdleMilliseconds: Int64
     /// Connections made so far (not reused ones), for tests and diagnostics.
     public var connectionsOpened: Int { opened.withLock { $0 } }
     let opened = Mutex<Int>(0)
 
     public init(
         endpoints: [HTTPEndpoint], security: EtcdSecurity = .none, requestTimeoutMilliseconds: Int = 3000,
-        operationTimeoutMilliseconds: Int = 15000
+        operationTimeoutMilliseconds: Int = 15000, unsafeRequestIdleMilliseconds: Int64 = 2_000
     ) {
+        self.unsafeRequestIdleMilliseconds = unsafeRequestIdleMilliseconds
         self.endpoints = endpoints
         self.security = security
         self.requestTimeoutMilliseconds = requestTimeoutMilliseconds

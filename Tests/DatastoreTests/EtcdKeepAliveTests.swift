@@ -11,7 +11,9 @@ import Testing
     @Test(.privileged) func aRunOfRequestsUsesOneConnection() async throws {
         for clientCertificates in [false, true] {
             try await EtcdCluster.with(members: 1, guard: EtcdCluster.Guard(clientCertificates: clientCertificates)) { cluster in
-                let store = EtcdDatastore(endpoints: cluster.endpoints, security: cluster.security)
+                // A loaded machine may leave seconds between requests: the compare-and-swaps
+                // may use the kept connection however long it idled (the default is 2 s).
+                let store = EtcdDatastore(endpoints: cluster.endpoints, security: cluster.security, unsafeRequestIdleMilliseconds: 600_000)
                 for index in 0..<10 {
                     _ = try await store.put("/swcni/keepalive/\(index)", value: Array("v\(index)".utf8))
                     _ = try await store.get("/swcni/keepalive/\(index)")
@@ -24,13 +26,16 @@ import Testing
     }
 
     @Test func aConnectionTheServerClosedWhileIdleIsReplaced() async throws {
-        let server = try ScriptedServer(.answerThenCloseWhenIdle)
+        let server = try ScriptedServer(.answerKeepingAlive)
         defer { server.stop() }
-        let store = EtcdClientFaultTests.store([server])
+        let store = EtcdDatastore(
+            endpoints: [server.endpoint], requestTimeoutMilliseconds: 5_000, operationTimeoutMilliseconds: 20_000,
+            unsafeRequestIdleMilliseconds: 600_000)
         _ = try await store.get("/k")
         _ = try await store.get("/k")
         #expect(server.acceptedConnections == 1)
-        try await Task.sleep(for: .milliseconds(400))
+        server.closeConnections()
+        try await Task.sleep(for: .milliseconds(300))
         // The kept connection is seen closed before the request is risked on it.
         #expect(try await store.create("/k", value: [1]) == false)
         #expect(server.acceptedConnections == 2)
@@ -40,7 +45,11 @@ import Testing
     @Test func aKeptConnectionDroppedUnderARequestRetriesOnlyWhatMayBeRetried() async throws {
         let server = try ScriptedServer(.answerOnceThenDropNext)
         defer { server.stop() }
-        let store = EtcdClientFaultTests.store([server], operationMilliseconds: 5_000)
+        // One attempt per round, and the kept connection trusted with a compare-and-swap however
+        // long a loaded machine leaves between the requests.
+        let store = EtcdDatastore(
+            endpoints: [server.endpoint], requestTimeoutMilliseconds: 5_000, operationTimeoutMilliseconds: 5_000,
+            unsafeRequestIdleMilliseconds: 600_000)
         _ = try await store.get("/k")
         // The kept connection is dropped under the second get: it goes again on a new one.
         _ = try await store.get("/k")

@@ -19,9 +19,9 @@ final class ScriptedServer: Sendable {
         case trickle
         /// Sends a chunked head (a stream), then nothing.
         case streamThenSilence
-        /// Answers every request with an empty range response on a kept-alive connection, and
-        /// closes a connection that has been idle for 100 ms.
-        case answerThenCloseWhenIdle
+        /// Answers every request with an empty range response on a kept-alive connection, until
+        /// ``closeConnections()``.
+        case answerKeepingAlive
         /// Answers the first request of each connection (kept alive) and closes the connection,
         /// unanswered, when a second request arrives on it: a server hanging up just as a
         /// kept connection is used.
@@ -54,6 +54,13 @@ final class ScriptedServer: Sendable {
         port = Int(UInt16(bigEndian: address.sin_port))
         let server = self
         Self.spawn { server.acceptLoop() }
+    }
+
+    /// Closes every accepted connection (the server hangs up on idle kept-alive connections);
+    /// the listener stays.
+    func closeConnections() {
+        let connections = state.withLock { $0.connections }
+        for fd in connections { shutdown(fd, Int32(SHUT_RDWR)) }
     }
 
     /// Closes the listener and every connection (their threads then end).
@@ -97,7 +104,7 @@ final class ScriptedServer: Sendable {
             close(fd)
         }
         switch behaviour {
-        case .answerThenCloseWhenIdle, .answerOnceThenDropNext:
+        case .answerKeepingAlive, .answerOnceThenDropNext:
             return serveKeptAlive(fd)
         default: break
         }
@@ -127,7 +134,7 @@ final class ScriptedServer: Sendable {
         case .streamThenSilence:
             send(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
             waitForClose(fd)
-        case .answerThenCloseWhenIdle, .answerOnceThenDropNext:
+        case .answerKeepingAlive, .answerOnceThenDropNext:
             break
         }
     }
@@ -142,10 +149,6 @@ final class ScriptedServer: Sendable {
             guard send(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
             else { return }
             answered += 1
-            if case .answerThenCloseWhenIdle = behaviour {
-                var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                if poll(&poller, 1, 100) == 0 { return }
-            }
         }
     }
 
