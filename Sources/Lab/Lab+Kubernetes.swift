@@ -60,7 +60,13 @@ extension Lab {
         let fabricName = LabNames.fabric(lab: name)
         let apiServer = try ProcessSupervisor.launch(
             role: "apiserver", executable: try findExecutable("cnilab-apiserver"),
-            arguments: ["--store", state.store, "--host", LabAddressing.fabricAddress, "--port", "\(LabAddressing.apiServerPort)"],
+            // A bookmark every 100 ms on watches that allow them (a test-only cadence; the real
+            // server sends one before the watch's timeout): `waitForKubeSync` sees each informer
+            // reach the version of an API change made to another resource through them.
+            arguments: [
+                "--store", state.store, "--host", LabAddressing.fabricAddress, "--port", "\(LabAddressing.apiServerPort)",
+                "--bookmark-interval-milliseconds", "100",
+            ],
             in: fabric, namespaceName: fabricName, log: directory + "/apiserver.log")
         try recordProcess(apiServer)
         try Self.writeText(Self.kubeconfigText(lab: name), to: kubeconfigPath)
