@@ -4,7 +4,7 @@ import Synchronization
 /// What `GET /healthz` reports: ready (200) or not yet, with a reason (503). Shared between an
 /// agent, which updates it, and its ``StatusServer``.
 ///
-/// With a readiness file (``init(agent:readinessFile:ready:detail:)``) every change is also
+/// With a readiness file (``init(agent:readinessFile:ready:detail:podMTU:)``) every change is also
 /// published there as CNISpec's `AgentReadiness`, which the agent's CNI plugin checks on
 /// STATUS; ``withdraw()`` removes it on a clean stop.
 public final class AgentHealth: Sendable {
@@ -26,7 +26,7 @@ public final class AgentHealth: Sendable {
     /// written now (a failure to write it is thrown, so an agent whose plugin could never see
     /// it ready does not start), rewritten on every change.
     ///
-    /// `podMTU` is published with it (``CNISpec/AgentReadiness/podMTU``) for the plugin.
+    /// `podMTU` is published with it (`AgentReadiness.podMTU`) for the plugin.
     public init(
         agent: String, readinessFile: String?, ready: Bool = false, detail: String = "starting", podMTU: Int? = nil
     ) throws(CNIError) {
