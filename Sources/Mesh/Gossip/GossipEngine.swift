@@ -43,6 +43,8 @@ public struct GossipEngine: Sendable {
     /// instead of along the owner's broadcast tree: trees computed from views that differ miss
     /// peers, and each miss costs a repair later. Off: always along the tree.
     public var floodsWhileViewIncomplete = false
+    /// Which neighbours hold the versions we hold (``NeighbourHolders``).
+    var holders = NeighbourHolders()
 
     /// A fresh engine: the local entry has version 1, no connections, and claims `shortID`
     /// (default: ``ShortID/preferred(for:)``).
@@ -57,12 +59,19 @@ public struct GossipEngine: Sendable {
     /// ``topologyGeneration`` in step: a new peer or a changed connection list updates only
     /// that peer's edges.
     mutating func store(_ entry: PeerEntry) {
-        let old = entries.updateValue(entry, forKey: entry.name)
-        if let old, old.connections == entry.connections { return }
-        let before = graph.generation
-        graph.update(entry)
-        topologyGeneration &+= 1
-        if graph.generation != before || entry.name == localName { routingGeneration &+= 1 }
+        var entry = entry
+        if let old = entries[entry.name], old.connections == entry.connections {
+            // Same connections: keep the one stored list (the graph shares it).
+            entry.connections = old.connections
+            entries[entry.name] = entry
+        } else {
+            entries[entry.name] = entry
+            let before = graph.generation
+            graph.update(entry)
+            topologyGeneration &+= 1
+            if graph.generation != before || entry.name == localName { routingGeneration &+= 1 }
+        }
+        if let number = graph.number(of: entry.name) { holders.reset(number) }
     }
 
     /// Removes the entries of `names` and rebuilds the graph (rare: garbage collection).
@@ -70,6 +79,7 @@ public struct GossipEngine: Sendable {
         guard !names.isEmpty else { return }
         for name in names { entries[name] = nil }
         graph = TopologyGraph(entries: entries.values)
+        holders.removeAll()
         topologyGeneration &+= 1
         routingGeneration &+= 1
     }
@@ -96,7 +106,10 @@ public struct GossipEngine: Sendable {
         store(changed)
         var output = GossipOutput(topologyChanged: true)
         var digestFor: Set<PeerName> = []
-        for peer in connectedPeers where !before.contains(peer) { digestFor.insert(peer) }
+        for peer in connectedPeers where !before.contains(peer) {
+            digestFor.insert(peer)
+            holders.forget(peer)
+        }
         resolveShortIDCollision()
         // Peers that had our previous version get the change only; new ones the whole entry.
         let patch = PeerEntryPatch(from: old, to: localEntry)
@@ -129,8 +142,11 @@ public struct GossipEngine: Sendable {
                 }
                 if previous[entry.name] == nil { previous[entry.name] = entries[entry.name] }
                 store(entry)
+                noteHeld(entry.name, version: entry.version, by: sender)
                 unreachableSince[entry.name] = nil
                 accepted.append(entry)
+            } else if entries[entry.name]?.digest == entry.digest {
+                noteHeld(entry.name, version: entry.version, by: sender)
             }
         }
         var acceptedPatches: [PeerEntryPatch] = []
@@ -139,14 +155,19 @@ public struct GossipEngine: Sendable {
             if patch.name == localName {
                 if patch.version >= localEntry.version, patch.uid != localEntry.identity.uid || patch.version > localEntry.version {
                     entries[localName]!.version = patch.version + 1
+                    localVersionChanged()
                     localChanged = true
                 }
                 continue
             }
             guard let existing = entries[patch.name] else { wants.append(patch.name); continue }
-            if existing.identity.uid == patch.uid && existing.version >= patch.version { continue }
+            if existing.identity.uid == patch.uid && existing.version >= patch.version {
+                if existing.version == patch.version { noteHeld(patch.name, version: patch.version, by: sender) }
+                continue
+            }
             if let updated = patch.applied(to: existing) {
                 store(updated)
+                noteHeld(patch.name, version: patch.version, by: sender)
                 unreachableSince[patch.name] = nil
                 acceptedPatches.append(patch)
             } else {
@@ -156,6 +177,7 @@ public struct GossipEngine: Sendable {
         }
         if !wants.isEmpty { output.add(wants: wants, to: sender) }
         for name in message.wants {
+            if let number = graph.number(of: name) { holders.forget(sender, of: number) }
             if let entry = entries[name] { output.add([entry], to: sender) }
         }
         if !accepted.isEmpty || !acceptedPatches.isEmpty {
@@ -250,6 +272,7 @@ public struct GossipEngine: Sendable {
         let local = localEntry
         guard entry != local, entry.version >= local.version else { return false }
         entries[localName]!.version = entry.version + 1
+        localVersionChanged()
         return true
     }
 
@@ -268,12 +291,17 @@ public struct GossipEngine: Sendable {
         guard let free = ShortID.free(for: localName, avoiding: used) else { return false }
         entries[localName]!.shortID = free
         entries[localName]!.version += 1
+        localVersionChanged()
         return true
     }
 
-    private func answer(_ digest: [PeerDigest], isReply: Bool, from sender: PeerName, into output: inout GossipOutput) {
+    private mutating func answer(_ digest: [PeerDigest], isReply: Bool, from sender: PeerName, into output: inout GossipOutput) {
         var theirs: [PeerName: PeerDigest] = [:]
-        for item in digest { theirs[item.name] = item }
+        for item in digest {
+            theirs[item.name] = item
+            guard let ours = entries[item.name], let number = graph.number(of: item.name) else { continue }
+            if item == ours.digest { holders.note(sender, of: number) } else { holders.forget(sender, of: number) }
+        }
         // Only entries of peers we can reach (and our own): unreachable ones are on their way
         // out and must not be handed back to peers that collected them.
         let reachable = graph.reachable(from: localName)

@@ -52,6 +52,26 @@ public struct GossipOutput: Sendable {
     /// True when there is nothing to send.
     var isEmpty: Bool { order.isEmpty }
 
+    /// Leaves out the entries and patches that `held(peer, owner, version)` says the peer
+    /// already has, and the peers left with nothing to send.
+    mutating func removeHeld(_ held: (_ peer: PeerName, _ owner: PeerName, _ version: UInt64) -> Bool) {
+        for peer in order {
+            var batch = pending[peer]!
+            let entries = batch.entries.count, patches = batch.patches.count
+            batch.entries.removeAll { held(peer, $0.name, $0.version) }
+            batch.patches.removeAll { held(peer, $0.name, $0.version) }
+            guard batch.entries.count != entries || batch.patches.count != patches else { continue }
+            batch.names = Set(batch.entries.map(\.name))
+            pending[peer] = batch
+        }
+        order.removeAll { peer in
+            let batch = pending[peer]!
+            guard batch.entries.isEmpty, batch.patches.isEmpty, batch.wants.isEmpty, batch.digest == nil else { return false }
+            pending[peer] = nil
+            return true
+        }
+    }
+
     /// Adds what `later` sends after what this output sends, per peer: a later entry replaces
     /// an earlier one of the same peer, patches and wants are appended, the later digest
     /// replaces the earlier one (and asks for an answer when either did). The runtime batches

@@ -19,35 +19,80 @@ public struct PeerEntryPatch: Hashable, Sendable {
     public var removed: [PeerName]
 
     public init(name: PeerName, uid: UInt64, baseVersion: UInt64, version: UInt64, shortID: ShortID, upserted: [PeerConnection], removed: [PeerName]) {
+        self.init(name: name, uid: uid, baseVersion: baseVersion, version: version, shortID: shortID,
+                  sortedUpserted: PeerEntry.normalised(upserted), sortedRemoved: Array(Set(removed)).sorted())
+    }
+
+    /// With lists already sorted by peer and unique.
+    private init(name: PeerName, uid: UInt64, baseVersion: UInt64, version: UInt64, shortID: ShortID, sortedUpserted: [PeerConnection], sortedRemoved: [PeerName]) {
         self.name = name
         self.uid = uid
         self.baseVersion = baseVersion
         self.version = version
         self.shortID = shortID
-        self.upserted = PeerEntry.normalised(upserted)
-        self.removed = Array(Set(removed)).sorted()
+        self.upserted = sortedUpserted
+        self.removed = sortedRemoved
     }
 
     /// The patch from `old` to `new` (same peer, same incarnation, newer version); nil otherwise.
     public init?(from old: PeerEntry, to new: PeerEntry) {
         guard old.identity == new.identity, old.version < new.version else { return nil }
-        let before = Dictionary(uniqueKeysWithValues: old.connections.map { ($0.peer, $0) })
-        let after = Set(new.connections.map(\.peer))
+        // One merge of the two sorted connection lists (no hashing: this runs for every
+        // forwarded change).
+        let before = PeerEntry.sortedUnique(old.connections), after = PeerEntry.sortedUnique(new.connections)
+        var upserted: [PeerConnection] = [], removed: [PeerName] = []
+        var i = 0, j = 0
+        while i < before.count || j < after.count {
+            if j == after.count || i < before.count && before[i].peer < after[j].peer {
+                removed.append(before[i].peer)
+                i += 1
+            } else if i == before.count || after[j].peer < before[i].peer {
+                upserted.append(after[j])
+                j += 1
+            } else {
+                if before[i] != after[j] { upserted.append(after[j]) }
+                i += 1
+                j += 1
+            }
+        }
         self.init(name: new.name, uid: new.identity.uid, baseVersion: old.version, version: new.version, shortID: new.shortID,
-                  upserted: new.connections.filter { before[$0.peer] != $0 },
-                  removed: old.connections.map(\.peer).filter { !after.contains($0) })
+                  sortedUpserted: upserted, sortedRemoved: removed)
     }
 
     /// `entry` with the patch applied, or nil when `entry` is not the base (other uid or version).
     public func applied(to entry: PeerEntry) -> PeerEntry? {
         guard entry.name == name, entry.identity.uid == uid, entry.version == baseVersion else { return nil }
-        var byPeer = Dictionary(uniqueKeysWithValues: entry.connections.map { ($0.peer, $0) })
-        for peer in removed { byPeer[peer] = nil }
-        for connection in upserted { byPeer[connection.peer] = connection }
         var result = entry
         result.version = version
         result.shortID = shortID
-        result.connections = byPeer.values.sorted { $0.peer < $1.peer }
+        result.connections = merged(into: PeerEntry.sortedUnique(entry.connections))
+        return result
+    }
+
+    /// `base` (sorted by peer, unique) without ``removed`` and with ``upserted`` in place (an
+    /// upsert wins over a removal of the same peer), in one merge; the result is allocated at
+    /// its exact size, since entries live as long as the topology.
+    private func merged(into base: [PeerConnection]) -> [PeerConnection] {
+        func walk(_ emit: (PeerConnection) -> Void) {
+            var i = 0, j = 0, k = 0
+            while i < base.count || j < upserted.count {
+                if j < upserted.count, i == base.count || upserted[j].peer <= base[i].peer {
+                    if i < base.count, base[i].peer == upserted[j].peer { i += 1 }
+                    emit(upserted[j])
+                    j += 1
+                } else {
+                    let peer = base[i].peer
+                    while k < removed.count, removed[k] < peer { k += 1 }
+                    if k == removed.count || removed[k] != peer { emit(base[i]) }
+                    i += 1
+                }
+            }
+        }
+        var count = 0
+        walk { _ in count += 1 }
+        var result: [PeerConnection] = []
+        result.reserveCapacity(count)
+        walk { result.append($0) }
         return result
     }
 }

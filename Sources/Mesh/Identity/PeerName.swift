@@ -11,6 +11,11 @@ public struct PeerName: Hashable, Comparable, Sendable, Codable, CustomStringCon
         self.rawValue = rawValue
     }
 
+    /// The low 48 bits of `bits` (callers that packed a name with other bits).
+    init(low48 bits: UInt64) {
+        rawValue = bits & 0xffff_ffff_ffff
+    }
+
     /// Parses six hex pairs separated by ":" (as Weave prints names).
     public init(parsing text: some StringProtocol) throws(MeshError) {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)

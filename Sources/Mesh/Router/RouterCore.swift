@@ -154,12 +154,17 @@ struct RouterCore: Sendable {
         send(output, into: &actions)
     }
 
-    /// Encodes `output`'s messages as sends.
+    /// Encodes `output`'s messages as sends, leaving out what a neighbour is known to hold
+    /// already (``GossipEngine/neighbour(_:holds:version:)``: while a change floods, it often
+    /// reached that neighbour by another way while this batch waited).
     private mutating func send(_ output: GossipOutput, into actions: inout [Action]) {
+        var output = output
+        output.removeHeld { peer, owner, version in self.engine.neighbour(peer, holds: owner, version: version) }
         for send in output.sends {
             guard let bytes = try? send.message.encoded() else { continue }
             let payload = Array(bytes.readableBytesView)
             count(send.message, bytes: payload.count)
+            self.engine.noteSent(send.message, to: send.peer)
             actions.append(.send(peer: send.peer, channel: options.topologyChannel, payload: payload))
         }
     }

@@ -13,9 +13,11 @@ struct TopologyGraph: Sendable, Equatable {
     /// Every peer an entry was added for: a peer's number is its position.
     private var names: [PeerName] = []
     private var numbers: [PeerName: Int] = [:]
-    /// What each numbered peer reports as established, sorted by name, unique, itself excluded
-    /// (peers not numbered yet included: the edge appears when their entry arrives).
-    private var reported: [[PeerName]] = []
+    /// What each numbered peer reports: its entry's connection list, sorted by peer name and
+    /// unique, sharing its storage with the entry (the graph keeps no copy). Only established
+    /// connections to another peer count as reported (`counts(_:owner:)`); peers not numbered
+    /// yet are included (the edge appears when their entry arrives).
+    private var reported: [[PeerConnection]] = []
     /// Neighbour numbers of every peer, sorted by name.
     private var adjacency: [[Int]] = []
     /// Changes whenever an edge appears or disappears or a peer is added: everything computed
@@ -29,7 +31,20 @@ struct TopologyGraph: Sendable, Equatable {
 
     /// What `peer` adds to ``unmatchedReports``.
     private func unmatched(_ peer: Int) -> Int {
-        adjacency[peer].isEmpty ? 0 : reported[peer].count - adjacency[peer].count
+        adjacency[peer].isEmpty ? 0 : reportCount(peer) - adjacency[peer].count
+    }
+
+    /// Whether `connection`, listed in `owner`'s entry, is a report: established, to another peer.
+    private static func counts(_ connection: PeerConnection, owner: PeerName) -> Bool {
+        connection.established && connection.peer != owner
+    }
+
+    /// How many connections `peer` reports.
+    private func reportCount(_ peer: Int) -> Int {
+        let owner = names[peer]
+        var count = 0
+        for connection in reported[peer] where Self.counts(connection, owner: owner) { count += 1 }
+        return count
     }
 
     init<Entries: Sequence<PeerEntry>>(entries: Entries) {
@@ -39,14 +54,16 @@ struct TopologyGraph: Sendable, Equatable {
     /// Two graphs are equal when they join the same peers (numbering aside).
     static func == (lhs: TopologyGraph, rhs: TopologyGraph) -> Bool { lhs.neighbours == rhs.neighbours }
 
-    /// The established connections of `entry`: sorted, unique, itself excluded.
-    private static func reported(by entry: PeerEntry) -> [PeerName] {
-        var result = entry.connections.compactMap { $0.established && $0.peer != entry.name ? $0.peer : nil }
-        result.sort()
-        var unique: [PeerName] = []
-        unique.reserveCapacity(result.count)
-        for other in result where other != unique.last { unique.append(other) }
-        return unique
+    /// `entry`'s connections as the graph keeps them: the entry's own array when it is sorted by
+    /// peer and unique (entries are normalised, and decoded ones checked, so almost always),
+    /// else a normalised copy.
+    private static func reported(by entry: PeerEntry) -> [PeerConnection] {
+        PeerEntry.sortedUnique(entry.connections)
+    }
+
+    /// The peers `list` (of `owner`) reports, in name order.
+    private static func reportedNames(_ list: [PeerConnection], owner: PeerName) -> [PeerName] {
+        list.compactMap { counts($0, owner: owner) ? $0.peer : nil }
     }
 
     /// Adds `entry`'s peer, or takes its new connections: only the edges to the peers it adds or
@@ -63,32 +80,35 @@ struct TopologyGraph: Sendable, Equatable {
             adjacency.append([])
             generation &+= 1
         }
+        let owner = entry.name
         let new = Self.reported(by: entry)
         let old = reported[number]
-        guard new != old else { return }
+        let oldNames = Self.reportedNames(old, owner: owner)
         unmatchedReports -= unmatched(number)
         reported[number] = new
+        let newNames = Self.reportedNames(new, owner: owner)
         unmatchedReports += unmatched(number)
-        for name in old where !Self.contains(new, name) {
+        guard newNames != oldNames else { return }
+        for name in oldNames where !Self.reports(new, name, owner: owner) {
             guard let other = numbers[name] else { continue }
             removeEdge(number, other)
             removeEdge(other, number)
         }
-        for name in new where !Self.contains(old, name) {
-            guard let other = numbers[name], Self.contains(reported[other], entry.name) else { continue }
+        for name in newNames where !Self.reports(old, name, owner: owner) {
+            guard let other = numbers[name], Self.reports(reported[other], owner, owner: names[other]) else { continue }
             insertEdge(number, other)
             insertEdge(other, number)
         }
     }
 
-    /// Binary search in a sorted array.
-    private static func contains(_ sorted: [PeerName], _ value: PeerName) -> Bool {
-        var low = 0, high = sorted.count
+    /// Whether `list` (of `owner`, sorted by peer) reports `peer`: binary search.
+    private static func reports(_ list: [PeerConnection], _ peer: PeerName, owner: PeerName) -> Bool {
+        var low = 0, high = list.count
         while low < high {
             let middle = (low + high) / 2
-            if sorted[middle] < value { low = middle + 1 } else { high = middle }
+            if list[middle].peer < peer { low = middle + 1 } else { high = middle }
         }
-        return low < sorted.count && sorted[low] == value
+        return low < list.count && list[low].peer == peer && counts(list[low], owner: owner)
     }
 
     /// Where `other` is or would go in `peer`'s neighbour list (sorted by name).
@@ -106,7 +126,17 @@ struct TopologyGraph: Sendable, Equatable {
         let index = position(of: other, in: peer)
         guard index == adjacency[peer].count || adjacency[peer][index] != other else { return }
         unmatchedReports -= unmatched(peer)
-        adjacency[peer].insert(other, at: index)
+        if adjacency[peer].count < adjacency[peer].capacity {
+            adjacency[peer].insert(other, at: index)
+        } else {
+            // Grown by one, not doubled: every peer holds a list per peer, for as long as it runs.
+            var grown: [Int] = []
+            grown.reserveCapacity(adjacency[peer].count + 1)
+            grown += adjacency[peer][..<index]
+            grown.append(other)
+            grown += adjacency[peer][index...]
+            adjacency[peer] = grown
+        }
         unmatchedReports += unmatched(peer)
         generation &+= 1
     }
@@ -119,6 +149,12 @@ struct TopologyGraph: Sendable, Equatable {
         unmatchedReports += unmatched(peer)
         generation &+= 1
     }
+
+    /// The number `peer` was given (its position in the order peers were added), nil when unknown.
+    func number(of peer: PeerName) -> Int? { numbers[peer] }
+
+    /// How many peers are numbered.
+    var peerCount: Int { names.count }
 
     /// Sorted neighbours of every known peer (peers without two-way connections map to []).
     var neighbours: [PeerName: [PeerName]] {
@@ -187,13 +223,14 @@ struct TopologyGraph: Sendable, Equatable {
     /// `near` is that peer). A merge of each peer's sorted reports with its sorted neighbours:
     /// only the unmatched reports cost a lookup.
     func oneSidedReports(from root: PeerName, limit: Int) -> [(wanted: PeerName, near: PeerName)] {
-        guard let number = numbers[root], unmatchedReports > 0 || adjacency[number].isEmpty && !reported[number].isEmpty else { return [] }
+        guard let number = numbers[root], unmatchedReports > 0 || adjacency[number].isEmpty && reportCount(number) > 0 else { return [] }
         let distance = distances(from: number)
         var result: [(wanted: PeerName, near: PeerName)] = []
         for peer in names.indices.sorted(by: { names[$0] < names[$1] }) where distance[peer] >= 0 {
             let neighbours = adjacency[peer]
             var next = 0
-            for name in reported[peer] {
+            for connection in reported[peer] where Self.counts(connection, owner: names[peer]) {
+                let name = connection.peer
                 if next < neighbours.count, names[neighbours[next]] == name { next += 1; continue }
                 if let other = numbers[name] {
                     guard distance[other] >= 0 else { continue }

@@ -39,10 +39,12 @@ final class MeshCore: @unchecked Sendable {
     var unflushed: [ObjectIdentifier: MeshConnection] = [:]
     static let refusalsKept = 32
     /// Receive buffers per connection: NIO keeps each connection's last one for the next read,
-    /// sized by the largest recent burst (its default grows to 64 KiB). Gossip is mostly small
-    /// messages with rare large digest answers, and a node may hold hundreds of connections,
-    /// so reads stay at most 8 KiB; a larger frame takes a few reads.
-    static let receiveBuffers = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 1024, maximum: 8192)
+    /// at the largest size it ever grew to (its default grows to 64 KiB). Gossip is mostly
+    /// small messages (under 1 KiB on average in a 300-peer cold start) with rare large digest
+    /// answers, and a node may hold hundreds of connections, so reads stay at most 1 KiB; a
+    /// larger frame takes a few reads. (At 8 KiB, a 300-peer mesh in one process kept about
+    /// 10 MB in these buffers: Documentation/Performance-Mesh.md.)
+    static let receiveBuffers = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 1024)
 
     init(loop: any EventLoop, configuration: MeshConfiguration, logger: Logger) {
         self.loop = loop
