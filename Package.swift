@@ -664,7 +664,7 @@ let package = Package(
             name: "FlannelAgentTests",
             dependencies: [
                 "swift-flanneld", "swift-flannel", "AgentHTTP", "Datastore", "Netlink", "Nftables", "TestSupport", "Namespaces", "NetPrimitives", "ChildProcess",
-                "Kubernetes", "KubernetesTestServer",
+                "Kubernetes", "KubernetesTestServer", "IPAM",
                 // ContainerdTests runs the plugin under containerd (swift-flannel, listed above).
                 "CNISpec",
             ],

@@ -52,7 +52,10 @@ struct DataPath: Sendable {
         switch backend.kind {
         case .hostGateway:
             let peers = nodes.map { HostGatewayPeer(subnet: $0.subnet, nodeAddress: $0.address) }
-            let outcome = try HostGateway(underlayDevice: underlayDevice, localSubnet: localSubnet).reconcile(peers: peers, handle: handle)
+            // One backend per family (IPv6 routes via the peers' IPv6 underlay addresses), each
+            // reading and deleting only its family's routes.
+            let backend = HostGateway(underlayDevice: underlayDevice, localSubnet: localSubnet, family: family)
+            let outcome = try backend.reconcile(peers: peers, handle: handle)
             guard outcome.succeeded else { throw AgentError(.failed, "host-gw routes refused: \(outcome.failures)") }
             return outcome.plan.count
         case .vxlan:

@@ -5,7 +5,8 @@ import IPAM
 
 /// `--net-config-path` (flannel's `net-conf.json`, default `/etc/kube-flannel/net-conf.json`):
 /// the network configuration of the kube subnet manager, the same JSON as `<prefix>/config`
-/// in etcd mode (`{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}`).
+/// in etcd mode (`{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}`, with
+/// `"EnableIPv6":true,"IPv6Network":"fd00:10:244::/56"` for dual stack).
 enum NetworkConfigFile {
     static let defaultPath = "/etc/kube-flannel/net-conf.json"
 
@@ -19,8 +20,9 @@ enum NetworkConfigFile {
         } catch {
             throw AgentError(.invalidConfiguration, "network configuration \(path) does not decode: \(error)")
         }
-        guard configuration.Network.family == .v4 else {
-            throw AgentError(.invalidConfiguration, "network configuration \(path): Network \(configuration.Network) must be IPv4")
+        // `EnableIPv6` with `IPv6Network` (dual stack), `EnableIPv4: false` (IPv6 only), as in the store.
+        do { try configuration.validateFamilies() } catch {
+            throw AgentError(.invalidConfiguration, "network configuration \(path): \(error.message)")
         }
         return (configuration, try BackendConfiguration(configuration.Backend))
     }

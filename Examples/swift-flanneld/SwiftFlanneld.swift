@@ -135,7 +135,7 @@ struct SwiftFlanneld: AsyncParsableCommand {
                 settings: KubeAgent.Settings(
                     node: node, underlay: underlay, kubeconfig: kubeconfig, netConfigPath: netConfigPath,
                     annotationPrefix: kubeAnnotationPrefix, subnetFile: subnetFile, ipMasquerade: ipMasq,
-                    setNodeNetworkUnavailable: setNodeNetworkUnavailable, resyncSeconds: resyncInterval),
+                    setNodeNetworkUnavailable: setNodeNetworkUnavailable, resyncSeconds: resyncInterval, underlay6: underlay6),
                 status: status, logger: logger)
         } else {
             agent = Agent(

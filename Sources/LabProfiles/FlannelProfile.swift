@@ -25,10 +25,9 @@ public struct FlannelProfile: LabProfile, Hashable {
 
     public var description: String { "flannel (\(backend.rawValue))" }
 
+    /// host-gw works in every family (IPv6 routes via the nodes' IPv6 underlay addresses on the
+    /// fabric's `fd77::/64`), as vxlan does.
     public func prepare(_ lab: LabProfileContext) async throws {
-        guard backend == .vxlan || !lab.ipFamily.hasIPv6 else {
-            throw LabError(.invalidArgument, "flannel's \(backend.rawValue) backend runs IPv4 only in this lab; use vxlan with --ip-family \(lab.ipFamily)")
-        }
         try await FlannelNetwork.writeConfiguration(backend: backend, in: lab)
     }
 

@@ -42,7 +42,7 @@ public struct RoutePlan: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// The outcome of ``RouteReconciler/reconcile(_:handle:)``: what was planned and which
+/// The outcome of ``RouteReconciler/reconcile(_:family:handle:)``: what was planned and which
 /// requests the kernel refused.
 public struct RouteReconciliation: Sendable {
     public var plan: RoutePlan
@@ -122,11 +122,17 @@ public struct RouteReconciler: Hashable, Sendable {
     /// Reads this owner's routes, plans and applies the plan in one batch. Running it again
     /// with the same desired set changes nothing. Throws `NetlinkError` (Netlink) only when
     /// the routes cannot be read or the socket fails; refused requests are in the outcome.
+    ///
+    /// `family` scopes the call to the routes of one family: only they are read, so only they
+    /// can be deleted (two callers sharing a tag, one per family, as flannel's IPv4 and IPv6
+    /// backends do, then never remove each other's routes, even with nothing desired). nil:
+    /// the desired routes' family when they share one, else every family.
     @discardableResult
-    public func reconcile(_ desired: [Route], handle: NetlinkHandle) throws -> RouteReconciliation {
+    public func reconcile(_ desired: [Route], family: IPAddress.Family? = nil, handle: NetlinkHandle) throws -> RouteReconciliation {
         let families = Set(desired.map(\.destination.family))
-        let current = try handle.routes(family: families.count == 1 ? families.first : nil, table: table, protocolTag: protocolTag)
-        let plan = self.plan(desired: desired, current: current)
+        let scope = family ?? (families.count == 1 ? families.first : nil)
+        let current = try handle.routes(family: scope, table: table, protocolTag: protocolTag)
+        let plan = self.plan(desired: family.map { family in desired.filter { $0.destination.family == family } } ?? desired, current: current)
         if plan.isEmpty { return RouteReconciliation(plan: plan, failures: []) }
         return RouteReconciliation(plan: plan, failures: try handle.apply(plan.batch()))
     }
@@ -156,13 +162,18 @@ public struct RouteReconciler: Hashable, Sendable {
 }
 
 /// A route's identity in its table: destination network and metric (the kernel's key for
-/// `ip route replace`, type of service aside).
+/// `ip route replace`, type of service aside). An IPv6 route given no metric (or 0) is stored
+/// by the kernel at 1024 (`IP6_RT_PRIO_USER`) and read back so: both are the same key.
 struct RouteKey: Hashable {
     let destination: IPNetwork
     let metric: Int
 
+    /// The metric the kernel gives an IPv6 route added without one.
+    static let ipv6DefaultMetric = 1024
+
     init(_ route: Route) {
         destination = route.destination.network
-        metric = route.metric ?? 0
+        let metric = route.metric ?? 0
+        self.metric = metric == 0 && destination.family == .v6 ? Self.ipv6DefaultMetric : metric
     }
 }

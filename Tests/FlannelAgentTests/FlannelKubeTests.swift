@@ -1,5 +1,6 @@
 import AgentHTTP
 import Foundation
+import IPAM
 import Kubernetes
 import NetPrimitives
 import TestSupport
@@ -68,6 +69,81 @@ struct KubeSubnetManagerUnitTests {
         node.podCIDRs = ["10.1.0.0/24", "10.2.0.0/24", "10.3.0.0/24"]
         #expect(throws: AgentError.self) { try manager.subnet(of: node) }
         #expect(try manager.subnet(of: Node(name: "empty")) == nil)
+    }
+
+    @Test("dual stack: a subnet per family from podCIDRs, flannel's v6 annotations, peers per family, IPv6 only")
+    func dualStack() throws {
+        let names = try FlannelAnnotations()
+        #expect(names.backendV6Data == "flannel.alpha.coreos.com/backend-v6-data")
+        #expect(names.publicIPv6 == "flannel.alpha.coreos.com/public-ipv6")
+        #expect(names.publicIPv6Overwrite == "flannel.alpha.coreos.com/public-ipv6-overwrite")
+
+        var node = Node(name: "n1")
+        node.podCIDRs = ["10.244.1.0/24", "fd00:10:244:1::/64"]
+        #expect(try manager.subnet(of: node, family: .v4) == IPNetwork(parsing: "10.244.1.0/24"))
+        #expect(try manager.subnet(of: node, family: .v6) == IPNetwork(parsing: "fd00:10:244:1::/64"))
+        let mac4 = try MACAddress(parsing: "0e:00:00:00:00:04")
+        let mac6 = try MACAddress(parsing: "0e:00:00:00:00:06")
+        let lease = PublishedLease(
+            backendType: "vxlan", backendData: PublishedLease.vxlanBackendData(identifier: 1, vtepMAC: mac4),
+            publicIP: try IPAddress(parsing: "192.168.50.11"), backendV6Data: PublishedLease.vxlanBackendData(identifier: 1, vtepMAC: mac6),
+            publicIPv6: try IPAddress(parsing: "fd77::11"))
+        let patch = try #require(manager.annotationPatch(for: node, lease: lease))
+        #expect(String(decoding: patch.encoded(), as: UTF8.self) == #"{"metadata":{"annotations":{"flannel.alpha.coreos.com/backend-data":"{\"VNI\":1,\"VtepMAC\":\"0e:00:00:00:00:04\"}","flannel.alpha.coreos.com/backend-type":"vxlan","flannel.alpha.coreos.com/backend-v6-data":"{\"VNI\":1,\"VtepMAC\":\"0e:00:00:00:00:06\"}","flannel.alpha.coreos.com/kube-subnet-manager":"true","flannel.alpha.coreos.com/public-ip":"192.168.50.11","flannel.alpha.coreos.com/public-ipv6":"fd77::11"}}}"#)
+        node.json = StrategicMergePatch.apply(patch, to: .object(node.json)).objectValue!
+        #expect(manager.annotationPatch(for: node, lease: lease) == nil)
+        #expect(manager.storedVTEPMAC(of: node, family: .v4) == mac4 && manager.storedVTEPMAC(of: node, family: .v6) == mac6)
+        #expect(manager.peer(from: node, backendType: "vxlan", family: .v4)
+            == RemoteNode(subnet: try IPNetwork(parsing: "10.244.1.0/24"), address: try IPAddress(parsing: "192.168.50.11"), vtepMACAddress: mac4))
+        #expect(manager.peer(from: node, backendType: "vxlan", family: .v6)
+            == RemoteNode(subnet: try IPNetwork(parsing: "fd00:10:244:1::/64"), address: try IPAddress(parsing: "fd77::11"), vtepMACAddress: mac6))
+        // A changed IPv6 address alone makes a patch; public-ipv6-overwrite wins (an IPv4 one is ignored).
+        var moved = lease
+        moved.publicIPv6 = try IPAddress(parsing: "fd77::99")
+        #expect(manager.annotationPatch(for: node, lease: moved)?["metadata"]?["annotations"]?[names.publicIPv6] == "fd77::99")
+        node.annotations[names.publicIPv6Overwrite] = "fd77::aa"
+        #expect(manager.annotationPatch(for: node, lease: lease)?["metadata"]?["annotations"]?[names.publicIPv6] == "fd77::aa")
+        node.annotations[names.publicIPv6Overwrite] = "10.0.0.1"
+        #expect(manager.annotationPatch(for: node, lease: lease) == nil)
+
+        // A flannel node with IPv4 only is an IPv4 peer, never an IPv6 one.
+        var v4Only = Node(name: "n2")
+        v4Only.podCIDRs = ["10.244.2.0/24"]
+        v4Only.annotations = [names.kubeSubnetManager: "true", names.backendType: "host-gw", names.backendData: "null", names.publicIP: "192.168.50.12"]
+        #expect(manager.peer(from: v4Only, backendType: "host-gw", family: .v4)?.address == IPAddress("192.168.50.12"))
+        #expect(manager.peer(from: v4Only, backendType: "host-gw", family: .v6) == nil)
+
+        // host-gw, IPv6 only: backend-v6-data null and public-ipv6, no IPv4 annotations.
+        var six = Node(name: "n3")
+        six.podCIDRs = ["fd00:10:244:3::/64"]
+        #expect(try manager.subnet(of: six, family: .v4) == nil)
+        let hostGW = PublishedLease(backendType: "host-gw", backendData: "null", publicIP: nil, publicIPv6: try IPAddress(parsing: "fd77::13"))
+        let written = try #require(manager.annotationPatch(for: six, lease: hostGW))
+        #expect(written["metadata"]?["annotations"] == [
+            names.backendType: "host-gw", names.kubeSubnetManager: "true", names.backendV6Data: "null", names.publicIPv6: "fd77::13",
+        ])
+        six.json = StrategicMergePatch.apply(written, to: .object(six.json)).objectValue!
+        #expect(manager.annotationPatch(for: six, lease: hostGW) == nil)
+        #expect(manager.peer(from: six, backendType: "host-gw", family: .v6)
+            == RemoteNode(subnet: try IPNetwork(parsing: "fd00:10:244:3::/64"), address: try IPAddress(parsing: "fd77::13"), vtepMACAddress: nil))
+        #expect(manager.peer(from: six, backendType: "host-gw", family: .v4) == nil)
+    }
+
+    @Test("net-conf.json: dual stack and IPv6 only load; an IPv6 Network or a missing IPv6Network is refused")
+    func networkConfigFile() throws {
+        let path = NSTemporaryDirectory() + "swcni-netconf-\(UInt32.random(in: 0...UInt32.max)).json"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        func load(_ json: String) throws -> SubnetLeaseConfiguration {
+            try json.write(toFile: path, atomically: true, encoding: .utf8)
+            return try NetworkConfigFile.load(path).0
+        }
+        let dual = try load(#"{"Network":"10.244.0.0/16","EnableIPv6":true,"IPv6Network":"fd00:10:244::/56","Backend":{"Type":"host-gw"}}"#)
+        #expect(dual.ipv4Enabled && dual.ipv6Enabled && dual.IPv6Network == IPNetwork("fd00:10:244::/56"))
+        let six = try load(#"{"EnableIPv4":false,"EnableIPv6":true,"IPv6Network":"fd00:10:244::/56"}"#)
+        #expect(!six.ipv4Enabled && six.ipv6Enabled)
+        for bad in [#"{"Network":"fd00::/48"}"#, #"{"Network":"10.244.0.0/16","EnableIPv6":true}"#] {
+            #expect(throws: AgentError.self, "\(bad)") { try load(bad) }
+        }
     }
 
     @Test("command line: --kube-subnet-mgr needs no store; flannel's --kubeconfig-file spelling works")
@@ -142,6 +218,81 @@ struct FlannelKubeLabTests {
                 #expect(cluster.eventually(10) { (try? lab.vtepMAC(0)) == before }, "\(cluster.log(0))")
                 #expect(cluster.eventually(10) { (try? cluster.ping(from: 0, source: pods[0], to: pods[1])) == true })
                 #expect(try await lab.node("node-1").annotations[Self.annotations.backendData] == #"{"VNI":1,"VtepMAC":"\#(before)"}"#)
+            }
+        }
+    }
+
+    /// The dual-stack and IPv6-only cases: backend and the families of the network.
+    static let familyCases: [(backend: String, families: [IPAddress.Family])] = [
+        ("vxlan", [.v4, .v6]), ("host-gw", [.v4, .v6]), ("host-gw", [.v6]),
+    ]
+
+    @Test("dual stack and IPv6 only: a subnet per family from podCIDRs, flannel's v6 annotations, routes per family, pods connect over each",
+          .privileged, .timeLimit(.minutes(1)), arguments: familyCases.indices)
+    func families(_ which: Int) async throws {
+        let (backend, families) = Self.familyCases[which]
+        var keys = [#""EnableIPv6":true,"IPv6Network":"fd00:10:244::/56""#, #""Backend":{"Type":"\#(backend)"}"#]
+        keys.insert(families.contains(.v4) ? #""Network":"10.244.0.0/16""# : #""EnableIPv4":false"#, at: 0)
+        let network = "{" + keys.joined(separator: ",") + "}"
+        let names = Self.annotations
+        try await withTimeout(.seconds(50), "the \(backend) \(families) kube-subnet-mgr lab") {
+            try await KubeFlannelLab.with(nodes: 2, families: families, network: network) { lab in
+                let cluster = lab.cluster
+                try lab.start(0)
+                try lab.start(1)
+                let available = { (node: Node) in node.condition("NetworkUnavailable")?.status == "False" }
+                let nodes = [try await lab.waitForNode("node-1", available), try await lab.waitForNode("node-2", available)]
+                for (index, node) in nodes.enumerated() {
+                    var expected = [names.backendType: backend, names.kubeSubnetManager: "true"]
+                    func data(_ family: IPAddress.Family) throws -> String {
+                        backend == "vxlan" ? #"{"VNI":1,"VtepMAC":"\#(try #require(try lab.vtepMAC(index, family: family)))"}"# : "null"
+                    }
+                    if families.contains(.v4) {
+                        expected[names.backendData] = try data(.v4)
+                        expected[names.publicIP] = "192.168.50.1\(index + 1)"
+                    }
+                    expected[names.backendV6Data] = try data(.v6)
+                    expected[names.publicIPv6] = KubeFlannelLab.ipv6Underlay(index)
+                    #expect(node.annotations == expected, "\(cluster.log(index))")
+                    let environment = cluster.subnetEnvironment(index) ?? [:]
+                    #expect(environment["FLANNEL_IPV6_NETWORK"] == "fd00:10:244::/56")
+                    #expect(environment["FLANNEL_IPV6_SUBNET"] == "fd00:10:244:\(index + 1)::1/64")
+                    #expect(environment["FLANNEL_SUBNET"] == (families.contains(.v4) ? "10.244.\(index + 1).1/24" : nil))
+                }
+                // Each family's route to the other node: via its underlay address (host-gw) or onlink on its VTEP (vxlan).
+                for family in families {
+                    let peer = family == .v4 ? "10.244.2.0/24" : "fd00:10:244:2::/64"
+                    let via = backend == "vxlan"
+                        ? (family == .v4 ? "10.244.2.0 dev flannel.1" : "fd00:10:244:2:: dev flannel-v6.1")
+                        : (family == .v4 ? "192.168.50.12 dev eth0" : "fd50::12 dev eth0")
+                    #expect(cluster.eventually(10) { (try? lab.overlayRoutes(0, family: family)) == [peer: via] }, "\((try? lab.overlayRoutes(0, family: family)) ?? [:])")
+                }
+                let pods = [try lab.addPodAddresses(0), try lab.addPodAddresses(1)]
+                #expect(pods.allSatisfy { Set($0.keys) == Set(families) }, "\(pods)")
+                for family in families {
+                    let (a, b) = (pods[0][family]!, pods[1][family]!)
+                    #expect(cluster.eventually(10) { (try? cluster.ping(from: 0, source: a, to: b)) == true }, "IPv\(family.rawValue) \(a) → \(b)")
+                    #expect(try cluster.ping(from: 1, source: b, to: a), "IPv\(family.rawValue) \(b) → \(a)")
+                }
+
+                // A node a flannel daemon annotated is a peer of each family it carries; deleting it removes both routes.
+                var foreign = Node(name: "flannel-node")
+                foreign.podCIDRs = families.map { $0 == .v4 ? "10.244.9.0/24" : "fd00:10:244:9::/64" }
+                foreign.annotations = [names.backendType: backend, names.kubeSubnetManager: "true", names.publicIPv6: "fd50::99"]
+                foreign.annotations[names.backendV6Data] = backend == "vxlan" ? #"{"VNI":1,"VtepMAC":"0e:00:00:00:06:99"}"# : "null"
+                if families.contains(.v4) {
+                    foreign.annotations[names.publicIP] = "192.168.50.99"
+                    foreign.annotations[names.backendData] = backend == "vxlan" ? #"{"VNI":1,"VtepMAC":"0e:00:00:00:00:99"}"# : "null"
+                }
+                _ = try await lab.fixture.create(.nodes, object: foreign.json)
+                let foreignRoutes = { (family: IPAddress.Family) in
+                    (try? lab.overlayRoutes(1, family: family).keys.contains(family == .v4 ? "10.244.9.0/24" : "fd00:10:244:9::/64")) == true
+                }
+                for family in families { #expect(cluster.eventually(10) { foreignRoutes(family) }, "IPv\(family.rawValue): \(cluster.log(1))") }
+                try await lab.fixture.delete(.nodes, name: "flannel-node")
+                for family in families { #expect(cluster.eventually(10) { !foreignRoutes(family) }, "IPv\(family.rawValue)") }
+                // The other node's routes stayed through all of it.
+                #expect(try lab.overlayRoutes(1, family: families[0]).keys.contains(families[0] == .v4 ? "10.244.1.0/24" : "fd00:10:244:1::/64"))
             }
         }
     }

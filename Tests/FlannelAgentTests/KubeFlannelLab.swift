@@ -32,13 +32,24 @@ final class KubeFlannelLab: @unchecked Sendable {
     }
 
     /// Runs `body` with a lab of `count` nodes whose Node objects exist with
-    /// `spec.podCIDR` 10.244.N.0/24 (node-N); tears everything down afterwards.
-    static func with(nodes count: Int, _ body: (KubeFlannelLab) async throws -> Void) async throws {
+    /// `spec.podCIDR` 10.244.N.0/24 (node-N); tears everything down afterwards. `families`:
+    /// the pod CIDRs each node gets (IPv6: `fd00:10:244:N::/64`, `spec.podCIDR` the first);
+    /// with IPv6 every node's underlay also gets `fd50::1N/64` (no DAD). `network`: the
+    /// agents' net-conf.json.
+    static func with(
+        nodes count: Int, families: [IPAddress.Family] = [.v4], network: String = vxlan, _ body: (KubeFlannelLab) async throws -> Void
+    ) async throws {
         try await FlannelCluster.with(nodes: count) { cluster in
             let pki = cluster.directory + "/pki"
             try generateCertificates(in: pki)
             let bridge = try NetlinkHandle(namespace: cluster.fabric)
             try bridge.addAddress(Address(try IPNetwork(parsing: "192.168.50.1/24")), device: "br0")
+            if families.contains(.v6) {
+                for (index, node) in cluster.nodes.enumerated() {
+                    try NetlinkHandle(namespace: node).addAddress(
+                        Address(try IPNetwork(parsing: ipv6Underlay(index) + "/64"), flags: .noDuplicateAddressDetection), device: "eth0")
+                }
+            }
             let descriptor = try await cluster.fabric.run { try ListeningSocket.tcp(address: "192.168.50.1", port: 6443) }
             let store = try FileDatastore(directory: cluster.directory + "/kube-store", pollIntervalMilliseconds: 10, synchronousWrites: false)
             let fixture = try await APIServerFixture.start(
@@ -47,12 +58,12 @@ final class KubeFlannelLab: @unchecked Sendable {
             let lab = KubeFlannelLab(cluster: cluster, fixture: fixture, pki: pki)
             do {
                 try "\(token)\n".write(toFile: lab.tokenFile, atomically: true, encoding: .utf8)
-                try vxlan.write(toFile: lab.netConfig, atomically: true, encoding: .utf8)
+                try network.write(toFile: lab.netConfig, atomically: true, encoding: .utf8)
                 try lab.writeKubeconfig(lab.kubeconfig)
                 for index in 0..<count {
                     var node = Node(name: "node-\(index + 1)")
-                    node.podCIDR = "10.244.\(index + 1).0/24"
-                    node.podCIDRs = ["10.244.\(index + 1).0/24"]
+                    node.podCIDRs = families.map { $0 == .v4 ? "10.244.\(index + 1).0/24" : "fd00:10:244:\(index + 1)::/64" }
+                    node.podCIDR = node.podCIDRs.first
                     _ = try await fixture.create(.nodes, object: node.json)
                 }
                 try await body(lab)
@@ -65,6 +76,27 @@ final class KubeFlannelLab: @unchecked Sendable {
             }
             await fixture.shutdown()
         }
+    }
+
+    /// Node `index`'s IPv6 underlay address (`fd50::11` for node-1).
+    static func ipv6Underlay(_ index: Int) -> String { "fd50::1\(index + 1)" }
+
+    /// Gives node `index` a pod-like address of each subnet its subnet.env has (the subnet's
+    /// ::5 / .5, on a veth `pod0` inside the node); returns them by family.
+    func addPodAddresses(_ index: Int) throws -> [IPAddress.Family: String] {
+        let environment = cluster.subnetEnvironment(index) ?? [:]
+        let handle = try NetlinkHandle(namespace: cluster.nodes[index])
+        try handle.addLink(.veth("pod0", peer: "pod0p"))
+        var addresses: [IPAddress.Family: String] = [:]
+        for key in ["FLANNEL_SUBNET", "FLANNEL_IPV6_SUBNET"] {
+            guard let subnet = environment[key].flatMap({ try? IPNetwork(parsing: $0).network }) else { continue }
+            let address = try IPNetwork(address: subnet.address.advanced(by: 5)!, prefixLength: subnet.prefixLength)
+            try handle.addAddress(Address(address, flags: subnet.family == .v6 ? .noDuplicateAddressDetection : []), device: "pod0")
+            addresses[subnet.family] = address.address.description
+        }
+        try handle.setLinkUp("pod0")
+        try handle.setLinkUp("pod0p")
+        return addresses
     }
 
     var tokenFile: String { cluster.directory + "/token" }
@@ -130,9 +162,19 @@ final class KubeFlannelLab: @unchecked Sendable {
         }
     }
 
-    /// The MAC of flannel.1 on node `index`.
-    func vtepMAC(_ index: Int) throws -> String? {
-        try cluster.json(index, ["link", "show", "flannel.1"]).first?["address"] as? String
+    /// The MAC of flannel.1 (flannel-v6.1 for IPv6) on node `index`.
+    func vtepMAC(_ index: Int, family: IPAddress.Family = .v4) throws -> String? {
+        try cluster.json(index, ["link", "show", family == .v4 ? "flannel.1" : "flannel-v6.1"]).first?["address"] as? String
+    }
+
+    /// The proto 91 routes of `family` on node `index`: destination → (gateway, device).
+    func overlayRoutes(_ index: Int, family: IPAddress.Family) throws -> [String: String] {
+        var routes: [String: String] = [:]
+        for route in try cluster.json(index, [family == .v4 ? "-4" : "-6", "route", "show", "proto", "91"]) {
+            guard let destination = route["dst"] as? String else { continue }
+            routes[destination] = "\(route["gateway"] as? String ?? "-") dev \(route["dev"] as? String ?? "-")"
+        }
+        return routes
     }
 
     /// A CA, a server certificate for 192.168.50.1 signed by it, and an unrelated CA.

@@ -9,13 +9,46 @@ import ChildProcess
 import TestSupport
 
 /// Issue 16 item 1 with flannel: `--ip-family dual` and `ipv6` labs of 3 nodes, a pod per
-/// node; every pod reaches every other over each family (TCP and UDP, the lab's probe), the
-/// nodes' subnet.env in flannel's names, the IPv6 overlay on `flannel-v6.1`, and DEL frees
-/// every address of a pod.
+/// node, with the vxlan and the host-gw backend; every pod reaches every other over each
+/// family (TCP and UDP, the lab's probe), the nodes' subnet.env in flannel's names, the IPv6
+/// overlay on `flannel-v6.1` (vxlan) or IPv6 routes via the nodes' IPv6 underlay addresses
+/// (host-gw), and DEL frees every address of a pod.
 enum FlannelDualStackLab {
-    static func up(_ name: String, _ directory: String, family: LabIPFamily) async throws -> Lab {
+    static func up(_ name: String, _ directory: String, family: LabIPFamily, backend: FlannelBackend = .vxlan) async throws -> Lab {
         try await Lab.up(
-            LabConfiguration(name: name, stateDirectory: directory, profile: .flannel(backend: .vxlan), nodeCount: 3, ipFamily: family))
+            LabConfiguration(name: name, stateDirectory: directory, profile: .flannel(backend: backend), nodeCount: 3, ipFamily: family))
+    }
+
+    /// A pod per node (`x/p0`…`x/p2`), each with an address of every family of the lab.
+    static func addPods(_ lab: Lab, family: LabIPFamily) async throws -> [LabPod] {
+        var pods: [LabPod] = []
+        for index in 0..<3 { pods.append(try await lab.addPod(try PodReference(namespace: "x", name: "p\(index)"), node: index)) }
+        for pod in pods {
+            #expect(pod.addresses.count == family.families.count && pod.address == pod.addresses.first, "\(pod.addresses)")
+            #expect(family.families.allSatisfy { pod.address(of: $0) != nil } && (family.hasIPv4 || pod.address(of: .v4) == nil))
+        }
+        return pods
+    }
+
+    /// The check every case ends with: over each family of the lab every pod pair connects
+    /// (TCP and UDP, both ports), the default probe covers exactly the lab's families, then
+    /// (after `meanwhile`, with the pods still all there) DEL of `release` frees every address it had.
+    static func expectEveryPairConnectsThenRelease(
+        _ lab: Lab, _ directory: String, family: LabIPFamily, release pod: LabPod, meanwhile: () async throws -> Void = {}
+    ) async throws {
+        for family in family.families {
+            let results = try await probeUntilConnected(lab, family: family)
+            #expect(results.count == 3 * 2 * 2 * 2 && results.allSatisfy { $0.family == family })
+            #expect(results.allSatisfy { $0.connected }, "IPv\(family.rawValue) not connected: \(results.filter { !$0.connected })")
+        }
+        let defaults = try await lab.probe(ProbeOptions(ports: [80], protocols: [.tcp], timeoutMilliseconds: 1_000))
+        #expect(Set(defaults.map(\.family)) == Set(family.families))
+        if !family.hasIPv4 {
+            // No pod has IPv4: probing it connects nothing.
+            #expect(try await lab.probe(ProbeOptions(ports: [80], timeoutMilliseconds: 200, families: [.v4])).allSatisfy { !$0.connected })
+        }
+        try await meanwhile()
+        try await deleteAndCheckReleased(lab, directory, pod: pod)
     }
 
     /// Probes over `family` until every pair connects (or 60 s pass: the machine may be loaded);
@@ -70,37 +103,25 @@ enum FlannelDualStackLab {
         #expect(environment.contains("FLANNEL_SUBNET=10.244.1.1/24\n") && environment.contains("FLANNEL_IPV6_SUBNET=fd00:10:244:1::1/64\n"))
         #expect(environment.contains("FLANNEL_MTU=1430\n"), "the IPv6 VTEP's MTU (1500 − 70) bounds the pods'")
 
-        var pods: [LabPod] = []
-        for index in 0..<3 { pods.append(try await lab.addPod(try PodReference(namespace: "x", name: "p\(index)"), node: index)) }
-        for pod in pods {
-            #expect(pod.addresses.count == 2 && pod.address == pod.addresses.first, "\(pod.addresses)")
-            #expect(pod.address(of: .v4) != nil && pod.address(of: .v6)?.hasPrefix("fd00:10:244:\(pod.node + 1)::") == true)
+        let pods = try await FlannelDualStackLab.addPods(lab, family: .dual)
+        #expect(pods.allSatisfy { $0.address(of: .v6)?.hasPrefix("fd00:10:244:\($0.node + 1)::") == true })
+        try await FlannelDualStackLab.expectEveryPairConnectsThenRelease(lab, directory, family: .dual, release: pods[1]) {
+            // The IPv6 overlay: flannel-v6.1 over the IPv6 underlay, a route, neighbour and FDB entry per peer.
+            let netlink = try NetlinkHandle(namespace: try NetworkNamespace.open(name: nodes[0].networkNamespace))
+            let vtep = try #require(try netlink.linkIfPresent(named: "flannel-v6.1"))
+            #expect(vtep.vxlan?.localAddress == IPAddress("fd77::10") && vtep.mtu == 1430)
+            let routes = try netlink.routes(family: .v6, protocolTag: Route.ProtocolTag(91)).map(\.destination.description).sorted()
+            #expect(routes == ["fd00:10:244:2::/64", "fd00:10:244:3::/64"])
+            #expect(try netlink.forwardingEntries(device: "flannel-v6.1").compactMap(\.address).map(\.description).sorted() == ["fd77::11", "fd77::12"])
+
+            // `link block` cuts the IPv6 underlay too: IPv6 between pods of nodes 0 and 1 stops, the rest flows.
+            try await lab.blockLink(0, 1)
+            let cut = try await lab.probe(ProbeOptions(ports: [80], protocols: [.tcp], timeoutMilliseconds: 1_000, families: [.v6]))
+            let across = { (result: ProbeResult) in Set([result.from, result.to]) == ["x/p0", "x/p1"] }
+            #expect(cut.filter(across).allSatisfy { !$0.connected } && cut.filter { !across($0) }.allSatisfy { $0.connected }, "\(cut)")
+            try await lab.unblockLink(0, 1)
+            #expect(try await FlannelDualStackLab.probeUntilConnected(lab, family: .v6).allSatisfy { $0.connected })
         }
-        for family in IPAddress.Family.allCases {
-            let results = try await FlannelDualStackLab.probeUntilConnected(lab, family: family)
-            #expect(results.count == 3 * 2 * 2 * 2 && results.allSatisfy { $0.family == family })
-            #expect(results.allSatisfy { $0.connected }, "IPv\(family.rawValue) not connected: \(results.filter { !$0.connected })")
-        }
-        // The default probes every family the pods have.
-        #expect(Set(try await lab.probe(ProbeOptions(ports: [80], protocols: [.tcp], timeoutMilliseconds: 1_000)).map(\.family)).count == 2)
-
-        // The IPv6 overlay: flannel-v6.1 over the IPv6 underlay, a route, neighbour and FDB entry per peer.
-        let netlink = try NetlinkHandle(namespace: try NetworkNamespace.open(name: nodes[0].networkNamespace))
-        let vtep = try #require(try netlink.linkIfPresent(named: "flannel-v6.1"))
-        #expect(vtep.vxlan?.localAddress == IPAddress("fd77::10") && vtep.mtu == 1430)
-        let routes = try netlink.routes(family: .v6, protocolTag: Route.ProtocolTag(91)).map(\.destination.description).sorted()
-        #expect(routes == ["fd00:10:244:2::/64", "fd00:10:244:3::/64"])
-        #expect(try netlink.forwardingEntries(device: "flannel-v6.1").compactMap(\.address).map(\.description).sorted() == ["fd77::11", "fd77::12"])
-
-        // `link block` cuts the IPv6 underlay too: IPv6 between pods of nodes 0 and 1 stops, the rest flows.
-        try await lab.blockLink(0, 1)
-        let cut = try await lab.probe(ProbeOptions(ports: [80], protocols: [.tcp], timeoutMilliseconds: 1_000, families: [.v6]))
-        let across = { (result: ProbeResult) in Set([result.from, result.to]) == ["x/p0", "x/p1"] }
-        #expect(cut.filter(across).allSatisfy { !$0.connected } && cut.filter { !across($0) }.allSatisfy { $0.connected }, "\(cut)")
-        try await lab.unblockLink(0, 1)
-        #expect(try await FlannelDualStackLab.probeUntilConnected(lab, family: .v6).allSatisfy { $0.connected })
-
-        try await FlannelDualStackLab.deleteAndCheckReleased(lab, directory, pod: pods[1])
         try await lab.down()
         #expect(LabTestSupport.namespaces(of: name).isEmpty)
     }
@@ -119,17 +140,41 @@ enum FlannelDualStackLab {
         #expect(!environment.contains("FLANNEL_NETWORK=") && !environment.contains("FLANNEL_SUBNET="), "\(environment)")
         #expect(environment.hasPrefix("FLANNEL_IPV6_NETWORK=fd00:10:244::/56\nFLANNEL_IPV6_SUBNET=fd00:10:244:3::1/64\n"), "\(environment)")
 
-        var pods: [LabPod] = []
-        for index in 0..<3 { pods.append(try await lab.addPod(try PodReference(namespace: "x", name: "p\(index)"), node: index)) }
-        #expect(pods.allSatisfy { $0.addresses.count == 1 && $0.address(of: .v6) != nil && $0.address(of: .v4) == nil })
-        let results = try await FlannelDualStackLab.probeUntilConnected(lab, family: .v6)
-        #expect(results.count == 3 * 2 * 2 * 2)
-        #expect(results.allSatisfy { $0.connected }, "not connected: \(results.filter { !$0.connected })")
-        // No pod has IPv4: probing it connects nothing; the default probes IPv6 only.
-        #expect(try await lab.probe(ProbeOptions(ports: [80], timeoutMilliseconds: 200, families: [.v4])).allSatisfy { !$0.connected })
-        #expect(try await lab.probe(ProbeOptions(ports: [80], timeoutMilliseconds: 1_000)).allSatisfy { $0.family == .v6 })
+        let pods = try await FlannelDualStackLab.addPods(lab, family: .ipv6)
+        try await FlannelDualStackLab.expectEveryPairConnectsThenRelease(lab, directory, family: .ipv6, release: pods[0])
+        try await lab.down()
+        #expect(LabTestSupport.namespaces(of: name).isEmpty)
+    }
 
-        try await FlannelDualStackLab.deleteAndCheckReleased(lab, directory, pod: pods[0])
+    /// host-gw in `dual` and `ipv6` labs: no VTEP, each node routes the other nodes' IPv6
+    /// subnets via their IPv6 underlay addresses on `eth0` (and the IPv4 ones via their IPv4
+    /// addresses in `dual`), the pods' MTU is the underlay's, every pod pair connects over each family.
+    @Test(.privileged, arguments: [LabIPFamily.dual, .ipv6])
+    func hostGateway(_ family: LabIPFamily) async throws {
+        let root = try LabTestSupport.temporaryDirectory()
+        let name = LabTestSupport.uniqueLabName()
+        defer {
+            _ = try? Lab.down(name: name, stateDirectory: root + "/lab")
+            try? FileManager.default.removeItem(atPath: root)
+        }
+        let directory = root + "/lab"
+        let lab = try await FlannelDualStackLab.up(name, directory, family: family, backend: .hostGateway)
+        let environment = try FlannelDualStackLab.subnetEnvironment(directory, node: 1)
+        #expect(environment.contains("FLANNEL_IPV6_SUBNET=fd00:10:244:2::1/64\n") && environment.contains("FLANNEL_MTU=1500\n"), "\(environment)")
+        #expect(environment.contains("FLANNEL_SUBNET=10.244.2.1/24\n") == family.hasIPv4, "\(environment)")
+
+        let pods = try await FlannelDualStackLab.addPods(lab, family: family)
+        try await FlannelDualStackLab.expectEveryPairConnectsThenRelease(lab, directory, family: family, release: pods[2]) {
+            let nodes = await lab.nodes()
+            let netlink = try NetlinkHandle(namespace: try NetworkNamespace.open(name: nodes[0].networkNamespace))
+            #expect(try netlink.linkIfPresent(named: "flannel-v6.1") == nil && netlink.linkIfPresent(named: "flannel.1") == nil)
+            let routes = { (family: IPAddress.Family) in
+                try netlink.routes(family: family, protocolTag: Route.ProtocolTag(91))
+                    .map { "\($0.destination) via \($0.gateway.map(\.description) ?? "-") dev \($0.nextHops.first?.device?.value ?? "-")" }.sorted()
+            }
+            #expect(try routes(.v6) == ["fd00:10:244:2::/64 via fd77::11 dev eth0", "fd00:10:244:3::/64 via fd77::12 dev eth0"])
+            #expect(try routes(.v4) == (family.hasIPv4 ? ["10.244.2.0/24 via 192.168.77.11 dev eth0", "10.244.3.0/24 via 192.168.77.12 dev eth0"] : []))
+        }
         try await lab.down()
         #expect(LabTestSupport.namespaces(of: name).isEmpty)
     }

@@ -109,6 +109,39 @@ struct HostGatewayPlanTests {
         #expect(routes.first?.nextHops.first?.device == "eth0")
         #expect(routes.first?.protocolTag == .flannelOverlay)
     }
+
+    @Test("IPv6: routes via the peers' IPv6 underlay addresses; a backend of one family ignores the other's peers")
+    func ipv6Routes() throws {
+        let peers = [
+            HostGatewayPeer(subnet: try IPNetwork(parsing: "10.244.2.0/24"), nodeAddress: try IPAddress(parsing: "192.168.50.12")),
+            HostGatewayPeer(subnet: try IPNetwork(parsing: "fd00:10:244:1::/64"), nodeAddress: try IPAddress(parsing: "fd77::11")),
+            HostGatewayPeer(subnet: try IPNetwork(parsing: "fd00:10:244:2::/64"), nodeAddress: try IPAddress(parsing: "fd77::12")),
+        ]
+        let v6 = HostGateway(underlayDevice: "eth0", localSubnet: try IPNetwork(parsing: "fd00:10:244:1::/64"), family: .v6)
+        let routes = v6.routes(for: peers)
+        #expect(routes.map(\.destination.description) == ["fd00:10:244:2::/64"])
+        #expect(routes.first?.gateway == IPAddress("fd77::12") && routes.first?.protocolTag == .flannelOverlay)
+        let v4 = HostGateway(underlayDevice: "eth0", localSubnet: try IPNetwork(parsing: "10.244.1.0/24"), family: .v4)
+        #expect(v4.routes(for: peers).map(\.destination.description) == ["10.244.2.0/24"])
+        // Without a family: each peer in its own.
+        #expect(HostGateway(underlayDevice: "eth0").routes(for: peers).count == 3)
+    }
+
+    @Test("an IPv6 route read back with the kernel's default metric 1024 is the desired route without a metric")
+    func ipv6DefaultMetric() throws {
+        let reconciler = RouteReconciler(protocolTag: .flannelOverlay)
+        let desired = Route(destination: try IPNetwork(parsing: "fd00:10:244:2::/64"), gateway: try IPAddress(parsing: "fd77::12"), device: "eth0")
+        var kernel = reconciler.owned(desired)
+        kernel.metric = 1024
+        #expect(reconciler.plan(desired: [desired], current: [kernel]).isEmpty)
+        // Another metric stays another route; IPv4 has no such default.
+        kernel.metric = 100
+        #expect(reconciler.plan(desired: [desired], current: [kernel]).count == 2)
+        var v4 = reconciler.owned(Route(destination: try IPNetwork(parsing: "10.244.2.0/24"), gateway: try IPAddress(parsing: "192.168.50.12"), device: "eth0"))
+        let wanted = v4
+        v4.metric = 1024
+        #expect(reconciler.plan(desired: [wanted], current: [v4]).count == 2)
+    }
 }
 
 @Suite("Route reconciler and host-gw in a namespace", .serialized)
@@ -158,6 +191,46 @@ struct RouteReconcilerKernelTests {
             #expect(emptied.plan.deletions.count == 2)
             #expect(try Self.ipJSON(namespaces[0], ["route", "show", "proto", "91"]).isEmpty)
             #expect(try Self.ipJSON(namespaces[0], ["route", "show", "10.99.0.0/16"]).count == 1)
+        }
+    }
+
+    /// Dual-stack host-gw: an IPv4 and an IPv6 backend share the tag; each converges its own
+    /// routes idempotently (the kernel's IPv6 metric 1024 is no change), and one emptied never
+    /// removes the other's routes.
+    @Test("dual-stack host-gw: one backend per family, IPv6 routes via the IPv6 underlay, neither removes the other's", .privileged)
+    func dualStack() async throws {
+        try await NamespaceFixture.with(count: 2) { namespaces in
+            let handle = try NetlinkHandle(namespace: namespaces[0])
+            try handle.addLink(.veth("eth0", peer: "eth0", peerNamespace: namespaces[1]))
+            try handle.addAddress(Address(try IPNetwork(parsing: "192.168.50.11/24")), device: "eth0")
+            try handle.addAddress(Address(try IPNetwork(parsing: "fd77::11/64"), flags: .noDuplicateAddressDetection), device: "eth0")
+            try handle.setLinkUp("eth0")
+            let v4 = HostGateway(underlayDevice: "eth0", localSubnet: try IPNetwork(parsing: "10.244.1.0/24"), family: .v4)
+            let v6 = HostGateway(underlayDevice: "eth0", localSubnet: try IPNetwork(parsing: "fd00:10:244:1::/64"), family: .v6)
+            let peers = try (2...3).flatMap { index in
+                [HostGatewayPeer(subnet: try IPNetwork(parsing: "10.244.\(index).0/24"), nodeAddress: try IPAddress(parsing: "192.168.50.1\(index)")),
+                 HostGatewayPeer(subnet: try IPNetwork(parsing: "fd00:10:244:\(index)::/64"), nodeAddress: try IPAddress(parsing: "fd77::1\(index)"))]
+            }
+            for backend in [v4, v6] {
+                let outcome = try backend.reconcile(peers: peers, handle: handle)
+                #expect(outcome.succeeded && outcome.plan.additions.count == 2, "\(outcome.failures) \(outcome.plan)")
+            }
+            for backend in [v4, v6] {
+                let again = try backend.reconcile(peers: peers, handle: handle)
+                #expect(again.plan.isEmpty, "\(backend.family!): \(again.plan)")
+            }
+            let shown = try Self.ipJSON(namespaces[0], ["-6", "route", "show", "proto", "91"])
+            #expect(Set(shown.compactMap { $0["dst"] as? String }) == ["fd00:10:244:2::/64", "fd00:10:244:3::/64"])
+            #expect(shown.first { $0["dst"] as? String == "fd00:10:244:3::/64" }?["gateway"] as? String == "fd77::13")
+
+            // The IPv6 backend without peers removes its routes only; the IPv4 ones stay, and back.
+            #expect(try v6.reconcile(peers: [], handle: handle).plan.deletions.count == 2)
+            #expect(try Self.ipJSON(namespaces[0], ["-6", "route", "show", "proto", "91"]).isEmpty)
+            #expect(try Self.ipJSON(namespaces[0], ["-4", "route", "show", "proto", "91"]).count == 2)
+            #expect(try v4.reconcile(peers: [], handle: handle).plan.deletions.count == 2)
+            #expect(try v6.reconcile(peers: peers, handle: handle).plan.additions.count == 2)
+            #expect(try v4.reconcile(peers: [], handle: handle).plan.isEmpty)
+            #expect(try Self.ipJSON(namespaces[0], ["-6", "route", "show", "proto", "91"]).count == 2)
         }
     }
 }
