@@ -73,7 +73,12 @@ public struct RecordSealer: Sendable {
         sequence += 1
         let nonce = try! ChaChaPoly.Nonce(data: header)
         let box = try! ChaChaPoly.seal(plaintext, using: key, nonce: nonce, authenticating: header)
-        return header + Array(box.ciphertext) + Array(box.tag)
+        // One allocation for the record (a sleeve unit is up to 64 KiB).
+        var record = header
+        record.reserveCapacity(SealedRecord.overhead + plaintext.count)
+        record.append(contentsOf: box.ciphertext)
+        record.append(contentsOf: box.tag)
+        return record
     }
 
     /// Moves to the next key generation now.

@@ -128,20 +128,30 @@ public final class Sleeve: Sendable {
             return false
         }
         let segmented = chunks > 1 && segments.load(ordering: .relaxed)
-        // Datagrams queued before stay in order; a sealed record is kept by the batch, so
-        // make room before sealing.
+        // Datagrams queued before stay in order.
         if segmented || !batch.hasRoom(for: chunks) { flush(&batch, counted: &counted) }
-        let payload = neighbour.cipher.map { batch.keep($0.seal(unit)) } ?? unit
+        let record = neighbour.cipher.map { $0.seal(unit) }
+        let total = record?.count ?? unit.count
         let number = nextUnit()
         let chunk = { (index: Int) in
-            SleeveChunk(sealed: neighbour.cipher != nil, hopsLeft: hopsLeft, sender: self.local, unit: number,
+            SleeveChunk(sealed: record != nil, hopsLeft: hopsLeft, sender: self.local, unit: number,
                         index: UInt16(index), count: UInt16(chunks), offset: UInt32(index * self.chunkSize),
-                        total: UInt32(payload.count))
+                        total: UInt32(total))
         }
         var first = 0
         if segmented {
-            first = sendSegmented(payload, chunks: chunks, chunk: chunk, to: neighbour, batch: &batch, counted: &counted)
+            // Copied into the batch's staging area and sent before returning: the record is
+            // released with this call, never kept.
+            first = if let record {
+                record.withUnsafeBytes { sendSegmented($0, chunks: chunks, chunk: chunk, to: neighbour, batch: &batch, counted: &counted) }
+            } else {
+                sendSegmented(unit, chunks: chunks, chunk: chunk, to: neighbour, batch: &batch, counted: &counted)
+            }
         }
+        guard first < chunks else { return true }
+        // Queued datagrams point into the payload until the batch is sent: a sealed record is
+        // kept by the batch until then, and only then.
+        let payload = record.map { batch.keep($0) } ?? unit
         for index in first..<chunks {
             let offset = index * chunkSize
             let length = min(chunkSize, payload.count - offset)
@@ -196,8 +206,9 @@ public final class Sleeve: Sendable {
         return chunks
     }
 
+    /// Sends what `batch` holds and releases the records it kept (also when nothing is queued).
     func flush(_ batch: inout DatagramBatch, counted: inout SleeveCounters) {
-        guard batch.count > 0 else { return }
+        guard batch.count > 0 || batch.keptRecords > 0 else { return }
         counted.bytesSent += batch.bytes
         counted.datagramsSent += batch.count
         let failed = batch.send(on: socket)

@@ -135,7 +135,13 @@ struct DatagramBatch: ~Copyable {
         bytes += SleeveChunk.size + payload.count
     }
 
-    /// Keeps `record` until the batch is sent; returns its bytes.
+    /// Records kept until the batch is sent (at most one per queued datagram: a record is kept
+    /// only for the datagrams that point into it).
+    var keptRecords: Int { sealed.count }
+
+    /// Keeps `record` until the batch is sent; returns its bytes. Only for a record that
+    /// datagrams appended next point into (one sent another way must not be kept: nothing
+    /// would release it before the next send).
     mutating func keep(_ record: [UInt8]) -> UnsafeRawBufferPointer {
         sealed.append(record)
         return sealed[sealed.count - 1].withUnsafeBytes { UnsafeRawBufferPointer(start: $0.baseAddress, count: $0.count) }
