@@ -38,6 +38,10 @@ extension GossipMessage {
     public static let maximumConnections = ShortID.count
     /// The most entries or digest items a message may carry.
     public static let maximumItems = 1 << 16 - 1
+    /// The highest entry version accepted (2^62; at a million changes a second a peer would
+    /// need 146,000 years to get there). A higher one is malformed: the engine raises its own
+    /// version past any it hears of, which must not overflow.
+    public static let maximumVersion: UInt64 = 1 << 62
 
     static let headerSize = 1 + 1 + 2
     static let digestItemSize = 6 + 8 + 8
@@ -149,7 +153,7 @@ extension GossipMessage {
             for _ in 0..<count {
                 let name = try Self.readName(&buffer)
                 let uid: UInt64 = try Self.read(&buffer, "digest uid")
-                let version: UInt64 = try Self.read(&buffer, "digest version")
+                let version = try Self.readVersion(&buffer, "digest version", of: name)
                 items.append(PeerDigest(name: name, uid: uid, version: version))
             }
             digest = items
@@ -228,7 +232,7 @@ extension GossipMessage {
     private static func readEntry(_ buffer: inout ByteBuffer) throws(MeshError) -> PeerEntry {
         let name = try readName(&buffer)
         let uid: UInt64 = try read(&buffer, "uid")
-        let version: UInt64 = try read(&buffer, "version")
+        let version = try readVersion(&buffer, "version", of: name)
         let rawShortID: UInt16 = try read(&buffer, "short ID")
         guard let shortID = ShortID(rawValue: rawShortID) else {
             throw malformed("short ID \(rawShortID) of \(name) exceeds 12 bits")
@@ -238,6 +242,13 @@ extension GossipMessage {
         var entry = PeerEntry(identity: PeerIdentity(name: name, nickname: nickname, uid: uid), version: version, shortID: shortID, connections: [])
         entry.connections = connections
         return entry
+    }
+
+    /// A version, at most ``maximumVersion``.
+    static func readVersion(_ buffer: inout ByteBuffer, _ field: String, of name: PeerName) throws(MeshError) -> UInt64 {
+        let version: UInt64 = try read(&buffer, field)
+        guard version <= maximumVersion else { throw malformed("\(field) \(version) of \(name) exceeds \(maximumVersion)") }
+        return version
     }
 
     static func readConnections(_ buffer: inout ByteBuffer, of name: PeerName) throws(MeshError) -> [PeerConnection] {

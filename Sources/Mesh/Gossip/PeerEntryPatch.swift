@@ -124,8 +124,8 @@ extension GossipMessage {
     static func readPatch(_ buffer: inout ByteBuffer) throws(MeshError) -> PeerEntryPatch {
         let name = try readName(&buffer)
         let uid: UInt64 = try read(&buffer, "patch uid")
-        let baseVersion: UInt64 = try read(&buffer, "patch base version")
-        let version: UInt64 = try read(&buffer, "patch version")
+        let baseVersion = try readVersion(&buffer, "patch base version", of: name)
+        let version = try readVersion(&buffer, "patch version", of: name)
         guard baseVersion < version else { throw malformed("patch of \(name) goes from version \(baseVersion) to \(version)") }
         let rawShortID: UInt16 = try read(&buffer, "short ID")
         guard let shortID = ShortID(rawValue: rawShortID) else { throw malformed("short ID \(rawShortID) of \(name) exceeds 12 bits") }

@@ -21,6 +21,9 @@ public struct MeshRouterConfiguration: Sendable {
     public var gossipBatchDelay: Duration
     /// Connection changes wait this long before they are gossiped, so connections that come up
     /// together cost one new version of the local entry network-wide instead of one each.
+    /// 250 ms: in a 300-peer cold start on a busy machine, connections come up over seconds;
+    /// at 100 ms each peer gossiped a version every 100 ms while they did, and the cold start
+    /// sent 2–3 times the messages and took twice as long (Documentation/Performance-Mesh.md).
     public var connectionChangeDelay: Duration
     /// Forward topology updates to every neighbour while this peer's view is incomplete
     /// (``GossipEngine/floodsWhileViewIncomplete``), instead of only along broadcast trees.
@@ -33,7 +36,7 @@ public struct MeshRouterConfiguration: Sendable {
         node: MeshConfiguration, discovery: Bool = true,
         recalculationQuietPeriod: Duration = .milliseconds(50), recalculationMaximumDelay: Duration = .milliseconds(500),
         gossipInterval: Duration = .seconds(30), forgetUnreachableAfter: Duration = .seconds(60),
-        gossipBatchDelay: Duration = .milliseconds(20), connectionChangeDelay: Duration = .milliseconds(100),
+        gossipBatchDelay: Duration = .milliseconds(20), connectionChangeDelay: Duration = .milliseconds(250),
         floodWhileViewIncomplete: Bool = true, incompleteViewRecalculationDelay: Duration = .seconds(2)
     ) {
         self.node = node
