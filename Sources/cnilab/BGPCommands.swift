@@ -31,16 +31,7 @@ struct BGPCommand: AsyncParsableCommand {
         var routeReflectorClusterID: String?
 
         func run() async throws {
-            var changes: [String: String?] = [:]
-            for label in labels {
-                if label.hasSuffix("-"), !label.contains("=") {
-                    changes[String(label.dropLast())] = .some(nil)
-                } else if let equals = label.firstIndex(of: "="), equals != label.startIndex {
-                    changes[String(label[..<equals])] = String(label[label.index(after: equals)...])
-                } else {
-                    throw ValidationError("--label takes KEY=VALUE or KEY-, not '\(label)'")
-                }
-            }
+            let changes = try LabelOption.parse(labels, removals: true)
             let (lab, index) = try await target.open()
             let record = try await lab.setNodeBGP(index, labels: changes, routeReflectorClusterID: routeReflectorClusterID)
             try Output.json(record)

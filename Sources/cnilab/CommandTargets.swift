@@ -40,3 +40,16 @@ struct LinkTarget: ParsableArguments {
         print("link \(first) \(second)\(udpPort.map { " udp/\($0)" } ?? "") \(outcome)")
     }
 }
+
+/// `--label` values (`KEY=VALUE`, with `removals` also `KEY-`) read by `Lab.labelChanges`,
+/// whose errors are usage errors here: `cnilab pod add`, `cnilab bgp node`.
+enum LabelOption {
+    static func parse(_ values: [String], removals: Bool) throws -> [String: String?] {
+        let changes: [String: String?]
+        do { changes = try Lab.labelChanges(values) } catch let error as LabError { throw ValidationError("--label: \(error.message)") }
+        if !removals, let key = changes.first(where: { $0.value == nil })?.key {
+            throw ValidationError("--label takes KEY=VALUE, not '\(key)-'")
+        }
+        return changes
+    }
+}

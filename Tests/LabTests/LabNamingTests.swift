@@ -31,6 +31,11 @@ struct LabNamingTests {
         let labels = try Lab.applyLabelChanges(["app=web", "tier=db", "tier-", "x=1=2"], to: ["old": "v"])
         #expect(labels == ["old": "v", "app": "web", "x": "1=2"])
         #expect(throws: LabError.self) { try Lab.applyLabelChanges(["novalue"], to: [:]) }
+        // What `cnilab pod add --label` and `cnilab bgp node --label` read: removals are nil.
+        #expect(try Lab.labelChanges(["a=1", "b-", "a=2"]) == ["a": "2", "b": .some(nil)])
+        for bad in ["=v", "bad key=v", "novalue"] {
+            #expect(throws: LabError.self) { try Lab.labelChanges([bad]) }
+        }
     }
 
     @Test func commandNamesAreTruncatedLikeTheKernel() {
