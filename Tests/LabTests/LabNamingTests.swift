@@ -32,7 +32,8 @@ struct LabNamingTests {
         #expect(labels == ["old": "v", "app": "web", "x": "1=2"])
         #expect(throws: LabError.self) { try Lab.applyLabelChanges(["novalue"], to: [:]) }
         // What `cnilab pod add --label` and `cnilab bgp node --label` read: removals are nil.
-        #expect(try Lab.labelChanges(["a=1", "b-", "a=2"]) == ["a": "2", "b": .some(nil)])
+        let expected: [String: String?] = ["a": "2", "b": .none]
+        #expect(try Lab.labelChanges(["a=1", "b-", "a=2"]) == expected)
         for bad in ["=v", "bad key=v", "novalue"] {
             #expect(throws: LabError.self) { try Lab.labelChanges([bad]) }
         }
