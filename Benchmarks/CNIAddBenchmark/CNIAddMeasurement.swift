@@ -67,25 +67,35 @@ extension CNIAddBenchmark {
     /// Runs one plugin call inside the system's node namespace; returns its wall time in ms
     /// (process start to exit).
     static func invoke(_ system: System, command: String, containerID: String, pod: NetworkNamespace) throws -> Double {
+        let (output, milliseconds) = try timedPluginCall(
+            system.executable, command: command, containerID: containerID, pod: pod, pluginPath: system.pluginPath,
+            configuration: system.configuration, in: system.node)
+        guard output.status == .exited(0) else {
+            throw Failure(description: "\(system.name) \(command) \(containerID) failed: \(output.standardOutputText) \(output.standardErrorText)")
+        }
+        return milliseconds
+    }
+
+    /// One CNI plugin call (`configuration` on its standard input, interface `eth0`, CNI_PATH
+    /// `pluginPath`, plus `extraEnvironment`) spawned from a thread inside `node`: its output and
+    /// its wall time in ms, process start to exit (calico-cni-bench times its calls with it too).
+    public static func timedPluginCall(
+        _ executable: String, command: String, containerID: String, pod: NetworkNamespace, pluginPath: String,
+        configuration: String, in node: NetworkNamespace, extraEnvironment: [String: String] = [:]
+    ) throws -> (output: ChildProcess.Output, milliseconds: Double) {
         let environment = [
             "CNI_COMMAND": command, "CNI_CONTAINERID": containerID, "CNI_NETNS": pod.path, "CNI_IFNAME": "eth0",
-            "CNI_PATH": system.pluginPath, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-        ]
-        let output = try system.node.runBlocking { () throws -> (ChildProcess.Output, Double) in
+            "CNI_PATH": pluginPath, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+        ].merging(extraEnvironment) { $1 }
+        return try node.runBlocking { () throws -> (output: ChildProcess.Output, milliseconds: Double) in
             var start = timespec()
             var end = timespec()
             clock_gettime(CLOCK_MONOTONIC, &start)
             let output = try ChildProcess.run(
-                system.executable, environment: environment, standardInput: Array(system.configuration.utf8),
-                timeoutMilliseconds: 30_000)
+                executable, environment: environment, standardInput: Array(configuration.utf8), timeoutMilliseconds: 30_000)
             clock_gettime(CLOCK_MONOTONIC, &end)
-            let milliseconds = Double(end.tv_sec - start.tv_sec) * 1000 + Double(end.tv_nsec - start.tv_nsec) / 1_000_000
-            return (output, milliseconds)
+            return (output, Double(end.tv_sec - start.tv_sec) * 1000 + Double(end.tv_nsec - start.tv_nsec) / 1_000_000)
         }
-        guard output.0.status == .exited(0) else {
-            throw Failure(description: "\(system.name) \(command) \(containerID) failed: \(output.0.standardOutputText) \(output.0.standardErrorText)")
-        }
-        return output.1
     }
 }
 
