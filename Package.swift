@@ -220,7 +220,7 @@ let package = Package(
         // swift-calico benchmarks, run by hand (Documentation/Performance-Calico.md).
         .executableTarget(
             name: "calico-cni-bench",
-            dependencies: ["Namespaces", "ChildProcess", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Namespaces", "ChildProcess", "CNIAddBenchmark", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/calico-cni-bench",
             swiftSettings: swiftSettings
         ),

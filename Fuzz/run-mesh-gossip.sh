@@ -13,21 +13,13 @@
 # fuzz-out/corpus-mesh-gossip (gitignored) where crashes land too.
 set -eu
 cd "$(dirname "$0")/.."
+. Fuzz/nio-link-inputs.sh
 SECONDS_TO_RUN=${1:-60}; shift || true
 SCRATCH=${SCRATCH:-.build}
 PACKAGE=${PACKAGE:-.}
 swift build --package-path "$PACKAGE" --scratch-path "$SCRATCH" --target NIOCore >/dev/null
 B=$SCRATCH/debug
-maps=()
-for map in "$B"/*.build/module.modulemap; do maps+=(-Xcc "-fmodule-map-file=$map"); done
-atomics=$(find "$SCRATCH/checkouts/swift-atomics" -path '*_AtomicsShims/include/module.modulemap' | head -1)
-[ -n "$atomics" ] && maps+=(-Xcc "-fmodule-map-file=$atomics")
-objects=()
-while IFS= read -r -d '' object; do objects+=("$object"); done < <(
-  find "$B/NIOCore.build" "$B/_NIODataStructures.build" "$B/_NIOBase64.build" "$B/NIOConcurrencyHelpers.build" \
-       "$B/Atomics.build" "$B/_AtomicsShims.build" "$B/DequeModule.build" \
-       "$B/InternalCollectionsUtilities.build" "$B/ContainersPreview.build" \
-       "$B"/CNIO*.build -name '*.o' -print0 2>/dev/null)
+nio_link_inputs "$B" "$SCRATCH/checkouts"
 mkdir -p fuzz-out/corpus-mesh-gossip
 swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name MeshGossipFuzz -I "$B/Modules" "${maps[@]}" \
   Sources/Mesh/MeshError.swift Sources/Mesh/Identity/PeerName.swift Sources/Mesh/Identity/ShortID.swift \

@@ -12,6 +12,7 @@
 # extended in a scratch copy (fuzz-out/mesh-corpus); crashes land in fuzz-out/mesh-*.
 set -eu
 cd "$(dirname "$0")/.."
+. Fuzz/nio-link-inputs.sh
 ROOT=$PWD
 SECONDS_TO_RUN=${1:-60}; shift || true
 SCRATCH=${SCRATCH:-.build}
@@ -19,16 +20,7 @@ PACKAGE_DIR=${PACKAGE_DIR:-.}
 (cd "$PACKAGE_DIR" && swift build --scratch-path "$SCRATCH" --target NIOCore >/dev/null)
 case "$SCRATCH" in /*) B=$SCRATCH/debug ;; *) B=$PACKAGE_DIR/$SCRATCH/debug ;; esac
 CHECKOUTS=$(dirname "$B")/checkouts
-maps=()
-for map in "$B"/*.build/module.modulemap; do maps+=(-Xcc "-fmodule-map-file=$map"); done
-atomics=$(find "$CHECKOUTS/swift-atomics" -path '*_AtomicsShims/include/module.modulemap' | head -1)
-[ -n "$atomics" ] && maps+=(-Xcc "-fmodule-map-file=$atomics")
-objects=()
-while IFS= read -r -d '' object; do objects+=("$object"); done < <(
-  find "$B/NIOCore.build" "$B/_NIODataStructures.build" "$B/_NIOBase64.build" "$B/NIOConcurrencyHelpers.build" \
-       "$B/Atomics.build" "$B/_AtomicsShims.build" "$B/DequeModule.build" \
-       "$B/InternalCollectionsUtilities.build" "$B/ContainersPreview.build" \
-       "$B"/CNIO*.build -name '*.o' -print0 2>/dev/null)
+nio_link_inputs "$B" "$CHECKOUTS"
 mkdir -p fuzz-out/mesh-corpus
 swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name MeshFuzz -I "$B/Modules" "${maps[@]}" \
   "$ROOT"/Sources/Mesh/MeshError.swift "$ROOT"/Sources/Mesh/Identity/PeerName.swift "$ROOT"/Sources/Mesh/Wire/*.swift \

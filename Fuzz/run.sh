@@ -12,20 +12,12 @@
 # into Fuzz/corpus by hand and keep it small.
 set -eu
 cd "$(dirname "$0")/.."
+. Fuzz/nio-link-inputs.sh
 SECONDS_TO_RUN=${1:-60}; shift || true
 SCRATCH=${SCRATCH:-.build}
 swift build --scratch-path "$SCRATCH" --target BGP >/dev/null
 B=$SCRATCH/debug
-maps=()
-for map in "$B"/*.build/module.modulemap; do maps+=(-Xcc "-fmodule-map-file=$map"); done
-atomics=$(find "$SCRATCH/checkouts/swift-atomics" -path '*_AtomicsShims/include/module.modulemap' | head -1)
-[ -n "$atomics" ] && maps+=(-Xcc "-fmodule-map-file=$atomics")
-objects=()
-while IFS= read -r -d '' object; do objects+=("$object"); done < <(
-  find "$B/NIOCore.build" "$B/_NIODataStructures.build" "$B/_NIOBase64.build" "$B/NIOConcurrencyHelpers.build" \
-       "$B/Atomics.build" "$B/_AtomicsShims.build" "$B/NetPrimitives.build" "$B/DequeModule.build" \
-       "$B/InternalCollectionsUtilities.build" "$B/ContainersPreview.build" \
-       "$B"/CNIO*.build -name '*.o' -print0 2>/dev/null)
+nio_link_inputs "$B" "$SCRATCH/checkouts" NetPrimitives
 mkdir -p fuzz-out/corpus
 swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name BGPFuzz -I "$B/Modules" "${maps[@]}" \
   Sources/BGP/BGPError.swift Sources/BGP/Codec/*.swift Fuzz/BGPDecoderFuzz/FuzzEntry.swift \

@@ -63,33 +63,18 @@ public enum CNIAddBenchmark {
         public var description: String
     }
 
-    struct System {
-        var name: String
-        var node: NetworkNamespace
-        var executable: String
-        var configuration: String
-        var pluginPath: String
-    }
-
     public static func run(_ options: Options) throws -> Report {
-        let tag = "swcni-bench-\(getpid())-"
-        var created: [String] = []
+        let namespaces = BenchNamespaces(tag: "swcni-bench-\(getpid())-")
         defer {
-            for name in created { try? NetworkNamespace.delete(name: name) }
+            namespaces.deleteAll()
             _ = try? ChildProcess.run("/bin/rm", arguments: ["-rf", options.workDirectory])
-        }
-        func namespace(_ suffix: String) throws -> NetworkNamespace {
-            let name = tag + suffix
-            let namespace = try NetworkNamespace.create(name: name)
-            created.append(name)
-            return namespace
         }
         _ = try ChildProcess.run("/bin/mkdir", arguments: ["-p", options.workDirectory + "/flannel"])
         let subnetFile = options.workDirectory + "/subnet.env"
         _ = try ChildProcess.run(
             "/bin/sh", arguments: ["-c", "printf 'FLANNEL_NETWORK=10.244.0.0/16\\nFLANNEL_SUBNET=10.244.1.1/24\\nFLANNEL_MTU=1450\\nFLANNEL_IPMASQ=true\\n' > \(subnetFile)"])
         let swift = System(
-            name: "swift-flannel", node: try namespace("swift"), executable: options.swiftFlannel,
+            name: "swift-flannel", node: try namespaces.create("swift"), executable: options.swiftFlannel,
             configuration: """
                 {"cniVersion":"1.0.0","name":"cbr0","type":"swift-flannel","subnetFile":"\(subnetFile)",
                  "dataDir":"\(options.workDirectory)/flannel","delegate":{"bridge":"cni0","hairpinMode":true,"isDefaultGateway":true}}
@@ -97,7 +82,7 @@ public enum CNIAddBenchmark {
             pluginPath: options.referencePluginDirectory)
         // What flannel's plugin hands to bridge for the same subnet.env.
         let reference = System(
-            name: "bridge", node: try namespace("ref"), executable: options.referencePluginDirectory + "/bridge",
+            name: "bridge", node: try namespaces.create("ref"), executable: options.referencePluginDirectory + "/bridge",
             configuration: """
                 {"cniVersion":"1.0.0","name":"cbr0","type":"bridge","bridge":"cni0","isGateway":true,"isDefaultGateway":true,
                  "hairpinMode":true,"ipMasq":false,"mtu":1450,
@@ -105,58 +90,11 @@ public enum CNIAddBenchmark {
                          "routes":[{"dst":"10.244.0.0/16"}]}}
                 """,
             pluginPath: options.referencePluginDirectory)
-        var pods: [[NetworkNamespace]] = [[], []]
-        for index in 0..<options.pods {
-            pods[0].append(try namespace("s\(index)"))
-            pods[1].append(try namespace("r\(index)"))
-        }
-        var add: [[Double]] = [[], []]
-        var delete: [[Double]] = [[], []]
-        let systems = [swift, reference]
-        // A warm-up pod each (creates the bridge, pages in the binaries), not counted.
-        for (which, system) in systems.enumerated() {
-            let warm = try namespace("w\(which)")
-            _ = try invoke(system, command: "ADD", containerID: "warm", pod: warm)
-            _ = try invoke(system, command: "DEL", containerID: "warm", pod: warm)
-        }
-        for index in 0..<options.pods {
-            // Alternate which system goes first.
-            for which in (index % 2 == 0 ? [0, 1] : [1, 0]) {
-                add[which].append(try invoke(systems[which], command: "ADD", containerID: "pod\(index)", pod: pods[which][index]))
-            }
-        }
-        for index in 0..<options.pods {
-            for which in (index % 2 == 0 ? [1, 0] : [0, 1]) {
-                delete[which].append(try invoke(systems[which], command: "DEL", containerID: "pod\(index)", pod: pods[which][index]))
-            }
-        }
+        // Each pod's DELs start with the system its ADDs ended with.
+        let rows = try measure([swift, reference], pods: options.pods, namespaces: namespaces, deleteOffset: 1)
         return Report(
-            pods: options.pods, swiftFlannelAdd: Figures(add[0]), swiftFlannelDelete: Figures(delete[0]),
-            referenceAdd: Figures(add[1]), referenceDelete: Figures(delete[1]))
-    }
-
-    /// Runs one plugin call inside the system's node namespace; returns its wall time in ms
-    /// (process start to exit).
-    static func invoke(_ system: System, command: String, containerID: String, pod: NetworkNamespace) throws -> Double {
-        let environment = [
-            "CNI_COMMAND": command, "CNI_CONTAINERID": containerID, "CNI_NETNS": pod.path, "CNI_IFNAME": "eth0",
-            "CNI_PATH": system.pluginPath, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-        ]
-        let output = try system.node.runBlocking { () throws -> (ChildProcess.Output, Double) in
-            var start = timespec()
-            var end = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &start)
-            let output = try ChildProcess.run(
-                system.executable, environment: environment, standardInput: Array(system.configuration.utf8),
-                timeoutMilliseconds: 30_000)
-            clock_gettime(CLOCK_MONOTONIC, &end)
-            let milliseconds = Double(end.tv_sec - start.tv_sec) * 1000 + Double(end.tv_nsec - start.tv_nsec) / 1_000_000
-            return (output, milliseconds)
-        }
-        guard output.0.status == .exited(0) else {
-            throw Failure(description: "\(system.name) \(command) \(containerID) failed: \(output.0.standardOutputText) \(output.0.standardErrorText)")
-        }
-        return output.1
+            pods: options.pods, swiftFlannelAdd: rows[0].add, swiftFlannelDelete: rows[0].delete,
+            referenceAdd: rows[1].add, referenceDelete: rows[1].delete)
     }
 }
 

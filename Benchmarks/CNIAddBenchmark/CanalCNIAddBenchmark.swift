@@ -64,14 +64,7 @@ public enum CanalCNIAddBenchmark {
         public var rows: [Row]
         public var reference: Row { rows[rows.count - 1] }
         public var description: String {
-            var lines = [
-                "pods per configuration: \(pods)",
-                "| Configuration | ADD median (ms) | ADD p95 (ms) | DEL median (ms) | DEL p95 (ms) |",
-                "|---|---|---|---|---|",
-            ]
-            for row in rows {
-                lines.append("| \(row.label) | " + [row.add.median, row.add.p95, row.delete.median, row.delete.p95].map(format).joined(separator: " | ") + " |")
-            }
+            var lines = Row.table(rows, pods: pods)
             if let tls = rows.first(where: { $0.label.contains("https") }),
                 let plain = rows.first(where: { $0.label.contains("etcd, http)") }), plain.add.median > 0
             {
@@ -85,20 +78,13 @@ public enum CanalCNIAddBenchmark {
     }
 
     public static func run(_ options: Options) throws -> Report {
-        let tag = "swcni-cbench-\(getpid())-"
-        var created: [String] = []
+        let namespaces = BenchNamespaces(tag: "swcni-cbench-\(getpid())-")
         let work = options.workDirectory
         var etcdProcess: RunningProcess?
         defer {
             _ = etcdProcess?.terminate(graceMilliseconds: 2000)
-            for name in created { try? NetworkNamespace.delete(name: name) }
+            namespaces.deleteAll()
             _ = try? ChildProcess.run("/bin/rm", arguments: ["-rf", work])
-        }
-        func namespace(_ suffix: String) throws -> NetworkNamespace {
-            let name = tag + suffix
-            let namespace = try NetworkNamespace.create(name: name)
-            created.append(name)
-            return namespace
         }
         _ = try ChildProcess.run("/bin/mkdir", arguments: ["-p", work + "/store"])
         // What swift-flanneld writes for node subnet 10.244.1.0/24 on a 1500-byte underlay.
@@ -107,20 +93,20 @@ public enum CanalCNIAddBenchmark {
             "/bin/sh", arguments: ["-c", "printf 'FLANNEL_NETWORK=10.244.0.0/16\\nFLANNEL_SUBNET=10.244.1.1/24\\nFLANNEL_MTU=1450\\nFLANNEL_IPMASQ=false\\n' > \(subnetFile)"])
         var systems = [
             CNIAddBenchmark.System(
-                name: "swift-canal + pod records (file store)", node: try namespace("a"), executable: options.swiftCanal,
+                name: "swift-canal + pod records (file store)", node: try namespaces.create("a"), executable: options.swiftCanal,
                 configuration: """
                     {"cniVersion":"1.0.0","name":"canal-a","type":"swift-canal","subnetFile":"\(subnetFile)",
                      "dataDir":"\(work)/ipam-a","datastore":"file:\(work)/store","nodeName":"node-1"}
                     """,
                 pluginPath: options.referencePluginDirectory),
             CNIAddBenchmark.System(
-                name: "swift-canal (no store)", node: try namespace("b"), executable: options.swiftCanal,
+                name: "swift-canal (no store)", node: try namespaces.create("b"), executable: options.swiftCanal,
                 configuration: """
                     {"cniVersion":"1.0.0","name":"canal-b","type":"swift-canal","subnetFile":"\(subnetFile)","dataDir":"\(work)/ipam-b"}
                     """,
                 pluginPath: options.referencePluginDirectory),
             CNIAddBenchmark.System(
-                name: "reference ptp + host-local", node: try namespace("c"), executable: options.referencePluginDirectory + "/ptp",
+                name: "reference ptp + host-local", node: try namespaces.create("c"), executable: options.referencePluginDirectory + "/ptp",
                 configuration: """
                     {"cniVersion":"1.0.0","name":"canal-c","type":"ptp","ipMasq":false,"mtu":1450,
                      "ipam":{"type":"host-local","subnet":"10.244.1.0/24","dataDir":"\(work)/ipam-c",
@@ -129,7 +115,7 @@ public enum CanalCNIAddBenchmark {
                 pluginPath: options.referencePluginDirectory),
         ]
         if let files = options.etcd {
-            let node = try namespace("e")
+            let node = try namespaces.create("e")
             etcdProcess = try startEtcd(in: node, files: files, directory: work + "/etcd")
             let common = #""cniVersion":"1.0.0","type":"swift-canal","subnetFile":"\#(subnetFile)","nodeName":"node-1""#
             let tlsKeys = #""etcd_ca_cert_file":"\#(files.caFile)","etcd_cert_file":"\#(files.clientCertificateFile)","etcd_key_file":"\#(files.clientKeyFile)""#
@@ -144,32 +130,8 @@ public enum CanalCNIAddBenchmark {
                     pluginPath: options.referencePluginDirectory),
             ], at: 0)
         }
-        var pods: [[NetworkNamespace]] = Array(repeating: [], count: systems.count)
-        for which in systems.indices {
-            for index in 0..<options.pods { pods[which].append(try namespace("\(which)p\(index)")) }
-            // Warm-up (pages the binaries in, creates the stores), not counted.
-            let warm = try namespace("\(which)w")
-            _ = try CNIAddBenchmark.invoke(systems[which], command: "ADD", containerID: "warm\(which)", pod: warm)
-            _ = try CNIAddBenchmark.invoke(systems[which], command: "DEL", containerID: "warm\(which)", pod: warm)
-        }
-        var adds: [[Double]] = Array(repeating: [], count: systems.count)
-        var deletes: [[Double]] = Array(repeating: [], count: systems.count)
-        for index in 0..<options.pods {
-            for step in systems.indices {
-                let which = (index + step) % systems.count
-                adds[which].append(try CNIAddBenchmark.invoke(systems[which], command: "ADD", containerID: "s\(which)pod\(index)", pod: pods[which][index]))
-            }
-        }
-        for index in 0..<options.pods {
-            for step in systems.indices {
-                let which = (index + step) % systems.count
-                deletes[which].append(
-                    try CNIAddBenchmark.invoke(systems[which], command: "DEL", containerID: "s\(which)pod\(index)", pod: pods[which][index]))
-            }
-        }
-        return Report(
-            pods: options.pods,
-            rows: systems.indices.map { Row(label: systems[$0].name, add: .init(adds[$0]), delete: .init(deletes[$0])) })
+        let rows = try CNIAddBenchmark.measure(systems, pods: options.pods, namespaces: namespaces)
+        return Report(pods: options.pods, rows: rows)
     }
 }
 

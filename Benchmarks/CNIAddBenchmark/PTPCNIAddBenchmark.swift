@@ -35,14 +35,7 @@ public enum PTPCNIAddBenchmark {
         public var reference: CanalCNIAddBenchmark.Row
         public var addRatio: Double { reference.add.median == 0 ? 0 : ours.add.median / reference.add.median }
         public var description: String {
-            var lines = [
-                "pods per configuration: \(pods)",
-                "| Configuration | ADD median (ms) | ADD p95 (ms) | DEL median (ms) | DEL p95 (ms) |",
-                "|---|---|---|---|---|",
-            ]
-            for row in [ours, reference] {
-                lines.append("| \(row.label) | " + [row.add.median, row.add.p95, row.delete.median, row.delete.p95].map(format).joined(separator: " | ") + " |")
-            }
+            var lines = CanalCNIAddBenchmark.Row.table([ours, reference], pods: pods)
             lines.append("swift-ptp ADD median / reference ADD median = \(format(addRatio))")
             return lines.joined(separator: "\n")
         }
@@ -57,53 +50,24 @@ public enum PTPCNIAddBenchmark {
     }
 
     public static func run(_ options: Options) throws -> Report {
-        let tag = "swcni-pbench-\(getpid())-"
-        var created: [String] = []
+        let namespaces = BenchNamespaces(tag: "swcni-pbench-\(getpid())-")
         let work = options.workDirectory
         defer {
-            for name in created { try? NetworkNamespace.delete(name: name) }
+            namespaces.deleteAll()
             _ = try? ChildProcess.run("/bin/rm", arguments: ["-rf", work])
-        }
-        func namespace(_ suffix: String) throws -> NetworkNamespace {
-            let name = tag + suffix
-            let namespace = try NetworkNamespace.create(name: name)
-            created.append(name)
-            return namespace
         }
         let systems = [
             CNIAddBenchmark.System(
-                name: "swift-ptp (host-local in process)", node: try namespace("a"), executable: options.swiftPTP,
+                name: "swift-ptp (host-local in process)", node: try namespaces.create("a"), executable: options.swiftPTP,
                 configuration: configuration(type: "swift-ptp", name: "ptp-a", dataDirectory: work + "/ipam-a"),
                 pluginPath: options.referencePluginDirectory),
             CNIAddBenchmark.System(
-                name: "reference ptp + host-local", node: try namespace("b"), executable: options.referencePluginDirectory + "/ptp",
+                name: "reference ptp + host-local", node: try namespaces.create("b"), executable: options.referencePluginDirectory + "/ptp",
                 configuration: configuration(type: "ptp", name: "ptp-b", dataDirectory: work + "/ipam-b"),
                 pluginPath: options.referencePluginDirectory),
         ]
-        var pods: [[NetworkNamespace]] = Array(repeating: [], count: systems.count)
-        for which in systems.indices {
-            for index in 0..<options.pods { pods[which].append(try namespace("\(which)p\(index)")) }
-            // Warm-up (pages the binaries in, creates the data directories), not counted.
-            let warm = try namespace("\(which)w")
-            _ = try CNIAddBenchmark.invoke(systems[which], command: "ADD", containerID: "warm", pod: warm)
-            _ = try CNIAddBenchmark.invoke(systems[which], command: "DEL", containerID: "warm", pod: warm)
-        }
-        var adds: [[Double]] = Array(repeating: [], count: systems.count)
-        var deletes: [[Double]] = Array(repeating: [], count: systems.count)
-        for index in 0..<options.pods {
-            for which in (index % 2 == 0 ? [0, 1] : [1, 0]) {
-                adds[which].append(try CNIAddBenchmark.invoke(systems[which], command: "ADD", containerID: "pod\(index)", pod: pods[which][index]))
-            }
-        }
-        for index in 0..<options.pods {
-            for which in (index % 2 == 0 ? [1, 0] : [0, 1]) {
-                deletes[which].append(
-                    try CNIAddBenchmark.invoke(systems[which], command: "DEL", containerID: "pod\(index)", pod: pods[which][index]))
-            }
-        }
-        let rows = systems.indices.map {
-            CanalCNIAddBenchmark.Row(label: systems[$0].name, add: .init(adds[$0]), delete: .init(deletes[$0]))
-        }
+        // Each pod's DELs start with the system its ADDs ended with.
+        let rows = try CNIAddBenchmark.measure(systems, pods: options.pods, namespaces: namespaces, deleteOffset: 1)
         return Report(pods: options.pods, ours: rows[0], reference: rows[1])
     }
 }

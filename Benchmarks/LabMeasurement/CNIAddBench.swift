@@ -35,12 +35,8 @@ public enum CNIAddBench {
         let report = try CNIAddBenchmark.run(CNIAddBenchmark.Options(pods: pods, swiftFlannel: binary))
         let document = BenchDocument(
             scenario: "cni-add",
-            metrics: [
-                .time("add_median_ms", ours: report.swiftFlannelAdd.median, reference: report.referenceAdd.median),
-                .time("add_p95_ms", ours: report.swiftFlannelAdd.p95, reference: report.referenceAdd.p95),
-                .time("del_median_ms", ours: report.swiftFlannelDelete.median, reference: report.referenceDelete.median),
-                .time("del_p95_ms", ours: report.swiftFlannelDelete.p95, reference: report.referenceDelete.p95),
-            ])
+            metrics: latencies(
+                ours: (report.swiftFlannelAdd, report.swiftFlannelDelete), reference: (report.referenceAdd, report.referenceDelete)))
         return BenchOutput(text: report.description, document: document)
     }
 
@@ -72,11 +68,7 @@ public enum CNIAddBench {
         }
         let document = BenchDocument(
             scenario: "cni-add-canal",
-            metrics: [
-                .time("add_median_ms", ours: ours.add.median, reference: reference.add.median),
-                .time("add_p95_ms", ours: ours.add.p95, reference: reference.add.p95),
-                .time("del_median_ms", ours: ours.delete.median, reference: reference.delete.median),
-                .time("del_p95_ms", ours: ours.delete.p95, reference: reference.delete.p95),
+            metrics: latencies(ours: (ours.add, ours.delete), reference: (reference.add, reference.delete)) + [
                 .time("add_median_ms_no_store", ours: noStore.add.median, reference: reference.add.median),
                 .time("del_median_ms_no_store", ours: noStore.delete.median, reference: reference.delete.median),
             ] + etcdMetrics)
@@ -89,13 +81,21 @@ public enum CNIAddBench {
         let (ours, reference) = (report.ours, report.reference)
         let document = BenchDocument(
             scenario: "cni-add-ptp",
-            metrics: [
-                .time("add_median_ms", ours: ours.add.median, reference: reference.add.median),
-                .time("add_p95_ms", ours: ours.add.p95, reference: reference.add.p95),
-                .time("del_median_ms", ours: ours.delete.median, reference: reference.delete.median),
-                .time("del_p95_ms", ours: ours.delete.p95, reference: reference.delete.p95),
-            ])
+            metrics: latencies(ours: (ours.add, ours.delete), reference: (reference.add, reference.delete)))
         return BenchOutput(text: report.description, document: document)
+    }
+
+    /// `add_median_ms`, `add_p95_ms`, `del_median_ms`, `del_p95_ms`: ours against the reference.
+    static func latencies(
+        ours: (add: CNIAddBenchmark.Figures, delete: CNIAddBenchmark.Figures),
+        reference: (add: CNIAddBenchmark.Figures, delete: CNIAddBenchmark.Figures)
+    ) -> [BenchDocument.Metric] {
+        [
+            .time("add_median_ms", ours: ours.add.median, reference: reference.add.median),
+            .time("add_p95_ms", ours: ours.add.p95, reference: reference.add.p95),
+            .time("del_median_ms", ours: ours.delete.median, reference: reference.delete.median),
+            .time("del_p95_ms", ours: ours.delete.p95, reference: reference.delete.p95),
+        ]
     }
 
     /// swift-calico against ptp + host-local: runs `calico-cni-bench` (its own executable, next

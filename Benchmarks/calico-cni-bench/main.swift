@@ -25,6 +25,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import CNIAddBenchmark
 import ChildProcess
 import Namespaces
 
@@ -98,21 +99,10 @@ struct Configuration {
 
 /// One plugin call inside the configuration's node namespace; its wall time in ms.
 @MainActor func invoke(_ configuration: Configuration, command: String, containerID: String, pod: NetworkNamespace) throws -> Double {
-    var environment = [
-        "CNI_COMMAND": command, "CNI_CONTAINERID": containerID, "CNI_NETNS": pod.path,
-        "CNI_IFNAME": "eth0", "CNI_PATH": searchPath, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-    ]
-    if configuration.kubernetesArguments { environment["CNI_ARGS"] = "K8S_POD_NAMESPACE=bench;K8S_POD_NAME=\(containerID)" }
-    let (output, milliseconds) = try configuration.node.runBlocking { () throws -> (ChildProcess.Output, Double) in
-        var start = timespec()
-        var end = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &start)
-        let output = try ChildProcess.run(
-            configuration.executable, environment: environment, standardInput: Array(configuration.json.utf8),
-            timeoutMilliseconds: 30_000)
-        clock_gettime(CLOCK_MONOTONIC, &end)
-        return (output, Double(end.tv_sec - start.tv_sec) * 1000 + Double(end.tv_nsec - start.tv_nsec) / 1_000_000)
-    }
+    let extraEnvironment = configuration.kubernetesArguments ? ["CNI_ARGS": "K8S_POD_NAMESPACE=bench;K8S_POD_NAME=\(containerID)"] : [:]
+    let (output, milliseconds) = try CNIAddBenchmark.timedPluginCall(
+        configuration.executable, command: command, containerID: containerID, pod: pod, pluginPath: searchPath,
+        configuration: configuration.json, in: configuration.node, extraEnvironment: extraEnvironment)
     guard output.status == .exited(0) else {
         throw BenchError(description: "\(configuration.label) \(command) \(containerID) failed: "
             + String(decoding: output.standardOutput + output.standardError, as: UTF8.self))

@@ -95,25 +95,14 @@ public struct CNIResult: Hashable, Sendable {
 }
 
 extension CNIResult: Codable {
-    enum CodingKeys: String, CodingKey { case cniVersion, interfaces, ips, routes, dns }
-
     public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        cniVersion = try container.decodeIfPresent(CNIVersion.self, forKey: .cniVersion) ?? .latest
-        interfaces = try container.decodeIfPresent([Interface].self, forKey: .interfaces) ?? []
-        ips = try container.decodeIfPresent([IPConfiguration].self, forKey: .ips) ?? []
-        routes = try container.decodeIfPresent([CNIRoute].self, forKey: .routes) ?? []
-        dns = try container.decodeIfPresent(DNS.self, forKey: .dns) ?? DNS()
+        let members = try ResultMembers<Interface, IPConfiguration>(from: decoder, defaultVersion: .latest)
+        self.init(cniVersion: members.cniVersion, interfaces: members.interfaces, ips: members.ips, routes: members.routes, dns: members.dns)
     }
 
     public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(cniVersion, forKey: .cniVersion)
-        if !interfaces.isEmpty { try container.encode(interfaces, forKey: .interfaces) }
-        if !ips.isEmpty { try container.encode(ips, forKey: .ips) }
-        if !routes.isEmpty { try container.encode(routes, forKey: .routes) }
         // 1.x results omit an empty `dns`, as the reference library does.
-        if !dns.isEmpty { try container.encode(dns, forKey: .dns) }
+        try ResultMembers(cniVersion: cniVersion, interfaces: interfaces, ips: ips, routes: routes, dns: dns).encode(to: encoder, alwaysDNS: false)
     }
 }
 

@@ -6,7 +6,7 @@
 /// ```json
 /// {"name":"default","nodeToNodeMeshEnabled":false,"asNumber":64512}
 /// ```
-public struct BGPConfigurationRecord: Hashable, Sendable, Codable {
+public struct BGPConfigurationRecord: Hashable, Sendable, Codable, FieldCodedRecord {
     public var name: String
     /// Whether every node peers with every other (Calico's default: true).
     public var nodeToNodeMeshEnabled: Bool?
@@ -41,27 +41,19 @@ public struct BGPConfigurationRecord: Hashable, Sendable, Codable {
 
     public func encoded() throws(DatastoreError) -> [UInt8] { try RecordCoding.encode(self, key: key) }
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, nodeToNodeMeshEnabled, asNumber, listenPort
+    static var fields: [RecordField<Self>] {
+        [
+            .required("name", \.name, absent: ""), .optional("nodeToNodeMeshEnabled", \.nodeToNodeMeshEnabled),
+            .optional("asNumber", \.asNumber), .optional("listenPort", \.listenPort),
+        ]
     }
 
     public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        name = try container.decodeIfPresent(String.self, forKey: .name) ?? ""
-        nodeToNodeMeshEnabled = try container.decodeIfPresent(Bool.self, forKey: .nodeToNodeMeshEnabled)
-        asNumber = try container.decodeIfPresent(UInt32.self, forKey: .asNumber)
-        listenPort = try container.decodeIfPresent(Int.self, forKey: .listenPort)
-        unknownFields = try RecordCoding.unknownFields(decoder, known: Set(CodingKeys.allCases.map(\.rawValue)))
+        self.init()
+        try decodeFields(from: decoder)
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        try RecordCoding.encodeUnknown(unknownFields, to: encoder)
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(name, forKey: .name)
-        try container.encodeIfPresent(nodeToNodeMeshEnabled, forKey: .nodeToNodeMeshEnabled)
-        try container.encodeIfPresent(asNumber, forKey: .asNumber)
-        try container.encodeIfPresent(listenPort, forKey: .listenPort)
-    }
+    public func encode(to encoder: any Encoder) throws { try encodeFields(to: encoder) }
 }
 
 /// Calico's BGPPeer (`projectcalico.org/v3`, its `spec`) at `/swiftcni/bgp/peers/<name>`.
@@ -73,7 +65,7 @@ public struct BGPConfigurationRecord: Hashable, Sendable, Codable {
 /// {"name":"peer-with-route-reflectors","nodeSelector":"all()","peerSelector":"route-reflector == 'true'"}
 /// {"name":"tor","peerIP":"192.168.0.1","asNumber":65001,"password":{"value":"secret"}}
 /// ```
-public struct BGPPeerRecord: Hashable, Sendable, Codable {
+public struct BGPPeerRecord: Hashable, Sendable, Codable, FieldCodedRecord {
     /// Calico's `BGPPassword`: `secretKeyRef` names a Kubernetes Secret's key; swift-cni's store
     /// holds no Secrets, so it adds `value`, the password itself.
     public struct Password: Hashable, Sendable, Codable {
@@ -134,33 +126,20 @@ public struct BGPPeerRecord: Hashable, Sendable, Codable {
 
     public func encoded() throws(DatastoreError) -> [UInt8] { try RecordCoding.encode(self, key: key) }
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, node, nodeSelector, peerIP, asNumber, peerSelector, password
+    static var fields: [RecordField<Self>] {
+        [
+            .required("name", \.name, absent: ""), .optional("node", \.node), .optional("nodeSelector", \.nodeSelector),
+            .optional("peerIP", \.peerIP), .optional("asNumber", \.asNumber), .optional("peerSelector", \.peerSelector),
+            .optional("password", \.password),
+        ]
     }
 
     public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        name = try container.decodeIfPresent(String.self, forKey: .name) ?? ""
-        node = try container.decodeIfPresent(String.self, forKey: .node)
-        nodeSelector = try container.decodeIfPresent(String.self, forKey: .nodeSelector)
-        peerIP = try container.decodeIfPresent(String.self, forKey: .peerIP)
-        asNumber = try container.decodeIfPresent(UInt32.self, forKey: .asNumber)
-        peerSelector = try container.decodeIfPresent(String.self, forKey: .peerSelector)
-        password = try container.decodeIfPresent(Password.self, forKey: .password)
-        unknownFields = try RecordCoding.unknownFields(decoder, known: Set(CodingKeys.allCases.map(\.rawValue)))
+        self.init(name: "")
+        try decodeFields(from: decoder)
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        try RecordCoding.encodeUnknown(unknownFields, to: encoder)
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(name, forKey: .name)
-        try container.encodeIfPresent(node, forKey: .node)
-        try container.encodeIfPresent(nodeSelector, forKey: .nodeSelector)
-        try container.encodeIfPresent(peerIP, forKey: .peerIP)
-        try container.encodeIfPresent(asNumber, forKey: .asNumber)
-        try container.encodeIfPresent(peerSelector, forKey: .peerSelector)
-        try container.encodeIfPresent(password, forKey: .password)
-    }
+    public func encode(to encoder: any Encoder) throws { try encodeFields(to: encoder) }
 }
 
 extension ClusterRegistry {

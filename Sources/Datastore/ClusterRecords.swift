@@ -10,7 +10,7 @@
 ///
 /// Fields this type does not model are kept in ``unknownFields`` and written back, so a
 /// component never drops what another one wrote.
-public struct PodRecord: Hashable, Sendable, Codable {
+public struct PodRecord: Hashable, Sendable, Codable, FieldCodedRecord {
     public var namespace: String
     public var name: String
     /// The node the pod runs on.
@@ -88,37 +88,21 @@ public struct PodRecord: Hashable, Sendable, Codable {
         return result
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case namespace, name, node, containerID, interface, addresses, hostInterface, labels, ports
+    static var fields: [RecordField<Self>] {
+        [
+            .required("namespace", \.namespace), .required("name", \.name), .optional("node", \.node),
+            .optional("containerID", \.containerID), .optional("interface", \.interface),
+            .required("addresses", \.addresses, absent: []), .optional("hostInterface", \.hostInterface),
+            .optional("labels", \.labels), .optional("ports", \.ports),
+        ]
     }
 
     public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        namespace = try container.decode(String.self, forKey: .namespace)
-        name = try container.decode(String.self, forKey: .name)
-        node = try container.decodeIfPresent(String.self, forKey: .node)
-        containerID = try container.decodeIfPresent(String.self, forKey: .containerID)
-        interface = try container.decodeIfPresent(String.self, forKey: .interface)
-        addresses = try container.decodeIfPresent([String].self, forKey: .addresses) ?? []
-        hostInterface = try container.decodeIfPresent(String.self, forKey: .hostInterface)
-        labels = try container.decodeIfPresent([String: String].self, forKey: .labels)
-        ports = try container.decodeIfPresent([PortRecord].self, forKey: .ports)
-        unknownFields = try RecordCoding.unknownFields(decoder, known: Set(CodingKeys.allCases.map(\.rawValue)))
+        self.init(namespace: "", name: "", addresses: [])
+        try decodeFields(from: decoder)
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        try RecordCoding.encodeUnknown(unknownFields, to: encoder)
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(namespace, forKey: .namespace)
-        try container.encode(name, forKey: .name)
-        try container.encodeIfPresent(node, forKey: .node)
-        try container.encodeIfPresent(containerID, forKey: .containerID)
-        try container.encodeIfPresent(interface, forKey: .interface)
-        try container.encode(addresses, forKey: .addresses)
-        try container.encodeIfPresent(hostInterface, forKey: .hostInterface)
-        try container.encodeIfPresent(labels, forKey: .labels)
-        try container.encodeIfPresent(ports, forKey: .ports)
-    }
+    public func encode(to encoder: any Encoder) throws { try encodeFields(to: encoder) }
 }
 
 /// A named container port of a pod record: `{"name":"http","port":80,"protocol":"TCP"}`
@@ -141,7 +125,7 @@ public struct PortRecord: Hashable, Sendable, Codable {
 /// The node record at `/swiftcni/nodes/<node>` (Documentation/Datastore.md), written by the
 /// agents: the node's addresses (which may always reach its own pods), its pod CIDRs and, for
 /// a BGP mesh, its AS number and port. Unknown fields are kept, as in ``PodRecord``.
-public struct NodeRecord: Hashable, Sendable, Codable {
+public struct NodeRecord: Hashable, Sendable, Codable, FieldCodedRecord {
     public var name: String
     public var addresses: [String]
     public var podCIDRs: [String]?
@@ -191,37 +175,20 @@ public struct NodeRecord: Hashable, Sendable, Codable {
 
     public func encoded() throws(DatastoreError) -> [UInt8] { try RecordCoding.encode(self, key: key) }
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, addresses, podCIDRs, asNumber, bgpPort, labels, routeReflectorClusterID, ipv4VXLANTunnelAddr, vxlanTunnelMACAddr, ipv6Address
+    static var fields: [RecordField<Self>] {
+        [
+            .required("name", \.name, absent: ""), .required("addresses", \.addresses, absent: []),
+            .optional("podCIDRs", \.podCIDRs), .optional("asNumber", \.asNumber), .optional("bgpPort", \.bgpPort),
+            .optional("labels", \.labels), .optional("routeReflectorClusterID", \.routeReflectorClusterID),
+            .optional("ipv4VXLANTunnelAddr", \.ipv4VXLANTunnelAddr), .optional("vxlanTunnelMACAddr", \.vxlanTunnelMACAddr),
+            .optional("ipv6Address", \.ipv6Address),
+        ]
     }
 
     public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        name = try container.decodeIfPresent(String.self, forKey: .name) ?? ""
-        addresses = try container.decodeIfPresent([String].self, forKey: .addresses) ?? []
-        podCIDRs = try container.decodeIfPresent([String].self, forKey: .podCIDRs)
-        asNumber = try container.decodeIfPresent(UInt32.self, forKey: .asNumber)
-        bgpPort = try container.decodeIfPresent(Int.self, forKey: .bgpPort)
-        labels = try container.decodeIfPresent([String: String].self, forKey: .labels)
-        routeReflectorClusterID = try container.decodeIfPresent(String.self, forKey: .routeReflectorClusterID)
-        ipv4VXLANTunnelAddr = try container.decodeIfPresent(String.self, forKey: .ipv4VXLANTunnelAddr)
-        vxlanTunnelMACAddr = try container.decodeIfPresent(String.self, forKey: .vxlanTunnelMACAddr)
-        ipv6Address = try container.decodeIfPresent(String.self, forKey: .ipv6Address)
-        unknownFields = try RecordCoding.unknownFields(decoder, known: Set(CodingKeys.allCases.map(\.rawValue)))
+        self.init(name: "", addresses: [])
+        try decodeFields(from: decoder)
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        try RecordCoding.encodeUnknown(unknownFields, to: encoder)
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(name, forKey: .name)
-        try container.encode(addresses, forKey: .addresses)
-        try container.encodeIfPresent(podCIDRs, forKey: .podCIDRs)
-        try container.encodeIfPresent(asNumber, forKey: .asNumber)
-        try container.encodeIfPresent(bgpPort, forKey: .bgpPort)
-        try container.encodeIfPresent(labels, forKey: .labels)
-        try container.encodeIfPresent(routeReflectorClusterID, forKey: .routeReflectorClusterID)
-        try container.encodeIfPresent(ipv4VXLANTunnelAddr, forKey: .ipv4VXLANTunnelAddr)
-        try container.encodeIfPresent(vxlanTunnelMACAddr, forKey: .vxlanTunnelMACAddr)
-        try container.encodeIfPresent(ipv6Address, forKey: .ipv6Address)
-    }
+    public func encode(to encoder: any Encoder) throws { try encodeFields(to: encoder) }
 }

@@ -201,19 +201,28 @@ extension Lab {
         }
     }
 
-    static func applyLabelChanges(_ changes: [String], to labels: [String: String]) throws -> [String: String] {
-        var labels = labels
+    /// Label changes as `cnilab` takes them: `KEY=VALUE` sets KEY (split at the first `=`),
+    /// `KEY-` removes it (nil); a later change of a key wins. A key that is not allowed, or a
+    /// change of neither form, is a `LabError`.
+    public static func labelChanges(_ changes: [String]) throws -> [String: String?] {
+        var result: [String: String?] = [:]
         for change in changes {
             if let equals = change.firstIndex(of: "=") {
                 let key = String(change[..<equals])
                 try validateLabelKey(key)
-                labels[key] = String(change[change.index(after: equals)...])
+                result[key] = .some(String(change[change.index(after: equals)...]))
             } else if change.hasSuffix("-") {
-                labels[String(change.dropLast())] = nil
+                result[String(change.dropLast())] = .some(nil)
             } else {
                 throw LabError(.invalidArgument, "a label change is KEY=VALUE or KEY-, not '\(change)'")
             }
         }
+        return result
+    }
+
+    static func applyLabelChanges(_ changes: [String], to labels: [String: String]) throws -> [String: String] {
+        var labels = labels
+        for (key, value) in try labelChanges(changes) { labels[key] = value }
         return labels
     }
 }

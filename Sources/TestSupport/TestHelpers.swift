@@ -21,6 +21,14 @@ public enum TestDirectories {
         return String(cString: template.withUnsafeBufferPointer { $0.baseAddress! })
     }
 
+    /// A new temporary directory `/tmp/<prefix>XXXXXX` for `body`, removed afterwards (also when
+    /// `body` throws).
+    public static func withTemporary<T>(prefix: String, _ body: (String) async throws -> T) async throws -> T {
+        let path = try temporary(prefix: prefix)
+        defer { remove(path) }
+        return try await body(path)
+    }
+
     /// Removes `path` and everything under it; a missing path is fine.
     public static func remove(_ path: String) {
         try? FileManager.default.removeItem(atPath: path)

@@ -25,25 +25,15 @@ struct BGPCommand: AsyncParsableCommand {
     struct Node: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "node", abstract: "Label a node, or make it a route reflector (Calico's Node spec.bgp.routeReflectorClusterID).")
-        @OptionGroup var options: LabOptions
-        @Argument(help: "The node: its name (node-3) or its index (3).") var node: String
+        @OptionGroup var target: NodeTarget
         @Option(name: .customLong("label"), help: "KEY=VALUE to set, KEY- to remove (repeatable).") var labels: [String] = []
         @Option(help: "The route reflector cluster ID (an IPv4 address such as 244.0.0.1); \"\" makes the node a plain node again.")
         var routeReflectorClusterID: String?
 
         func run() async throws {
-            var changes: [String: String?] = [:]
-            for label in labels {
-                if label.hasSuffix("-"), !label.contains("=") {
-                    changes[String(label.dropLast())] = .some(nil)
-                } else if let equals = label.firstIndex(of: "="), equals != label.startIndex {
-                    changes[String(label[..<equals])] = String(label[label.index(after: equals)...])
-                } else {
-                    throw ValidationError("--label takes KEY=VALUE or KEY-, not '\(label)'")
-                }
-            }
-            let lab = try options.open()
-            let record = try await lab.setNodeBGP(try await lab.nodeIndex(node), labels: changes, routeReflectorClusterID: routeReflectorClusterID)
+            let changes = try LabelOption.parse(labels, removals: true)
+            let (lab, index) = try await target.open()
+            let record = try await lab.setNodeBGP(index, labels: changes, routeReflectorClusterID: routeReflectorClusterID)
             try Output.json(record)
         }
     }

@@ -10,28 +10,14 @@ struct LinkCommand: AsyncParsableCommand {
 
     struct Block: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Drop every packet between nodes A and B (both directions).")
-        @OptionGroup var options: LabOptions
-        @Argument var first: Int
-        @Argument var second: Int
-        @Option(help: "Only UDP to this port (e.g. 6784, weave's fast path).")
-        var udpPort: UInt16?
-        func run() async throws {
-            try await options.open().blockLink(first, second, udpPort: udpPort)
-            print("link \(first) \(second)\(udpPort.map { " udp/\($0)" } ?? "") blocked")
-        }
+        @OptionGroup var target: LinkTarget
+        func run() async throws { try await target.run("blocked") { try await $0.blockLink($1, $2, udpPort: $3) } }
     }
 
     struct Unblock: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Let traffic between nodes A and B through again.")
-        @OptionGroup var options: LabOptions
-        @Argument var first: Int
-        @Argument var second: Int
-        @Option(help: "Only UDP to this port (e.g. 6784, weave's fast path).")
-        var udpPort: UInt16?
-        func run() async throws {
-            try await options.open().unblockLink(first, second, udpPort: udpPort)
-            print("link \(first) \(second)\(udpPort.map { " udp/\($0)" } ?? "") unblocked")
-        }
+        @OptionGroup var target: LinkTarget
+        func run() async throws { try await target.run("unblocked") { try await $0.unblockLink($1, $2, udpPort: $3) } }
     }
 
     struct List: AsyncParsableCommand {

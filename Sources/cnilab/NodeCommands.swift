@@ -18,12 +18,10 @@ struct NodeCommand: AsyncParsableCommand {
     struct Remove: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "A node leaves: agent stopped, its pods removed, every record of it released from the store (blocks, affinities, leases, pod and node records), its namespace removed.")
-        @OptionGroup var options: LabOptions
-        @Argument(help: "The node: its name (node-3) or its index (3).") var node: String
+        @OptionGroup var target: NodeTarget
 
         func run() async throws {
-            let lab = try await options.open()
-            let index = try await lab.nodeIndex(node)
+            let (lab, index) = try await target.open()
             try await lab.removeNode(index)
             print("node \(index) node-\(index) removed")
         }
@@ -36,31 +34,19 @@ struct AgentCommandGroup: AsyncParsableCommand {
 
     struct Stop: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Graceful stop (SIGTERM, SIGKILL after 5 s).")
-        @OptionGroup var options: LabOptions
-        @Argument var index: Int
-        func run() async throws {
-            try await options.open().stopAgent(index)
-            print("agent \(index) stopped")
-        }
+        @OptionGroup var target: AgentTarget
+        func run() async throws { try await target.run("stopped") { try await $0.stopAgent($1) } }
     }
 
     struct Start: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Start node I's agent.")
-        @OptionGroup var options: LabOptions
-        @Argument var index: Int
-        func run() async throws {
-            try await options.open().startAgent(index)
-            print("agent \(index) started")
-        }
+        @OptionGroup var target: AgentTarget
+        func run() async throws { try await target.run("started") { try await $0.startAgent($1) } }
     }
 
     struct Kill: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "SIGKILL node I's agent, as a crash would.")
-        @OptionGroup var options: LabOptions
-        @Argument var index: Int
-        func run() async throws {
-            try await options.open().killAgent(index)
-            print("agent \(index) killed")
-        }
+        @OptionGroup var target: AgentTarget
+        func run() async throws { try await target.run("killed") { try await $0.killAgent($1) } }
     }
 }

@@ -17,11 +17,7 @@ struct PodCommand: AsyncParsableCommand {
         @Option(name: .long, parsing: .singleValue, help: "KEY=VALUE, repeatable.") var label: [String] = []
 
         func run() async throws {
-            var labels: [String: String] = [:]
-            for text in label {
-                guard let equals = text.firstIndex(of: "=") else { throw ValidationError("--label takes KEY=VALUE, not '\(text)'") }
-                labels[String(text[..<equals])] = String(text[text.index(after: equals)...])
-            }
+            let labels = try LabelOption.parse(label, removals: false).compactMapValues { $0 }
             let added = try await options.open().addPod(try PodReference(parsing: pod), node: node, labels: labels)
             print(added.address ?? "")
         }

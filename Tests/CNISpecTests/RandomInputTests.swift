@@ -1,27 +1,17 @@
 import CNISpec
 import Testing
+import TestSupport
 
 /// 1 MiB of random bytes never crashes a decoder; it is a decoding error.
 @Suite struct RandomInputTests {
     static func randomBytes(seed: UInt64, count: Int = 1 << 20) -> [UInt8] {
-        var generator = SplitMix(state: seed)
+        var generator = SplitMix64(seed: seed)
         var bytes: [UInt8] = []
         bytes.reserveCapacity(count)
         while bytes.count < count {
             withUnsafeBytes(of: generator.next()) { bytes += $0 }
         }
         return Array(bytes.prefix(count))
-    }
-
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
     }
 
     @Test(arguments: [1, 2, 3] as [UInt64])

@@ -1,6 +1,7 @@
 import CNISpec
 import Foundation
 import Testing
+import TestSupport
 
 /// The fixtures copied from the CNI specification (see Fixtures/README.md).
 enum Fixture {
@@ -20,22 +21,12 @@ func sameJSON(_ bytes: [UInt8], _ expected: JSONValue) throws -> Bool {
 }
 
 /// A temporary directory removed by the caller (`defer { remove(dir) }`).
-func temporaryDirectory() throws -> String {
-    var template = Array("/tmp/swcni-cnispec-XXXXXX".utf8CString)
-    let created = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-    try #require(created != nil)
-    return String(cString: template.withUnsafeBufferPointer { $0.baseAddress! })
-}
+func temporaryDirectory() throws -> String { try TestDirectories.temporary(prefix: "swcni-cnispec-") }
 
-func removeDirectory(_ path: String) {
-    try? FileManager.default.removeItem(atPath: path)
-}
+func removeDirectory(_ path: String) { TestDirectories.remove(path) }
 
 /// The directory holding this test bundle's sibling products (the test plugin executables).
-func productsDirectory() -> String {
-    let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    return (executable as NSString).deletingLastPathComponent
-}
+func productsDirectory() -> String { TestDirectories.products }
 
 import ChildProcess
 

@@ -143,7 +143,7 @@ import Glibc
     /// Separate processes (datastore-tool) incrementing one counter with compare-and-swap.
     @Test func concurrentProcessesNeverLoseAnIncrement() async throws {
         try await withTimeout(.seconds(120), "concurrentProcessesNeverLoseAnIncrement") {
-            let tool = builtProductsDirectory() + "/datastore-tool"
+            let tool = TestDirectories.products + "/datastore-tool"
             try #require(access(tool, X_OK) == 0, "build datastore-tool first (swift build)")
             try await withTemporaryDirectory { directory in
                 let processes = try (0..<5).map { _ in
@@ -161,7 +161,7 @@ import Glibc
     /// and every increment that was committed is complete (value == version).
     @Test func writersKilledMidWriteNeverCorruptTheState() async throws {
         try await withTimeout(.seconds(120), "writersKilledMidWriteNeverCorruptTheState") {
-            let tool = builtProductsDirectory() + "/datastore-tool"
+            let tool = TestDirectories.products + "/datastore-tool"
             try #require(access(tool, X_OK) == 0, "build datastore-tool first (swift build)")
             try await withTemporaryDirectory { directory in
                 for round in 0..<5 {

@@ -9,18 +9,7 @@ import Glibc
 
 /// A fresh temporary directory, removed after `body`.
 func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
-    var template = Array("/tmp/swcni-ds-XXXXXX".utf8CString)
-    let path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
-    defer { _ = try? ChildProcess.run("/bin/rm", arguments: ["-rf", path]) }
-    return try await body(path)
-}
-
-/// The directory holding the built products (the test bundle sits next to the executables).
-func builtProductsDirectory() -> String {
-    var buffer = [CChar](repeating: 0, count: 4096)
-    let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-    let path = String(decoding: buffer[0..<max(0, count)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    return String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
+    try await TestDirectories.withTemporary(prefix: "swcni-ds-", body)
 }
 
 /// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it back, close).

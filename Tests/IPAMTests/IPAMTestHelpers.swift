@@ -1,21 +1,12 @@
 import ChildProcess
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// A fresh temporary directory, removed after `body`.
 func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
-    var template = Array("/tmp/swcni-ipam-XXXXXX".utf8CString)
-    let path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
-    defer { _ = try? ChildProcess.run("/bin/rm", arguments: ["-rf", path]) }
-    return try await body(path)
-}
-
-func builtProductsDirectory() -> String {
-    var buffer = [CChar](repeating: 0, count: 4096)
-    let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-    let path = String(decoding: buffer[0..<max(0, count)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    return String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
+    try await TestDirectories.withTemporary(prefix: "swcni-ipam-", body)
 }
 
 func readText(_ path: String) -> String? {

@@ -1,6 +1,7 @@
 import ChildProcess
 import Datastore
 import Foundation
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,7 +12,7 @@ struct PluginHarness {
     let configurationPath: String
     var plugin: String
 
-    static var swiftIPAM: String { builtProductsDirectory() + "/swift-ipam" }
+    static var swiftIPAM: String { TestDirectories.products + "/swift-ipam" }
     static let hostLocal = "/usr/lib/cni/host-local"
 
     init(directory: String, configuration: String, plugin: String = PluginHarness.swiftIPAM) throws {

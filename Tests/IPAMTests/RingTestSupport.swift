@@ -3,21 +3,12 @@ import Glibc
 #endif
 import NetPrimitives
 import Testing
+import TestSupport
 @testable import IPAM
 @testable import IPAMCore
 
-/// SplitMix64: a deterministic generator so a failing seed replays.
-struct RingRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The ring tests' deterministic generator, so a failing seed replays.
+typealias RingRandom = SplitMix64
 
 /// The seed of a randomized ring test: `RING_SEED=<n>` replays one; otherwise a fresh one.
 /// Printed so a failure can be replayed.

@@ -44,7 +44,7 @@ struct SyncFixtureTests {
             let runner = Task { await sync.run() }
             defer { runner.cancel() }
 
-            var random = SeededGenerator(seed: seed)
+            var random = SplitMix64(seed: seed)
             let operations = RandomOperations(client: client)
             for index in 0..<300 {
                 switch index {
@@ -170,7 +170,7 @@ struct RandomOperations {
     let namespaces = ["r", "s", "lab"]
     let nodes = ["node-0", "node-1", "node-2", "node-3"]
 
-    func perform(_ random: inout SeededGenerator) async throws {
+    func perform(_ random: inout SplitMix64) async throws {
         let namespace = namespaces.randomElement(using: &random)!
         let name = "p\(Int.random(in: 0..<6, using: &random))"
         let labels = ["app": ["web", "db", "cache"].randomElement(using: &random)!]

@@ -147,7 +147,7 @@ struct InformerTests {
                 for namespace in ["blue"] { _ = try await cluster.fixture.create(.namespaces, object: Namespace(name: namespace).json) }
                 try await Self.withInformer(cluster, namespace: nil) { informer, events in
                     let client = try cluster.client()
-                    var generator = SeededGenerator(seed: 20)
+                    var generator = SplitMix64(seed: 20)
                     var live: [ObjectKey] = []
                     for step in 0..<100 {
                         let choice = Int.random(in: 0..<10, using: &generator)
@@ -204,18 +204,5 @@ actor EventLog {
             case .deleted(let object): "-\(object.key)"
             }
         }
-    }
-}
-
-/// A deterministic generator (SplitMix64), so a failing random run can be repeated.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE5_E9B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -31,6 +31,12 @@ struct LabNamingTests {
         let labels = try Lab.applyLabelChanges(["app=web", "tier=db", "tier-", "x=1=2"], to: ["old": "v"])
         #expect(labels == ["old": "v", "app": "web", "x": "1=2"])
         #expect(throws: LabError.self) { try Lab.applyLabelChanges(["novalue"], to: [:]) }
+        // What `cnilab pod add --label` and `cnilab bgp node --label` read: removals are nil.
+        let expected: [String: String?] = ["a": "2", "b": .none]
+        #expect(try Lab.labelChanges(["a=1", "b-", "a=2"]) == expected)
+        for bad in ["=v", "bad key=v", "novalue"] {
+            #expect(throws: LabError.self) { try Lab.labelChanges([bad]) }
+        }
     }
 
     @Test func commandNamesAreTruncatedLikeTheKernel() {

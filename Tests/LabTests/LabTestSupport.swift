@@ -2,6 +2,7 @@ import Foundation
 import Lab
 import LabProfiles
 import Namespaces
+import TestSupport
 
 /// Unique lab names and temporary state directories for the tests.
 enum LabTestSupport {
@@ -30,8 +31,5 @@ enum LabTestSupport {
     static let standInAgent = AgentCommand(executable: "/usr/bin/sleep", arguments: ["3600"])
 
     /// The directory of the package's built products (where the test bundle runs from).
-    static var productsDirectory: String {
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
-        return (executable as NSString).deletingLastPathComponent
-    }
+    static var productsDirectory: String { TestDirectories.products }
 }

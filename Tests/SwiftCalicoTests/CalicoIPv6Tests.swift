@@ -16,12 +16,12 @@ import TestSupport
         let directory = try TestDirectories.temporary(prefix: "swcni-calico6-")
         defer { TestDirectories.remove(directory) }
         try await NamespaceFixture.with(count: 6) { namespaces in
-            let cluster = try CalicoIPv6Cluster(family: .dual, fabric: namespaces[0], nodes: Array(namespaces[1...2]), directory: directory)
+            let cluster = try CalicoCluster(family: .dual, fabric: namespaces[0], nodes: Array(namespaces[1...2]), directory: directory)
             defer { cluster.stopAll() }
             let pods = Array(namespaces[3...4])
             var addresses: [[IPAddress]] = []
             for index in 0..<2 {
-                let result = try await cluster.addPod(pods[index], node: index, id: "pod-\(index + 1)")
+                let result = try await cluster.addPodResult(pods[index], node: index, id: "pod-\(index + 1)")
                 let ips = result.ips.map(\.address)
                 #expect(ips.map(\.prefixLength).sorted() == [32, 128], "\(ips)")
                 #expect(result.routes.map(\.destination.description).sorted() == ["0.0.0.0/0", "::/0"])
@@ -35,11 +35,11 @@ import TestSupport
             #expect(try cluster.nodes[0].ip(["-6", "addr", "show"]).contains(Self.gateway6))
             for index in 0..<2 { try cluster.startAgent(index) }
 
-            let blocks = try addresses.map { try $0.map(CalicoIPv6Cluster.block(of:)) }
+            let blocks = try addresses.map { try $0.map(CalicoCluster.block(of:)) }
             for index in 0..<2 {
                 let other = 1 - index
                 let learned = try await eventually(within: 30) {
-                    try cluster.bgpRoutes(index, ipv6: false)[blocks[other][0]] == cluster.nodeIPv4(other)
+                    try cluster.bgpRoutes(index, ipv6: false)[blocks[other][0]] == cluster.nodeAddress(other)
                         && cluster.bgpRoutes(index, ipv6: true)[blocks[other][1]] == cluster.nodeIPv6(other)
                 }
                 #expect(learned, "node \(index + 1): \((try? cluster.bgpRoutes(index, ipv6: true)) ?? [:])\n\(cluster.agentLog(index))")
@@ -57,7 +57,7 @@ import TestSupport
             #expect(record.string.contains("\"ipv6Address\":\"fd00:100::11/64\""), "\(record.string)")
             let nat = try cluster.nodes[0].runProcess("/usr/sbin/nft", arguments: ["list", "table", "inet", "swiftcni_nat"])
             let natText = String(decoding: nat.standardOutput, as: UTF8.self)
-            #expect(natText.contains("ip6 saddr \(CalicoIPv6Cluster.pool6) masquerade") && natText.contains("ip saddr 10.244.0.0/16 masquerade"), "\(natText)")
+            #expect(natText.contains("ip6 saddr \(CalicoCluster.pool6) masquerade") && natText.contains("ip saddr 10.244.0.0/16 masquerade"), "\(natText)")
 
             // DEL removes both families; the emptied blocks are withdrawn from the other node.
             try await cluster.deletePod(pods[0], node: 0, id: "pod-1")
@@ -73,19 +73,19 @@ import TestSupport
         let directory = try TestDirectories.temporary(prefix: "swcni-calico6-")
         defer { TestDirectories.remove(directory) }
         try await NamespaceFixture.with(count: 5) { namespaces in
-            let cluster = try CalicoIPv6Cluster(family: .ipv6, fabric: namespaces[0], nodes: Array(namespaces[1...2]), directory: directory)
+            let cluster = try CalicoCluster(family: .ipv6, fabric: namespaces[0], nodes: Array(namespaces[1...2]), directory: directory)
             defer { cluster.stopAll() }
             let pods = Array(namespaces[3...4])
             var addresses: [IPAddress] = []
             for index in 0..<2 {
-                let result = try await cluster.addPod(pods[index], node: index, id: "pod-\(index + 1)")
+                let result = try await cluster.addPodResult(pods[index], node: index, id: "pod-\(index + 1)")
                 #expect(result.ips.count == 1 && result.ips[0].address.family == .v6, "\(result.ips)")
                 #expect(result.routes.map(\.destination.description) == ["::/0"])
                 addresses.append(try #require(result.ips.first?.address.address))
             }
             #expect(!(try pods[0].ip(["-4", "addr", "show", "dev", "eth0"]).contains("inet ")))
             for index in 0..<2 { try cluster.startAgent(index) }
-            let blocks = try addresses.map(CalicoIPv6Cluster.block(of:))
+            let blocks = try addresses.map(CalicoCluster.block(of:))
             for index in 0..<2 {
                 let other = 1 - index
                 let learned = try await eventually(within: 30) {
@@ -96,7 +96,7 @@ import TestSupport
             #expect(try pods[0].ping(addresses[1], waitSeconds: 2))
             #expect(try pods[1].ping(addresses[0], waitSeconds: 2))
             let nat = try cluster.nodes[1].runProcess("/usr/sbin/nft", arguments: ["list", "table", "inet", "swiftcni_nat"])
-            #expect(String(decoding: nat.standardOutput, as: UTF8.self).contains("ip6 saddr \(CalicoIPv6Cluster.pool6) masquerade"))
+            #expect(String(decoding: nat.standardOutput, as: UTF8.self).contains("ip6 saddr \(CalicoCluster.pool6) masquerade"))
         }
     }
 
@@ -107,7 +107,7 @@ import TestSupport
         let directory = try TestDirectories.temporary(prefix: "swcni-calico6-")
         defer { TestDirectories.remove(directory) }
         try await NamespaceFixture.with(count: 4) { namespaces in
-            let cluster = try CalicoIPv6Cluster(family: .dual, fabric: namespaces[0], nodes: [namespaces[1]], directory: directory)
+            let cluster = try CalicoCluster(family: .dual, fabric: namespaces[0], nodes: [namespaces[1]], directory: directory)
             let (good, busy) = (namespaces[2], namespaces[3])
             let harness = cluster.harnesses[0]
             let list = cluster.conflist(0)
@@ -144,7 +144,7 @@ import TestSupport
         let directory = try TestDirectories.temporary(prefix: "swcni-calico6-")
         defer { TestDirectories.remove(directory) }
         try await NamespaceFixture.with(count: 3) { namespaces in
-            let cluster = try CalicoIPv6Cluster(
+            let cluster = try CalicoCluster(
                 family: .dual, fabric: namespaces[0], nodes: [namespaces[1]], directory: directory,
                 peers: #"[{"peerIP":"192.168.100.254","asNumber":65001}]"#)
             defer { cluster.stopAll() }
@@ -164,8 +164,8 @@ import TestSupport
                 "/usr/sbin/bird", arguments: ["-f", "-c", directory + "/bird.conf", "-s", directory + "/bird.ctl"],
                 standardError: .file(directory + "/bird.log"))
             defer { _ = daemon.terminate(graceMilliseconds: 3_000) }
-            let result = try await cluster.addPod(namespaces[2], node: 0, id: "pod-1")
-            let blocks = try result.ips.map { try CalicoIPv6Cluster.block(of: $0.address.address) }
+            let result = try await cluster.addPodResult(namespaces[2], node: 0, id: "pod-1")
+            let blocks = try result.ips.map { try CalicoCluster.block(of: $0.address.address) }
             try cluster.startAgent(0)
             func routes() -> String {
                 let output = try? cluster.fabric.runProcess(

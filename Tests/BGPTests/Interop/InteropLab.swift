@@ -24,9 +24,8 @@ struct InteropLab: Sendable {
         peers: Int, timeLimit: Duration = .seconds(240), _ body: @escaping @Sendable (InteropLab) async throws -> Void
     ) async throws {
         try await NamespaceFixture.with(count: peers + 1) { namespaces in
-            var template = Array("/tmp/swcni-bgp-XXXXXX".utf8CString)
-            let directory = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
-            defer { _ = try? ChildProcess.run("/bin/rm", arguments: ["-rf", directory]) }
+            let directory = try TestDirectories.temporary(prefix: "swcni-bgp-")
+            defer { TestDirectories.remove(directory) }
             defer { killOwnChildren(in: namespaces) }
             let lab = InteropLab(speakerNamespace: namespaces[0], peerNamespaces: Array(namespaces.dropFirst()), directory: directory)
             for index in 0..<peers { try lab.link(index) }
