@@ -25,8 +25,8 @@ extension MeshRouter {
         armRepair()
     }
 
-    /// While the view looks incomplete after a recalculation, a repair goes out after 100 ms
-    /// (aimed: the missing entries are asked for), then digests after 150, 225… ms (×1.5) up to
+    /// While the view looks incomplete after a recalculation, a repair goes out after 200 ms
+    /// (aimed: the missing entries are asked for), then digests after 300, 450… ms (×1.5) up to
     /// the gossip interval; the delay resets once the view is complete or shows another gap.
     /// Nothing extra is sent while the view is complete, so a change still costs only its entries.
     private func armRepair() {
