@@ -6,8 +6,9 @@ import Namespaces
 /// private mount namespace held by a `sleep` process, with the workarounds this kind of VM
 /// needs: /sys/fs/cgroup/unified unmounted (crun refuses hybrid cgroups), ulimits under the
 /// VM's hard limits, `--cgroups=disabled` (pass it to `run`), /var/lib bind-mounted to the
-/// test's directory (libcni's fixed result cache) and a private tmpfs on /run/netns (container
-/// namespaces). Containers run offline from a busybox root file system in `DIRECTORY/rootfs`.
+/// test's directory (libcni's fixed result cache), a private tmpfs on /run/netns (container
+/// namespaces) and one on /dev/shm (podman keeps its lock segment `libpod_lock` there: without
+/// it, sandboxes running at once share one, and podman writes into the machine's /dev/shm). Containers run offline from a busybox root file system in `DIRECTORY/rootfs`.
 ///
 /// ```swift
 /// let podman = try PodmanSandbox(directory: directory, node: node, network: "net",
@@ -81,6 +82,7 @@ public struct PodmanSandbox: Sendable {
             umount /sys/fs/cgroup/unified 2>/dev/null
             mount --bind "$0/varlib" /var/lib || exit 1
             mount -t tmpfs -o size=1m swcni-netns /run/netns || exit 1
+            mount -t tmpfs -o size=16m swcni-shm /dev/shm || exit 1
             """
         mounts = try ConfinedMountNamespace(node: node, directory: directory, script: script)
         self.directory = directory

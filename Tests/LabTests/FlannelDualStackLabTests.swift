@@ -19,6 +19,22 @@ enum FlannelDualStackLab {
             LabConfiguration(name: name, stateDirectory: directory, profile: .flannel(backend: backend), nodeCount: 3, ipFamily: family))
     }
 
+    /// Runs `body` in a 3-node flannel lab of `family` (state in a temporary directory, passed
+    /// to `body`), then takes it down and checks no namespace is left; cleans up on failure too.
+    static func withLab(family: LabIPFamily, backend: FlannelBackend = .vxlan, _ body: (Lab, String) async throws -> Void) async throws {
+        let root = try LabTestSupport.temporaryDirectory()
+        let name = LabTestSupport.uniqueLabName()
+        defer {
+            _ = try? Lab.down(name: name, stateDirectory: root + "/lab")
+            try? FileManager.default.removeItem(atPath: root)
+        }
+        let directory = root + "/lab"
+        let lab = try await up(name, directory, family: family, backend: backend)
+        try await body(lab, directory)
+        try await lab.down()
+        #expect(LabTestSupport.namespaces(of: name).isEmpty)
+    }
+
     /// A pod per node (`x/p0`…`x/p2`), each with an address of every family of the lab.
     static func addPods(_ lab: Lab, family: LabIPFamily) async throws -> [LabPod] {
         var pods: [LabPod] = []
@@ -85,65 +101,49 @@ enum FlannelDualStackLab {
 
 @Suite(.serialized) struct FlannelDualStackLabTests {
     @Test(.privileged) func dualStack() async throws {
-        let root = try LabTestSupport.temporaryDirectory()
-        let name = LabTestSupport.uniqueLabName()
-        defer {
-            _ = try? Lab.down(name: name, stateDirectory: root + "/lab")
-            try? FileManager.default.removeItem(atPath: root)
+        try await FlannelDualStackLab.withLab(family: .dual) { lab, directory in
+            #expect(await lab.status().ipFamily == .dual)
+            let nodes = await lab.nodes()
+            #expect(nodes.map(\.underlayIPv6Address) == ["fd77::10", "fd77::11", "fd77::12"])
+
+            // subnet.env: both families in flannel's names, each subnet written as its first host.
+            let environment = try FlannelDualStackLab.subnetEnvironment(directory, node: 0)
+            #expect(environment.contains("FLANNEL_NETWORK=10.244.0.0/16\n") && environment.contains("FLANNEL_IPV6_NETWORK=fd00:10:244::/56\n"))
+            #expect(environment.contains("FLANNEL_SUBNET=10.244.1.1/24\n") && environment.contains("FLANNEL_IPV6_SUBNET=fd00:10:244:1::1/64\n"))
+            #expect(environment.contains("FLANNEL_MTU=1430\n"), "the IPv6 VTEP's MTU (1500 − 70) bounds the pods'")
+
+            let pods = try await FlannelDualStackLab.addPods(lab, family: .dual)
+            #expect(pods.allSatisfy { $0.address(of: .v6)?.hasPrefix("fd00:10:244:\($0.node + 1)::") == true })
+            try await FlannelDualStackLab.expectEveryPairConnectsThenRelease(lab, directory, family: .dual, release: pods[1]) {
+                // The IPv6 overlay: flannel-v6.1 over the IPv6 underlay, a route, neighbour and FDB entry per peer.
+                let netlink = try NetlinkHandle(namespace: try NetworkNamespace.open(name: nodes[0].networkNamespace))
+                let vtep = try #require(try netlink.linkIfPresent(named: "flannel-v6.1"))
+                #expect(vtep.vxlan?.localAddress == IPAddress("fd77::10") && vtep.mtu == 1430)
+                let routes = try netlink.routes(family: .v6, protocolTag: Route.ProtocolTag(91)).map(\.destination.description).sorted()
+                #expect(routes == ["fd00:10:244:2::/64", "fd00:10:244:3::/64"])
+                #expect(try netlink.forwardingEntries(device: "flannel-v6.1").compactMap(\.address).map(\.description).sorted() == ["fd77::11", "fd77::12"])
+
+                // `link block` cuts the IPv6 underlay too: IPv6 between pods of nodes 0 and 1 stops, the rest flows.
+                try await lab.blockLink(0, 1)
+                let cut = try await lab.probe(ProbeOptions(ports: [80], protocols: [.tcp], timeoutMilliseconds: 1_000, families: [.v6]))
+                let across = { (result: ProbeResult) in Set([result.from, result.to]) == ["x/p0", "x/p1"] }
+                #expect(cut.filter(across).allSatisfy { !$0.connected } && cut.filter { !across($0) }.allSatisfy { $0.connected }, "\(cut)")
+                try await lab.unblockLink(0, 1)
+                #expect(try await FlannelDualStackLab.probeUntilConnected(lab, family: .v6).allSatisfy { $0.connected })
+            }
         }
-        let directory = root + "/lab"
-        let lab = try await FlannelDualStackLab.up(name, directory, family: .dual)
-        #expect(await lab.status().ipFamily == .dual)
-        let nodes = await lab.nodes()
-        #expect(nodes.map(\.underlayIPv6Address) == ["fd77::10", "fd77::11", "fd77::12"])
-
-        // subnet.env: both families in flannel's names, each subnet written as its first host.
-        let environment = try FlannelDualStackLab.subnetEnvironment(directory, node: 0)
-        #expect(environment.contains("FLANNEL_NETWORK=10.244.0.0/16\n") && environment.contains("FLANNEL_IPV6_NETWORK=fd00:10:244::/56\n"))
-        #expect(environment.contains("FLANNEL_SUBNET=10.244.1.1/24\n") && environment.contains("FLANNEL_IPV6_SUBNET=fd00:10:244:1::1/64\n"))
-        #expect(environment.contains("FLANNEL_MTU=1430\n"), "the IPv6 VTEP's MTU (1500 − 70) bounds the pods'")
-
-        let pods = try await FlannelDualStackLab.addPods(lab, family: .dual)
-        #expect(pods.allSatisfy { $0.address(of: .v6)?.hasPrefix("fd00:10:244:\($0.node + 1)::") == true })
-        try await FlannelDualStackLab.expectEveryPairConnectsThenRelease(lab, directory, family: .dual, release: pods[1]) {
-            // The IPv6 overlay: flannel-v6.1 over the IPv6 underlay, a route, neighbour and FDB entry per peer.
-            let netlink = try NetlinkHandle(namespace: try NetworkNamespace.open(name: nodes[0].networkNamespace))
-            let vtep = try #require(try netlink.linkIfPresent(named: "flannel-v6.1"))
-            #expect(vtep.vxlan?.localAddress == IPAddress("fd77::10") && vtep.mtu == 1430)
-            let routes = try netlink.routes(family: .v6, protocolTag: Route.ProtocolTag(91)).map(\.destination.description).sorted()
-            #expect(routes == ["fd00:10:244:2::/64", "fd00:10:244:3::/64"])
-            #expect(try netlink.forwardingEntries(device: "flannel-v6.1").compactMap(\.address).map(\.description).sorted() == ["fd77::11", "fd77::12"])
-
-            // `link block` cuts the IPv6 underlay too: IPv6 between pods of nodes 0 and 1 stops, the rest flows.
-            try await lab.blockLink(0, 1)
-            let cut = try await lab.probe(ProbeOptions(ports: [80], protocols: [.tcp], timeoutMilliseconds: 1_000, families: [.v6]))
-            let across = { (result: ProbeResult) in Set([result.from, result.to]) == ["x/p0", "x/p1"] }
-            #expect(cut.filter(across).allSatisfy { !$0.connected } && cut.filter { !across($0) }.allSatisfy { $0.connected }, "\(cut)")
-            try await lab.unblockLink(0, 1)
-            #expect(try await FlannelDualStackLab.probeUntilConnected(lab, family: .v6).allSatisfy { $0.connected })
-        }
-        try await lab.down()
-        #expect(LabTestSupport.namespaces(of: name).isEmpty)
     }
 
     @Test(.privileged) func ipv6Only() async throws {
-        let root = try LabTestSupport.temporaryDirectory()
-        let name = LabTestSupport.uniqueLabName()
-        defer {
-            _ = try? Lab.down(name: name, stateDirectory: root + "/lab")
-            try? FileManager.default.removeItem(atPath: root)
-        }
-        let directory = root + "/lab"
-        let lab = try await FlannelDualStackLab.up(name, directory, family: .ipv6)
-        #expect(await lab.nodes().map(\.subnet) == ["fd00:10:244:1::/64", "fd00:10:244:2::/64", "fd00:10:244:3::/64"])
-        let environment = try FlannelDualStackLab.subnetEnvironment(directory, node: 2)
-        #expect(!environment.contains("FLANNEL_NETWORK=") && !environment.contains("FLANNEL_SUBNET="), "\(environment)")
-        #expect(environment.hasPrefix("FLANNEL_IPV6_NETWORK=fd00:10:244::/56\nFLANNEL_IPV6_SUBNET=fd00:10:244:3::1/64\n"), "\(environment)")
+        try await FlannelDualStackLab.withLab(family: .ipv6) { lab, directory in
+            #expect(await lab.nodes().map(\.subnet) == ["fd00:10:244:1::/64", "fd00:10:244:2::/64", "fd00:10:244:3::/64"])
+            let environment = try FlannelDualStackLab.subnetEnvironment(directory, node: 2)
+            #expect(!environment.contains("FLANNEL_NETWORK=") && !environment.contains("FLANNEL_SUBNET="), "\(environment)")
+            #expect(environment.hasPrefix("FLANNEL_IPV6_NETWORK=fd00:10:244::/56\nFLANNEL_IPV6_SUBNET=fd00:10:244:3::1/64\n"), "\(environment)")
 
-        let pods = try await FlannelDualStackLab.addPods(lab, family: .ipv6)
-        try await FlannelDualStackLab.expectEveryPairConnectsThenRelease(lab, directory, family: .ipv6, release: pods[0])
-        try await lab.down()
-        #expect(LabTestSupport.namespaces(of: name).isEmpty)
+            let pods = try await FlannelDualStackLab.addPods(lab, family: .ipv6)
+            try await FlannelDualStackLab.expectEveryPairConnectsThenRelease(lab, directory, family: .ipv6, release: pods[0])
+        }
     }
 
     /// host-gw in `dual` and `ipv6` labs: no VTEP, each node routes the other nodes' IPv6
@@ -151,32 +151,24 @@ enum FlannelDualStackLab {
     /// addresses in `dual`), the pods' MTU is the underlay's, every pod pair connects over each family.
     @Test(.privileged, arguments: [LabIPFamily.dual, .ipv6])
     func hostGateway(_ family: LabIPFamily) async throws {
-        let root = try LabTestSupport.temporaryDirectory()
-        let name = LabTestSupport.uniqueLabName()
-        defer {
-            _ = try? Lab.down(name: name, stateDirectory: root + "/lab")
-            try? FileManager.default.removeItem(atPath: root)
-        }
-        let directory = root + "/lab"
-        let lab = try await FlannelDualStackLab.up(name, directory, family: family, backend: .hostGateway)
-        let environment = try FlannelDualStackLab.subnetEnvironment(directory, node: 1)
-        #expect(environment.contains("FLANNEL_IPV6_SUBNET=fd00:10:244:2::1/64\n") && environment.contains("FLANNEL_MTU=1500\n"), "\(environment)")
-        #expect(environment.contains("FLANNEL_SUBNET=10.244.2.1/24\n") == family.hasIPv4, "\(environment)")
+        try await FlannelDualStackLab.withLab(family: family, backend: .hostGateway) { lab, directory in
+            let environment = try FlannelDualStackLab.subnetEnvironment(directory, node: 1)
+            #expect(environment.contains("FLANNEL_IPV6_SUBNET=fd00:10:244:2::1/64\n") && environment.contains("FLANNEL_MTU=1500\n"), "\(environment)")
+            #expect(environment.contains("FLANNEL_SUBNET=10.244.2.1/24\n") == family.hasIPv4, "\(environment)")
 
-        let pods = try await FlannelDualStackLab.addPods(lab, family: family)
-        try await FlannelDualStackLab.expectEveryPairConnectsThenRelease(lab, directory, family: family, release: pods[2]) {
-            let nodes = await lab.nodes()
-            let netlink = try NetlinkHandle(namespace: try NetworkNamespace.open(name: nodes[0].networkNamespace))
-            #expect(try netlink.linkIfPresent(named: "flannel-v6.1") == nil && netlink.linkIfPresent(named: "flannel.1") == nil)
-            let routes = { (family: IPAddress.Family) in
-                try netlink.routes(family: family, protocolTag: Route.ProtocolTag(91))
-                    .map { "\($0.destination) via \($0.gateway.map(\.description) ?? "-") dev \($0.nextHops.first?.device?.value ?? "-")" }.sorted()
+            let pods = try await FlannelDualStackLab.addPods(lab, family: family)
+            try await FlannelDualStackLab.expectEveryPairConnectsThenRelease(lab, directory, family: family, release: pods[2]) {
+                let nodes = await lab.nodes()
+                let netlink = try NetlinkHandle(namespace: try NetworkNamespace.open(name: nodes[0].networkNamespace))
+                #expect(try netlink.linkIfPresent(named: "flannel-v6.1") == nil && netlink.linkIfPresent(named: "flannel.1") == nil)
+                let routes = { (family: IPAddress.Family) in
+                    try netlink.routes(family: family, protocolTag: Route.ProtocolTag(91))
+                        .map { "\($0.destination) via \($0.gateway.map(\.description) ?? "-") dev \($0.nextHops.first?.device?.value ?? "-")" }.sorted()
+                }
+                #expect(try routes(.v6) == ["fd00:10:244:2::/64 via fd77::11 dev eth0", "fd00:10:244:3::/64 via fd77::12 dev eth0"])
+                #expect(try routes(.v4) == (family.hasIPv4 ? ["10.244.2.0/24 via 192.168.77.11 dev eth0", "10.244.3.0/24 via 192.168.77.12 dev eth0"] : []))
             }
-            #expect(try routes(.v6) == ["fd00:10:244:2::/64 via fd77::11 dev eth0", "fd00:10:244:3::/64 via fd77::12 dev eth0"])
-            #expect(try routes(.v4) == (family.hasIPv4 ? ["10.244.2.0/24 via 192.168.77.11 dev eth0", "10.244.3.0/24 via 192.168.77.12 dev eth0"] : []))
         }
-        try await lab.down()
-        #expect(LabTestSupport.namespaces(of: name).isEmpty)
     }
 
     /// `--ip-masq` in an IPv6-only lab: a pod reaches the fabric's `fd77::1` (outside the cluster
