@@ -110,7 +110,7 @@ extension MeshBenchmark {
         var row = Row(
             kind: "runtime", peers: count, connections: dials.count, convergenceMilliseconds: milliseconds(convergence),
             changeBytes: after.bytes - before.bytes, changeMessages: after.messages - before.messages,
-            fullTopologyBytes: fullBytes, residentMiB: resident, wrongRoutes: wrong)
+            fullTopologyBytes: fullBytes, residentMiB: resident, residentBeforeDialingMiB: residentBefore, wrongRoutes: wrong)
         if options.idle > .zero {
             // Idle: the converged mesh with nothing changing (heartbeats and timers only).
             let cpuBefore = processCPUTime(), wallBefore = clock.now

@@ -46,6 +46,10 @@ public enum MeshBenchmark {
         public var fullTopologyBytes: Int
         /// Resident memory of the process after convergence (runtime only; 0 for the simulation).
         public var residentMiB: Double
+        /// Resident memory of the process before the first dial, the routers created and
+        /// listening (runtime only): what the host binary and earlier rows hold, so that
+        /// ``residentMiB`` minus this is what the converged mesh adds.
+        public var residentBeforeDialingMiB: Double = 0
         /// Peers whose next hops differ from an independent BFS (0 when correct).
         public var wrongRoutes: Int
         /// Resident memory at the end of the idle period (``Options/idle``; nil: not measured).
@@ -149,14 +153,16 @@ extension MeshBenchmark {
         }
         var lines = [
             cell("kind", 12) + cell("peers", 7) + cell("links", 7) + cell("converge ms", 13) + cell("change B", 10)
-                + cell("change msgs", 13) + cell("full topo B", 13) + cell("RSS MiB", 9) + "wrong routes"
+                + cell("change msgs", 13) + cell("full topo B", 13) + cell("RSS MiB", 9) + cell("mesh MiB", 10) + "wrong routes"
         ]
         for row in report.rows {
             lines.append(
                 cell(row.kind, 12) + cell(String(row.peers), 7) + cell(String(row.connections), 7)
                     + cell(String(Int(row.convergenceMilliseconds.rounded())), 13) + cell(String(row.changeBytes), 10)
                     + cell(String(row.changeMessages), 13) + cell(String(row.fullTopologyBytes), 13)
-                    + cell(row.kind == "runtime" ? String(Int(row.residentMiB.rounded())) : "-", 9) + String(row.wrongRoutes))
+                    + cell(row.kind == "runtime" ? String(Int(row.residentMiB.rounded())) : "-", 9)
+                    + cell(row.kind == "runtime" ? String(Int((row.residentMiB - row.residentBeforeDialingMiB).rounded())) : "-", 10)
+                    + String(row.wrongRoutes))
         }
         return lines.joined(separator: "\n")
     }
